@@ -1,0 +1,52 @@
+# Earmark — two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
+
+.PHONY: run test install install-test migrate frontend benchmarks lint clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.base-installed: requirements/base.txt | $(VENV)/bin/python
+	$(PIP) install -q -r requirements/base.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements/base.txt requirements/test.txt | $(VENV)/bin/python
+	$(PIP) install -q -r requirements/test.txt
+	touch $@ $(VENV)/.base-installed
+
+install: $(VENV)/.base-installed
+install-test: $(VENV)/.test-installed
+
+## make run: the platform on its embedded default (SQLite, local media, filesystem broker, a real worker).
+run: install
+	$(PY) scripts/bootstrap_env.py
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap_demo
+	$(PY) manage.py run_embedded
+
+## make test: the whole suite. Service-backed tests run when PostgreSQL/Redis/Chromium are there;
+## with EARMARK_REQUIRE_SERVICES=1 (CI) they must run.
+test: install-test
+	$(PY) -m pytest
+
+## make frontend: rebuild the annotator bundle (needs npm; the built files are committed).
+frontend:
+	cd frontend && npm ci && npm run build
+
+benchmarks: install-test
+	$(PY) benchmarks/api_list.py
+	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/features.py
+	$(PY) benchmarks/export.py
+	$(PY) benchmarks/qa.py
+	$(PY) benchmarks/annotator_load.py
+
+lint: install-test
+	$(VENV)/bin/lint-imports
+
+clean:
+	rm -rf var/broker var/test*.sqlite3

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from apps.catalog import views
+
+urlpatterns = [
+    path("projects/", views.ProjectListView.as_view(), name="project-list"),
+    path("projects/<int:project_id>/", views.ProjectDetailView.as_view(), name="project-detail"),
+    path("projects/<int:project_id>/recordings/", views.ProjectRecordingsView.as_view(), name="project-recordings"),
+    path("projects/<int:project_id>/imports/", views.ProjectImportsView.as_view(), name="project-imports"),
+    path("imports/<int:import_id>/", views.ImportDetailView.as_view(), name="import-detail"),
+    path("recordings/<int:recording_id>/", views.RecordingDetailView.as_view(), name="recording-detail"),
+    path("recordings/<int:recording_id>/audio", views.RecordingAudioView.as_view(), name="recording-audio"),
+]

@@ -1,0 +1,17 @@
+"""Writes of the catalogue: projects, speakers, recordings and their ingest."""
+
+from .ingest import (  # noqa: F401
+    IngestResult,
+    recording_ingest,
+    recordings_ingest_many,
+    sanitize_name,
+)
+from .imports import (  # noqa: F401
+    import_batch_create,
+    import_batch_run,
+    import_folder,
+    import_s3_prefix,
+    import_zip,
+    sidecar_parse,
+)
+from .projects import language_get_or_create, project_create, speaker_get_or_create  # noqa: F401

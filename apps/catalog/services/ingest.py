@@ -1,0 +1,201 @@
+"""One file in, one Recording out — or a clear rejection and nothing left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tempfile
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from apps.accounts.errors import DomainError
+from apps.catalog.audio_probe import ProbeError, probe
+from apps.catalog.models import Project, Recording
+from apps.catalog.services.projects import language_get_or_create, speaker_get_or_create
+
+log = logging.getLogger(__name__)
+_CHUNK = 1 << 20
+_EXT = {"wav": "wav", "flac": "flac", "ogg": "ogg", "opus": "opus", "mp3": "mp3", "aiff": "aiff", "m4a": "m4a"}
+
+
+@dataclass
+class IngestResult:
+    name: str
+    status: str  # accepted | duplicate | rejected
+    message: str = ""
+    recording_id: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data.update(data.pop("extra"))
+        return data
+
+
+def sanitize_name(name: str) -> str:
+    """The user's file name, safe to show and store as metadata (never used as a key)."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable())
+    name = re.sub(r"[^\w.\- ()\[\]+,]", "_", name).strip(" .")
+    return name[:200] or "unnamed"
+
+
+def is_unsafe_path(name: str) -> bool:
+    """True for absolute paths, drive letters and any '..' component."""
+    norm = (name or "").replace("\\", "/")
+    return norm.startswith("/") or bool(re.match(r"^[A-Za-z]:", norm)) or ".." in norm.split("/")
+
+
+class _Spooled:
+    """The upload copied once into a spooled temp file, hashed in the same pass."""
+
+    def __init__(self, fileobj, max_bytes: int):
+        self.file = tempfile.SpooledTemporaryFile(max_size=16 * _CHUNK, dir=None)
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        while chunk := fileobj.read(_CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                self.file.close()
+                raise ProbeError(f"the file is larger than the limit of {max_bytes:,} bytes")
+            if len(head) < 128:
+                head += chunk[: 128 - len(head)]
+            digest.update(chunk)
+            self.file.write(chunk)
+        self.size, self.sha256, self.head = size, digest.hexdigest(), head
+        self.file.seek(0)
+
+    def path(self) -> str | None:
+        """A real path (only needed for ffprobe); rolls the spool over to disk."""
+        self.file.rollover()
+        return self.file.name if isinstance(self.file.name, str) else None
+
+    def close(self):
+        self.file.close()
+
+
+def original_key(sha256: str, container: str) -> str:
+    """Content-addressed key: the same bytes always land at the same key, names never appear."""
+    return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}.{_EXT[container]}"
+
+
+def _store_once(key: str, spooled: _Spooled) -> bool:
+    """Write the object unless it is there already; True when this call wrote it."""
+    if default_storage.exists(key):
+        return False
+    spooled.file.seek(0)
+    saved = default_storage.save(key, spooled.file)
+    if saved != key:  # a concurrent writer won the race with the same bytes
+        default_storage.delete(saved)
+        return False
+    return True
+
+
+def _duplicate(project: Project, name: str, sha256: str) -> IngestResult | None:
+    existing = Recording.objects.filter(project=project, sha256=sha256).values_list("id", flat=True).first()
+    if existing is None:
+        return None
+    return IngestResult(name, "duplicate", f"duplicate of recording {existing}", existing, {"duplicate_of": existing})
+
+
+def recording_ingest(*, project: Project, fileobj, name: str, created_by=None, speaker_code: str | None = None,
+                     language_tag: str | None = None, metadata: dict | None = None) -> IngestResult:
+    """Check, hash, probe and store one file; creates a Recording and queues its processing.
+
+    Side effects on acceptance: one storage object (unless the same bytes are
+    stored already), one Recording row, one processing job after commit.
+    A rejection leaves neither row nor object behind.
+    """
+    clean = sanitize_name(name)
+    try:
+        spooled = _Spooled(fileobj, settings.EARMARK_MAX_FILE_BYTES)
+    except ProbeError as exc:
+        return IngestResult(clean, "rejected", f"{clean}: {exc}")
+    try:
+        return _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_tag, metadata or {})
+    finally:
+        spooled.close()
+
+
+def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_tag, metadata) -> IngestResult:
+    try:
+        info = probe(spooled.file, size=spooled.size, head=spooled.head,
+                     max_duration=settings.EARMARK_MAX_DURATION_SECONDS,
+                     path=spooled.path() if spooled.head[4:8] == b"ftyp" else None)
+    except ProbeError as exc:
+        return IngestResult(clean, "rejected", f"{clean}: {exc}")
+    if dup := _duplicate(project, clean, spooled.sha256):
+        return dup
+    try:
+        speaker = speaker_get_or_create(project=project, code=speaker_code) if speaker_code else None
+        language = language_get_or_create(tag=language_tag) if language_tag else None
+        _check_project_rules(project, speaker, language)
+        from apps.consent.services import recording_ingest_check  # consent decides, not the catalogue
+
+        recording_ingest_check(project=project, speaker=speaker)
+    except DomainError as exc:
+        return IngestResult(clean, "rejected", f"{clean}: {exc.message}")
+
+    key = original_key(spooled.sha256, info.container)
+    wrote = _store_once(key, spooled)
+    try:
+        with transaction.atomic():
+            recording = Recording.objects.create(
+                project=project, speaker=speaker, language=language, original_key=key, original_name=clean,
+                sha256=spooled.sha256, container=info.container, codec=info.codec, sample_rate=info.sample_rate,
+                channels=info.channels, frames=info.frames, duration=info.duration, bytes=spooled.size,
+                metadata=metadata, created_by=created_by,
+            )
+            from apps.processing.services import recording_queue_processing
+
+            recording_queue_processing(recording=recording)
+    except IntegrityError:
+        if wrote and not Recording.objects.filter(original_key=key).exists():
+            default_storage.delete(key)
+        return _duplicate(project, clean, spooled.sha256) or IngestResult(clean, "rejected", f"{clean}: could not be saved")
+    except Exception:
+        if wrote and not Recording.objects.filter(original_key=key).exists():
+            default_storage.delete(key)
+        raise
+    return IngestResult(clean, "accepted", "", recording.id, {"duration": round(info.duration, 3),
+                                                               "sample_rate": info.sample_rate,
+                                                               "channels": info.channels})
+
+
+def _check_project_rules(project: Project, speaker, language) -> None:
+    if project.require_speaker and speaker is None:
+        raise DomainError("this project needs every recording to name a speaker (add a sidecar with a speaker column)")
+    if language is not None:
+        allowed = list(project.allowed_languages.values_list("tag", flat=True))
+        if allowed and language.tag not in allowed:
+            raise DomainError(f"the language {language.tag} is not one of this project's ({', '.join(allowed)})")
+
+
+def recording_ingest_with_sidecar(*, project: Project, name: str, fileobj, created_by=None,
+                                  sidecar: dict | None = None) -> IngestResult:
+    """recording_ingest with speaker, language and metadata looked up in a sidecar by path or base name."""
+    sidecar = sidecar or {}
+    meta = dict(sidecar.get(name) or sidecar.get(name.replace("\\", "/").rsplit("/", 1)[-1]) or {})
+    return recording_ingest(
+        project=project, fileobj=fileobj, name=name, created_by=created_by,
+        speaker_code=meta.pop("speaker", None) or None, language_tag=meta.pop("language", None) or None,
+        metadata=meta,
+    )
+
+
+def recordings_ingest_many(*, project: Project, files, created_by=None, sidecar: dict | None = None,
+                           progress=None) -> list[IngestResult]:
+    """Ingest many (name, fileobj) pairs; a bad file never stops the batch."""
+    results = []
+    for name, fileobj in files:
+        results.append(recording_ingest_with_sidecar(project=project, name=name, fileobj=fileobj,
+                                                     created_by=created_by, sidecar=sidecar))
+        if progress:
+            progress(results[-1])
+    return results

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.catalog import pages
+
+app_name = "catalog"
+urlpatterns = [
+    path("", pages.project_list_page, name="project-list"),
+    path("projects/<int:project_id>/", pages.project_detail_page, name="project-detail"),
+    path("projects/<int:project_id>/recordings/", pages.recording_list_page, name="recording-list"),
+    path("projects/<int:project_id>/upload/", pages.upload_page, name="upload"),
+]

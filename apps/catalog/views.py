@@ -1,0 +1,158 @@
+"""Catalogue API: thin views — authenticate, parse, one call, render."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
+from apps.accounts.selectors import project_list
+from apps.catalog import services
+from apps.catalog.filters import RecordingFilter
+from apps.catalog.models import ImportBatch, Project
+from apps.catalog.selectors import recording_list
+from apps.catalog.serializers import (
+    ImportBatchOutput,
+    ImportInput,
+    ProjectInput,
+    ProjectOutput,
+    RecordingOutput,
+)
+from apps.catalog.streaming import CONTENT_TYPES, ranged_response
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recording_get_usable
+
+
+class ProjectListView(ListAPIView):
+    serializer_class = ProjectOutput
+
+    def get_queryset(self):
+        return project_list(self.request.user).prefetch_related("allowed_languages").order_by("-id")
+
+    @extend_schema(request=ProjectInput, responses=ProjectOutput)
+    def post(self, request):
+        data = ProjectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = services.project_create(created_by=request.user, **data.validated_data)
+        return Response(ProjectOutput(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(APIView):
+    @extend_schema(responses=ProjectOutput)
+    def get(self, request, project_id):
+        project_role_require(request.user, project_id, ANYONE)
+        return Response(ProjectOutput(Project.objects.get(id=project_id)).data)
+
+
+class ProjectRecordingsView(ListAPIView):
+    """List the project's recordings (filters: language, speaker, status, duration), or upload files."""
+
+    serializer_class = RecordingOutput
+    filterset_class = RecordingFilter
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        project_role_require(self.request.user, self.kwargs["project_id"], ANYONE)
+        return recording_list(actor=self.request.user, project_id=self.kwargs["project_id"])
+
+    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "sidecar": {"type": "string", "format": "binary"}}}})
+    def post(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        files = request.FILES.getlist("files") or request.FILES.getlist("file")
+        if not files:
+            raise ValidationError({"files": "send one or more audio files in the 'files' field"})
+        sidecar = {}
+        if upload := request.FILES.get("sidecar"):
+            sidecar = services.sidecar_parse(upload.read(), upload.name)
+        project = Project.objects.get(id=project_id)
+        results = services.recordings_ingest_many(
+            project=project, files=[(f.name, f) for f in files], created_by=request.user, sidecar=sidecar
+        )
+        body = {"results": [r.as_dict() for r in results], **_counts(results)}
+        if len(results) == 1:
+            # One file: the status code tells the whole story.
+            only = results[0]
+            code = {"accepted": 201, "duplicate": 409, "rejected": 400}[only.status]
+            return Response({"detail": only.message or "accepted", **body}, status=code)
+        code = status.HTTP_201_CREATED if body["accepted"] else (
+            status.HTTP_200_OK if body["duplicate"] else status.HTTP_400_BAD_REQUEST)
+        if code == 400:
+            body["detail"] = "none of the files could be imported; see each file's message"
+        return Response(body, status=code)
+
+
+def _counts(results) -> dict:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for r in results:
+        counts[r.status] += 1
+    return counts
+
+
+class RecordingDetailView(APIView):
+    @extend_schema(responses=RecordingOutput)
+    def get(self, request, recording_id):
+        recording = recording_get_usable(request.user, Purpose.STORE, recording_id)
+        return Response(RecordingOutput(recording).data)
+
+
+class RecordingAudioView(APIView):
+    """The original audio, with HTTP range requests (on S3: a presigned redirect)."""
+
+    def get(self, request, recording_id):
+        recording = recording_get_usable(request.user, Purpose.STORE, recording_id)
+        from apps.consent.services import audit_record
+
+        if not request.headers.get("Range", "").startswith("bytes=") or request.headers["Range"].startswith("bytes=0-"):
+            audit_record(actor=request.user, action="recording.audio_download", object_type="recording",
+                         object_id=recording.id, project_id=recording.project_id)
+        return ranged_response(request, recording.original_key, CONTENT_TYPES.get(recording.container, "application/octet-stream"))
+
+
+class ProjectImportsView(ListAPIView):
+    """Imports of a project: upload a zip (answered at once, per file), or queue a folder / S3 prefix."""
+
+    serializer_class = ImportBatchOutput
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        project_role_require(self.request.user, self.kwargs["project_id"], MANAGERS)
+        return ImportBatch.objects.filter(project_id=self.kwargs["project_id"])
+
+    @extend_schema(request=ImportInput, responses=ImportBatchOutput)
+    def post(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        data = ImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = Project.objects.get(id=project_id)
+        args = data.validated_data
+        if args["source"] == "zip":
+            sidecar = services.sidecar_parse(args["sidecar"].read(), args["sidecar"].name) if args.get("sidecar") else {}
+            results = services.import_zip(project=project, fileobj=args["file"], created_by=request.user, sidecar=sidecar)
+            batch = ImportBatch.objects.create(
+                project=project, source="zip", location=services.sanitize_name(args["file"].name),
+                status="done", total=len(results), processed=len(results), results=[r.as_dict() for r in results],
+                created_by=request.user, **{k if k != "duplicate" else "duplicates": v for k, v in _counts(results).items()},
+            )
+            return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
+        with transaction.atomic():
+            batch = services.import_batch_create(project=project, source=args["source"], location=args["location"],
+                                                 created_by=request.user)
+        return Response(ImportBatchOutput(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetailView(APIView):
+    @extend_schema(responses=ImportBatchOutput)
+    def get(self, request, import_id):
+        batch = ImportBatch.objects.filter(id=import_id).first()
+        if batch is None:
+            from django.http import Http404
+
+            raise Http404("No such import.")
+        project_role_require(request.user, batch.project_id, MANAGERS)
+        return Response(ImportBatchOutput(batch).data)
