@@ -3,10 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-api_v1 = [
-    path("", include("apps.catalog.api_urls")),
-    path("", include("apps.accounts.api_urls")),
-]
+# Each app owns its API routes (api_urls.py) and pages (urls.py).
+APPS = ["accounts", "catalog", "consent", "processing", "annotation", "review", "datasets"]
+
+api_v1 = [path("", include(f"apps.{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,5 +15,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("", include("apps.catalog.urls")),
+    *[path("", include(f"apps.{app}.urls")) for app in APPS if app != "accounts"],
 ]
