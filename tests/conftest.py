@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+pytest_plugins = ["tests.worker"]
+
 REQUIRE_SERVICES = os.environ.get("EARMARK_REQUIRE_SERVICES") == "1"
 _not_run: list[str] = []
 
