@@ -24,7 +24,8 @@ class ProjectMembersView(APIView):
         project_role_require(request.user, project_id, MANAGERS)
         data = MembershipInput(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(project=Project.objects.get(id=project_id), **data.validated_data)
+        membership = membership_set(project=Project.objects.get(id=project_id), user=data.validated_data["username"],
+                                    role=data.validated_data["role"])
         return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
 
 
