@@ -1,0 +1,316 @@
+"""Shared pieces of the release writers: Example, sinks, hashing, the writer base.
+
+Determinism rules every writer follows: output order is input order (which
+`FormatWriter.add` forces to be strictly increasing by key), JSON is dumped with
+a fixed key order, and nothing records a time, a host or a user.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol, Union
+
+import numpy as np
+
+# bytes, or a callable returning bytes, a readable binary file (closed after use)
+# or an iterable of byte chunks. A callable rather than an iterator so that each
+# reader (one per format) can fetch the audio again without holding it.
+AudioSource = Union[bytes, Callable[[], Union[bytes, BinaryIO, Iterable[bytes]]]]
+
+AUDIO_FORMATS = ("flac", "wav")
+CHUNK_SIZE = 1 << 20
+# No dots (WebDataset splits member names at the first dot), no slashes, and
+# short enough for a plain ustar header.
+_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}\Z")
+_SPLIT_RE = re.compile(r"[A-Za-z0-9_]{1,40}\Z")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One unit of a release: a whole recording or one region cut from it.
+
+    `audio` is the already-encoded file of this unit (the cut, for regions), so
+    every manifest says offset 0 and carries `source_offset` (seconds into the
+    source recording) for information only.
+    """
+
+    key: str  # "r000123" (whole recording) or "r000123-g0002" (region)
+    split: str
+    audio: AudioSource
+    sample_rate: int
+    num_samples: int
+    audio_format: str = "flac"
+    channels: int = 1
+    source_offset: float = 0.0
+    text: str = ""
+    labels: tuple[str, ...] = ()
+    speaker: str | None = None  # pseudonymous code, never a name
+    language: str | None = None
+    recording_id: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    features: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(self.labels))
+        if not _KEY_RE.match(self.key):
+            raise ValueError(
+                f"Example key {self.key!r} must be 1-80 letters, digits, '-' or '_' "
+                "and start with a letter or digit."
+            )
+        if not _SPLIT_RE.match(self.split):
+            raise ValueError(f"Split name {self.split!r} of {self.key} must be letters, digits or '_'.")
+        if self.audio_format not in AUDIO_FORMATS:
+            raise ValueError(f"Audio format {self.audio_format!r} of {self.key} is not one of {AUDIO_FORMATS}.")
+        if self.sample_rate <= 0 or self.num_samples < 0 or self.channels < 1:
+            raise ValueError(f"Example {self.key} needs a positive sample rate and channel count.")
+        if not isinstance(self.text, str) or not all(isinstance(x, str) for x in self.labels):
+            raise ValueError(f"Example {self.key}: text must be a string and labels a list of strings.")
+        if not math.isfinite(self.source_offset) or self.source_offset < 0:
+            raise ValueError(f"Example {self.key}: source_offset must be a finite number >= 0.")
+        for name, arr in self.features.items():
+            if not _KEY_RE.match(name) or "-" in name:
+                raise ValueError(f"Feature name {name!r} of {self.key} must be letters, digits or '_'.")
+            if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
+                raise ValueError(f"Feature {name!r} of {self.key} must be a numeric numpy array.")
+
+    @property
+    def duration(self) -> float:
+        return self.num_samples / self.sample_rate
+
+    @property
+    def audio_name(self) -> str:
+        return f"{self.key}.{self.audio_format}"
+
+    def audio_chunks(self) -> Iterator[bytes]:
+        """Yield the encoded audio in chunks, fetching it afresh on each call."""
+        src = self.audio() if callable(self.audio) else self.audio
+        if isinstance(src, (bytes, bytearray, memoryview)):
+            yield bytes(src)
+        elif hasattr(src, "read"):
+            try:
+                while chunk := src.read(CHUNK_SIZE):
+                    yield chunk
+            finally:
+                src.close()
+        else:
+            for chunk in src:
+                yield bytes(chunk)
+
+    def audio_bytes(self) -> bytes:
+        return b"".join(self.audio_chunks())
+
+    def with_audio_loaded(self) -> Example:
+        return dataclasses.replace(self, audio=self.audio_bytes())
+
+
+class FileEntry(NamedTuple):
+    path: str  # relative to the release root, "/"-separated
+    sha256: str
+    size: int
+
+
+class ReleaseSink(Protocol):
+    """Where a release's files go.
+
+    `open(relpath)` returns a writable binary file (only `write` and `close`
+    are used; `close` makes the file final). `finish()` is called once after
+    every file is closed; `abort()` after a failure, to remove what was written.
+    `LocalDirSink` writes to a folder; the Django side provides a storage-backed
+    sink (`default_storage.open(prefix + relpath, "wb")`, which django-storages
+    turns into an S3 multipart upload, or boto3 `upload_fileobj` fed by a pipe).
+    """
+
+    def open(self, relpath: str) -> BinaryIO: ...
+
+    def finish(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def check_relpath(relpath: str) -> str:
+    parts = relpath.split("/")
+    if (
+        not relpath
+        or relpath.startswith("/")
+        or any(p in ("", ".", "..") for p in parts)
+        or any(c in relpath for c in "\\\n\r\0")
+    ):
+        raise ValueError(f"Release file path {relpath!r} must be a plain relative path.")
+    return relpath
+
+
+class LocalDirSink:
+    """Writes a release into an empty (or new) local directory."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        if self.root.exists() and any(self.root.iterdir()):
+            raise ValueError(f"Release directory {self.root} is not empty.")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._written: list[Path] = []
+
+    def open(self, relpath: str) -> BinaryIO:
+        path = self.root / check_relpath(relpath)
+        if path.exists():
+            raise ValueError(f"Release file {relpath} was already written.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._written.append(path)
+        return open(path, "wb")
+
+    def finish(self) -> None:
+        self._written = []
+
+    def abort(self) -> None:
+        dirs = set()
+        for path in self._written:
+            path.unlink(missing_ok=True)
+            dirs.update(p for p in path.parents if self.root in p.parents)
+        for d in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
+            if d.exists() and not any(d.iterdir()):
+                d.rmdir()
+        self._written = []
+
+
+class HashedFile(io.RawIOBase):
+    """Write-through wrapper that hashes and counts bytes as they stream by."""
+
+    def __init__(self, raw: BinaryIO, path: str, on_close: Callable[[FileEntry], None]) -> None:
+        self._raw, self.path, self._on_close = raw, path, on_close
+        self._sha, self._size = hashlib.sha256(), 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self._sha.update(b)
+        self._raw.write(b)
+        n = memoryview(b).nbytes
+        self._size += n
+        return n
+
+    def tell(self) -> int:
+        return self._size
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            self._raw.close()
+            self._on_close(FileEntry(self.path, self._sha.hexdigest(), self._size))
+
+    def discard(self) -> None:
+        """Close the underlying file without recording it (failure path)."""
+        if not self.closed:
+            io.RawIOBase.close(self)
+            self._raw.close()
+
+
+def sha256sums_text(entries: Iterable[FileEntry]) -> str:
+    """GNU coreutils `sha256sum` format, sorted by path."""
+    return "".join(f"{e.sha256}  {e.path}\n" for e in sorted(entries, key=lambda e: e.path))
+
+
+def write_sha256sums(sink: ReleaseSink, entries: Iterable[FileEntry]) -> FileEntry:
+    data = sha256sums_text(entries).encode()
+    with sink.open("SHA256SUMS") as f:
+        f.write(data)
+    return FileEntry("SHA256SUMS", hashlib.sha256(data).hexdigest(), len(data))
+
+
+def dumps(obj: Any) -> str:
+    """One JSON line: fixed key order (the caller's), UTF-8, no NaN."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False)
+
+
+def sorted_extra(ex: Example) -> dict[str, Any]:
+    return {k: ex.extra[k] for k in sorted(ex.extra)}
+
+
+def npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+class FormatWriter(abc.ABC):
+    """Streams examples, one at a time, into one format's files on a sink.
+
+    Examples must arrive strictly increasing by key (string order) across the
+    whole release: this fixes the output order and catches duplicate keys
+    without keeping a set of every key seen.
+    """
+
+    name: str = ""
+
+    def __init__(self, sink: ReleaseSink) -> None:
+        self.sink = sink
+        self.entries: list[FileEntry] = []
+        self._open_files: set[HashedFile] = set()
+        self._last_key: str | None = None
+        self.feature_names: tuple[str, ...] | None = None  # fixed by the first example
+        self.count = 0
+
+    def open(self, relpath: str) -> HashedFile:
+        def done(entry: FileEntry) -> None:
+            self.entries.append(entry)
+            self._open_files.discard(f)
+
+        f = HashedFile(self.sink.open(relpath), relpath, done)
+        self._open_files.add(f)
+        return f
+
+    def add(self, ex: Example) -> None:
+        if self._last_key is not None and ex.key <= self._last_key:
+            raise ValueError(
+                f"Example {ex.key} arrived after {self._last_key}: examples must be sorted by key, "
+                "with no duplicates."
+            )
+        names = tuple(sorted(ex.features))
+        if self.feature_names is None:
+            self.feature_names = names
+        elif names != self.feature_names:
+            raise ValueError(
+                f"Example {ex.key} has features {list(names)} but earlier examples have "
+                f"{list(self.feature_names)}; every example must carry the same features."
+            )
+        self._last_key = ex.key
+        self._write(ex)
+        self.count += 1
+
+    def close(self) -> list[FileEntry]:
+        self._finish()
+        return sorted(self.entries)
+
+    def discard(self) -> None:
+        for f in list(self._open_files):
+            f.discard()
+
+    @abc.abstractmethod
+    def _write(self, ex: Example) -> None: ...
+
+    def _finish(self) -> None:
+        pass
+
+    # helpers for the file-per-example formats (jsonl, csv, lhotse)
+    def write_audio_file(self, ex: Example) -> str:
+        relpath = f"audio/{ex.split}/{ex.audio_name}"
+        with self.open(relpath) as f:
+            for chunk in ex.audio_chunks():
+                f.write(chunk)
+        return relpath
+
+    def write_feature_files(self, ex: Example) -> dict[str, str]:
+        paths = {}
+        for name in sorted(ex.features):
+            relpath = paths[name] = f"features/{ex.split}/{ex.key}.{name}.npy"
+            with self.open(relpath) as f:
+                f.write(npy_bytes(ex.features[name]))
+        return paths

@@ -1,0 +1,122 @@
+"""The data card: a README.md written into every release.
+
+`render_data_card(stats)` reads these keys, all optional except `splits`:
+
+- name, version, description, license, format (one of the release formats)
+- splits: {split: {"items", "hours", "speakers", "labels": {..}, "languages": {..}}}
+  (what `apps.datasets.splits.split_stats` returns)
+- speakers: {"count": int, "demographics": {"gender": {value: count}, "age_band": {...}}}
+- labels, languages: {name: count}; summed over the splits when absent
+- consent_purposes: [purpose, ...]; collection, annotation: free text
+- agreement: {metric: value}; limitations: [text, ...]; checksum: hex digest
+
+Output depends only on `stats` (sorted where the input has no order), so a
+rebuild gives the same README.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Mapping
+
+SPLIT_ORDER = ("train", "validation", "test")
+
+USAGE = {
+    "jsonl": "NeMo-style manifests in `manifests/{split}.jsonl`; `audio_filepath` is relative to the manifest.",
+    "csv": '`pandas.read_csv("metadata.csv", keep_default_na=False)`; `file` is relative to this folder.',
+    "hf-parquet": '`datasets.load_dataset("parquet", data_files={"train": "data/train-*.parquet"})`; '
+    "`audio` loads as an `Audio` feature.",
+    "lhotse": '`RecordingSet.from_file("lhotse/recordings_train.jsonl.gz").with_path_prefix(root)`, '
+    "`SupervisionSet.from_file(...)`, then `CutSet.from_manifests(...)`.",
+    "webdataset": "`webdataset.WebDataset(urls)` over the shards listed (brace pattern) in `shards/{split}.txt`.",
+}
+
+LIMITATION_WITHDRAWAL = (
+    "Speakers may withdraw consent after this release is built. Earmark then marks the release; "
+    "check its withdrawals list and drop the withdrawn examples before further use."
+)
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+
+
+def _counts(counts: Mapping[str, int]) -> list[list[Any]]:
+    return [[k, v] for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _ordered_splits(splits: Mapping[str, Any]) -> list[str]:
+    return [s for s in SPLIT_ORDER if s in splits] + sorted(s for s in splits if s not in SPLIT_ORDER)
+
+
+def render_data_card(stats: Mapping[str, Any]) -> str:
+    splits = stats.get("splits", {})
+    order = _ordered_splits(splits)
+    title = stats.get("name", "Earmark dataset release")
+    if stats.get("version") is not None:
+        title += f" (version {stats['version']})"
+    out = [f"# {title}", ""]
+    out += [
+        stats.get("description")
+        or "An audio dataset release built by Earmark from consented recordings and reviewed annotations.",
+        "",
+    ]
+    if stats.get("license"):
+        out += [f"License: {stats['license']}", ""]
+    if stats.get("format") in USAGE:
+        out += ["## How to load", "", f"Format `{stats['format']}`: {USAGE[stats['format']]}", ""]
+
+    out += ["## Splits", ""]
+    rows = [[s, splits[s].get("items", 0), f"{splits[s].get('hours', 0.0):.2f}", splits[s].get("speakers", 0)] for s in order]
+    rows.append(["total", sum(r[1] for r in rows), f"{sum(splits[s].get('hours', 0.0) for s in order):.2f}", ""])
+    out += _table(["split", "items", "hours", "speakers"], rows) + [""]
+    out += ["Splits are speaker-disjoint: every speaker's items are in one split.", ""]
+
+    speakers = stats.get("speakers") or {}
+    out += ["## Speakers", ""]
+    if "count" in speakers:
+        out += [f"{speakers['count']} speakers, identified only by pseudonymous codes.", ""]
+    for field, counts in sorted((speakers.get("demographics") or {}).items()):
+        out += [f"### {field.replace('_', ' ').capitalize()}", ""] + _table([field, "speakers"], _counts(counts)) + [""]
+    if not speakers:
+        out += ["No speaker demographics were given.", ""]
+
+    for title, key in (("Labels", "labels"), ("Languages", "languages")):
+        counts = stats.get(key)
+        if counts is None:
+            counts = sum((Counter(splits[s].get(key, {})) for s in order), Counter())
+        out += [f"## {title}", ""]
+        out += (_table([key[:-1], "items"], _counts(counts)) if counts else [f"No {key}."]) + [""]
+
+    purposes = stats.get("consent_purposes") or []
+    out += ["## Consent", ""]
+    out += [
+        "Every speaker in this release had a live consent grant covering: "
+        + (", ".join(f"`{p}`" for p in sorted(purposes)) if purposes else "(not stated)")
+        + ". Recordings without a speaker (no voice data) need none.",
+        "",
+    ]
+    out += ["## Collection", "", stats.get("collection") or "Not described.", ""]
+    out += ["## Annotation", "", stats.get("annotation") or "Not described.", ""]
+    agreement = stats.get("agreement") or {}
+    if agreement:
+        out += ["### Agreement", ""] + _table(["metric", "value"], sorted([k, v] for k, v in agreement.items())) + [""]
+
+    out += ["## Known limitations", ""]
+    out += [f"- {_cell(x)}" for x in [*(stats.get("limitations") or []), LIMITATION_WITHDRAWAL]] + [""]
+
+    out += ["## Checksums", ""]
+    if stats.get("checksum"):
+        out += [
+            f"Release checksum: `{stats['checksum']}`, the sha256 of `SHA256SUMS` without its README.md line: "
+            "`grep -v ' README.md$' SHA256SUMS | sha256sum`. Verify the files with `sha256sum -c SHA256SUMS`.",
+            "",
+        ]
+    else:
+        out += ["Verify the files with `sha256sum -c SHA256SUMS`.", ""]
+    return "\n".join(out)

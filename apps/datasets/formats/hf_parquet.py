@@ -1,0 +1,217 @@
+"""Hugging Face style Parquet shards with the audio bytes inside.
+
+Layout::
+
+    data/{split}-{i:05d}-of-{n:05d}.parquet
+
+Load with ``datasets.load_dataset("parquet", data_files={"train":
+"data/train-*.parquet", ...})``: the schema metadata key `huggingface` carries
+the `datasets` features, so `audio` comes back as `Audio(sampling_rate=SR)`
+(a struct of the encoded file's `bytes` and its `path`, from whose extension
+the decoder picks the format) with no cast. With `class_names`, the `label`
+column is a `ClassLabel` (ints) and every example must have exactly one label
+from that list; otherwise `labels` is a list of strings. Features become a
+flattened `list<float32>` column `{name}` plus `{name}_shape`.
+
+Shard file names include the shard count, which must be known before the first
+shard is opened (a sink cannot rename), so the writer needs each split's
+example count up front and shards by rows: `ceil(count / max_rows_per_shard)`
+shards of even size. Memory stays bounded by one row group per split, flushed
+at `row_group_rows` rows or `row_group_bytes` of audio, whichever comes first.
+All examples must share one sample rate (the `Audio` feature states one).
+
+Determinism: fixed writer settings below; pyarrow's `created_by` footer is
+"parquet-cpp-arrow version X", constant for a given pyarrow version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .base import Example, FormatWriter, dumps, sorted_extra
+
+_STRING = {"dtype": "string", "_type": "Value"}
+
+
+def _value(dtype: str) -> dict:
+    return {"dtype": dtype, "_type": "Value"}
+
+
+def _sequence(dtype: str) -> dict:
+    # "Sequence" rather than datasets>=4's "List": both old and new releases read it.
+    return {"feature": _value(dtype), "_type": "Sequence"}
+
+
+class HFParquetWriter(FormatWriter):
+    name = "hf-parquet"
+
+    def __init__(
+        self,
+        sink,
+        *,
+        split_counts: Mapping[str, int],
+        class_names: Sequence[str] | None = None,
+        max_rows_per_shard: int = 5000,
+        row_group_rows: int = 500,
+        row_group_bytes: int = 32 << 20,
+        compression: str = "zstd",
+    ) -> None:
+        super().__init__(sink)
+        if split_counts is None:
+            raise ValueError("The hf-parquet format needs split_counts to name its shards.")
+        self.split_counts = dict(split_counts)
+        self.class_names = list(class_names) if class_names is not None else None
+        self._class_index = {n: i for i, n in enumerate(self.class_names or ())}
+        self.max_rows_per_shard = max_rows_per_shard
+        self.row_group_rows, self.row_group_bytes = row_group_rows, row_group_bytes
+        self.compression = compression
+        self.sample_rate: int | None = None
+        self.schema: pa.Schema | None = None
+        self._state: dict[str, _SplitState] = {}
+
+    def _build_schema(self, ex: Example) -> pa.Schema:
+        fields = [
+            ("key", pa.string(), _STRING),
+            ("audio", pa.struct([("bytes", pa.binary()), ("path", pa.string())]),
+             {"sampling_rate": ex.sample_rate, "_type": "Audio"}),
+            ("text", pa.string(), _STRING),
+        ]  # fmt: skip
+        if self.class_names is not None:
+            fields.append(("label", pa.int64(), {"names": self.class_names, "_type": "ClassLabel"}))
+        else:
+            fields.append(("labels", pa.list_(pa.string()), _sequence("string")))
+        fields += [
+            ("speaker", pa.string(), _STRING),
+            ("language", pa.string(), _STRING),
+            ("duration", pa.float64(), _value("float64")),
+            ("num_samples", pa.int64(), _value("int64")),
+            ("recording_id", pa.string(), _STRING),
+            ("source_offset", pa.float64(), _value("float64")),
+            ("extra", pa.string(), _STRING),
+        ]
+        for name in self.feature_names:
+            fields.append((name, pa.list_(pa.float32()), _sequence("float32")))
+            fields.append((f"{name}_shape", pa.list_(pa.int64()), _sequence("int64")))
+        features = {n: f for n, _, f in fields}
+        meta = {"huggingface": json.dumps({"info": {"features": features}}, sort_keys=True)}
+        return pa.schema([(n, t) for n, t, _ in fields], metadata=meta)
+
+    def _row(self, ex: Example) -> dict:
+        row = {
+            "key": ex.key,
+            "audio": {"bytes": ex.audio_bytes(), "path": ex.audio_name},
+            "text": ex.text,
+            "speaker": ex.speaker,
+            "language": ex.language,
+            "duration": ex.duration,
+            "num_samples": ex.num_samples,
+            "recording_id": ex.recording_id,
+            "source_offset": ex.source_offset,
+            "extra": dumps(sorted_extra(ex)) if ex.extra else None,
+        }
+        if self.class_names is not None:
+            if len(ex.labels) != 1 or ex.labels[0] not in self._class_index:
+                raise ValueError(
+                    f"Example {ex.key} has labels {list(ex.labels)}; the class-label column needs "
+                    f"exactly one of {self.class_names}."
+                )
+            row["label"] = self._class_index[ex.labels[0]]
+        else:
+            row["labels"] = list(ex.labels)
+        for name in self.feature_names:
+            arr = ex.features[name]
+            row[name] = np.asarray(arr, dtype=np.float32).ravel()
+            row[f"{name}_shape"] = list(arr.shape)
+        return row
+
+    def _write(self, ex: Example) -> None:
+        if self.schema is None:
+            self.schema, self.sample_rate = self._build_schema(ex), ex.sample_rate
+        if ex.sample_rate != self.sample_rate:
+            raise ValueError(
+                f"Example {ex.key} is at {ex.sample_rate} Hz but the release is at {self.sample_rate} Hz; "
+                "the hf-parquet format needs one sample rate."
+            )
+        if ex.split not in self.split_counts:
+            raise ValueError(f"Example {ex.key} is in split {ex.split!r}, which split_counts does not list.")
+        state = self._state.get(ex.split)
+        if state is None:
+            state = self._state[ex.split] = _SplitState(self, ex.split)
+        state.add(self._row(ex))
+
+    def _finish(self) -> None:
+        for split in sorted(self._state):
+            self._state[split].close()
+        seen = {s: st.total for s, st in self._state.items()}
+        for split, expected in sorted(self.split_counts.items()):
+            if seen.get(split, 0) != expected:
+                raise ValueError(
+                    f"split_counts says {expected} examples in {split!r} but {seen.get(split, 0)} arrived."
+                )
+
+
+class _SplitState:
+    """The open shard and pending row group of one split."""
+
+    def __init__(self, owner: HFParquetWriter, split: str) -> None:
+        self.owner, self.split = owner, split
+        count = owner.split_counts[split]
+        self.num_shards = max(1, math.ceil(count / owner.max_rows_per_shard))
+        self.rows_per_shard = math.ceil(count / self.num_shards)
+        self.shard_index, self.in_shard, self.total = 0, 0, 0
+        self.rows: list[dict] = []
+        self.pending_bytes = 0
+        self.file = self.writer = None
+
+    def add(self, row: dict) -> None:
+        if self.total >= self.owner.split_counts[self.split]:
+            raise ValueError(f"More examples arrived in {self.split!r} than split_counts says.")
+        self.rows.append(row)
+        self.pending_bytes += len(row["audio"]["bytes"])
+        self.total += 1
+        self.in_shard += 1
+        shard_full = self.in_shard >= self.rows_per_shard
+        if shard_full or len(self.rows) >= self.owner.row_group_rows or self.pending_bytes >= self.owner.row_group_bytes:
+            self.flush()
+        if shard_full:
+            self.close_shard()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        if self.writer is None:
+            name = f"data/{self.split}-{self.shard_index:05d}-of-{self.num_shards:05d}.parquet"
+            self.file = self.owner.open(name)
+            self.writer = pq.ParquetWriter(
+                self.file,
+                self.owner.schema,
+                compression=self.owner.compression,
+                compression_level=3 if self.owner.compression == "zstd" else None,
+                use_dictionary=["speaker", "language"],
+                write_statistics=["key", "duration", "num_samples"],
+                version="2.6",
+                data_page_version="1.0",
+                write_page_index=False,
+                store_schema=True,
+            )
+        table = pa.Table.from_pylist(self.rows, schema=self.owner.schema)
+        self.writer.write_table(table, row_group_size=len(self.rows))
+        self.rows, self.pending_bytes = [], 0
+
+    def close_shard(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.file.close()
+        self.writer = self.file = None
+        self.shard_index += 1
+        self.in_shard = 0
+
+    def close(self) -> None:
+        self.flush()
+        self.close_shard()

@@ -1,0 +1,58 @@
+"""NeMo-style JSON-lines manifests next to one audio file per example.
+
+Layout::
+
+    audio/{split}/{key}.flac
+    features/{split}/{key}.{name}.npy      (only when examples carry features)
+    manifests/{split}.jsonl
+
+`audio_filepath` (and each feature path) is relative to the manifest's own
+folder, e.g. `../audio/train/r000001.flac`: NeMo resolves relative paths
+against the manifest's directory, and so can anyone with
+`os.path.join(os.path.dirname(manifest), audio_filepath)`. `offset` is always 0
+because the file is already the cut; `source_offset` says where it came from.
+`label` is the single label when an example has exactly one, else null;
+`labels` is always the full list.
+"""
+
+from __future__ import annotations
+
+from .base import Example, FormatWriter, HashedFile, dumps, sorted_extra
+
+
+class JsonlWriter(FormatWriter):
+    name = "jsonl"
+
+    def __init__(self, sink) -> None:
+        super().__init__(sink)
+        self._manifests: dict[str, HashedFile] = {}
+
+    def _write(self, ex: Example) -> None:
+        audio = self.write_audio_file(ex)
+        features = self.write_feature_files(ex)
+        row = {
+            "audio_filepath": f"../{audio}",
+            "duration": ex.duration,
+            "offset": 0.0,
+            "text": ex.text,
+            "label": ex.labels[0] if len(ex.labels) == 1 else None,
+            "labels": list(ex.labels),
+            "speaker": ex.speaker,
+            "language": ex.language,
+            "split": ex.split,
+            "key": ex.key,
+            "recording_id": ex.recording_id,
+            "source_offset": ex.source_offset,
+            "sample_rate": ex.sample_rate,
+            "num_samples": ex.num_samples,
+            "extra": sorted_extra(ex),
+        }
+        if features:
+            row["features"] = {name: f"../{path}" for name, path in features.items()}
+        if ex.split not in self._manifests:
+            self._manifests[ex.split] = self.open(f"manifests/{ex.split}.jsonl")
+        self._manifests[ex.split].write((dumps(row) + "\n").encode())
+
+    def _finish(self) -> None:
+        for split in sorted(self._manifests):
+            self._manifests[split].close()

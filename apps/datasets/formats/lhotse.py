@@ -1,0 +1,92 @@
+"""Lhotse recording and supervision manifests next to one audio file per example.
+
+Layout::
+
+    audio/{split}/{key}.flac
+    lhotse/recordings_{split}.jsonl.gz
+    lhotse/supervisions_{split}.jsonl.gz
+
+Each example is one Lhotse `Recording` (id = key, the cut audio file) with one
+`SupervisionSegment` covering all of it (text, language, speaker; labels,
+source recording and source offset under `custom`). Source paths are relative
+to the release root, so load with::
+
+    recs = RecordingSet.from_file(root / "lhotse/recordings_train.jsonl.gz").with_path_prefix(root)
+    sups = SupervisionSet.from_file(root / "lhotse/supervisions_train.jsonl.gz")
+    cuts = CutSet.from_manifests(recordings=recs, supervisions=sups)
+
+The gzip streams carry no name and mtime 0, so rebuilds are byte-identical.
+Only JSON is written here; the writer does not import lhotse.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+from .base import Example, FormatWriter, HashedFile, dumps, sorted_extra
+
+
+class _GzipLines:
+    def __init__(self, file: HashedFile) -> None:
+        self.file = file
+        self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=file, compresslevel=6, mtime=0)
+
+    def write(self, obj: dict) -> None:
+        self.gz.write((dumps(obj) + "\n").encode())
+
+    def close(self) -> None:
+        self.gz.close()
+        self.file.close()
+
+
+class LhotseWriter(FormatWriter):
+    name = "lhotse"
+
+    def __init__(self, sink) -> None:
+        super().__init__(sink)
+        self._files: dict[tuple[str, str], _GzipLines] = {}
+
+    def _out(self, kind: str, split: str) -> _GzipLines:
+        if (kind, split) not in self._files:
+            self._files[kind, split] = _GzipLines(self.open(f"lhotse/{kind}_{split}.jsonl.gz"))
+        return self._files[kind, split]
+
+    def _write(self, ex: Example) -> None:
+        audio = self.write_audio_file(ex)
+        channels = list(range(ex.channels))
+        recording = {
+            "id": ex.key,
+            "sources": [{"type": "file", "channels": channels, "source": audio}],
+            "sampling_rate": ex.sample_rate,
+            "num_samples": ex.num_samples,
+            "duration": ex.duration,
+            "channel_ids": channels,
+        }
+        custom = {
+            "labels": list(ex.labels),
+            "split": ex.split,
+            "source_recording_id": ex.recording_id,
+            "source_offset": ex.source_offset,
+        }
+        if ex.extra:
+            custom["extra"] = sorted_extra(ex)
+        features = self.write_feature_files(ex)
+        if features:
+            custom["features"] = features
+        supervision = {
+            "id": ex.key,
+            "recording_id": ex.key,
+            "start": 0.0,
+            "duration": ex.duration,
+            "channel": channels[0] if len(channels) == 1 else channels,
+            "text": ex.text,
+            "language": ex.language,
+            "speaker": ex.speaker,
+            "custom": custom,
+        }
+        self._out("recordings", ex.split).write(recording)
+        self._out("supervisions", ex.split).write({k: v for k, v in supervision.items() if v is not None})
+
+    def _finish(self) -> None:
+        for key in sorted(self._files):
+            self._files[key].close()

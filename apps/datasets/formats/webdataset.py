@@ -1,0 +1,105 @@
+"""WebDataset tar shards: `{key}.flac` + `{key}.json` (+ `{key}.{name}.npy`) per sample.
+
+Layout::
+
+    shards/{split}-{000000}.tar
+    shards/{split}.txt          one line: the shard URL pattern, e.g. train-{000000..000041}.tar
+
+Load with ``wds.WebDataset([str(root / "shards" / u) for u in braceexpand(line)])``
+or hand the expanded pattern to `wds.WebDataset` directly. A new shard starts
+when the next sample would pass `max_shard_bytes` or the shard holds
+`max_shard_samples` samples. The `.json` member holds the same fields as a
+jsonl manifest line minus the paths.
+
+Headers are built by `tarfile.TarInfo` (ustar, mtime 0, uid/gid 0,
+uname/gname "earmark", mode 0o644) and streamed by hand rather than through
+`webdataset.TarWriter` (which stamps the current time and its own owner names)
+or `tarfile.TarFile` (which keeps every member in a list); the bytes are
+plain POSIX tar, padded to 10240-byte records as GNU tar and Python write them.
+"""
+
+from __future__ import annotations
+
+import tarfile
+
+from .base import Example, FormatWriter, HashedFile, dumps, npy_bytes, sorted_extra
+
+BLOCK, RECORD = 512, 20 * 512
+
+
+def tar_header(name: str, size: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, 0, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = "earmark"
+    return info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "strict")
+
+
+class _Shard:
+    def __init__(self, file: HashedFile) -> None:
+        self.file, self.samples = file, 0
+
+    def add(self, name: str, data: bytes) -> None:
+        self.file.write(tar_header(name, len(data)))
+        self.file.write(data)
+        self.file.write(b"\0" * (-len(data) % BLOCK))
+
+    def close(self) -> None:
+        self.file.write(b"\0" * (2 * BLOCK))
+        self.file.write(b"\0" * (-self.file.tell() % RECORD))
+        self.file.close()
+
+
+def sample_size(members: list[tuple[str, bytes]]) -> int:
+    return sum(BLOCK + len(d) + (-len(d) % BLOCK) for _, d in members)
+
+
+class WebDatasetWriter(FormatWriter):
+    name = "webdataset"
+
+    def __init__(self, sink, *, max_shard_bytes: int = 512 << 20, max_shard_samples: int = 10_000) -> None:
+        super().__init__(sink)
+        self.max_shard_bytes, self.max_shard_samples = max_shard_bytes, max_shard_samples
+        self._shards: dict[str, _Shard] = {}
+        self._num_shards: dict[str, int] = {}
+
+    def _write(self, ex: Example) -> None:
+        meta = {
+            "key": ex.key,
+            "split": ex.split,
+            "duration": ex.duration,
+            "sample_rate": ex.sample_rate,
+            "num_samples": ex.num_samples,
+            "text": ex.text,
+            "label": ex.labels[0] if len(ex.labels) == 1 else None,
+            "labels": list(ex.labels),
+            "speaker": ex.speaker,
+            "language": ex.language,
+            "recording_id": ex.recording_id,
+            "source_offset": ex.source_offset,
+            "extra": sorted_extra(ex),
+        }
+        members = [(ex.audio_name, ex.audio_bytes()), (f"{ex.key}.json", dumps(meta).encode())]
+        members += [(f"{ex.key}.{n}.npy", npy_bytes(ex.features[n])) for n in sorted(ex.features)]
+        shard = self._shards.get(ex.split)
+        if shard is not None and (
+            shard.samples >= self.max_shard_samples
+            or shard.file.tell() + sample_size(members) > self.max_shard_bytes
+        ):
+            shard.close()
+            shard = None
+        if shard is None:
+            index = self._num_shards.get(ex.split, 0)
+            self._num_shards[ex.split] = index + 1
+            shard = self._shards[ex.split] = _Shard(self.open(f"shards/{ex.split}-{index:06d}.tar"))
+        for name, data in members:
+            shard.add(name, data)
+        shard.samples += 1
+
+    def _finish(self) -> None:
+        for split in sorted(self._shards):
+            self._shards[split].close()
+            n = self._num_shards[split]
+            pattern = f"{split}-000000.tar" if n == 1 else f"{split}-{{000000..{n - 1:06d}}}.tar"
+            with self.open(f"shards/{split}.txt") as f:
+                f.write((pattern + "\n").encode())
