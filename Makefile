@@ -31,7 +31,7 @@ run: install
 ## make test: the whole suite. Service-backed tests run when PostgreSQL/Redis/Chromium are there;
 ## with EARMARK_REQUIRE_SERVICES=1 (CI) they must run.
 test: install-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 ## make frontend: rebuild the annotator bundle (needs npm; the built files are committed).
 frontend:
