@@ -1,0 +1,46 @@
+// Builds the annotator into the static files Django serves (committed, so `make run` needs no npm).
+//   npm run build          one-off production build (minified, no source map: the bundle is committed)
+//   npm run watch          rebuild on change while developing, with an inline source map
+import { build, context } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outdir = path.resolve(here, '../apps/annotation/static/annotation');
+
+const watch = process.argv.includes('--watch');
+const ws = JSON.parse(readFileSync(path.join(here, 'node_modules/wavesurfer.js/package.json'), 'utf8'));
+const banner = `/*! Earmark annotator (frontend/ in the Earmark repository; do not edit this built file).
+ * Bundles wavesurfer.js ${ws.version} and its plugins: ${ws.license}, (c) ${ws.author}, ${ws.homepage} */`;
+
+const common = {
+  absWorkingDir: here,
+  bundle: true,
+  minify: true,
+  target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+  legalComments: 'eof',
+  logLevel: 'info',
+};
+
+const options = [
+  {
+    ...common,
+    entryPoints: ['src/main.js'],
+    outfile: path.join(outdir, 'annotator.js'),
+    format: 'esm',
+    banner: { js: banner },
+    sourcemap: watch ? 'inline' : false,
+  },
+  {
+    ...common,
+    entryPoints: ['src/annotator.css'],
+    outfile: path.join(outdir, 'annotator.css'),
+  },
+];
+
+if (watch) {
+  for (const o of options) await (await context(o)).watch();
+} else {
+  await Promise.all(options.map((o) => build(o)));
+}

@@ -1,0 +1,202 @@
+// Suggested regions: the voiced segments found by processing, drawn as dashed boxes over the
+// waveform. They are not part of the annotation until accepted (Enter / ✓ / a label hotkey);
+// ✕ or Delete dismisses one. Only the suggestions in view get DOM elements, so an hour of speech
+// with thousands of segments stays cheap. The layer lives inside wavesurfer's scrolling wrapper
+// (shadow DOM), hence the inline styles.
+
+import { h } from './dom.js';
+import { formatTime } from './util.js';
+
+const OVERLAP_HIDES = 0.5; // a suggestion mostly covered by a real region is hidden
+
+export class SuggestionsLayer {
+  constructor({ waveform, store, dismissedKey, onAccept, onSelect }) {
+    this.waveform = waveform;
+    this.store = store;
+    this.onAccept = onAccept;
+    this.onSelect = onSelect;
+    this.dismissedKey = dismissedKey;
+    this.segments = [];
+    this.dismissed = new Set(loadDismissed(dismissedKey));
+    this.selectedId = null;
+    this.elements = new Map();
+    this.layer = h('div', {
+      part: 'earmark-suggestions',
+      style: { position: 'absolute', inset: '0', zIndex: '4', pointerEvents: 'none' },
+    });
+    waveform.ws.getWrapper().appendChild(this.layer);
+    this._visible = [];
+  }
+
+  setSegments(segments) {
+    this.segments = (segments || [])
+      .map(([start, end], i) => ({ id: `suggestion-${i}`, start: Number(start), end: Number(end) }))
+      .filter((s) => s.end > s.start);
+    this.refresh();
+  }
+
+  /** Suggestions still on offer: not dismissed and not already covered by a region. */
+  get visible() {
+    return this._visible;
+  }
+
+  get(id) {
+    return this._visible.find((s) => s.id === id) || null;
+  }
+
+  refresh() {
+    const regions = this.store.regions;
+    this._visible = this.segments.filter((s) => {
+      if (this.dismissed.has(s.id)) return false;
+      const len = s.end - s.start;
+      for (const r of regions) {
+        const overlap = Math.min(r.end, s.end) - Math.max(r.start, s.start);
+        if (overlap > 0 && overlap >= OVERLAP_HIDES * len) return false;
+      }
+      return true;
+    });
+    if (this.selectedId && !this.get(this.selectedId)) this.selectedId = null;
+    this.render();
+  }
+
+  select(id) {
+    this.selectedId = id;
+    this.render();
+  }
+
+  dismiss(id) {
+    this.dismissMany([id]);
+  }
+
+  dismissMany(ids) {
+    for (const id of ids) this.dismissed.add(id);
+    saveDismissed(this.dismissedKey, this.dismissed);
+    if (this.selectedId && this.dismissed.has(this.selectedId)) this.selectedId = null;
+    this.refresh();
+  }
+
+  restoreAll() {
+    this.dismissed.clear();
+    saveDismissed(this.dismissedKey, this.dismissed);
+    this.refresh();
+  }
+
+  /** Draw the suggestions intersecting the visible window (plus a margin). */
+  render() {
+    const duration = this.waveform.duration;
+    if (!duration) return;
+    const [a, b] = this.waveform.visibleRange();
+    const margin = (b - a) * 0.25;
+    const keep = new Set();
+    for (const s of this._visible) {
+      if (s.end < a - margin || s.start > b + margin) continue;
+      keep.add(s.id);
+      let el = this.elements.get(s.id);
+      if (!el) {
+        el = this._element(s);
+        this.elements.set(s.id, el);
+        this.layer.appendChild(el);
+      }
+      el.style.left = `${(s.start / duration) * 100}%`;
+      el.style.width = `${((s.end - s.start) / duration) * 100}%`;
+      const selected = s.id === this.selectedId;
+      el.setAttribute('data-selected', selected ? 'true' : 'false');
+      el.style.border = selected ? '2px solid rgba(37, 99, 235, 0.9)' : '1.5px dashed rgba(37, 99, 235, 0.6)';
+      el.style.background = selected ? 'rgba(37, 99, 235, 0.14)' : 'rgba(37, 99, 235, 0.05)';
+    }
+    for (const [id, el] of this.elements) {
+      if (!keep.has(id)) {
+        el.remove();
+        this.elements.delete(id);
+      }
+    }
+  }
+
+  _element(s) {
+    const button = (text, title, testid, onclick) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          title,
+          'aria-label': title,
+          'data-testid': testid,
+          tabindex: '-1', // keyboard users accept with Enter / dismiss with Delete
+          style: {
+            pointerEvents: 'auto',
+            font: '600 11px/14px system-ui, sans-serif',
+            padding: '0 4px',
+            margin: '0',
+            border: '1px solid rgba(37, 99, 235, 0.5)',
+            borderRadius: '3px',
+            background: '#fff',
+            color: '#1d4ed8',
+            cursor: 'pointer',
+          },
+          onpointerdown: (e) => e.stopPropagation(),
+          onclick: (e) => {
+            e.stopPropagation();
+            onclick();
+          },
+        },
+        text,
+      );
+    const chip = h(
+      'div',
+      {
+        style: {
+          position: 'absolute',
+          top: '2px',
+          left: '2px',
+          display: 'flex',
+          gap: '2px',
+          pointerEvents: 'auto',
+          whiteSpace: 'nowrap',
+        },
+      },
+      button('✓', `Accept suggestion ${formatTime(s.start)}–${formatTime(s.end)} (Enter)`, 'suggestion-accept', () => this.onAccept(s.id, null)),
+      button('✕', 'Dismiss suggestion (Delete)', 'suggestion-dismiss', () => this.dismiss(s.id)),
+    );
+    const el = h(
+      'div',
+      {
+        part: 'earmark-suggestion',
+        'data-testid': 'suggestion',
+        'data-suggestion-id': s.id,
+        style: {
+          position: 'absolute',
+          top: '0',
+          height: '100%',
+          boxSizing: 'border-box',
+          borderRadius: '2px',
+          pointerEvents: 'none',
+          minWidth: '2px',
+        },
+      },
+      chip,
+    );
+    chip.addEventListener('click', () => this.onSelect(s.id));
+    return el;
+  }
+
+  destroy() {
+    this.layer.remove();
+    this.elements.clear();
+  }
+}
+
+function loadDismissed(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) || '[]');
+  } catch {
+    return [];
+  }
+}
+
+function saveDismissed(key, set) {
+  try {
+    localStorage.setItem(key, JSON.stringify([...set]));
+  } catch {
+    /* best effort */
+  }
+}

@@ -1,0 +1,318 @@
+// wavesurfer.js set up the Earmark way: drawn from stored peaks, audio streamed by a media element.
+//
+// The browser never fetches or decodes the whole file to draw: WaveSurfer gets `peaks` + `duration`
+// and an <audio preload="metadata"> element. The audio src is attached only after the waveform is
+// interactive, so nothing but the peaks JSON is on the critical path. When the user zooms in past
+// the resolution of the peaks we have, finer peaks are fetched (capped) and swapped in.
+
+import WaveSurfer from 'wavesurfer.js';
+import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
+import TimelinePlugin from 'wavesurfer.js/dist/plugins/timeline.esm.js';
+import MinimapPlugin from 'wavesurfer.js/dist/plugins/minimap.esm.js';
+import HoverPlugin from 'wavesurfer.js/dist/plugins/hover.esm.js';
+import ZoomPlugin from 'wavesurfer.js/dist/plugins/zoom.esm.js';
+
+import { Emitter } from './emitter.js';
+import { peaksToChannels } from './peaks.js';
+import { clamp, debounce, formatTime } from './util.js';
+
+export const MAX_PX_PER_SEC = 2000;
+const MAX_PEAK_BUCKETS = 131072; // finest peaks we ask for when zoomed in (~1.5 MB JSON per channel)
+const CHANNEL_COLORS = [
+  ['#94a3b8', '#475569'],
+  ['#a5b4fc', '#4f46e5'],
+  ['#86efac', '#15803d'],
+  ['#fca5a5', '#b91c1c'],
+];
+
+export class Waveform extends Emitter {
+  constructor({ container, minimapContainer, api, recording }) {
+    super();
+    this.container = container;
+    this.minimapContainer = minimapContainer;
+    this.api = api;
+    this.recording = recording;
+    this.ws = null;
+    this.regions = null;
+    this.duration = 0;
+    this.peakLength = 0;
+    this.peakSpp = null;
+    this.media = null;
+    this.audioAttached = false;
+    this.destroyed = false;
+    this._refine = debounce(() => this._refinePeaks(), 400);
+  }
+
+  /** Create wavesurfer from a BBC peaks JSON; resolves once the waveform is drawn. */
+  async init(peaksJson, duration) {
+    const { channels, length, maxPeak, samplesPerPixel } = peaksToChannels(peaksJson);
+    this.duration = duration;
+    this.peakLength = length;
+    this.peakSpp = samplesPerPixel;
+    this.channelCount = channels.length;
+
+    this.media = document.createElement('audio');
+    this.media.preload = 'metadata';
+    this.media.hidden = true;
+    this.media.setAttribute('data-role', 'audio');
+    this.container.after(this.media);
+
+    const multi = channels.length > 1;
+    const height = multi ? Math.max(56, Math.floor(176 / channels.length)) : 144;
+    this.regions = RegionsPlugin.create();
+    const timeline = TimelinePlugin.create({
+      height: 20,
+      style: { fontSize: '11px', color: '#64748b' },
+      secondaryLabelOpacity: 0.6,
+    });
+    adaptTimeline(timeline, () => (this.ws ? this.ws.getWrapper().scrollWidth / duration : 100), duration);
+    this.ws = WaveSurfer.create({
+      container: this.container,
+      media: this.media,
+      height,
+      waveColor: CHANNEL_COLORS[0][0],
+      progressColor: CHANNEL_COLORS[0][1],
+      cursorColor: '#dc2626',
+      cursorWidth: 2,
+      normalize: true,
+      maxPeak, // one scale for every lazily drawn canvas, not one per canvas
+      minPxPerSec: 0,
+      fillParent: true,
+      autoScroll: true,
+      autoCenter: true,
+      dragToSeek: false,
+      splitChannels: multi
+        ? channels.map((_, i) => ({
+            waveColor: CHANNEL_COLORS[i % CHANNEL_COLORS.length][0],
+            progressColor: CHANNEL_COLORS[i % CHANNEL_COLORS.length][1],
+          }))
+        : undefined,
+      plugins: [
+        this.regions,
+        timeline,
+        MinimapPlugin.create({
+          container: this.minimapContainer,
+          height: 32,
+          waveColor: '#cbd5e1',
+          progressColor: '#94a3b8',
+          cursorColor: '#dc2626',
+          overlayColor: 'rgba(37, 99, 235, 0.14)',
+          normalize: true,
+          maxPeak,
+        }),
+        HoverPlugin.create({
+          lineColor: 'rgba(15, 23, 42, 0.45)',
+          lineWidth: 1,
+          labelBackground: '#0f172a',
+          labelColor: '#ffffff',
+          labelSize: 11,
+          formatTimeCallback: (s) => formatTime(s),
+        }),
+        ZoomPlugin.create({ scale: 0.5, maxZoom: MAX_PX_PER_SEC, deltaThreshold: 5 }),
+      ],
+    });
+
+    this.ws.on('zoom', () => {
+      this.emit('view');
+      this._refine();
+    });
+    this.ws.on('scroll', () => this.emit('view'));
+    this.ws.on('resize', () => this.emit('view'));
+    this.ws.on('redraw', () => this.emit('view'));
+    this.ws.on('timeupdate', (t) => this.emit('time', t));
+    this.ws.on('play', () => this.emit('play'));
+    this.ws.on('pause', () => this.emit('pause'));
+    this.ws.on('error', (err) => this.emit('error', err));
+
+    // No URL yet: draw from peaks alone. The audio src is attached right after (attachAudio).
+    await this.ws.load('', channels, duration);
+    await nextFrame();
+  }
+
+  /** Point the media element at the audio; the browser fetches metadata with a range request. */
+  attachAudio() {
+    if (this.audioAttached || this.destroyed) return;
+    this.audioAttached = true;
+    this.media.src = this.api.audioUrl(this.recording.id);
+  }
+
+  get pxPerSec() {
+    if (!this.ws || !this.duration) return 1;
+    const width = this.ws.getWrapper().clientWidth || this.ws.getWidth();
+    return width / this.duration;
+  }
+
+  get fitPxPerSec() {
+    return this.ws ? this.ws.getWidth() / this.duration : 1;
+  }
+
+  /** [start, end] seconds currently visible. */
+  visibleRange() {
+    if (!this.ws) return [0, 0];
+    const pps = this.pxPerSec;
+    const start = this.ws.getScroll() / pps;
+    return [start, start + this.ws.getWidth() / pps];
+  }
+
+  zoomBy(factor, centerTime = null) {
+    if (!this.ws) return;
+    const fit = this.fitPxPerSec;
+    const next = clamp(this.pxPerSec * factor, fit, MAX_PX_PER_SEC);
+    const [a, b] = this.visibleRange();
+    const center = centerTime ?? (a + b) / 2;
+    try {
+      this.ws.zoom(next <= fit * 1.001 ? 0 : next);
+    } catch {
+      return; // peaks are being swapped; the next key press will work
+    }
+    this.scrollToCenter(center);
+  }
+
+  scrollToCenter(time) {
+    if (!this.ws) return;
+    const pps = this.pxPerSec;
+    this.ws.setScroll(Math.max(0, time * pps - this.ws.getWidth() / 2));
+  }
+
+  /** Scroll only if [start, end] is not already in view. */
+  reveal(start, end = start) {
+    const [a, b] = this.visibleRange();
+    if (start >= a && end <= b) return;
+    this.scrollToCenter((start + end) / 2);
+  }
+
+  get currentTime() {
+    return this.ws ? this.ws.getCurrentTime() : 0;
+  }
+
+  get playing() {
+    return !!this.ws && this.ws.isPlaying();
+  }
+
+  seek(t) {
+    if (!this.ws) return;
+    this.attachAudio();
+    this.ws.setTime(clamp(t, 0, this.duration));
+  }
+
+  async play(start, end) {
+    if (!this.ws) return;
+    this.attachAudio();
+    this.emit('before-play');
+    try {
+      await this.ws.play(start, end);
+    } catch (err) {
+      this.emit('error', err);
+    }
+  }
+
+  pause() {
+    this.ws?.pause();
+  }
+
+  playPause() {
+    if (this.playing) this.pause();
+    else this.play();
+  }
+
+  setRate(rate) {
+    this.ws?.setPlaybackRate(rate, true);
+  }
+
+  async _refinePeaks() {
+    if (!this.ws || this.destroyed || this.peakLength >= MAX_PEAK_BUCKETS) return;
+    const wanted = Math.min(MAX_PEAK_BUCKETS, Math.ceil(this.duration * this.pxPerSec * 1.5));
+    if (wanted < this.peakLength * 1.5) return;
+    let json;
+    try {
+      json = await this.api.peaks(this.recording.id, wanted);
+    } catch {
+      return; // keep the coarse waveform
+    }
+    if (this.destroyed || !json || (json.length || 0) <= this.peakLength) return;
+    const { channels, length, samplesPerPixel } = peaksToChannels(json);
+    if (channels.length !== this.channelCount) return;
+    this.peakLength = length;
+    this.peakSpp = samplesPerPixel;
+    const scroll = this.ws.getScroll();
+    const src = this.media.getAttribute('src') ? this.media.src : '';
+    // Same src → wavesurfer keeps the media element (and playback) untouched; only the drawing changes.
+    await this.ws.load(src, channels, this.duration).catch(() => {});
+    if (this.destroyed) return;
+    this.ws.setScroll(scroll);
+    this.emit('view');
+  }
+
+  destroy() {
+    this.destroyed = true;
+    this._refine.cancel();
+    try {
+      this.ws?.destroy();
+    } catch {
+      /* already gone */
+    }
+    if (this.media) {
+      this.media.pause();
+      this.media.removeAttribute('src');
+      this.media.load();
+      this.media.remove();
+    }
+    this.ws = null;
+  }
+}
+
+// The Timeline plugin's default intervals stop at 1 s ticks and 10 s labels, which says nothing
+// about a zoomed-in view of a short clip. It re-reads its options on every redraw, so we define
+// them as getters computed from the current zoom: ticks ≥ 10 px apart, labels ≥ 90 px apart, and
+// never more than ~15k notches (the plugin creates one element per notch).
+const STEPS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+export function timelineScale(pxPerSec, duration) {
+  const minTick = Math.max(10 / pxPerSec, duration / 15000);
+  const tick = STEPS.find((s) => s >= minTick) || 3600;
+  const multiple = (px) => {
+    const s = STEPS.find((x) => x >= tick && x * pxPerSec >= px && isMultiple(x, tick)) || tick;
+    return Math.max(1, Math.round(s / tick));
+  };
+  const primary = multiple(90);
+  const secondary = multiple(45);
+  const labelStep = tick * primary;
+  const decimals = labelStep < 0.1 ? 2 : labelStep < 1 ? 1 : 0;
+  return { tick, primary, secondary: secondary < primary ? secondary : 0, decimals };
+}
+
+function isMultiple(x, tick) {
+  const r = x / tick;
+  return Math.abs(r - Math.round(r)) < 1e-6;
+}
+
+function adaptTimeline(plugin, pxPerSec, duration) {
+  const scale = () => timelineScale(pxPerSec(), duration);
+  const opts = plugin.options;
+  const getter = (fn) => ({ get: fn, configurable: true, enumerable: true });
+  Object.defineProperties(opts, {
+    timeInterval: getter(() => scale().tick),
+    primaryLabelSpacing: getter(() => scale().primary),
+    secondaryLabelSpacing: getter(() => scale().secondary || undefined),
+    // Labels come from the notch spacings above; huge intervals switch the plugin's
+    // own (centisecond-rounded) interval test off except at 0.
+    primaryLabelInterval: getter(() => 1e9),
+    secondaryLabelInterval: getter(() => 1e9),
+    formatTimeCallback: getter(() => {
+      const { decimals } = scale();
+      return (s) => formatClock(s, decimals);
+    }),
+  });
+}
+
+function formatClock(seconds, decimals) {
+  const total = Math.round(seconds * 10 ** decimals) / 10 ** decimals;
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const ss = (total % 60).toFixed(decimals).padStart(decimals ? 3 + decimals : 2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+function nextFrame() {
+  return new Promise((resolve) => requestAnimationFrame(() => resolve()));
+}
