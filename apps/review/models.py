@@ -1,1 +1,95 @@
+"""Review and QA tables: per-project QA/review settings, per-recording QA results, review decisions, gold items."""
 
+from django.conf import settings
+from django.db import models
+
+from apps.catalog.models import Project, Recording
+from apps.processing.dsp.qa import FLAG_ORDER
+
+# Flags beyond the signal checks in dsp/qa.py: the catalogue-level ones.
+QA_FLAGS = (*FLAG_ORDER, "duplicate", "near_duplicate", "unreadable")
+
+
+class QASettings(models.Model):
+    """Per-project QA thresholds (defaults = dsp.qa.QAThresholds) and what a flag does."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="qa_settings")
+    max_clipped_ratio = models.FloatField(default=0.001)
+    max_clip_runs = models.PositiveIntegerField(default=5)
+    max_silence_ratio = models.FloatField(default=0.8)
+    min_snr_db = models.FloatField(default=15.0)
+    max_abs_dc_offset = models.FloatField(default=0.01)
+    min_loudness_lufs = models.FloatField(default=-45.0)
+    max_loudness_lufs = models.FloatField(default=-5.0)
+    min_duration = models.FloatField(null=True, blank=True, help_text="Seconds; empty = no lower bound.")
+    max_duration = models.FloatField(null=True, blank=True, help_text="Seconds; empty = no upper bound.")
+    expected_sample_rate = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty = no check; the project's target rate is a common choice."
+    )
+    expected_channels = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty = no check.")
+    near_duplicate_threshold = models.FloatField(default=0.3, help_text="Fingerprint similarity (0..1).")
+    exclude_flagged = models.BooleanField(
+        default=True, help_text="Flagged recordings stay out of annotation queues and releases until accepted."
+    )
+    # Review sampling: 1.0 reviews everything; 0.2 a random fifth of each annotator's submissions.
+    review_fraction = models.FloatField(default=1.0)
+
+    class Meta:
+        verbose_name_plural = "QA settings"
+
+    def __str__(self):
+        return f"QA settings of project {self.project_id}"
+
+
+class QAResult(models.Model):
+    """Automatic QA of one recording: measurements, fingerprint, flags and a manager's acceptance."""
+
+    recording = models.OneToOneField(Recording, on_delete=models.CASCADE, related_name="qa_result")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    duration_s = models.FloatField(null=True)
+    sample_rate = models.PositiveIntegerField(null=True)
+    channels = models.PositiveSmallIntegerField(null=True)
+    clipped_ratio = models.FloatField(null=True)
+    clip_runs = models.PositiveIntegerField(null=True)
+    silence_ratio = models.FloatField(null=True)
+    snr_db = models.FloatField(null=True)
+    dc_offset = models.FloatField(null=True)
+    loudness_lufs = models.FloatField(null=True)
+    peak_dbfs = models.FloatField(null=True)
+    rms_dbfs = models.FloatField(null=True)
+    fingerprint = models.BinaryField(null=True, editable=False)
+    duplicate_of = models.ForeignKey(Recording, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    near_duplicate_of = models.ForeignKey(Recording, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    near_duplicate_similarity = models.FloatField(null=True)
+    # Comma-delimited with leading and trailing commas (",clipping,low_snr,") so "has flag X" is a
+    # portable substring filter on SQLite and PostgreSQL alike; ``flag_list`` gives the list.
+    flags = models.CharField(max_length=300, default="", blank=True)
+    flagged = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_note = models.TextField(blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "flagged"], name="qa_project_flagged"),
+            models.Index(fields=["project", "computed_at"], name="qa_project_time"),
+        ]
+
+    def __str__(self):
+        return f"QA of recording {self.recording_id}"
+
+    @property
+    def flag_list(self) -> list[str]:
+        return [f for f in self.flags.split(",") if f]
+
+
+class GoldItem(models.Model):
+    """A recording with a reference annotation; annotators' work on it is scored against the reference."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gold_items")
+    recording = models.OneToOneField(Recording, on_delete=models.CASCADE, related_name="gold_item")
+    reference = models.JSONField(help_text='{"clip_labels": [...], "regions": [...], "transcript": "..."}')
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
