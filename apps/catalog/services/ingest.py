@@ -130,22 +130,19 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
                      path=spooled.path() if spooled.head[4:8] == b"ftyp" else None)
     except ProbeError as exc:
         return IngestResult(clean, "rejected", f"{clean}: {exc}")
-    if dup := _duplicate(project, clean, spooled.sha256):
-        return dup
-    try:
-        speaker = speaker_get_or_create(project=project, code=speaker_code) if speaker_code else None
-        language = language_get_or_create(tag=language_tag) if language_tag else None
-        _check_project_rules(project, speaker, language)
-        from apps.consent.services import recording_ingest_check  # consent decides, not the catalogue
-
-        recording_ingest_check(project=project, speaker=speaker)
-    except DomainError as exc:
-        return IngestResult(clean, "rejected", f"{clean}: {exc.message}")
-
+    # No duplicate pre-check: the unique (project, sha256) constraint answers it in the same insert, so an
+    # accepted file costs one query less; a duplicate's bytes are already stored, so nothing is written twice.
     key = original_key(spooled.sha256, info.container)
-    wrote = _store_once(key, spooled)
+    wrote = False
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # the speaker row, the object and the recording land together or not at all
+            speaker = speaker_get_or_create(project=project, code=speaker_code) if speaker_code else None
+            language = language_get_or_create(tag=language_tag) if language_tag else None
+            _check_project_rules(project, speaker, language)
+            from apps.consent.services import recording_ingest_check  # consent decides, not the catalogue
+
+            recording_ingest_check(project=project, speaker=speaker)
+            wrote = _store_once(key, spooled)
             recording = Recording.objects.create(
                 project=project, speaker=speaker, language=language, original_key=key, original_name=clean,
                 sha256=spooled.sha256, container=info.container, codec=info.codec, sample_rate=info.sample_rate,
@@ -155,17 +152,24 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
             from apps.processing.services import recording_queue_processing
 
             recording_queue_processing(recording=recording)
+    except DomainError as exc:
+        _discard(key, wrote)
+        return IngestResult(clean, "rejected", f"{clean}: {exc.message}")
     except IntegrityError:
-        if wrote and not Recording.objects.filter(original_key=key).exists():
-            default_storage.delete(key)
+        _discard(key, wrote)
         return _duplicate(project, clean, spooled.sha256) or IngestResult(clean, "rejected", f"{clean}: could not be saved")
     except Exception:
-        if wrote and not Recording.objects.filter(original_key=key).exists():
-            default_storage.delete(key)
+        _discard(key, wrote)
         raise
     return IngestResult(clean, "accepted", "", recording.id, {"duration": round(info.duration, 3),
                                                                "sample_rate": info.sample_rate,
                                                                "channels": info.channels})
+
+
+def _discard(key: str, wrote: bool) -> None:
+    """Remove an object this call wrote unless a recording (perhaps a concurrent one) points at it."""
+    if wrote and not Recording.objects.filter(original_key=key).exists():
+        default_storage.delete(key)
 
 
 def _check_project_rules(project: Project, speaker, language) -> None:
