@@ -180,6 +180,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}  # filled by apps that own periodic work (see config/celery.py)
 
+# --- processing -------------------------------------------------------------------
+# A running job holds its claim until the lease expires (renewed at every progress report);
+# a redelivered message may take over an expired one. Keep it short in tests.
+EARMARK_PROCESSING_LEASE_SECONDS = env.int("EARMARK_PROCESSING_LEASE_SECONDS", default=300)
+EARMARK_PROCESSING_SOFT_TIME_LIMIT = env.int("EARMARK_PROCESSING_SOFT_TIME_LIMIT", default=4 * 3600)
+# Whole-signal steps (trim, loudness, length policy, QA, fingerprint) load at most this much audio.
+EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS = env.float("EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS", default=2 * 3600)
+EARMARK_PROCESSING_DEFAULT_RECIPE = env.json("EARMARK_PROCESSING_DEFAULT_RECIPE", default={})
+
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)
 EARMARK_OPTOUT_LINK_DAYS = env.int("EARMARK_OPTOUT_LINK_DAYS", default=90)
