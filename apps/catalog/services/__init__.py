@@ -15,3 +15,4 @@ from .imports import (  # noqa: F401
     sidecar_parse,
 )
 from .projects import language_get_or_create, project_create, speaker_get_or_create  # noqa: F401
+from .status import recording_status_set  # noqa: F401
