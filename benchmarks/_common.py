@@ -1,0 +1,54 @@
+"""Helpers shared by the benchmark scripts (never imported by Earmark itself)."""
+
+import os
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(settings_module="benchmarks.bench_settings", **env):
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-000000000000000000000")
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def summary(values_ms):
+    return f"p50 {percentile(values_ms, 50):7.1f} ms   p95 {percentile(values_ms, 95):7.1f} ms   mean {statistics.fmean(values_ms):7.1f} ms"
+
+
+def rss_peak_kb(pid: int) -> int:
+    """VmHWM: the high-water mark of a process's resident memory."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def rss_now_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

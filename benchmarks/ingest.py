@@ -1,0 +1,112 @@
+"""Ingest throughput on the embedded default (SQLite, local media, filesystem broker).
+
+Uploads 1,000 generated 5-second 16 kHz WAV clips in ONE request through the
+API, three times (a new project each time), and prints files/s, MB/s and the
+server's resident memory after each run — beside a store-only baseline view
+(save the bytes, no probe, no hash, no duplicate check) in the same server.
+
+    .venv/bin/python benchmarks/ingest.py [--files 1000] [--runs 3]
+"""
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+import soundfile as sf
+
+from _common import ROOT, free_port, rss_now_kb, rss_peak_kb
+
+
+def clips(n: int, seconds=5.0, sr=16000) -> list[bytes]:
+    rng = np.random.default_rng(0)
+    base = (0.1 * rng.standard_normal(int(seconds * sr))).astype(np.float32)
+    out = []
+    for i in range(n):
+        buf = io.BytesIO()
+        y = base.copy()
+        y[i % len(y)] += 0.01 * (1 + i // len(y))  # every clip different bytes
+        sf.write(buf, y, sr, format="WAV", subtype="PCM_16")
+        out.append(buf.getvalue())
+    return out
+
+
+def manage(env, *args, input_text=None):
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True, input=input_text).stdout
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args()
+    args.port = args.port or free_port()
+
+    var = Path(tempfile.mkdtemp(prefix="earmark-bench-ingest-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EARMARK_STORAGE")}
+    env.update({"EARMARK_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+                "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000", "EARMARK_ENV_FILE": "/nonexistent",
+                "PYTHONPATH": str(ROOT)})
+    manage(env, "migrate", "--noinput")
+    token = manage(env, "shell", "-v", "0", input_text=(
+        "from django.contrib.auth import get_user_model\n"
+        "from rest_framework.authtoken.models import Token\n"
+        "u = get_user_model().objects.create_user('bench', password='bench-password-1', is_staff=True)\n"
+        "print(Token.objects.create(user=u).key)\n")).strip().splitlines()[-1]
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(var / "server.log", "wb"))
+    base = f"http://127.0.0.1:{args.port}"
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    try:
+        for _ in range(100):
+            try:
+                if session.get(base + "/api/v1/projects/", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("the server did not start")
+        data = clips(args.files)
+        megabytes = sum(map(len, data)) / 1e6
+        print(f"{args.files} clips of 5 s at 16 kHz, {megabytes:.1f} MB per run, one request each; server: runserver (embedded default)")
+        print(f"{'run':<28}{'files/s':>10}{'MB/s':>9}{'server RSS after (MB)':>24}{'accepted':>10}")
+        rows = {}
+        for label, url_for in [("earmark", lambda pid: f"/api/v1/projects/{pid}/recordings/"),
+                               ("baseline (store only)", lambda pid: f"/bench/store-only/{pid}/")]:
+            rates = []
+            for run in range(args.runs):
+                created = session.post(base + "/api/v1/projects/", json={"name": f"{label} {run}"})
+                assert created.status_code == 201, created.text[:2000]
+                pid = created.json()["id"]
+                files = [("files", (f"clip{i:05d}.wav", content, "audio/wav")) for i, content in enumerate(data)]
+                prepared = session.prepare_request(requests.Request("POST", base + url_for(pid), files=files))
+                start = time.perf_counter()
+                response = session.send(prepared, timeout=600)
+                elapsed = time.perf_counter() - start
+                if response.status_code >= 500:
+                    raise SystemExit(f"{label}: HTTP {response.status_code}; server log: {var / 'server.log'}")
+                body = response.json()
+                accepted = body.get("accepted", body.get("stored"))
+                rates.append(args.files / elapsed)
+                print(f"{label + f' #{run + 1}':<28}{args.files / elapsed:>10.0f}{megabytes / elapsed:>9.1f}"
+                      f"{rss_now_kb(server.pid) / 1024:>24.0f}{accepted:>10}")
+            rows[label] = max(rates)
+        print(f"server peak RSS (VmHWM): {rss_peak_kb(server.pid) / 1024:.0f} MB")
+        print(f"earmark / store-only baseline throughput: {rows['earmark'] / rows['baseline (store only)']:.2f}x "
+              "(earmark also probes, decodes, hashes, dedupes and queues processing)")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
