@@ -4,17 +4,47 @@ Every read of recordings and their derived data starts here: lists, details,
 audio and artifact streaming, queues, dashboards, releases, processing tasks.
 """
 
-from django.db.models import QuerySet
+from django.db.models import Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from apps.accounts.selectors import READ_ROLES, project_ids_for
 from apps.catalog.models import Recording, RecordingStatus
-from apps.consent.purposes import Purpose
+from apps.consent.models import ConsentRecord, ConsentStatus, RecordingWithdrawal
+from apps.consent.purposes import PURPOSE_BITS, Purpose
+
+
+def _required_mask(purpose: str):
+    """The purposes the recording's project needs for ``purpose`` (its policy, else store + purpose)."""
+    bit = PURPOSE_BITS[purpose]
+    default = PURPOSE_BITS[Purpose.STORE] | bit
+    policy = Coalesce(OuterRef(f"project__consent_policy__{purpose}_mask"), Value(default), output_field=IntegerField())
+    return ExpressionWrapper(policy.bitor(Value(bit)), output_field=IntegerField())
+
+
+def live_grants(purpose: str, *, speaker_ref="speaker_id") -> QuerySet:
+    """Consent records (correlated to the outer speaker) that cover everything ``purpose`` needs, now."""
+    need = _required_mask(purpose)
+    return (
+        ConsentRecord.objects.filter(speaker_id=OuterRef(speaker_ref), status=ConsentStatus.GRANTED)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .annotate(_covered=ExpressionWrapper(F("purpose_mask").bitand(need), output_field=IntegerField()))
+        .filter(_covered=need)
+    )
 
 
 def _consent_filter(qs: QuerySet, purpose: str) -> QuerySet:
-    """Recordings whose speaker holds a live grant for ``purpose`` (none needed without a speaker)."""
-    return qs
+    """Recordings whose speaker holds a live grant for ``purpose`` (none needed without a speaker).
+
+    One filter: (no speaker and the project does not require one, OR a live,
+    unexpired consent record covers the project's purposes for ``purpose``)
+    AND the recording was not withdrawn on its own.
+    """
+    return qs.filter(
+        Q(speaker_id__isnull=True, project__require_speaker=False) | Q(Exists(live_grants(purpose))),
+        ~Exists(RecordingWithdrawal.objects.filter(recording_id=OuterRef("pk"))),
+    )
 
 
 def recordings_usable(actor, purpose: str, *, roles=READ_ROLES) -> QuerySet:
