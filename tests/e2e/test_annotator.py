@@ -1,0 +1,252 @@
+"""The annotator in a real browser (Debian's Chromium through Playwright) against a live server.
+
+Recordings are ingested through the catalogue service; with CELERY eager the processing (peaks,
+tiles, voiced segments) runs in-process when the ingest commits, as it would on a worker.
+"""
+
+import io
+import re
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.e2e.conftest import browser_login
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+READY = '[data-testid="interactive"][data-ready="true"]'
+
+
+# --- setup helpers -----------------------------------------------------------------------------------------
+
+
+def _labels(project):
+    from apps.annotation.models import Label, LabelKind
+
+    speech = Label.objects.create(project=project, kind=LabelKind.REGION, name="speech", color="#2563eb", hotkey="1", order=0)
+    noise = Label.objects.create(project=project, kind=LabelKind.REGION, name="noise", color="#dc2626", hotkey="2", order=1)
+    return speech, noise
+
+
+def _ingest(project, user, name, data):
+    from apps.catalog.services.ingest import recording_ingest
+
+    result = recording_ingest(project=project, fileobj=io.BytesIO(data), name=name, created_by=user)
+    assert result.status == "accepted", result
+    return result.recording_id
+
+
+def _speechy(seconds, sr=16000, seed=0):
+    """Tone bursts separated by near-silence, so voice detection finds segments."""
+    t = np.arange(int(seconds * sr)) / sr
+    rng = np.random.default_rng(seed)
+    envelope = ((t % 2.0) < 1.0).astype(np.float32)
+    y = 0.5 * envelope * np.sin(2 * np.pi * 220 * t) + 0.003 * rng.standard_normal(len(t))
+    buf = io.BytesIO()
+    sf.write(buf, y.astype(np.float32), sr, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def _hour_wav(path, seconds=3600, sr=16000):
+    """A one-hour 16-bit mono WAV written in blocks (never the whole signal in memory)."""
+    rng = np.random.default_rng(7)
+    block = sr * 60
+    with sf.SoundFile(path, "w", samplerate=sr, channels=1, format="WAV", subtype="PCM_16") as f:
+        for i in range(seconds // 60):
+            t = (np.arange(block) + i * block) / sr
+            y = 0.4 * ((t % 4.0) < 2.0) * np.sin(2 * np.pi * (200 + i) * t) + 0.002 * rng.standard_normal(block)
+            f.write(y.astype(np.float32))
+    return path
+
+
+def _annotation(annotator, recording_id):
+    from apps.annotation.models import Annotation
+
+    return Annotation.objects.filter(annotator=annotator, recording_id=recording_id).first()
+
+
+def _wait_for(predicate, timeout=15.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _open(page, url):
+    page.goto(url)
+    page.wait_for_selector(READY, timeout=30000)
+
+
+def _drag(page, x0_frac, x1_frac, y_frac=0.5):
+    """Drag across the waveform from one fraction of its width to another."""
+    box = page.locator('[data-testid="waveform"]').bounding_box()
+    y = box["y"] + box["height"] * y_frac
+    page.mouse.move(box["x"] + box["width"] * x0_frac, y)
+    page.mouse.down()
+    steps = 12
+    for i in range(1, steps + 1):
+        frac = x0_frac + (x1_frac - x0_frac) * i / steps
+        page.mouse.move(box["x"] + box["width"] * frac, y)
+    page.mouse.up()
+
+
+def _wait_saved(page):
+    page.wait_for_selector('[data-testid="save-state"][data-state="saved"]', timeout=15000)
+
+
+@pytest.fixture
+def labelling_project(transactional_db, project_with_roles):
+    project, users = project_with_roles
+    speech, noise = _labels(project)
+    first = _ingest(project, users["manager"], "first.wav", _speechy(6, seed=1))
+    second = _ingest(project, users["manager"], "second.wav", _speechy(4, seed=2))
+    return project, users, {"speech": speech, "noise": noise}, [first, second]
+
+
+# --- tests ---------------------------------------------------------------------------------------------------
+
+
+def test_draw_label_transcribe_reload_submit_next(live_server, new_page, labelling_project):
+    project, users, labels, recording_ids = labelling_project
+    annotator = users["annotator"]
+    page = new_page()
+    media_requests = []
+    page.on("request", lambda r: "/audio" in r.url and media_requests.append(r.resource_type))
+
+    browser_login(page, live_server, annotator.username)
+    _open(page, f"{live_server.url}/projects/{project.id}/annotate/")
+    first_title = page.locator('[data-testid="recording-title"]').inner_text()
+    assert first_title in ("first.wav", "second.wav")
+    current_rid = recording_ids[0] if first_title == "first.wav" else recording_ids[1]
+
+    # Drag to create a region, label it with hotkey 1, type a transcript.
+    _drag(page, 0.2, 0.5)
+    page.wait_for_selector('[data-testid="region-item"]')
+    assert page.locator('[data-testid="region-item"]').count() == 1
+    page.keyboard.press("2")  # the noise label...
+    page.keyboard.press("1")  # ...then speech: the hotkey relabels the selected region
+    page.locator('[data-testid="transcript-input"]').fill("hello world")
+    _wait_saved(page)
+
+    annotation = _wait_for(lambda: (a := _annotation(annotator, current_rid)) and a.regions.count() == 1 and a,
+                           what="the region to reach the server")
+    region = annotation.regions.get()
+    assert region.label_id == labels["speech"].id
+    _wait_for(lambda: annotation.regions.get().text == "hello world", what="the transcript to be saved")
+    duration = page.evaluate("window.earmarkAnnotator.item.duration")
+    assert 0.15 * duration < region.start < region.end < 0.55 * duration
+
+    # Reload: the same item comes back with the region, its label and its transcript.
+    page.reload()
+    page.wait_for_selector(READY, timeout=30000)
+    assert page.locator('[data-testid="recording-title"]').inner_text() == first_title
+    items = page.locator('[data-testid="region-item"]')
+    assert items.count() == 1
+    assert "speech" in items.first.inner_text()
+    items.first.click()
+    assert page.locator('[data-testid="transcript-input"]').input_value() == "hello world"
+
+    # Audio only ever streamed through the media element (never fetched whole by script).
+    assert media_requests and set(media_requests) == {"media"}, media_requests
+
+    # Submit -> the next recording opens.
+    page.click('[data-testid="submit-button"]')
+    page.wait_for_function(
+        "t => { const el = document.querySelector('[data-testid=\"recording-title\"]');"
+        " return el && el.textContent !== t && el.textContent !== 'Loading…'; }",
+        arg=first_title, timeout=30000)
+    page.wait_for_selector(READY, timeout=30000)
+    assert page.locator('[data-testid="recording-title"]').inner_text() != first_title
+    assert page.locator('[data-testid="region-item"]').count() == 0
+    annotation.refresh_from_db()
+    assert annotation.status == "submitted"
+    assert not page.console_errors, page.console_errors
+
+
+def test_stale_context_gets_conflict_and_keeps_both_versions(live_server, logged_in_page, labelling_project):
+    project, users, labels, _ = labelling_project
+    annotator = users["annotator"]
+    url = f"{live_server.url}/projects/{project.id}/annotate/"
+    first = logged_in_page(annotator)
+    _open(first, url)
+    stale = logged_in_page(annotator)  # a second browser (context) on the same item, at the same version
+    _open(stale, url)
+    assert first.evaluate("window.earmarkAnnotator.item.annotation.id") == stale.evaluate(
+        "window.earmarkAnnotator.item.annotation.id")
+    annotation_id = first.evaluate("window.earmarkAnnotator.item.annotation.id")
+
+    _drag(first, 0.1, 0.3)
+    first.keyboard.press("1")
+    _wait_saved(first)
+
+    _drag(stale, 0.6, 0.8)
+    stale.keyboard.press("2")
+    banner = stale.locator('[data-testid="conflict-banner"]')
+    banner.wait_for(state="visible", timeout=15000)
+    assert "Someone else saved" in banner.inner_text()
+    assert stale.locator('[data-testid="save-state"]').get_attribute("data-state") == "conflict"
+
+    from apps.annotation.models import Annotation
+
+    saved = Annotation.objects.get(id=annotation_id)
+    server_regions = list(saved.regions.values_list("start", "label_id"))
+    assert len(server_regions) == 1 and server_regions[0][1] == labels["speech"].id  # the first save stands
+    # The stale page still shows its own work: nothing was thrown away on either side.
+    stale_items = stale.locator('[data-testid="region-item"]')
+    assert stale_items.count() == 1 and "noise" in stale_items.first.inner_text()
+
+    # The annotator chooses to keep theirs on top: saved as a new version; the other stays in history.
+    stale.click('[data-testid="conflict-overwrite-mine"]')
+    _wait_saved(stale)
+    saved.refresh_from_db()
+    assert saved.version == 2
+    assert list(saved.regions.values_list("label_id", flat=True)) == [labels["noise"].id]
+    history = {v.version: v.regions for v in saved.versions.all()}
+    assert [r["label"] for r in history[1]] == [labels["speech"].id]
+    assert not first.console_errors and not stale.console_errors
+
+
+def test_one_hour_recording_opens_and_is_labelled_near_its_end(live_server, logged_in_page, transactional_db,
+                                                                  project_with_roles, tmp_path):
+    project, users = project_with_roles
+    annotator = users["annotator"]
+    speech, _ = _labels(project)
+    path = _hour_wav(tmp_path / "hour.wav")
+    with open(path, "rb") as fh:
+        from apps.catalog.services.ingest import recording_ingest
+
+        result = recording_ingest(project=project, fileobj=fh, name="hour.wav", created_by=users["manager"])
+    assert result.status == "accepted", result
+
+    page = logged_in_page(annotator)
+    audio_requests = []
+    page.on("request", lambda r: "/audio" in r.url and audio_requests.append(r.resource_type))
+    _open(page, f"{live_server.url}/projects/{project.id}/annotate/")
+    assert page.locator('[data-testid="recording-title"]').inner_text() == "hour.wav"
+    duration = page.evaluate("window.earmarkAnnotator.item.duration")
+    assert abs(duration - 3600) < 0.01
+
+    for _ in range(8):
+        page.keyboard.press("+")  # zoom in ~25x
+    page.keyboard.press("End")  # jump to the end
+    page.wait_for_timeout(300)
+    visible = page.evaluate("window.earmarkAnnotator.waveform.visibleRange()")
+    assert visible[1] > 3590 and visible[1] - visible[0] < 600, visible
+    _drag(page, 0.55, 0.8)
+    page.keyboard.press("1")
+    _wait_saved(page)
+
+    annotation = _wait_for(lambda: (a := _annotation(annotator, result.recording_id)) and a.regions.count() == 1 and a,
+                           what="the region near the end to be saved")
+    region = annotation.regions.get()
+    assert region.label_id == speech.id
+    assert visible[0] < region.start < region.end <= 3600
+    assert region.start > 3000
+    assert re.fullmatch(r"\d+(\.\d{1,3})?", repr(region.start))  # millisecond precision
+    assert set(audio_requests) <= {"media"}, audio_requests  # streamed, never fetched whole by script
+    assert not page.console_errors, page.console_errors
