@@ -47,10 +47,13 @@ def browser():
 
 
 def _watch(page):
-    """Collect uncaught page errors and console errors on page.console_errors."""
+    """Collect uncaught page errors and console.error calls on page.console_errors."""
     page.console_errors = []
     page.on("pageerror", lambda exc: page.console_errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(f"console: {msg.text}"))
+    # Chromium logs every 4xx/5xx response as "Failed to load resource"; expected ones (a 409, a 404 before
+    # processing) are the page's business, so only script errors count here.
+    page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            and page.console_errors.append(f"console: {msg.text}"))
     page.set_default_timeout(15000)
     return page
 
