@@ -13,9 +13,21 @@ class ProjectFactory(factory.django.DjangoModelFactory):
 class SpeakerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Speaker
+        skip_postgeneration_save = True
 
     project = factory.SubFactory(ProjectFactory)
     code = factory.Sequence(lambda n: f"spk{n:04d}")
+
+    @factory.post_generation
+    def consent(obj, create, extracted, **kwargs):
+        """Speakers consent to every purpose unless built with consent=False (the consent selector hides the rest)."""
+        if create and extracted is not False:
+            from django.utils import timezone
+
+            from apps.consent.models import ConsentRecord
+            from apps.consent.purposes import ALL_PURPOSES_MASK
+
+            ConsentRecord.objects.create(speaker=obj, purpose_mask=ALL_PURPOSES_MASK, granted_at=timezone.now())
 
 
 class LanguageFactory(factory.django.DjangoModelFactory):
