@@ -1,0 +1,91 @@
+"""QA API: list results with filters, accept a flagged recording, read/update the project's QA settings."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
+from apps.catalog.models import Project
+from apps.review import selectors, services
+from apps.review.models import QA_FLAGS
+from apps.review.serializers import QAAcceptInput, QAResultOutput, QASettingsIO
+
+
+def _bool(params, name):
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise ValidationError({"detail": f"{name} must be true or false, not {value!r}."})
+
+
+def _number(params, name):
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValidationError({"detail": f"{name} must be a number, not {value!r}."}) from None
+
+
+class ProjectQAListView(ListAPIView):
+    """QA results. Filters: flag (repeatable), flagged, accepted, min_<metric> / max_<metric>."""
+
+    serializer_class = QAResultOutput
+
+    def get_queryset(self):
+        project_role_require(self.request.user, self.kwargs["project_id"], ANYONE)
+        params = self.request.query_params
+        flags = params.getlist("flag")
+        unknown = [f for f in flags if f not in QA_FLAGS]
+        if unknown:
+            raise ValidationError({"detail": f"Unknown QA flag {unknown[0]!r}; known flags: {', '.join(QA_FLAGS)}."})
+        ranges = {f: (_number(params, f"min_{f}"), _number(params, f"max_{f}")) for f in selectors.QA_RANGE_FIELDS}
+        return selectors.qa_result_list(
+            actor=self.request.user, project_id=self.kwargs["project_id"], flags=flags,
+            flagged=_bool(params, "flagged"), accepted=_bool(params, "accepted"), ranges=ranges,
+        ).order_by("-id")
+
+
+class RecordingQAView(APIView):
+    @extend_schema(responses=QAResultOutput)
+    def get(self, request, recording_id):
+        result = selectors.qa_result_get(actor=request.user, recording_id=recording_id)
+        if result is None:
+            raise Http404("No QA result for this recording.")
+        return Response(QAResultOutput(result).data)
+
+
+class RecordingQAAcceptView(APIView):
+    @extend_schema(request=QAAcceptInput, responses=QAResultOutput)
+    def post(self, request, recording_id):
+        result = selectors.qa_result_get(actor=request.user, recording_id=recording_id)
+        if result is None:
+            raise Http404("No QA result for this recording.")
+        project_role_require(request.user, result.project_id, MANAGERS)
+        data = QAAcceptInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.qa_result_accept(result=result, user=request.user, note=data.validated_data["note"])
+        return Response(QAResultOutput(result).data)
+
+
+class ProjectQASettingsView(APIView):
+    @extend_schema(responses=QASettingsIO)
+    def get(self, request, project_id):
+        project_role_require(request.user, project_id, ANYONE)
+        return Response(QASettingsIO(services.qa_settings_get(project_id=project_id)).data)
+
+    @extend_schema(request=QASettingsIO, responses=QASettingsIO)
+    def put(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        data = QASettingsIO(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        qa = services.qa_settings_update(project=Project.objects.get(id=project_id), **data.validated_data)
+        return Response(QASettingsIO(qa).data)
