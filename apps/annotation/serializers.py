@@ -1,0 +1,77 @@
+"""Shapes of the annotation API (docs/annotator-api.md). Inputs check shape only; services check rules."""
+
+from rest_framework import serializers
+
+from apps.annotation.models import FieldType, LabelKind
+
+
+def region_json(region) -> dict:
+    return {"id": region.uid, "start": region.start, "end": region.end, "channel": region.channel,
+            "label": region.label_id, "text": region.text, "attributes": region.attributes,
+            "fmin": region.fmin, "fmax": region.fmax}
+
+
+def annotation_json(annotation) -> dict:
+    """An Annotation as the annotator reads it; uses prefetched regions and clip labels when present."""
+    return {
+        "id": annotation.id,
+        "project": annotation.project_id,
+        "recording": annotation.recording_id,
+        "annotator": annotation.annotator_id,
+        "status": annotation.status,
+        "version": annotation.version,
+        "clip_labels": sorted(label.id for label in annotation.clip_labels.all()),
+        "review_comment": annotation.review_comment,
+        "submitted_at": annotation.submitted_at.isoformat() if annotation.submitted_at else None,
+        "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
+        "regions": [region_json(r) for r in sorted(annotation.regions.all(), key=lambda r: (r.start, r.end, r.id))],
+    }
+
+
+def version_json(version) -> dict:
+    return {"version": version.version, "author": version.author_id, "kind": version.kind, "status": version.status,
+            "comment": version.comment, "created_at": version.created_at.isoformat(),
+            "regions": version.regions, "clip_labels": version.clip_labels}
+
+
+class AnnotationSaveInput(serializers.Serializer):
+    version = serializers.IntegerField(min_value=0)
+    # Region rules (times, labels, channels) need the recording and the schema: the service checks them.
+    regions = serializers.ListField(child=serializers.DictField(), allow_empty=True)
+    clip_labels = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+class AnnotationSubmitInput(serializers.Serializer):
+    version = serializers.IntegerField(min_value=0)
+
+
+class AnnotationListInput(serializers.Serializer):
+    project = serializers.IntegerField(required=False)
+    status = serializers.CharField(required=False)
+
+
+class LabelInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False)
+    name = serializers.CharField(max_length=100)
+    color = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
+
+
+class LabelCreateInput(LabelInput):
+    kind = serializers.ChoiceField(choices=LabelKind.choices, default=LabelKind.REGION)
+
+
+class RegionFieldInput(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    type = serializers.ChoiceField(choices=FieldType.choices)
+    choices = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+
+
+class LabelSchemaInput(serializers.Serializer):
+    region_labels = LabelInput(many=True, required=False)
+    clip_labels = LabelInput(many=True, required=False)
+    region_fields = RegionFieldInput(many=True, required=False)
+    clip_multi = serializers.BooleanField(required=False)
+    transcript = serializers.BooleanField(required=False)
+    overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
+    lock_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)

@@ -1,0 +1,164 @@
+"""Saving, submitting and reviewing annotations; every change keeps a version."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.errors import Conflict, DomainError
+from apps.annotation.models import (
+    Annotation,
+    AnnotationStatus,
+    AnnotationVersion,
+    Assignment,
+    AssignmentStatus,
+    Region,
+    VersionKind,
+)
+from apps.annotation.selectors import annotation_settings_get
+from apps.annotation.services.validation import regions_clean
+
+EDITABLE = (AnnotationStatus.IN_PROGRESS, AnnotationStatus.REJECTED)
+REVIEWABLE = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED, AnnotationStatus.REJECTED)
+
+
+def _fresh(annotation_id) -> Annotation:
+    return Annotation.objects.prefetch_related("regions", "clip_labels").get(pk=annotation_id)
+
+
+def _conflict(annotation_id, version: int) -> Conflict:
+    from apps.annotation.serializers import annotation_json  # the 409 body carries the current state
+
+    current = _fresh(annotation_id)
+    return Conflict(
+        f"Version {version} is out of date: this annotation is at version {current.version} "
+        "(saved elsewhere meanwhile). Both versions are kept.",
+        extra={"current": annotation_json(current)},
+    )
+
+
+def _bump(annotation, version: int, *, statuses, **changes) -> int:
+    """Move ``annotation`` from ``version`` to version+1 only if nobody moved it first, else 409."""
+    now = timezone.now()
+    changed = (Annotation.objects.filter(pk=annotation.pk, version=version, status__in=statuses)
+               .update(version=version + 1, updated_at=now, **changes))
+    if not changed:
+        raise _conflict(annotation.pk, version)
+    return version + 1
+
+
+def _snapshot(annotation, version, *, author, kind, regions, clip_labels, comment="") -> None:
+    current = Annotation.objects.values_list("status", flat=True).get(pk=annotation.pk)
+    AnnotationVersion.objects.create(annotation_id=annotation.pk, version=version, author=author, kind=kind,
+                                     status=current, regions=regions, clip_labels=clip_labels, comment=comment or "")
+
+
+def _content_replace(annotation, clean, clip) -> None:
+    Region.objects.filter(annotation_id=annotation.pk).delete()
+    Region.objects.bulk_create([
+        Region(annotation_id=annotation.pk, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
+               label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax)
+        for r in clean
+    ])
+    annotation.clip_labels.set(clip)
+
+
+def _current_content(annotation) -> tuple[list[dict], list[int]]:
+    from apps.annotation.serializers import region_json
+
+    regions = [region_json(r) for r in Region.objects.filter(annotation_id=annotation.pk).order_by("start", "end", "id")]
+    clip = sorted(annotation.clip_labels.values_list("id", flat=True))
+    return regions, clip
+
+
+def _owner_check(annotation, user) -> None:
+    # Another annotator's work answers like a missing row (the view's selector already filters it).
+    if annotation.annotator_id != user.id:
+        raise DomainError("No such annotation.", status_code=404)
+    if annotation.status not in EDITABLE:
+        raise DomainError(f"This annotation is {annotation.get_status_display().lower()} and can no longer be edited.")
+
+
+def annotation_save(*, annotation, user, version: int, regions: list, clip_labels: list) -> Annotation:
+    """Save the annotator's regions and clip labels as version+1 (conditional on ``version``; 409 if stale).
+
+    Writes Region rows, clip labels, an AnnotationVersion, and renews the annotator's lock.
+    Nothing is written when validation fails.
+    """
+    _owner_check(annotation, user)
+    clean, clip = regions_clean(recording=annotation.recording, regions=regions, clip_labels=clip_labels)
+    with transaction.atomic():
+        new_version = _bump(annotation, version, statuses=EDITABLE)
+        _content_replace(annotation, clean, clip)
+        _snapshot(annotation, new_version, author=user, kind=VersionKind.SAVE,
+                  regions=[r.as_json() for r in clean], clip_labels=clip)
+        minutes = annotation_settings_get(annotation.project_id).lock_minutes
+        Assignment.objects.filter(recording_id=annotation.recording_id, annotator=user,
+                                  status=AssignmentStatus.OPEN).update(
+            locked_until=timezone.now() + timedelta(minutes=minutes), updated_at=timezone.now())
+    return _fresh(annotation.pk)
+
+
+def annotation_submit(*, annotation, user, version: int) -> Annotation:
+    """Submit the annotator's work as it stands at ``version`` (409 if stale); it goes to review.
+
+    Writes the status, an AnnotationVersion of kind submit, and marks the assignment done.
+    """
+    _owner_check(annotation, user)
+    assignment = Assignment.objects.filter(recording_id=annotation.recording_id, annotator=user).first()
+    if assignment is not None and assignment.status == AssignmentStatus.SKIPPED:
+        raise DomainError("You skipped this recording, so it can no longer be submitted.")
+    if assignment is not None and assignment.status == AssignmentStatus.CANCELLED:
+        raise Conflict("Your lock on this recording expired and it went to another annotator; "
+                       "your saved versions are kept but it can no longer be submitted.")
+    now = timezone.now()
+    with transaction.atomic():
+        new_version = _bump(annotation, version, statuses=EDITABLE, status=AnnotationStatus.SUBMITTED,
+                            submitted_at=now)
+        regions, clip = _current_content(annotation)
+        _snapshot(annotation, new_version, author=user, kind=VersionKind.SUBMIT, regions=regions, clip_labels=clip)
+        Assignment.objects.update_or_create(
+            recording_id=annotation.recording_id, annotator=user,
+            defaults={"project_id": annotation.project_id, "status": AssignmentStatus.DONE, "locked_until": None,
+                      "finished_at": now},
+        )
+    return _fresh(annotation.pk)
+
+
+@transaction.atomic
+def annotation_set_status(*, annotation, status: str, actor, comment: str = "") -> Annotation:
+    """A reviewer's decision: accepted or rejected (with a comment), or back to submitted.
+
+    Writes the status and review comment and an AnnotationVersion of kind review (content unchanged).
+    A rejected annotation returns to its annotator first in their queue.
+    """
+    if status not in (AnnotationStatus.ACCEPTED, AnnotationStatus.REJECTED, AnnotationStatus.SUBMITTED):
+        raise DomainError("status must be accepted, rejected or submitted.")
+    if status == AnnotationStatus.REJECTED and not (comment or "").strip():
+        raise DomainError("A rejection needs a comment telling the annotator what to fix.")
+    current = Annotation.objects.select_for_update().get(pk=annotation.pk)
+    if current.status not in REVIEWABLE:
+        raise DomainError("Only submitted annotations can be reviewed; this one is still in progress.")
+    new_version = _bump(current, current.version, statuses=REVIEWABLE, status=status,
+                        review_comment=(comment or "").strip() or None)
+    regions, clip = _current_content(current)
+    _snapshot(current, new_version, author=actor, kind=VersionKind.REVIEW, regions=regions, clip_labels=clip,
+              comment=comment)
+    return _fresh(annotation.pk)
+
+
+@transaction.atomic
+def annotation_save_version(*, annotation, regions: list, clip_labels: list, author,
+                            kind: str = VersionKind.CORRECTION) -> Annotation:
+    """Replace the content with a new version (a reviewer's correction); earlier versions stay in history.
+
+    Validates like annotation_save; writes Region rows, clip labels and an AnnotationVersion of ``kind``.
+    """
+    if kind not in VersionKind.values:
+        raise DomainError(f"kind must be one of {', '.join(VersionKind.values)}.")
+    current = Annotation.objects.select_for_update().select_related("recording").get(pk=annotation.pk)
+    clean, clip = regions_clean(recording=current.recording, regions=regions, clip_labels=clip_labels)
+    new_version = _bump(current, current.version, statuses=AnnotationStatus.values)
+    _content_replace(current, clean, clip)
+    _snapshot(current, new_version, author=author, kind=kind, regions=[r.as_json() for r in clean], clip_labels=clip)
+    return _fresh(annotation.pk)
