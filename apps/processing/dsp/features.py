@@ -1,0 +1,400 @@
+"""Spectrogram, mel, MFCC and chroma from ONE short-time Fourier transform.
+
+Results agree with ``librosa.feature.melspectrogram``, ``mfcc`` and
+``chroma_stft`` (and ``power_to_db(abs(stft)**2)``) called on the waveform with
+the same parameters, but the STFT is computed once, in the working dtype
+(float32 by default), in cache-sized chunks of frames, and the filterbanks and
+the DCT matrix are built once per parameter set.
+
+Arrays come back shaped like librosa's, ``(..., n_bins, n_frames)``, as
+transposed views of frame-major buffers (frames contiguous, Fortran order for
+2-D), which saves a full copy per feature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import librosa
+import numpy as np
+import scipy.fft
+import scipy.signal
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "KINDS",
+    "FeatureParams",
+    "Features",
+    "compute_features",
+    "feature_dims",
+]
+
+DEFAULT_KINDS = ("spectrogram", "mel", "mfcc", "chroma")
+# "mel_db" is power_to_db(mel) with top_db, handy for previews and tiles.
+KINDS = DEFAULT_KINDS + ("mel_db",)
+
+# librosa.power_to_db's defaults (ref=1.0 gives absolute dB).
+AMIN = 1e-10
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Everything that decides the features' values (hashable, so cacheable).
+
+    ``tuning=None`` estimates the tuning once per signal from the power
+    spectrogram (as ``chroma_stft`` does by default); the value used is on
+    ``Features.tuning``. ``power`` applies to mel/MFCC; chroma always uses
+    power 2, like ``chroma_stft``.
+    ``mfcc_deltas`` adds ``mfcc_delta`` and ``mfcc_delta2`` next to ``mfcc``.
+    """
+
+    sr: int
+    n_fft: int = 2048
+    hop_length: int = 512
+    win_length: int | None = None
+    window: str | tuple = "hann"
+    center: bool = True
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float | None = None
+    htk: bool = False
+    n_mfcc: int = 20
+    mfcc_deltas: bool = False
+    n_chroma: int = 12
+    tuning: float | None = 0.0
+    power: float = 2.0
+    top_db: float | None = 80.0
+    dtype: Any = "float32"
+
+    def __post_init__(self) -> None:
+        dt = np.dtype(self.dtype)
+        if dt not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, not {dt}")
+        object.__setattr__(self, "dtype", dt.name)
+        if self.sr <= 0 or self.n_fft <= 0 or self.hop_length <= 0:
+            raise ValueError("sr, n_fft and hop_length must be positive")
+        if self.win_length is not None and not 0 < self.win_length <= self.n_fft:
+            raise ValueError("win_length must be in (0, n_fft]")
+        if self.n_mfcc > self.n_mels:
+            raise ValueError("n_mfcc cannot exceed n_mels")
+        if self.power <= 0:
+            raise ValueError("power must be positive")
+
+    def replace(self, **changes: Any) -> FeatureParams:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def pad(self) -> int:
+        return self.n_fft // 2 if self.center else 0
+
+    def n_frames(self, n_samples: int) -> int:
+        """Frames an ``n_samples`` signal gives (librosa.stft's count)."""
+        n = n_samples + 2 * self.pad
+        return 0 if n < self.n_fft else 1 + (n - self.n_fft) // self.hop_length
+
+    def frame_times(self, n_frames: int) -> np.ndarray:
+        """Time in seconds of each frame (its centre when ``center=True``)."""
+        return librosa.frames_to_time(
+            np.arange(n_frames), sr=self.sr, hop_length=self.hop_length,
+            n_fft=None if self.center else self.n_fft,
+        )
+
+
+class Features(dict):
+    """``{kind: array}`` plus the ``params`` and ``tuning`` actually used."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], *, params: FeatureParams, tuning: float | None):
+        super().__init__(arrays)
+        self.params = params
+        self.tuning = tuning
+
+    @property
+    def n_frames(self) -> int:
+        return next(iter(self.values())).shape[-1] if self else 0
+
+
+def feature_dims(params: FeatureParams) -> dict[str, int]:
+    """Rows per frame of every kind for these parameters."""
+    dims = {
+        "spectrogram": params.n_bins,
+        "mel": params.n_mels,
+        "mel_db": params.n_mels,
+        "mfcc": params.n_mfcc,
+        "chroma": params.n_chroma,
+    }
+    if params.mfcc_deltas:
+        dims["mfcc_delta"] = dims["mfcc_delta2"] = params.n_mfcc
+    return dims
+
+
+def compute_features(
+    y: np.ndarray, params: FeatureParams, kinds: Iterable[str] = DEFAULT_KINDS
+) -> Features:
+    """Features of ``y`` (shape (..., N), at ``params.sr``) from one STFT.
+
+    ``spectrogram`` is power dB (``power_to_db(abs(stft)**2, top_db)``),
+    ``mel`` the mel power spectrogram, ``mfcc`` from the log-mel, ``chroma``
+    normalised per frame like ``chroma_stft``; ``mel_db`` on request.
+    """
+    kinds = _check_kinds(kinds)
+    dtype = np.dtype(params.dtype)
+    y = np.asarray(y)
+    if y.ndim == 0:
+        raise ValueError("y must have at least one dimension")
+    lead = y.shape[:-1]
+    flat = y.reshape(-1, y.shape[-1])
+    n_frames = params.n_frames(flat.shape[-1])
+    if n_frames <= 0:
+        raise ValueError(f"signal of {flat.shape[-1]} samples is shorter than n_fft={params.n_fft}")
+    padded = np.zeros((flat.shape[0], flat.shape[-1] + 2 * params.pad), dtype=dtype)
+    padded[:, params.pad : params.pad + flat.shape[-1]] = flat
+    engine = _Engine(params, kinds, tuning=params.tuning)
+    raw = engine.process(_frame_view(padded, params.n_fft, params.hop_length, n_frames))
+    return _finish(raw, params, kinds, engine.tuning, lead)
+
+
+# --- internals shared with streaming.py --------------------------------------
+
+
+def _check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    kinds = tuple(dict.fromkeys(kinds))
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown feature kinds {unknown}; choose from {KINDS}")
+    return kinds
+
+
+def _frame_view(padded: np.ndarray, n_fft: int, hop: int, n_frames: int) -> np.ndarray:
+    """(B, L) -> read-only (B, n_frames, n_fft) view, no copy."""
+    b_stride, s_stride = padded.strides
+    return as_strided(
+        padded, shape=(padded.shape[0], n_frames, n_fft),
+        strides=(b_stride, hop * s_stride, s_stride), writeable=False,
+    )
+
+
+# Frames per chunk (128 at n_fft=2048): the chunk's windowed frames, spectrum
+# and power stay cache-resident, which measured ~2x faster than one FFT call
+# over the whole signal, while still amortising per-call overhead.
+_CHUNK_SAMPLES = 1 << 18
+
+
+@functools.lru_cache(maxsize=32)
+def _window(window: str | tuple, win_length: int | None, n_fft: int, dtype: str) -> np.ndarray:
+    # Same window as librosa.stft: periodic, centred inside n_fft.
+    w = scipy.signal.get_window(window, win_length or n_fft, fftbins=True)
+    w = librosa.util.pad_center(w, size=n_fft).astype(dtype)
+    w.flags.writeable = False
+    return w
+
+
+@functools.lru_cache(maxsize=32)
+def _mel_basis(
+    sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None, htk: bool, dtype: str
+) -> tuple[tuple[int, int, int, int, np.ndarray], ...]:
+    """librosa.filters.mel cut into bands: (first_mel, end_mel, lo_bin, hi_bin, weights.T).
+
+    Each mel filter is non-zero on a short run of FFT bins, so a group of
+    ~16 neighbouring filters only needs the bins under its own span; the
+    grouped matmuls do ~13 % of the dense multiply-adds (5x faster at
+    n_fft=2048, n_mels=128) and give the same sums, zeros aside.
+    """
+    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, dtype=dtype)
+    bands = []
+    for rows in np.array_split(np.arange(n_mels), max(1, n_mels // 16)):
+        a, b = int(rows[0]), int(rows[-1]) + 1
+        used = np.flatnonzero(fb[a:b].any(axis=0))
+        lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 1)
+        weights = np.ascontiguousarray(fb[a:b, lo:hi].T)
+        weights.flags.writeable = False
+        bands.append((a, b, lo, hi, weights))
+    return tuple(bands)
+
+
+@functools.lru_cache(maxsize=64)
+def _chroma_basis(sr: int, n_fft: int, n_chroma: int, tuning: float, dtype: str) -> np.ndarray:
+    fb = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning, dtype=dtype)
+    basis = np.ascontiguousarray(fb.T)
+    basis.flags.writeable = False
+    return basis
+
+
+@functools.lru_cache(maxsize=32)
+def _dct_basis(n_mels: int, n_mfcc: int, dtype: str) -> np.ndarray:
+    """(n_mels, n_mfcc): log-mel rows @ this == scipy.fft.dct(type=2, norm="ortho")[:n_mfcc]."""
+    # Building it with scipy's own DCT keeps the convention identical to
+    # librosa.feature.mfcc; a matmul on frame-major data then beats a DCT call.
+    basis = scipy.fft.dct(np.eye(n_mels), type=2, norm="ortho", axis=0)[:n_mfcc].T
+    basis = np.ascontiguousarray(basis, dtype=dtype)
+    basis.flags.writeable = False
+    return basis
+
+
+def _to_db(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """10*log10(max(x, amin)) in place into ``out``: power_to_db, ref=1, no top_db."""
+    np.maximum(x, AMIN, out=out)
+    np.log10(out, out=out)
+    out *= 10.0
+    return out
+
+
+class _Engine:
+    """Turns frames into frame-major feature rows; keeps the per-params state."""
+
+    def __init__(self, params: FeatureParams, kinds: tuple[str, ...], *, tuning: float | None):
+        p = params
+        self.params = p
+        self.dtype = np.dtype(p.dtype)
+        self.want_spec = "spectrogram" in kinds
+        self.want_logmel = "mfcc" in kinds or "mel_db" in kinds
+        self.want_mel = "mel" in kinds
+        self.want_chroma = "chroma" in kinds
+        self.window = _window(p.window, p.win_length, p.n_fft, p.dtype)
+        if self.want_mel or self.want_logmel:
+            self.mel_bands = _mel_basis(
+                p.sr, p.n_fft, p.n_mels, float(p.fmin), None if p.fmax is None else float(p.fmax), p.htk, p.dtype
+            )
+        self.tuning = tuning if tuning is None else float(tuning)
+        self.chroma_basis = None
+        if self.want_chroma and self.tuning is not None:
+            self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
+        self.chunk = max(8, _CHUNK_SAMPLES // p.n_fft)
+        self.tiny = np.finfo(self.dtype).tiny
+
+    def outputs(self) -> dict[str, int]:
+        """Raw frame-major outputs this engine fills, with their widths."""
+        p = self.params
+        out = {}
+        if self.want_spec:
+            out["spectrogram"] = p.n_bins
+        if self.want_mel:
+            out["mel"] = p.n_mels
+        if self.want_logmel:
+            out["logmel"] = p.n_mels
+        if self.want_chroma:
+            out["chroma"] = p.n_chroma
+        return out
+
+    def process(self, frames: np.ndarray) -> dict[str, np.ndarray]:
+        """(B, T, n_fft) frames -> {raw kind: (B, T, dim)}; dB values not yet clipped."""
+        B, T, _ = frames.shape
+        out = {k: np.empty((B, T, d), dtype=self.dtype) for k, d in self.outputs().items()}
+        if self.want_chroma and self.chroma_basis is None:
+            # Tuning has to be known before any chroma row, so keep every
+            # power row of this call, estimate once, then derive from them.
+            power = np.empty((B, T, self.params.n_bins), dtype=self.dtype)
+            for b in range(B):
+                for s in range(0, T, self.chunk):
+                    e = min(T, s + self.chunk)
+                    power[b, s:e] = self._power(frames[b, s:e])
+            self._estimate_tuning(power)
+            for b in range(B):
+                for s in range(0, T, self.chunk):
+                    e = min(T, s + self.chunk)
+                    self._derive(power[b, s:e], {k: v[b, s:e] for k, v in out.items()})
+            return out
+        for b in range(B):
+            for s in range(0, T, self.chunk):
+                e = min(T, s + self.chunk)
+                self._derive(self._power(frames[b, s:e]), {k: v[b, s:e] for k, v in out.items()})
+        return out
+
+    def _estimate_tuning(self, power: np.ndarray) -> None:
+        p = self.params
+        S = np.swapaxes(power, -1, -2)  # (B, F, T) as librosa expects
+        if S.shape[-1] == 0:
+            tuning = 0.0
+        else:
+            tuning = librosa.estimate_tuning(S=S[0] if S.shape[0] == 1 else S, sr=p.sr, n_fft=p.n_fft, bins_per_octave=p.n_chroma)
+        self.tuning = float(tuning)
+        self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
+
+    def _power(self, frames: np.ndarray) -> np.ndarray:
+        """|rfft(window * frame)|**2 for a (t, n_fft) chunk, frame-major (t, F)."""
+        windowed = frames * self.window
+        spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
+        # librosa.util.abs2 is a numba ufunc, ~5x faster than re**2 + im**2.
+        return librosa.util.abs2(spec)
+
+    def _derive(self, power: np.ndarray, out: dict[str, np.ndarray]) -> None:
+        p = self.params
+        if self.want_spec:
+            _to_db(power, out["spectrogram"])
+        if p.power == 2.0:
+            S = power
+        else:
+            S = power ** (p.power / 2.0)
+        if self.want_mel or self.want_logmel:
+            dst = out["mel"] if self.want_mel else out["logmel"]
+            for a, b, lo, hi, weights in self.mel_bands:
+                np.matmul(S[:, lo:hi], weights, out=dst[:, a:b])
+            if self.want_logmel:
+                _to_db(dst, out["logmel"])
+        if self.want_chroma:
+            dst = out["chroma"]
+            # chroma_stft always uses the power spectrum, whatever `power` is.
+            np.matmul(power, self.chroma_basis, out=dst)
+            # librosa.util.normalize(norm=inf): divide by the column max,
+            # leaving columns below `tiny` untouched.
+            norm = np.max(np.abs(dst), axis=1)
+            norm[norm < self.tiny] = 1.0
+            dst /= norm[:, None]
+
+
+def _clip_top_db(x: np.ndarray, top_db: float | None, peak: float | None = None) -> None:
+    if top_db is None or x.size == 0:
+        return
+    peak = float(x.max()) if peak is None else peak
+    np.maximum(x, peak - top_db, out=x)
+
+
+def _delta(mfcc_ft: np.ndarray, order: int) -> np.ndarray:
+    """librosa.feature.delta along frames; narrower window on very short input."""
+    n = mfcc_ft.shape[-1]
+    width = min(9, n if n % 2 else n - 1)
+    if width < 3:
+        return np.zeros_like(mfcc_ft)
+    return librosa.feature.delta(mfcc_ft, width=width, order=order, axis=-1).astype(mfcc_ft.dtype, copy=False)
+
+
+def _finish(
+    raw: dict[str, np.ndarray],
+    params: FeatureParams,
+    kinds: tuple[str, ...],
+    tuning: float | None,
+    lead: tuple[int, ...],
+) -> Features:
+    """Apply the whole-signal top_db clip, derive MFCC, and shape like librosa."""
+    if "spectrogram" in raw:
+        _clip_top_db(raw["spectrogram"], params.top_db)
+    if "logmel" in raw:
+        _clip_top_db(raw["logmel"], params.top_db)
+
+    def shaped(a: np.ndarray) -> np.ndarray:  # (B, T, d) -> (..., d, T) view
+        a = np.swapaxes(a, -1, -2)
+        return a.reshape(lead + a.shape[1:]) if lead else a[0]
+
+    out: dict[str, np.ndarray] = {}
+    for kind in kinds:
+        if kind == "mfcc":
+            mfcc = np.matmul(raw["logmel"], _dct_basis(params.n_mels, params.n_mfcc, params.dtype))
+            out["mfcc"] = shaped(mfcc)
+            if params.mfcc_deltas:
+                out["mfcc_delta"] = _delta(out["mfcc"], 1)
+                out["mfcc_delta2"] = _delta(out["mfcc"], 2)
+        elif kind == "mel_db":
+            out["mel_db"] = shaped(raw["logmel"])
+        else:
+            out[kind] = shaped(raw[kind])
+    return Features(out, params=params, tuning=tuning if "chroma" in kinds else params.tuning)

@@ -1,0 +1,308 @@
+"""Spectrogram pictures: one labelled preview PNG, and seamless tiles for the annotator.
+
+Tiles follow docs/annotator-api.md: per level, tile ``i`` covers
+``[i * seconds_per_tile, (i + 1) * seconds_per_tile)``, ``tile_width`` columns
+by ``height`` mel rows between fmin and fmax, low frequencies at the bottom.
+Every tile uses the same colormap and the same fixed dB range (relative to a
+full-scale sine), so neighbouring tiles join without seams; columns past the
+end of the audio are transparent.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .features import FeatureParams, _mel_basis, _window, compute_features
+from .io import info, is_audio_source, resampled_length
+from .streaming import DEFAULT_BLOCK_FRAMES, iter_feature_blocks
+
+__all__ = [
+    "DEFAULT_TILE_LEVELS",
+    "SpectrogramTiles",
+    "spectrogram_png",
+    "spectrogram_tiles",
+    "tile_index",
+]
+
+DEFAULT_TILE_LEVELS = (10.0, 60.0, 600.0)
+_TRANSPARENT = 255  # palette index for "no audio here"
+
+
+def _pyplot_free_matplotlib() -> Any:
+    """Import matplotlib for off-screen rendering and return librosa.display."""
+    import matplotlib
+
+    # librosa.display imports pyplot, which would pick a GUI backend if one
+    # is installed; workers have no display, so pin Agg before that import.
+    matplotlib.use("Agg")
+    import librosa.display
+
+    return librosa.display
+
+
+def spectrogram_png(
+    y_or_S: np.ndarray,
+    params: FeatureParams,
+    *,
+    mel: bool = True,
+    title: str | None = None,
+    size: tuple[float, float] = (10.0, 4.0),
+    dpi: int = 100,
+    cmap: str = "magma",
+) -> bytes:
+    """A preview PNG with time/frequency axes and a dB colour bar.
+
+    ``y_or_S`` is a mono waveform (1-D, at ``params.sr``) or an already
+    computed dB spectrogram (2-D: mel rows if ``mel`` else STFT bins).
+    """
+    display = _pyplot_free_matplotlib()
+    from matplotlib.figure import Figure
+
+    data = np.asarray(y_or_S)
+    if data.ndim == 1:
+        kind = "mel_db" if mel else "spectrogram"
+        S_db = compute_features(data, params, (kind,))[kind]
+    elif data.ndim == 2:
+        S_db = data
+    else:
+        raise ValueError("pass a 1-D waveform or a 2-D dB spectrogram")
+
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained")  # no pyplot state
+    ax = fig.add_subplot()
+    img = display.specshow(
+        np.asarray(S_db), ax=ax, sr=params.sr, hop_length=params.hop_length, n_fft=params.n_fft,
+        win_length=params.win_length, x_axis="time", y_axis="mel" if mel else "hz",
+        fmin=params.fmin if mel else None, fmax=params.fmax if mel else None, cmap=cmap,
+    )
+    fig.colorbar(img, ax=ax, format="%+2.0f dB")
+    ax.set_title(title or ("Mel spectrogram" if mel else "Spectrogram"))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def tile_index(
+    duration: float,
+    *,
+    sr: int,
+    seconds_per_tile_levels: Sequence[float] = DEFAULT_TILE_LEVELS,
+    tile_width: int = 512,
+    height: int = 128,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+) -> dict[str, Any]:
+    """The tiles' JSON index, shaped as in docs/annotator-api.md."""
+    fmax = sr / 2 if fmax is None else fmax
+    levels = []
+    for level, spt in enumerate(seconds_per_tile_levels):
+        levels.append({
+            "level": level,
+            "seconds_per_tile": float(spt),
+            "tile_width": int(tile_width),
+            "height": int(height),
+            "count": int(math.ceil(duration / spt)) if duration > 0 else 0,
+            "fmin": _num(fmin),
+            "fmax": _num(fmax),
+            "mel": True,
+        })
+    return {"levels": levels, "duration": float(duration)}
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+class SpectrogramTiles:
+    """``index`` (the JSON dict) and iteration over ``(level, index, png_bytes)``.
+
+    Tiles come out as soon as they are complete (finer levels first), from
+    one block-wise pass over the audio; memory is one block plus one tile
+    per level.
+    """
+
+    def __init__(self, source: Any, params: FeatureParams, duration: float, levels: Sequence[float],
+                 tile_width: int, height: int, db_range: tuple[float, float], cmap: str, block_frames: int):
+        self.params = params
+        self.index = tile_index(duration, sr=params.sr, seconds_per_tile_levels=levels,
+                                tile_width=tile_width, height=height, fmin=params.fmin, fmax=params.fmax)
+        self._source = source
+        self._start = source.tell() if is_audio_source(source) and hasattr(source, "tell") else None
+        self._duration = duration
+        self._db_range = db_range
+        self._palette = _palette(cmap)
+        self._block_frames = block_frames
+
+    def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
+        p = self.params
+        if self._start is not None:
+            self._source.seek(self._start)
+        source = self._source if is_audio_source(self._source) else [np.asarray(self._source)]
+        lo_db, hi_db = self._db_range
+        ref_db = _full_scale_db(p)
+        levels = [_LevelTiler(lvl, p, self._duration) for lvl in self.index["levels"]]
+
+        def render(cols: np.ndarray) -> bytes:
+            # cols: (height, w) mel power, NaN where there is no audio
+            with np.errstate(invalid="ignore", divide="ignore"):
+                db = 10.0 * np.log10(np.maximum(cols, 1e-10)) - ref_db
+            scaled = np.clip((db - lo_db) / (hi_db - lo_db) * 254.0, 0.0, 254.0)
+            idx = np.where(np.isnan(cols), _TRANSPARENT, np.rint(np.nan_to_num(scaled))).astype(np.uint8)
+            return _png(idx[::-1], self._palette)  # row 0 is the top: highest band
+
+        n_frames = 0
+        for start, feats in iter_feature_blocks(source, p, ("mel",), block_frames=self._block_frames):
+            mel = feats["mel"]
+            n_frames = start + mel.shape[1]
+            for tiler in levels:
+                for index, cols in tiler.push(mel, start):
+                    yield tiler.level, index, render(cols)
+        for tiler in levels:
+            for index, cols in tiler.finish(n_frames):
+                yield tiler.level, index, render(cols)
+
+
+def spectrogram_tiles(
+    source: Any,
+    params: FeatureParams,
+    *,
+    seconds_per_tile_levels: Sequence[float] = DEFAULT_TILE_LEVELS,
+    tile_width: int = 512,
+    height: int = 128,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    db_range: tuple[float, float] = (-100.0, 0.0),
+    cmap: str = "magma",
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+) -> SpectrogramTiles:
+    """Mel spectrogram tiles of a file (path/file-like, resampled to ``params.sr``) or 1-D array.
+
+    Uses ``params``' STFT settings with ``height`` mel bands in [fmin, fmax];
+    each pixel column is the max over the frames whose centres fall in it
+    (the nearest following frame when a column holds none). ``db_range`` is
+    relative to a full-scale sine in the most sensitive band.
+    """
+    if is_audio_source(source):
+        pos = source.tell() if hasattr(source, "tell") else None
+        meta = info(source)
+        if pos is not None:
+            source.seek(pos)
+        duration = resampled_length(meta.frames, meta.sample_rate, params.sr) / params.sr
+    else:
+        y = np.asarray(source)
+        if y.ndim != 1:
+            raise ValueError("pass a file or a 1-D waveform")
+        duration = y.shape[0] / params.sr
+    tile_params = params.replace(n_mels=height, fmin=fmin, fmax=fmax, n_mfcc=min(params.n_mfcc, height),
+                                 top_db=None, tuning=0.0)
+    return SpectrogramTiles(source, tile_params, duration, seconds_per_tile_levels, tile_width, height,
+                            db_range, cmap, block_frames)
+
+
+class _LevelTiler:
+    """Aggregates streamed frames into one level's pixel columns and tiles."""
+
+    def __init__(self, level: dict[str, Any], params: FeatureParams, duration: float):
+        self.level = level["level"]
+        self.width = level["tile_width"]
+        self.height = level["height"]
+        self.count = level["count"]
+        self.hop = params.hop_length
+        # Frame j is centred at (j * hop + offset) samples.
+        self.offset = 0.0 if params.center else params.n_fft / 2
+        self.col_samples = level["seconds_per_tile"] * params.sr / self.width
+        self.n_cols = self.count * self.width
+        self.n_data_cols = min(self.n_cols, int(math.ceil(duration * params.sr / self.col_samples)))
+        self.next_col = 0
+        self.buf = np.zeros((self.height, 0), dtype=np.float32)
+        self.buf_start = 0  # global index of buf's first frame
+        self.tile = self._blank()
+
+    def _blank(self) -> np.ndarray:
+        return np.full((self.height, self.width), np.nan, dtype=np.float32)
+
+    def _first_frame(self, cols: np.ndarray) -> np.ndarray:
+        """Index of the first frame centred at or after each column's start."""
+        return np.maximum(0, np.ceil((cols * self.col_samples - self.offset) / self.hop)).astype(np.int64)
+
+    def push(self, mel: np.ndarray, start: int) -> Iterator[tuple[int, np.ndarray]]:
+        if start != self.buf_start + self.buf.shape[1]:
+            raise ValueError("frames must arrive in order")
+        self.buf = np.concatenate([self.buf, mel], axis=1) if self.buf.shape[1] else mel
+        avail = self.buf_start + self.buf.shape[1]
+        # Column k is complete once frames up to max(a[k+1], a[k]+1) exist.
+        last = min(self.n_data_cols, int((avail * self.hop + self.offset) // self.col_samples) + 2)
+        ks = np.arange(self.next_col, max(self.next_col, last))
+        if ks.size:
+            a = self._first_frame(np.append(ks, ks[-1] + 1))
+            ends = np.maximum(a[1:], a[:-1] + 1)
+            done = ks[ends <= avail]
+            if done.size:
+                yield from self._emit(done, a[: done.size], int(ends[done.size - 1]))
+                self.next_col = int(done[-1]) + 1
+                # Keep the last frame too: trailing columns may reuse it in finish().
+                self._drop_before(min(int(a[done.size]), avail - 1))
+
+    def finish(self, n_frames: int) -> Iterator[tuple[int, np.ndarray]]:
+        if n_frames > 0 and self.next_col < self.n_data_cols:
+            ks = np.arange(self.next_col, self.n_data_cols)
+            # Columns after the last frame's centre still hold audio: show the last frame.
+            a = np.minimum(self._first_frame(ks), n_frames - 1)
+            yield from self._emit(ks, a, n_frames)
+            self.next_col = self.n_data_cols
+        # Flush the partly filled tile, then any tile without audio columns.
+        first_blank = self.next_col // self.width
+        if self.next_col % self.width:
+            yield first_blank, self.tile
+            first_blank += 1
+        for t in range(first_blank, self.count):
+            yield t, self._blank()
+
+    def _emit(self, ks: np.ndarray, a: np.ndarray, end: int) -> Iterator[tuple[int, np.ndarray]]:
+        local = a - self.buf_start
+        # reduceat: max over [a_k, a_k+1), or frame a_k alone when a_k+1 <= a_k.
+        cols = np.maximum.reduceat(self.buf[:, : end - self.buf_start], local, axis=1)
+        for i, k in enumerate(ks):
+            x = int(k) % self.width
+            self.tile[:, x] = cols[:, i]
+            if x == self.width - 1:
+                yield int(k) // self.width, self.tile
+                self.tile = self._blank()
+
+    def _drop_before(self, frame: int) -> None:
+        cut = max(0, frame - self.buf_start)
+        if cut:
+            self.buf = self.buf[:, cut:].copy()
+            self.buf_start += cut
+
+
+def _full_scale_db(params: FeatureParams) -> float:
+    """dB of a full-scale sine's power in the most sensitive mel band (tile 0 dB)."""
+    w = _window(params.window, params.win_length, params.n_fft, params.dtype)
+    peak = float(np.sum(w, dtype=np.float64)) / 2.0
+    weight = max(float(b[4].max()) for b in _mel_basis(
+        params.sr, params.n_fft, params.n_mels, float(params.fmin),
+        None if params.fmax is None else float(params.fmax), params.htk, params.dtype))
+    return 10.0 * math.log10(peak * peak * max(weight, 1e-20))
+
+
+def _palette(cmap: str) -> bytes:
+    from matplotlib import colormaps
+
+    rgb = (colormaps[cmap](np.linspace(0.0, 1.0, 255))[:, :3] * 255.0 + 0.5).astype(np.uint8)
+    return rgb.tobytes() + b"\x00\x00\x00"  # index 255: transparent
+
+
+def _png(indices: np.ndarray, palette: bytes) -> bytes:
+    """8-bit palette PNG (a third the size of RGBA) with index 255 transparent."""
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(indices), mode="P")
+    img.putpalette(palette)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", transparency=_TRANSPARENT, compress_level=6)
+    return buf.getvalue()
