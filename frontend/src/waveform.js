@@ -276,9 +276,11 @@ export function timelineScale(pxPerSec, duration) {
   };
   const primary = multiple(90);
   const secondary = multiple(45);
-  const labelStep = tick * primary;
-  const decimals = labelStep < 0.1 ? 2 : labelStep < 1 ? 1 : 0;
-  return { tick, primary, secondary: secondary < primary ? secondary : 0, decimals };
+  const labelled = secondary < primary ? secondary : 0;
+  // Secondary notches are labelled too: the finest labelled step decides the decimals (0.5 s labels need one).
+  const labelStep = tick * (labelled || primary);
+  const decimals = labelStep < 0.1 - 1e-9 ? 2 : Math.abs(labelStep - Math.round(labelStep)) > 1e-9 ? 1 : 0;
+  return { tick, primary, secondary: labelled, decimals };
 }
 
 function isMultiple(x, tick) {
