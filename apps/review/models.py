@@ -93,3 +93,51 @@ class GoldItem(models.Model):
     reference = models.JSONField(help_text='{"clip_labels": [...], "regions": [...], "transcript": "..."}')
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ReviewDecision(models.TextChoices):
+    ACCEPT = "accept", "Accept"
+    REJECT = "reject", "Reject"
+    CORRECT = "correct", "Correct"
+    ADOPT = "adopt", "Adopt (consensus)"
+    MERGE = "merge", "Merge (consensus)"
+
+
+class Review(models.Model):
+    """One reviewer decision on one annotation (history: several per annotation over rejections)."""
+
+    annotation = models.ForeignKey("annotation.Annotation", on_delete=models.CASCADE, related_name="reviews")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    decision = models.CharField(max_length=16, choices=ReviewDecision.choices)
+    comment = models.TextField(blank=True)
+    reviewed_version = models.PositiveIntegerField()
+    resulting_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "created_at"], name="review_project_time")]
+
+
+class ReviewSample(models.Model):
+    """Whether a submitted annotation was drawn for review (sampling per project, decided once per submission)."""
+
+    annotation = models.OneToOneField("annotation.Annotation", on_delete=models.CASCADE, related_name="review_sample")
+    selected = models.BooleanField()
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+
+
+
+class Consensus(models.Model):
+    """The reviewer's outcome for an overlap item: one annotation adopted, or a merge saved into one."""
+
+    recording = models.OneToOneField(Recording, on_delete=models.CASCADE, related_name="consensus")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    annotation = models.ForeignKey("annotation.Annotation", on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveIntegerField(help_text="The annotation version that is the consensus.")
+    decision = models.CharField(max_length=16, choices=ReviewDecision.choices)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
