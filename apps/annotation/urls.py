@@ -1,2 +1,9 @@
+from django.urls import path
+
+from apps.annotation import pages
+
 app_name = "annotation"
-urlpatterns = []
+urlpatterns = [
+    path("projects/<int:project_id>/annotate/", pages.annotate_page, name="annotate"),
+    path("annotations/<int:annotation_id>/edit/", pages.annotation_edit_page, name="edit"),
+]

@@ -1,0 +1,121 @@
+"""Annotation API (docs/annotator-api.md): thin views — authenticate, parse, one call, render."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.errors import DomainError
+from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
+from apps.annotation import services
+from apps.annotation.models import AnnotationStatus
+from apps.annotation.selectors import annotation_get, annotation_list, labels_schema
+from apps.annotation.serializers import (
+    AnnotationListInput,
+    AnnotationSaveInput,
+    AnnotationSubmitInput,
+    LabelCreateInput,
+    LabelSchemaInput,
+    annotation_json,
+    version_json,
+)
+from apps.catalog.serializers import RecordingOutput
+
+
+class ProjectLabelsView(APIView):
+    """The project's label schema: read by members; replaced (PUT) or extended (POST) by managers."""
+
+    def get(self, request, project_id):
+        project_role_require(request.user, project_id, ANYONE)
+        return Response(labels_schema(project_id))
+
+    @extend_schema(request=LabelSchemaInput)
+    def put(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        data = LabelSchemaInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.labels_set(project_id=project_id, **data.validated_data))
+
+    @extend_schema(request=LabelCreateInput)
+    def post(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        data = LabelCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        data.validated_data.pop("id", None)
+        label = services.label_create(project_id=project_id, **data.validated_data)
+        return Response({"id": label.id, "kind": label.kind, "name": label.name, "color": label.color,
+                         "hotkey": label.hotkey}, status=status.HTTP_201_CREATED)
+
+
+class QueueNextView(APIView):
+    """Hand this annotator their next item (own open or rejected work first); 204 when none is left."""
+
+    @extend_schema(request=None, responses={200: OpenApiResponse(description="{annotation, recording}"), 204: None})
+    def post(self, request, project_id):
+        found = services.queue_next(project_id=project_id, user=request.user)
+        if found is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        annotation, recording = found
+        annotation = annotation_get(request.user, annotation.pk, for_edit=True)
+        return Response({"annotation": annotation_json(annotation), "recording": RecordingOutput(recording).data})
+
+
+class AnnotationListView(GenericAPIView):
+    """Annotations the user may read (own; everyone's in projects they manage or review)."""
+
+    @extend_schema(parameters=[AnnotationListInput])
+    def get(self, request):
+        params = AnnotationListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        statuses = None
+        if params.validated_data.get("status"):
+            statuses = params.validated_data["status"].split(",")
+            bad = [s for s in statuses if s not in AnnotationStatus.values]
+            if bad:
+                raise DomainError(f"status {bad[0]!r} is not one of {', '.join(AnnotationStatus.values)}.")
+        qs = annotation_list(request.user, project_id=params.validated_data.get("project"), statuses=statuses)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response([annotation_json(a) for a in page])
+
+
+class AnnotationDetailView(APIView):
+    """Read an annotation; its annotator saves it (PUT) with the version it was based on."""
+
+    def get(self, request, annotation_id):
+        return Response(annotation_json(annotation_get(request.user, annotation_id)))
+
+    @extend_schema(request=AnnotationSaveInput)
+    def put(self, request, annotation_id):
+        annotation = annotation_get(request.user, annotation_id, for_edit=True)
+        data = AnnotationSaveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = services.annotation_save(annotation=annotation, user=request.user, **data.validated_data)
+        return Response(annotation_json(saved))
+
+
+class AnnotationSubmitView(APIView):
+    @extend_schema(request=AnnotationSubmitInput)
+    def post(self, request, annotation_id):
+        annotation = annotation_get(request.user, annotation_id, for_edit=True)
+        data = AnnotationSubmitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = services.annotation_submit(annotation=annotation, user=request.user, **data.validated_data)
+        return Response(annotation_json(saved))
+
+
+class AnnotationSkipView(APIView):
+    @extend_schema(request=None)
+    def post(self, request, annotation_id):
+        annotation = annotation_get(request.user, annotation_id, for_edit=True)
+        assignment = services.annotation_skip(annotation=annotation, user=request.user)
+        return Response({"annotation": int(annotation_id), "recording": assignment.recording_id,
+                         "status": assignment.status})
+
+
+class AnnotationVersionsView(APIView):
+    """Every kept version of an annotation, oldest first."""
+
+    def get(self, request, annotation_id):
+        annotation = annotation_get(request.user, annotation_id)
+        return Response([version_json(v) for v in annotation.versions.order_by("version")])
