@@ -10,7 +10,14 @@ and run one process per core.
 from __future__ import annotations
 
 from .features import DEFAULT_KINDS, KINDS, FeatureParams, Features, compute_features, feature_dims
-from .images import DEFAULT_TILE_LEVELS, SpectrogramTiles, spectrogram_png, spectrogram_tiles, tile_index
+from .images import (
+    DEFAULT_TILE_LEVELS,
+    SpectrogramTiles,
+    spectrogram_figure,
+    spectrogram_png,
+    spectrogram_tiles,
+    tile_index,
+)
 from .io import AudioInfo, info, iter_blocks, load, resampled_length
 from .peaks import DEFAULT_SAMPLES_PER_PIXEL, Peaks, PeakSet, compute_peaks
 from .streaming import DEFAULT_BLOCK_FRAMES, NpyFrameWriter, iter_feature_blocks, stream_features
@@ -36,6 +43,7 @@ __all__ = [
     "iter_feature_blocks",
     "load",
     "resampled_length",
+    "spectrogram_figure",
     "spectrogram_png",
     "spectrogram_tiles",
     "stream_features",

@@ -24,6 +24,7 @@ from .streaming import DEFAULT_BLOCK_FRAMES, iter_feature_blocks
 __all__ = [
     "DEFAULT_TILE_LEVELS",
     "SpectrogramTiles",
+    "spectrogram_figure",
     "spectrogram_png",
     "spectrogram_tiles",
     "tile_index",
@@ -45,7 +46,7 @@ def _pyplot_free_matplotlib() -> Any:
     return librosa.display
 
 
-def spectrogram_png(
+def spectrogram_figure(
     y_or_S: np.ndarray,
     params: FeatureParams,
     *,
@@ -54,8 +55,8 @@ def spectrogram_png(
     size: tuple[float, float] = (10.0, 4.0),
     dpi: int = 100,
     cmap: str = "magma",
-) -> bytes:
-    """A preview PNG with time/frequency axes and a dB colour bar.
+) -> Any:
+    """A matplotlib ``Figure`` (no pyplot state) with time/frequency axes and a dB colour bar.
 
     ``y_or_S`` is a mono waveform (1-D, at ``params.sr``) or an already
     computed dB spectrogram (2-D: mel rows if ``mel`` else STFT bins).
@@ -72,15 +73,32 @@ def spectrogram_png(
     else:
         raise ValueError("pass a 1-D waveform or a 2-D dB spectrogram")
 
-    fig = Figure(figsize=size, dpi=dpi, layout="constrained")  # no pyplot state
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     img = display.specshow(
         np.asarray(S_db), ax=ax, sr=params.sr, hop_length=params.hop_length, n_fft=params.n_fft,
         win_length=params.win_length, x_axis="time", y_axis="mel" if mel else "hz",
         fmin=params.fmin if mel else None, fmax=params.fmax if mel else None, cmap=cmap,
     )
-    fig.colorbar(img, ax=ax, format="%+2.0f dB")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Frequency (Hz, mel scale)" if mel else "Frequency (Hz)")
+    fig.colorbar(img, ax=ax, format="%+2.0f dB", label="Power (dB)")
     ax.set_title(title or ("Mel spectrogram" if mel else "Spectrogram"))
+    return fig
+
+
+def spectrogram_png(
+    y_or_S: np.ndarray,
+    params: FeatureParams,
+    *,
+    mel: bool = True,
+    title: str | None = None,
+    size: tuple[float, float] = (10.0, 4.0),
+    dpi: int = 100,
+    cmap: str = "magma",
+) -> bytes:
+    """:func:`spectrogram_figure` rendered to PNG bytes (Agg)."""
+    fig = spectrogram_figure(y_or_S, params, mel=mel, title=title, size=size, dpi=dpi, cmap=cmap)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
