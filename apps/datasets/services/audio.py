@@ -1,0 +1,109 @@
+"""Cut, resample and encode one example's audio from storage, in bounded memory.
+
+The source (original upload, or the processed audio artifact of the project's
+active recipe) is read block by block with soundfile, resampled with a soxr
+stream when the release asks for another rate, and encoded with fixed settings
+(16-bit PCM in FLAC or WAV) into a spooled temporary file, so a rebuild gives
+the same bytes. Only one example is held at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+import soxr
+from django.core.files.storage import default_storage
+
+from apps.accounts.errors import DomainError
+
+BLOCK_FRAMES = 1 << 16
+SPOOL_BYTES = 16 << 20
+PROCESSED_AUDIO_KIND = "audio"
+
+
+@dataclass
+class EncodedAudio:
+    file: tempfile.SpooledTemporaryFile
+    sha256: str
+    size: int
+    sample_rate: int
+    num_samples: int
+    channels: int
+
+    def reader(self):
+        """A fresh read handle on the encoded bytes (the writers close it after use)."""
+        self.file.seek(0)
+        return _Unclosable(self.file)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Unclosable:
+    def __init__(self, f):
+        self._f = f
+
+    def read(self, n=-1):
+        return self._f.read(n)
+
+    def close(self):
+        pass
+
+
+def source_key_for(recording, spec: dict) -> str:
+    """Storage key of the audio an example is cut from."""
+    if spec["audio"]["source"] == "original":
+        return recording.original_key
+    from apps.processing.models import Artifact, ProjectProcessing
+
+    pp = ProjectProcessing.objects.filter(project_id=recording.project_id).select_related("active_recipe").first()
+    art = None
+    if pp is not None:
+        art = Artifact.objects.filter(source_sha256=recording.sha256, recipe_hash=pp.active_recipe.spec_hash,
+                                      kind=PROCESSED_AUDIO_KIND).first()  # fmt: skip
+    if art is None:
+        raise DomainError(f"Recording {recording.id} has no processed audio for the project's active recipe yet.")
+    return art.key
+
+
+def audio_encode(*, key: str, start: float, end: float | None, sample_rate: int | None, audio_format: str) -> EncodedAudio:
+    """Read [start, end) seconds of the stored audio at ``key`` and encode it; see the module docstring."""
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    with default_storage.open(key, "rb") as fh, sf.SoundFile(fh) as src:
+        in_rate, channels = src.samplerate, src.channels
+        first = min(src.frames, int(round(start * in_rate)))
+        last = src.frames if end is None else min(src.frames, int(round(end * in_rate)))
+        rate = sample_rate or in_rate
+        resampler = soxr.ResampleStream(in_rate, rate, channels, dtype="float32", quality="HQ") if rate != in_rate else None
+        dtype = "int16" if resampler is None else "float32"
+        written = 0
+        with sf.SoundFile(out, "w", samplerate=rate, channels=channels, format=audio_format.upper(),
+                          subtype="PCM_16") as dst:  # fmt: skip
+            src.seek(first)
+            remaining = last - first
+            while remaining > 0:
+                block = src.read(min(BLOCK_FRAMES, remaining), dtype=dtype, always_2d=True)
+                if not len(block):
+                    break
+                remaining -= len(block)
+                if resampler is not None:
+                    block = resampler.resample_chunk(block, last=remaining <= 0)
+                if len(block):
+                    dst.write(block)
+                    written += len(block)
+            if resampler is not None and remaining > 0:  # source shorter than its header said
+                tail = resampler.resample_chunk(np.zeros((0, channels), dtype=np.float32), last=True)
+                if len(tail):
+                    dst.write(tail)
+                    written += len(tail)
+    out.seek(0)
+    sha, size = hashlib.sha256(), 0
+    while chunk := out.read(1 << 20):
+        sha.update(chunk)
+        size += len(chunk)
+    out.seek(0)
+    return EncodedAudio(out, sha.hexdigest(), size, rate, written, channels)

@@ -1,0 +1,241 @@
+"""release_build: freeze the manifest, write every format to storage, re-check consent, publish.
+
+Consent is checked three times: the manifest is selected through the consent
+selector; each example's recording is fetched through it again just before its
+audio is read; and after every file is written, one transaction locks the
+release row and checks that every recording in the manifest is still usable
+and that no withdrawal marked the release meanwhile. A withdrawal that commits
+after that check finds the release's items and marks it (downloads blocked).
+If any check fails the written files are deleted and the release fails with a
+sentence saying why: never a release that includes a withdrawn speaker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.errors import DomainError
+from apps.catalog.models import Speaker
+from apps.consent.selectors import recordings_usable
+from apps.datasets.formats import Example, write_release
+from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
+from apps.datasets.services.audio import audio_encode, source_key_for
+from apps.datasets.services.selection import candidates_select
+from apps.datasets.services.storage import StorageSink, storage_delete_prefix
+from apps.datasets.splits import assign_splits, split_stats
+
+log = logging.getLogger(__name__)
+CHUNK = 500
+WITHDRAWN_DURING_BUILD = (
+    "Consent for {n} recording(s) was withdrawn while this release was being built, so it was not published and "
+    "its files were deleted. Build a new version to release the data without them."
+)
+
+
+class BuildAborted(Exception):
+    """Consent changed under the build: stop, delete what was written, fail the release."""
+
+
+def _progress(release_id: int, stage: str, percent: float) -> None:
+    DatasetRelease.objects.filter(id=release_id).update(stage=stage, progress=round(percent, 1))
+
+
+def _item_hash(item: ReleaseItem) -> str:
+    return json.dumps([item.key, item.split, item.recording_ref, item.annotation_ref, item.annotation_version,
+                       item.region_uid, item.start, item.end, item.text, item.labels, item.audio_sha256],
+                      ensure_ascii=False)  # fmt: skip
+
+
+def _freeze_manifest(release: DatasetRelease) -> list[ReleaseItem]:
+    spec = release.spec
+    with transaction.atomic():
+        candidates = candidates_select(project_id=release.project_id, spec=spec)
+        if not candidates:
+            raise BuildAborted("Nothing is left to release: no usable recording matches the spec any more.")
+        assignment = assign_splits(
+            [{"key": c.key, "speaker": c.speaker_code or None, "labels": c.labels, "language": c.language or None,
+              "duration": c.duration, "recording_id": str(c.recording_id)} for c in candidates],
+            spec["splits"], seed=spec["seed"],
+        )  # fmt: skip
+        items = [
+            ReleaseItem(release=release, key=c.key, recording_id=c.recording_id, recording_ref=c.recording_id,
+                        annotation_ref=c.annotation_id, annotation_version=c.annotation_version,
+                        region_uid=c.region_uid, start=c.start, end=c.end, split=assignment[c.key],
+                        speaker_code=c.speaker_code, language=c.language, text=c.text, labels=list(c.labels),
+                        duration=c.duration, audio_sha256=c.audio_sha256)
+            for c in candidates
+        ]  # fmt: skip
+        ReleaseItem.objects.filter(release=release).delete()
+        ReleaseItem.objects.bulk_create(items, batch_size=CHUNK)
+    return items
+
+
+def _target_rate(release: DatasetRelease, source_rates: set[int]) -> int | None:
+    rate = release.spec["audio"]["sample_rate"]
+    if rate is None and len(source_rates) > 1:
+        rate = release.project.target_sample_rate  # one rate per release (the Audio feature states one)
+    return rate
+
+
+def _examples(release: DatasetRelease, items: list[ReleaseItem], sums: dict, on_progress):
+    spec = release.spec
+    ids = sorted({i.recording_ref for i in items})
+    # Fetch the recordings again through the consent selector, chunk by chunk, just before use.
+    rates = set(recordings_usable(None, spec["purpose"]).filter(id__in=ids).values_list("sample_rate", flat=True))
+    rate = _target_rate(release, rates)
+    recs: dict = {}
+    for n, item in enumerate(items):
+        if item.recording_ref not in recs:
+            chunk_ids = sorted({i.recording_ref for i in items[n : n + CHUNK]})
+            recs = recordings_usable(None, spec["purpose"]).filter(id__in=chunk_ids).in_bulk()
+        rec = recs.get(item.recording_ref)
+        if rec is None:
+            raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=1))
+        enc = audio_encode(key=source_key_for(rec, spec), start=item.start, end=item.end, sample_rate=rate,
+                           audio_format=spec["audio"]["format"])  # fmt: skip
+        sums[item.key] = enc.sha256
+        try:
+            yield Example(
+                key=item.key, split=item.split, audio=enc.reader, audio_format=spec["audio"]["format"],
+                sample_rate=enc.sample_rate, num_samples=enc.num_samples, channels=enc.channels,
+                source_offset=item.start, text=item.text, labels=tuple(item.labels),
+                speaker=item.speaker_code or None, language=item.language or None,
+                recording_id=str(item.recording_ref),
+                extra={"annotation_version": item.annotation_version, "region_uid": item.region_uid or None},
+            )  # fmt: skip
+        finally:
+            enc.close()
+        on_progress(n + 1)
+
+
+def _card_stats(release: DatasetRelease, items: list[ReleaseItem], assignment: dict) -> dict:
+    split_items = [{"key": i.key, "speaker": i.speaker_code or None, "labels": i.labels,
+                    "language": i.language or None, "duration": i.duration} for i in items]  # fmt: skip
+    splits = split_stats(split_items, assignment)
+    codes = sorted({i.speaker_code for i in items if i.speaker_code})
+    speakers = Speaker.objects.filter(project_id=release.project_id, code__in=codes)
+    demographics = {"gender": Counter(), "age_band": Counter()}
+    for s in speakers:
+        demographics["gender"][s.gender or "not given"] += 1
+        demographics["age_band"][s.age_band or "not given"] += 1
+    spec = release.spec
+    f = spec["filters"]
+    leaks = release.stats.get("leakage_warnings", [])
+    limitations = [f"{len(leaks)} near-duplicate pair(s) sit in different splits (QA fingerprint): "
+                   + ", ".join(f"{a}/{b}" for a, b in leaks[:10])] if leaks else []  # fmt: skip
+    if f["qa"] == "any":
+        limitations.append("Recordings flagged by automatic QA were not excluded.")
+    return {
+        "name": release.name, "version": release.version, "splits": splits,
+        "speakers": {"count": len(codes), "demographics": {k: dict(v) for k, v in demographics.items()}},
+        "consent_purposes": ["store", spec["purpose"]],
+        "collection": f"{len({i.recording_ref for i in items})} recordings of project {release.project.name!r}, "
+                      "ingested into Earmark and kept only while their speakers' consent holds.",
+        "annotation": ("Whole recordings; labels are clip labels plus region labels, text joins the region "
+                       "transcripts." if spec["unit"] == "recording" else
+                       f"One example per labelled region, cut with a {spec['margin']:g} s margin.")
+                      + (" Only annotations accepted in review." if f["accepted_only"]
+                         else " Accepted annotations, else the latest submitted one."),
+        "limitations": limitations,
+    }  # fmt: skip
+
+
+def _leakage(items: list[ReleaseItem]) -> list[list[str]]:
+    """Pairs of recordings the QA fingerprint calls near-duplicates that ended up in different splits."""
+    from apps.review.models import QAResult
+
+    split_of = {i.recording_ref: i.split for i in items}
+    pairs = QAResult.objects.filter(recording_id__in=list(split_of), near_duplicate_of__isnull=False)
+    out = []
+    for rid, other in pairs.values_list("recording_id", "near_duplicate_of_id"):
+        if other in split_of and split_of[other] != split_of[rid]:
+            out.append(sorted([f"r{rid:08d}", f"r{other:08d}"]))
+    return sorted(out)
+
+
+def _publish(release: DatasetRelease, items: list[ReleaseItem], sums: dict, fields: dict) -> None:
+    with transaction.atomic():
+        locked = DatasetRelease.objects.select_for_update().get(id=release.id)
+        refs = {i.recording_ref for i in items}
+        usable = set(recordings_usable(None, release.spec["purpose"]).filter(id__in=list(refs)).values_list("id", flat=True))
+        gone = refs - usable
+        if gone or locked.needs_rebuild:
+            raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=len(gone) or 1))
+        for item in items:
+            item.example_sha256 = sums[item.key]
+        ReleaseItem.objects.bulk_update(items, ["example_sha256"], batch_size=CHUNK)
+        DatasetRelease.objects.filter(id=release.id).update(
+            status=ReleaseStatus.READY, stage="done", progress=100.0, finished_at=timezone.now(), error="", **fields
+        )
+
+
+def release_fail(*, release_id: int, message: str) -> None:
+    """Mark the release failed, delete its files and its manifest (no withdrawn data lingers)."""
+    release = DatasetRelease.objects.filter(id=release_id).first()
+    if release is None:
+        return
+    storage_delete_prefix(release.storage_prefix)
+    with transaction.atomic():
+        ReleaseItem.objects.filter(release_id=release_id).delete()
+        DatasetRelease.objects.filter(id=release_id).update(status=ReleaseStatus.FAILED, stage="failed", error=message,
+                                                            finished_at=timezone.now())  # fmt: skip
+
+
+def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None:
+    """Build a queued release into storage (all its formats); writes items, files, card; fails safely."""
+    claimed = DatasetRelease.objects.filter(id=release_id, status=ReleaseStatus.QUEUED).update(
+        status=ReleaseStatus.BUILDING, stage="selecting", progress=0.0, started_at=timezone.now()
+    )
+    if not claimed:
+        log.info("release %s is not queued; nothing to build", release_id)
+        return None
+    release = DatasetRelease.objects.select_related("project").get(id=release_id)
+    try:
+        items = _freeze_manifest(release)
+        assignment = {i.key: i.split for i in items}
+        release.stats = {"leakage_warnings": _leakage(items)}
+        total = len(items)
+        step = max(1, total // 100)
+
+        def progress(n: int) -> None:
+            if n % step == 0 or n == total:
+                _progress(release_id, "writing", 5 + 90 * n / total)
+            if on_progress is not None:
+                on_progress(n, total)
+
+        _progress(release_id, "writing", 5.0)
+        spec = release.spec
+        sinks = {fmt: StorageSink(f"{release.storage_prefix}{fmt}") for fmt in spec["formats"]}
+        split_counts = dict(Counter(assignment.values()))
+        options = {"webdataset": {"max_shard_bytes": int(spec["webdataset"]["shard_mb"] * (1 << 20))}}
+        if all(len(i.labels) == 1 for i in items):
+            options["hf-parquet"] = {"class_names": sorted({i.labels[0] for i in items})}
+        card = _card_stats(release, items, assignment)
+        sums: dict[str, str] = {}
+        results = write_release(_examples(release, items, sums, progress), sinks, split_counts=split_counts,
+                                options=options, card_stats=card)  # fmt: skip
+        _progress(release_id, "checking consent", 97.0)
+        manifest_hash = hashlib.sha256("\n".join(_item_hash(i) for i in items).encode()).hexdigest()
+        files = {fmt: {"checksum": r.checksum, "files": len(r.entries), "bytes": sum(e.size for e in r.entries)}
+                 for fmt, r in results.items()}  # fmt: skip
+        stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
+                 "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
+        from apps.datasets.formats import render_data_card
+
+        data_card = render_data_card({**card, "checksum": manifest_hash})
+        _publish(release, items, sums, {"files": files, "stats": stats, "content_hash": manifest_hash,
+                                        "data_card": data_card})  # fmt: skip
+    except (BuildAborted, DomainError) as exc:
+        release_fail(release_id=release_id, message=str(exc))
+    except Exception as exc:
+        log.exception("release %s failed", release_id)
+        release_fail(release_id=release_id, message=f"The build failed: {exc}")
+        raise
+    release.refresh_from_db()
+    return release

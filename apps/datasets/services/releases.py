@@ -1,0 +1,123 @@
+"""Release writes other than the build: create, rebuild, withdrawal marking, downloads."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.accounts.errors import Conflict, DomainError
+from apps.annotation.models import Label
+from apps.catalog.models import Language, Project
+from apps.consent.selectors import recordings_usable
+from apps.consent.services import audit_record
+from apps.datasets.formats import FORMATS
+from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
+from apps.datasets.services.selection import candidates_require
+from apps.datasets.services.spec import release_spec_normalise
+
+BLOCKED = (
+    "Release {name!r} v{version} contains examples whose speakers withdrew consent after it was built, so it can no "
+    "longer be downloaded. Build a new version (POST /api/v1/releases/{id}/rebuild/) to get the data without them; "
+    "see /api/v1/releases/{id}/withdrawals for what to delete from copies you already have."
+)
+
+
+def _enqueue(release_id: int) -> None:
+    from apps.datasets.tasks import release_build_task
+
+    transaction.on_commit(lambda: release_build_task.delay(release_id))
+
+
+def release_create(*, actor, project_id: int, spec) -> DatasetRelease:
+    """Validate the spec against the project and consent, create version N+1 (queued), enqueue its build."""
+    project = Project.objects.filter(id=project_id).first()
+    if project is None:
+        raise DomainError("No such project.", status_code=404)
+    normalised = release_spec_normalise(
+        spec=spec,
+        project_labels=set(Label.objects.filter(project_id=project_id).values_list("name", flat=True)),
+        project_languages=set(Language.objects.values_list("tag", flat=True)),
+        allowed_purposes=None,  # the consent policy speaks through the selector: see candidates_require
+    )
+    candidates_require(project_id=project_id, spec=normalised)
+    for _ in range(3):  # two managers creating at once: the unique (project, version) decides
+        try:
+            with transaction.atomic():
+                version = (DatasetRelease.objects.filter(project_id=project_id).aggregate(v=Max("version"))["v"] or 0) + 1
+                release = DatasetRelease.objects.create(
+                    project=project, version=version, name=normalised["name"] or f"{project.name} release",
+                    purpose=normalised["purpose"], unit=normalised["unit"], spec=normalised,
+                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                )  # fmt: skip
+                audit_record(actor=actor, action="release.create", object_type="release", object_id=release.id,
+                             project_id=project_id, data={"version": version})  # fmt: skip
+                _enqueue(release.id)
+            return release
+        except IntegrityError:
+            continue
+    raise Conflict("Another release of this project was created at the same moment; try again.")
+
+
+def release_rebuild(*, actor, release_id: int) -> DatasetRelease:
+    """A new version built from the same spec (withdrawn speakers fall out through the consent selector)."""
+    old = DatasetRelease.objects.get(id=release_id)
+    spec = {k: v for k, v in old.spec.items()}
+    spec["name"] = old.name
+    return release_create(actor=actor, project_id=old.project_id, spec=spec)
+
+
+def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:
+    """Mark releases holding these recordings (built or building) as needing a rebuild; flag and redact their items.
+
+    Returns how many releases were newly marked.
+    """
+    ids = [int(i) for i in recording_ids]
+    if not ids:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        items = ReleaseItem.objects.filter(recording_ref__in=ids)
+        release_ids = sorted(set(items.values_list("release_id", flat=True)))
+        items.filter(withdrawn_at__isnull=True).update(withdrawn_at=now, text="")
+        return DatasetRelease.objects.filter(id__in=release_ids, needs_rebuild=False).update(
+            needs_rebuild=True, marked_at=now,
+            rebuild_reason=reason or "Consent was withdrawn for recordings in this release.",
+        )  # fmt: skip
+
+
+def release_download_check(*, release: DatasetRelease, fmt: str) -> None:
+    """Raise a 4xx sentence unless ``fmt`` of ``release`` may be downloaded now (built, and consent still holds)."""
+    if fmt not in FORMATS:
+        raise DomainError(f"Unknown release format {fmt!r}; choose from {', '.join(FORMATS)}.", status_code=404)
+    if release.status != ReleaseStatus.READY:
+        raise Conflict(f"Release v{release.version} is {release.status}, not ready; "
+                       + (release.error or "wait for the build to finish."))  # fmt: skip
+    if fmt not in release.spec["formats"]:
+        raise DomainError(f"Release v{release.version} was not built in the {fmt} format; it has "
+                          f"{', '.join(release.spec['formats'])}.", status_code=404)  # fmt: skip
+    blocked = release.needs_rebuild
+    if not blocked:  # expiry needs no withdrawal event: ask the consent selector directly
+        refs = ReleaseItem.objects.filter(release=release).values("recording_ref")
+        wanted = ReleaseItem.objects.filter(release=release).values("recording_ref").distinct().count()
+        usable = recordings_usable(None, release.purpose).filter(id__in=refs).count()
+        blocked = usable != wanted
+    if blocked:
+        raise DomainError(BLOCKED.format(name=release.name, version=release.version, id=release.id), status_code=410)
+
+
+def release_download_record(*, actor, release: DatasetRelease, fmt: str, path: str | None = None) -> None:
+    """Every download is an audit event (ids only)."""
+    audit_record(actor=actor, action="release.download", object_type="release", object_id=release.id,
+                 project_id=release.project_id, data={"format": fmt, **({"file": path} if path else {})})  # fmt: skip
+
+
+def release_files(*, release: DatasetRelease, fmt: str) -> list[tuple[str, str]]:
+    """(relative path, sha256) of every file of one format, SHA256SUMS last (read from storage)."""
+    from django.core.files.storage import default_storage
+
+    key = f"{release.storage_prefix}{fmt}/SHA256SUMS"
+    with default_storage.open(key, "rb") as fh:
+        lines = fh.read().decode().splitlines()
+    files = [(line.split("  ", 1)[1], line.split("  ", 1)[0]) for line in lines if "  " in line]
+    return files + [("SHA256SUMS", "")]

@@ -1,0 +1,164 @@
+"""Release spec: parse and normalise what a manager asks for, or say in one sentence what is wrong."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+from apps.accounts.errors import DomainError
+from apps.consent.purposes import Purpose
+from apps.datasets.formats import FORMATS
+from apps.datasets.models import ReleaseUnit
+from apps.datasets.splits import DEFAULT_RATIOS, validate_ratios
+
+RELEASE_PURPOSES = (Purpose.TRAIN_MODELS, Purpose.PUBLIC_RELEASE, Purpose.COMMERCIAL)
+QA_CHOICES = ("exclude_flagged", "any")
+AUDIO_SOURCES = ("original", "recipe")
+AUDIO_FORMATS = ("flac", "wav")
+MAX_MARGIN = 5.0
+SPEC_KEYS = {"name", "purpose", "unit", "margin", "filters", "audio", "features", "splits", "seed", "formats", "webdataset"}
+FILTER_KEYS = {"labels", "languages", "qa", "accepted_only", "min_duration", "max_duration", "recorded_after",
+               "recorded_before"}  # fmt: skip
+
+
+def _fail(message: str):
+    raise DomainError(message)
+
+
+def _number(value, what: str, *, minimum: float | None = 0.0) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        _fail(f"{what} must be a number (got {value!r}).")
+    if minimum is not None and value < minimum:
+        _fail(f"{what} must be at least {minimum:g} (got {value!r}).")
+    return float(value)
+
+
+def _string_list(value, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        _fail(f"{what} must be a list of names.")
+    return sorted(set(v.strip() for v in value))
+
+
+def _date(value, what: str) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value) if "T" in str(value) else date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        _fail(f"{what} must be an ISO date such as 2026-01-31 (got {value!r}).")
+    return parsed.isoformat()
+
+
+def release_spec_normalise(*, spec: Any, project_labels: set[str], project_languages: set[str] | None,
+                           allowed_purposes: set[str] | None) -> dict:  # fmt: skip
+    """Check a release spec against the project and return it in canonical form; raises DomainError (400)."""
+    if not isinstance(spec, dict):
+        _fail("The release spec must be a JSON object.")
+    unknown = sorted(set(spec) - SPEC_KEYS)
+    if unknown:
+        _fail(f"Unknown release spec field {unknown[0]!r}; use {', '.join(sorted(SPEC_KEYS))}.")
+
+    name = spec.get("name") or ""
+    if not isinstance(name, str) or len(name) > 200:
+        _fail("The release name must be text of at most 200 characters.")
+
+    purpose = spec.get("purpose", Purpose.TRAIN_MODELS)
+    if purpose not in RELEASE_PURPOSES:
+        _fail(f"Release purpose {purpose!r} is not a release purpose; use {', '.join(RELEASE_PURPOSES)}.")
+    if allowed_purposes is not None and purpose not in allowed_purposes:
+        _fail(f"This project's consent policy does not grant the purpose {purpose!r} for releases; "
+              f"it allows {', '.join(sorted(allowed_purposes)) or 'no release purpose'}.")  # fmt: skip
+
+    unit = spec.get("unit", ReleaseUnit.RECORDING)
+    if unit not in ReleaseUnit.values:
+        _fail(f"Release unit {unit!r} is not one of {', '.join(ReleaseUnit.values)}.")
+    margin = _number(spec.get("margin", 0.0), "The region margin") or 0.0
+    if margin > MAX_MARGIN:
+        _fail(f"The region margin must be at most {MAX_MARGIN:g} seconds (got {margin:g}).")
+
+    filters = spec.get("filters") or {}
+    if not isinstance(filters, dict):
+        _fail("The release filters must be a JSON object.")
+    unknown = sorted(set(filters) - FILTER_KEYS)
+    if unknown:
+        _fail(f"Unknown release filter {unknown[0]!r}; use {', '.join(sorted(FILTER_KEYS))}.")
+    labels = _string_list(filters.get("labels"), "The label filter")
+    missing = [label for label in labels if label not in project_labels]
+    if missing:
+        _fail(f"Unknown label {missing[0]!r}: the project has no such label.")
+    languages = _string_list(filters.get("languages"), "The language filter")
+    if project_languages is not None:
+        missing = [tag for tag in languages if tag not in project_languages]
+        if missing:
+            _fail(f"Unknown language {missing[0]!r}: no recording of the project uses that tag.")
+    qa = filters.get("qa", "exclude_flagged")
+    if qa not in QA_CHOICES:
+        _fail(f"The QA filter must be one of {', '.join(QA_CHOICES)} (got {qa!r}).")
+    accepted_only = filters.get("accepted_only", False)
+    if not isinstance(accepted_only, bool):
+        _fail("accepted_only must be true or false.")
+    min_d = _number(filters.get("min_duration"), "min_duration")
+    max_d = _number(filters.get("max_duration"), "max_duration")
+    if min_d is not None and max_d is not None and min_d > max_d:
+        _fail(f"min_duration ({min_d:g} s) is larger than max_duration ({max_d:g} s).")
+    after = _date(filters.get("recorded_after"), "recorded_after")
+    before = _date(filters.get("recorded_before"), "recorded_before")
+
+    audio = spec.get("audio") or {}
+    if not isinstance(audio, dict):
+        _fail("The audio spec must be a JSON object.")
+    source = audio.get("source", "original")
+    if source not in AUDIO_SOURCES:
+        _fail(f"Audio source {source!r} is not one of {', '.join(AUDIO_SOURCES)}.")
+    audio_format = audio.get("format", "flac")
+    if audio_format not in AUDIO_FORMATS:
+        _fail(f"Audio format {audio_format!r} is not one of {', '.join(AUDIO_FORMATS)}.")
+    rate = audio.get("sample_rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int) or not 1000 <= rate <= 192000):
+        _fail(f"The sample rate must be a whole number of Hz between 1000 and 192000 (got {rate!r}).")
+
+    features = _string_list(spec.get("features"), "features")
+    if features:
+        _fail("Feature arrays are not offered in releases yet; leave features empty.")
+
+    ratios = spec.get("splits", DEFAULT_RATIOS)
+    if not isinstance(ratios, dict):
+        _fail("splits must map split names to ratios, e.g. {\"train\": 0.8, \"validation\": 0.1, \"test\": 0.1}.")
+    try:
+        ratios = validate_ratios(ratios)
+    except ValueError as exc:
+        _fail(str(exc))
+    seed = spec.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        _fail(f"The seed must be a whole number from 0 to 2**32-1 (got {seed!r}).")
+
+    formats = spec.get("formats") or list(FORMATS)
+    if not isinstance(formats, list) or not formats:
+        _fail(f"formats must be a list drawn from {', '.join(FORMATS)}.")
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        _fail(f"Unknown release format {bad[0]!r}; choose from {', '.join(FORMATS)}.")
+    wds = spec.get("webdataset") or {}
+    shard_mb = _number(wds.get("shard_mb", 512), "webdataset shard_mb", minimum=1)
+
+    return {
+        "name": name.strip(),
+        "purpose": str(purpose),
+        "unit": str(unit),
+        "margin": margin,
+        "filters": {
+            "labels": labels, "languages": languages, "qa": qa, "accepted_only": accepted_only,
+            "min_duration": min_d, "max_duration": max_d, "recorded_after": after, "recorded_before": before,
+        },
+        "audio": {"source": source, "format": audio_format, "sample_rate": rate},
+        "features": features,
+        "splits": ratios,
+        "seed": seed,
+        "formats": [f for f in FORMATS if f in formats],
+        "webdataset": {"shard_mb": shard_mb},
+    }  # fmt: skip
