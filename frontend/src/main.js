@@ -32,6 +32,9 @@ import { PagePlayback } from './page-playback.js';
 import { PageWiring } from './page-wiring.js';
 import { PageWorkflow } from './page-workflow.js';
 
+// The same wavesurfer build, for benchmarks/annotator_load.py's naive baseline page.
+export { default as WaveSurfer } from 'wavesurfer.js';
+
 const PROCESSING_POLL_MS = 3000;
 
 class AnnotatorPage {

@@ -1,0 +1,377 @@
+"""Annotator load: time to an interactive waveform, bytes before it, renderer memory, autosave round-trip.
+
+Runs the embedded default (``manage.py runserver`` on SQLite and local media in a temporary
+EARMARK_VAR_DIR), seeds a 5-second and a 60-minute 16 kHz recording (processed in-process:
+peaks, tiles, voiced segments), then drives headless Debian Chromium through Playwright:
+
+* Earmark: ``/projects/{id}/annotate/``: waveform from stored peaks, audio streamed by a media element.
+* Baseline, measured in the same run: a page that gives the same wavesurfer.js build the plain audio
+  URL, so the browser downloads and decodes the whole file before drawing (what Label Studio does).
+
+Each figure is the median of cold loads (a fresh browser context each). "Interactive" is the
+page's own signal (waveform drawn, input accepted) for Earmark and wavesurfer's ``ready`` for the
+baseline, measured from the start of navigation. Bytes are Resource Timing transfer sizes of every
+response finished by then. Renderer memory is the RSS of the page's renderer process(es) from /proc.
+
+    .venv/bin/python benchmarks/annotator_load.py [--runs 5] [--screenshots docs/screenshots]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FILES = [("5 s", 5), ("60 min", 3600)]
+READY_JS = """
+window.__bench = {};
+function __benchBytes(until) {
+  const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+  return entries.filter((e) => e.responseEnd <= until).reduce((n, e) => n + (e.transferSize || 0), 0);
+}
+window.__benchReady = () => {
+  if (window.__bench.ready) return;
+  const t = performance.now();
+  window.__bench.ready = t;
+  window.__bench.bytes = __benchBytes(t);
+};
+window.addEventListener('earmark:annotator-ready', () => window.__benchReady());
+"""
+NAIVE_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>naive</title></head>
+<body style="margin:24px;font:14px system-ui"><div id="wf" style="width:1300px"></div>
+<script type="module">
+import { WaveSurfer } from '/static/annotation/annotator.js';
+const ws = WaveSurfer.create({ container: '#wf', url: '/api/v1/recordings/%(rid)d/audio', height: 144,
+  waveColor: '#94a3b8', progressColor: '#475569' });
+ws.on('ready', () => requestAnimationFrame(() => window.__benchReady()));
+ws.on('error', (e) => { window.__bench.error = String(e); });
+</script></body></html>"""
+
+
+# --- the server (a subprocess on a temporary var dir) ------------------------------------------------------
+
+
+def server_env(var_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABASE_", "CELERY_", "AWS_", "EARMARK_", "MEDIA_", "DJANGO_"))}
+    env.update({
+        "EARMARK_VAR_DIR": str(var_dir), "EARMARK_ENV_FILE": str(var_dir / "none.env"),
+        "DJANGO_SETTINGS_MODULE": "config.settings.base", "SECRET_KEY": "benchmark-only-" + "x" * 40,
+        "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost", "CELERY_TASK_ALWAYS_EAGER": "true",
+        "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"), "PYTHONPATH": str(ROOT),
+    })
+    return env
+
+
+def seed(var_dir: Path) -> dict:
+    """(In a subprocess with server_env) migrate, create users/projects/labels, ingest and process the files."""
+    import django
+
+    django.setup()
+    import numpy as np
+    import soundfile as sf
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from apps.accounts.models import Membership
+    from apps.annotation.models import Label
+    from apps.catalog.services.ingest import recording_ingest
+    from apps.catalog.services.projects import project_create
+
+    call_command("migrate", verbosity=0)
+    users = get_user_model().objects
+    manager = users.create_user("bench-manager", password="bench-password-123")
+    out = {}
+    for name, seconds in FILES:
+        annotator = users.create_user(f"bench-annotator-{seconds}", password="bench-password-123")
+        project = project_create(name=f"Annotator benchmark {name}", created_by=manager)
+        Membership.objects.create(user=annotator, project=project, role="annotator")
+        for i, (label, color) in enumerate([("speech", "#2563eb"), ("noise", "#dc2626"), ("music", "#16a34a")]):
+            Label.objects.create(project=project, kind="region", name=label, color=color, hotkey=str(i + 1), order=i)
+        path = var_dir / f"bench-{seconds}s.wav"
+        write_speechy_wav(path, seconds, np, sf)
+        started = time.perf_counter()
+        with open(path, "rb") as fh:
+            result = recording_ingest(project=project, fileobj=fh, name=f"{seconds}s-16k.wav", created_by=manager)
+        if result.status != "accepted":
+            raise SystemExit(f"seeding failed: {result}")
+        client = Client()
+        client.force_login(annotator)
+        out[str(seconds)] = {"project": project.id, "recording": result.recording_id, "bytes": path.stat().st_size,
+                             "session": client.cookies["sessionid"].value,
+                             "ingest_and_process_s": round(time.perf_counter() - started, 1)}
+        path.unlink()
+    return out
+
+
+def write_speechy_wav(path, seconds, np, sf, sr=16000):
+    """Tone bursts with pauses (so voice detection finds segments), written a minute at a time."""
+    rng = np.random.default_rng(seconds)
+    block = sr * 60
+    with sf.SoundFile(path, "w", samplerate=sr, channels=1, format="WAV", subtype="PCM_16") as f:
+        for start in range(0, seconds * sr, block):
+            n = min(block, seconds * sr - start)
+            t = (np.arange(n) + start) / sr
+            gate = ((t % 3.1) < 1.7).astype(np.float32)
+            y = 0.4 * gate * np.sin(2 * np.pi * (180 + 40 * np.sin(t)) * t) + 0.003 * rng.standard_normal(n)
+            f.write(y.astype(np.float32))
+
+
+def start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
+    fh = open(log, "wb")
+    proc = subprocess.Popen([sys.executable, "manage.py", "runserver", "--insecure", "--noreload", f"127.0.0.1:{port}"],
+                            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"runserver exited:\n{log.read_text()}")
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("runserver did not start")
+
+
+def check_processed(base: str, info: dict) -> None:
+    req = urllib.request.Request(f"{base}/api/v1/recordings/{info['recording']}/peaks?max_length=100",
+                                 headers={"Cookie": f"sessionid={info['session']}"})
+    try:
+        urllib.request.urlopen(req, timeout=10).read()
+    except OSError as exc:
+        raise SystemExit(f"recording {info['recording']} has no peaks ({exc}); is processing wired in?")
+
+
+# --- renderer memory from /proc ---------------------------------------------------------------------------
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def renderers() -> set[int]:
+    out = set()
+    for pid in _descendants(os.getpid()):
+        try:
+            if b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                out.add(pid)
+        except OSError:
+            pass
+    return out
+
+
+def rss_mb(pids) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+# --- one measured load -------------------------------------------------------------------------------------
+
+
+def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 120.0, keep=False):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    ctx.add_cookies([{"name": "sessionid", "value": info["session"], "url": base}])
+    ctx.add_init_script(READY_JS)
+    if naive:
+        html = NAIVE_HTML % {"rid": info["recording"]}
+        ctx.route(f"{base}/__bench__/naive", lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+        url = f"{base}/__bench__/naive"
+    else:
+        url = f"{base}/projects/{info['project']}/annotate/"
+    page = ctx.new_page()
+    before = renderers()
+    page.goto(url, wait_until="commit")
+    page.wait_for_function("window.__bench && (window.__bench.ready || window.__bench.error)",
+                           timeout=timeout_s * 1000, polling=50)
+    bench = page.evaluate("window.__bench")
+    if bench.get("error"):
+        raise SystemExit(f"{url}: {bench['error']}")
+    mine = renderers() - before
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    heap = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}.get("JSHeapUsedSize", 0)
+    result = {"ready_ms": bench["ready"], "bytes": bench["bytes"], "rss_mb": rss_mb(mine), "heap_mb": heap / 2**20}
+    if keep:
+        return result, ctx, page
+    ctx.close()
+    return result, None, None
+
+
+def autosave_round_trips(page, saves: int = 40) -> list[float]:
+    """Time the page's own autosave path (flush = one PUT with the whole document) for growing documents."""
+    return page.evaluate("""async (n) => {
+      const p = window.earmarkAnnotator, times = [];
+      for (let i = 0; i < n; i++) {
+        p.store.addRegion({ start: 0.05 * i, end: 0.05 * i + 0.04, label: null, text: 'word ' + i });
+        const t0 = performance.now();
+        const ok = await p.item.autosave.flush();
+        times.push(performance.now() - t0);
+        if (!ok) throw new Error('autosave failed: ' + p.item.autosave.state + ' ' + p.item.autosave.detail);
+      }
+      return times;
+    }""", saves)
+
+
+def screenshot(page, path: Path, seconds: int) -> None:
+    """A realistic state: a few labelled regions with transcripts, one selected."""
+    page.evaluate("""(seconds) => {
+      const p = window.earmarkAnnotator;
+      p.store.replace({ regions: [], clip_labels: [] });
+      const base = seconds > 60 ? 1830 : 0.3, labels = (p.schema.region_labels || []).map((l) => l.id);
+      const spans = [[0, 1.4, 0, 'turn the lights off please'], [1.7, 2.9, 1, ''], [3.1, 4.4, 0, 'and the heating']];
+      let last = null;
+      for (const [a, b, li, text] of spans) last = p.store.addRegion({ start: base + a, end: base + b, label: labels[li] ?? null, text });
+      if (seconds > 60) { p.waveform.zoomBy(120); p.waveform.scrollToCenter(base + 5); }
+      p.selectRegion(last, { reveal: false });
+    }""", seconds)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(path), full_page=True)
+
+
+# --- main --------------------------------------------------------------------------------------------------
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def pct(values, p):
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="cold loads per file for Earmark")
+    parser.add_argument("--naive-runs", type=int, default=3, help="cold loads per file for the baseline")
+    parser.add_argument("--screenshots", default=str(ROOT / "docs" / "screenshots"), help="'' to skip")
+    parser.add_argument("--seed", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.seed:  # the seeding subprocess
+        print(json.dumps(seed(Path(args.seed))))
+        return
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="earmark-bench-annotator-") as tmp:
+        var_dir = Path(tmp)
+        env = server_env(var_dir)
+        print("Seeding a 5-second and a 60-minute 16 kHz recording (ingest + processing)...", flush=True)
+        done = subprocess.run([sys.executable, __file__, "--seed", str(var_dir)], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"seeding failed:\n{done.stdout}\n{done.stderr}")
+        seeded = json.loads(done.stdout.strip().splitlines()[-1])
+        for name, seconds in FILES:
+            info = seeded[str(seconds)]
+            print(f"  {name}: {info['bytes'] / 2**20:.1f} MiB WAV, ingested and processed in {info['ingest_and_process_s']} s")
+        port = _free_port()
+        server = start_server(env, port, var_dir / "runserver.log")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for info in seeded.values():
+                check_processed(base, info)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                results = measure(browser, base, seeded, args)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    report(results, args)
+
+
+def measure(browser, base, seeded, args) -> dict:
+    results = {}
+    for name, seconds in FILES:  # warm the server's imports and caches once per page kind
+        load_once(browser, base, seeded[str(seconds)], naive=False)
+    load_once(browser, base, seeded["5"], naive=True)
+    for name, seconds in FILES:
+        info = seeded[str(seconds)]
+        ours = [load_once(browser, base, info, naive=False)[0] for _ in range(args.runs)]
+        naive = [load_once(browser, base, info, naive=True, timeout_s=300)[0] for _ in range(args.naive_runs)]
+        _, ctx, page = load_once(browser, base, info, naive=False, keep=True)
+        saves = autosave_round_trips(page)
+        if args.screenshots:
+            out = Path(args.screenshots)
+            out.mkdir(parents=True, exist_ok=True)
+            screenshot(page, out / ("annotator-5s.png" if seconds == 5 else "annotator-60min.png"), seconds)
+        ctx.close()
+        results[name] = {"ours": ours, "naive": naive, "saves": saves}
+    return results
+
+
+def report(results: dict, args) -> None:
+    def med(rows, key):
+        return median([r[key] for r in rows])
+
+    print()
+    print(f"Annotator load, headless Chromium on the embedded default (runserver, SQLite, local media); "
+          f"median of {args.runs} cold loads (baseline: {args.naive_runs})")
+    print(f"{'file':<7} {'page':<34} {'interactive':>12} {'transferred':>12} {'renderer RSS':>13} {'JS heap':>9}")
+    for name, r in results.items():
+        for label, rows in (("Earmark (stored peaks + streaming)", r["ours"]),
+                            ("baseline (wavesurfer, whole file)", r["naive"])):
+            print(f"{name:<7} {label:<34} {med(rows, 'ready_ms') / 1000:>10.3f} s {med(rows, 'bytes') / 2**20:>9.2f} MB"
+                  f" {med(rows, 'rss_mb'):>10.0f} MB {med(rows, 'heap_mb'):>6.1f} MB")
+        print(f"{'':<7} {'baseline / Earmark':<34} {med(r['naive'], 'ready_ms') / med(r['ours'], 'ready_ms'):>11.1f}x"
+              f" {med(r['naive'], 'bytes') / med(r['ours'], 'bytes'):>11.1f}x"
+              f" {med(r['naive'], 'rss_mb') / max(med(r['ours'], 'rss_mb'), 1e-9):>12.1f}x")
+    short, long_ = results["5 s"]["ours"], results["60 min"]["ours"]
+    ratio = med(long_, "ready_ms") / med(short, "ready_ms")
+    print(f"Earmark 60 min / 5 s interactive time: {ratio:.2f}x")
+    for name, r in results.items():
+        s = r["saves"]
+        print(f"autosave round-trip ({name}, {len(s)} saves of 1..{len(s)} regions): "
+              f"p50 {pct(s, 50):.1f} ms  p95 {pct(s, 95):.1f} ms")
+    all_saves = [x for r in results.values() for x in r["saves"]]
+    print("targets (60 min): interactive < 1 s: {:.3f} s | within 1.5x of 5 s: {:.2f}x | < 2 MB: {:.2f} MB | "
+          "< 300 MB renderer: {:.0f} MB | autosave p50 < 25 ms: {:.1f} ms".format(
+              med(long_, "ready_ms") / 1000, ratio, med(long_, "bytes") / 2**20, med(long_, "rss_mb"),
+              pct(all_saves, 50)))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()
