@@ -250,3 +250,63 @@ def test_one_hour_recording_opens_and_is_labelled_near_its_end(live_server, logg
     assert re.fullmatch(r"\d+(\.\d{1,3})?", repr(region.start))  # millisecond precision
     assert set(audio_requests) <= {"media"}, audio_requests  # streamed, never fetched whole by script
     assert not page.console_errors, page.console_errors
+
+
+def test_keyboard_only_marks_nudges_undo_and_spectrogram_box(live_server, logged_in_page, labelling_project):
+    project, users, labels, _ = labelling_project
+    annotator = users["annotator"]
+    page = logged_in_page(annotator)
+    _open(page, f"{live_server.url}/projects/{project.id}/annotate/")
+    rid = page.evaluate("window.earmarkAnnotator.item.recording.id")
+
+    page.keyboard.press("?")
+    page.locator('[data-testid="help-overlay"]').wait_for(state="visible")
+    assert "Snap" in page.locator('[data-testid="help-overlay"]').inner_text()
+    page.keyboard.press("Escape")
+    page.locator('[data-testid="help-overlay"]').wait_for(state="hidden")
+
+    # Keyboard only: seek 1 s, mark in, seek 2 s more, mark out, label 2, nudge the start twice.
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("i")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("o")
+    page.keyboard.press("2")
+    page.keyboard.press("BracketRight")          # start +10 ms
+    page.keyboard.press("Shift+BracketRight")    # start +100 ms
+    regions = page.evaluate("window.earmarkAnnotator.store.regions")
+    assert len(regions) == 1
+    assert regions[0]["start"] == pytest.approx(1.11, abs=1e-6) and regions[0]["end"] == pytest.approx(3.0, abs=1e-6)
+    assert regions[0]["label"] == labels["noise"].id
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+z")
+    assert page.evaluate("window.earmarkAnnotator.store.regions[0].start") == pytest.approx(1.0, abs=1e-6)
+    page.keyboard.press("Control+Shift+z")
+    assert page.evaluate("window.earmarkAnnotator.store.regions[0].start") == pytest.approx(1.01, abs=1e-6)
+
+    # Spectrogram view from server tiles; a drag draws a time-frequency box as a new region.
+    toggle = page.locator('[data-testid="spectrogram-toggle"]')
+    page.wait_for_function("!document.querySelector('[data-testid=\"spectrogram-toggle\"]').disabled", timeout=15000)
+    page.keyboard.press("Escape")
+    page.keyboard.press("v")
+    assert toggle.get_attribute("aria-pressed") == "true"
+    canvas = page.locator('[data-testid="spectrogram-canvas"]')
+    canvas.wait_for(state="visible")
+    page.wait_for_function(
+        "() => [...performance.getEntriesByType('resource')].some((e) => e.name.includes('/spectrogram/tiles/0/'))",
+        timeout=15000)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=6)
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.7, steps=6)
+    page.mouse.up()
+    _wait_saved(page)
+
+    annotation = _wait_for(lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 2 and a,
+                           what="both regions to be saved")
+    tf = annotation.regions.exclude(fmin=None).get()
+    assert 0 < tf.fmin < tf.fmax
+    plain = annotation.regions.get(fmin=None)
+    assert (plain.start, plain.end, plain.label_id) == (1.01, 3.0, labels["noise"].id)
+    assert not page.console_errors, page.console_errors
