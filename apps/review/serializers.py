@@ -28,3 +28,20 @@ class QASettingsIO(serializers.ModelSerializer):
     class Meta:
         model = QASettings
         exclude = ["id", "project"]
+
+
+class ReviewInput(serializers.Serializer):
+    decision = serializers.CharField()
+    comment = serializers.CharField(allow_blank=True, required=False, default="")
+    regions = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, default=None)
+    clip_labels = serializers.ListField(required=False, allow_null=True, default=None)
+
+
+class ReviewOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    decision = serializers.CharField()
+    comment = serializers.CharField()
+    reviewer = serializers.CharField(source="reviewer.username", default=None)
+    reviewed_version = serializers.IntegerField()
+    resulting_version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()

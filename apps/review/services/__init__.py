@@ -1,5 +1,9 @@
-"""Review services: automatic QA, the review workflow, gold items. Cross-app hooks keep their names."""
+"""Review services: automatic QA, the review workflow, gold items, consensus. Cross-app hooks keep their names."""
 
 from .qa import qa_on_processed, qa_result_accept, qa_settings_get, qa_settings_update
+from .workflow import REVIEW_ROLES, annotation_review, review_next, review_sampled
 
-__all__ = ["qa_on_processed", "qa_result_accept", "qa_settings_get", "qa_settings_update"]
+__all__ = [
+    "REVIEW_ROLES", "annotation_review", "qa_on_processed", "qa_result_accept", "qa_settings_get",
+    "qa_settings_update", "review_next", "review_sampled",
+]

@@ -1,0 +1,120 @@
+"""The review workflow: the reviewer's queue (with sampling), decisions, and their history.
+
+Annotation tables belong to apps.annotation: every status change and correction goes through its
+services (annotation_set_status, annotation_save_version); this module writes only Review rows and
+ReviewSample rows.
+"""
+
+from __future__ import annotations
+
+import random
+
+from django.db import transaction
+
+from apps.accounts.errors import Conflict, DomainError
+from apps.accounts.models import Role
+from apps.annotation.models import Annotation, AnnotationStatus
+from apps.annotation.serializers import annotation_json
+from apps.annotation.services import annotation_save_version, annotation_set_status
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recordings_usable
+from apps.review.models import Review, ReviewDecision, ReviewSample
+from apps.review.services.qa import qa_settings_get
+
+REVIEW_ROLES = (Role.MANAGER, Role.REVIEWER)
+DECISIONS = (ReviewDecision.ACCEPT, ReviewDecision.REJECT, ReviewDecision.CORRECT)
+SAMPLING_COMMENT = "Not drawn for review (the project reviews a sample of each annotator's work)."
+_BATCH = 50
+
+
+def review_sampled(*, annotation, fraction: float) -> bool:
+    """Whether this submission is drawn for review: a seeded coin per annotation, so each annotator's
+    work is sampled at ``fraction`` independently and the draw is the same however often it is asked."""
+    if fraction >= 1.0:
+        return True
+    if fraction <= 0.0:
+        return False
+    return random.Random(f"review:{annotation.project_id}:{annotation.annotator_id}:{annotation.id}").random() < fraction
+
+
+def _sample_decide(annotation, fraction: float) -> bool:
+    """Record the draw once; an annotation not drawn is accepted without review. Writes ReviewSample (+ status)."""
+    with transaction.atomic():
+        sample, created = ReviewSample.objects.get_or_create(
+            annotation_id=annotation.id, defaults={"selected": review_sampled(annotation=annotation, fraction=fraction)}
+        )
+        if created and not sample.selected:
+            annotation_set_status(annotation=annotation, status=AnnotationStatus.ACCEPTED, actor=None)
+            Review.objects.create(
+                annotation_id=annotation.id, project_id=annotation.project_id, reviewer=None,
+                annotator_id=annotation.annotator_id, decision=ReviewDecision.ACCEPT, comment=SAMPLING_COMMENT,
+                reviewed_version=annotation.version, resulting_version=annotation.version + 1,
+            )
+    return sample.selected
+
+
+def review_next(*, project_id: int, user) -> Annotation | None:
+    """The oldest submitted annotation this reviewer may review, or None when nothing is left.
+
+    Never the reviewer's own work; only recordings usable for review (consent selector). Submissions
+    not drawn by the project's sampling rate are accepted on the way (see ``_sample_decide``).
+    """
+    fraction = qa_settings_get(project_id=project_id).review_fraction
+    usable = recordings_usable(user, Purpose.REVIEW, roles=REVIEW_ROLES).filter(project_id=project_id).values("id")
+    pending = (
+        Annotation.objects.filter(project_id=project_id, status=AnnotationStatus.SUBMITTED, recording__in=usable)
+        .exclude(annotator_id=user.id)
+        .exclude(review_sample__selected=False)
+        .select_related("review_sample")
+        .order_by("submitted_at", "id")
+    )
+    while True:
+        batch = list(pending[:_BATCH])
+        if not batch:
+            return None
+        for annotation in batch:
+            sample = getattr(annotation, "review_sample", None)
+            if sample is not None or _sample_decide(annotation, fraction):
+                return annotation
+
+
+def annotation_review(*, annotation: Annotation, reviewer, decision: str, comment: str = "",
+                      regions: list | None = None, clip_labels: list | None = None) -> Annotation:
+    """Accept, reject (comment required) or correct (a new version by the reviewer, then accepted).
+
+    Writes through the annotation services (status, versions) plus one Review row, in one transaction;
+    a refused decision writes nothing.
+    """
+    if decision not in DECISIONS:
+        raise DomainError(f"decision must be accept, reject or correct, not {decision!r}.")
+    comment = (comment or "").strip()
+    if annotation.annotator_id == reviewer.id:
+        raise DomainError("You cannot review your own annotation; another reviewer has to.", status_code=403)
+    if decision == ReviewDecision.REJECT and not comment:
+        raise DomainError("A rejection needs a comment telling the annotator what to fix.")
+    if decision == ReviewDecision.CORRECT and regions is None and clip_labels is None:
+        raise DomainError("A correction needs the corrected regions or clip labels.")
+    with transaction.atomic():
+        current = Annotation.objects.select_for_update().get(pk=annotation.pk)
+        if current.status != AnnotationStatus.SUBMITTED:
+            raise Conflict(
+                f"This annotation is {current.get_status_display().lower()}; only submitted annotations can be "
+                "reviewed."
+            )
+        reviewed_version = current.version
+        if decision == ReviewDecision.CORRECT:
+            now = annotation_json(Annotation.objects.prefetch_related("regions", "clip_labels").get(pk=current.pk))
+            current = annotation_save_version(
+                annotation=current, author=reviewer,
+                regions=now["regions"] if regions is None else regions,
+                clip_labels=now["clip_labels"] if clip_labels is None else clip_labels,
+            )
+        status = AnnotationStatus.REJECTED if decision == ReviewDecision.REJECT else AnnotationStatus.ACCEPTED
+        result = annotation_set_status(annotation=current, status=status, actor=reviewer, comment=comment)
+        ReviewSample.objects.get_or_create(annotation_id=current.pk, defaults={"selected": True})
+        Review.objects.create(
+            annotation_id=current.pk, project_id=current.project_id, reviewer=reviewer,
+            annotator_id=current.annotator_id, decision=decision, comment=comment,
+            reviewed_version=reviewed_version, resulting_version=result.version,
+        )
+    return result
