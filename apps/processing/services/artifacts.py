@@ -1,0 +1,132 @@
+"""Artifacts in storage: content-addressed keys, idempotent writes, and their removal."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from typing import IO
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from apps.processing.models import Artifact
+
+log = logging.getLogger(__name__)
+
+ARTIFACT_PREFIX = "artifacts/"
+
+
+def artifact_key(*, source_sha256: str, recipe_hash: str, kind: str, ext: str) -> str:
+    """Where an artifact lives: the same (source bytes, recipe, kind) always maps to the same key."""
+    return f"{ARTIFACT_PREFIX}{source_sha256[:2]}/{source_sha256}/{recipe_hash[:16]}/{kind}.{ext}"
+
+
+class ArtifactWriter:
+    """Writes one recording's artifacts for one recipe; kinds that already have a row are skipped.
+
+    Order per artifact: object first, row second. A run killed in between leaves an object without
+    a row; the next run finds no row, deletes the partial object and writes it again, so once a job
+    completes every object has a row and every row an object.
+    """
+
+    def __init__(self, *, recording, recipe_hash: str):
+        self.recording = recording
+        self.sha = recording.sha256
+        self.recipe_hash = recipe_hash
+        self.existing = set(
+            Artifact.objects.filter(source_sha256=self.sha, recipe_hash=recipe_hash).values_list("kind", flat=True)
+        )
+        self.written: list[str] = []
+
+    def has(self, kind: str) -> bool:
+        return kind in self.existing
+
+    def has_all(self, kinds) -> bool:
+        return all(k in self.existing for k in kinds)
+
+    def put_bytes(self, kind: str, data: bytes, ext: str, meta: dict | None = None) -> bool:
+        """Store ``data`` as ``kind`` unless it exists; True when this call wrote it."""
+        return self.put_file(kind, io.BytesIO(data), ext, meta, size=len(data))
+
+    def put_path(self, kind: str, path: str | os.PathLike, ext: str, meta: dict | None = None) -> bool:
+        """Store a local file's bytes as ``kind`` unless it exists (streamed, not read into memory)."""
+        with open(path, "rb") as fh:
+            return self.put_file(kind, fh, ext, meta, size=os.path.getsize(path))
+
+    def put_file(self, kind: str, fh: IO[bytes], ext: str, meta: dict | None = None, *, size: int) -> bool:
+        if kind in self.existing:
+            return False
+        key = artifact_key(source_sha256=self.sha, recipe_hash=self.recipe_hash, kind=kind, ext=ext)
+        _store(key, fh)
+        try:
+            with transaction.atomic():
+                Artifact.objects.create(recording=self.recording, source_sha256=self.sha, recipe_hash=self.recipe_hash,
+                                        kind=kind, key=key, bytes=size, meta=meta or {})
+        except IntegrityError:
+            # Another run of the same job wrote the row first; its object is at the same key with the same bytes.
+            self.existing.add(kind)
+            return False
+        self.existing.add(kind)
+        self.written.append(kind)
+        return True
+
+
+def _store(key: str, fh: IO[bytes]) -> None:
+    """Write ``fh`` at exactly ``key``, replacing a leftover object (a killed run's partial write)."""
+    # S3 (file_overwrite=True) replaces atomically; FileSystemStorage would pick another name instead.
+    if not getattr(default_storage, "file_overwrite", False) and default_storage.exists(key):
+        default_storage.delete(key)
+    saved = default_storage.save(key, File(fh, name=os.path.basename(key)))
+    if saved != key:
+        # A concurrent run stored the same key between our delete and save: same inputs, same bytes.
+        default_storage.delete(saved)
+
+
+def artifact_source_prefix(source_sha256: str) -> str:
+    return f"{ARTIFACT_PREFIX}{source_sha256[:2]}/{source_sha256}/"
+
+
+def _walk(prefix: str) -> list[str]:
+    """Every object key under ``prefix`` (directories on local storage, key prefixes on S3)."""
+    try:
+        dirs, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    keys = [prefix + f for f in files]
+    for d in dirs:
+        keys += _walk(f"{prefix}{d}/")
+    return keys
+
+
+def artifacts_delete_for_source(*, source_sha256: str) -> list[str]:
+    """Delete every artifact object derived from these bytes (rows' keys and leftovers under the prefix),
+    verify each is gone, then delete the rows. Returns the deleted keys; a second call finds nothing.
+    """
+    rows = list(Artifact.objects.filter(source_sha256=source_sha256).values_list("id", "key"))
+    keys = sorted({k for _, k in rows} | set(_walk(artifact_source_prefix(source_sha256))))
+    for key in keys:
+        try:
+            default_storage.delete(key)
+        except FileNotFoundError:
+            pass
+    still = [k for k in keys if default_storage.exists(k)]
+    if still:
+        # Rows stay so a later purge finds the objects again; nothing is half-forgotten.
+        raise OSError(f"{len(still)} artifact object(s) still exist after deletion, e.g. {still[0]}")
+    Artifact.objects.filter(id__in=[i for i, _ in rows]).delete()
+    return keys
+
+
+def artifacts_purge_for_recording(*, recording) -> list[str]:
+    """Delete the recording's artifacts (objects, verified gone, then rows) unless another live recording
+    shares its bytes; returns the deleted keys. Idempotent.
+    """
+    from apps.consent.purposes import Purpose
+    from apps.consent.selectors import recordings_usable
+
+    if recordings_usable(None, Purpose.STORE).filter(sha256=recording.sha256).exclude(id=recording.id).exists():
+        log.info("artifacts of %s kept: another live recording has the same bytes", recording.sha256[:12])
+        return []
+    return artifacts_delete_for_source(source_sha256=recording.sha256)

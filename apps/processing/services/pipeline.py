@@ -1,0 +1,400 @@
+"""One recording through one recipe: the adapter between storage/database and the pure DSP core.
+
+Everything happens in a private temporary directory (never a shared path): the original is copied
+there from storage, the DSP functions read it, and each artifact goes back to storage through the
+ArtifactWriter (object first, row second, skipped when it already exists).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from apps.processing import dsp
+from apps.processing.dsp import preprocess
+from apps.processing.services.artifacts import ArtifactWriter
+from apps.processing.services.recipes import FEATURE_GROUPS
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+BLOCK_FRAMES = 1 << 18
+VOICED_CHUNK_SECONDS = 600.0
+PREVIEW_MAX_COLUMNS = 2000
+
+
+class UndecodableAudio(Exception):
+    """The original cannot be decoded (or cannot be processed with this recipe): fail, never retry."""
+
+
+def feature_params(spec: dict) -> dsp.FeatureParams:
+    """The DSP feature parameters a validated recipe spec stands for."""
+    f = spec["features"]
+    return dsp.FeatureParams(
+        sr=spec["target_sample_rate"], n_fft=f["n_fft"], hop_length=f["hop_length"], win_length=f["win_length"],
+        n_mels=f["n_mels"], fmin=f["fmin"], fmax=f["fmax"], n_mfcc=f["n_mfcc"], mfcc_deltas=f["deltas"],
+        tuning=None if f["chroma_tuning"] == "estimate" else f["chroma_tuning"], top_db=f["top_db"],
+    )
+
+
+def expected_kinds(spec: dict) -> list[str]:
+    """Artifact kinds a complete run of ``spec`` leaves (tiles are represented by their index, written last)."""
+    arts = spec["artifacts"]
+    kinds = []
+    for group in arts:
+        if group in FEATURE_GROUPS:
+            kinds.append(group)
+            if group == "mfcc" and spec["features"]["deltas"]:
+                kinds += ["mfcc_delta", "mfcc_delta2"]
+        elif group == "previews":
+            kinds += ["preview_mel", "preview_spectrogram"]
+        elif group == "tiles":
+            kinds.append("tiles_index")
+        else:
+            kinds.append(group)
+    for i, aug in enumerate(spec["augmentations"]):
+        kinds.append(f"mel_specaug_{i}" if aug["kind"] == "spec_augment" else f"audio_aug_{i}")
+    return kinds
+
+
+def _whole_signal(spec: dict) -> bool:
+    return bool(spec["trim"] or spec["normalise"] or spec["length"]["mode"] != "none" or spec["augmentations"])
+
+
+def pipeline_run(*, recording, recipe, progress: Progress) -> list[str]:
+    """Make every missing artifact of ``recipe`` for ``recording``; returns notes in words. Writes Artifacts."""
+    spec = recipe.spec
+    writer = ArtifactWriter(recording=recording, recipe_hash=recipe.spec_hash)
+    kinds = expected_kinds(spec)
+    if writer.has_all(kinds):
+        progress("done", 100.0)
+        return ["every artifact already existed; nothing to do"]
+    with tempfile.TemporaryDirectory(prefix="earmark-job-") as tmp:
+        run = _Run(recording, spec, writer, progress, Path(tmp))
+        run.execute()
+        return run.notes
+
+
+class _Run:
+    def __init__(self, recording, spec: dict, writer: ArtifactWriter, progress: Progress, tmp: Path):
+        self.recording, self.spec, self.writer, self.tmp = recording, spec, writer, tmp
+        self.arts = set(spec["artifacts"])
+        self.params = feature_params(spec)
+        self.rate = spec["target_sample_rate"]
+        self.mono = spec["channels"] == "mono"
+        self.notes: list[str] = []
+        self._progress = progress
+        self._last = 0.0
+
+    def report(self, stage: str, percent: float, *, force: bool = True) -> None:
+        now = time.monotonic()
+        if force or now - self._last >= 1.0:
+            self._last = now
+            self._progress(stage, percent)
+
+    def execute(self) -> None:
+        self.report("download", 1)
+        self.original = self._download()
+        self.report("decode", 5)
+        try:
+            meta = dsp.info(str(self.original))
+        except (sf.SoundFileError, RuntimeError, ValueError, EOFError) as exc:
+            raise UndecodableAudio(f"The original audio cannot be decoded: {_short(exc)}.") from None
+        self.duration = meta.duration
+        try:
+            clips = self._processed_audio(meta)
+        except (sf.SoundFileError, RuntimeError, EOFError) as exc:
+            raise UndecodableAudio(f"The original audio cannot be decoded: {_short(exc)}.") from None
+        if "processed_audio" in self.arts:
+            self.writer.put_path("processed_audio", self.processed, "flac", meta=self.processed_meta)
+        self.report("peaks", 20)
+        if "peaks" in self.arts and not self.writer.has("peaks"):
+            self._peaks()
+        self.report("voiced_segments", 30)
+        if "voiced_segments" in self.arts and not self.writer.has("voiced_segments"):
+            self._voiced()
+        self.report("features", 35)
+        features = self._features(clips)
+        self.report("previews", 65)
+        if "previews" in self.arts:
+            self._previews(features)
+        self._augmentations(clips, features)
+        del features
+        self.report("tiles", 70)
+        if "tiles" in self.arts and not self.writer.has("tiles_index"):
+            self._tiles()
+        self.report("qa", 95)
+        if "qa" in self.arts and not self.writer.has("qa"):
+            self._qa(meta)
+        if "fingerprint" in self.arts and not self.writer.has("fingerprint"):
+            self._fingerprint(meta)
+        self.report("saving", 99)
+
+    # --- audio -------------------------------------------------------------------------------------
+
+    def _download(self) -> Path:
+        ext = (self.recording.container or "bin").lower()
+        path = self.tmp / f"original.{ext}"
+        with default_storage.open(self.recording.original_key, "rb") as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        if ext in ("m4a", "mp4", "aac") and shutil.which("ffmpeg"):
+            # libsndfile cannot read AAC; ingest accepted it through ffmpeg, so decode it the same way.
+            import subprocess
+
+            flac = self.tmp / "original.flac"
+            done = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-c:a", "flac", str(flac)],
+                                  capture_output=True)
+            if done.returncode != 0:
+                raise UndecodableAudio(f"ffmpeg could not decode the original: {done.stderr.decode()[-200:]}")
+            path.unlink()
+            return flac
+        return path
+
+    def _processed_audio(self, meta) -> list[np.ndarray] | None:
+        """Write tmp/processed.flac at the recipe's rate; return the in-memory clips for whole-signal recipes."""
+        self.processed = self.tmp / "processed.flac"
+        channels = 1 if self.mono else meta.channels
+        self.processed_meta = {"sample_rate": self.rate, "channels": channels}
+        self.timeline_preserved = True
+        if not _whole_signal(self.spec):
+            with sf.SoundFile(self.processed, "w", self.rate, channels, format="FLAC", subtype="PCM_16") as out:
+                for block in dsp.iter_blocks(str(self.original), block_frames=BLOCK_FRAMES, sr=self.rate,
+                                             mono=self.mono):
+                    out.write(np.clip(np.atleast_2d(block).T, -1.0, 1.0))
+            self.processed_meta["duration"] = dsp.resampled_length(meta.frames, meta.sample_rate, self.rate) / self.rate
+            return None
+        limit = settings.EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS
+        if meta.duration > limit:
+            raise UndecodableAudio(
+                f"This recipe trims, normalises, fixes the length or augments, which needs the whole signal in "
+                f"memory; the recording is {meta.duration:.0f} s long and the limit is {limit:.0f} s.")
+        y, _ = dsp.load(str(self.original), sr=self.rate, mono=self.mono)
+        spec = self.spec
+        if spec["trim"]:
+            y, bounds = preprocess.trim_silence(y, self.rate, top_db=spec["trim"]["top_db"])
+            self.processed_meta["trim"] = [round(b, 4) for b in bounds]
+            self.timeline_preserved = False
+            if y.shape[-1] == 0:
+                raise UndecodableAudio("The recording is silent: trimming left no audio.")
+        norm = spec["normalise"] or {}
+        if "loudness_lufs" in norm:
+            y = preprocess.normalize_loudness(y, self.rate, norm["loudness_lufs"])
+        elif "peak_dbfs" in norm:
+            y = preprocess.normalize_peak(y, norm["peak_dbfs"])
+        policy = preprocess.LengthPolicy.from_dict(spec["length"])
+        clips = policy.apply(y, self.rate)
+        if policy.mode == "pad_or_truncate":
+            y = clips[0]
+            self.timeline_preserved = False
+        elif policy.mode == "windows":
+            self.processed_meta["windows"] = {"count": len(clips), "seconds": policy.seconds,
+                                              "hop_seconds": policy.hop_seconds or policy.seconds}
+        self.processed_meta["duration"] = y.shape[-1] / self.rate
+        sf.write(self.processed, np.clip(np.atleast_2d(y).T, -1.0, 1.0), self.rate, format="FLAC", subtype="PCM_16")
+        self.signal = y
+        return clips
+
+    # --- artifacts ---------------------------------------------------------------------------------
+
+    def _timeline_source(self) -> str:
+        """Audio on the original's timeline at the recipe's rate (what the annotator shows)."""
+        return str(self.processed if self.timeline_preserved else self.original)
+
+    def _peaks(self) -> None:
+        p = self.spec["peaks"]
+        peaks = dsp.compute_peaks(str(self.original), samples_per_pixel=p["samples_per_pixel"], bits=p["bits"])
+        self.writer.put_bytes("peaks", peaks.to_bytes(), "bin", meta={
+            "sample_rate": peaks.sample_rate, "channels": peaks.channels, "frames": peaks.frames,
+            "samples_per_pixel": [lvl.samples_per_pixel for lvl in peaks.levels],
+            "lengths": [lvl.length for lvl in peaks.levels], "bits": peaks.bits})
+
+    def _voiced(self) -> None:
+        v = self.spec["voiced"]
+        chunk = int(VOICED_CHUNK_SECONDS * self.rate)
+        segments: list[list[float]] = []
+        offset = 0
+        # Chunked so hours of audio stay in bounded memory; exact for recordings up to one chunk.
+        for block in dsp.iter_blocks(self._timeline_source(), block_frames=chunk, sr=self.rate, mono=True):
+            for start, end in preprocess.voiced_segments(block, self.rate, top_db=v["top_db"],
+                                                         min_silence_s=v["min_silence_s"],
+                                                         min_segment_s=v["min_segment_s"]):
+                start, end = start + offset / self.rate, end + offset / self.rate
+                if segments and start - segments[-1][1] < v["min_silence_s"]:
+                    segments[-1][1] = end
+                else:
+                    segments.append([start, end])
+            offset += block.shape[-1]
+        body = {"segments": [[round(s, 3), round(e, 3)] for s, e in segments]}
+        self.writer.put_bytes("voiced_segments", json.dumps(body).encode(), "json",
+                              meta={"count": len(segments), "timeline": "original"})
+
+    def _features(self, clips) -> dict:
+        kinds = tuple(k for k in FEATURE_GROUPS if k in self.arts)
+        wanted = kinds if not self.arts & {"previews"} else tuple(dict.fromkeys(kinds + ("spectrogram", "mel")))
+        if not wanted:
+            return {}
+        dtype = self.spec["feature_dtype"]
+        if clips is not None and len(clips) > 1:  # windows: one stacked batch (n_windows, ..., d, T)
+            feats = dsp.compute_features(np.stack(clips), self.params, wanted)
+            tuning = feats.tuning
+        else:
+            feats = dsp.stream_features(str(self.processed), self.params, wanted, mono=self.mono,
+                                        out_dir=self.tmp / "features")
+            tuning = feats.tuning
+        for n, kind in enumerate(k for k in feats if k in kinds or k.startswith("mfcc_delta")):
+            self.report("features", 35 + 30 * n / max(len(feats), 1), force=False)
+            if self.writer.has(kind):
+                continue
+            path = self.tmp / f"{kind}.out.npy"
+            np.save(path, feats[kind] if dtype == "float32" else np.asarray(feats[kind]).astype(np.float16))
+            meta = {"shape": list(feats[kind].shape), "dtype": dtype, "hop_length": self.params.hop_length,
+                    "sample_rate": self.rate}
+            if kind == "chroma":
+                meta["tuning"] = None if tuning is None else float(tuning)
+            self.writer.put_path(kind, path, "npy", meta=meta)
+            path.unlink()
+        return feats
+
+    def _previews(self, feats: dict) -> None:
+        for kind, source, mel in (("preview_mel", "mel", True), ("preview_spectrogram", "spectrogram", False)):
+            if self.writer.has(kind) or source not in feats:
+                continue
+            S = np.asarray(feats[source])
+            while S.ndim > 2:  # windows / channels: preview the first
+                S = S[0]
+            S, factor = _pool_columns(S, PREVIEW_MAX_COLUMNS)
+            if mel:
+                S = 10.0 * np.log10(np.maximum(S, 1e-10))
+                top = self.params.top_db
+                if top is not None:
+                    S = np.maximum(S, S.max() - top)
+            png = dsp.spectrogram_png(S, self.params.replace(hop_length=self.params.hop_length * factor), mel=mel,
+                                      title=f"{'Mel spectrogram' if mel else 'Spectrogram'} — {self.recording.original_name}")
+            self.writer.put_bytes(kind, png, "png", meta={"columns": int(S.shape[-1]), "pool": factor})
+
+    def _augmentations(self, clips, feats: dict) -> None:
+        base_seed = (int(self.recording.sha256[:8], 16) + self.spec["seed"]) % (2**32)
+        for i, aug in enumerate(self.spec["augmentations"]):
+            seed = (base_seed + 7919 * i) % (2**32)
+            if aug["kind"] == "spec_augment":
+                kind = f"mel_specaug_{i}"
+                if self.writer.has(kind):
+                    continue
+                mel = np.asarray(feats["mel"]) if "mel" in feats else dsp.compute_features(
+                    np.stack(clips) if len(clips) > 1 else clips[0], self.params, ("mel",))["mel"]
+                db = 10.0 * np.log10(np.maximum(mel, 1e-10))
+                params = {k: v for k, v in aug.items() if k != "kind"}
+                params.setdefault("mask_value", "min")
+                from apps.processing.dsp.augment import spec_augment
+
+                out = spec_augment(db, seed=seed, **params).astype(self.spec["feature_dtype"])
+                path = self.tmp / f"{kind}.npy"
+                np.save(path, out)
+                self.writer.put_path(kind, path, "npy", meta={"spec": aug, "seed": seed, "shape": list(out.shape),
+                                                              "values": "mel power in dB"})
+            else:
+                kind = f"audio_aug_{i}"
+                if self.writer.has(kind):
+                    continue
+                from apps.processing.dsp.augment import augment
+
+                y = augment(self.signal, self.rate, aug, seed=seed)
+                path = self.tmp / f"{kind}.flac"
+                sf.write(path, np.clip(np.atleast_2d(y).T, -1.0, 1.0), self.rate, format="FLAC", subtype="PCM_16")
+                self.writer.put_path(kind, path, "flac", meta={"spec": aug, "seed": seed, "sample_rate": self.rate})
+
+    def _tiles(self) -> None:
+        t = self.spec["tiles"]
+        tiles = dsp.spectrogram_tiles(self._timeline_source(), self.params, seconds_per_tile_levels=t["seconds_per_tile"],
+                                      tile_width=t["tile_width"], height=t["height"], fmin=self.params.fmin,
+                                      fmax=t["fmax"], block_frames=BLOCK_FRAMES)
+        total = max(sum(level["count"] for level in tiles.index["levels"]), 1)
+        for n, (level, index, png) in enumerate(tiles, 1):
+            self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
+            self.report("tiles", 70 + 25 * n / total, force=False)
+        self.writer.put_bytes("tiles_index", json.dumps(tiles.index).encode(), "json",
+                              meta={"tiles": sum(level["count"] for level in tiles.index["levels"])})
+
+    def _capped(self, meta, sr: int | None, mono: bool) -> tuple[np.ndarray, int, bool]:
+        limit = settings.EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS
+        if meta.duration <= limit:
+            y, rate = dsp.load(str(self.original), sr=sr, mono=mono)
+            return y, rate, False
+        with sf.SoundFile(str(self.original)) as f:
+            y = f.read(int(limit * f.samplerate), dtype="float32", always_2d=True).T
+            rate = f.samplerate
+        y = y.mean(axis=0) if mono else y
+        if sr is not None and sr != rate:
+            import librosa
+
+            y, rate = librosa.resample(y, orig_sr=rate, target_sr=sr, res_type="soxr_hq"), sr
+        return y, rate, True
+
+    def _qa(self, meta) -> None:
+        from apps.processing.dsp.qa import qa_measure
+
+        y, rate, capped = self._capped(meta, None, False)
+        metrics = qa_measure(y, rate).as_dict()
+        body = {"metrics": metrics, "measured_seconds": y.shape[-1] / rate, "sample_rate": rate,
+                "channels": meta.channels, "duration": meta.duration}
+        if capped:
+            self.notes.append(f"QA measured the first {body['measured_seconds']:.0f} s only")
+        self.writer.put_bytes("qa", json.dumps(_finite(body)).encode(), "json",
+                              meta={"capped": capped})
+
+    def _fingerprint(self, meta) -> None:
+        from apps.processing.dsp.fingerprint import SAMPLE_RATE, fingerprint
+
+        y, rate, capped = self._capped(meta, SAMPLE_RATE, True)
+        fp = fingerprint(np.asarray(y, dtype=np.float32), rate)
+        self.writer.put_bytes("fingerprint", fp.to_bytes(), "bin",
+                              meta={"coarse_key": int(fp.coarse_key), "capped": capped, "frames": len(fp)})
+
+
+def _pool_columns(S: np.ndarray, max_columns: int) -> tuple[np.ndarray, int]:
+    """Max-pool time columns so a long recording's preview stays a few thousand columns wide."""
+    factor = max(1, -(-S.shape[-1] // max_columns))
+    if factor == 1:
+        return np.asarray(S, dtype=np.float32), 1
+    cols = S.shape[-1] // factor * factor
+    pooled = np.asarray(S[:, :cols], dtype=np.float32).reshape(S.shape[0], -1, factor).max(axis=2)
+    if cols < S.shape[-1]:
+        pooled = np.concatenate([pooled, np.asarray(S[:, cols:], dtype=np.float32).max(axis=1, keepdims=True)], axis=1)
+    return pooled, factor
+
+
+def _finite(value):
+    """JSON has no infinities or NaN (a silent file's peak is -inf dBFS): they become null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().rstrip(".") or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def recording_artifacts_complete(*, recording, recipe) -> bool:
+    """True when every artifact ``recipe`` asks for exists for the recording's bytes (one query)."""
+    return ArtifactWriter(recording=recording, recipe_hash=recipe.spec_hash).has_all(expected_kinds(recipe.spec))
+
+
+__all__ = ["UndecodableAudio", "expected_kinds", "feature_params", "pipeline_run", "recording_artifacts_complete"]

@@ -1,0 +1,89 @@
+"""Run one processing job end to end: re-check, claim, pipeline, finish (the task calls only this)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+
+from apps.catalog.models import RecordingStatus
+from apps.catalog.services import recording_status_set
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recording_get_usable
+from apps.processing.models import ACTIVE_STATUSES, JobKind, ProcessingJob
+from apps.processing.services.jobs import JobLost, job_claim, job_fail, job_finish, job_release, job_skip
+from apps.processing.services.pipeline import UndecodableAudio, pipeline_run
+
+log = logging.getLogger(__name__)
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, OperationalError, InterfaceError]
+    try:
+        from botocore.exceptions import BotoCoreError
+
+        errors.append(BotoCoreError)
+    except ImportError:  # pragma: no cover - boto3 is a runtime dependency
+        pass
+    return tuple(errors)
+
+
+# Storage and database hiccups: give the job back and let the task retry with backoff.
+TRANSIENT_ERRORS = _transient_errors()
+
+
+class JobOutcome:
+    DONE = "done"
+    HELD = "held"  # another live run holds the claim
+    CLOSED = "closed"  # already done/failed/skipped, or missing
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    LOST = "lost"
+
+
+def job_run(*, job_id: int, worker: str = "") -> str:
+    """Process one recording job; returns a JobOutcome. Transient errors propagate after releasing the claim.
+
+    Writes ProcessingJob, Artifacts and storage objects, the recording's status; calls review's qa_on_processed.
+    """
+    job = ProcessingJob.objects.select_related("recipe").filter(id=job_id, kind=JobKind.RECORDING).first()
+    if job is None or job.status not in ACTIVE_STATUSES:
+        return JobOutcome.CLOSED
+    try:
+        recording = recording_get_usable(None, Purpose.STORE, job.recording_id)
+    except Http404:
+        job_skip(job_id=job_id, reason="The recording is gone or may no longer be stored.")
+        return JobOutcome.SKIPPED
+    claim = job_claim(job_id=job_id, worker=worker)
+    if claim is None:
+        return JobOutcome.HELD
+    recording_status_set(recording_id=recording.id, status=RecordingStatus.PROCESSING,
+                         only_from=(RecordingStatus.INGESTED, RecordingStatus.FAILED))
+    try:
+        notes = pipeline_run(recording=recording, recipe=job.recipe, progress=claim.progress)
+    except JobLost:
+        log.warning("job %s: lost its claim to another run; stopping", job_id)
+        return JobOutcome.LOST
+    except UndecodableAudio as exc:
+        job_fail(job_id=job_id, error=str(exc), token=claim.token)
+        return JobOutcome.FAILED
+    except TRANSIENT_ERRORS as exc:
+        try:
+            job_release(claim=claim, error=f"Retrying after a transient error: {exc}")
+        except DatabaseError:  # the database itself is away: the lease expires and a retry takes over
+            pass
+        raise
+    except Exception as exc:
+        job_fail(job_id=job_id, error=f"Processing failed: {type(exc).__name__}: {exc}", token=claim.token)
+        raise
+    if not job_finish(claim=claim, notes=notes):
+        return JobOutcome.LOST
+    recording_status_set(recording_id=recording.id, status=RecordingStatus.READY)
+    try:
+        from apps.review.services import qa_on_processed
+
+        qa_on_processed(recording_id=recording.id)
+    except Exception:  # QA is review's business; a bug there must not undo finished processing
+        log.exception("qa_on_processed failed for recording %s", recording.id)
+    return JobOutcome.DONE

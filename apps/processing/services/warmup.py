@@ -1,0 +1,29 @@
+"""Worker warm-up: run librosa's numba-compiled paths once so no task pays their first-call cost."""
+
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+
+def worker_warm_up() -> float:
+    """Compile (or load from NUMBA_CACHE_DIR) the DSP code paths, with BLAS limited to one thread; returns seconds."""
+    start = time.monotonic()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        from apps.processing import dsp
+        from apps.processing.dsp import preprocess
+
+        dsp.warmup()
+        import numpy as np
+
+        y = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+        preprocess.voiced_segments(y, 16000)  # librosa.effects.split / rms
+        preprocess.trim_silence(y, 16000)
+    except Exception:  # a failed warm-up only costs time later; never stop the worker for it
+        log.exception("processing warm-up failed")
+    seconds = time.monotonic() - start
+    log.info("processing warm-up took %.1f s", seconds)
+    return seconds
