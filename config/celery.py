@@ -37,3 +37,11 @@ def _warm_up(**_kwargs):
     from apps.processing.services.warmup import worker_warm_up
 
     worker_warm_up()
+
+
+# Periodic work, one schedule. Every 5 minutes: re-send processing jobs whose worker died without the
+# broker redelivering them (their lease expired) or whose message was lost.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "processing-requeue-stale": {"task": "processing.jobs_requeue_stale", "schedule": 300.0},
+}
