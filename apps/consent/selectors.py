@@ -64,3 +64,48 @@ def recording_get_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES)
         return recordings_usable(actor, purpose, roles=roles).select_related("project").get(pk=recording_id)
     except (Recording.DoesNotExist, ValueError, TypeError):
         raise Http404("No such recording.") from None
+
+
+def speaker_list(actor, *, project_id=None, roles=READ_ROLES) -> QuerySet:
+    """Speakers in the projects ``actor`` may read (identity joined for the caller to show or not)."""
+    from apps.catalog.models import Speaker
+
+    qs = Speaker.objects.select_related("identity").order_by("-id")
+    ids = project_ids_for(actor, roles)
+    if ids is not None:
+        qs = qs.filter(project_id__in=ids)
+    return qs if project_id is None else qs.filter(project_id=project_id)
+
+
+def speaker_get(actor, speaker_id, *, roles=READ_ROLES):
+    """One speaker visible to ``actor``, or Http404."""
+    from apps.catalog.models import Speaker
+
+    try:
+        return speaker_list(actor, roles=roles).select_related("project").get(pk=speaker_id)
+    except (Speaker.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such speaker.") from None
+
+
+def consent_get(actor, consent_id, *, roles=READ_ROLES) -> ConsentRecord:
+    """One consent record of a speaker ``actor`` may read, or Http404."""
+    qs = ConsentRecord.objects.select_related("speaker", "speaker__project")
+    ids = project_ids_for(actor, roles)
+    if ids is not None:
+        qs = qs.filter(speaker__project_id__in=ids)
+    try:
+        return qs.get(pk=consent_id)
+    except (ConsentRecord.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such consent.") from None
+
+
+def audit_list(actor, *, project_id=None) -> QuerySet:
+    """Audit events of the projects ``actor`` manages (staff: all, including system-wide ones)."""
+    from apps.accounts.models import Role
+    from apps.consent.models import AuditEvent
+
+    qs = AuditEvent.objects.all()
+    ids = project_ids_for(actor, (Role.MANAGER,))
+    if ids is not None:
+        qs = qs.filter(project_id__in=ids)
+    return qs if project_id is None else qs.filter(project_id=project_id)

@@ -1,0 +1,20 @@
+"""Consent writes: records, withdrawal, expiry, retention, purge, audit, subject access."""
+
+from apps.consent.services.audit import audit_record
+from apps.consent.services.records import (
+    bench_grant_all,
+    consent_form_create,
+    consent_record,
+    consents_grant_bulk,
+    policy_get,
+    policy_set,
+    recording_ingest_check,
+    speaker_create,
+)
+from apps.consent.services.withdrawal import consent_withdraw, consents_expire, recordings_retention_due
+
+__all__ = [
+    "audit_record", "bench_grant_all", "consent_form_create", "consent_record", "consents_grant_bulk", "policy_get",
+    "policy_set", "recording_ingest_check", "speaker_create", "consent_withdraw", "consents_expire",
+    "recordings_retention_due",
+]

@@ -1,0 +1,153 @@
+"""The purge: after the grace period, delete a recording's data for good, then the speaker's identity.
+
+Progress is recorded per recording and step (RecordingPurge.steps_done), so a
+run that crashed midway is simply run again: finished steps are skipped, the
+rest complete. Every storage deletion is checked afterwards.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from apps.catalog.models import Recording, RecordingStatus, Speaker
+from apps.catalog.services import purge as catalog_purge
+from apps.consent.models import (
+    ConsentRecord,
+    ConsentStatus,
+    PurgeState,
+    RecordingPurge,
+    RecordingWithdrawal,
+    SpeakerTombstone,
+)
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recordings_usable
+from apps.consent.services.audit import audit_record
+
+
+def _step_assignments(recording) -> int:
+    from apps.annotation.services import assignments_cancel_for_recordings
+
+    assignments_cancel_for_recordings(recording_ids=[recording.id])
+    return 0
+
+
+def _step_transcripts(recording) -> int:
+    from apps.annotation.services import annotations_redact_for_recordings
+
+    annotations_redact_for_recordings(recording_ids=[recording.id])
+    return 0
+
+
+def _step_artifacts(recording) -> int:
+    from apps.processing.services import artifacts_purge_for_recording
+
+    return len(artifacts_purge_for_recording(recording=recording) or [])
+
+
+def _step_original(recording) -> int:
+    return int(catalog_purge.recording_original_delete(recording=recording))
+
+
+def _step_row(recording) -> int:
+    catalog_purge.recording_mark_purged(recording=recording)
+    return 0
+
+
+# In order: stop work, redact text, delete derived files, delete the original, then mark the row.
+PURGE_STEPS = [("assignments", _step_assignments), ("transcripts", _step_transcripts),
+               ("artifacts", _step_artifacts), ("original", _step_original), ("row", _step_row)]
+
+
+def _still_excluded(recording) -> bool:
+    """A purge goes ahead unless consent was granted again during the grace period."""
+    if RecordingWithdrawal.objects.filter(recording_id=recording.id).exists():
+        return True
+    return not recordings_usable(None, Purpose.STORE).filter(pk=recording.id).exists()
+
+
+def recording_purge_run(*, purge_id) -> str:
+    """Run (or resume) one recording's purge; records each finished step; audits the end. Returns the state."""
+    purge = RecordingPurge.objects.select_related("recording").get(pk=purge_id)
+    if purge.state != PurgeState.PENDING:
+        return purge.state
+    recording = purge.recording
+    if not purge.steps_done and not _still_excluded(recording):
+        RecordingPurge.objects.filter(pk=purge.pk, state=PurgeState.PENDING).update(state=PurgeState.CANCELLED)
+        audit_record(actor="system", action="recording.purge_cancelled", object_type="recording",
+                     object_id=recording.id, project_id=recording.project_id, data={"reason": "usable_again"})
+        return PurgeState.CANCELLED
+    RecordingPurge.objects.filter(pk=purge.pk).update(attempts=F("attempts") + 1)
+    done = list(purge.steps_done)
+    for name, step in PURGE_STEPS:
+        if name in done:
+            continue
+        deleted = step(recording)
+        done.append(name)
+        RecordingPurge.objects.filter(pk=purge.pk).update(steps_done=done, deleted_keys=F("deleted_keys") + deleted)
+    with transaction.atomic():
+        changed = RecordingPurge.objects.filter(pk=purge.pk, state=PurgeState.PENDING).update(
+            state=PurgeState.DONE, finished_at=timezone.now())
+        if changed:
+            purge.refresh_from_db()
+            audit_record(actor="system", action="recording.purged", object_type="recording", object_id=recording.id,
+                         project_id=recording.project_id,
+                         data={"reason": purge.reason, "steps": done, "objects_deleted": purge.deleted_keys,
+                               "attempts": purge.attempts})
+    return PurgeState.DONE
+
+
+def _evidence_delete(speaker) -> int:
+    deleted = 0
+    records = ConsentRecord.objects.filter(speaker=speaker).exclude(evidence_key="")
+    for key in set(records.values_list("evidence_key", flat=True)):
+        if ConsentRecord.objects.filter(evidence_key=key).exclude(speaker=speaker).exists():
+            continue  # the same bytes are someone else's evidence too (content-addressed)
+        deleted += int(catalog_purge.storage_delete_verified(key))
+    records.update(evidence_key="")
+    return deleted
+
+
+def speaker_purge_if_complete(*, speaker_id) -> bool:
+    """Once a speaker has no live consent and no unpurged recording: delete evidence, wipe identity, keep a tombstone."""
+    speaker = Speaker.objects.get(pk=speaker_id)
+    if SpeakerTombstone.objects.filter(speaker=speaker).exists():
+        return False
+    if ConsentRecord.objects.filter(speaker=speaker, status=ConsentStatus.GRANTED).exists():
+        return False
+    if Recording.objects.filter(speaker=speaker).exclude(status=RecordingStatus.PURGED).exists():
+        return False
+    deleted = _evidence_delete(speaker)
+    catalog_purge.speaker_identity_wipe(speaker=speaker)
+    with transaction.atomic():
+        records = ConsentRecord.objects.filter(speaker=speaker)
+        records.update(reason="")
+        first = records.order_by("granted_at").values_list("granted_at", flat=True).first()
+        tomb, created = SpeakerTombstone.objects.get_or_create(speaker=speaker, defaults={
+            "code": speaker.code, "first_granted_at": first,
+            "withdrawn_at": records.aggregate(m=Max("withdrawn_at"))["m"], "purged_at": timezone.now(),
+            "recordings_purged": Recording.objects.filter(speaker=speaker).count(), "consent_records": records.count()})
+        if created:
+            audit_record(actor="system", action="speaker.purged", object_type="speaker", object_id=speaker.id,
+                         project_id=speaker.project_id,
+                         data={"recordings_purged": tomb.recordings_purged, "evidence_deleted": deleted})
+    return created
+
+
+def purges_run_due(*, now=None, limit: int = 200) -> dict:
+    """Run every purge whose grace period is over, then tombstone speakers whose data is all gone."""
+    now = now or timezone.now()
+    counts = {"recordings": 0, "speakers": 0}
+    ids = list(RecordingPurge.objects.filter(state=PurgeState.PENDING, due_at__lte=now)
+               .order_by("due_at", "id").values_list("pk", flat=True)[:limit])
+    for purge_id in ids:
+        counts["recordings"] += recording_purge_run(purge_id=purge_id) == PurgeState.DONE
+    cutoff = now - timedelta(days=float(settings.EARMARK_PURGE_GRACE_DAYS))
+    speakers = (Speaker.objects.filter(tombstone__isnull=True, consent_records__status__in=[
+        ConsentStatus.WITHDRAWN, ConsentStatus.EXPIRED]).exclude(consent_records__status=ConsentStatus.GRANTED)
+        .annotate(last=Max("consent_records__withdrawn_at")).filter(last__lte=cutoff).values_list("pk", flat=True))
+    for speaker_id in list(speakers)[:limit]:
+        counts["speakers"] += speaker_purge_if_complete(speaker_id=speaker_id)
+    return counts

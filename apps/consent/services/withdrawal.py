@@ -1,0 +1,187 @@
+"""Withdrawal, expiry and retention: immediate exclusion, then downstream effects and a scheduled purge."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.errors import Conflict, DomainError
+from apps.catalog.models import Recording, RecordingStatus
+from apps.consent.models import (
+    ConsentRecord,
+    ConsentStatus,
+    ProjectConsentPolicy,
+    RecordingPurge,
+    RecordingWithdrawal,
+    WithdrawnVia,
+)
+from apps.consent.purposes import Purpose, mask_to_purposes, purposes_to_mask
+from apps.consent.selectors import recordings_usable
+from apps.consent.services.audit import audit_record
+
+RELEASE_PURPOSES = (Purpose.TRAIN_MODELS, Purpose.PUBLIC_RELEASE, Purpose.COMMERCIAL)
+
+
+def _usable_map(ids: list[int]) -> dict[str, set[int]]:
+    """For each purpose, which of ``ids`` the system may use now (one query per purpose)."""
+    return {p.value: set(recordings_usable(None, p).filter(pk__in=ids).values_list("pk", flat=True)) for p in Purpose}
+
+
+def _lost(before: dict, after: dict) -> dict[str, set[int]]:
+    return {p: before[p] - after[p] for p in before}
+
+
+def _grace_due(now):
+    return now + timedelta(days=float(settings.EARMARK_PURGE_GRACE_DAYS))
+
+
+def _effects(*, lost: dict, reason: str, via: str, due_at, project_id) -> dict:
+    """Cancel open assignments, flag releases, schedule purges for what ``lost`` says is no longer usable."""
+    from apps.annotation.services import assignments_cancel_for_recordings
+    from apps.datasets.services import releases_on_withdrawal
+
+    store = lost[Purpose.STORE]
+    work = sorted(store | lost[Purpose.ANNOTATE] | lost[Purpose.REVIEW])
+    release = sorted(store | set().union(*(lost[p] for p in RELEASE_PURPOSES)))
+    cancelled = assignments_cancel_for_recordings(recording_ids=work) if work else 0
+    flagged = releases_on_withdrawal(recording_ids=release, reason=reason) if release else 0
+    for recording_id in sorted(store):
+        RecordingPurge.objects.get_or_create(recording_id=recording_id, defaults={"reason": via, "due_at": due_at})
+    if store:
+        transaction.on_commit(_enqueue_purge_if_due)
+    return {"assignments_cancelled": cancelled, "releases_flagged": flagged, "purges_scheduled": len(store)}
+
+
+def _enqueue_purge_if_due():
+    if float(settings.EARMARK_PURGE_GRACE_DAYS) <= 0:
+        from apps.consent.tasks import purge_due
+
+        purge_due.delay()
+
+
+def _speaker_recording_ids(speaker_id) -> list[int]:
+    return list(Recording.objects.filter(speaker_id=speaker_id).exclude(status=RecordingStatus.PURGED)
+                .values_list("pk", flat=True))
+
+
+def _recordings_withdraw(record, recording_ids, *, via, reason, now) -> list[int]:
+    own = set(_speaker_recording_ids(record.speaker_id))
+    wanted = {int(i) for i in recording_ids}
+    foreign = sorted(wanted - own)
+    if foreign:
+        raise DomainError(f"recording(s) {', '.join(map(str, foreign))} do not belong to this speaker "
+                          f"or are already purged")
+    done = sorted(set(RecordingWithdrawal.objects.filter(recording_id__in=wanted).values_list("recording_id", flat=True)))
+    if done:
+        raise Conflict(f"recording(s) {', '.join(map(str, done))} were already withdrawn")
+    RecordingWithdrawal.objects.bulk_create([
+        RecordingWithdrawal(recording_id=i, consent=record, withdrawn_at=now, withdrawn_via=via, reason=reason)
+        for i in sorted(wanted)])
+    return sorted(wanted)
+
+
+def _purposes_withdraw(record, purposes, *, via, reason, now) -> int:
+    try:
+        mask = purposes_to_mask(purposes) if purposes else record.purpose_mask
+    except ValueError as exc:
+        raise DomainError(f"purposes: {exc}") from None
+    not_granted = mask & ~record.purpose_mask
+    if not_granted:
+        raise DomainError(f"this consent does not grant {', '.join(mask_to_purposes(not_granted))}; "
+                          f"it grants {', '.join(record.purposes)}")
+    record.purpose_mask &= ~mask
+    record.withdrawn_mask |= mask
+    record.withdrawn_at, record.withdrawn_via = now, via
+    record.reason = reason or record.reason
+    if record.purpose_mask == 0:
+        record.status = ConsentStatus.WITHDRAWN
+    record.save()
+    return mask
+
+
+def consent_withdraw(*, consent_id, actor, via: str = WithdrawnVia.MANAGER, purposes=None, recording_ids=None,
+                     reason: str = "") -> dict:
+    """Withdraw all or some purposes of a consent, or single recordings.
+
+    Side effects, in one transaction: the consent (or RecordingWithdrawal rows)
+    change so the selector excludes the data at once; open assignments are
+    cancelled; releases_on_withdrawal is called; purges are scheduled after the
+    grace period; an audit event is written. With grace 0 the purge is queued on commit.
+    """
+    if purposes and recording_ids:
+        raise DomainError("withdraw either purposes or recordings, not both in one request")
+    now = timezone.now()
+    with transaction.atomic():
+        record = ConsentRecord.objects.select_for_update().select_related("speaker").filter(pk=consent_id).first()
+        if record is None:
+            raise DomainError("No such consent.", status_code=404)
+        if record.status != ConsentStatus.GRANTED:
+            raise Conflict(f"this consent is already {record.status}; nothing more can be withdrawn")
+        ids = _speaker_recording_ids(record.speaker_id)
+        before = _usable_map(ids)
+        if recording_ids:
+            ids = _recordings_withdraw(record, recording_ids, via=via, reason=reason, now=now)
+            data = {"recording_ids": ids}
+            action = "recording.withdrawn"
+        else:
+            mask = _purposes_withdraw(record, purposes, via=via, reason=reason, now=now)
+            data = {"purposes": mask_to_purposes(mask), "full": record.status == ConsentStatus.WITHDRAWN}
+            action = "consent.withdrawn"
+        lost = _lost(before, _usable_map(ids))
+        effects = _effects(lost=lost, reason="consent_withdrawn", via=via, due_at=_grace_due(now),
+                           project_id=record.speaker.project_id)
+        audit_record(actor=actor if via == WithdrawnVia.MANAGER else "speaker", action=action, object_type="consent",
+                     object_id=record.id, project_id=record.speaker.project_id,
+                     data={**data, "via": via, "speaker_id": record.speaker_id, **effects})
+    return {"consent": record, **data, **effects}
+
+
+def consents_expire(*, now=None) -> int:
+    """Mark consents past their expiry as expired and apply the withdrawal effects; returns how many."""
+    now = now or timezone.now()
+    count = 0
+    for consent_id in ConsentRecord.objects.filter(status=ConsentStatus.GRANTED, expires_at__lte=now).values_list(
+            "pk", flat=True):
+        with transaction.atomic():
+            record = ConsentRecord.objects.select_for_update().select_related("speaker").get(pk=consent_id)
+            if record.status != ConsentStatus.GRANTED:
+                continue
+            held = record.purpose_mask
+            record.status, record.withdrawn_at, record.withdrawn_via = ConsentStatus.EXPIRED, record.expires_at, \
+                WithdrawnVia.EXPIRY
+            record.save(update_fields=["status", "withdrawn_at", "withdrawn_via"])
+            ids = _speaker_recording_ids(record.speaker_id)
+            after = _usable_map(ids)
+            lost = {p: (set(ids) - after[p]) if p in mask_to_purposes(held) else set() for p in after}
+            effects = _effects(lost=lost, reason="consent_expired", via=WithdrawnVia.EXPIRY,
+                               due_at=_grace_due(now), project_id=record.speaker.project_id)
+            audit_record(actor="system", action="consent.expired", object_type="consent", object_id=record.id,
+                         project_id=record.speaker.project_id, data={"speaker_id": record.speaker_id, **effects})
+            count += 1
+    return count
+
+
+def recordings_retention_due(*, now=None) -> int:
+    """Withdraw and schedule for purge (due now) recordings older than their project's retention period."""
+    now = now or timezone.now()
+    count = 0
+    for policy in ProjectConsentPolicy.objects.filter(retention_days__isnull=False):
+        cutoff = now - timedelta(days=policy.retention_days)
+        ids = list(Recording.objects.filter(project_id=policy.project_id, created_at__lt=cutoff)
+                   .exclude(status=RecordingStatus.PURGED).filter(withdrawal__isnull=True)
+                   .values_list("pk", flat=True))
+        if not ids:
+            continue
+        with transaction.atomic():
+            RecordingWithdrawal.objects.bulk_create([
+                RecordingWithdrawal(recording_id=i, withdrawn_at=now, withdrawn_via=WithdrawnVia.RETENTION) for i in ids])
+            lost = {p.value: set(ids) for p in Purpose}
+            effects = _effects(lost=lost, reason="retention", via=WithdrawnVia.RETENTION, due_at=now,
+                               project_id=policy.project_id)
+            audit_record(actor="system", action="recording.retention_expired", object_type="project",
+                         object_id=policy.project_id, project_id=policy.project_id,
+                         data={"recording_ids": ids, **effects})
+        count += len(ids)
+    return count
+
