@@ -44,4 +44,10 @@ def _warm_up(**_kwargs):
 app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
     "processing-requeue-stale": {"task": "processing.jobs_requeue_stale", "schedule": 300.0},
+    # Consent: mark consents past their expiry as expired (same effects as a withdrawal), every 15 minutes.
+    "consent-expire-due": {"task": "consent.expire_due", "schedule": 900.0},
+    # Consent: withdraw recordings older than their project's retention period, hourly.
+    "consent-retention-due": {"task": "consent.retention_due", "schedule": 3600.0},
+    # Consent: purge data whose grace period is over (resumes half-done purges), every 10 minutes.
+    "consent-purge-due": {"task": "consent.purge_due", "schedule": 600.0},
 }
