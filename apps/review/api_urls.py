@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.review.views import qa, review
+from apps.review.views import agreement, qa, review
 
 urlpatterns = [
     path("projects/<int:project_id>/qa/", qa.ProjectQAListView.as_view(), name="project-qa"),
@@ -11,4 +11,10 @@ urlpatterns = [
     path("annotations/<int:annotation_id>/review/", review.AnnotationReviewView.as_view(), name="annotation-review"),
     path("annotations/<int:annotation_id>/reviews/", review.AnnotationReviewHistoryView.as_view(),
          name="annotation-reviews"),
+    path("projects/<int:project_id>/agreement/", agreement.ProjectAgreementView.as_view(), name="project-agreement"),
+    path("projects/<int:project_id>/agreement/annotators/", agreement.ProjectAgreementAnnotatorsView.as_view(),
+         name="project-agreement-annotators"),
+    path("projects/<int:project_id>/gold/", agreement.ProjectGoldView.as_view(), name="project-gold"),
+    path("recordings/<int:recording_id>/consensus/", agreement.RecordingConsensusView.as_view(),
+         name="recording-consensus"),
 ]

@@ -45,3 +45,22 @@ class ReviewOutput(serializers.Serializer):
     reviewed_version = serializers.IntegerField()
     resulting_version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+
+
+class GoldItemInput(serializers.Serializer):
+    recording = serializers.IntegerField()
+    reference = serializers.DictField(required=False, allow_null=True, default=None)
+    annotation = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class GoldItemOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    recording = serializers.IntegerField(source="recording_id")
+    reference = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class ConsensusInput(serializers.Serializer):
+    annotation_id = serializers.IntegerField()
+    regions = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, default=None)
+    clip_labels = serializers.ListField(required=False, allow_null=True, default=None)
