@@ -119,7 +119,11 @@ def test_draw_label_transcribe_reload_submit_next(live_server, new_page, labelli
     page.on("request", lambda r: "/audio" in r.url and media_requests.append(r.resource_type))
 
     browser_login(page, live_server, annotator.username)
-    _open(page, f"{live_server.url}/projects/{project.id}/annotate/")
+    page.goto(f"{live_server.url}/projects/{project.id}/")
+    with page.expect_navigation():
+        page.click('[data-testid="start-labelling"]')
+    assert page.url.endswith(f"/projects/{project.id}/annotate/")
+    page.wait_for_selector(READY, timeout=30000)
     first_title = page.locator('[data-testid="recording-title"]').inner_text()
     assert first_title in ("first.wav", "second.wav")
     current_rid = recording_ids[0] if first_title == "first.wav" else recording_ids[1]
