@@ -1,0 +1,75 @@
+"""Admin: read-mostly; the one write (withdraw) goes through the service."""
+
+from django.contrib import admin, messages
+
+from apps.accounts.errors import DomainError
+from apps.consent import services
+from apps.consent.models import (
+    AuditEvent,
+    ConsentForm,
+    ConsentRecord,
+    ProjectConsentPolicy,
+    RecordingPurge,
+    SpeakerTombstone,
+)
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnly):
+    list_display = ["id", "created_at", "action", "object_type", "object_id", "project_id", "actor_kind", "actor_id"]
+    list_filter = ["action", "object_type"]
+
+    def get_actions(self, request):
+        return {}  # not even the bulk delete action: the log is append-only
+
+
+@admin.register(RecordingPurge)
+class RecordingPurgeAdmin(ReadOnly):
+    list_display = ["recording_id", "reason", "due_at", "state", "steps_done", "attempts", "finished_at"]
+    list_filter = ["state", "reason"]
+
+
+@admin.register(SpeakerTombstone)
+class SpeakerTombstoneAdmin(ReadOnly):
+    list_display = ["code", "purged_at", "recordings_purged", "consent_records"]
+
+
+@admin.register(ConsentForm)
+class ConsentFormAdmin(ReadOnly):
+    list_display = ["title", "version", "project", "sha256", "created_at"]
+
+
+@admin.register(ProjectConsentPolicy)
+class ProjectConsentPolicyAdmin(admin.ModelAdmin):
+    list_display = ["project", "on_missing", "retention_days"]
+
+
+@admin.action(description="Withdraw the selected consents (every purpose)")
+def withdraw_selected(modeladmin, request, queryset):
+    done = 0
+    for record in queryset:
+        try:
+            services.consent_withdraw(consent_id=record.id, actor=request.user)
+            done += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"consent {record.id}: {exc.message}", messages.WARNING)
+    modeladmin.message_user(request, f"{done} consent(s) withdrawn; their data is excluded now and purged after "
+                                     f"the grace period.")
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnly):
+    list_display = ["id", "speaker", "status", "granted_at", "expires_at", "withdrawn_at", "withdrawn_via"]
+    list_filter = ["status", "withdrawn_via"]
+    actions = [withdraw_selected]
