@@ -102,7 +102,7 @@ def read_jsonl(root: Path) -> dict:
             assert sr == SR and row["offset"] == 0
             assert row["duration"] == pytest.approx(len(samples) / SR)
             assert row["label"] == (row["labels"][0] if len(row["labels"]) == 1 else None)
-            mfcc = np.load(manifest.parent / row["features"]["mfcc"])
+            mfcc = np.load(manifest.parent / row["features"]["mfcc"]) if "features" in row else None
             out[row["key"]] = dict(split=row["split"], text=row["text"], labels=row["labels"], speaker=row["speaker"],
                                    language=row["language"], source_offset=row["source_offset"], samples=samples,
                                    mfcc=mfcc)  # fmt: skip
@@ -119,7 +119,7 @@ def read_csv(root: Path) -> dict:
         out[row["key"]] = dict(split=row["split"], text=row["text"], labels=[x for x in row["labels"].split(";") if x],
                                speaker=row["speaker"] or None, language=row["language"] or None,
                                source_offset=row["source_offset"], samples=samples,
-                               mfcc=np.load(root / row["feature_mfcc"]))  # fmt: skip
+                               mfcc=np.load(root / row["feature_mfcc"]) if "feature_mfcc" in row else None)  # fmt: skip
     return out
 
 
@@ -143,7 +143,7 @@ def read_hf(root: Path, tmp_path: Path) -> dict:
             samples, sr = sf.read(io.BytesIO(row["audio"]["bytes"]), dtype="int16")
             assert sr == SR and row["audio"]["path"].startswith(row["key"] + ".")
             labels = [names[row["label"]]] if names else row["labels"]
-            mfcc = np.asarray(row["mfcc"], dtype=np.float32).reshape(row["mfcc_shape"])
+            mfcc = np.asarray(row["mfcc"], dtype=np.float32).reshape(row["mfcc_shape"]) if "mfcc" in row else None
             out[row["key"]] = dict(split=split, text=row["text"], labels=labels, speaker=row["speaker"],
                                    language=row["language"], source_offset=row["source_offset"], samples=samples,
                                    mfcc=mfcc)  # fmt: skip
@@ -155,6 +155,8 @@ def read_lhotse(root: Path) -> dict:
 
     out = {}
     for split in SPLITS:
+        if not (root / f"lhotse/recordings_{split}.jsonl.gz").exists():
+            continue  # a split with no examples has no files
         recs = RecordingSet.from_file(root / f"lhotse/recordings_{split}.jsonl.gz").with_path_prefix(root)
         sups = SupervisionSet.from_file(root / f"lhotse/supervisions_{split}.jsonl.gz")
         for cut in CutSet.from_manifests(recordings=recs, supervisions=sups):
@@ -165,7 +167,8 @@ def read_lhotse(root: Path) -> dict:
             out[cut.recording_id] = dict(split=sup.custom["split"], text=sup.text, labels=sup.custom["labels"],
                                          speaker=sup.speaker, language=sup.language,
                                          source_offset=sup.custom["source_offset"], samples=samples,
-                                         mfcc=np.load(root / sup.custom["features"]["mfcc"]))  # fmt: skip
+                                         mfcc=np.load(root / sup.custom["features"]["mfcc"])
+                                         if "features" in sup.custom else None)  # fmt: skip
     return out
 
 
@@ -174,6 +177,8 @@ def read_webdataset(root: Path) -> dict:
 
     out = {}
     for split in SPLITS:
+        if not (root / "shards" / f"{split}.txt").exists():
+            continue
         pattern = (root / "shards" / f"{split}.txt").read_text().strip()
         for sample in wds.WebDataset(str(root / "shards" / pattern), shardshuffle=False):
             meta = json.loads(sample["json"])
@@ -183,7 +188,7 @@ def read_webdataset(root: Path) -> dict:
             out[meta["key"]] = dict(split=meta["split"], text=meta["text"], labels=meta["labels"],
                                     speaker=meta["speaker"], language=meta["language"],
                                     source_offset=meta["source_offset"], samples=samples,
-                                    mfcc=np.load(io.BytesIO(sample["mfcc.npy"])))  # fmt: skip
+                                    mfcc=np.load(io.BytesIO(sample["mfcc.npy"])) if "mfcc.npy" in sample else None)  # fmt: skip
     return out
 
 

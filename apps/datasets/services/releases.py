@@ -29,8 +29,11 @@ def _enqueue(release_id: int) -> None:
     transaction.on_commit(lambda: release_build_task.delay(release_id))
 
 
-def release_create(*, actor, project_id: int, spec) -> DatasetRelease:
-    """Validate the spec against the project and consent, create version N+1 (queued), enqueue its build."""
+def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> DatasetRelease:
+    """Validate the spec against the project and consent, create version N+1 (queued), enqueue its build.
+
+    ``enqueue=False`` leaves the build to the caller (the CLI builds in its own process).
+    """
     project = Project.objects.filter(id=project_id).first()
     if project is None:
         raise DomainError("No such project.", status_code=404)
@@ -52,7 +55,8 @@ def release_create(*, actor, project_id: int, spec) -> DatasetRelease:
                 )  # fmt: skip
                 audit_record(actor=actor, action="release.create", object_type="release", object_id=release.id,
                              project_id=project_id, data={"version": version})  # fmt: skip
-                _enqueue(release.id)
+                if enqueue:
+                    _enqueue(release.id)
             return release
         except IntegrityError:
             continue

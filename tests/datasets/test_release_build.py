@@ -1,0 +1,141 @@
+"""Building releases from the database: every format loads with its consumer, regions keep their own text,
+rebuilds are byte-identical, splits are speaker-disjoint, the manifest is frozen."""
+
+import io
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from apps.datasets.formats import FORMATS
+from apps.datasets.models import DatasetRelease, ReleaseItem
+from apps.datasets.services import release_build, release_create, release_rebuild
+from tests.datasets.test_formats import read_back
+
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+SR = 16000
+
+
+def build(corpus, **spec):
+    release = release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id,
+                             spec={"name": "barks", **spec}, enqueue=False)  # fmt: skip
+    release = release_build(release_id=release.id)
+    assert release.status == "ready", release.error
+    return release
+
+
+def expected_regions(corpus, margin=0.0):
+    """key -> (text, labels, source samples of the cut, speaker code)."""
+    out = {}
+    for rid, spans in corpus["regions"].items():
+        rec, samples = corpus["recs"][rid]
+        for i, (start, end, label, text) in enumerate(sorted(spans, key=lambda s: s[0])):
+            a, b = max(0.0, start - margin), min(rec.duration, end + margin)
+            out[f"r{rid:08d}-g{i:04d}"] = (text, [label.name], samples[round(a * SR) : round(b * SR)], rec.speaker.code)
+    return out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_region_release_loads_in_each_format_with_each_regions_own_text_labels_and_audio(
+    corpus, fmt, release_root, tmp_path
+):
+    release = build(corpus, unit="region", margin=0.125, formats=[fmt], seed=3)
+    got = read_back(fmt, release_root(release, fmt), tmp_path)
+    want = expected_regions(corpus, margin=0.125)
+    assert sorted(got) == sorted(want)
+    for key, (text, labels, samples, speaker) in want.items():
+        assert got[key]["text"] == text, (fmt, key)
+        assert got[key]["labels"] == labels, (fmt, key)
+        assert got[key]["speaker"] == speaker
+        np.testing.assert_array_equal(got[key]["samples"], samples, err_msg=f"{fmt} {key}")
+
+
+def test_hf_parquet_audio_is_an_audio_feature_at_the_release_rate_with_class_labels(corpus, release_root, tmp_path):
+    import datasets
+
+    release = build(corpus, unit="region", formats=["hf-parquet"], audio={"sample_rate": 8000})
+    root = release_root(release, "hf-parquet")
+    files = {s: str(root / "data" / f"{s}-*.parquet") for s in ("train", "validation", "test")
+             if list((root / "data").glob(f"{s}-*"))}  # fmt: skip
+    dd = datasets.load_dataset("parquet", data_files=files, cache_dir=str(tmp_path / "hf"))
+    ds = dd["train"]
+    assert ds.features["audio"] == datasets.Audio(sampling_rate=8000)
+    assert ds.features["label"] == datasets.ClassLabel(names=["bird", "cat", "dog"])
+    row = ds.cast_column("audio", datasets.Audio(decode=False))[0]
+    samples, sr = sf.read(io.BytesIO(row["audio"]["bytes"]), dtype="float32")
+    item = ReleaseItem.objects.get(release=release, key=row["key"])
+    assert sr == 8000 and abs(len(samples) - round(item.duration * 8000)) <= 1
+
+
+def test_recording_release_joins_region_texts_and_leaves_unannotated_recordings_empty(corpus, release_root, tmp_path):
+    from tests.datasets.conftest import stored_recording
+
+    bare, _ = stored_recording(corpus["project"], corpus["speakers"][0], seed=99)
+    release = build(corpus, unit="recording", formats=["jsonl", "csv"])
+    for fmt in ("jsonl", "csv"):
+        got = read_back(fmt, release_root(release, fmt), tmp_path)
+        assert got[f"r{bare.id:08d}"]["text"] == "" and got[f"r{bare.id:08d}"]["labels"] == []
+        for rid, spans in corpus["regions"].items():
+            texts = [t for _, _, _, t in sorted(spans, key=lambda s: s[0])]
+            assert got[f"r{rid:08d}"]["text"] == " ".join(texts)
+            np.testing.assert_array_equal(got[f"r{rid:08d}"]["samples"], corpus["recs"][rid][1])
+
+
+def test_splits_are_speaker_disjoint_and_items_frozen_with_hashes(corpus):
+    release = build(corpus, unit="region", formats=["jsonl"], splits={"train": 0.5, "validation": 0.25, "test": 0.25})
+    items = list(ReleaseItem.objects.filter(release=release))
+    split_of_speaker = {}
+    for item in items:
+        assert split_of_speaker.setdefault(item.speaker_code, item.split) == item.split
+        assert len(item.example_sha256) == 64 and len(item.audio_sha256) == 64 and item.annotation_version == 3
+    assert set(split_of_speaker.values()) == {"train", "validation", "test"}
+    assert release.stats["items"] == len(items) == 18
+    assert sum(s["items"] for s in release.stats["splits"].values()) == 18
+    assert "Splits are speaker-disjoint" in release.data_card and release.content_hash in release.data_card
+
+
+def test_rebuild_from_the_same_spec_is_byte_identical(corpus, release_root):
+    first = build(corpus, unit="region", margin=0.05)
+    second = release_rebuild(actor=corpus["users"]["manager"], release_id=first.id)
+    second = release_build(release_id=second.id)
+    assert (first.version, second.version) == (1, 2)
+    assert second.content_hash == first.content_hash
+    for fmt in FORMATS:
+        a, b = release_root(first, fmt), release_root(second, fmt)
+        files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) and len(files) > 3
+        for rel in files:
+            assert (a / rel).read_bytes() == (b / rel).read_bytes(), (fmt, rel)
+        assert first.files[fmt]["checksum"] == second.files[fmt]["checksum"]
+
+
+def test_filters_select_labels_languages_and_accepted_only(corpus):
+    from apps.annotation.models import Annotation
+
+    Annotation.objects.filter(recording_id=min(corpus["recs"])).update(status="submitted")
+    release = build(corpus, unit="region", formats=["csv"],
+                    filters={"labels": ["bird"], "languages": ["en"], "accepted_only": True})  # fmt: skip
+    items = list(ReleaseItem.objects.filter(release=release))
+    assert items and all(i.labels == ["bird"] and i.language == "en" for i in items)
+    assert min(corpus["recs"]) not in {i.recording_ref for i in items}
+    assert len(items) == 3  # one bird region per speaker, three English speakers
+
+
+def test_progress_reaches_100_and_is_reported_while_building(corpus):
+    seen = []
+    release = release_create(actor=None, project_id=corpus["project"].id, spec={"formats": ["jsonl"]}, enqueue=False)
+
+    def spy(n, total):
+        seen.append(DatasetRelease.objects.get(id=release.id).progress)
+
+    release = release_build(release_id=release.id, on_progress=spy)
+    assert release.progress == 100.0 and release.status == "ready"
+    assert seen[0] > 0 and seen == sorted(seen) and seen[-1] < 100
+
+
+def test_a_release_that_is_not_queued_is_not_built_twice(corpus):
+    release = build(corpus, formats=["jsonl"])
+    assert release_build(release_id=release.id) is None
+    assert DatasetRelease.objects.get(id=release.id).status == "ready"
