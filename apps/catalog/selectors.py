@@ -8,7 +8,9 @@ from apps.consent.selectors import recordings_usable
 
 def recording_list(*, actor, project_id=None, purpose=Purpose.STORE) -> QuerySet:
     """Recordings the actor may see in the catalogue, with what list pages need joined in."""
+    from apps.processing.selectors import recordings_annotate_processing
+
     qs = recordings_usable(actor, purpose).select_related("speaker", "language")
     if project_id is not None:
         qs = qs.filter(project_id=project_id)
-    return qs
+    return recordings_annotate_processing(qs)

@@ -22,11 +22,18 @@ class ProjectInput(serializers.Serializer):
 class RecordingOutput(serializers.ModelSerializer):
     speaker = serializers.CharField(source="speaker.code", default=None, read_only=True)
     language = serializers.CharField(source="language.tag", default=None, read_only=True)
+    processing = serializers.SerializerMethodField()
 
     class Meta:
         model = Recording
         fields = ["id", "project", "original_name", "speaker", "language", "sha256", "container", "codec",
-                  "sample_rate", "channels", "frames", "duration", "bytes", "status", "metadata", "created_at"]
+                  "sample_rate", "channels", "frames", "duration", "bytes", "status", "metadata", "created_at",
+                  "processing"]
+
+    def get_processing(self, recording) -> dict:
+        from apps.processing.selectors import recording_processing
+
+        return recording_processing(recording)
 
 
 class ImportBatchOutput(serializers.ModelSerializer):
