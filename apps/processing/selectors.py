@@ -1,0 +1,101 @@
+"""Reads with rules: which jobs a user may see, which artifact answers for a recording."""
+
+from __future__ import annotations
+
+import functools
+
+from django.core.files.storage import default_storage
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from apps.accounts.selectors import project_ids_for
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recordings_usable
+from apps.processing import dsp
+from apps.processing.models import Artifact, ProcessingJob, ProjectProcessing
+
+
+def job_list(*, actor, project_id: int | None = None, status: str | None = None, kind: str | None = None,
+             recording_id: int | None = None) -> QuerySet:
+    """Jobs in the actor's projects; a recording's jobs only while the recording is usable (consent)."""
+    qs = ProcessingJob.objects.all()
+    ids = project_ids_for(actor)
+    if ids is not None:
+        qs = qs.filter(project_id__in=ids)
+    qs = qs.filter(Q(recording__isnull=True) | Q(recording_id__in=recordings_usable(actor, Purpose.STORE).values("id")))
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if recording_id is not None:
+        qs = qs.filter(recording_id=recording_id)
+    return qs.order_by("-id")
+
+
+def job_get(*, actor, job_id: int) -> ProcessingJob:
+    """One visible job, or Http404 (the same answer for missing and forbidden)."""
+    job = job_list(actor=actor).filter(id=job_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+def recording_job_latest(*, recording) -> ProcessingJob | None:
+    return ProcessingJob.objects.filter(recording=recording).order_by("-id").first()
+
+
+def artifact_get(*, recording, kind: str, recipe_hash: str | None = None) -> Artifact:
+    """The artifact of ``kind`` for a recording the caller already loaded through the consent selector.
+
+    Prefers the project's active recipe; falls back to the newest one made from the same bytes (a recipe
+    change never hides earlier results while the reprocess runs). Http404 with a sentence when none exists.
+    """
+    qs = Artifact.objects.filter(source_sha256=recording.sha256, kind=kind)
+    if recipe_hash is not None:
+        found = qs.filter(recipe_hash=recipe_hash).first()
+    else:
+        active = (ProjectProcessing.objects.filter(project_id=recording.project_id)
+                  .values_list("active_recipe__spec_hash", flat=True).first())
+        found = (qs.filter(recipe_hash=active).first() if active else None) or qs.order_by("-id").first()
+    if found is None:
+        what = kind.replace("_", " ")
+        raise Http404(f"There is no {what} for recording {recording.id} yet: its processing has not finished.")
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def _peakset(key: str) -> dsp.PeakSet:
+    # Keys are content-addressed, so a cached value can never go stale.
+    with default_storage.open(key, "rb") as fh:
+        return dsp.PeakSet.from_bytes(fh.read())
+
+
+def peaks_for(*, artifact: Artifact) -> dsp.PeakSet:
+    """The stored multi-resolution peaks of one artifact."""
+    return _peakset(artifact.key)
+
+
+def artifact_read(*, artifact: Artifact) -> bytes:
+    with default_storage.open(artifact.key, "rb") as fh:
+        return fh.read()
+
+
+def recordings_annotate_processing(qs: QuerySet) -> QuerySet:
+    """Add the latest job's status and percent to each recording (two subqueries, no extra query per row)."""
+    from django.db.models import OuterRef, Subquery
+
+    latest = ProcessingJob.objects.filter(recording=OuterRef("pk")).order_by("-id")
+    return qs.annotate(processing_status=Subquery(latest.values("status")[:1]),
+                       processing_percent=Subquery(latest.values("percent")[:1]))
+
+
+def recording_processing(recording) -> dict:
+    """``{"status", "percent"}`` of the recording's latest job (annotated, or one query); null status if none."""
+    if hasattr(recording, "processing_status"):
+        status, percent = recording.processing_status, recording.processing_percent
+    else:
+        row = ProcessingJob.objects.filter(recording=recording).order_by("-id").values("status", "percent").first()
+        status, percent = (row["status"], row["percent"]) if row else (None, None)
+    return {"status": status, "percent": 0.0 if percent is None else percent}

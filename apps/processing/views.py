@@ -1,0 +1,92 @@
+"""Processing API: recipes, reprocess, jobs. Thin views: authenticate, parse, one call, render."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
+from apps.catalog.models import Project
+from apps.processing import selectors, services
+from apps.processing.models import JobKind, JobStatus
+from apps.processing.serializers import JobDetailOutput, JobOutput, RecipeInput, RecipeOutput, ReprocessInput
+
+
+class ProjectRecipeView(APIView):
+    """The project's active processing recipe (the default until a manager sets one)."""
+
+    @extend_schema(responses=RecipeOutput)
+    def get(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        recipe = services.project_recipe_get(project=Project.objects.get(id=project_id))
+        return Response(RecipeOutput(recipe).data)
+
+    @extend_schema(request=RecipeInput, responses=RecipeOutput)
+    def put(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        data = RecipeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        recipe = services.project_recipe_set(project=Project.objects.get(id=project_id), created_by=request.user,
+                                             **data.validated_data)
+        return Response(RecipeOutput(recipe).data)
+
+
+class ProjectReprocessView(APIView):
+    """Fan the project's recordings out into jobs under one parent job with aggregate progress."""
+
+    @extend_schema(request=ReprocessInput, responses=JobDetailOutput)
+    def post(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        data = ReprocessInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            parent = services.project_reprocess(project=Project.objects.get(id=project_id), created_by=request.user,
+                                                **data.validated_data)
+        return Response(JobDetailOutput(parent).data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobListView(ListAPIView):
+    """Jobs in your projects, newest first; filters: project, recording, status, kind."""
+
+    serializer_class = JobOutput
+
+    def get_queryset(self):
+        params = self.request.query_params
+        project_id = _int_param(params, "project")
+        if project_id is not None:
+            project_role_require(self.request.user, project_id, ANYONE)
+        return selectors.job_list(actor=self.request.user, project_id=project_id,
+                                  recording_id=_int_param(params, "recording"),
+                                  status=_choice_param(params, "status", JobStatus),
+                                  kind=_choice_param(params, "kind", JobKind))
+
+
+class JobDetailView(APIView):
+    @extend_schema(responses=JobDetailOutput)
+    def get(self, request, job_id):
+        return Response(JobDetailOutput(selectors.job_get(actor=request.user, job_id=job_id)).data)
+
+
+def _int_param(params, name):
+    from apps.accounts.errors import DomainError
+
+    raw = params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise DomainError(f"The '{name}' filter must be a whole number, not {raw!r}.") from None
+
+
+def _choice_param(params, name, choices):
+    from apps.accounts.errors import DomainError
+
+    raw = params.get(name)
+    if raw in (None, ""):
+        return None
+    if raw not in choices.values:
+        raise DomainError(f"The '{name}' filter must be one of {', '.join(choices.values)}, not {raw!r}.")
+    return raw
