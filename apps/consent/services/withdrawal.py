@@ -121,8 +121,7 @@ def consent_withdraw(*, consent_id, actor, via: str = WithdrawnVia.MANAGER, purp
         ids = _speaker_recording_ids(record.speaker_id)
         before = _usable_map(ids)
         if recording_ids:
-            ids = _recordings_withdraw(record, recording_ids, via=via, reason=reason, now=now)
-            data = {"recording_ids": ids}
+            data = {"recording_ids": _recordings_withdraw(record, recording_ids, via=via, reason=reason, now=now)}
             action = "recording.withdrawn"
         else:
             mask = _purposes_withdraw(record, purposes, via=via, reason=reason, now=now)

@@ -1,0 +1,101 @@
+"""The one selector: live grants, expiry, partial and single-recording withdrawal, speakerless recordings."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.consent.models import ConsentRecord, ConsentStatus, ProjectConsentPolicy, RecordingWithdrawal
+from apps.consent.purposes import purposes_to_mask
+from apps.consent.selectors import recording_get_usable, recordings_usable
+from tests.catalog.factories import RecordingFactory, SpeakerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _ids(purpose, actor=None):
+    return set(recordings_usable(actor, purpose).values_list("id", flat=True))
+
+
+def test_speaker_without_consent_is_excluded_for_every_purpose(project_with_roles):
+    project, users = project_with_roles
+    rec = RecordingFactory(project=project, speaker=SpeakerFactory(project=project, consent=False))
+    for purpose in ("store", "annotate", "review", "train_models"):
+        assert rec.id not in _ids(purpose)
+
+
+def test_grant_covers_only_its_purposes_plus_store_requirement(project_with_roles):
+    project, _ = project_with_roles
+    speaker = SpeakerFactory(project=project, consent=False)
+    rec = RecordingFactory(project=project, speaker=speaker)
+    ConsentRecord.objects.create(speaker=speaker, purpose_mask=purposes_to_mask(["store", "annotate"]),
+                                 granted_at=timezone.now())
+    assert rec.id in _ids("store") and rec.id in _ids("annotate")
+    assert rec.id not in _ids("train_models") and rec.id not in _ids("review")
+    # annotate alone, without store, is not enough under the default policy
+    speaker2 = SpeakerFactory(project=project, consent=False)
+    rec2 = RecordingFactory(project=project, speaker=speaker2)
+    ConsentRecord.objects.create(speaker=speaker2, purpose_mask=purposes_to_mask(["annotate"]), granted_at=timezone.now())
+    assert rec2.id not in _ids("annotate")
+
+
+def test_project_policy_can_require_more_purposes(project_with_roles):
+    project, _ = project_with_roles
+    speaker = SpeakerFactory(project=project, consent=False)
+    rec = RecordingFactory(project=project, speaker=speaker)
+    ConsentRecord.objects.create(speaker=speaker, purpose_mask=purposes_to_mask(["store", "annotate"]),
+                                 granted_at=timezone.now())
+    assert rec.id in _ids("annotate")
+    ProjectConsentPolicy.objects.create(project=project, annotate_mask=purposes_to_mask(["store", "annotate", "review"]))
+    assert rec.id not in _ids("annotate")
+    assert rec.id in _ids("store")
+
+
+def test_expired_consent_is_excluded_before_any_task_marks_it(project_with_roles):
+    project, _ = project_with_roles
+    speaker = SpeakerFactory(project=project, consent=False)
+    rec = RecordingFactory(project=project, speaker=speaker)
+    record = ConsentRecord.objects.create(speaker=speaker, purpose_mask=purposes_to_mask(["store"]),
+                                          granted_at=timezone.now() - timedelta(days=2),
+                                          expires_at=timezone.now() + timedelta(hours=1))
+    assert rec.id in _ids("store")
+    ConsentRecord.objects.filter(pk=record.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert rec.id not in _ids("store")
+    assert ConsentRecord.objects.get(pk=record.pk).status == ConsentStatus.GRANTED  # the selector alone decided
+
+
+def test_withdrawn_single_recording_is_excluded_but_siblings_stay(project_with_roles):
+    project, _ = project_with_roles
+    speaker = SpeakerFactory(project=project)
+    one, two = RecordingFactory.create_batch(2, project=project, speaker=speaker)
+    RecordingWithdrawal.objects.create(recording=one, withdrawn_at=timezone.now(), withdrawn_via="manager")
+    assert one.id not in _ids("store") and two.id in _ids("store")
+
+
+def test_speakerless_recordings_need_no_consent_unless_project_requires_speakers(project_with_roles):
+    project, _ = project_with_roles
+    rec = RecordingFactory(project=project, speaker=None)
+    assert rec.id in _ids("public_release")
+    project.require_speaker = True
+    project.save()
+    assert rec.id not in _ids("store")
+
+
+def test_get_usable_gives_404_for_withdrawn_and_missing_alike(project_with_roles):
+    from django.http import Http404
+
+    project, users = project_with_roles
+    rec = RecordingFactory(project=project, speaker=SpeakerFactory(project=project, consent=False))
+    for rid in (rec.id, 999999, "nonsense"):
+        with pytest.raises(Http404):
+            recording_get_usable(users["manager"], "store", rid)
+
+
+def test_selector_is_one_query_however_many_rows(project_with_roles, django_assert_num_queries):
+    project, users = project_with_roles
+    RecordingFactory.create_batch(3, project=project)
+    with django_assert_num_queries(1):
+        assert len(list(recordings_usable(users["manager"], "annotate"))) == 3
+    RecordingFactory.create_batch(7, project=project)
+    with django_assert_num_queries(1):
+        assert len(list(recordings_usable(users["manager"], "annotate"))) == 10
