@@ -314,3 +314,34 @@ def test_keyboard_only_marks_nudges_undo_and_spectrogram_box(live_server, logged
     plain = annotation.regions.get(fmin=None)
     assert (plain.start, plain.end, plain.label_id) == (1.01, 3.0, labels["noise"].id)
     assert not page.console_errors, page.console_errors
+
+
+def test_stereo_recording_shows_channels_solo_and_ties_a_region_to_a_channel(live_server, logged_in_page,
+                                                                              transactional_db, project_with_roles):
+    from tests.conftest import make_audio
+
+    project, users = project_with_roles
+    annotator = users["annotator"]
+    speech, _ = _labels(project)
+    rid = _ingest(project, users["manager"], "stereo.wav", make_audio(seconds=4, channels=2, seed=5))
+    page = logged_in_page(annotator)
+    _open(page, f"{live_server.url}/projects/{project.id}/annotate/")
+    assert page.evaluate("window.earmarkAnnotator.item.channelCount") == 2
+
+    solo = page.locator('[data-testid="channel-solo-1"]')
+    solo.click()
+    assert solo.get_attribute("aria-pressed") == "true"
+    audible = page.evaluate("[0, 1].map((i) => window.earmarkAnnotator.item.mixer.audible(i))")
+    assert audible == [False, True]  # only the soloed channel sounds
+    assert page.evaluate("window.earmarkAnnotator.item.mixer.gains.length") == 2  # routed through Web Audio
+
+    _drag(page, 0.3, 0.6, y_frac=0.75)
+    page.keyboard.press("1")
+    page.keyboard.press("c")  # all channels -> channel 1
+    page.keyboard.press("c")  # -> channel 2
+    _wait_saved(page)
+    annotation = _wait_for(lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 1 and a,
+                           what="the channel region to be saved")
+    _wait_for(lambda: annotation.regions.get().channel == 1, what="the region's channel to be saved")
+    assert annotation.regions.get().label_id == speech.id
+    assert not page.console_errors, page.console_errors
