@@ -1,0 +1,24 @@
+"""Shared helpers for processing tests: ingest a recording the real way (which queues its job)."""
+
+import io
+
+from tests.conftest import make_audio
+
+
+def ingest(project, user, *, seconds=2.0, sr=16000, channels=1, seed=0, name="clip.wav", freq=440.0, fmt="WAV",
+           subtype="PCM_16"):
+    """Upload through the catalogue's ingest service; returns the Recording (its job runs eagerly in unit tests)."""
+    from apps.catalog.services import recording_ingest
+
+    data = make_audio(seconds=seconds, sr=sr, channels=channels, seed=seed, freq=freq, fmt=fmt, subtype=subtype)
+    result = recording_ingest(project=project, fileobj=io.BytesIO(data), name=name, created_by=user)
+    assert result.status == "accepted", result.message
+    from apps.consent.selectors import recording_get_usable
+
+    return recording_get_usable(None, "store", result.recording_id)
+
+
+def artifact_kinds(recording):
+    from apps.processing.models import Artifact
+
+    return set(Artifact.objects.filter(source_sha256=recording.sha256).values_list("kind", flat=True))
