@@ -1,8 +1,9 @@
 """Thin Celery entry points for consent's periodic work (scheduled in config/celery.py)."""
+# Queue: "default" (CELERY_TASK_DEFAULT_QUEUE; consent.* has no route of its own).
 
 from celery import shared_task
 
-COMMON = {"queue": "default", "soft_time_limit": 1800, "time_limit": 1900, "acks_late": True}
+COMMON = {"soft_time_limit": 1800, "time_limit": 1900, "acks_late": True}
 
 
 @shared_task(name="consent.purge_due", autoretry_for=(OSError,), retry_backoff=True, max_retries=5, **COMMON)
