@@ -2,6 +2,7 @@
 
 from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -116,7 +117,12 @@ class ReleaseWithdrawalsView(ListAPIView):
         raw = self.request.query_params.get("since")
         since = None
         if raw:
-            since = parse_datetime(raw) or (parse_date(raw) and parse_datetime(raw + "T00:00:00+00:00"))
+            try:
+                since = parse_datetime(raw) or (parse_date(raw) and parse_datetime(raw + "T00:00:00"))
+            except ValueError:
+                since = None
             if not since:
                 raise DomainError(f"since must be an ISO date or datetime such as 2026-01-31T12:00:00Z (got {raw!r}).")
+            if timezone.is_naive(since):
+                since = timezone.make_aware(since, timezone.utc)
         return release_withdrawals(release=release, since=since)

@@ -22,6 +22,12 @@ BLOCKED = (
     "see /api/v1/releases/{id}/withdrawals for what to delete from copies you already have."
 )
 
+REASONS = {
+    "consent_withdrawn": "A speaker withdrew consent for recordings in this release.",
+    "consent_expired": "A speaker's consent for recordings in this release expired.",
+    "retention": "Recordings in this release reached the end of the project's retention period.",
+}
+
 
 def _enqueue(release_id: int) -> None:
     from apps.datasets.tasks import release_build_task
@@ -85,8 +91,7 @@ def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:
         release_ids = sorted(set(items.values_list("release_id", flat=True)))
         items.filter(withdrawn_at__isnull=True).update(withdrawn_at=now, text="")
         return DatasetRelease.objects.filter(id__in=release_ids, needs_rebuild=False).update(
-            needs_rebuild=True, marked_at=now,
-            rebuild_reason=reason or "Consent was withdrawn for recordings in this release.",
+            needs_rebuild=True, marked_at=now, rebuild_reason=REASONS.get(reason, reason or REASONS["consent_withdrawn"]),
         )  # fmt: skip
 
 
