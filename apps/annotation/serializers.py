@@ -75,3 +75,72 @@ class LabelSchemaInput(serializers.Serializer):
     transcript = serializers.BooleanField(required=False)
     overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
     lock_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
+
+
+# --- Output shapes for the OpenAPI schema (responses are built by annotation_json / version_json) ---------
+
+
+class RegionOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="The client's uuid.")
+    start = serializers.FloatField(help_text="Seconds, ms precision.")
+    end = serializers.FloatField()
+    channel = serializers.IntegerField(allow_null=True)
+    label = serializers.IntegerField(allow_null=True)
+    text = serializers.CharField(allow_blank=True)
+    attributes = serializers.DictField()
+    fmin = serializers.FloatField(allow_null=True)
+    fmax = serializers.FloatField(allow_null=True)
+
+
+class AnnotationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    recording = serializers.IntegerField()
+    annotator = serializers.IntegerField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    clip_labels = serializers.ListField(child=serializers.IntegerField())
+    review_comment = serializers.CharField(allow_null=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    regions = RegionOutput(many=True)
+
+
+class VersionOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    author = serializers.IntegerField(allow_null=True)
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    comment = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    regions = RegionOutput(many=True)
+    clip_labels = serializers.ListField(child=serializers.IntegerField())
+
+
+class LabelOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+    hotkey = serializers.CharField(allow_blank=True)
+
+
+class RegionFieldOutput(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField())
+
+
+class LabelSchemaOutput(serializers.Serializer):
+    region_labels = LabelOutput(many=True)
+    clip_labels = LabelOutput(many=True)
+    clip_multi = serializers.BooleanField()
+    transcript = serializers.BooleanField()
+    overlap = serializers.IntegerField()
+    lock_minutes = serializers.IntegerField()
+    region_fields = RegionFieldOutput(many=True)
+
+
+class SkipOutput(serializers.Serializer):
+    annotation = serializers.IntegerField()
+    recording = serializers.IntegerField()
+    status = serializers.CharField()

@@ -13,10 +13,15 @@ from apps.annotation.models import AnnotationStatus
 from apps.annotation.selectors import annotation_get, annotation_list, labels_schema
 from apps.annotation.serializers import (
     AnnotationListInput,
+    AnnotationOutput,
     AnnotationSaveInput,
     AnnotationSubmitInput,
     LabelCreateInput,
+    LabelOutput,
     LabelSchemaInput,
+    LabelSchemaOutput,
+    SkipOutput,
+    VersionOutput,
     annotation_json,
     version_json,
 )
@@ -26,18 +31,19 @@ from apps.catalog.serializers import RecordingOutput
 class ProjectLabelsView(APIView):
     """The project's label schema: read by members; replaced (PUT) or extended (POST) by managers."""
 
+    @extend_schema(responses=LabelSchemaOutput)
     def get(self, request, project_id):
         project_role_require(request.user, project_id, ANYONE)
         return Response(labels_schema(project_id))
 
-    @extend_schema(request=LabelSchemaInput)
+    @extend_schema(request=LabelSchemaInput, responses=LabelSchemaOutput)
     def put(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = LabelSchemaInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(services.labels_set(project_id=project_id, **data.validated_data))
 
-    @extend_schema(request=LabelCreateInput)
+    @extend_schema(request=LabelCreateInput, responses={201: LabelOutput})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = LabelCreateInput(data=request.data)
@@ -64,7 +70,9 @@ class QueueNextView(APIView):
 class AnnotationListView(GenericAPIView):
     """Annotations the user may read (own; everyone's in projects they manage or review)."""
 
-    @extend_schema(parameters=[AnnotationListInput])
+    serializer_class = AnnotationOutput
+
+    @extend_schema(parameters=[AnnotationListInput], operation_id="annotations_list")
     def get(self, request):
         params = AnnotationListInput(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -82,10 +90,11 @@ class AnnotationListView(GenericAPIView):
 class AnnotationDetailView(APIView):
     """Read an annotation; its annotator saves it (PUT) with the version it was based on."""
 
+    @extend_schema(responses=AnnotationOutput)
     def get(self, request, annotation_id):
         return Response(annotation_json(annotation_get(request.user, annotation_id)))
 
-    @extend_schema(request=AnnotationSaveInput)
+    @extend_schema(request=AnnotationSaveInput, responses=AnnotationOutput)
     def put(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id, for_edit=True)
         data = AnnotationSaveInput(data=request.data)
@@ -95,7 +104,7 @@ class AnnotationDetailView(APIView):
 
 
 class AnnotationSubmitView(APIView):
-    @extend_schema(request=AnnotationSubmitInput)
+    @extend_schema(request=AnnotationSubmitInput, responses=AnnotationOutput)
     def post(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id, for_edit=True)
         data = AnnotationSubmitInput(data=request.data)
@@ -105,7 +114,7 @@ class AnnotationSubmitView(APIView):
 
 
 class AnnotationSkipView(APIView):
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses=SkipOutput)
     def post(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id, for_edit=True)
         assignment = services.annotation_skip(annotation=annotation, user=request.user)
@@ -116,6 +125,7 @@ class AnnotationSkipView(APIView):
 class AnnotationVersionsView(APIView):
     """Every kept version of an annotation, oldest first."""
 
+    @extend_schema(responses=VersionOutput(many=True))
     def get(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id)
         return Response([version_json(v) for v in annotation.versions.order_by("version")])
