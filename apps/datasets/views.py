@@ -1,5 +1,7 @@
 """Release API: thin views — authenticate, parse, one call, render."""
 
+from datetime import timezone as dt_timezone
+
 from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -124,5 +126,5 @@ class ReleaseWithdrawalsView(ListAPIView):
             if not since:
                 raise DomainError(f"since must be an ISO date or datetime such as 2026-01-31T12:00:00Z (got {raw!r}).")
             if timezone.is_naive(since):
-                since = timezone.make_aware(since, timezone.utc)
+                since = timezone.make_aware(since, dt_timezone.utc)
         return release_withdrawals(release=release, since=since)

@@ -139,3 +139,20 @@ def test_a_release_that_is_not_queued_is_not_built_twice(corpus):
     release = build(corpus, formats=["jsonl"])
     assert release_build(release_id=release.id) is None
     assert DatasetRelease.objects.get(id=release.id).status == "ready"
+
+
+def test_date_filters_bound_the_recordings(corpus):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = sorted(corpus["recs"])[:4]
+    for rid in old:
+        rec = corpus["recs"][rid][0]
+        rec.created_at = timezone.now() - timedelta(days=30)
+        rec.save(update_fields=["created_at"])
+    cutoff = (timezone.now() - timedelta(days=10)).date().isoformat()
+    before = build(corpus, formats=["csv"], filters={"recorded_before": cutoff})
+    after = build(corpus, formats=["csv"], filters={"recorded_after": cutoff})
+    assert sorted(ReleaseItem.objects.filter(release=before).values_list("recording_ref", flat=True)) == old
+    assert not set(ReleaseItem.objects.filter(release=after).values_list("recording_ref", flat=True)) & set(old)

@@ -8,7 +8,8 @@ of `Candidate`s, each a frozen description of one example (no audio yet).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from apps.accounts.errors import DomainError
 from apps.annotation.models import AnnotationStatus, Label
@@ -62,10 +63,8 @@ def _as_datetime(value: str, *, end_of_day: bool = False):
         d = date.fromisoformat(value)
         parsed = datetime(d.year, d.month, d.day)
         if end_of_day:
-            from datetime import timedelta
-
             parsed += timedelta(days=1)
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt_timezone.utc)
 
 
 def _pick_annotation(annotations: list, accepted_only: bool):
