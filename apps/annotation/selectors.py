@@ -89,8 +89,10 @@ def annotation_list(user, *, project_id=None, statuses=None) -> QuerySet:
     return _with_content(qs)
 
 
-def annotation_get(user, annotation_id, *, for_edit: bool = False) -> Annotation:
+def annotation_get(user, annotation_id, *, for_edit: bool = False, with_content: bool = True) -> Annotation:
     """One annotation ``user`` may read (or, with ``for_edit``, edit as its annotator), else Http404.
+
+    ``with_content=False`` skips prefetching regions and clip labels (writes replace them anyway).
 
     The answer is the same for a missing row, another project's or annotator's work, and work whose
     recording is no longer usable (consent withdrawn).
@@ -101,6 +103,7 @@ def annotation_get(user, annotation_id, *, for_edit: bool = False) -> Annotation
     else:
         qs = _visible(user)
     try:
-        return _with_content(qs.select_related("recording")).get(pk=annotation_id)
+        qs = qs.select_related("recording")
+        return (_with_content(qs) if with_content else qs).get(pk=annotation_id)
     except (Annotation.DoesNotExist, ValueError, TypeError):
         raise Http404("No such annotation.") from None

@@ -96,7 +96,7 @@ class AnnotationDetailView(APIView):
 
     @extend_schema(request=AnnotationSaveInput, responses=AnnotationOutput)
     def put(self, request, annotation_id):
-        annotation = annotation_get(request.user, annotation_id, for_edit=True)
+        annotation = annotation_get(request.user, annotation_id, for_edit=True, with_content=False)
         data = AnnotationSaveInput(data=request.data)
         data.is_valid(raise_exception=True)
         saved = services.annotation_save(annotation=annotation, user=request.user, **data.validated_data)
@@ -106,7 +106,7 @@ class AnnotationDetailView(APIView):
 class AnnotationSubmitView(APIView):
     @extend_schema(request=AnnotationSubmitInput, responses=AnnotationOutput)
     def post(self, request, annotation_id):
-        annotation = annotation_get(request.user, annotation_id, for_edit=True)
+        annotation = annotation_get(request.user, annotation_id, for_edit=True, with_content=False)
         data = AnnotationSubmitInput(data=request.data)
         data.is_valid(raise_exception=True)
         saved = services.annotation_submit(annotation=annotation, user=request.user, **data.validated_data)
@@ -116,7 +116,7 @@ class AnnotationSubmitView(APIView):
 class AnnotationSkipView(APIView):
     @extend_schema(request=None, responses=SkipOutput)
     def post(self, request, annotation_id):
-        annotation = annotation_get(request.user, annotation_id, for_edit=True)
+        annotation = annotation_get(request.user, annotation_id, for_edit=True, with_content=False)
         assignment = services.annotation_skip(annotation=annotation, user=request.user)
         return Response({"annotation": int(annotation_id), "recording": assignment.recording_id,
                          "status": assignment.status})

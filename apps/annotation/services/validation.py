@@ -60,7 +60,7 @@ def _attributes_clean(attributes, fields: dict, where: str) -> dict:
     return dict(attributes)
 
 
-def regions_clean(*, recording, regions, clip_labels) -> tuple[list[CleanRegion], list[int]]:
+def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[list[CleanRegion], list[int]]:
     """Validated regions (times rounded to ms) and clip-label ids, or DomainError naming the problem."""
     if not isinstance(regions, list):
         raise DomainError("regions must be a list.")
@@ -124,6 +124,6 @@ def regions_clean(*, recording, regions, clip_labels) -> tuple[list[CleanRegion]
             raise DomainError(f"clip_labels: {label!r} is not a clip label of this project.")
         if label not in clip:
             clip.append(label)
-    if len(clip) > 1 and not annotation_settings_get(recording.project_id).clip_multi:
+    if len(clip) > 1 and not (settings or annotation_settings_get(recording.project_id)).clip_multi:
         raise DomainError("clip_labels: this project allows one clip label per recording.")
     return clean, clip

@@ -47,10 +47,9 @@ def _bump(annotation, version: int, *, statuses, **changes) -> int:
     return version + 1
 
 
-def _snapshot(annotation, version, *, author, kind, regions, clip_labels, comment="") -> None:
-    current = Annotation.objects.values_list("status", flat=True).get(pk=annotation.pk)
+def _snapshot(annotation, version, *, status, author, kind, regions, clip_labels, comment="") -> None:
     AnnotationVersion.objects.create(annotation_id=annotation.pk, version=version, author=author, kind=kind,
-                                     status=current, regions=regions, clip_labels=clip_labels, comment=comment or "")
+                                     status=status, regions=regions, clip_labels=clip_labels, comment=comment or "")
 
 
 def _content_replace(annotation, clean, clip) -> None:
@@ -86,16 +85,19 @@ def annotation_save(*, annotation, user, version: int, regions: list, clip_label
     Nothing is written when validation fails.
     """
     _owner_check(annotation, user)
-    clean, clip = regions_clean(recording=annotation.recording, regions=regions, clip_labels=clip_labels)
+    settings = annotation_settings_get(annotation.project_id)
+    clean, clip = regions_clean(recording=annotation.recording, regions=regions, clip_labels=clip_labels,
+                                settings=settings)
     with transaction.atomic():
         new_version = _bump(annotation, version, statuses=EDITABLE)
         _content_replace(annotation, clean, clip)
-        _snapshot(annotation, new_version, author=user, kind=VersionKind.SAVE,
+        # The status cannot have changed: _bump matched it among EDITABLE, and only submit leaves those.
+        _snapshot(annotation, new_version, status=annotation.status, author=user, kind=VersionKind.SAVE,
                   regions=[r.as_json() for r in clean], clip_labels=clip)
-        minutes = annotation_settings_get(annotation.project_id).lock_minutes
+        now = timezone.now()
         Assignment.objects.filter(recording_id=annotation.recording_id, annotator=user,
                                   status=AssignmentStatus.OPEN).update(
-            locked_until=timezone.now() + timedelta(minutes=minutes), updated_at=timezone.now())
+            locked_until=now + timedelta(minutes=settings.lock_minutes), updated_at=now)
     return _fresh(annotation.pk)
 
 
@@ -116,7 +118,8 @@ def annotation_submit(*, annotation, user, version: int) -> Annotation:
         new_version = _bump(annotation, version, statuses=EDITABLE, status=AnnotationStatus.SUBMITTED,
                             submitted_at=now)
         regions, clip = _current_content(annotation)
-        _snapshot(annotation, new_version, author=user, kind=VersionKind.SUBMIT, regions=regions, clip_labels=clip)
+        _snapshot(annotation, new_version, status=AnnotationStatus.SUBMITTED, author=user, kind=VersionKind.SUBMIT,
+                  regions=regions, clip_labels=clip)
         Assignment.objects.update_or_create(
             recording_id=annotation.recording_id, annotator=user,
             defaults={"project_id": annotation.project_id, "status": AssignmentStatus.DONE, "locked_until": None,
@@ -142,8 +145,8 @@ def annotation_set_status(*, annotation, status: str, actor, comment: str = "") 
     new_version = _bump(current, current.version, statuses=REVIEWABLE, status=status,
                         review_comment=(comment or "").strip() or None)
     regions, clip = _current_content(current)
-    _snapshot(current, new_version, author=actor, kind=VersionKind.REVIEW, regions=regions, clip_labels=clip,
-              comment=comment)
+    _snapshot(current, new_version, status=status, author=actor, kind=VersionKind.REVIEW, regions=regions,
+              clip_labels=clip, comment=comment)
     return _fresh(annotation.pk)
 
 
@@ -160,5 +163,6 @@ def annotation_save_version(*, annotation, regions: list, clip_labels: list, aut
     clean, clip = regions_clean(recording=current.recording, regions=regions, clip_labels=clip_labels)
     new_version = _bump(current, current.version, statuses=AnnotationStatus.values)
     _content_replace(current, clean, clip)
-    _snapshot(current, new_version, author=author, kind=kind, regions=[r.as_json() for r in clean], clip_labels=clip)
+    _snapshot(current, new_version, status=current.status, author=author, kind=kind,
+              regions=[r.as_json() for r in clean], clip_labels=clip)
     return _fresh(annotation.pk)
