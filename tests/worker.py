@@ -89,6 +89,11 @@ def _reset_pools(app):
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    # app.pool lives in kombu's global registry: drop the closed one, or the next test's publish
+    # fails with "Acquire on closed pool".
+    from kombu import pools
+
+    pools.reset()
 
 
 @pytest.fixture
