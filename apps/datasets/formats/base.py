@@ -156,22 +156,30 @@ class LocalDirSink:
         if self.root.exists() and any(self.root.iterdir()):
             raise ValueError(f"Release directory {self.root} is not empty.")
         self.root.mkdir(parents=True, exist_ok=True)
-        self._written: list[Path] = []
+        self._root = str(self.root)
+        self._dirs: set[str] = {self._root}
+        self._written: list[str] = []
 
     def open(self, relpath: str) -> BinaryIO:
-        path = self.root / check_relpath(relpath)
-        if path.exists():
-            raise ValueError(f"Release file {relpath} was already written.")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Plain strings and a cache of made folders: this runs once per file, tens of thousands of times.
+        path = os.path.join(self._root, check_relpath(relpath))
+        folder = os.path.dirname(path)
+        if folder not in self._dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._dirs.add(folder)
+        try:
+            f = open(path, "xb")
+        except FileExistsError:
+            raise ValueError(f"Release file {relpath} was already written.") from None
         self._written.append(path)
-        return open(path, "wb")
+        return f
 
     def finish(self) -> None:
         self._written = []
 
     def abort(self) -> None:
         dirs = set()
-        for path in self._written:
+        for path in map(Path, self._written):
             path.unlink(missing_ok=True)
             dirs.update(p for p in path.parents if self.root in p.parents)
         for d in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
