@@ -204,3 +204,17 @@ def test_annotation_list_has_constant_queries(api, schema, django_assert_max_num
     assert len(body["results"]) == 10 and all(len(a["regions"]) == 2 for a in body["results"])
     bad = reviewer.get("/api/v1/annotations/?status=finished")
     assert bad.status_code == 400 and "'finished' is not one of" in bad.json()["detail"]
+
+
+def test_save_query_count_does_not_grow_with_regions(item, schema, django_assert_max_num_queries):
+    client, annotation, _ = item
+    speech = schema[2]["speech"].id
+
+    def regions(n):
+        return [region(f"r{i}", i * 0.1, i * 0.1 + 0.05, label=speech, text="words") for i in range(n)]
+
+    with django_assert_max_num_queries(20) as few:
+        assert _put(client, annotation["id"], 0, regions(2)).status_code == 200
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        saved = _put(client, annotation["id"], 1, regions(90))
+    assert saved.status_code == 200 and len(saved.json()["regions"]) == 90
