@@ -14,9 +14,9 @@ from apps.accounts.permissions import MANAGERS
 from apps.accounts.selectors import role_in
 from apps.catalog.models import Project, RecordingStatus
 from apps.consent import selectors, services
-from apps.consent.models import ConsentRecord, ConsentStatus, RecordingWithdrawal
+from apps.consent.models import ConsentRecord, RecordingWithdrawal
 from apps.consent.purposes import Purpose
-from apps.consent.services.optout import OptoutLinkInvalid, optout_token_make, optout_token_read
+from apps.consent.services.optout import OptoutLinkInvalid, optout_still_open, optout_token_make, optout_token_read
 
 PLAIN = {  # what each purpose means, in the words the speaker reads
     "store": "keep your recordings on our servers",
@@ -83,7 +83,7 @@ def optout_page(request, token):
         return _invalid(request, exc.kind)
     context = {"record": record, "project": record.speaker.project, "grace": _grace_text(),
                "purposes": [(p, PLAIN[p]) for p in record.purposes]}
-    if record.status != ConsentStatus.GRANTED:
+    if not optout_still_open(record):
         return render(request, "consent/optout_closed.html", context)
     recordings = _speaker_recordings(record)
     context["recordings"] = recordings

@@ -41,4 +41,7 @@ def optout_token_read(token: str) -> ConsentRecord:
 
 
 def optout_still_open(record: ConsentRecord) -> bool:
-    return record.status == ConsentStatus.GRANTED
+    """Whether there is anything left to withdraw (granted and not past its expiry)."""
+    from django.utils import timezone
+
+    return record.status == ConsentStatus.GRANTED and (record.expires_at is None or record.expires_at > timezone.now())
