@@ -1,7 +1,13 @@
 """Label schemas, assignments (the queue) and annotations with their regions and kept versions."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
+
+# The same rules the schema service applies, so admin forms refuse what the API refuses.
+_hotkey = RegexValidator(r"^[1-9]?$", "A hotkey is one of the keys 1 to 9, or blank.")
+_color = RegexValidator(r"^(#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8}))?$", "Use a hex colour like #1f77b4.")
 
 
 class LabelKind(models.TextChoices):
@@ -15,8 +21,9 @@ class Label(models.Model):
     project = models.ForeignKey("catalog.Project", on_delete=models.CASCADE, related_name="labels")
     kind = models.CharField(max_length=8, choices=LabelKind.choices, default=LabelKind.REGION)
     name = models.CharField(max_length=100)
-    color = models.CharField(max_length=16, blank=True, default="", help_text="CSS colour, e.g. #1f77b4.")
-    hotkey = models.CharField(max_length=1, blank=True, default="", help_text="'1'..'9' or blank.")
+    color = models.CharField(max_length=16, blank=True, default="", validators=[_color],
+                             help_text="Hex colour, e.g. #1f77b4.")
+    hotkey = models.CharField(max_length=1, blank=True, default="", validators=[_hotkey], help_text="'1'..'9' or blank.")
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -27,6 +34,11 @@ class Label(models.Model):
 
     def __str__(self):
         return f"{self.kind}:{self.name}"
+
+    def clean(self):
+        if self.hotkey and Label.objects.filter(project_id=self.project_id, kind=self.kind, hotkey=self.hotkey).exclude(
+                pk=self.pk).exists():
+            raise ValidationError({"hotkey": f"Another {self.kind} label of this project already uses {self.hotkey}."})
 
 
 class FieldType(models.TextChoices):
@@ -50,6 +62,12 @@ class RegionField(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.type == FieldType.CHOICE and not self.choices:
+            raise ValidationError({"choices": "A choice field needs at least one choice."})
+        if not isinstance(self.choices, list) or not all(isinstance(c, str) for c in self.choices):
+            raise ValidationError({"choices": "Choices are a list of strings."})
 
 
 class AnnotationSettings(models.Model):

@@ -111,3 +111,18 @@ def test_schema_read_has_constant_queries(schema, api, django_assert_max_num_que
         RegionField.objects.create(project=project, name=f"f{i}", type="text")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(client.get(_url(project)).json()["region_labels"]) == 22
+
+
+def test_model_validation_matches_the_service_for_admin_forms(schema):
+    from django.core.exceptions import ValidationError
+
+    project = schema[0]
+    with pytest.raises(ValidationError, match="already uses 1"):
+        Label(project=project, kind="region", name="third", hotkey="1").full_clean()
+    with pytest.raises(ValidationError, match="keys 1 to 9"):
+        Label(project=project, kind="region", name="third", hotkey="0").full_clean()
+    with pytest.raises(ValidationError, match="hex colour"):
+        Label(project=project, kind="region", name="third", color="red").full_clean()
+    with pytest.raises(ValidationError, match="at least one choice"):
+        RegionField(project=project, name="mood", type="choice", choices=[]).full_clean()
+    Label(project=project, kind="clip", name="third", hotkey="1", color="#abc").full_clean()  # clip keys are separate
