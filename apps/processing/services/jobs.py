@@ -171,7 +171,8 @@ def _parent_refresh(job_id: int) -> None:
     ProcessingJob.objects.filter(id=parent_id, status__in=ACTIVE_STATUSES).update(**fields)
 
 
-def project_reprocess(*, project, created_by=None, only_missing: bool = False, recipe: Recipe | None = None) -> ProcessingJob:
+def project_reprocess(*, project, created_by=None, only_missing: bool = False, recipe: Recipe | None = None,
+                      enqueue: bool = True) -> ProcessingJob:
     """Fan a project's usable recordings out into per-recording jobs under one parent job.
 
     ``only_missing`` skips recordings whose artifacts for the recipe are complete. Writes ProcessingJob rows;
@@ -204,7 +205,8 @@ def project_reprocess(*, project, created_by=None, only_missing: bool = False, r
             child = ProcessingJob.objects.create(kind=JobKind.RECORDING, project=project, recording=recording,
                                                  recipe=recipe, parent=parent, created_by=created_by)
             ids.append(child.id)
-        job_enqueue_on_commit(ids)
+        if enqueue:
+            job_enqueue_on_commit(ids)
     return parent
 
 
