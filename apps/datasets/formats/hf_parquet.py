@@ -26,6 +26,7 @@ Determinism: fixed writer settings below; pyarrow's `created_by` footer is
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 from typing import Mapping, Sequence
@@ -58,8 +59,8 @@ class HFParquetWriter(FormatWriter):
         split_counts: Mapping[str, int],
         class_names: Sequence[str] | None = None,
         max_rows_per_shard: int = 5000,
-        row_group_rows: int = 500,
-        row_group_bytes: int = 32 << 20,
+        row_group_rows: int = 100,  # what `datasets` itself writes for audio
+        row_group_bytes: int = 8 << 20,
         compression: str = "zstd",
     ) -> None:
         super().__init__(sink)
@@ -156,6 +157,27 @@ class HFParquetWriter(FormatWriter):
                 )
 
 
+def _load_malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_TRIM = _load_malloc_trim()
+
+
+def _malloc_trim() -> None:
+    """Hand freed heap pages back to the OS after each row group.
+
+    Each row group allocates and frees thousands of audio-sized (tens of KB) blocks;
+    glibc keeps the freed heap, and measured peak RSS then grew with the clip count
+    (benchmarks/export.py: 214 MB at 1,000 clips, 346 MB at 10,000). Trimming keeps it flat.
+    """
+    if _TRIM is not None:
+        _TRIM(0)
+
+
 class _SplitState:
     """The open shard and pending row group of one split."""
 
@@ -203,6 +225,8 @@ class _SplitState:
         table = pa.Table.from_pylist(self.rows, schema=self.owner.schema)
         self.writer.write_table(table, row_group_size=len(self.rows))
         self.rows, self.pending_bytes = [], 0
+        del table
+        _malloc_trim()
 
     def close_shard(self) -> None:
         if self.writer is not None:
