@@ -1,2 +1,9 @@
+from django.urls import path
+
+from apps.datasets import pages
+
 app_name = "datasets"
-urlpatterns = []
+urlpatterns = [
+    path("projects/<int:project_id>/releases/", pages.release_list_page, name="release-list"),
+    path("releases/<int:release_id>/", pages.release_detail_page, name="release-detail"),
+]

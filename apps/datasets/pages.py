@@ -1,0 +1,88 @@
+"""Server-rendered releases pages: the same selectors and services as the API, no JavaScript needed."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+
+from apps.accounts.errors import DomainError
+from apps.accounts.permissions import ANYONE, MANAGERS
+from apps.accounts.selectors import role_in
+from apps.annotation.models import Label
+from apps.catalog.models import Project
+from apps.datasets import services
+from apps.datasets.formats import FORMATS
+from apps.datasets.selectors import release_get
+from apps.datasets.services.spec import RELEASE_PURPOSES
+
+
+def _project_for(request, project_id, roles=ANYONE):
+    role = role_in(request.user, project_id)
+    if role is None or role not in roles:
+        raise Http404("No such project.")
+    return get_object_or_404(Project, id=project_id), role
+
+
+def _number(value, cast=float):
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return cast(value)
+    except ValueError:
+        raise DomainError(f"{value!r} is not a number.") from None
+
+
+def release_spec_from_form(post) -> dict:
+    """Turn the create form into a release spec (the service validates it)."""
+    ratios = {s: _number(post.get(f"ratio_{s}")) for s in ("train", "validation", "test")}
+    filters = {
+        "labels": post.getlist("labels"),
+        "languages": [t.strip() for t in post.get("languages", "").split(",") if t.strip()],
+        "accepted_only": post.get("accepted_only") == "on",
+        "qa": post.get("qa") or "exclude_flagged",
+        "min_duration": _number(post.get("min_duration")),
+        "max_duration": _number(post.get("max_duration")),
+    }
+    return {
+        "name": post.get("name", ""),
+        "purpose": post.get("purpose"),
+        "unit": post.get("unit"),
+        "margin": _number(post.get("margin")) or 0.0,
+        "filters": filters,
+        "audio": {"format": post.get("audio_format") or "flac", "sample_rate": _number(post.get("sample_rate"), int)},
+        "splits": {s: r for s, r in ratios.items() if r is not None},
+        "seed": _number(post.get("seed"), int) or 0,
+        "formats": post.getlist("formats"),
+    }
+
+
+@login_required
+def release_list_page(request, project_id):
+    project, role = _project_for(request, project_id)
+    error, status = None, 200
+    if request.method == "POST":
+        if role not in MANAGERS:
+            raise Http404("No such project.")
+        try:
+            release = services.release_create(actor=request.user, project_id=project_id,
+                                              spec=release_spec_from_form(request.POST))  # fmt: skip
+            return redirect("datasets:release-detail", release_id=release.id)
+        except DomainError as exc:
+            error, status = exc.message, 400
+    releases = project.releases.order_by("-id")[:100]
+    context = {
+        "project": project, "role": role, "releases": releases, "error": error, "form": request.POST,
+        "labels": Label.objects.filter(project_id=project_id).order_by("kind", "order", "id"),
+        "purposes": RELEASE_PURPOSES, "formats": FORMATS,
+    }  # fmt: skip
+    return render(request, "datasets/release_list.html", context, status=status)
+
+
+@login_required
+def release_detail_page(request, release_id):
+    release = release_get(actor=request.user, release_id=release_id)
+    role = role_in(request.user, release.project_id)
+    return render(request, "datasets/release_detail.html", {
+        "release": release, "project": release.project, "role": role,
+        "building": release.status in ("queued", "building"),
+    })  # fmt: skip
