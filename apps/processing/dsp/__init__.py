@@ -42,6 +42,7 @@ __all__ = [
     "iter_blocks",
     "iter_feature_blocks",
     "load",
+    "numba_cache_use",
     "resampled_length",
     "spectrogram_figure",
     "spectrogram_png",
@@ -53,6 +54,21 @@ __all__ = [
 ]
 
 
+def numba_cache_use(cache_dir: str) -> bool:
+    """Point numba's on-disk cache at ``cache_dir`` unless ``NUMBA_CACHE_DIR`` is already set.
+
+    Effective only before numba is first imported (it reads the setting
+    then); returns whether the directory is now the one numba will use.
+    """
+    import os
+    import sys
+
+    os.makedirs(cache_dir, exist_ok=True)
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir))
+    return os.path.abspath(os.environ.get("NUMBA_CACHE_DIR", "")) == os.path.abspath(cache_dir)
+
+
 def warm_up(params: FeatureParams | None = None, *, cache_dir: str | None = None) -> float:
     """Run the numba-compiled librosa paths once on a tiny signal; return the seconds it took.
 
@@ -62,15 +78,12 @@ def warm_up(params: FeatureParams | None = None, *, cache_dir: str | None = None
     not imported yet) the compiled code is loaded from disk after the first
     process. Also builds the window and filterbanks for ``params`` if given.
     """
-    import os
-    import sys
     import time
 
     import numpy as np
 
-    if cache_dir is not None and "numba" not in sys.modules:
-        os.makedirs(cache_dir, exist_ok=True)
-        os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir))
+    if cache_dir is not None:
+        numba_cache_use(cache_dir)
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
     for p in filter(None, (FeatureParams(sr=16000, n_fft=512, hop_length=128, n_mels=32, tuning=None), params)):

@@ -153,12 +153,35 @@ def test_warm_up_builds_the_recipe_filterbanks():
     assert features._chroma_basis.cache_info().misses == chroma_misses
 
 
-def test_warm_up_writes_numba_cache_to_the_given_dir(tmp_path):
+def test_numba_cache_goes_to_the_given_dir(tmp_path):
+    """A fresh process caches a compiled kernel in the directory (librosa's kernels are cached the same way)."""
+    import os
     import subprocess
     import sys
+    from pathlib import Path
 
     cache = tmp_path / "numba-cache"
-    code = f"from apps.processing.dsp import warm_up; warm_up(cache_dir={str(cache)!r})"
-    env = {k: v for k, v in __import__("os").environ.items() if k != "NUMBA_CACHE_DIR"}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=str(__import__("pathlib").Path(__file__).parents[3]))
-    assert list(cache.rglob("*.nbi")), "numba wrote no cache index files"
+    (tmp_path / "kernel.py").write_text(
+        "import numba\n\n@numba.njit(cache=True)\ndef double(x):\n    return 2 * x\n"
+    )
+    code = (
+        "import sys\n"
+        "from apps.processing.dsp import numba_cache_use\n"
+        f"assert numba_cache_use({str(cache)!r})\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import kernel\n"
+        "print(kernel.double(21))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(Path(__file__).parents[3]),
+                         check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "42"
+    assert list(cache.rglob("*.nbi")), "numba wrote no cache index files there"
+
+
+def test_numba_cache_use_respects_an_existing_setting(tmp_path, monkeypatch):
+    from apps.processing.dsp import numba_cache_use
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "configured"))
+    assert numba_cache_use(str(tmp_path / "other")) is False
+    assert numba_cache_use(str(tmp_path / "configured")) is True
