@@ -1,6 +1,6 @@
 """Feature-extraction benchmark (issue 3, "Done means"): Earmark's DSP beside the usual librosa script.
 
-Run from the repository root:  .venv/bin/python benchmarks/features.py  [--clips 200] [--long-minutes 30]
+Run from the repository root:  .venv/bin/python benchmarks/features.py  [--clips 200] [--long-minutes 30] [--sections 1234]
 
 Generates 200 ten-second 44.1 kHz clips and one 30-minute file, then prints,
 measured in the same run:
@@ -222,28 +222,7 @@ def verdict(ok: bool) -> str:
     return "meets target" if ok else "BELOW target"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--clips", type=int, default=200)
-    ap.add_argument("--long-minutes", type=float, default=30.0)
-    ap.add_argument("--child", nargs=2, metavar=("MODE", "ARG"))
-    args = ap.parse_args()
-    if args.child:
-        print(json.dumps(child(*args.child)))
-        return
-
-    import librosa
-    import scipy
-
-    from apps.processing.dsp import warm_up
-
-    print(f"Earmark feature benchmark  (numpy {np.__version__}, scipy {scipy.__version__}, "
-          f"librosa {librosa.__version__}; 1 BLAS/OpenMP thread per process; load {os.getloadavg()[0]:.2f})")
-    print(f"recipe: {RECIPE}")
-    print(f"generating {args.clips} clips of {CLIP_SECONDS:.0f} s at {SR} Hz ...", flush=True)
-    _CLIPS[:] = [make_clip(i) for i in range(args.clips)]
-    warm_up(params())
-
+def section_single(args) -> None:
     print("\n1. Single process, audio seconds per CPU second")
     row("", "Earmark", "baseline", "ratio")
     typical = cpu_throughput(typical_script, _CLIPS)
@@ -256,6 +235,8 @@ def main() -> None:
         f"target >= 0.25x: {verdict(ours >= 0.25 * floor_tp)}")
     row("(context) typical script, chroma auto-tuning", f"{ours:10.1f}", f"{auto:10.1f}", f"{ours / auto:7.2f}x")
 
+
+def section_memory(args) -> None:
     print(f"\n2. Peak memory for a {args.long_minutes:g}-minute {SR} Hz mono file (fresh process, VmHWM)")
     with tempfile.TemporaryDirectory(dir=ROOT / "var") as tmp:
         long_path = Path(tmp) / "long.wav"
@@ -274,6 +255,8 @@ def main() -> None:
     row("audio s per CPU s on that file", f"{audio_s / ours_m['cpu']:10.1f}", f"{audio_s / base_m['cpu']:10.1f}",
         f"{base_m['cpu'] / ours_m['cpu']:7.2f}x", "(Earmark includes decoding and writing .npy)")
 
+
+def section_workers(args) -> None:
     print(f"\n3. Worker processes, audio seconds per wall second ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})")
     # Alternate the runs and keep each setting's best: other load on the machine comes and goes.
     runs = {1: [], 2: []}
@@ -288,6 +271,8 @@ def main() -> None:
     row("audio s per worker CPU s", f"{two / cpus2:10.1f}", f"{one / cpus1:10.1f}",
         f"{(two / cpus2) / (one / cpus1):7.2f}x", "(1.0 = workers do not slow each other)")
 
+
+def section_first_task(args) -> None:
     print("\n4. First task in a fresh process vs a warm task (one 10 s clip), seconds")
     warm = run_child("first-task", "warm_up")
     bare = run_child("first-task", "none")
@@ -302,6 +287,36 @@ def main() -> None:
         f"{bare['first'] / bare['warm']:7.2f}x")
     row("(context) warm_up() with a cold numba cache", f"{cold['first']:10.3f}", f"{cold['warm']:10.3f}",
         f"{cold['first'] / cold['warm']:7.2f}x", f"warm_up {cold['warm_up']:.2f} s")
+
+
+SECTIONS = {"1": section_single, "2": section_memory, "3": section_workers, "4": section_first_task}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clips", type=int, default=200)
+    ap.add_argument("--long-minutes", type=float, default=30.0)
+    ap.add_argument("--sections", default="1234", help="which numbered sections to run, e.g. 13")
+    ap.add_argument("--child", nargs=2, metavar=("MODE", "ARG"))
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(*args.child)))
+        return
+
+    import librosa
+    import scipy
+
+    from apps.processing.dsp import warm_up
+
+    print(f"Earmark feature benchmark  (numpy {np.__version__}, scipy {scipy.__version__}, "
+          f"librosa {librosa.__version__}; 1 BLAS/OpenMP thread per process; load {os.getloadavg()[0]:.2f})")
+    print(f"recipe: {RECIPE}")
+    if set(args.sections) & {"1", "3"}:
+        print(f"generating {args.clips} clips of {CLIP_SECONDS:.0f} s at {SR} Hz ...", flush=True)
+        _CLIPS[:] = [make_clip(i) for i in range(args.clips)]
+    warm_up(params())
+    for key in args.sections:
+        SECTIONS[key](args)
 
 
 if __name__ == "__main__":
