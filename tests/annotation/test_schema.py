@@ -126,3 +126,15 @@ def test_model_validation_matches_the_service_for_admin_forms(schema):
     with pytest.raises(ValidationError, match="at least one choice"):
         RegionField(project=project, name="mood", type="choice", choices=[]).full_clean()
     Label(project=project, kind="clip", name="third", hotkey="1", color="#abc").full_clean()  # clip keys are separate
+
+
+def test_swapping_names_by_id_keeps_rows_apart(schema, api):
+    project, users, labels = schema
+    body = {"region_labels": [{"id": labels["speech"].id, "name": "noise"}, {"name": "speech"},
+                              {"id": labels["noise"].id, "name": "other"}]}
+    out = api(users["manager"]).put(_url(project), body, format="json").json()["region_labels"]
+    assert [(lb["id"] == labels["speech"].id, lb["name"]) for lb in out] == [(True, "noise"), (False, "speech"), (False, "other")]
+    assert out[2]["id"] == labels["noise"].id
+    twice = api(users["manager"]).put(_url(project), {"region_labels": [
+        {"id": labels["speech"].id, "name": "a"}, {"id": labels["speech"].id, "name": "b"}]}, format="json")
+    assert twice.status_code == 400 and "is listed twice" in twice.json()["detail"]

@@ -59,13 +59,19 @@ def _labels_replace(project_id, kind: str, items: list[dict]) -> None:
     existing = {lb.id: lb for lb in label_list(project_id, kind)}
     by_name = {lb.name.lower(): lb for lb in existing.values()}
     keep: list[Label] = []
+    # Rows named by id are theirs; a name-only item may reuse a row nobody claimed (never one twice).
+    claimed = {item["id"] for item in items if item.get("id") is not None}
     for order, item in enumerate(items):
         if item.get("id") is not None:
             label = existing.get(item["id"])
             if label is None:
                 raise DomainError(f"{kind}_labels[{order}].id {item['id']} is not a {kind} label of this project.")
+            if any(label is other for other in keep):
+                raise DomainError(f"{kind}_labels[{order}].id {item['id']} is listed twice.")
         else:
-            label = by_name.get(item["name"].strip().lower()) or Label(project_id=project_id, kind=kind)
+            label = by_name.get(item["name"].strip().lower())
+            if label is None or label.id in claimed or any(label is other for other in keep):
+                label = Label(project_id=project_id, kind=kind)
         label.name = item["name"].strip()
         label.color = item.get("color") or label.color or PALETTE[order % len(PALETTE)]
         label.hotkey = item.get("hotkey") or ""
