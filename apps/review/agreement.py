@@ -7,13 +7,15 @@ more annotators submitted (or had accepted), and gold units are recordings with 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections import defaultdict
 
-from django.db.models import Prefetch
+from django.core.cache import cache
+from django.db.models import Count, Max, Prefetch, Sum
 
 from apps.accounts.models import Role
-from apps.annotation.models import Annotation, AnnotationSettings, AnnotationStatus, Label, Region
+from apps.annotation.models import Annotation, AnnotationSettings, AnnotationStatus, Region
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.review import metrics
@@ -30,20 +32,35 @@ def _annotation_dict(annotation) -> dict:
 
 
 def annotations_by_recording(*, actor, project_id: int) -> tuple[dict, dict]:
-    """``({recording_id: {annotator_id: annotation dict}}, {annotator_id: username})``: 3 queries."""
+    """``({recording_id: {annotator_id: annotation dict}}, {annotator_id: username})``: 3 queries.
+
+    Plain ``values_list`` rows rather than model instances: building thousands of Region objects
+    cost more than all the metrics together.
+    """
     usable = recordings_usable(actor, Purpose.REVIEW, roles=AGREEMENT_ROLES).filter(project_id=project_id)
-    qs = (
-        Annotation.objects.filter(project_id=project_id, status__in=FINISHED, recording__in=usable.values("id"))
-        .select_related("annotator")
-        .prefetch_related(Prefetch("regions", queryset=Region.objects.order_by("start", "end", "id")),
-                          Prefetch("clip_labels", queryset=Label.objects.only("id")))
-        .order_by("recording_id", "annotator_id")
-    )
+    finished = Annotation.objects.filter(project_id=project_id, status__in=FINISHED, recording__in=usable.values("id"))
+    rows = finished.order_by("recording_id", "annotator_id").values_list(
+        "id", "recording_id", "annotator_id", "annotator__username")
+    by_id: dict = {}
     units: dict = defaultdict(dict)
     names: dict = {}
-    for annotation in qs:
-        units[annotation.recording_id][annotation.annotator_id] = _annotation_dict(annotation)
-        names[annotation.annotator_id] = annotation.annotator.username
+    for annotation_id, recording_id, annotator_id, username in rows:
+        by_id[annotation_id] = units[recording_id][annotator_id] = {"clip_labels": [], "regions": []}
+        names[annotator_id] = username
+    if not by_id:
+        return {}, {}
+    ids = finished.values("id")
+    regions = (Region.objects.filter(annotation_id__in=ids).order_by("annotation_id", "start", "end", "id")
+               .values_list("annotation_id", "start", "end", "label_id", "channel", "text"))
+    for annotation_id, start, end, label, channel, text in regions:
+        if annotation_id in by_id:
+            by_id[annotation_id]["regions"].append(
+                {"start": start, "end": end, "label": label, "channel": channel, "text": text})
+    clips = (Annotation.clip_labels.through.objects.filter(annotation_id__in=ids)
+             .order_by("annotation_id", "label_id").values_list("annotation_id", "label_id"))
+    for annotation_id, label in clips:
+        if annotation_id in by_id:
+            by_id[annotation_id]["clip_labels"].append(label)
     return dict(units), names
 
 
@@ -118,6 +135,30 @@ def project_agreement(*, actor, project_id: int, iou_threshold: float = 0.5) -> 
         "transcripts": transcripts,
         "annotators": _per_annotator(units, overlap, names, multi, iou_threshold, project_id),
     }
+
+
+AGREEMENT_CACHE_SECONDS = 600
+
+
+def project_agreement_cached(*, actor, project_id: int, iou_threshold: float = 0.5) -> dict:
+    """``project_agreement``, reused while nothing it reads has changed (two small aggregate queries).
+
+    The key holds the count, id sum and latest ``updated_at`` of the finished annotations on usable
+    recordings (every save, submit, review and withdrawal moves one of them) and the gold items'
+    count and latest time; entries also expire after ``AGREEMENT_CACHE_SECONDS``.
+    """
+    usable = recordings_usable(actor, Purpose.REVIEW, roles=AGREEMENT_ROLES).filter(project_id=project_id)
+    state = Annotation.objects.filter(project_id=project_id, status__in=FINISHED,
+                                      recording__in=usable.values("id")).aggregate(
+        n=Count("id"), ids=Sum("id"), latest=Max("updated_at"))
+    gold = GoldItem.objects.filter(project_id=project_id).aggregate(n=Count("id"), ids=Sum("id"),
+                                                                    latest=Max("created_at"))
+    state = f"{iou_threshold}:{state['n']}:{state['ids']}:{state['latest']}:{gold['n']}:{gold['ids']}:{gold['latest']}"
+    key = f"review:agreement:{project_id}:{hashlib.sha1(state.encode()).hexdigest()}"
+    return cache.get_or_set(
+        key, lambda: project_agreement(actor=actor, project_id=project_id, iou_threshold=iou_threshold),
+        AGREEMENT_CACHE_SECONDS,
+    )
 
 
 def _per_annotator(units, overlap, names, multi, iou_threshold, project_id) -> list[dict]:

@@ -6,6 +6,9 @@ held), so a withdrawn speaker's recordings drop out of every figure at once.
 
 from __future__ import annotations
 
+import hashlib
+
+from django.core.cache import cache
 from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -95,38 +98,51 @@ def dashboard_data(*, actor, project_id: int) -> dict:
     }
 
 
+CHART_CACHE_SECONDS = 3600
+
+
+def _chart(fn, *args, **kwargs) -> str:
+    """``fn(*args, **kwargs)`` from the cache when the same chart of the same numbers was drawn before.
+
+    Charts are pure functions of their inputs, so the key is a digest of the inputs: a changed number
+    draws a new chart, an unchanged one costs nothing (matplotlib takes ~0.3 s per chart here).
+    """
+    digest = hashlib.sha1(repr((fn.__name__, args, sorted(kwargs.items()))).encode()).hexdigest()
+    return cache.get_or_set(f"review:chart:{digest}", lambda: fn(*args, **kwargs), CHART_CACHE_SECONDS)
+
+
 def dashboard_render(*, actor, project_id: int, agreement_rows: list[dict] | None = None) -> dict:
     """The dashboard's charts as inline SVG, plus the headline numbers."""
     d = dashboard_data(actor=actor, project_id=project_id)
     f1 = {row["annotator"]: row["region_f1_vs_peers"] for row in agreement_rows or []}
     names = [r["annotator__username"] for r in d["annotators"]]
     charts_svg = {
-        "status": charts.grouped_bars("Recordings by status", [s for s, _, _ in d["status"]],
+        "status": _chart(charts.grouped_bars, "Recordings by status", [s for s, _, _ in d["status"]],
                                       {"hours": [h for _, _, h in d["status"]]}, ylabel="hours"),
-        "status_counts": charts.bar_chart("Recording counts by status", [s for s, _, _ in d["status"]],
+        "status_counts": _chart(charts.bar_chart, "Recording counts by status", [s for s, _, _ in d["status"]],
                                           [n for _, n, _ in d["status"]], ylabel="recordings"),
-        "durations": charts.bar_chart("Duration histogram", [b for b, _ in d["histogram"]],
+        "durations": _chart(charts.bar_chart, "Duration histogram", [b for b, _ in d["histogram"]],
                                       [n for _, n in d["histogram"]], ylabel="recordings", color=charts.PALETTE[5]),
-        "labels": charts.bar_chart("Region labels", [lb for lb, _, _ in d["labels"][:20]],
+        "labels": _chart(charts.bar_chart, "Region labels", [lb for lb, _, _ in d["labels"][:20]],
                                    [n for _, n, _ in d["labels"][:20]], ylabel="regions", horizontal=True,
                                    color=charts.PALETTE[4]),
-        "languages": charts.bar_chart("Hours by language", [k for k, _, _ in d["languages"][:15]],
+        "languages": _chart(charts.bar_chart, "Hours by language", [k for k, _, _ in d["languages"][:15]],
                                       [h for _, _, h in d["languages"][:15]], ylabel="hours", horizontal=True),
-        "genders": charts.bar_chart("Hours by gender (as described)", [k for k, _, _ in d["genders"][:15]],
+        "genders": _chart(charts.bar_chart, "Hours by gender (as described)", [k for k, _, _ in d["genders"][:15]],
                                     [h for _, _, h in d["genders"][:15]], ylabel="hours", horizontal=True,
                                     color=charts.PALETTE[1]),
-        "ages": charts.bar_chart("Hours by age band", [k for k, _, _ in d["ages"]], [h for _, _, h in d["ages"]],
+        "ages": _chart(charts.bar_chart, "Hours by age band", [k for k, _, _ in d["ages"]], [h for _, _, h in d["ages"]],
                                  ylabel="hours", color=charts.PALETTE[2]),
-        "qa": charts.lines_over_time("QA flags per day", d["qa_days"], d["qa_series"], ylabel="recordings flagged"),
-        "throughput": charts.grouped_bars(
+        "qa": _chart(charts.lines_over_time, "QA flags per day", d["qa_days"], d["qa_series"], ylabel="recordings flagged"),
+        "throughput": _chart(charts.grouped_bars, 
             "Annotator throughput", names,
             {"accepted": [r["accepted"] for r in d["annotators"]],
              "awaiting review": [r["submitted"] - r["accepted"] - r["rejected"] for r in d["annotators"]],
              "rejected": [r["rejected"] for r in d["annotators"]]}, ylabel="annotations"),
-        "agreement": charts.scatter_annotators("Throughput and agreement", names,
+        "agreement": _chart(charts.scatter_annotators, "Throughput and agreement", names,
                                                [r["hours"] for r in d["annotators"]],
                                                [f1.get(r["annotator_id"]) for r in d["annotators"]]),
-        "backlog": charts.bar_chart("Review backlog (annotations by status)", [s for s, _ in d["backlog"]],
+        "backlog": _chart(charts.bar_chart, "Review backlog (annotations by status)", [s for s, _ in d["backlog"]],
                                     [n for _, n in d["backlog"]], ylabel="annotations", color=charts.PALETTE[3]),
     }
     totals = {

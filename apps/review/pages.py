@@ -52,7 +52,7 @@ def dashboard_page(request, project_id):
     project, role = _project_for(request, project_id, ANYONE)
     rows = []
     if role in agreement.AGREEMENT_ROLES:
-        rows = agreement.project_agreement(actor=request.user, project_id=project_id)["annotators"]
+        rows = agreement.project_agreement_cached(actor=request.user, project_id=project_id)["annotators"]
     context = dashboard_render(actor=request.user, project_id=project_id, agreement_rows=rows)
     return render(request, "review/dashboard.html", {"project": project, "role": role, **context,
                                                      "agreement_rows": rows})

@@ -33,7 +33,7 @@ class ProjectAgreementView(APIView):
     @extend_schema(responses=serializers.DictField())
     def get(self, request, project_id):
         project_role_require(request.user, project_id, agreement.AGREEMENT_ROLES)
-        body = agreement.project_agreement(actor=request.user, project_id=project_id, iou_threshold=_iou(request))
+        body = agreement.project_agreement_cached(actor=request.user, project_id=project_id, iou_threshold=_iou(request))
         if (annotator := request.query_params.get("annotator")) is not None:
             body["annotators"] = [row for row in body["annotators"] if str(row["annotator"]) == annotator]
         return Response(body)
@@ -43,7 +43,7 @@ class ProjectAgreementAnnotatorsView(APIView):
     @extend_schema(responses=serializers.ListField())
     def get(self, request, project_id):
         project_role_require(request.user, project_id, agreement.AGREEMENT_ROLES)
-        body = agreement.project_agreement(actor=request.user, project_id=project_id, iou_threshold=_iou(request))
+        body = agreement.project_agreement_cached(actor=request.user, project_id=project_id, iou_threshold=_iou(request))
         return Response(body["annotators"])
 
 
