@@ -1,7 +1,7 @@
 """Earmark's pure DSP core: arrays (or file-like objects) in, arrays and small dataclasses out.
 
 Never imports django, celery or ``apps.*``; the adapter in
-``apps/processing/services.py`` loads from storage, calls these functions and
+``apps/processing/services/`` loads from storage, calls these functions and
 saves the artifacts. Callers own threading: a worker should limit BLAS/FFT
 threads (e.g. ``threadpoolctl.threadpool_limits(1)`` or ``OMP_NUM_THREADS=1``)
 and run one process per core.
