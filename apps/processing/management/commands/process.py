@@ -36,7 +36,7 @@ class Command(BaseCommand):
         children = list(parent.children.order_by("id").values_list("id", flat=True))
         self.stdout.write(f"Job {parent.id}: {len(children)} recording(s) to process.")
         if inline:
-            for job_id in tqdm(children, unit="rec", desc="processing"):
+            for job_id in tqdm(children, unit="rec", desc="processing", file=self.stderr._out):
                 services.job_run(job_id=job_id, worker="manage.py process")
         elif not no_wait:
             self._follow(parent.id, len(children))
@@ -47,7 +47,8 @@ class Command(BaseCommand):
             f"{agg['counts']['skipped']} skipped, {agg['counts']['queued'] + agg['counts']['running']} open."))
 
     def _follow(self, parent_id: int, total: int) -> None:
-        with tqdm(total=100.0, unit="%", desc=f"job {parent_id}", bar_format="{l_bar}{bar}| {n:.1f}/{total:.0f}%") as bar:
+        with tqdm(total=100.0, unit="%", desc=f"job {parent_id}", file=self.stderr._out,
+                  bar_format="{l_bar}{bar}| {n:.1f}/{total:.0f}%") as bar:
             while True:
                 parent = ProcessingJob.objects.get(id=parent_id)
                 percent = services.job_progress_aggregate(parent=parent)["percent"] if total else 100.0
