@@ -156,3 +156,21 @@ def test_date_filters_bound_the_recordings(corpus):
     after = build(corpus, formats=["csv"], filters={"recorded_after": cutoff})
     assert sorted(ReleaseItem.objects.filter(release=before).values_list("recording_ref", flat=True)) == old
     assert not set(ReleaseItem.objects.filter(release=after).values_list("recording_ref", flat=True)) & set(old)
+
+
+def test_near_duplicates_across_splits_are_reported_as_leakage(corpus):
+    from apps.review.models import QAResult
+
+    spec = dict(formats=["csv"], splits={"train": 0.5, "validation": 0.25, "test": 0.25})
+    probe = build(corpus, **spec)
+    assert probe.stats["leakage_warnings"] == []
+    split = dict(ReleaseItem.objects.filter(release=probe).values_list("recording_ref", "split"))
+    a = min(split)
+    b = min(r for r in split if split[r] != split[a])
+    c, d = sorted(r for r in split if split[r] == split[a] and r != a)[:2]
+    QAResult.objects.create(recording_id=a, project=corpus["project"], near_duplicate_of_id=b)
+    QAResult.objects.create(recording_id=d, project=corpus["project"], near_duplicate_of_id=c)  # same split: fine
+    release = build(corpus, **spec)
+    assert dict(ReleaseItem.objects.filter(release=release).values_list("recording_ref", "split")) == split
+    assert release.stats["leakage_warnings"] == [sorted([f"r{a:08d}", f"r{b:08d}"])]
+    assert "1 near-duplicate pair(s) sit in different splits" in release.data_card
