@@ -61,6 +61,8 @@ def artifact_get(*, recording, kind: str, recipe_hash: str | None = None) -> Art
         found = (qs.filter(recipe_hash=active).first() if active else None) or qs.order_by("-id").first()
     if found is None:
         what = kind.replace("_", " ")
+        if recording.status == "ready":
+            raise Http404(f"There is no {what} for recording {recording.id}: its processing recipe does not make it.")
         raise Http404(f"There is no {what} for recording {recording.id} yet: its processing has not finished.")
     return found
 

@@ -21,7 +21,7 @@ from apps.processing import selectors
 
 NPY_KINDS = re.compile(r"^(spectrogram|mel|mfcc|mfcc_delta|mfcc_delta2|chroma|mel_specaug_\d+)$")
 JSON_KINDS = {"voiced_segments", "qa"}
-AUDIO_KINDS = re.compile(r"^(processed_audio|audio_aug_\d+)$")
+AUDIO_KINDS = re.compile(r"^(audio|audio_aug_\d+)$")
 JSON_NPY_MAX_BYTES = 64 * 1024
 DEFAULT_MAX_LENGTH = 20000
 

@@ -114,8 +114,11 @@ def test_features_npy_json_and_voiced_segments(processed, api):
     big = client.get(f"/api/v1/recordings/{recording.id}/features/spectrogram?format=json")
     assert big.status_code == 400 and "too large" in big.json()["detail"]
     assert client.get(f"/api/v1/recordings/{recording.id}/features/sparkle").status_code == 404
-    qa = client.get(f"/api/v1/recordings/{recording.id}/features/qa").json()
-    assert qa["metrics"]["duration_s"] == pytest.approx(2.0)
+    qa = client.get(f"/api/v1/recordings/{recording.id}/features/qa")  # opt-in: review measures QA itself
+    assert qa.status_code == 404 and "recipe does not make it" in qa.json()["detail"]
+    audio = client.get(f"/api/v1/recordings/{recording.id}/features/audio")
+    assert audio.status_code == 200 and audio["Content-Type"] == "audio/flac"
+    assert b"".join(audio.streaming_content).startswith(b"fLaC")
 
 
 def test_spectrogram_preview_and_tiles(processed, api):

@@ -11,7 +11,7 @@ from apps.processing.models import Artifact, JobStatus, ProcessingJob
 from tests.processing.helpers import artifact_kinds, ingest
 
 BASE_KINDS = {"peaks", "voiced_segments", "spectrogram", "mel", "mfcc", "chroma", "preview_mel",
-              "preview_spectrogram", "tiles_index", "qa", "fingerprint"}
+              "preview_spectrogram", "tiles_index", "audio"}
 
 
 def _storage_keys(prefix="artifacts/"):
@@ -50,3 +50,28 @@ def test_upload_queues_job_that_writes_every_artifact(project_with_roles, django
     assert mel.shape[0] == 80 and mel.dtype == np.float32
     voiced = json.loads(default_storage.open(Artifact.objects.get(kind="voiced_segments").key).read())
     assert len(voiced["segments"]) == 1 and voiced["segments"][0][1] > 2.5
+
+
+@pytest.mark.django_db
+def test_processed_audio_is_flac_at_the_recipe_rate_and_qa_is_opt_in(project_with_roles,
+                                                                       django_capture_on_commit_callbacks):
+    import io
+
+    import soundfile as sf
+
+    from apps.processing.services import project_recipe_set
+
+    project, users = project_with_roles
+    project_recipe_set(project=project, spec={"target_sample_rate": 8000, "channels": "keep",
+                                              "artifacts": ["processed_audio", "qa", "fingerprint", "peaks"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        recording = ingest(project, users["manager"], seconds=1.5, sr=22050, channels=2)
+    assert artifact_kinds(recording) == {"audio", "qa", "fingerprint", "peaks"}
+    art = Artifact.objects.get(kind="audio")
+    info = sf.info(io.BytesIO(default_storage.open(art.key, "rb").read()))
+    assert (info.format, info.samplerate, info.channels) == ("FLAC", 8000, 2)
+    assert info.frames == 12000 and art.meta["sample_rate"] == 8000
+    qa = json.loads(default_storage.open(Artifact.objects.get(kind="qa").key).read())
+    assert qa["sample_rate"] == 22050 and qa["channels"] == 2  # measured on the original
+    peaks = Artifact.objects.get(kind="peaks").meta
+    assert peaks["sample_rate"] == 22050 and peaks["channels"] == 2  # the annotator plays the original

@@ -158,12 +158,12 @@ def test_full_recipe_trim_loudness_windows_float16_deltas_augment(project_with_r
     assert job.status == JobStatus.DONE, job.error
     kinds = {k for k in Artifact.objects.values_list("kind", flat=True) if not k.startswith("tile_")}
     assert kinds == {"peaks", "voiced_segments", "mel", "mfcc", "mfcc_delta", "mfcc_delta2", "chroma",
-                     "processed_audio", "tiles_index", "audio_aug_0", "mel_specaug_1"}
+                     "audio", "tiles_index", "audio_aug_0", "mel_specaug_1"}
 
     def load(kind):
         return default_storage.open(Artifact.objects.get(kind=kind).key, "rb").read()
 
-    audio, sr = sf.read(io.BytesIO(load("processed_audio")))
+    audio, sr = sf.read(io.BytesIO(load("audio")))
     assert sr == 16000 and len(audio) / sr == pytest.approx(1.5, abs=0.05)  # trimmed to the tone
     from apps.processing.dsp.preprocess import loudness_lufs
 

@@ -32,6 +32,8 @@ Progress = Callable[[str, float], None]
 BLOCK_FRAMES = 1 << 18
 VOICED_CHUNK_SECONDS = 600.0
 PREVIEW_MAX_COLUMNS = 2000
+# The processed audio's artifact kind (apps.datasets reads it for releases cut from processed audio).
+PROCESSED_AUDIO_KIND = "audio"
 
 
 class UndecodableAudio(Exception):
@@ -61,6 +63,8 @@ def expected_kinds(spec: dict) -> list[str]:
             kinds += ["preview_mel", "preview_spectrogram"]
         elif group == "tiles":
             kinds.append("tiles_index")
+        elif group == "processed_audio":
+            kinds.append(PROCESSED_AUDIO_KIND)
         else:
             kinds.append(group)
     for i, aug in enumerate(spec["augmentations"]):
@@ -117,7 +121,7 @@ class _Run:
         except (sf.SoundFileError, RuntimeError, EOFError) as exc:
             raise UndecodableAudio(f"The original audio cannot be decoded: {_short(exc)}.") from None
         if "processed_audio" in self.arts:
-            self.writer.put_path("processed_audio", self.processed, "flac", meta=self.processed_meta)
+            self.writer.put_path(PROCESSED_AUDIO_KIND, self.processed, "flac", meta=self.processed_meta)
         self.report("peaks", 20)
         if "peaks" in self.arts and not self.writer.has("peaks"):
             self._peaks()

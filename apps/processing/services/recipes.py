@@ -18,10 +18,11 @@ from apps.processing.models import ProjectProcessing, Recipe
 
 SPEC_VERSION = 1
 
-# Artifact groups a recipe may ask for. "processed_audio" is opt-in: it is a copy of every file.
+# Artifact groups a recipe may ask for. "processed_audio" (stored as kind "audio": FLAC at the recipe's rate)
+# feeds releases. "qa" and "fingerprint" are opt-in copies: review's qa_on_processed measures the original.
 ARTIFACT_GROUPS = ("peaks", "voiced_segments", "tiles", "spectrogram", "mel", "mfcc", "chroma", "previews",
                    "qa", "fingerprint", "processed_audio")
-DEFAULT_ARTIFACTS = tuple(g for g in ARTIFACT_GROUPS if g != "processed_audio")
+DEFAULT_ARTIFACTS = tuple(g for g in ARTIFACT_GROUPS if g not in ("qa", "fingerprint"))
 FEATURE_GROUPS = ("spectrogram", "mel", "mfcc", "chroma")
 
 _SPEC_AUGMENT_PARAMS = {"n_freq_masks": int, "freq_mask_param": int, "n_time_masks": int, "time_mask_param": int,
