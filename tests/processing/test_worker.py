@@ -44,6 +44,10 @@ def test_upload_is_processed_by_a_real_worker_local_storage(live_worker, project
     job = _job(recording_id)
     assert job.status == JobStatus.DONE, job.error
     assert job.attempts == 1 and job.worker
+    # Worker hygiene: the warm-up ran once, in the worker, before it took tasks.
+    log = worker.output()
+    assert log.count("processing warm-up took") == 1
+    assert log.index("processing warm-up took") < log.index(" ready.")
     kinds = set(Artifact.objects.filter(recording_id=recording_id).values_list("kind", flat=True))
     assert BASE_KINDS <= kinds
     assert sorted(Artifact.objects.values_list("key", flat=True)) == _storage_keys()
