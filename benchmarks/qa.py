@@ -178,7 +178,7 @@ def _seed_dashboard(n: int):
     now = timezone.now()
     qa_rows = []
     for j, (rid, dur) in enumerate(recs):
-        flags = [f for k, f in enumerate(QA_FLAGS[:6]) if (j + k) % (11 + 3 * k) == 0]
+        flags = [f for f, p in zip(QA_FLAGS, (0.04, 0.08, 0.12, 0.02, 0.05, 0.03, 0.01, 0.02)) if rng.random() < p]
         qa_rows.append(QAResult(recording_id=rid, project=project, duration_s=dur, snr_db=float(rng.uniform(5, 60)),
                                 flags="," + ",".join(flags) + "," if flags else "", flagged=bool(flags)))
     QAResult.objects.bulk_create(qa_rows, batch_size=2000)
@@ -186,14 +186,15 @@ def _seed_dashboard(n: int):
         QAResult.objects.filter(project=project, recording_id__in=[r for r, _ in recs[day::30]]).update(
             computed_at=now - timedelta(days=day))
     speech, noise = (Label.objects.create(project=project, kind="region", name=name) for name in ("speech", "noise"))
-    statuses = ["submitted", "accepted", "accepted", "rejected", "in_progress"]
+    statuses = rng.choice(["submitted", "accepted", "rejected", "in_progress"], size=n, p=[0.3, 0.5, 0.1, 0.1])
     annotations = [Annotation(project=project, recording_id=rid, annotator=annotators[(j + k) % 5],
-                              status=statuses[(j + k) % 5], version=3, submitted_at=now - timedelta(days=j % 30))
+                              status=statuses[(j + k) % n], version=3, submitted_at=now - timedelta(days=j % 30))
                    for j, (rid, _) in enumerate(recs[: n // 3]) for k in range(1 + (j % 4 == 0))]
     Annotation.objects.bulk_create(annotations, batch_size=2000)
-    regions = [Region(annotation=a, uid=f"r{m}", start=m * 0.3, end=m * 0.3 + 0.25, label=speech if m % 3 else noise,
-                      text="hello" if m % 2 else "")
-               for a in Annotation.objects.filter(project=project).only("id") for m in range(3)]
+    regions = [Region(annotation=a, uid=f"r{m}", start=m * 0.3 + jitter, end=m * 0.3 + 0.25,
+                      label=speech if m % 3 else noise, text="hello" if m % 2 else "")
+               for a in Annotation.objects.filter(project=project).only("id", "annotator_id")
+               for jitter in [0.02 * (a.annotator_id % 5)] for m in range(3)]
     Region.objects.bulk_create(regions, batch_size=5000)
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:

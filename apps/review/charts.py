@@ -34,6 +34,16 @@ def _figure(width=5.2, height=2.8):
         return fig, fig.add_subplot()
 
 
+def _xticks(ax, labels):
+    crowded = len(labels) > 6 or sum(len(str(lb)) for lb in labels) > 40
+    ax.set_xticks(range(len(labels)), labels, rotation=30 if crowded else 0, ha="right" if crowded else "center")
+
+
+def _legend(ax, n):
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.25)  # head room so the legend never sits on the data
+    ax.legend(frameon=False, fontsize=8, ncols=min(n, 3), loc="upper right")
+
+
 def _empty(ax, message="No data yet"):
     ax.text(0.5, 0.5, message, ha="center", va="center", color="#5b6475", transform=ax.transAxes)
     ax.set_xticks([])
@@ -56,8 +66,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, yla
             ax.set_xlabel(ylabel)
         else:
             ax.bar(range(len(labels)), values, color=color)
-            ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 6 else 0,
-                          ha="right" if len(labels) > 6 else "center")
+            _xticks(ax, labels)
             ax.set_ylabel(ylabel)
         return _svg(fig)
 
@@ -79,10 +88,9 @@ def grouped_bars(title: str, labels: Sequence[str], series: Mapping[str, Sequenc
             ax.bar(x, values, width, bottom=bottom if stacked else None, label=name, color=PALETTE[i % len(PALETTE)])
             if stacked:
                 bottom = [b + v for b, v in zip(bottom, values)]
-        ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0,
-                      ha="right" if len(labels) > 5 else "center")
+        _xticks(ax, labels)
         ax.set_ylabel(ylabel)
-        ax.legend(frameon=False, fontsize=8, ncols=min(n, 4))
+        _legend(ax, n)
         return _svg(fig)
 
 
@@ -98,7 +106,7 @@ def lines_over_time(title: str, days: Sequence, series: Mapping[str, Sequence[fl
         for i, (name, values) in enumerate(shown.items()):
             ax.plot(days, values, marker="o", markersize=3, label=name, color=PALETTE[i % len(PALETTE)])
         ax.set_ylabel(ylabel)
-        ax.legend(frameon=False, fontsize=8, ncols=min(len(shown), 3))
+        _legend(ax, len(shown))
         fig.autofmt_xdate()
         return _svg(fig)
 
@@ -117,6 +125,7 @@ def scatter_annotators(title: str, names: Sequence[str], throughput: Sequence[fl
         for name, x, y in zip(names, throughput, ys):
             ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
         ax.set_xlabel("hours submitted")
+        ax.set_xlim(left=0, right=max(throughput) * 1.25 or 1)
         ax.set_ylabel("region F1 vs peers")
         ax.set_ylim(-0.05, 1.05)
         return _svg(fig)

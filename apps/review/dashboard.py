@@ -117,8 +117,8 @@ def dashboard_render(*, actor, project_id: int, agreement_rows: list[dict] | Non
     f1 = {row["annotator"]: row["region_f1_vs_peers"] for row in agreement_rows or []}
     names = [r["annotator__username"] for r in d["annotators"]]
     charts_svg = {
-        "status": _chart(charts.grouped_bars, "Recordings by status", [s for s, _, _ in d["status"]],
-                                      {"hours": [h for _, _, h in d["status"]]}, ylabel="hours"),
+        "status": _chart(charts.bar_chart, "Hours by status", [s for s, _, _ in d["status"]],
+                         [h for _, _, h in d["status"]], ylabel="hours"),
         "status_counts": _chart(charts.bar_chart, "Recording counts by status", [s for s, _, _ in d["status"]],
                                           [n for _, n, _ in d["status"]], ylabel="recordings"),
         "durations": _chart(charts.bar_chart, "Duration histogram", [b for b, _ in d["histogram"]],
