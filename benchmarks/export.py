@@ -11,6 +11,13 @@ Run: .venv/bin/python benchmarks/export.py [--clips 10000] [--small 1000]
    count and prints the child's peak RSS (getrusage(RUSAGE_CHILDREN) read in a
    wrapper process, so every figure is one build's own peak).
 
+4. End to end, as the exports worker runs it: a child process with its own
+   SQLite database and media folder holds N consented recordings (the same
+   FLAC clips as originals); for each format it creates a release and runs
+   `release_build` (consent selector, manifest, decode, FLAC re-encode, the
+   writer, storage, consent re-check) and prints clips/s beside `tar cf`,
+   and the child's peak RSS for the small and the full clip count.
+
 Prints figures only; never asserts on time. Targets (DESIGN.md): webdataset
 and jsonl at least half of tar's throughput; peak RSS under 300 MB and flat
 between the two sizes.
@@ -19,6 +26,7 @@ between the two sizes.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -92,13 +100,90 @@ def child_peak_rss_mb(args: list[str]) -> float:
     return int(out.stdout.split()[-1]) / 1024  # Linux reports KiB
 
 
+def child_env(var: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EARMARK_STORAGE",
+                                                            "MEDIA_ROOT")}  # fmt: skip
+    env.update({"EARMARK_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+                "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000", "EARMARK_ENV_FILE": "/nonexistent",
+                "PYTHONPATH": str(ROOT)})  # fmt: skip
+    return env
+
+
+def seed(folder: Path, n: int) -> None:
+    """Child: migrate a fresh database and register N consented recordings whose originals are the clips."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from apps.catalog.models import Language, Project, Recording, Speaker
+    from apps.consent.services import consents_grant_bulk
+
+    call_command("migrate", verbosity=0)
+    project = Project.objects.create(name="bench")
+    speakers = Speaker.objects.bulk_create([Speaker(project=project, code=f"spk{i:03d}") for i in range(97)])
+    consents_grant_bulk(speakers=speakers)
+    lang = Language.objects.get_or_create(tag="en")[0]
+    originals = Path(settings.MEDIA_ROOT) / "originals"
+    originals.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        src = folder / f"r{i:06d}.flac"
+        os.link(src, originals / src.name)
+        rows.append(Recording(project=project, speaker=speakers[i % 97], language=lang, original_key=f"originals/{src.name}",
+                              sha256=f"{i:064x}", container="flac", codec="FLAC", sample_rate=SR, channels=1, frames=SR,
+                              duration=1.0, bytes=src.stat().st_size, status="ready"))  # fmt: skip
+    # Fixture rows for the benchmark (a write); every read in the build goes through the consent selector.
+    Recording._default_manager.bulk_create(rows, batch_size=1000)
+
+
+def build_e2e(fmt: str) -> None:
+    """Child: create and build one release of every seeded recording in ``fmt``; print the build's seconds."""
+    import django
+
+    django.setup()
+    from apps.catalog.models import Project
+    from apps.datasets.services import release_build, release_create
+
+    project = Project.objects.get(name="bench")
+    release = release_create(actor=None, project_id=project.id, spec={"formats": [fmt]}, enqueue=False)
+    start = time.perf_counter()
+    release = release_build(release_id=release.id)
+    secs = time.perf_counter() - start
+    assert release.status == "ready", release.error
+    print(f"E2E {secs:.3f} {release.stats['items']}")
+    from apps.datasets.services.storage import storage_delete_prefix
+
+    storage_delete_prefix(release.storage_prefix)
+
+
+def e2e_run(fmt: str, var: Path) -> tuple[float, float]:
+    """(build seconds, peak RSS MB) of one end-to-end build in a fresh child."""
+    wrapper = (
+        "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); "
+        "print(r.stdout); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, __file__, "--e2e", fmt], check=True,
+                         capture_output=True, text=True, env=child_env(var)).stdout.split()  # fmt: skip
+    secs = float(out[out.index("E2E") + 1])
+    return secs, int(out[-1]) / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--child", nargs=3, metavar=("FORMAT", "CLIPS_DIR", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", nargs=2, metavar=("CLIPS_DIR", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--e2e", metavar="FORMAT", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-e2e", action="store_true", help="only the writers, not the Django build")
     args = parser.parse_args()
+    if args.seed:
+        return seed(Path(args.seed[0]), int(args.seed[1]))
+    if args.e2e:
+        return build_e2e(args.e2e)
     if args.child:
         fmt, folder, n = args.child
         if fmt != "import-only":
@@ -136,6 +221,21 @@ def main() -> None:
                 shutil.rmtree(out, ignore_errors=True)
             print(f"{fmt:<22}{peaks[0]:>9.0f}{peaks[1]:>9.0f}")
         print("\nimport-only: python + numpy + pyarrow + the writers imported, nothing built.")
+        if args.skip_e2e:
+            return
+
+        print("\nEnd to end: release_build in a worker-like child (SQLite, local storage, FLAC re-encode)")
+        print(f"{'format':<22}{'seconds':>9}{'clips/s':>10}{'vs tar cf':>11}{'RSS ' + str(args.small):>12}"
+              f"{'RSS ' + str(args.clips):>12}")  # fmt: skip
+        vars_ = {}
+        for n in (args.small, args.clips):
+            vars_[n] = tmp / f"var-{n}"
+            subprocess.run([sys.executable, __file__, "--seed", str(clips), str(n)], check=True,
+                           env=child_env(vars_[n]))  # fmt: skip
+        for fmt in FORMATS:
+            _, small_rss = e2e_run(fmt, vars_[args.small])
+            secs, big_rss = e2e_run(fmt, vars_[args.clips])
+            print(f"{fmt:<22}{secs:>9.2f}{args.clips / secs:>10.0f}{base / secs:>10.2f}x{small_rss:>12.0f}{big_rss:>12.0f}")
 
 
 if __name__ == "__main__":
