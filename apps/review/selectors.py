@@ -26,6 +26,17 @@ def recordings_exclude_qa_flagged(qs: QuerySet) -> QuerySet:
     return qs.exclude(id__in=qa_excluded_recording_ids())
 
 
+def gold_recording_ids(*, project_id: int) -> QuerySet:
+    """Ids of the project's gold recordings (a ``values_list`` subquery).
+
+    For the annotation queue: gold items should reach every annotator (overlap does not apply to
+    them) so each annotator gets a gold score; they look like any other item to the annotator.
+    """
+    from apps.review.models import GoldItem
+
+    return GoldItem.objects.filter(project_id=project_id).values_list("recording_id", flat=True)
+
+
 # Numeric QA fields the list can filter by range (?min_snr_db=10&max_silence_ratio=0.5).
 QA_RANGE_FIELDS = (
     "duration_s", "clipped_ratio", "silence_ratio", "snr_db", "dc_offset", "loudness_lufs",

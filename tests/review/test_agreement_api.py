@@ -5,6 +5,7 @@ import pytest
 from apps.annotation.models import Annotation, AnnotationVersion
 from apps.annotation.services import labels_set
 from apps.review.models import Consensus, GoldItem, Review
+from apps.review.selectors import gold_recording_ids
 from tests.review.conftest import do_work, region
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +98,7 @@ def test_gold_scores_per_annotator(api, review_project, recordings):
         "reference": {"clip_labels": [good], "regions": [{"start": 0, "end": 2, "label": sp}]},
     }, format="json")
     assert response.status_code == 201, response.json()
+    assert list(gold_recording_ids(project_id=project.id)) == [recordings[0].id]
     do_work(users["annotator"], project, [region("a", 0, 2, sp)], [good])
     do_work(users["annotator2"], project, [region("b", 0, 1, sp)], [bad])
     rows = {r["username"]: r["gold"] for r in client.get(f"/api/v1/projects/{project.id}/agreement/annotators/").json()}

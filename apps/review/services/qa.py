@@ -9,6 +9,8 @@ import numpy as np
 import soundfile as sf
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Abs
 from django.http import Http404
 from django.utils import timezone
 
@@ -76,7 +78,8 @@ def _near_duplicate(recording, fp: Fingerprint, threshold: float) -> tuple[int |
                                 duration_s__gte=recording.duration - tolerance,
                                 duration_s__lte=recording.duration + tolerance)
         .exclude(recording_id=recording.id)
-        .order_by("recording_id")
+        .annotate(gap=Abs(F("duration_s") - recording.duration))
+        .order_by("gap", "recording_id")  # the closest lengths first when the window holds more than the cap
         .values_list("recording_id", "fingerprint")[:NEAR_DUP_MAX_CANDIDATES]
     )
     best_id, best = None, None
