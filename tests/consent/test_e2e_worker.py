@@ -114,3 +114,44 @@ def test_withdrawal_purge_end_to_end_local(api, project_with_roles, live_worker,
 def test_withdrawal_purge_end_to_end_s3(s3_storage, api, project_with_roles, live_worker, settings):
     client, bucket = s3_storage
     _run(api, project_with_roles, live_worker, settings, lambda: s3_keys(client, bucket))
+
+
+@pytest.mark.s3
+def test_purge_survives_a_worker_killed_midway(s3_storage, api, project_with_roles, live_worker, settings):
+    """SIGKILL the worker in the middle of a purge; a new worker's run finishes it, nothing left, nothing redone."""
+    from django.core.files.base import ContentFile
+
+    from apps.catalog.models import Recording
+    from apps.consent.tasks import purge_due
+    from tests.catalog.factories import RecordingFactory, SpeakerFactory
+
+    client, bucket = s3_storage
+    settings.EARMARK_PURGE_GRACE_DAYS = 0
+    project, users = project_with_roles
+    speaker = SpeakerFactory(project=project, code="many")
+    ids = []
+    for i in range(60):
+        rec = RecordingFactory(project=project, speaker=speaker)
+        default_storage.save(rec.original_key, ContentFile(b"RIFF" + bytes([i]) * 64))
+        ids.append(rec.id)
+    assert len(s3_keys(client, bucket, "originals/")) == 60
+    res = api(users["manager"]).post(f"/api/v1/consents/{speaker.consent_records.get().id}/withdraw/", {},
+                                     format="json")
+    assert res.status_code == 200 and res.json()["purges_scheduled"] == 60
+    worker = live_worker()  # picks up the purge queued on commit
+    done = lambda: RecordingPurge.objects.filter(state="done").count()  # noqa: E731
+    worker.wait_for(lambda: done() >= 3, timeout=120, what="the purge to start")
+    worker.kill()
+    killed_at = done()
+    assert killed_at < 60, "the purge finished before the kill; raise the number of recordings"
+    steps_before = {p.recording_id: list(p.steps_done) for p in RecordingPurge.objects.filter(state="done")}
+    second = live_worker()
+    purge_due.delay()
+    second.wait_for(lambda: done() == 60 and SpeakerTombstone.objects.filter(speaker=speaker).exists(), timeout=180,
+                    what="the rerun to finish")
+    assert s3_keys(client, bucket, "originals/") == []
+    assert Recording.objects.filter(id__in=ids).exclude(status="purged").count() == 0
+    purges = {p.recording_id: p for p in RecordingPurge.objects.all()}
+    assert all(purges[i].steps_done == steps_before[i] and purges[i].attempts == 1 for i in steps_before)
+    assert sum(1 for p in purges.values() if p.attempts > 1) <= 1  # at most the one cut off mid-steps ran twice
+    assert AuditEvent.objects.filter(action="recording.purged").count() == 60
