@@ -132,6 +132,18 @@ def test_stale_running_job_is_requeued_and_finished(project_with_roles):
     assert services.jobs_requeue_stale() == 0
 
 
+def test_queued_jobs_are_not_resent_and_a_job_that_keeps_dying_is_given_up(project_with_roles):
+    project, users = project_with_roles
+    _, job = _queued(project, users["manager"], seconds=0.5)
+    ProcessingJob.objects.filter(id=job.id).update(created_at=timezone.now() - timedelta(days=1))
+    assert services.jobs_requeue_stale() == 0  # its message is in the broker
+    ProcessingJob.objects.filter(id=job.id).update(status=JobStatus.RUNNING, attempts=5, claim_token="dead",
+                                                   lease_expires_at=timezone.now() - timedelta(minutes=1))
+    assert services.jobs_requeue_stale() == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "interrupted 5 times" in job.error
+
+
 def _padded_tone_wav(sr=22050, before=0.5, tone=1.5, after=1.0) -> bytes:
     t = np.arange(int(tone * sr)) / sr
     y = np.concatenate([np.zeros(int(before * sr)), 0.3 * np.sin(2 * np.pi * 440 * t), np.zeros(int(after * sr))])

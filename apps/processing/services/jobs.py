@@ -210,12 +210,14 @@ def project_reprocess(*, project, created_by=None, only_missing: bool = False, r
     return parent
 
 
-def jobs_requeue_stale(*, older_than_seconds: int = 900) -> int:
-    """Re-send recording jobs whose lease expired or that sat queued too long (lost messages). Returns the count."""
+def jobs_requeue_stale() -> int:
+    """Re-send running jobs whose lease expired (their worker died and nothing redelivered them). Returns the count.
+
+    Queued jobs are left alone: their messages are in the broker, and re-sending a long backlog on every
+    beat would only pile up duplicates. Runs that keep dying stop at MAX_ATTEMPTS (see job_run).
+    """
     now = timezone.now()
-    stale = list(ProcessingJob.objects.filter(kind=JobKind.RECORDING).filter(
-        Q(status=JobStatus.RUNNING, lease_expires_at__lt=now)
-        | Q(status=JobStatus.QUEUED, created_at__lt=now - timedelta(seconds=older_than_seconds))
-    ).values_list("id", flat=True)[:1000])
+    stale = list(ProcessingJob.objects.filter(kind=JobKind.RECORDING, status=JobStatus.RUNNING,
+                                              lease_expires_at__lt=now).values_list("id", flat=True)[:1000])
     _enqueue(stale)
     return len(stale)

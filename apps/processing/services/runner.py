@@ -6,16 +6,20 @@ import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
+from django.utils import timezone
 
 from apps.catalog.models import RecordingStatus
 from apps.catalog.services import recording_status_set
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
-from apps.processing.models import ACTIVE_STATUSES, JobKind, ProcessingJob
+from apps.processing.models import ACTIVE_STATUSES, JobKind, JobStatus, ProcessingJob
 from apps.processing.services.jobs import JobLost, job_claim, job_fail, job_finish, job_release, job_skip
 from apps.processing.services.pipeline import UndecodableAudio, pipeline_run
 
 log = logging.getLogger(__name__)
+
+# Claims per job before a run that keeps dying (killed, out of memory, hard time limit) is given up.
+MAX_ATTEMPTS = 5
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:
@@ -55,6 +59,12 @@ def job_run(*, job_id: int, worker: str = "") -> str:
     except Http404:
         job_skip(job_id=job_id, reason="The recording is gone or may no longer be stored.")
         return JobOutcome.SKIPPED
+    if job.attempts >= MAX_ATTEMPTS and job.status == JobStatus.RUNNING and job.lease_expires_at \
+            and job.lease_expires_at < timezone.now():
+        # Killed mid-run again and again (a hard time limit, memory): stop instead of looping forever.
+        job_fail(job_id=job_id, error=f"Processing was interrupted {job.attempts} times (the worker died or hit "
+                                      f"its time limit); giving up.")
+        return JobOutcome.FAILED
     claim = job_claim(job_id=job_id, worker=worker)
     if claim is None:
         return JobOutcome.HELD
