@@ -40,7 +40,7 @@ def _warm_up(**_kwargs):
 
 
 # Periodic work, one schedule. Every 5 minutes: re-send processing jobs whose worker died without the
-# broker redelivering them (their lease expired) or whose message was lost.
+# broker redelivering them (their lease expired, e.g. after a hard time limit).
 app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
     "processing-requeue-stale": {"task": "processing.jobs_requeue_stale", "schedule": 300.0},
