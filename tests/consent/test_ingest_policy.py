@@ -1,0 +1,54 @@
+"""Ingest obeys the project's consent policy: reject with a sentence (nothing written) or quarantine (hidden)."""
+
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+
+from apps.catalog.models import Recording, Speaker
+from apps.consent.models import ProjectConsentPolicy
+from tests.conftest import make_audio
+
+pytestmark = pytest.mark.django_db
+
+
+def _upload(client, project, code, seed=11):
+    f = io.BytesIO(make_audio(seconds=0.5, seed=seed))
+    f.name = "clip.wav"
+    sidecar = io.BytesIO(f"file,speaker\nclip.wav,{code}\n".encode())
+    sidecar.name = "meta.csv"
+    return client.post(f"/api/v1/projects/{project.id}/recordings/", {"files": [f], "sidecar": sidecar},
+                       format="multipart")
+
+
+def _stored_originals():
+    try:
+        return default_storage.listdir("originals")[0]
+    except FileNotFoundError:
+        return []
+
+
+def test_reject_policy_refuses_unconsented_speaker_and_writes_nothing(api, project_with_roles):
+    project, users = project_with_roles
+    ProjectConsentPolicy.objects.create(project=project, on_missing="reject")
+    response = _upload(api(users["manager"]), project, "stranger")
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "stranger" in detail and "store" in detail and "consent" in detail
+    assert not Recording.objects.exists() and not Speaker.objects.filter(code="stranger").exists()
+    assert _stored_originals() == []
+
+
+def test_quarantine_policy_stores_but_hides_until_consent(api, project_with_roles):
+    from apps.consent.services import consent_record
+
+    project, users = project_with_roles
+    client = api(users["manager"])
+    response = _upload(client, project, "later")
+    assert response.status_code == 201, response.content
+    rid = response.json()["results"][0]["recording_id"]
+    listing = client.get(f"/api/v1/projects/{project.id}/recordings/").json()["results"]
+    assert rid not in [r["id"] for r in listing]
+    assert client.get(f"/api/v1/recordings/{rid}/").status_code == 404
+    consent_record(speaker=Speaker.objects.get(code="later"), actor=users["manager"], purposes=["store"])
+    assert client.get(f"/api/v1/recordings/{rid}/").status_code == 200
