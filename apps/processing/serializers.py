@@ -1,5 +1,7 @@
 """Shapes only: input checks and output rendering for recipes and jobs. Nothing here writes."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.processing.models import ProcessingJob, Recipe
@@ -33,6 +35,7 @@ class JobDetailOutput(JobOutput):
     class Meta(JobOutput.Meta):
         fields = JobOutput.Meta.fields + ["children"]
 
+    @extend_schema_field(OpenApiTypes.OBJECT)
     def get_children(self, job):
         if job.kind != "project":
             return None

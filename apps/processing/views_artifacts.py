@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,7 +47,8 @@ def _positive_int(request, name, default=None, *, high=10**8):
 class RecordingPeaksView(APIView):
     """Waveform peaks as BBC audiowaveform JSON, at the finest stored resolution that fits max_length."""
 
-    @extend_schema(parameters=[OpenApiParameter("max_length", int), OpenApiParameter("samples_per_pixel", int)])
+    @extend_schema(parameters=[OpenApiParameter("max_length", int), OpenApiParameter("samples_per_pixel", int)],
+                   responses=OpenApiTypes.OBJECT)
     def get(self, request, recording_id):
         recording = _recording(request, recording_id)
         max_length = _positive_int(request, "max_length", DEFAULT_MAX_LENGTH)
@@ -66,7 +68,9 @@ class RecordingPeaksView(APIView):
 class RecordingFeatureView(APIView):
     """A feature: .npy download (?format=json for small arrays), JSON for voiced_segments and qa."""
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["npy", "json"])])
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["npy", "json"])],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              (200, "application/json"): OpenApiTypes.OBJECT})
     def get(self, request, recording_id, kind):
         recording = _recording(request, recording_id)
         if kind in JSON_KINDS:
@@ -96,7 +100,8 @@ def _meta(artifact):
 class RecordingSpectrogramView(APIView):
     """The labelled preview PNG (?kind=mel, the default, or linear)."""
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=["mel", "linear"])])
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=["mel", "linear"])],
+                   responses={(200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request, recording_id):
         recording = _recording(request, recording_id)
         which = request.query_params.get("kind", "mel")
@@ -110,6 +115,7 @@ class RecordingSpectrogramView(APIView):
 class RecordingTileIndexView(APIView):
     """Which spectrogram tiles exist, per zoom level."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, recording_id):
         recording = _recording(request, recording_id)
         artifact = selectors.artifact_get(recording=recording, kind="tiles_index")
@@ -119,6 +125,7 @@ class RecordingTileIndexView(APIView):
 class RecordingTileView(APIView):
     """One spectrogram tile PNG, from the same recipe as the index."""
 
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request, recording_id, level, index):
         recording = _recording(request, recording_id)
         tiles = selectors.artifact_get(recording=recording, kind="tiles_index")
