@@ -1,4 +1,20 @@
-"""Release spec: parse and normalise what a manager asks for, or say in one sentence what is wrong."""
+"""Release spec: parse and normalise what a manager asks for, or say in one sentence what is wrong.
+
+A spec (every field optional; defaults shown)::
+
+    {
+      "name": "",                        # shown in the data card; defaults to "<project> release"
+      "purpose": "train_models",         # train_models | public_release | commercial (consent must cover it)
+      "unit": "recording",               # recording | region (one example per labelled or transcribed region)
+      "margin": 0.0,                     # seconds added around each region (max 5)
+      "filters": {"labels": [], "languages": [], "qa": "exclude_flagged", "accepted_only": false,
+                  "min_duration": null, "max_duration": null, "recorded_after": null, "recorded_before": null},
+      "audio": {"source": "original", "format": "flac", "sample_rate": null},   # source: original | recipe
+      "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}, "seed": 0,
+      "formats": ["jsonl", "csv", "hf-parquet", "lhotse", "webdataset"],
+      "webdataset": {"shard_mb": 512}
+    }
+"""
 
 from __future__ import annotations
 
