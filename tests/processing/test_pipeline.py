@@ -75,3 +75,14 @@ def test_processed_audio_is_flac_at_the_recipe_rate_and_qa_is_opt_in(project_wit
     assert qa["sample_rate"] == 22050 and qa["channels"] == 2  # measured on the original
     peaks = Artifact.objects.get(kind="peaks").meta
     assert peaks["sample_rate"] == 22050 and peaks["channels"] == 2  # the annotator plays the original
+
+
+@pytest.mark.parametrize("n, max_columns", [(10, 20), (100_003, 2000), (200_000, 2000), (7, 3)])
+def test_preview_pooling_takes_the_max_of_each_group(n, max_columns):
+    from apps.processing.services.pipeline import _pool_columns
+
+    S = np.random.default_rng(n).standard_normal((4, n)).astype(np.float32)
+    pooled, factor = _pool_columns(S, max_columns)
+    assert pooled.shape == (4, -(-n // factor)) and pooled.shape[1] <= max_columns
+    expected = np.stack([S[:, i:i + factor].max(axis=1) for i in range(0, n, factor)], axis=1)
+    np.testing.assert_array_equal(pooled, expected)

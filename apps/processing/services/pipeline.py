@@ -367,15 +367,23 @@ class _Run:
 
 
 def _pool_columns(S: np.ndarray, max_columns: int) -> tuple[np.ndarray, int]:
-    """Max-pool time columns so a long recording's preview stays a few thousand columns wide."""
-    factor = max(1, -(-S.shape[-1] // max_columns))
-    if factor == 1:
-        return np.asarray(S, dtype=np.float32), 1
-    cols = S.shape[-1] // factor * factor
-    pooled = np.asarray(S[:, :cols], dtype=np.float32).reshape(S.shape[0], -1, factor).max(axis=2)
-    if cols < S.shape[-1]:
-        pooled = np.concatenate([pooled, np.asarray(S[:, cols:], dtype=np.float32).max(axis=1, keepdims=True)], axis=1)
-    return pooled, factor
+    """Max-pool time columns so a long recording's preview stays a few thousand columns wide.
+
+    Reads ``S`` (possibly a memmap of hours of frames) a slab at a time, so memory stays bounded.
+    """
+    n = S.shape[-1]
+    factor = max(1, -(-n // max_columns))
+    step = factor * max(1, (1 << 16) // factor)  # whole groups of columns per slab
+    out = []
+    for start in range(0, n, step):
+        slab = np.asarray(S[:, start:start + step], dtype=np.float32)
+        cols = slab.shape[-1]
+        full = cols // factor * factor
+        if full:
+            out.append(slab[:, :full].reshape(slab.shape[0], -1, factor).max(axis=2))
+        if full < cols:
+            out.append(slab[:, full:].max(axis=1, keepdims=True))
+    return np.concatenate(out, axis=1), factor
 
 
 def _finite(value):
