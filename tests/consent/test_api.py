@@ -155,3 +155,38 @@ def test_policy_get_and_put(api, consent_world):
     bad = client.put(url, {"on_missing": "ignore"}, format="json")
     assert bad.status_code == 400 and "on_missing" in bad.json()["detail"]
     assert client.get(url).json()["on_missing"] == "reject"
+
+
+def test_speaker_list_query_count_is_constant(api, consent_world, django_assert_num_queries):
+    from apps.catalog.models import SpeakerIdentity
+    from tests.catalog.factories import SpeakerFactory
+
+    w = consent_world
+    client = api(w["users"]["manager"])
+    url = f"/api/v1/speakers/?project={w['project'].id}"
+    with django_assert_num_queries(2):  # the role check and one page query with identities joined
+        assert len(client.get(url).json()["results"]) == 2
+    for i in range(15):
+        SpeakerIdentity.objects.create(speaker=SpeakerFactory(project=w["project"]), full_name=f"P {i}")
+    with django_assert_num_queries(2):
+        assert len(client.get(url).json()["results"]) == 17
+
+
+def test_consent_form_versions_keep_old_text(api, consent_world):
+    import hashlib
+
+    w = consent_world
+    client = api(w["users"]["manager"])
+    body = {"project": w["project"].id, "title": "Main", "text": "I agree v1", "purposes": ["store", "annotate"]}
+    first = client.post("/api/v1/consent-forms/", body, format="json").json()
+    second = client.post("/api/v1/consent-forms/", {**body, "text": "I agree v2"}, format="json").json()
+    assert (first["version"], second["version"]) == (1, 2)
+    assert first["sha256"] == hashlib.sha256(b"I agree v1").hexdigest()
+    listed = client.get(f"/api/v1/consent-forms/?project={w['project'].id}").json()["results"]
+    assert [f["text"] for f in listed] == ["I agree v2", "I agree v1"]
+    # A consent under v1 may not grant what the form does not cover.
+    bad = client.post(f"/api/v1/speakers/{w['bob'].id}/consents/", {"purposes": ["commercial"], "form": first["id"]},
+                      format="json")
+    assert bad.status_code == 400 and "does not cover commercial" in bad.json()["detail"]
+    empty = client.post("/api/v1/consent-forms/", {**body, "text": "  "}, format="json")
+    assert empty.status_code == 400 and "text" in empty.json()["detail"]
