@@ -1,5 +1,6 @@
 """Shapes only: input checks and output fields. No writes here."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.catalog.models import AgeBand, Speaker
@@ -39,6 +40,7 @@ class SpeakerManagerOutput(SpeakerOutput):
     class Meta(SpeakerOutput.Meta):
         fields = SpeakerOutput.Meta.fields + ["identity"]
 
+    @extend_schema_field(IdentityIO(allow_null=True))
     def get_identity(self, speaker):
         identity = getattr(speaker, "identity", None)
         return IdentityIO(identity).data if identity else None
@@ -62,6 +64,8 @@ class ConsentOutput(serializers.ModelSerializer):
         fields = ["id", "speaker", "form", "purposes", "granted_at", "expires_at", "collected_by", "status",
                   "withdrawn_purposes", "withdrawn_at", "withdrawn_via", "evidence", "created_at"]
 
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "sha256": {"type": "string"}, "content_type": {"type": "string"}}})
     def get_evidence(self, record):
         return {"sha256": record.evidence_sha256, "content_type": record.evidence_content_type} \
             if record.evidence_key else None
