@@ -85,9 +85,10 @@ def _target_rate(release: DatasetRelease, source_rates: set[int]) -> int | None:
 
 def _examples(release: DatasetRelease, items: list[ReleaseItem], sums: dict, on_progress):
     spec = release.spec
-    ids = sorted({i.recording_ref for i in items})
+    # Subqueries, not id lists: SQLite caps a query's parameters, and releases can be large.
+    refs = ReleaseItem.objects.filter(release=release).values("recording_ref")
+    rates = set(recordings_usable(None, spec["purpose"]).filter(id__in=refs).values_list("sample_rate", flat=True))
     # Fetch the recordings again through the consent selector, chunk by chunk, just before use.
-    rates = set(recordings_usable(None, spec["purpose"]).filter(id__in=ids).values_list("sample_rate", flat=True))
     rate = _target_rate(release, rates)
     recs: dict = {}
     for n, item in enumerate(items):
@@ -119,7 +120,9 @@ def _card_stats(release: DatasetRelease, items: list[ReleaseItem], assignment: d
                     "language": i.language or None, "duration": i.duration} for i in items]  # fmt: skip
     splits = split_stats(split_items, assignment)
     codes = sorted({i.speaker_code for i in items if i.speaker_code})
-    speakers = Speaker.objects.filter(project_id=release.project_id, code__in=codes)
+    speakers = Speaker.objects.filter(project_id=release.project_id,
+                                      recordings__id__in=ReleaseItem.objects.filter(release=release).values("recording_ref"))
+    speakers = speakers.distinct()
     demographics = {"gender": Counter(), "age_band": Counter()}
     for s in speakers:
         demographics["gender"][s.gender or "not given"] += 1
@@ -151,7 +154,8 @@ def _leakage(items: list[ReleaseItem]) -> list[list[str]]:
     from apps.review.models import QAResult
 
     split_of = {i.recording_ref: i.split for i in items}
-    pairs = QAResult.objects.filter(recording_id__in=list(split_of), near_duplicate_of__isnull=False)
+    refs = ReleaseItem.objects.filter(release_id=items[0].release_id).values("recording_ref")
+    pairs = QAResult.objects.filter(recording_id__in=refs, near_duplicate_of__isnull=False)
     out = []
     for rid, other in pairs.values_list("recording_id", "near_duplicate_of_id"):
         if other in split_of and split_of[other] != split_of[rid]:
@@ -163,7 +167,9 @@ def _publish(release: DatasetRelease, items: list[ReleaseItem], sums: dict, fiel
     with transaction.atomic():
         locked = DatasetRelease.objects.select_for_update().get(id=release.id)
         refs = {i.recording_ref for i in items}
-        usable = set(recordings_usable(None, release.spec["purpose"]).filter(id__in=list(refs)).values_list("id", flat=True))
+        in_manifest = ReleaseItem.objects.filter(release=release).values("recording_ref")
+        usable = set(recordings_usable(None, release.spec["purpose"]).filter(id__in=in_manifest)
+                     .values_list("id", flat=True))  # fmt: skip
         gone = refs - usable
         if gone or locked.needs_rebuild:
             raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=len(gone) or 1))

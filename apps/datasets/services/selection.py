@@ -20,6 +20,9 @@ from apps.consent.selectors import recordings_usable
 from apps.review.selectors import recordings_exclude_qa_flagged
 
 
+ID_CHUNK = 2000
+
+
 @dataclass
 class Candidate:
     key: str
@@ -88,8 +91,10 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
     label_names = dict(Label.objects.filter(project_id=project_id).values_list("id", "name"))
     statuses = [AnnotationStatus.ACCEPTED] if f["accepted_only"] else [AnnotationStatus.ACCEPTED, AnnotationStatus.SUBMITTED]
     by_recording: dict[int, list] = {}
-    for ann in annotations_for_recordings([r.id for r in recordings], statuses=statuses):
-        by_recording.setdefault(ann.recording_id, []).append(ann)
+    ids = [r.id for r in recordings]
+    for i in range(0, len(ids), ID_CHUNK):  # bounded parameter lists (SQLite caps them)
+        for ann in annotations_for_recordings(ids[i : i + ID_CHUNK], statuses=statuses):
+            by_recording.setdefault(ann.recording_id, []).append(ann)
     wanted = set(f["labels"])
     out: list[Candidate] = []
     for rec in recordings:
