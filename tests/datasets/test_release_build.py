@@ -174,3 +174,15 @@ def test_near_duplicates_across_splits_are_reported_as_leakage(corpus):
     assert dict(ReleaseItem.objects.filter(release=release).values_list("recording_ref", "split")) == split
     assert release.stats["leakage_warnings"] == [sorted([f"r{a:08d}", f"r{b:08d}"])]
     assert "1 near-duplicate pair(s) sit in different splits" in release.data_card
+
+
+def test_data_card_carries_agreement_when_recordings_were_annotated_twice(corpus, make_user):
+    from tests.datasets.conftest import annotate
+
+    second = make_user("second")
+    for rid, spans in corpus["regions"].items():
+        annotate(corpus["recs"][rid][0], second, spans, clip_labels=[corpus["labels"]["indoor"]])
+    release = build(corpus, formats=["csv"])
+    assert "### Agreement" in release.data_card
+    assert "| overlapping recordings | 12 |" in release.data_card
+    assert "| regions: F1 at IoU >= 0.5 | 1.0 |" in release.data_card

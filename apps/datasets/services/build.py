@@ -145,8 +145,28 @@ def _card_stats(release: DatasetRelease, items: list[ReleaseItem], assignment: d
                        f"One example per labelled region, cut with a {spec['margin']:g} s margin.")
                       + (" Only annotations accepted in review." if f["accepted_only"]
                          else " Accepted annotations, else the latest submitted one."),
+        "agreement": _agreement(release.project_id),
         "limitations": limitations,
     }  # fmt: skip
+
+
+def _agreement(project_id: int) -> dict:
+    """Project-wide inter-annotator agreement from the review app, when overlapping annotations exist."""
+    from apps.review.agreement import project_agreement
+
+    found = project_agreement(actor=None, project_id=project_id)
+    if not found.get("overlap_units"):
+        return {}
+    clip, regions, texts = found.get("clip_labels") or {}, found.get("regions") or {}, found.get("transcripts") or {}
+    figures = {
+        "overlapping recordings": found["overlap_units"],
+        "clip labels: Krippendorff's alpha": clip.get("krippendorff_alpha"),
+        "clip labels: Fleiss' kappa": clip.get("fleiss_kappa"),
+        f"regions: F1 at IoU >= {found.get('iou_threshold')}": regions.get("f1"),
+        "transcripts: WER": texts.get("wer"),
+        "transcripts: CER": texts.get("cer"),
+    }
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in figures.items() if v is not None}
 
 
 def _leakage(items: list[ReleaseItem]) -> list[list[str]]:
