@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 BLOCK_FRAMES = 1 << 18
-VOICED_CHUNK_SECONDS = 600.0
+VOICED_CHUNK_SECONDS = 300.0
 PREVIEW_MAX_COLUMNS = 2000
 # The processed audio's artifact kind (apps.datasets reads it for releases cut from processed audio).
 PROCESSED_AUDIO_KIND = "audio"
