@@ -143,6 +143,16 @@ _CLIPS: list[np.ndarray] = []
 def _worker_init() -> None:
     from apps.processing.dsp import warm_up
 
+    # Linux's autogroup scheduler shares CPU per session, so on a machine busy
+    # with other sessions a pool in one session gets one session's share however
+    # many workers it has. Give each worker its own session, as separately
+    # started worker processes would have.
+    if hasattr(os, "setsid"):
+        try:
+            os.setsid()
+        except OSError:
+            pass
+
     warm_up(params())
 
 
