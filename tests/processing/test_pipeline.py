@@ -63,10 +63,14 @@ def test_processed_audio_is_flac_at_the_recipe_rate_and_qa_is_opt_in(project_wit
 
     project, users = project_with_roles
     project_recipe_set(project=project, spec={"target_sample_rate": 8000, "channels": "keep",
-                                              "artifacts": ["processed_audio", "qa", "fingerprint", "peaks"]})
+                                              "artifacts": ["processed_audio", "qa", "fingerprint", "peaks", "mel",
+                                                            "previews", "voiced_segments"]})
     with django_capture_on_commit_callbacks(execute=True):
         recording = ingest(project, users["manager"], seconds=1.5, sr=22050, channels=2)
-    assert artifact_kinds(recording) == {"audio", "qa", "fingerprint", "peaks"}
+    assert artifact_kinds(recording) == {"audio", "qa", "fingerprint", "peaks", "mel", "preview_mel",
+                                         "preview_spectrogram", "voiced_segments"}
+    mel = np.load(default_storage.open(Artifact.objects.get(kind="mel").key, "rb"))
+    assert mel.shape[:2] == (2, 80)  # channels kept: (channels, n_mels, frames)
     art = Artifact.objects.get(kind="audio")
     info = sf.info(io.BytesIO(default_storage.open(art.key, "rb").read()))
     assert (info.format, info.samplerate, info.channels) == ("FLAC", 8000, 2)
