@@ -1,0 +1,75 @@
+"""Cutting and encoding one example's audio from storage."""
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from apps.datasets.services.audio import audio_encode, flac_copy_without_metadata
+
+SR = 16000
+
+
+def stored(samples, fmt="FLAC", subtype="PCM_16", title=None, sr=SR) -> str:
+    buf = io.BytesIO()
+    with sf.SoundFile(buf, "w", samplerate=sr, channels=1, format=fmt, subtype=subtype) as f:
+        if title:
+            f.title = title
+        f.write(samples)
+    return default_storage.save(f"src/{abs(hash((title, fmt, subtype, sr)))}.{fmt.lower()}", ContentFile(buf.getvalue()))
+
+
+def decode(enc):
+    data = enc.reader().read()
+    samples, sr = sf.read(io.BytesIO(data), dtype="int16")
+    return data, samples, sr
+
+
+@pytest.fixture
+def samples():
+    return np.random.default_rng(5).integers(-20000, 20000, SR * 2, dtype=np.int16)
+
+
+def test_whole_flac_is_copied_frame_for_frame_without_its_tags(samples):
+    key = stored(samples, title="Recorded by Jane Doe at home")
+    assert b"Jane Doe" in default_storage.open(key).read()
+    enc = audio_encode(key=key, start=0.0, end=None, sample_rate=None, audio_format="flac")
+    data, got, sr = decode(enc)
+    np.testing.assert_array_equal(got, samples)
+    assert sr == SR and enc.num_samples == len(samples) and b"Jane Doe" not in data
+    assert data[4] == 0x80  # STREAMINFO is the only, last metadata block
+    assert sf.info(io.BytesIO(data)).frames == len(samples)
+    again = audio_encode(key=key, start=0.0, end=None, sample_rate=None, audio_format="flac")
+    assert again.sha256 == enc.sha256
+
+
+@pytest.mark.parametrize("fmt, subtype", [("WAV", "PCM_16"), ("FLAC", "PCM_24")])
+def test_other_sources_are_transcoded_to_16_bit_flac_with_equal_samples(samples, fmt, subtype):
+    enc = audio_encode(key=stored(samples, fmt, subtype), start=0.0, end=None, sample_rate=None, audio_format="flac")
+    data, got, sr = decode(enc)
+    assert data[:4] == b"fLaC" and sf.info(io.BytesIO(data)).subtype == "PCM_16"
+    np.testing.assert_array_equal(got, samples)
+
+
+def test_cuts_are_sample_exact_and_wav_output_works(samples):
+    key = stored(samples)
+    enc = audio_encode(key=key, start=0.5, end=0.75, sample_rate=None, audio_format="wav")
+    data, got, _ = decode(enc)
+    assert data[:4] == b"RIFF"
+    np.testing.assert_array_equal(got, samples[8000:12000])
+
+
+def test_resampling_gives_the_asked_rate_and_length(samples):
+    enc = audio_encode(key=stored(samples), start=0.0, end=1.0, sample_rate=8000, audio_format="flac")
+    _, got, sr = decode(enc)
+    assert sr == 8000 and len(got) == enc.num_samples and abs(len(got) - 8000) <= 1
+
+
+@pytest.mark.parametrize("data, message", [(b"RIFF....", "not a FLAC"), (b"fLaC\x00\x00\x00\x22abc", "truncated"),
+                                           (b"fLaC\x84\x00\x00\x00", "without STREAMINFO")])  # fmt: skip
+def test_broken_flac_metadata_is_refused(data, message):
+    with pytest.raises(ValueError, match=message):
+        flac_copy_without_metadata(io.BytesIO(data), io.BytesIO())
