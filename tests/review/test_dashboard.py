@@ -85,3 +85,11 @@ def test_review_pages_render_annotator_in_review_mode(review_project, recordings
     one = _client(users["reviewer"]).get(f"/annotations/{annotation.id}/review/")
     assert one.status_code == 200 and f'"annotation_id": {annotation.id}' in one.content.decode()
     assert _client(users["annotator"]).get(f"/projects/{project.id}/review/").status_code == 404
+
+
+def test_project_page_links_review_and_dashboard(review_project):
+    project, users, _ = review_project
+    reviewer = _client(users["reviewer"]).get(f"/projects/{project.id}/").content.decode()
+    assert f'href="/projects/{project.id}/review/"' in reviewer and f'href="/projects/{project.id}/dashboard/"' in reviewer
+    annotator = _client(users["annotator"]).get(f"/projects/{project.id}/").content.decode()
+    assert f'href="/projects/{project.id}/review/"' not in annotator
