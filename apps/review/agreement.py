@@ -12,7 +12,7 @@ import itertools
 from collections import defaultdict
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Prefetch, Sum
+from django.db.models import Count, Max, Prefetch, Q, Sum
 
 from apps.accounts.models import Role
 from apps.annotation.models import Annotation, AnnotationSettings, AnnotationStatus, Region
@@ -225,3 +225,22 @@ def recording_consensus(*, actor, recording_id: int, iou_threshold: float = 0.5)
         "transcripts": metrics.transcript_error_pairwise({a: metrics.annotation_transcript(d) for a, d in by.items()}),
         "consensus": decided,
     }
+
+
+def overlap_items(*, actor, project_id: int, limit: int = 200) -> list[dict]:
+    """Recordings with two or more finished annotations, those still without a consensus first (2 queries)."""
+    from django.db.models import Exists, OuterRef
+
+    from apps.review.models import Consensus
+
+    usable = recordings_usable(actor, Purpose.REVIEW, roles=(Role.MANAGER, Role.REVIEWER)).filter(project_id=project_id)
+    rows = (
+        usable.annotate(
+            finished=Count("annotations", filter=Q(annotations__status__in=FINISHED)),
+            decided=Exists(Consensus.objects.filter(recording_id=OuterRef("pk"))),
+        )
+        .filter(finished__gte=2)
+        .order_by("decided", "id")
+        .values("id", "original_name", "finished", "decided")[:limit]
+    )
+    return list(rows)

@@ -1,18 +1,23 @@
 """Review pages: the reviewer's queue and one annotation in review mode (the annotator's page), the dashboard."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from apps.accounts.errors import DomainError
 from apps.accounts.permissions import ANYONE
 from apps.accounts.selectors import role_in
+from apps.annotation.models import Label
 from apps.annotation.selectors import annotation_get
 from apps.catalog.models import Project
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recording_get_usable
 from apps.review import agreement
 from apps.review.dashboard import dashboard_render
-from apps.review.services import REVIEW_ROLES
+from apps.review.services import REVIEW_ROLES, consensus_decide
 
 
 def _project_for(request, project_id, roles):
@@ -56,3 +61,33 @@ def dashboard_page(request, project_id):
     context = dashboard_render(actor=request.user, project_id=project_id, agreement_rows=rows)
     return render(request, "review/dashboard.html", {"project": project, "role": role, **context,
                                                      "agreement_rows": rows})
+
+
+@login_required
+def overlap_page(request, project_id):
+    project, _ = _project_for(request, project_id, REVIEW_ROLES)
+    items = agreement.overlap_items(actor=request.user, project_id=project_id)
+    return render(request, "review/overlap.html", {"project": project, "items": items})
+
+
+@login_required
+def consensus_page(request, recording_id):
+    """Overlap item side by side; POST ``annotation_id`` adopts that annotation (the service decides)."""
+    recording = recording_get_usable(request.user, Purpose.REVIEW, recording_id, roles=REVIEW_ROLES)
+    _project_for(request, recording.project_id, REVIEW_ROLES)
+    if request.method == "POST":
+        try:
+            consensus_decide(recording=recording, reviewer=request.user,
+                             annotation_id=int(request.POST.get("annotation_id", "0")))
+        except (DomainError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "annotation_id must be a number."))
+        else:
+            messages.success(request, "Consensus recorded.")
+        return redirect("review:consensus", recording_id=recording.id)
+    view = agreement.recording_consensus(actor=request.user, recording_id=recording.id)
+    names = dict(Label.objects.filter(project_id=recording.project_id).values_list("id", "name"))
+    for a in view["annotations"]:
+        a["clip_label_names"] = [names.get(i, i) for i in a["clip_labels"]]
+        for r in a["regions"]:
+            r["label_name"] = names.get(r["label"])
+    return render(request, "review/consensus.html", {"recording": recording, "view": view})

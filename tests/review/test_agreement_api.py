@@ -11,24 +11,6 @@ from tests.review.conftest import do_work, region
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def overlap(review_project, recordings):
-    """Two annotators on recordings 1-3 (overlap 2). Hand-worked numbers are in each test."""
-    project, users, labels = review_project
-    labels_set(project_id=project.id, overlap=2)
-    sp, no, good, bad = labels["speech"], labels["noise"], labels["good"], labels["bad"]
-    a, b = users["annotator"], users["annotator2"]
-    # rec1: A [0-1 speech "hello", 2-3 speech "world"]; B [0-1 speech "hello", 2.5-3.5 noise "word"]
-    do_work(a, project, [region("a1", 0, 1, sp, "hello"), region("a2", 2, 3, sp, "world")], [good])
-    do_work(b, project, [region("b1", 0, 1, sp, "hello"), region("b2", 2.5, 3.5, no, "word")], [good])
-    # rec2, rec3: identical regions "hi"; clip labels good/bad then bad/bad
-    do_work(a, project, [region("a3", 0, 1, sp, "hi")], [good])
-    do_work(b, project, [region("b3", 0, 1, sp, "hi")], [bad])
-    do_work(a, project, [region("a4", 0, 1, sp, "hi")], [bad])
-    do_work(b, project, [region("b4", 0, 1, sp, "hi")], [bad])
-    return project, users, labels
-
-
 def test_project_agreement_matches_hand_computed_values(api, overlap, django_assert_max_num_queries):
     project, users, _ = overlap
     with django_assert_max_num_queries(12):
