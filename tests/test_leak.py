@@ -26,9 +26,17 @@ pytestmark = pytest.mark.django_db
 
 W_ID, E_ID, K_ID = 900001, 900002, 900003  # unusual ids: any appearance is meaningful, never a coincidence
 ROLES = ("manager", "annotator", "reviewer")
-# The one path allowed to name excluded recordings' ids: the audit log is the proof of withdrawal and purge and
-# keeps object ids by design (never personal data, never audio or text). Everything else is still checked on it.
-IDS_ALLOWED = {"/api/v1/audit/": "audit log: ids are the proof"}
+# The only paths allowed to name excluded recordings' ids (everything else is still checked on them):
+# the audit log is the proof of withdrawal and purge and keeps object ids by design (never personal data);
+# a release's withdrawals list exists to tell people who downloaded it which example keys to delete.
+IDS_ALLOWED = {
+    r"^/api/v1/audit/$": "audit log: ids are the proof",
+    r"^/api/v1/releases/\d+/withdrawals$": "downstream deletion list: the keys to delete",
+}
+
+
+def _ids_allowed(url: str) -> bool:
+    return any(re.match(pattern, url) for pattern in IDS_ALLOWED)
 # Regex-only patterns that need no walking here: the admin (staff only; our users are not staff) and static files.
 SKIP_REGEX = re.compile(r"^(admin/|static/|media/)")
 
@@ -101,7 +109,7 @@ def leaks(responses, forbidden: dict[str, list[bytes]]) -> list[str]:
     found = []
     for role, method, url, status, body in responses:
         for what, needles in forbidden.items():
-            if what == "recording ids" and url in IDS_ALLOWED:
+            if what == "recording ids" and _ids_allowed(url):
                 continue
             if any(n in body for n in needles):
                 found.append(f"{role} {method} {url} ({status}) leaks {what}")
@@ -147,13 +155,14 @@ def _process(recordings, capture):
 
 
 def _annotate(rec, user, secret):
-    from apps.annotation.models import Annotation, AnnotationVersion, Assignment, Region
+    from apps.annotation.models import Annotation, AnnotationVersion, Assignment, Label, Region
 
+    label = Label.objects.get_or_create(project=rec.project, kind="region", name="speech")[0]
     Assignment.objects.create(project=rec.project, recording=rec, annotator=user, status="open",
                               locked_until=timezone.now() + timedelta(hours=1))
     annotation = Annotation.objects.create(project=rec.project, recording=rec, annotator=user, status="submitted",
                                            version=1, submitted_at=timezone.now())
-    Region.objects.create(annotation=annotation, uid=f"u{rec.id}", start=0.1, end=0.5, text=secret,
+    Region.objects.create(annotation=annotation, uid=f"u{rec.id}", start=0.1, end=0.5, text=secret, label=label,
                           attributes={"note": secret})
     AnnotationVersion.objects.create(annotation=annotation, version=1, author=user, status="submitted",
                                      regions=[{"start": 0.1, "end": 0.5, "text": secret}])
@@ -182,6 +191,7 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
                K_ID: "KEPT-TRANSCRIPT-0926"}
     annotations = {r.id: _annotate(r, users["annotator"], secrets[r.id]) for r in (w, e, k)}
     w_consent, e_consent = w_spk.consent_records.get(), e_spk.consent_records.get()
+    release_ids = _release(project, users["manager"])
     from apps.processing.models import Artifact, ProcessingJob
 
     kinds = sorted(set(Artifact.objects.values_list("kind", flat=True))) or ["mfcc"]
@@ -190,7 +200,7 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
         "consent_id": [w_consent.id, e_consent.id], "annotation_id": [annotations[W_ID].id, annotations[E_ID].id],
         "job_id": list(ProcessingJob.objects.filter(recording_id__in=[W_ID, E_ID]).values_list("id", flat=True))
         or [1],
-        "import_id": [1], "release_id": [1], "fmt": ["jsonl", "csv"], "kind": kinds, "level": [0], "index": [0],
+        "import_id": [1], "release_id": release_ids, "fmt": ["jsonl", "csv"], "kind": kinds, "level": [0], "index": [0],
         "token": [optout_token_make(consent=w_consent, actor=None), optout_token_make(consent=e_consent, actor=None)],
     }
     clients = {role: api(users[role]) for role in ROLES}
@@ -198,6 +208,20 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
     return {"project": project, "users": users, "params": params, "clients": clients, "query": query,
             "w_consent": w_consent, "e_consent": e_consent, "bytes": {W_ID: w_bytes, E_ID: e_bytes},
             "secrets": secrets, "k": k}
+
+
+def _release(project, manager) -> list[int]:
+    """A release built while every speaker consented: after exclusion its downloads must not serve them."""
+    from apps.annotation.models import Annotation
+    from apps.datasets.services import release_build, release_create
+
+    Annotation.objects.filter(project=project).update(status="accepted")
+    spec = {"formats": ["jsonl"], "filters": {"qa": "any"}}  # our test tones look alike to QA's duplicate check
+    release = release_create(actor=manager, project_id=project.id, spec=spec, enqueue=False)
+    release_build(release_id=release.id)
+    release.refresh_from_db()
+    assert release.status == "ready", release.error
+    return [release.id]
 
 
 def _fingerprints(responses, control) -> list[bytes]:
@@ -247,12 +271,15 @@ def test_no_path_leaks_a_withdrawn_or_expired_speakers_data(leak_world):
     assert any(world["bytes"][W_ID][:4096] in body for *_, body in scoped), "audio endpoint not walked"
     prints = _fingerprints(scoped, control)
     assert prints, "no derived-data endpoint answered for the recordings before exclusion"
+    release_id = world["params"]["release_id"][0]
+    download = _body(world["clients"]["manager"].get(f"/api/v1/releases/{release_id}/download/jsonl"))
+    assert world["secrets"][W_ID].encode() in download, "the release did not contain the speaker before exclusion"
 
     _exclude(world)
     responses = walk(world["clients"], world["params"], world["query"])
     found = leaks(responses, _forbidden(world, prints))
     found += [f"{r[0]} {r[1]} {r[2]} ({r[3]}) leaks recording ids as JSON ids" for r in responses
-              if r[2] not in IDS_ALLOWED and _ids_in_json(r[4], {W_ID, E_ID})]
+              if not _ids_allowed(r[2]) and _ids_in_json(r[4], {W_ID, E_ID})]
     assert not found, "consent leak:\n" + "\n".join(sorted(set(found)))
     # The walk still reaches real data: the kept speaker's recording is listed.
     listed = [body for role, method, url, status, body in responses
