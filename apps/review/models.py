@@ -127,6 +127,10 @@ class ReviewSample(models.Model):
     annotation = models.OneToOneField("annotation.Annotation", on_delete=models.CASCADE, related_name="review_sample")
     selected = models.BooleanField()
     decided_at = models.DateTimeField(auto_now_add=True)
+    # The reviewer who was handed this item, so two reviewers never work on the same one at once.
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
 
 
