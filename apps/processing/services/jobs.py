@@ -178,7 +178,7 @@ def project_reprocess(*, project, created_by=None, only_missing: bool = False, r
     ``only_missing`` skips recordings whose artifacts for the recipe are complete. Writes ProcessingJob rows;
     enqueues after commit.
     """
-    from apps.processing.services.pipeline import recording_artifacts_complete
+    from apps.processing.services.plan import recordings_missing_artifacts
     from apps.processing.services.recipes import project_recipe_get
 
     recipe = recipe or project_recipe_get(project=project)
@@ -186,7 +186,7 @@ def project_reprocess(*, project, created_by=None, only_missing: bool = False, r
         raise DomainError(f"Recipe {recipe.id} belongs to another project.")
     recordings = list(recordings_usable(None, Purpose.STORE).filter(project=project).order_by("id"))
     if only_missing:
-        recordings = [r for r in recordings if not recording_artifacts_complete(recording=r, recipe=recipe)]
+        recordings = recordings_missing_artifacts(recordings=recordings, recipe=recipe)
     with transaction.atomic():
         parent = ProcessingJob.objects.create(kind=JobKind.PROJECT, project=project, recipe=recipe,
                                               only_missing=only_missing, created_by=created_by,

@@ -24,6 +24,13 @@ from django.core.files.storage import default_storage
 from apps.processing import dsp
 from apps.processing.dsp import preprocess
 from apps.processing.services.artifacts import ArtifactWriter
+from apps.processing.services.plan import (
+    PROCESSED_AUDIO_KIND,
+    expected_kinds,
+    feature_params,
+    recording_artifacts_complete,
+    whole_signal,
+)
 from apps.processing.services.recipes import FEATURE_GROUPS
 
 log = logging.getLogger(__name__)
@@ -32,48 +39,10 @@ Progress = Callable[[str, float], None]
 BLOCK_FRAMES = 1 << 18
 VOICED_CHUNK_SECONDS = 300.0
 PREVIEW_MAX_COLUMNS = 2000
-# The processed audio's artifact kind (apps.datasets reads it for releases cut from processed audio).
-PROCESSED_AUDIO_KIND = "audio"
 
 
 class UndecodableAudio(Exception):
     """The original cannot be decoded (or cannot be processed with this recipe): fail, never retry."""
-
-
-def feature_params(spec: dict) -> dsp.FeatureParams:
-    """The DSP feature parameters a validated recipe spec stands for."""
-    f = spec["features"]
-    return dsp.FeatureParams(
-        sr=spec["target_sample_rate"], n_fft=f["n_fft"], hop_length=f["hop_length"], win_length=f["win_length"],
-        n_mels=f["n_mels"], fmin=f["fmin"], fmax=f["fmax"], n_mfcc=f["n_mfcc"], mfcc_deltas=f["deltas"],
-        tuning=None if f["chroma_tuning"] == "estimate" else f["chroma_tuning"], top_db=f["top_db"],
-    )
-
-
-def expected_kinds(spec: dict) -> list[str]:
-    """Artifact kinds a complete run of ``spec`` leaves (tiles are represented by their index, written last)."""
-    arts = spec["artifacts"]
-    kinds = []
-    for group in arts:
-        if group in FEATURE_GROUPS:
-            kinds.append(group)
-            if group == "mfcc" and spec["features"]["deltas"]:
-                kinds += ["mfcc_delta", "mfcc_delta2"]
-        elif group == "previews":
-            kinds += ["preview_mel", "preview_spectrogram"]
-        elif group == "tiles":
-            kinds.append("tiles_index")
-        elif group == "processed_audio":
-            kinds.append(PROCESSED_AUDIO_KIND)
-        else:
-            kinds.append(group)
-    for i, aug in enumerate(spec["augmentations"]):
-        kinds.append(f"mel_specaug_{i}" if aug["kind"] == "spec_augment" else f"audio_aug_{i}")
-    return kinds
-
-
-def _whole_signal(spec: dict) -> bool:
-    return bool(spec["trim"] or spec["normalise"] or spec["length"]["mode"] != "none" or spec["augmentations"])
 
 
 def pipeline_run(*, recording, recipe, progress: Progress) -> list[str]:
@@ -171,7 +140,7 @@ class _Run:
         channels = 1 if self.mono else meta.channels
         self.processed_meta = {"sample_rate": self.rate, "channels": channels}
         self.timeline_preserved = True
-        if not _whole_signal(self.spec):
+        if not whole_signal(self.spec):
             with sf.SoundFile(self.processed, "w", self.rate, channels, format="FLAC", subtype="PCM_16") as out:
                 for block in dsp.iter_blocks(str(self.original), block_frames=BLOCK_FRAMES, sr=self.rate,
                                              mono=self.mono):
@@ -404,9 +373,5 @@ def _short(exc: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
-def recording_artifacts_complete(*, recording, recipe) -> bool:
-    """True when every artifact ``recipe`` asks for exists for the recording's bytes (one query)."""
-    return ArtifactWriter(recording=recording, recipe_hash=recipe.spec_hash).has_all(expected_kinds(recipe.spec))
-
-
-__all__ = ["UndecodableAudio", "expected_kinds", "feature_params", "pipeline_run", "recording_artifacts_complete"]
+__all__ = ["PROCESSED_AUDIO_KIND", "UndecodableAudio", "expected_kinds", "feature_params", "pipeline_run",
+           "recording_artifacts_complete"]
