@@ -94,6 +94,7 @@ def test_splits_are_speaker_disjoint_and_items_frozen_with_hashes(corpus):
     assert release.stats["items"] == len(items) == 18
     assert sum(s["items"] for s in release.stats["splits"].values()) == 18
     assert "Splits are speaker-disjoint" in release.data_card and release.content_hash in release.data_card
+    assert "covering: `store`, `train_models`." in release.data_card
 
 
 def test_rebuild_from_the_same_spec_is_byte_identical(corpus, release_root):
@@ -186,3 +187,13 @@ def test_data_card_carries_agreement_when_recordings_were_annotated_twice(corpus
     assert "### Agreement" in release.data_card
     assert "| overlapping recordings | 12 |" in release.data_card
     assert "| regions: F1 at IoU >= 0.5 | 1.0 |" in release.data_card
+
+
+def test_data_card_names_the_purposes_the_project_policy_requires(corpus):
+    from apps.consent.models import ProjectConsentPolicy
+    from apps.consent.purposes import purposes_to_mask
+
+    ProjectConsentPolicy.objects.create(project=corpus["project"],
+                                        train_models_mask=purposes_to_mask(["store", "annotate", "train_models"]))
+    release = build(corpus, formats=["csv"])
+    assert "covering: `annotate`, `store`, `train_models`." in release.data_card

@@ -137,7 +137,7 @@ def _card_stats(release: DatasetRelease, items: list[ReleaseItem], assignment: d
     return {
         "name": release.name, "version": release.version, "splits": splits,
         "speakers": {"count": len(codes), "demographics": {k: dict(v) for k, v in demographics.items()}},
-        "consent_purposes": ["store", spec["purpose"]],
+        "consent_purposes": _purposes_required(release.project_id, spec["purpose"]),
         "collection": f"{len({i.recording_ref for i in items})} recordings of project {release.project.name!r}, "
                       "ingested into Earmark and kept only while their speakers' consent holds.",
         "annotation": ("Whole recordings; labels are clip labels plus region labels, text joins the region "
@@ -148,6 +148,16 @@ def _card_stats(release: DatasetRelease, items: list[ReleaseItem], assignment: d
         "agreement": _agreement(release.project_id),
         "limitations": limitations,
     }  # fmt: skip
+
+
+def _purposes_required(project_id: int, purpose: str) -> list[str]:
+    """What every speaker in the release had granted: the project's consent policy for this purpose."""
+    from apps.consent.models import ProjectConsentPolicy
+    from apps.consent.purposes import PURPOSE_BITS, mask_to_purposes
+
+    policy = ProjectConsentPolicy.objects.filter(project_id=project_id).first()
+    mask = policy.mask_for(purpose) if policy else PURPOSE_BITS["store"] | PURPOSE_BITS[purpose]
+    return mask_to_purposes(mask)
 
 
 def _agreement(project_id: int) -> dict:
