@@ -1,0 +1,40 @@
+"""Task declarations: stable names, the dsp queue, acks_late, time limits, retry scope, the beat entry."""
+
+from config.celery import app
+
+
+def test_recording_task_is_declared_for_at_least_once_delivery_on_the_dsp_queue(settings):
+    from apps.processing.tasks import recording_process_task
+
+    assert recording_process_task.name == "processing.recording_process"
+    route = app.amqp.router.route({}, recording_process_task.name)
+    assert route["queue"].name == "dsp"
+    assert recording_process_task.acks_late and recording_process_task.reject_on_worker_lost
+    assert recording_process_task.soft_time_limit == settings.EARMARK_PROCESSING_SOFT_TIME_LIMIT
+    assert recording_process_task.time_limit > recording_process_task.soft_time_limit
+    assert recording_process_task.max_retries == 5
+
+
+def test_stale_job_sweep_is_on_the_beat_schedule():
+    from apps.processing.tasks import jobs_requeue_stale_task
+
+    entries = [e for e in app.conf.beat_schedule.values() if e["task"] == jobs_requeue_stale_task.name]
+    assert len(entries) == 1 and entries[0]["schedule"] == 300.0
+    assert app.amqp.router.route({}, jobs_requeue_stale_task.name)["queue"].name == "dsp"
+
+
+def test_importing_the_celery_app_limits_blas_threads_and_sets_a_numba_cache():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_CACHE_DIR")}
+    code = ("import config.celery, os; print(os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'], "
+            "os.environ['NUMBA_CACHE_DIR'])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env={**env, "SECRET_KEY": "x" * 60},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[:2] == ["1", "1"]
+    assert out[2] == str(root / "var" / "numba-cache")
