@@ -79,12 +79,17 @@ def test_withdrawal_before_the_build_starts_leaves_the_speaker_out(corpus):
 
 
 @pytest.mark.django_db
-def test_withdrawal_after_the_build_blocks_downloads_and_lists_the_withdrawn_examples(api, corpus):
+def test_withdrawal_after_the_build_blocks_downloads_and_lists_the_withdrawn_examples(
+    api, corpus, django_capture_on_commit_callbacks
+):
     release = release_build(release_id=new_release(corpus).id)
     victim = corpus["speakers"][2]
     before = ReleaseItem.objects.filter(release=release).count()
-    effects = withdraw(victim, corpus["users"]["manager"])
+    assert files_under(release.storage_prefix.rstrip("/"))
+    with django_capture_on_commit_callbacks(execute=True):
+        effects = withdraw(victim, corpus["users"]["manager"])
     assert effects["releases_flagged"] == 1
+    assert files_under(release.storage_prefix.rstrip("/")) == []  # the withdrawn audio is gone from storage too
     release.refresh_from_db()
     assert release.needs_rebuild and "withdrew consent" in release.rebuild_reason
 
@@ -125,3 +130,15 @@ def test_expired_consent_blocks_downloads_even_without_a_withdrawal_event(api, c
     ConsentRecord.objects.filter(speaker=corpus["speakers"][1]).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = api(corpus["users"]["viewer"]).get(f"/api/v1/releases/{release.id}/download/webdataset")
     assert response.status_code == 410 and "rebuild" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_losing_a_purpose_the_release_does_not_need_changes_nothing(corpus, django_capture_on_commit_callbacks):
+    release = release_build(release_id=new_release(corpus).id)  # purpose train_models
+    consent = ConsentRecord.objects.get(speaker=corpus["speakers"][3], status="granted")
+    with django_capture_on_commit_callbacks(execute=True):
+        effects = consent_withdraw(consent_id=consent.id, actor=corpus["users"]["manager"], purposes=["commercial"])
+    assert effects["releases_flagged"] == 0
+    release.refresh_from_db()
+    assert not release.needs_rebuild and files_under(release.storage_prefix.rstrip("/"))
+    assert not ReleaseItem.objects.filter(release=release, withdrawn_at__isnull=False).exists()

@@ -15,6 +15,7 @@ from apps.datasets.formats import FORMATS
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.selection import candidates_require
 from apps.datasets.services.spec import release_spec_normalise
+from apps.datasets.services.storage import storage_delete_prefix
 
 BLOCKED = (
     "Release {name!r} v{version} contains examples whose speakers withdrew consent after it was built, so it can no "
@@ -78,21 +79,36 @@ def release_rebuild(*, actor, release_id: int) -> DatasetRelease:
 
 
 def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:
-    """Mark releases holding these recordings (built or building) as needing a rebuild; flag and redact their items.
+    """Mark releases (built or building) whose purpose these recordings lost as needing a rebuild.
 
-    Returns how many releases were newly marked.
+    Their items are flagged withdrawn (for the withdrawals list) and their text redacted; once
+    the withdrawal commits, the files of built releases are deleted from storage (downloads are
+    blocked from now on, and a rebuild is a new version). Returns how many releases were newly marked.
     """
-    ids = [int(i) for i in recording_ids]
+    ids = sorted({int(i) for i in recording_ids})
     if not ids:
         return 0
     now = timezone.now()
+    marked = 0
     with transaction.atomic():
-        items = ReleaseItem.objects.filter(recording_ref__in=ids)
-        release_ids = sorted(set(items.values_list("release_id", flat=True)))
-        items.filter(withdrawn_at__isnull=True).update(withdrawn_at=now, text="")
-        return DatasetRelease.objects.filter(id__in=release_ids, needs_rebuild=False).update(
-            needs_rebuild=True, marked_at=now, rebuild_reason=REASONS.get(reason, reason or REASONS["consent_withdrawn"]),
-        )  # fmt: skip
+        affected = DatasetRelease.objects.filter(id__in=ReleaseItem.objects.filter(recording_ref__in=ids)
+                                                 .values("release_id")).order_by("id")  # fmt: skip
+        for release in affected.select_for_update():
+            # Consent may have lost a purpose this release does not need (e.g. only `commercial`).
+            still = set(recordings_usable(None, release.purpose).filter(id__in=ids).values_list("id", flat=True))
+            gone = [i for i in ids if i not in still]
+            if not gone:
+                continue
+            ReleaseItem.objects.filter(release=release, recording_ref__in=gone, withdrawn_at__isnull=True).update(
+                withdrawn_at=now, text="")
+            if not release.needs_rebuild:
+                DatasetRelease.objects.filter(id=release.id).update(
+                    needs_rebuild=True, marked_at=now,
+                    rebuild_reason=REASONS.get(reason, reason or REASONS["consent_withdrawn"]))  # fmt: skip
+                marked += 1
+            if release.status == ReleaseStatus.READY:
+                transaction.on_commit(lambda prefix=release.storage_prefix: storage_delete_prefix(prefix))
+    return marked
 
 
 def release_download_check(*, release: DatasetRelease, fmt: str) -> None:
