@@ -16,7 +16,7 @@ def worker_warm_up() -> float:
         from apps.processing import dsp
         from apps.processing.dsp import preprocess
 
-        dsp.warmup()
+        dsp.warm_up()
         import numpy as np
 
         y = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
