@@ -393,17 +393,3 @@ def test_data_card_reports_counts_hours_labels_consent_and_checksum():
     assert "`public_release`, `train_models`" in card and "krippendorff_alpha | 0.81" in card
     assert "Only adult speakers." in card and "ab" * 32 in card
 
-
-@pytest.mark.parametrize("name", ["a.flac", "r00000001-g0001.json", "x" * 99, "x" * 100, "ü/é.npy"])
-@pytest.mark.parametrize("size", [0, 1, 511, 512, 27_561, 8**11 - 1])
-def test_fast_tar_header_equals_tarfiles(name, size):
-    from apps.datasets.formats.webdataset import tar_header, tar_header_slow
-
-    assert tar_header(name, size) == tar_header_slow(name, size)
-
-
-def test_tar_header_refuses_members_too_large_for_ustar():
-    from apps.datasets.formats.webdataset import tar_header
-
-    with pytest.raises(ValueError, match="overflow"):
-        tar_header("a.flac", 8**11)
