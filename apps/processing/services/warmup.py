@@ -22,6 +22,8 @@ def worker_warm_up() -> float:
         y = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
         preprocess.voiced_segments(y, 16000)  # librosa.effects.split / rms
         preprocess.trim_silence(y, 16000)
+        # matplotlib's import and font cache cost a second or two on the first preview otherwise.
+        dsp.spectrogram_png(np.full((8, 16), -40.0, dtype=np.float32), dsp.FeatureParams(sr=16000), size=(2, 1))
     except Exception:  # a failed warm-up only costs time later; never stop the worker for it
         log.exception("processing warm-up failed")
     seconds = time.monotonic() - start
