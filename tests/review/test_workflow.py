@@ -166,3 +166,34 @@ def test_review_sampled_extremes():
 
     assert review_sampled(annotation=A, fraction=1.0) is True
     assert review_sampled(annotation=A, fraction=0.0) is False
+
+
+def test_concurrent_reviewers_get_different_items_and_a_reload_gets_the_same(api, review_project, recordings):
+    project, users, _ = review_project
+    first = do_work(users["annotator"], project, [region("a", 0.0, 1.0)])
+    second = do_work(users["annotator2"], project, [region("b", 0.0, 1.0)])
+    url = f"/api/v1/projects/{project.id}/review/next/"
+    one, two = api(users["reviewer"]), api(users["reviewer2"])
+    assert one.post(url).json()["annotation"]["id"] == first.id
+    assert two.post(url).json()["annotation"]["id"] == second.id
+    assert one.post(url).json()["annotation"]["id"] == first.id  # reload: same item back
+    assert api(users["manager"]).post(url).status_code == 204  # both are taken
+    taken = _review(api, users["reviewer2"], first, decision="accept")
+    assert taken.status_code == 409 and "Another reviewer has this annotation open" in taken.json()["detail"]
+    assert Annotation.objects.get(pk=first.pk).status == "submitted"
+    assert _review(api, users["reviewer"], first, decision="accept").status_code == 200
+    assert ReviewSample.objects.get(annotation=first).claimed_by is None
+
+
+def test_an_expired_claim_frees_the_item(api, review_project, recordings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    project, users, _ = review_project
+    first = do_work(users["annotator"], project, [region("a", 0.0, 1.0)])
+    url = f"/api/v1/projects/{project.id}/review/next/"
+    assert api(users["reviewer"]).post(url).json()["annotation"]["id"] == first.id
+    assert api(users["reviewer2"]).post(url).status_code == 204
+    ReviewSample.objects.filter(annotation=first).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert api(users["reviewer2"]).post(url).json()["annotation"]["id"] == first.id

@@ -8,8 +8,11 @@ ReviewSample rows.
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.accounts.errors import Conflict, DomainError
 from apps.accounts.models import Role
@@ -25,6 +28,7 @@ REVIEW_ROLES = (Role.MANAGER, Role.REVIEWER)
 DECISIONS = (ReviewDecision.ACCEPT, ReviewDecision.REJECT, ReviewDecision.CORRECT)
 SAMPLING_COMMENT = "Not drawn for review (the project reviews a sample of each annotator's work)."
 _BATCH = 50
+REVIEW_LOCK_MINUTES = 30  # how long a handed-out item stays with its reviewer
 
 
 def review_sampled(*, annotation, fraction: float) -> bool:
@@ -53,29 +57,45 @@ def _sample_decide(annotation, fraction: float) -> bool:
     return sample.selected
 
 
+def _claim(annotation_id: int, user, now) -> bool:
+    """Take (or renew) the reviewer's claim unless another reviewer holds a live one (conditional update)."""
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by=user)
+    return bool(ReviewSample.objects.filter(Q(annotation_id=annotation_id) & free).update(
+        claimed_by=user, claimed_until=now + timedelta(minutes=REVIEW_LOCK_MINUTES)))
+
+
 def review_next(*, project_id: int, user) -> Annotation | None:
-    """The oldest submitted annotation this reviewer may review, or None when nothing is left.
+    """The reviewer's claimed item, else the oldest unclaimed submission they may review, or None.
 
     Never the reviewer's own work; only recordings usable for review (consent selector). Submissions
-    not drawn by the project's sampling rate are accepted on the way (see ``_sample_decide``).
+    not drawn by the project's sampling rate are accepted on the way (see ``_sample_decide``). Handing
+    an item out claims it for ``REVIEW_LOCK_MINUTES`` (writes ReviewSample), so concurrent reviewers
+    get different items and a reload gets the same one back.
     """
+    now = timezone.now()
     fraction = qa_settings_get(project_id=project_id).review_fraction
     usable = recordings_usable(user, Purpose.REVIEW, roles=REVIEW_ROLES).filter(project_id=project_id).values("id")
+    submitted = Annotation.objects.filter(project_id=project_id, status=AnnotationStatus.SUBMITTED,
+                                          recording__in=usable).exclude(annotator_id=user.id)
+    mine = submitted.filter(review_sample__claimed_by=user, review_sample__claimed_until__gt=now).order_by("id").first()
+    if mine is not None and _claim(mine.id, user, now):
+        return mine
     pending = (
-        Annotation.objects.filter(project_id=project_id, status=AnnotationStatus.SUBMITTED, recording__in=usable)
-        .exclude(annotator_id=user.id)
-        .exclude(review_sample__selected=False)
+        submitted.exclude(review_sample__selected=False)
+        .exclude(Q(review_sample__claimed_until__gt=now) & ~Q(review_sample__claimed_by=user))
         .select_related("review_sample")
         .order_by("submitted_at", "id")
     )
+    skipped: set[int] = set()
     while True:
-        batch = list(pending[:_BATCH])
+        batch = list(pending.exclude(id__in=skipped)[:_BATCH])
         if not batch:
             return None
         for annotation in batch:
             sample = getattr(annotation, "review_sample", None)
-            if sample is not None or _sample_decide(annotation, fraction):
+            if (sample is not None or _sample_decide(annotation, fraction)) and _claim(annotation.id, user, now):
                 return annotation
+            skipped.add(annotation.id)
 
 
 def annotation_review(*, annotation: Annotation, reviewer, decision: str, comment: str = "",
@@ -101,6 +121,10 @@ def annotation_review(*, annotation: Annotation, reviewer, decision: str, commen
                 f"This annotation is {current.get_status_display().lower()}; only submitted annotations can be "
                 "reviewed."
             )
+        claim = ReviewSample.objects.filter(annotation_id=current.pk).values("claimed_by", "claimed_until").first()
+        if claim and claim["claimed_by"] not in (None, reviewer.id) and claim["claimed_until"] \
+                and claim["claimed_until"] > timezone.now():
+            raise Conflict("Another reviewer has this annotation open right now; take the next one from the queue.")
         reviewed_version = current.version
         if decision == ReviewDecision.CORRECT:
             now = annotation_json(Annotation.objects.prefetch_related("regions", "clip_labels").get(pk=current.pk))
@@ -111,7 +135,8 @@ def annotation_review(*, annotation: Annotation, reviewer, decision: str, commen
             )
         status = AnnotationStatus.REJECTED if decision == ReviewDecision.REJECT else AnnotationStatus.ACCEPTED
         result = annotation_set_status(annotation=current, status=status, actor=reviewer, comment=comment)
-        ReviewSample.objects.get_or_create(annotation_id=current.pk, defaults={"selected": True})
+        ReviewSample.objects.update_or_create(  # decided: the claim ends here
+            annotation_id=current.pk, defaults={"selected": True, "claimed_by": None, "claimed_until": None})
         Review.objects.create(
             annotation_id=current.pk, project_id=current.project_id, reviewer=reviewer,
             annotator_id=current.annotator_id, decision=decision, comment=comment,
