@@ -243,3 +243,24 @@ def test_rerun_of_a_finished_recording_writes_nothing(processed):
     assert notes == ["every artifact already existed; nothing to do"]
     assert list(Artifact.objects.order_by("id").values_list("id", "key")) == before
     assert artifact_kinds(recording) >= {"peaks", "tiles_index"}
+
+
+def test_recording_withdrawn_during_the_run_leaves_no_artifacts(project_with_roles, monkeypatch):
+    project, users = project_with_roles
+    recording, job = _queued(project, users["manager"], seconds=0.5)
+    from apps.catalog.services import recording_status_set
+    from apps.processing.services import pipeline
+
+    real = pipeline.pipeline_run
+
+    def run_then_withdraw(**kwargs):
+        notes = real(**kwargs)
+        assert Artifact.objects.exists()
+        recording_status_set(recording_id=recording.id, status=RecordingStatus.PURGED)
+        return notes
+
+    monkeypatch.setattr("apps.processing.services.runner.pipeline_run", run_then_withdraw)
+    assert services.job_run(job_id=job.id) == "skipped"
+    job.refresh_from_db()
+    assert job.status == JobStatus.SKIPPED and "stopped being usable" in job.error
+    assert not Artifact.objects.exists() and _storage_keys() == []

@@ -87,6 +87,15 @@ def job_run(*, job_id: int, worker: str = "") -> str:
     except Exception as exc:
         job_fail(job_id=job_id, error=f"Processing failed: {type(exc).__name__}: {exc}", token=claim.token)
         raise
+    try:  # consent may have been withdrawn while this ran: leave nothing of it behind
+        recording_get_usable(None, Purpose.STORE, recording.id)
+    except Http404:
+        from apps.processing.services.artifacts import artifacts_purge_for_recording
+
+        artifacts_purge_for_recording(recording=recording)
+        job_skip(job_id=job_id, reason="The recording stopped being usable while it was processed; "
+                                       "its artifacts were removed.")
+        return JobOutcome.SKIPPED
     if not job_finish(claim=claim, notes=notes):
         return JobOutcome.LOST
     recording_status_set(recording_id=recording.id, status=RecordingStatus.READY)
