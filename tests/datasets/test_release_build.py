@@ -197,3 +197,53 @@ def test_data_card_names_the_purposes_the_project_policy_requires(corpus):
                                         train_models_mask=purposes_to_mask(["store", "annotate", "train_models"]))
     release = build(corpus, formats=["csv"])
     assert "covering: `annotate`, `store`, `train_models`." in release.data_card
+
+
+def _processed_artifacts(corpus, meta):
+    """Store an 8 kHz 'processed' FLAC per recording as the active recipe's audio artifact."""
+    import hashlib as _h
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from apps.processing.models import Artifact, ProjectProcessing, Recipe
+
+    recipe = Recipe.objects.create(project=corpus["project"], name="8k", spec={"rate": 8000}, spec_hash="ab" * 32)
+    ProjectProcessing.objects.create(project=corpus["project"], active_recipe=recipe)
+    processed = {}
+    for rid, (rec, samples) in corpus["recs"].items():
+        y = samples[::2].copy()
+        buf = io.BytesIO()
+        sf.write(buf, y, 8000, format="FLAC", subtype="PCM_16")
+        key = default_storage.save(f"artifacts/{rec.sha256}/audio.flac", ContentFile(buf.getvalue()))
+        Artifact.objects.create(recording=rec, source_sha256=rec.sha256, recipe_hash=recipe.spec_hash, kind="audio",
+                                key=key, bytes=len(buf.getvalue()), meta=meta)  # fmt: skip
+        processed[rid] = (y, _h.sha256(buf.getvalue()).hexdigest())
+    return processed
+
+
+def test_recipe_audio_source_releases_the_processed_audio(corpus, release_root):
+    import tarfile
+
+    processed = _processed_artifacts(corpus, {"sample_rate": 8000, "channels": 1})
+    release = build(corpus, unit="recording", formats=["webdataset"], audio={"source": "recipe"})
+    seen = 0
+    for shard in sorted((release_root(release, "webdataset") / "shards").glob("*.tar")):
+        with tarfile.open(shard) as tar:
+            for member in tar.getmembers():
+                if member.name.endswith(".flac"):
+                    samples, sr = sf.read(io.BytesIO(tar.extractfile(member).read()), dtype="int16")
+                    assert sr == 8000
+                    np.testing.assert_array_equal(samples, processed[int(member.name[1:9])][0])
+                    seen += 1
+    assert seen == len(corpus["recs"])
+
+
+def test_region_release_from_trimmed_processed_audio_fails_with_a_sentence(corpus):
+    _processed_artifacts(corpus, {"sample_rate": 8000, "trim": [0.1, 1.9]})
+    release = release_create(actor=None, project_id=corpus["project"].id,
+                             spec={"unit": "region", "audio": {"source": "recipe"}, "formats": ["csv"]},
+                             enqueue=False)  # fmt: skip
+    release = release_build(release_id=release.id)
+    assert release.status == "failed" and "region times no longer match" in release.error
+    assert not ReleaseItem.objects.filter(release=release).exists()

@@ -22,7 +22,6 @@ from apps.accounts.errors import DomainError
 
 BLOCK_FRAMES = 1 << 16
 SPOOL_BYTES = 16 << 20
-PROCESSED_AUDIO_KIND = "audio"
 
 
 @dataclass
@@ -59,6 +58,7 @@ def source_key_for(recording, spec: dict) -> str:
     if spec["audio"]["source"] == "original":
         return recording.original_key
     from apps.processing.models import Artifact, ProjectProcessing
+    from apps.processing.services.plan import PROCESSED_AUDIO_KIND
 
     pp = ProjectProcessing.objects.filter(project_id=recording.project_id).select_related("active_recipe").first()
     art = None
@@ -67,6 +67,9 @@ def source_key_for(recording, spec: dict) -> str:
                                       kind=PROCESSED_AUDIO_KIND).first()  # fmt: skip
     if art is None:
         raise DomainError(f"Recording {recording.id} has no processed audio for the project's active recipe yet.")
+    if spec["unit"] == "region" and ("trim" in art.meta or "windows" in art.meta):
+        raise DomainError(f"The active recipe trims or cuts recording {recording.id}, so region times no longer "
+                          "match its processed audio; build region releases from the original audio.")  # fmt: skip
     return art.key
 
 
