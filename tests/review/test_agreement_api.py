@@ -148,3 +148,20 @@ def test_consensus_refusals(api, overlap, review_project):
     assert wrong.status_code == 400 and "of this recording" in wrong.json()["detail"]
     assert api(users["annotator"]).post(url, {"annotation_id": a.id}, format="json").status_code == 404
     assert not Consensus.objects.exists()
+
+
+def test_agreement_query_count_does_not_grow_with_annotations(api, overlap, django_assert_max_num_queries):
+    from tests.catalog.factories import RecordingFactory
+
+    project, users, labels = overlap
+    client = api(users["manager"])
+    url = f"/api/v1/projects/{project.id}/agreement/"
+    with django_assert_max_num_queries(20) as small:
+        client.get(url)
+    for _ in range(5):
+        RecordingFactory(project=project, duration=10.0, status="ready")
+    for _ in range(5):
+        for user in (users["annotator"], users["annotator2"]):
+            do_work(user, project, [region("x", 0, 1, labels["speech"], "more words")], [labels["good"]])
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert client.get(url).json()["overlap_units"] == 8

@@ -197,3 +197,19 @@ def test_an_expired_claim_frees_the_item(api, review_project, recordings):
     assert api(users["reviewer2"]).post(url).status_code == 204
     ReviewSample.objects.filter(annotation=first).update(claimed_until=timezone.now() - timedelta(seconds=1))
     assert api(users["reviewer2"]).post(url).json()["annotation"]["id"] == first.id
+
+
+def test_review_next_query_count_does_not_grow_with_the_queue(api, review_project, django_assert_max_num_queries):
+    from tests.catalog.factories import RecordingFactory
+
+    project, users, _ = review_project
+    for _ in range(12):
+        RecordingFactory(project=project, duration=10.0, status="ready")
+    do_work(users["annotator"], project, [region("a", 0.0, 1.0)])
+    url = f"/api/v1/projects/{project.id}/review/next/"
+    with django_assert_max_num_queries(40) as small:
+        assert api(users["reviewer"]).post(url).status_code == 200
+    for _ in range(10):
+        do_work(users["annotator"], project, [region("a", 0.0, 1.0)])
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert api(users["reviewer2"]).post(url).status_code == 200
