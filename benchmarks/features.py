@@ -270,7 +270,7 @@ def section_workers(args) -> None:
     print(f"\n3. Worker processes, audio seconds per wall second ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})")
     # Alternate the runs and keep each setting's best: other load on the machine comes and goes.
     runs = {1: [], 2: []}
-    for n in (1, 2, 1, 2):
+    for n in (1, 2) * 3:
         runs[n].append(worker_throughput(n, args.clips))
     (one, cpus1), (two, cpus2) = max(runs[1]), max(runs[2])
     row("", "2 workers", "1 worker", "ratio")
