@@ -11,7 +11,8 @@ peaks, tiles, voiced segments), then drives headless Debian Chromium through Pla
 Each figure is the median of cold loads (a fresh browser context each). "Interactive" is the
 page's own signal (waveform drawn, input accepted) for Earmark and wavesurfer's ``ready`` for the
 baseline, measured from the start of navigation. Bytes are Resource Timing transfer sizes of every
-response finished by then. Renderer memory is the RSS of the page's renderer process(es) from /proc.
+response finished by then. Renderer memory is the peak RSS (VmHWM) of the page's renderer process(es)
+from /proc, read when the page is interactive.
 
     .venv/bin/python benchmarks/annotator_load.py [--runs 5] [--screenshots docs/screenshots]
 """
@@ -186,11 +187,12 @@ def renderers() -> set[int]:
 
 
 def rss_mb(pids) -> float:
+    """Peak resident memory (VmHWM) of these processes, summed, in MB."""
     total = 0
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith("VmHWM:"):
                     total += int(line.split()[1])
         except OSError:
             pass
@@ -201,6 +203,7 @@ def rss_mb(pids) -> float:
 
 
 def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 120.0, keep=False):
+    before = renderers()  # every renderer that appears from here on serves this context's page
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     ctx.add_cookies([{"name": "sessionid", "value": info["session"], "url": base}])
     ctx.add_init_script(READY_JS)
@@ -211,7 +214,6 @@ def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 12
     else:
         url = f"{base}/projects/{info['project']}/annotate/"
     page = ctx.new_page()
-    before = renderers()
     page.goto(url, wait_until="commit")
     page.wait_for_function("window.__bench && (window.__bench.ready || window.__bench.error)",
                            timeout=timeout_s * 1000, polling=50)
@@ -342,7 +344,7 @@ def report(results: dict, args) -> None:
     print()
     print(f"Annotator load, headless Chromium on the embedded default (runserver, SQLite, local media); "
           f"median of {args.runs} cold loads (baseline: {args.naive_runs})")
-    print(f"{'file':<7} {'page':<34} {'interactive':>12} {'transferred':>12} {'renderer RSS':>13} {'JS heap':>9}")
+    print(f"{'file':<7} {'page':<34} {'interactive':>12} {'transferred':>12} {'renderer peak':>13} {'JS heap':>9}")
     for name, r in results.items():
         for label, rows in (("Earmark (stored peaks + streaming)", r["ours"]),
                             ("baseline (wavesurfer, whole file)", r["naive"])):

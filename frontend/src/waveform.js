@@ -40,6 +40,7 @@ export class Waveform extends Emitter {
     this.media = null;
     this.audioAttached = false;
     this.destroyed = false;
+    this.refining = false;
     this._refine = debounce(() => this._refinePeaks(), 400);
   }
 
@@ -223,6 +224,20 @@ export class Waveform extends Emitter {
     if (!this.ws || this.destroyed || this.peakLength >= MAX_PEAK_BUCKETS) return;
     const wanted = Math.min(MAX_PEAK_BUCKETS, Math.ceil(this.duration * this.pxPerSec * 1.5));
     if (wanted < this.peakLength * 1.5) return;
+    this.refining = true;
+    try {
+      await this._swapPeaks(wanted);
+    } finally {
+      this.refining = false;
+    }
+  }
+
+  /** True while finer peaks are pending or being swapped in (tests wait for it to settle). */
+  get busy() {
+    return this.refining || this._refine.pending();
+  }
+
+  async _swapPeaks(wanted) {
     let json;
     try {
       json = await this.api.peaks(this.recording.id, wanted);

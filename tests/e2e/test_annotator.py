@@ -238,7 +238,7 @@ def test_one_hour_recording_opens_and_is_labelled_near_its_end(live_server, logg
     for _ in range(8):
         page.keyboard.press("+")  # zoom in ~25x
     page.keyboard.press("End")  # jump to the end
-    page.wait_for_timeout(300)
+    page.wait_for_function("!window.earmarkAnnotator.waveform.busy", polling=100)  # finer peaks swapped in
     visible = page.evaluate("window.earmarkAnnotator.waveform.visibleRange()")
     assert visible[1] > 3590 and visible[1] - visible[0] < 600, visible
     _drag(page, 0.55, 0.8)
@@ -347,4 +347,31 @@ def test_stereo_recording_shows_channels_solo_and_ties_a_region_to_a_channel(liv
                            what="the channel region to be saved")
     _wait_for(lambda: annotation.regions.get().channel == 1, what="the region's channel to be saved")
     assert annotation.regions.get().label_id == speech.id
+    assert not page.console_errors, page.console_errors
+
+
+def test_lost_connection_shows_unsaved_and_retries(live_server, logged_in_page, labelling_project):
+    project, users, labels, _ = labelling_project
+    annotator = users["annotator"]
+    page = logged_in_page(annotator)
+    _open(page, f"{live_server.url}/projects/{project.id}/annotate/")
+    rid = page.evaluate("window.earmarkAnnotator.item.recording.id")
+    annotation_id = page.evaluate("window.earmarkAnnotator.item.annotation.id")
+
+    page.context.set_offline(True)
+    _drag(page, 0.4, 0.7)
+    page.keyboard.press("1")
+    state = page.locator('[data-testid="save-state"]')
+    page.wait_for_selector('[data-testid="save-state"][data-state="retrying"]', timeout=15000)
+    assert "Unsaved" in state.inner_text()
+    draft = page.evaluate(f"Object.keys(localStorage).filter((k) => k.startsWith('earmark:draft:{annotation_id}:'))")
+    assert len(draft) == 1  # the work is kept in the browser meanwhile
+    assert _annotation(annotator, rid).regions.count() == 0
+
+    page.context.set_offline(False)
+    _wait_saved(page)
+    annotation = _wait_for(lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 1 and a,
+                           what="the retried save")
+    assert annotation.regions.get().label_id == labels["speech"].id
+    assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('earmark:draft:')).length") == 0
     assert not page.console_errors, page.console_errors
