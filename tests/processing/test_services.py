@@ -264,3 +264,21 @@ def test_recording_withdrawn_during_the_run_leaves_no_artifacts(project_with_rol
     job.refresh_from_db()
     assert job.status == JobStatus.SKIPPED and "stopped being usable" in job.error
     assert not Artifact.objects.exists() and _storage_keys() == []
+
+
+def test_soft_time_limit_fails_the_job_with_a_sentence(project_with_roles, monkeypatch):
+    project, users = project_with_roles
+    recording, job = _queued(project, users["manager"], seconds=0.5)
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from apps.processing.services import pipeline
+
+    def slow(self):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(pipeline._Run, "_download", slow)
+    assert recording_process_task.apply(args=[job.id]).get() == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error == "Processing took longer than its time limit."
+    recording.refresh_from_db()
+    assert recording.status == RecordingStatus.FAILED

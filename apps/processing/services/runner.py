@@ -85,7 +85,11 @@ def job_run(*, job_id: int, worker: str = "") -> str:
             pass
         raise
     except Exception as exc:
-        job_fail(job_id=job_id, error=f"Processing failed: {type(exc).__name__}: {exc}", token=claim.token)
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        reason = ("Processing took longer than its time limit." if isinstance(exc, SoftTimeLimitExceeded)
+                  else f"Processing failed: {type(exc).__name__}: {exc}")
+        job_fail(job_id=job_id, error=reason, token=claim.token)
         raise
     try:  # consent may have been withdrawn while this ran: leave nothing of it behind
         recording_get_usable(None, Purpose.STORE, recording.id)
