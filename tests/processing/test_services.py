@@ -282,3 +282,14 @@ def test_soft_time_limit_fails_the_job_with_a_sentence(project_with_roles, monke
     assert job.status == JobStatus.FAILED and job.error == "Processing took longer than its time limit."
     recording.refresh_from_db()
     assert recording.status == RecordingStatus.FAILED
+
+
+def test_windows_policy_keeps_the_window_axis_for_a_single_window(project_with_roles,
+                                                                  django_capture_on_commit_callbacks):
+    project, users = project_with_roles
+    services.project_recipe_set(project=project, spec={
+        "length": {"mode": "windows", "seconds": 2.0, "hop_seconds": 1.0}, "artifacts": ["mel"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(project, users["manager"], seconds=1.0)
+    mel = np.load(default_storage.open(Artifact.objects.get(kind="mel").key, "rb"))
+    assert mel.shape == (1, 80, 1 + 32000 // 160)  # one window, padded to 2 s

@@ -67,6 +67,7 @@ class _Run:
         self.rate = spec["target_sample_rate"]
         self.mono = spec["channels"] == "mono"
         self.notes: list[str] = []
+        self.windowed = spec["length"]["mode"] == "windows"
         self._progress = progress
         self._last = 0.0
 
@@ -218,7 +219,7 @@ class _Run:
         if not wanted:
             return {}
         dtype = self.spec["feature_dtype"]
-        if clips is not None and len(clips) > 1:  # windows: one stacked batch (n_windows, ..., d, T)
+        if self.windowed:  # one stacked batch (n_windows, ..., d, T), even for a single window
             feats = dsp.compute_features(np.stack(clips), self.params, wanted)
             tuning = feats.tuning
         else:
@@ -265,7 +266,7 @@ class _Run:
                 if self.writer.has(kind):
                     continue
                 mel = np.asarray(feats["mel"]) if "mel" in feats else dsp.compute_features(
-                    np.stack(clips) if len(clips) > 1 else clips[0], self.params, ("mel",))["mel"]
+                    np.stack(clips) if self.windowed else clips[0], self.params, ("mel",))["mel"]
                 db = 10.0 * np.log10(np.maximum(mel, 1e-10))
                 params = {k: v for k, v in aug.items() if k != "kind"}
                 params.setdefault("mask_value", "min")
