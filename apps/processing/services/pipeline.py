@@ -120,8 +120,13 @@ class _Run:
     def _download(self) -> Path:
         ext = (self.recording.container or "bin").lower()
         path = self.tmp / f"original.{ext}"
-        with default_storage.open(self.recording.original_key, "rb") as src, open(path, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+        if hasattr(default_storage, "bucket"):
+            # S3: stream straight to disk (django-storages' S3File would buffer the whole object in memory).
+            default_storage.bucket.download_file(default_storage._normalize_name(self.recording.original_key),
+                                                 str(path))
+        else:
+            with default_storage.open(self.recording.original_key, "rb") as src, open(path, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
         if ext in ("m4a", "mp4", "aac") and shutil.which("ffmpeg"):
             # libsndfile cannot read AAC; ingest accepted it through ffmpeg, so decode it the same way.
             import subprocess
