@@ -38,3 +38,22 @@ def test_importing_the_celery_app_limits_blas_threads_and_sets_a_numba_cache():
                          capture_output=True, text=True, check=True).stdout.split()
     assert out[:2] == ["1", "1"]
     assert out[2] == str(root / "var" / "numba-cache")
+
+
+def test_sweep_removes_only_old_job_temp_dirs(tmp_path, monkeypatch):
+    import os
+    import tempfile
+    import time
+
+    from apps.processing.services.warmup import job_tempdirs_sweep
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old, fresh, other = tmp_path / "earmark-job-old", tmp_path / "earmark-job-new", tmp_path / "unrelated"
+    for d in (old, fresh, other):
+        d.mkdir()
+        (d / "original.wav").write_bytes(b"x")
+    long_ago = time.time() - 10 * 3600
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    assert job_tempdirs_sweep(older_than_seconds=3600) == 1
+    assert not old.exists() and fresh.exists() and other.exists()

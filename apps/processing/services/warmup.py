@@ -1,7 +1,10 @@
 """Worker warm-up: run librosa's numba-compiled paths once so no task pays their first-call cost."""
 
 import logging
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,23 @@ def worker_warm_up() -> float:
         dsp.spectrogram_png(np.full((8, 16), -40.0, dtype=np.float32), dsp.FeatureParams(sr=16000), size=(2, 1))
     except Exception:  # a failed warm-up only costs time later; never stop the worker for it
         log.exception("processing warm-up failed")
+    from django.conf import settings
+
+    job_tempdirs_sweep(older_than_seconds=settings.EARMARK_PROCESSING_SOFT_TIME_LIMIT + 3600)
     seconds = time.monotonic() - start
     log.info("processing warm-up took %.1f s", seconds)
     return seconds
+
+
+def job_tempdirs_sweep(*, older_than_seconds: float) -> int:
+    """Remove job temp directories a killed worker left behind (older than any live job can be); returns the count."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob("earmark-job-*"):
+        try:
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
