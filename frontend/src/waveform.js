@@ -290,8 +290,11 @@ export function timelineScale(pxPerSec, duration) {
     return Math.max(1, Math.round(s / tick));
   };
   const primary = multiple(90);
-  const secondary = multiple(45);
-  const labelled = secondary < primary ? secondary : 0;
+  // Secondary labels sit between primary ones, so their spacing must divide the primary spacing
+  // (5 s labels with 2 s labels between them would collide).
+  let secondary = multiple(45);
+  while (secondary < primary && primary % secondary) secondary++;
+  const labelled = secondary < primary && secondary * tick * pxPerSec >= 45 ? secondary : 0;
   // Secondary notches are labelled too: the finest labelled step decides the decimals (0.5 s labels need one).
   const labelStep = tick * (labelled || primary);
   const decimals = labelStep < 0.1 - 1e-9 ? 2 : Math.abs(labelStep - Math.round(labelStep)) > 1e-9 ? 1 : 0;
