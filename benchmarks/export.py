@@ -14,7 +14,7 @@ Run: .venv/bin/python benchmarks/export.py [--clips 10000] [--small 1000]
 4. End to end, as the exports worker runs it: a child process with its own
    SQLite database and media folder holds N consented recordings (the same
    FLAC clips as originals); for each format it creates a release and runs
-   `release_build` (consent selector, manifest, decode, FLAC re-encode, the
+   `release_build` (consent selector, manifest, audio (these whole 16-bit FLAC clips are copied frame for frame), the
    writer, storage, consent re-check) and prints clips/s beside `tar cf`,
    and the child's peak RSS for the small and the full clip count.
 
@@ -240,7 +240,7 @@ def main() -> None:
         if args.skip_e2e:
             return
 
-        print("\nEnd to end: release_build in a worker-like child (SQLite, local storage, FLAC re-encode)")
+        print("\nEnd to end: release_build in a worker-like child (SQLite, local storage; FLAC clips copied frame for frame)")
         print(f"{'format':<22}{'seconds':>9}{'clips/s':>10}{'vs tar cf':>11}{'RSS ' + str(args.small):>12}"
               f"{'RSS ' + str(args.clips):>12}")  # fmt: skip
         vars_ = {}
