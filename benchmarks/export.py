@@ -14,8 +14,9 @@ Run: .venv/bin/python benchmarks/export.py [--clips 10000] [--small 1000]
 4. End to end, as the exports worker runs it: a child process with its own
    SQLite database and media folder holds N consented recordings (the same
    FLAC clips as originals); for each format it creates a release and runs
-   `release_build` (consent selector, manifest, audio (these whole 16-bit FLAC clips are copied frame for frame), the
-   writer, storage, consent re-check) and prints clips/s beside `tar cf`,
+   `release_build` (consent selector, manifest, audio: these whole 16-bit
+   FLAC clips are copied frame for frame, the writer, storage, consent
+   re-check) and prints clips/s beside `tar cf`,
    and the child's peak RSS for the small and the full clip count.
 
 Prints figures only; never asserts on time. Targets (DESIGN.md): webdataset
