@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.accounts.errors import DomainError
@@ -13,6 +13,7 @@ from apps.annotation.selectors import ANNOTATE_ROLES, annotation_settings_get
 from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
+from apps.review.selectors import gold_recording_ids, qa_excluded_recording_ids
 
 # How many candidate recordings one request tries before giving up on a race-heavy moment.
 _CANDIDATES = 20
@@ -46,20 +47,24 @@ def _own_work(user, project_id, usable, lock_until):
 
 
 def _claim(user, project_id, recording_id, overlap, now, lock_until):
-    """Take a slot on one recording if one is free; None when others filled it first."""
+    """Take a slot on one recording if one is free; None when others filled it first.
+
+    ``overlap`` None (gold items) means no limit: only the one-per-annotator constraint applies.
+    """
     # Lock the recording row so concurrent claims on it run one after another (PostgreSQL);
     # SQLite serialises writers on its own.
     locked = (recordings_usable(None, Purpose.ANNOTATE).select_for_update(of=("self",))
               .filter(pk=recording_id).values_list("id", flat=True).first())
     if locked is None:
         return None
-    slots = Assignment.objects.filter(recording_id=recording_id).exclude(annotator=user)
-    if slots.filter(_active(now)).count() >= overlap:
-        return None
-    # Expired locks give their slot back: the abandoned assignment is cancelled (its saved versions stay).
-    expired = slots.filter(status=AssignmentStatus.OPEN, locked_until__lte=now)
-    if slots.filter(_active(now)).count() + expired.count() >= overlap:
-        expired.update(status=AssignmentStatus.CANCELLED, locked_until=None, finished_at=now, updated_at=now)
+    if overlap is not None:
+        slots = Assignment.objects.filter(recording_id=recording_id).exclude(annotator=user)
+        if slots.filter(_active(now)).count() >= overlap:
+            return None
+        # Expired locks give their slot back: the abandoned assignment is cancelled (its saved versions stay).
+        expired = slots.filter(status=AssignmentStatus.OPEN, locked_until__lte=now)
+        if slots.filter(_active(now)).count() + expired.count() >= overlap:
+            expired.update(status=AssignmentStatus.CANCELLED, locked_until=None, finished_at=now, updated_at=now)
     try:
         with transaction.atomic():
             Assignment.objects.create(project_id=project_id, recording_id=recording_id, annotator=user,
@@ -75,26 +80,33 @@ def queue_next(*, project_id, user):
     """The next (annotation, recording) for this annotator, or None when nothing is left.
 
     Writes an Assignment (the lock) and an empty Annotation for a new item; own rejected or open work
-    comes first. Only recordings usable for annotation (consent selector) are ever handed out.
+    comes first. Only recordings usable for annotation (consent selector) and not excluded by automatic
+    QA (flagged and not accepted, see apps.review.selectors) are ever handed out. Gold recordings go to
+    every annotator once, whatever the overlap; they are otherwise ordinary items (same order by id).
+    The number of queries does not depend on how many recordings are flagged or gold.
     """
     project_role_require(user, project_id, ANNOTATE_ROLES)
     settings = annotation_settings_get(project_id)
     now = timezone.now()
     lock_until = now + timedelta(minutes=settings.lock_minutes)
-    usable = recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(project_id=project_id)
+    usable = (recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(project_id=project_id)
+              .exclude(id__in=qa_excluded_recording_ids(project_id=project_id)))
     with transaction.atomic():
         annotation = _own_work(user, project_id, usable, lock_until)
     if annotation is None:
+        gold_ids = gold_recording_ids(project_id=project_id)
         candidates = (usable.exclude(status=RecordingStatus.FAILED)
                       .exclude(assignments__annotator=user)
                       .annotate(taken=Count("assignments", filter=Q(assignments__status=AssignmentStatus.DONE)
                                             | Q(assignments__status=AssignmentStatus.OPEN,
                                                 assignments__locked_until__gt=now)))
-                      .filter(taken__lt=settings.overlap)
-                      .order_by("id").values_list("id", flat=True)[:_CANDIDATES])
-        for recording_id in candidates:
+                      .annotate(gold=Exists(gold_ids.filter(recording_id=OuterRef("pk"))))
+                      .filter(Q(taken__lt=settings.overlap) | Q(gold=True))
+                      .order_by("id").values_list("id", "gold")[:_CANDIDATES])
+        for recording_id, is_gold in candidates:
             with transaction.atomic():
-                annotation = _claim(user, project_id, recording_id, settings.overlap, now, lock_until)
+                annotation = _claim(user, project_id, recording_id, None if is_gold else settings.overlap, now,
+                                    lock_until)
             if annotation is not None:
                 break
     if annotation is None:
