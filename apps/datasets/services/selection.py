@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
+from typing import NamedTuple
 
 from apps.accounts.errors import DomainError
 from apps.annotation.models import AnnotationStatus, Label
@@ -21,6 +22,14 @@ from apps.review.selectors import recordings_exclude_qa_flagged
 
 
 ID_CHUNK = 2000
+
+
+class _Rec(NamedTuple):
+    id: int
+    sha256: str
+    duration: float
+    speaker_code: str | None
+    language: str | None
 
 
 @dataclass
@@ -87,7 +96,9 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
     """The examples the spec selects now, sorted by key. Reads only; no rows written."""
     purpose = purpose or spec["purpose"]
     f = spec["filters"]
-    recordings = list(_recordings(project_id, spec, purpose).select_related("speaker", "language").order_by("id"))
+    # Plain tuples, not model instances: this list holds every selected recording at once.
+    recordings = [_Rec(*row) for row in _recordings(project_id, spec, purpose).order_by("id").values_list(
+        "id", "sha256", "duration", "speaker__code", "language__tag")]
     label_names = dict(Label.objects.filter(project_id=project_id).values_list("id", "name"))
     statuses = [AnnotationStatus.ACCEPTED] if f["accepted_only"] else [AnnotationStatus.ACCEPTED, AnnotationStatus.SUBMITTED]
     by_recording: dict[int, list] = {}
@@ -104,8 +115,7 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
         regions = list(ann.regions.all()) if ann else []
         base = dict(
             recording_id=rec.id, audio_sha256=rec.sha256,
-            speaker_code=rec.speaker.code if rec.speaker_id else "",
-            language=rec.language.tag if rec.language_id else "",
+            speaker_code=rec.speaker_code or "", language=rec.language or "",
             annotation_id=ann.id if ann else None, annotation_version=ann.version if ann else None,
         )  # fmt: skip
         if spec["unit"] == "recording":
