@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import tempfile
+from contextlib import contextmanager
 
-import numpy as np
-import soundfile as sf
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
@@ -18,8 +19,9 @@ from apps.accounts.errors import Conflict, DomainError
 from apps.catalog.models import Project
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable, recordings_usable
-from apps.processing.dsp.fingerprint import Fingerprint, fingerprint, similarity, summary_similarity
-from apps.processing.dsp.qa import QAThresholds, qa_flags, qa_measure
+from apps.processing.dsp.fingerprint import Fingerprint, similarity, summary_similarity
+from apps.processing.dsp.qa import QAThresholds, qa_flags
+from apps.processing.dsp.qa_stream import DEFAULT_BLOCK_FRAMES, qa_and_fingerprint_file
 from apps.review.models import QAResult, QASettings
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 NEAR_DUP_DURATION_TOLERANCE = 0.1  # +-10 % (plus half a second) of the duration
 NEAR_DUP_SUMMARY_MIN = 0.8
 NEAR_DUP_MAX_CANDIDATES = 200
+# Samples per channel decoded at a time: QA memory depends on this, not on the recording's length.
+QA_BLOCK_FRAMES = DEFAULT_BLOCK_FRAMES
 
 
 def qa_settings_get(*, project_id: int) -> QASettings:
@@ -62,11 +66,24 @@ def _finite(value):
     return value if value is None or math.isfinite(value) else None
 
 
-def _load(key: str) -> tuple[np.ndarray, int]:
-    """Decode an original from storage to float32 (channels, n). Workers share no disk: storage only."""
-    with default_storage.open(key, "rb") as fh:
-        y, sr = sf.read(fh, dtype="float32", always_2d=True)
-    return np.ascontiguousarray(y.T), int(sr)
+@contextmanager
+def _original_file(key: str):
+    """A seekable local copy of an original (workers share no disk), streamed so no whole object sits in memory."""
+    with tempfile.TemporaryFile(prefix="earmark-qa-") as tmp:
+        if hasattr(default_storage, "bucket"):
+            # S3: django-storages' S3File would buffer the whole object in memory.
+            default_storage.bucket.download_fileobj(default_storage._normalize_name(key), tmp)
+        else:
+            with default_storage.open(key, "rb") as src:
+                shutil.copyfileobj(src, tmp, 1 << 20)
+        tmp.seek(0)
+        yield tmp
+
+
+def _measure(key: str):
+    """QA metrics and fingerprint of an original, decoded in blocks (bounded memory even for hours of audio)."""
+    with _original_file(key) as fh:
+        return qa_and_fingerprint_file(fh, block_frames=QA_BLOCK_FRAMES)
 
 
 def _near_duplicate(recording, fp: Fingerprint, threshold: float) -> tuple[int | None, float | None]:
@@ -110,19 +127,17 @@ def qa_on_processed(*, recording_id: int) -> QAResult | None:
                     "channels": recording.channels, "duration_s": recording.duration, "error": ""}
     flags: list[str] = []
     try:
-        y, sr = _load(recording.original_key)
+        metrics, fp = _measure(recording.original_key)
     except Exception as exc:  # noqa: BLE001 - any decode/storage failure is recorded as a flag, not raised
         values["error"] = f"The original could not be read for QA: {exc}"
         flags.append("unreadable")
-        y = None
-    if y is not None:
-        metrics = qa_measure(y, sr)
+        metrics = None
+    if metrics is not None:
         flags += qa_flags(
             metrics, _thresholds(qa), duration=recording.duration, sample_rate=recording.sample_rate,
             channels=recording.channels, expected_sr=qa.expected_sample_rate,
             expected_channels=qa.expected_channels, min_duration=qa.min_duration, max_duration=qa.max_duration,
         )
-        fp = fingerprint(y, sr)
         values.update(
             clipped_ratio=metrics.clipped_ratio, clip_runs=metrics.clip_runs, silence_ratio=metrics.silence_ratio,
             snr_db=_finite(metrics.snr_db), dc_offset=metrics.dc_offset,
