@@ -26,6 +26,7 @@ from apps.consent.selectors import recordings_usable
 from apps.datasets.formats import Example, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.audio import audio_encode, source_key_for
+from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix
 from apps.datasets.splits import assign_splits, split_stats
@@ -90,6 +91,7 @@ def _examples(release: DatasetRelease, items: list[ReleaseItem], sums: dict, on_
     rates = set(recordings_usable(None, spec["purpose"]).filter(id__in=refs).values_list("sample_rate", flat=True))
     # Fetch the recordings again through the consent selector, chunk by chunk, just before use.
     rate = _target_rate(release, rates)
+    features = FeatureReader(project_id=release.project_id, spec=spec)
     recs: dict = {}
     for n, item in enumerate(items):
         if item.recording_ref not in recs:
@@ -101,13 +103,14 @@ def _examples(release: DatasetRelease, items: list[ReleaseItem], sums: dict, on_
         enc = audio_encode(key=source_key_for(rec, spec), start=item.start, end=item.end, sample_rate=rate,
                            audio_format=spec["audio"]["format"])  # fmt: skip
         sums[item.key] = enc.sha256
+        arrays = features.for_example(rec, start=item.start, end=item.end)
         try:
             yield Example(
                 key=item.key, split=item.split, audio=enc.reader, audio_format=spec["audio"]["format"],
                 sample_rate=enc.sample_rate, num_samples=enc.num_samples, channels=enc.channels,
                 source_offset=item.start, text=item.text, labels=tuple(item.labels),
                 speaker=item.speaker_code or None, language=item.language or None,
-                recording_id=str(item.recording_ref),
+                recording_id=str(item.recording_ref), features=arrays,
                 extra={"annotation_version": item.annotation_version, "region_uid": item.region_uid or None},
             )  # fmt: skip
         finally:

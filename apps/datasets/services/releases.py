@@ -13,6 +13,7 @@ from apps.consent.selectors import recordings_usable
 from apps.consent.services import audit_record
 from apps.datasets.formats import FORMATS
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
+from apps.datasets.services.features import features_require
 from apps.datasets.services.selection import candidates_require
 from apps.datasets.services.spec import release_spec_normalise
 from apps.datasets.services.storage import storage_delete_prefix
@@ -50,7 +51,9 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
         project_languages=set(Language.objects.values_list("tag", flat=True)),
         allowed_purposes=None,  # the consent policy speaks through the selector: see candidates_require
     )
-    candidates_require(project_id=project_id, spec=normalised)
+    candidates = candidates_require(project_id=project_id, spec=normalised)
+    features_require(project_id=project_id, spec=normalised,
+                     recordings=sorted({(c.recording_id, c.audio_sha256) for c in candidates}))
     for _ in range(3):  # two managers creating at once: the unique (project, version) decides
         try:
             with transaction.atomic():

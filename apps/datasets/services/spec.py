@@ -10,6 +10,7 @@ A spec (every field optional; defaults shown)::
       "filters": {"labels": [], "languages": [], "qa": "exclude_flagged", "accepted_only": false,
                   "min_duration": null, "max_duration": null, "recorded_after": null, "recorded_before": null},
       "audio": {"source": "original", "format": "flac", "sample_rate": null},   # source: original | recipe
+      "features": [],                    # feature artifacts of the active recipe: mel, mfcc, chroma, spectrogram...
       "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}, "seed": 0,
       "formats": ["jsonl", "csv", "hf-parquet", "lhotse", "webdataset"],
       "webdataset": {"shard_mb": 512}
@@ -26,6 +27,7 @@ from apps.accounts.errors import DomainError
 from apps.consent.purposes import Purpose
 from apps.datasets.formats import FORMATS
 from apps.datasets.models import ReleaseUnit
+from apps.datasets.services.features import feature_kinds_validate
 from apps.datasets.splits import DEFAULT_RATIOS, validate_ratios
 
 RELEASE_PURPOSES = (Purpose.TRAIN_MODELS, Purpose.PUBLIC_RELEASE, Purpose.COMMERCIAL)
@@ -138,9 +140,7 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int) or not 1000 <= rate <= 192000):
         _fail(f"The sample rate must be a whole number of Hz between 1000 and 192000 (got {rate!r}).")
 
-    features = _string_list(spec.get("features"), "features")
-    if features:
-        _fail("Feature arrays are not offered in releases yet; leave features empty.")
+    features = feature_kinds_validate(_string_list(spec.get("features"), "features"))
 
     ratios = spec.get("splits", DEFAULT_RATIOS)
     if not isinstance(ratios, dict):
