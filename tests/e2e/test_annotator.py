@@ -321,12 +321,14 @@ def test_keyboard_only_marks_nudges_undo_and_spectrogram_box(live_server, logged
 
 def test_stereo_recording_shows_channels_solo_and_ties_a_region_to_a_channel(live_server, logged_in_page,
                                                                               transactional_db, project_with_roles):
-    from tests.conftest import make_audio
-
     project, users = project_with_roles
     annotator = users["annotator"]
     speech, _ = _labels(project)
-    rid = _ingest(project, users["manager"], "stereo.wav", make_audio(seconds=4, channels=2, seed=5))
+    # Two different channels (identical ones would be flagged by QA as fake stereo and kept out of the queue).
+    left, right = (np.frombuffer(_speechy(4, seed=s)[44:], dtype="<i2") for s in (5, 6))
+    stereo = io.BytesIO()
+    sf.write(stereo, np.stack([left, np.roll(right, 8000) // 2], axis=1), 16000, format="WAV", subtype="PCM_16")
+    rid = _ingest(project, users["manager"], "stereo.wav", stereo.getvalue())
     page = logged_in_page(annotator)
     _open(page, f"{live_server.url}/projects/{project.id}/annotate/")
     assert page.evaluate("window.earmarkAnnotator.item.channelCount") == 2
