@@ -47,3 +47,37 @@ def test_concurrent_requests_respect_overlap(transactional_db, make_user, overla
     for recording in recordings:
         assert handed.count(recording.id) == overlap
         assert Assignment.objects.filter(recording=recording, status="open").count() == overlap
+
+
+def test_concurrent_requests_give_a_gold_item_to_everyone_once(transactional_db, make_user):
+    from apps.review.models import GoldItem
+
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    project = ProjectFactory()
+    AnnotationSettings.objects.create(project=project, overlap=1)
+    gold = RecordingFactory(project=project, status="ready")
+    GoldItem.objects.create(project=project, recording=gold, reference={"clip_labels": [], "regions": []})
+    people = [make_user(f"goldracer{i}") for i in range(6)]
+    for user in people:
+        Membership.objects.create(user=user, project=project, role="annotator")
+    barrier = threading.Barrier(len(people))
+    got, errors = {}, []
+
+    def ask(user):
+        try:
+            barrier.wait(timeout=10)
+            found = queue_next(project_id=project.id, user=user)
+            got[user.id] = found[1].id if found else None
+        except Exception as exc:  # surfaced below with the thread's error
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=(u,)) for u in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert list(got.values()) == [gold.id] * len(people)  # overlap 1 does not limit gold
+    assert Assignment.objects.filter(recording=gold, status="open").count() == len(people)
