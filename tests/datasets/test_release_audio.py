@@ -73,3 +73,27 @@ def test_resampling_gives_the_asked_rate_and_length(samples):
 def test_broken_flac_metadata_is_refused(data, message):
     with pytest.raises(ValueError, match=message):
         flac_copy_without_metadata(io.BytesIO(data), io.BytesIO())
+
+
+def test_open_copy_streams_exactly_the_bytes_audio_encode_writes_and_hashes_them(samples):
+    from apps.datasets.services.audio import flac_open_copy
+
+    key = stored(samples, title="Jane Doe")
+    enc = audio_encode(key=key, start=0.0, end=None, sample_rate=None, audio_format="flac")
+    src = flac_open_copy(key=key, start=0.0, end=None, sample_rate=SR, audio_format="flac")
+    assert (src.sample_rate, src.num_samples, src.channels) == (SR, len(samples), 1)
+    got = b"".join(iter(lambda: src.read(1000), b""))
+    assert got == enc.reader().read() and b"Jane Doe" not in got
+    assert src.finish() == (enc.sha256, enc.size)
+
+
+@pytest.mark.parametrize("fmt, subtype, kwargs", [
+    ("WAV", "PCM_16", {}), ("FLAC", "PCM_24", {}), ("FLAC", "PCM_16", {"start": 0.5}),
+    ("FLAC", "PCM_16", {"end": 1.0}), ("FLAC", "PCM_16", {"sample_rate": 8000}),
+    ("FLAC", "PCM_16", {"audio_format": "wav"}),
+])  # fmt: skip
+def test_open_copy_declines_what_needs_transcoding(samples, fmt, subtype, kwargs):
+    from apps.datasets.services.audio import flac_open_copy
+
+    args = {"start": 0.0, "end": None, "sample_rate": None, "audio_format": "flac", **kwargs}
+    assert flac_open_copy(key=stored(samples, fmt, subtype), **args) is None

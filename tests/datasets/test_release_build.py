@@ -247,3 +247,28 @@ def test_region_release_from_trimmed_processed_audio_fails_with_a_sentence(corpu
     release = release_build(release_id=release.id)
     assert release.status == "failed" and "region times no longer match" in release.error
     assert not ReleaseItem.objects.filter(release=release).exists()
+
+
+def test_whole_flac_sources_stream_into_every_format_with_the_example_hash_of_the_bytes_written(corpus, release_root):
+    """FLAC sources that already match the spec are copied in one pass; the hash taken on the way is the
+    example's sha256 and equals each written file's (and SHA256SUMS' line); several formats get the same bytes."""
+    import hashlib
+    import tarfile
+
+    processed = _processed_artifacts(corpus, {"sample_rate": 8000, "channels": 1})
+    release = build(corpus, unit="recording", formats=["jsonl", "webdataset"], audio={"source": "recipe"})
+    items = {i.key: i.example_sha256 for i in ReleaseItem.objects.filter(release=release)}
+    assert len(items) == len(corpus["recs"]) and all(items.values())
+    root = release_root(release, "jsonl")
+    sums = dict(reversed(line.split("  ")) for line in (root / "SHA256SUMS").read_text().splitlines())
+    for path in root.glob("audio/*/*.flac"):
+        data = path.read_bytes()
+        assert items[path.stem] == hashlib.sha256(data).hexdigest() == sums[str(path.relative_to(root))]
+        assert data[4] == 0x80  # metadata dropped: STREAMINFO only
+        samples, _ = sf.read(io.BytesIO(data), dtype="int16")
+        np.testing.assert_array_equal(samples, processed[int(path.stem[1:9])][0])
+    for shard in sorted((release_root(release, "webdataset") / "shards").glob("*.tar")):
+        with tarfile.open(shard) as tar:
+            for member in tar.getmembers():
+                if member.name.endswith(".flac"):
+                    assert hashlib.sha256(tar.extractfile(member).read()).hexdigest() == items[member.name[:9]]

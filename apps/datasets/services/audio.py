@@ -4,7 +4,10 @@ The source (original upload, or the processed audio artifact of the project's
 active recipe) is read block by block with soundfile, resampled with a soxr
 stream when the release asks for another rate, and encoded with fixed settings
 (16-bit PCM in FLAC or WAV) into a spooled temporary file, so a rebuild gives
-the same bytes. Only one example is held at a time.
+the same bytes. Only one example is held at a time. A source that already is what
+the release wants (a whole 16-bit FLAC at the wanted rate) skips all that:
+`flac_open_copy` streams it from storage into the release (metadata dropped), hashing
+the bytes as the writers copy them, so each byte is read, hashed and written once.
 """
 
 from __future__ import annotations
@@ -73,12 +76,12 @@ def source_key_for(recording, spec: dict) -> str:
     return art.key
 
 
-def flac_copy_without_metadata(src, out) -> None:
-    """Copy a FLAC stream keeping only STREAMINFO before the audio frames.
+def flac_header_without_metadata(src) -> tuple[bytes, bytes]:
+    """Read a FLAC stream's metadata; return (the header to write instead, STREAMINFO).
 
-    Drops tags, pictures, cue sheets and the like (they may carry personal data and
-    would make equal audio differ in bytes); the frames are copied untouched, so the
-    decoded samples and STREAMINFO's MD5 stay valid.
+    The new header keeps only STREAMINFO: tags, pictures, cue sheets and the like are dropped
+    (they may carry personal data and would make equal audio differ in bytes). ``src`` is left
+    at the first audio frame, so copying the rest untouched keeps the samples and STREAMINFO's MD5 valid.
     """
     if src.read(4) != b"fLaC":
         raise ValueError("not a FLAC stream")
@@ -95,9 +98,74 @@ def flac_copy_without_metadata(src, out) -> None:
             streaminfo = block
     if streaminfo is None or len(streaminfo) != 34:
         raise ValueError("FLAC stream without STREAMINFO")
-    out.write(b"fLaC" + bytes([0x80]) + (34).to_bytes(3, "big") + streaminfo)
+    return b"fLaC" + bytes([0x80]) + (34).to_bytes(3, "big") + streaminfo, streaminfo
+
+
+def flac_streaminfo_fields(streaminfo: bytes) -> tuple[int, int, int, int]:
+    """(sample rate, channels, bits per sample, total samples; 0 = unknown) from a STREAMINFO block."""
+    x = int.from_bytes(streaminfo[10:18], "big")
+    return x >> 44, ((x >> 41) & 0x7) + 1, ((x >> 36) & 0x1F) + 1, x & ((1 << 36) - 1)
+
+
+def flac_copy_without_metadata(src, out) -> None:
+    """Copy a FLAC stream keeping only STREAMINFO before the untouched audio frames."""
+    header, _ = flac_header_without_metadata(src)
+    out.write(header)
     while chunk := src.read(1 << 20):
         out.write(chunk)
+
+
+class CopiedFlac:
+    """A whole 16-bit FLAC source streamed straight from storage (metadata dropped), hashed as it is read.
+
+    One pass: the writer reads it while copying into the release, and this hashes the same bytes.
+    ``close`` (called by the writers) does nothing; ``finish`` reads any rest, closes the source and
+    returns (sha256, size) of every byte the release got.
+    """
+
+    def __init__(self, fh, header: bytes, num_samples: int, sample_rate: int, channels: int) -> None:
+        self._fh, self._pending = fh, header
+        self.num_samples, self.sample_rate, self.channels = num_samples, sample_rate, channels
+        self._sha, self.size = hashlib.sha256(header), len(header)
+
+    def read(self, n: int = -1) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data
+        data = self._fh.read(n)
+        self._sha.update(data)
+        self.size += len(data)
+        return data
+
+    def close(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        self._fh.close()
+
+    def finish(self) -> tuple[str, int]:
+        while self.read(1 << 20):
+            pass
+        self._fh.close()
+        return self._sha.hexdigest(), self.size
+
+
+def flac_open_copy(*, key: str, start: float, end: float | None, sample_rate: int | None,
+                   audio_format: str) -> CopiedFlac | None:  # fmt: skip
+    """A `CopiedFlac` when the stored audio already is what the release wants (a whole 16-bit FLAC at the
+    wanted rate, its length known), else None (then `audio_encode` transcodes)."""
+    if audio_format != "flac" or start != 0.0 or end is not None:
+        return None
+    fh = default_storage.open(key, "rb")
+    try:
+        header, info = flac_header_without_metadata(fh)
+        rate, channels, bits, total = flac_streaminfo_fields(info)
+        if bits == 16 and total and rate == (sample_rate or rate):
+            return CopiedFlac(fh, header, total, rate, channels)
+    except ValueError:
+        pass
+    fh.close()
+    return None
 
 
 def _transcode(src, out, *, first: int, last: int, rate: int, audio_format: str) -> int:

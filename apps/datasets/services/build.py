@@ -25,7 +25,7 @@ from apps.catalog.models import Speaker
 from apps.consent.selectors import recordings_usable
 from apps.datasets.formats import Example, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
-from apps.datasets.services.audio import audio_encode, source_key_for
+from apps.datasets.services.audio import EncodedAudio, audio_encode, flac_open_copy, source_key_for
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix
@@ -100,21 +100,33 @@ def _examples(release: DatasetRelease, items: list[ReleaseItem], sums: dict, on_
         rec = recs.get(item.recording_ref)
         if rec is None:
             raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=1))
-        enc = audio_encode(key=source_key_for(rec, spec), start=item.start, end=item.end, sample_rate=rate,
-                           audio_format=spec["audio"]["format"])  # fmt: skip
-        sums[item.key] = enc.sha256
+        key, fmt = source_key_for(rec, spec), spec["audio"]["format"]
+        # A source that already is the wanted audio streams straight into the release, hashed on the way;
+        # anything else is cut/resampled/encoded into a temporary file first.
+        src = flac_open_copy(key=key, start=item.start, end=item.end, sample_rate=rate, audio_format=fmt)
+        if src is None:
+            src = audio_encode(key=key, start=item.start, end=item.end, sample_rate=rate, audio_format=fmt)
         arrays = features.for_example(rec, start=item.start, end=item.end)
         try:
             yield Example(
-                key=item.key, split=item.split, audio=enc.reader, audio_format=spec["audio"]["format"],
-                sample_rate=enc.sample_rate, num_samples=enc.num_samples, channels=enc.channels,
+                key=item.key, split=item.split, audio=src.reader if isinstance(src, EncodedAudio) else src,
+                audio_format=fmt, sample_rate=src.sample_rate, num_samples=src.num_samples, channels=src.channels,
                 source_offset=item.start, text=item.text, labels=tuple(item.labels),
                 speaker=item.speaker_code or None, language=item.language or None,
                 recording_id=str(item.recording_ref), features=arrays,
                 extra={"annotation_version": item.annotation_version, "region_uid": item.region_uid or None},
             )  # fmt: skip
-        finally:
-            enc.close()
+        except BaseException:
+            if isinstance(src, EncodedAudio):
+                src.close()
+            else:
+                src.abandon()
+            raise
+        if isinstance(src, EncodedAudio):
+            sums[item.key] = src.sha256
+            src.close()
+        else:
+            sums[item.key] = src.finish()[0]  # what the writers got, hashed once while they copied it
         on_progress(n + 1)
 
 

@@ -32,13 +32,19 @@ class StorageSink:
         self.storage = default_storage
         self.local = _is_local(self.storage)
         self.written: list[str] = []
+        # Local: the folder's path once, and a cache of made folders (open runs once per file, 10,000s of times).
+        self._root = self.storage.path(self.prefix) if self.local else ""
+        self._dirs: set[str] = set()
 
     def open(self, relpath: str):
         key = self.prefix + check_relpath(relpath)
         self.written.append(key)
         if self.local:
-            path = self.storage.path(key)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            path = os.path.join(self._root, relpath)
+            folder = os.path.dirname(path)
+            if folder not in self._dirs:
+                os.makedirs(folder, exist_ok=True)
+                self._dirs.add(folder)
             return open(path, "wb")
         return _RemoteFile(self.storage, key)
 
