@@ -8,6 +8,7 @@ import re
 import tempfile
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -20,6 +21,7 @@ from apps.catalog.services.projects import language_get_or_create, speaker_get_o
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
+_BATCH = 100  # files per transaction in a batch upload
 _EXT = {"wav": "wav", "flac": "flac", "ogg": "ogg", "opus": "opus", "mp3": "mp3", "aiff": "aiff", "m4a": "m4a"}
 
 
@@ -105,12 +107,16 @@ def _duplicate(project: Project, name: str, sha256: str) -> IngestResult | None:
 
 
 def recording_ingest(*, project: Project, fileobj, name: str, created_by=None, speaker_code: str | None = None,
-                     language_tag: str | None = None, metadata: dict | None = None) -> IngestResult:
+                     language_tag: str | None = None, metadata: dict | None = None, queue: bool = True,
+                     written: list[str] | None = None) -> IngestResult:
     """Check, hash, probe and store one file; creates a Recording and queues its processing.
 
     Side effects on acceptance: one storage object (unless the same bytes are
     stored already), one Recording row, one processing job after commit.
-    A rejection leaves neither row nor object behind.
+    A rejection leaves neither row nor object behind. ``queue=False`` leaves the
+    processing job to the caller (a batch queues its files at once); ``written``
+    collects the keys of objects this call stored, so a batch can remove them if
+    its transaction rolls back.
     """
     clean = sanitize_name(name)
     try:
@@ -118,12 +124,14 @@ def recording_ingest(*, project: Project, fileobj, name: str, created_by=None, s
     except ProbeError as exc:
         return IngestResult(clean, "rejected", f"{clean}: {exc}")
     try:
-        return _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_tag, metadata or {})
+        return _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_tag, metadata or {},
+                               queue=queue, written=written)
     finally:
         spooled.close()
 
 
-def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_tag, metadata) -> IngestResult:
+def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_tag, metadata, *, queue,
+                    written) -> IngestResult:
     try:
         info = probe(spooled.file, size=spooled.size, head=spooled.head,
                      max_duration=settings.EARMARK_MAX_DURATION_SECONDS,
@@ -149,9 +157,10 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
                 channels=info.channels, frames=info.frames, duration=info.duration, bytes=spooled.size,
                 metadata=metadata, created_by=created_by,
             )
-            from apps.processing.services import recording_queue_processing
+            if queue:
+                from apps.processing.services import recording_queue_processing
 
-            recording_queue_processing(recording=recording)
+                recording_queue_processing(recording=recording)
     except DomainError as exc:
         _discard(key, wrote)
         return IngestResult(clean, "rejected", f"{clean}: {exc.message}")
@@ -161,6 +170,8 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
     except Exception:
         _discard(key, wrote)
         raise
+    if wrote and written is not None:
+        written.append(key)
     return IngestResult(clean, "accepted", "", recording.id, {"duration": round(info.duration, 3),
                                                                "sample_rate": info.sample_rate,
                                                                "channels": info.channels})
@@ -182,24 +193,48 @@ def _check_project_rules(project: Project, speaker, language) -> None:
 
 
 def recording_ingest_with_sidecar(*, project: Project, name: str, fileobj, created_by=None,
-                                  sidecar: dict | None = None) -> IngestResult:
+                                  sidecar: dict | None = None, **options) -> IngestResult:
     """recording_ingest with speaker, language and metadata looked up in a sidecar by path or base name."""
     sidecar = sidecar or {}
     meta = dict(sidecar.get(name) or sidecar.get(name.replace("\\", "/").rsplit("/", 1)[-1]) or {})
     return recording_ingest(
         project=project, fileobj=fileobj, name=name, created_by=created_by,
         speaker_code=meta.pop("speaker", None) or None, language_tag=meta.pop("language", None) or None,
-        metadata=meta,
+        metadata=meta, **options,
     )
 
 
 def recordings_ingest_many(*, project: Project, files, created_by=None, sidecar: dict | None = None,
                            progress=None) -> list[IngestResult]:
-    """Ingest many (name, fileobj) pairs; a bad file never stops the batch."""
-    results = []
-    for name, fileobj in files:
-        results.append(recording_ingest_with_sidecar(project=project, name=name, fileobj=fileobj,
-                                                     created_by=created_by, sidecar=sidecar))
+    """Ingest many (name, fileobj) pairs; a bad file never stops the batch.
+
+    Files go in chunks of _BATCH: one transaction and one processing-queue insert per chunk (each
+    file still in its own savepoint), so a thousand files cost a few dozen commits, not thousands.
+    """
+    results: list[IngestResult] = []
+    files = iter(files)
+    while chunk := _ingest_chunk(project, islice(files, _BATCH), created_by, sidecar):
+        results.extend(chunk)
         if progress:
-            progress(results[-1])
+            for result in chunk:
+                progress(result)
+    return results
+
+
+def _ingest_chunk(project, files, created_by, sidecar) -> list[IngestResult]:
+    results, written = [], []
+    try:
+        with transaction.atomic():
+            for name, fileobj in files:
+                results.append(recording_ingest_with_sidecar(project=project, name=name, fileobj=fileobj,
+                                                             created_by=created_by, sidecar=sidecar, queue=False,
+                                                             written=written))
+            from apps.processing.services import recordings_queue_processing
+
+            recordings_queue_processing(project=project, recording_ids=[
+                r.recording_id for r in results if r.status == "accepted"])
+    except BaseException:
+        for key in written:  # the chunk's rows are gone, so are its objects
+            _discard(key, True)
+        raise
     return results

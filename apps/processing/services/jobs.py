@@ -48,8 +48,9 @@ class Claim:
 def _enqueue(job_ids: list[int]) -> None:
     from apps.processing.tasks import recording_process_task
 
-    for job_id in job_ids:
-        recording_process_task.delay(job_id)
+    with recording_process_task.app.producer_or_acquire() as producer:  # one broker connection for the lot
+        for job_id in job_ids:
+            recording_process_task.apply_async((job_id,), producer=producer)
 
 
 def job_enqueue_on_commit(job_ids: list[int]) -> None:
@@ -75,6 +76,19 @@ def recording_job_create(*, recording, recipe: Recipe, parent: ProcessingJob | N
         if enqueue:
             job_enqueue_on_commit([job.id])
     return job
+
+
+def recording_jobs_create_new(*, project, recording_ids, recipe: Recipe) -> list[ProcessingJob]:
+    """Queued jobs for recordings created in this transaction (so none can have a job yet), in one insert.
+
+    Writes ProcessingJob; enqueues after commit.
+    """
+    jobs = ProcessingJob.objects.bulk_create([
+        ProcessingJob(kind=JobKind.RECORDING, project_id=project.id, recording_id=recording_id, recipe=recipe)
+        for recording_id in recording_ids
+    ])
+    job_enqueue_on_commit([job.id for job in jobs])
+    return jobs
 
 
 def job_claim(*, job_id: int, worker: str = "") -> Claim | None:
