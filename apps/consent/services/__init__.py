@@ -2,7 +2,6 @@
 
 from apps.consent.services.audit import audit_record
 from apps.consent.services.records import (
-    bench_grant_all,
     consent_form_create,
     consent_record,
     consents_grant_bulk,
@@ -14,7 +13,7 @@ from apps.consent.services.records import (
 from apps.consent.services.withdrawal import consent_withdraw, consents_expire, recordings_retention_due
 
 __all__ = [
-    "audit_record", "bench_grant_all", "consent_form_create", "consent_record", "consents_grant_bulk", "policy_get",
+    "audit_record", "consent_form_create", "consent_record", "consents_grant_bulk", "policy_get",
     "policy_set", "recording_ingest_check", "speaker_create", "consent_withdraw", "consents_expire",
     "recordings_retention_due",
 ]

@@ -170,5 +170,3 @@ def consents_grant_bulk(*, speakers, purposes=None) -> int:
     rows = [ConsentRecord(speaker=s, purpose_mask=mask, granted_at=now) for s in speakers]
     return len(ConsentRecord.objects.bulk_create(rows, batch_size=1000))
 
-
-bench_grant_all = consents_grant_bulk  # the name benchmarks/api_list.py looks for
