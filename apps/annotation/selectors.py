@@ -1,6 +1,6 @@
 """Reads with rules: label schemas, and which annotations a user may see or edit."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from apps.accounts.models import Role
@@ -18,6 +18,14 @@ def annotation_settings_get(project_id) -> AnnotationSettings:
     """The project's annotation settings; unsaved defaults when none were stored."""
     found = AnnotationSettings.objects.filter(project_id=project_id).first()
     return found or AnnotationSettings(project_id=project_id)
+
+
+def annotation_settings_of(annotation) -> AnnotationSettings:
+    """The settings of an annotation's project, from ``select_related("project__annotation_settings")``."""
+    try:
+        return annotation.project.annotation_settings
+    except AnnotationSettings.DoesNotExist:
+        return AnnotationSettings(project_id=annotation.project_id)
 
 
 def label_list(project_id, kind: str | None = None) -> QuerySet:
@@ -52,7 +60,7 @@ def labels_schema(project_id) -> dict:
 def _with_content(qs: QuerySet) -> QuerySet:
     """Regions (in time order) and clip labels prefetched: two extra queries however many rows."""
     return qs.prefetch_related(
-        Prefetch("regions", queryset=Region.objects.order_by("start", "end", "id")),
+        Prefetch("regions", queryset=Region.objects.order_by("start", "end", "uid")),
         Prefetch("clip_labels", queryset=Label.objects.only("id")),
     )
 
@@ -87,6 +95,21 @@ def annotation_list(user, *, project_id=None, statuses=None) -> QuerySet:
     if statuses:
         qs = qs.filter(status__in=list(statuses))
     return _with_content(qs)
+
+
+def annotation_get_for_save(user, annotation_id) -> Annotation:
+    """The annotation ``user`` may edit as its annotator, with its recording and project settings: one query.
+
+    Same rules and the same 404 as ``annotation_get(..., for_edit=True)``; the autosave path uses it.
+    """
+    # Correlated to this annotation's recording: the consent check looks at one recording, not the
+    # whole list of usable recordings in the user's projects.
+    usable = recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(pk=OuterRef("recording_id"))
+    qs = Annotation.objects.filter(Exists(usable), annotator=user)
+    try:
+        return qs.select_related("recording", "project__annotation_settings").get(pk=annotation_id)
+    except (Annotation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such annotation.") from None
 
 
 def annotation_get(user, annotation_id, *, for_edit: bool = False, with_content: bool = True) -> Annotation:

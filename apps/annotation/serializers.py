@@ -24,7 +24,7 @@ def annotation_json(annotation) -> dict:
         "review_comment": annotation.review_comment,
         "submitted_at": annotation.submitted_at.isoformat() if annotation.submitted_at else None,
         "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
-        "regions": [region_json(r) for r in sorted(annotation.regions.all(), key=lambda r: (r.start, r.end, r.id))],
+        "regions": [region_json(r) for r in sorted(annotation.regions.all(), key=lambda r: (r.start, r.end, r.uid))],
     }
 
 

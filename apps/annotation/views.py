@@ -10,7 +10,13 @@ from apps.accounts.errors import DomainError
 from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
 from apps.annotation import services
 from apps.annotation.models import AnnotationStatus
-from apps.annotation.selectors import annotation_get, annotation_list, labels_schema
+from apps.annotation.selectors import (
+    annotation_get,
+    annotation_get_for_save,
+    annotation_list,
+    annotation_settings_of,
+    labels_schema,
+)
 from apps.annotation.serializers import (
     AnnotationListInput,
     AnnotationOutput,
@@ -96,10 +102,11 @@ class AnnotationDetailView(APIView):
 
     @extend_schema(request=AnnotationSaveInput, responses=AnnotationOutput)
     def put(self, request, annotation_id):
-        annotation = annotation_get(request.user, annotation_id, for_edit=True, with_content=False)
+        annotation = annotation_get_for_save(request.user, annotation_id)
         data = AnnotationSaveInput(data=request.data)
         data.is_valid(raise_exception=True)
-        saved = services.annotation_save(annotation=annotation, user=request.user, **data.validated_data)
+        saved = services.annotation_save(annotation=annotation, user=request.user,
+                                         settings=annotation_settings_of(annotation), **data.validated_data)
         return Response(annotation_json(saved))
 
 

@@ -5,6 +5,7 @@ Everything here only reads; a failure raises DomainError naming the bad field, b
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from apps.accounts.errors import DomainError
 from apps.annotation.models import FieldType, LabelKind
@@ -32,6 +33,32 @@ class CleanRegion:
                 "fmin": self.fmin, "fmax": self.fmax}
 
 
+class _Schema:
+    """The project's label ids and region fields, each read once and only when a region needs it.
+
+    A save whose regions carry no labels or no attributes skips those queries.
+    """
+
+    def __init__(self, project_id):
+        self.project_id = project_id
+
+    @cached_property
+    def _labels(self) -> list[tuple[int, str]]:
+        return list(label_list(self.project_id).values_list("id", "kind"))
+
+    @cached_property
+    def region_labels(self) -> set[int]:
+        return {pk for pk, kind in self._labels if kind == LabelKind.REGION}
+
+    @cached_property
+    def clip_labels(self) -> set[int]:
+        return {pk for pk, kind in self._labels if kind == LabelKind.CLIP}
+
+    @cached_property
+    def fields(self) -> dict:
+        return {f.name: f for f in region_field_list(self.project_id)}
+
+
 def _number(value, where: str, *, unit="seconds", allow_none=False) -> float | None:
     if value is None and allow_none:
         return None
@@ -40,13 +67,13 @@ def _number(value, where: str, *, unit="seconds", allow_none=False) -> float | N
     return float(value)
 
 
-def _attributes_clean(attributes, fields: dict, where: str) -> dict:
+def _attributes_clean(attributes, schema: "_Schema", where: str) -> dict:
     if attributes is None:
         return {}
     if not isinstance(attributes, dict):
         raise DomainError(f"{where}.attributes must be an object.")
     for name, value in attributes.items():
-        field = fields.get(name)
+        field = schema.fields.get(name)
         if field is None:
             if not isinstance(value, (str, int, float, bool)) and value is not None:
                 raise DomainError(f"{where}.attributes.{name} must be text, a number or true/false.")
@@ -66,10 +93,7 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
         raise DomainError("regions must be a list.")
     if not isinstance(clip_labels, list):
         raise DomainError("clip_labels must be a list of label ids.")
-    labels = list(label_list(recording.project_id))
-    region_labels = {lb.id for lb in labels if lb.kind == LabelKind.REGION}
-    clip_ids = {lb.id for lb in labels if lb.kind == LabelKind.CLIP}
-    fields = {f.name: f for f in region_field_list(recording.project_id)}
+    schema = _Schema(recording.project_id)
     nyquist = recording.sample_rate / 2 if recording.sample_rate else None
     duration = float(recording.duration)
     seen: set[str] = set()
@@ -100,8 +124,8 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
                 raise DomainError(f"{where}.channel {channel} does not exist; the recording has {recording.channels} channel(s).")
         label = raw.get("label")
         if label is not None:
-            if isinstance(label, bool) or not isinstance(label, int) or label not in region_labels:
-                hint = " (that is a clip label)" if label in clip_ids else ""
+            if isinstance(label, bool) or not isinstance(label, int) or label not in schema.region_labels:
+                hint = " (that is a clip label)" if label in schema.clip_labels else ""
                 raise DomainError(f"{where}.label {label!r} is not a region label of this project{hint}.")
         text = raw.get("text") or ""
         if not isinstance(text, str):
@@ -115,12 +139,12 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
                 raise DomainError(f"{where}: fmin ({fmin} Hz) must be at least 0 and below fmax ({fmax} Hz).")
             if nyquist and fmax > nyquist + 0.5:
                 raise DomainError(f"{where}.fmax ({fmax} Hz) is above the recording's Nyquist frequency ({nyquist:g} Hz).")
-        attributes = _attributes_clean(raw.get("attributes"), fields, where)
+        attributes = _attributes_clean(raw.get("attributes"), schema, where)
         clean.append(CleanRegion(uid, start, end, channel, label, text, attributes, fmin, fmax))
     clean.sort(key=lambda r: (r.start, r.end, r.uid))
     clip = []
     for label in clip_labels:
-        if isinstance(label, bool) or not isinstance(label, int) or label not in clip_ids:
+        if isinstance(label, bool) or not isinstance(label, int) or label not in schema.clip_labels:
             raise DomainError(f"clip_labels: {label!r} is not a clip label of this project.")
         if label not in clip:
             clip.append(label)

@@ -1,5 +1,6 @@
 """Saving, submitting and reviewing annotations; every change keeps a version."""
 
+import json
 from datetime import timedelta
 
 from django.db import transaction
@@ -12,6 +13,7 @@ from apps.annotation.models import (
     AnnotationVersion,
     Assignment,
     AssignmentStatus,
+    Label,
     Region,
     VersionKind,
 )
@@ -37,9 +39,9 @@ def _conflict(annotation_id, version: int) -> Conflict:
     )
 
 
-def _bump(annotation, version: int, *, statuses, **changes) -> int:
+def _bump(annotation, version: int, *, statuses, now=None, **changes) -> int:
     """Move ``annotation`` from ``version`` to version+1 only if nobody moved it first, else 409."""
-    now = timezone.now()
+    now = now or timezone.now()
     changed = (Annotation.objects.filter(pk=annotation.pk, version=version, status__in=statuses)
                .update(version=version + 1, updated_at=now, **changes))
     if not changed:
@@ -52,20 +54,70 @@ def _snapshot(annotation, version, *, status, author, kind, regions, clip_labels
                                      status=status, regions=regions, clip_labels=clip_labels, comment=comment or "")
 
 
+_REGION_COLUMNS = ("uid", "start", "end", "channel", "label_id", "text", "attributes", "fmin", "fmax")
+
+
+def _region_key(uid, start, end, channel, label_id, text, attributes, fmin, fmax) -> tuple:
+    # json.dumps so that true and 1 (equal in Python) still count as a change.
+    return (uid, start, end, channel, label_id, text, json.dumps(attributes, sort_keys=True), fmin, fmax)
+
+
+def _regions_sync(annotation_id, clean) -> None:
+    """Make the Region rows equal ``clean``: one read, then at most one DELETE and one INSERT.
+
+    Rows are matched by uid; unchanged rows are left alone, changed ones are replaced. Call it after
+    the conditional version UPDATE, inside its transaction, so the rows read belong to that version.
+    """
+    stored = {row[1]: row for row in
+              Region.objects.filter(annotation_id=annotation_id).values_list("id", *_REGION_COLUMNS)}
+    wanted = {r.uid: r for r in clean}
+    stale = {row[0] for uid, row in stored.items()
+             if uid not in wanted or _region_key(*row[1:]) != _region_key(*(getattr(wanted[uid], c)
+                                                                           for c in _REGION_COLUMNS))}
+    if stale:
+        Region.objects.filter(id__in=stale).delete()
+    fresh = [r for r in clean if r.uid not in stored or stored[r.uid][0] in stale]
+    if fresh:
+        Region.objects.bulk_create([
+            Region(annotation_id=annotation_id, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
+                   label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax)
+            for r in fresh
+        ])
+
+
+def _clip_labels_sync(annotation_id, clip: list[int]) -> None:
+    """Make the annotation's clip labels equal ``clip`` without reading them: one DELETE, at most one INSERT."""
+    through = Annotation.clip_labels.through
+    through.objects.filter(annotation_id=annotation_id).exclude(label_id__in=clip).delete()
+    if clip:
+        through.objects.bulk_create([through(annotation_id=annotation_id, label_id=pk) for pk in clip],
+                                    ignore_conflicts=True)
+
+
 def _content_replace(annotation, clean, clip) -> None:
-    Region.objects.filter(annotation_id=annotation.pk).delete()
-    Region.objects.bulk_create([
-        Region(annotation_id=annotation.pk, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
-               label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax)
-        for r in clean
-    ])
-    annotation.clip_labels.set(clip)
+    _regions_sync(annotation.pk, clean)
+    _clip_labels_sync(annotation.pk, clip)
+
+
+def _content_cache(annotation, clean, clip) -> Annotation:
+    """Give ``annotation`` its just-written regions and clip labels as if prefetched: the response reads no rows."""
+    def cached(model, rows):
+        qs = model.objects.all()
+        qs._result_cache, qs._prefetch_done = rows, True
+        return qs
+
+    regions = [Region(annotation_id=annotation.pk, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
+                      label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax)
+               for r in clean]
+    annotation._prefetched_objects_cache = {"regions": cached(Region, regions),
+                                            "clip_labels": cached(Label, [Label(id=pk) for pk in clip])}
+    return annotation
 
 
 def _current_content(annotation) -> tuple[list[dict], list[int]]:
     from apps.annotation.serializers import region_json
 
-    regions = [region_json(r) for r in Region.objects.filter(annotation_id=annotation.pk).order_by("start", "end", "id")]
+    regions = [region_json(r) for r in Region.objects.filter(annotation_id=annotation.pk).order_by("start", "end", "uid")]
     clip = sorted(annotation.clip_labels.values_list("id", flat=True))
     return regions, clip
 
@@ -78,27 +130,32 @@ def _owner_check(annotation, user) -> None:
         raise DomainError(f"This annotation is {annotation.get_status_display().lower()} and can no longer be edited.")
 
 
-def annotation_save(*, annotation, user, version: int, regions: list, clip_labels: list) -> Annotation:
+def annotation_save(*, annotation, user, version: int, regions: list, clip_labels: list, settings=None) -> Annotation:
     """Save the annotator's regions and clip labels as version+1 (conditional on ``version``; 409 if stale).
 
-    Writes Region rows, clip labels, an AnnotationVersion, and renews the annotator's lock.
-    Nothing is written when validation fails.
+    Writes Region rows (only those that changed), clip labels, an AnnotationVersion, and renews the
+    annotator's lock. Nothing is written when validation fails. ``settings`` are the project's
+    AnnotationSettings when the caller already has them (annotation_get_for_save joins them).
+    The returned annotation carries the written content, so rendering it reads nothing more.
     """
     _owner_check(annotation, user)
-    settings = annotation_settings_get(annotation.project_id)
+    settings = settings or annotation_settings_get(annotation.project_id)
     clean, clip = regions_clean(recording=annotation.recording, regions=regions, clip_labels=clip_labels,
                                 settings=settings)
+    snapshot = [r.as_json() for r in clean]
+    now = timezone.now()
     with transaction.atomic():
-        new_version = _bump(annotation, version, statuses=EDITABLE)
-        _content_replace(annotation, clean, clip)
+        new_version = _bump(annotation, version, statuses=EDITABLE, now=now)
+        _regions_sync(annotation.pk, clean)
+        _clip_labels_sync(annotation.pk, clip)
         # The status cannot have changed: _bump matched it among EDITABLE, and only submit leaves those.
         _snapshot(annotation, new_version, status=annotation.status, author=user, kind=VersionKind.SAVE,
-                  regions=[r.as_json() for r in clean], clip_labels=clip)
-        now = timezone.now()
+                  regions=snapshot, clip_labels=clip)
         Assignment.objects.filter(recording_id=annotation.recording_id, annotator=user,
                                   status=AssignmentStatus.OPEN).update(
             locked_until=now + timedelta(minutes=settings.lock_minutes), updated_at=now)
-    return _fresh(annotation.pk)
+    annotation.version, annotation.updated_at = new_version, now
+    return _content_cache(annotation, clean, clip)
 
 
 def annotation_submit(*, annotation, user, version: int) -> Annotation:
