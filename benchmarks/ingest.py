@@ -11,6 +11,7 @@ server's resident memory after each run — beside a store-only baseline view
 import argparse
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,6 +107,7 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=20)
+        shutil.rmtree(var, ignore_errors=True)
 
 
 if __name__ == "__main__":
