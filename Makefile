@@ -43,7 +43,9 @@ benchmarks: install-test
 	$(PY) benchmarks/features.py
 	$(PY) benchmarks/export.py
 	$(PY) benchmarks/qa.py
+	$(PY) -m benchmarks.qa_memory
 	$(PY) benchmarks/annotator_load.py
+	$(PY) benchmarks/autosave.py
 
 lint: install-test
 	$(VENV)/bin/lint-imports
