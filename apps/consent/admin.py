@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 
+from apps.accounts.admin import ReadOnlyAdmin
 from apps.accounts.errors import DomainError
 from apps.consent import services
 from apps.consent.models import (
@@ -14,19 +15,8 @@ from apps.consent.models import (
 )
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnly):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "action", "object_type", "object_id", "project_id", "actor_kind", "actor_id"]
     list_filter = ["action", "object_type"]
 
@@ -35,18 +25,18 @@ class AuditEventAdmin(ReadOnly):
 
 
 @admin.register(RecordingPurge)
-class RecordingPurgeAdmin(ReadOnly):
+class RecordingPurgeAdmin(ReadOnlyAdmin):
     list_display = ["recording_id", "reason", "due_at", "state", "steps_done", "attempts", "finished_at"]
     list_filter = ["state", "reason"]
 
 
 @admin.register(SpeakerTombstone)
-class SpeakerTombstoneAdmin(ReadOnly):
+class SpeakerTombstoneAdmin(ReadOnlyAdmin):
     list_display = ["code", "purged_at", "recordings_purged", "consent_records"]
 
 
 @admin.register(ConsentForm)
-class ConsentFormAdmin(ReadOnly):
+class ConsentFormAdmin(ReadOnlyAdmin):
     list_display = ["title", "version", "project", "sha256", "created_at"]
 
 
@@ -69,7 +59,7 @@ def withdraw_selected(modeladmin, request, queryset):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnly):
+class ConsentRecordAdmin(ReadOnlyAdmin):
     list_display = ["id", "speaker", "status", "granted_at", "expires_at", "withdrawn_at", "withdrawn_via"]
     list_filter = ["status", "withdrawn_via"]
     actions = [withdraw_selected]
