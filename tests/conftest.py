@@ -4,12 +4,29 @@ import io
 import os
 import shutil
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 pytest_plugins = ["tests.worker"]
+
+ROOT = Path(__file__).resolve().parent.parent
+# Every process of the run (xdist workers, live Celery workers) shares one numba cache.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / "var" / "numba-cache"))
+
+
+def pytest_configure(config):
+    """Fill the numba cache once, before xdist workers start: processes compiling the same librosa
+    functions into one cache at the same moment can load a half-written entry and crash (seen in CI as a
+    segfault in librosa's localmax)."""
+    if hasattr(config, "workerinput"):
+        return
+    subprocess.run([sys.executable, "-c", "from apps.processing.dsp import warm_up; warm_up()"], cwd=ROOT,
+                   check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 REQUIRE_SERVICES = os.environ.get("EARMARK_REQUIRE_SERVICES") == "1"
 _not_run: list[str] = []

@@ -8,6 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from apps.processing.services import JobOutcome, job_fail, job_run, jobs_requeue_stale
+from apps.processing.services.jobs import jobs_publish
 from apps.processing.services.runner import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -49,3 +50,10 @@ def recording_process_task(self, job_id: int) -> str:
 def jobs_requeue_stale_task() -> int:
     """Periodic: re-send jobs whose worker died without redelivery (lease expired) or whose message was lost."""
     return jobs_requeue_stale()
+
+
+@shared_task(name="processing.jobs_dispatch", acks_late=True, soft_time_limit=120, time_limit=180)
+def jobs_dispatch_task(job_ids: list[int]) -> int:
+    """Fan a batch's jobs out to the dsp queue, one message per job (routed to the default queue)."""
+    jobs_publish(job_ids)
+    return len(job_ids)

@@ -176,7 +176,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Task names are "<app>.<verb>"; CPU-heavy DSP and release building get their own queues
 # so they can have their own workers (prefetch 1) on other machines.
-CELERY_TASK_ROUTES = {"processing.*": {"queue": "dsp"}, "datasets.*": {"queue": "exports"}}
+CELERY_TASK_ROUTES = {
+    "processing.jobs_dispatch": {"queue": "default"},  # fan-out of a batch: never behind long DSP jobs
+    "processing.*": {"queue": "dsp"},
+    "datasets.*": {"queue": "exports"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}  # filled by apps that own periodic work (see config/celery.py)

@@ -44,3 +44,21 @@ def test_a_chunk_that_fails_leaves_no_row_and_no_object(project_with_roles, monk
         recordings_ingest_many(project=project, files=_files(3), created_by=users["manager"])
     assert Recording.objects.filter(project=project).count() == 0
     assert _stored(_media_storage) == []
+
+
+def test_a_batch_publishes_one_fan_out_message_per_chunk(project_with_roles, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    from apps.processing import tasks
+
+    project, users = project_with_roles
+    monkeypatch.setattr(ingest, "_BATCH", 4)
+    sent = []
+    monkeypatch.setattr(tasks.jobs_dispatch_task, "delay", lambda job_ids: sent.append(list(job_ids)))
+    with django_capture_on_commit_callbacks(execute=True):
+        results = recordings_ingest_many(project=project, files=_files(6, seed=50), created_by=users["manager"])
+    jobs = dict(ProcessingJob.objects.filter(project=project).values_list("recording_id", "id"))
+    assert [len(ids) for ids in sent] == [4, 2]
+    assert sorted(sum(sent, [])) == sorted(jobs[r.recording_id] for r in results)
+    from config.celery import app
+
+    assert app.amqp.router.route({}, tasks.jobs_dispatch_task.name)["queue"].name == "default"

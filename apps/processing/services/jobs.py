@@ -45,12 +45,25 @@ class Claim:
             raise JobLost(f"job {self.job_id} is no longer held by this run")
 
 
-def _enqueue(job_ids: list[int]) -> None:
+def jobs_publish(job_ids: list[int]) -> None:
+    """One dsp-queue message per job (on one broker connection)."""
     from apps.processing.tasks import recording_process_task
 
-    with recording_process_task.app.producer_or_acquire() as producer:  # one broker connection for the lot
+    with recording_process_task.app.producer_or_acquire() as producer:
         for job_id in job_ids:
             recording_process_task.apply_async((job_id,), producer=producer)
+
+
+def _enqueue(job_ids: list[int]) -> None:
+    if len(job_ids) > 1:
+        # A batch sends ONE message; a worker fans it out. An upload of a thousand files then costs
+        # the web request one publish, not a thousand. A redelivered fan-out only re-sends messages,
+        # which the jobs' conditional claim makes harmless.
+        from apps.processing.tasks import jobs_dispatch_task
+
+        jobs_dispatch_task.delay(job_ids)
+    else:
+        jobs_publish(job_ids)
 
 
 def job_enqueue_on_commit(job_ids: list[int]) -> None:
