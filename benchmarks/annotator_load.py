@@ -28,6 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _common import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -310,7 +312,7 @@ def main() -> None:
         for name, seconds in FILES:
             info = seeded[str(seconds)]
             print(f"  {name}: {info['bytes'] / 2**20:.1f} MiB WAV, ingested and processed in {info['ingest_and_process_s']} s")
-        port = _free_port()
+        port = free_port()
         server = start_server(env, port, var_dir / "runserver.log")
         base = f"http://127.0.0.1:{port}"
         try:
@@ -380,14 +382,6 @@ def report(results: dict, args) -> None:
           "< 300 MB renderer: {:.0f} MB | autosave p50 < 25 ms: {:.1f} ms".format(
               med(long_, "ready_ms") / 1000, ratio, med(long_, "bytes") / 2**20, med(long_, "rss_mb"),
               pct(all_saves, 50)))
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":
