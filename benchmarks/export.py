@@ -217,8 +217,12 @@ def main() -> None:
                 shutil.rmtree(tmp / fmt)
             return run
 
+        def cp_r():
+            subprocess.run(["cp", "-r", str(clips), str(tmp / "copy")], check=True)
+            shutil.rmtree(tmp / "copy")
+
         jobs = [("tar cf (GNU)", gnu_tar)] if shutil.which("tar") else []
-        jobs += [("python tarfile", py_tar)] + [(fmt, writer(fmt)) for fmt in FORMATS]
+        jobs += [("cp -r (file per clip)", cp_r), ("python tarfile", py_tar)] + [(fmt, writer(fmt)) for fmt in FORMATS]
         best = {name: float("inf") for name, _ in jobs}
         for _ in range(args.repeat):
             for name, fn in jobs:
@@ -251,10 +255,15 @@ def main() -> None:
                            env=child_env(vars_[n]))  # fmt: skip
         for fmt in FORMATS:
             _, small_rss = e2e_run(fmt, vars_[args.small])
-            secs, big_rss = e2e_run(fmt, vars_[args.clips])
-            tar_now = timed(gnu_tar)  # tar measured again beside each build: same load
+            secs, big_rss, tar_now = float("inf"), 0.0, float("inf")
+            for _ in range(args.repeat):  # best of N builds, tar measured beside each one: same load
+                build_secs, rss = e2e_run(fmt, vars_[args.clips])
+                secs, big_rss = min(secs, build_secs), max(big_rss, rss)
+                tar_now = min(tar_now, timed(gnu_tar))
             print(f"{fmt:<22}{secs:>9.2f}{args.clips / secs:>10.0f}{tar_now / secs:>10.2f}x{small_rss:>12.0f}"
                   f"{big_rss:>12.0f}")
+        print("\nvs tar cf: the build's seconds against GNU tar archiving the same clip files (best of "
+              f"{args.repeat} each, side by side). cp -r above is the floor for formats with a file per clip.")
 
 
 if __name__ == "__main__":

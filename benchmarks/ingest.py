@@ -62,8 +62,9 @@ def main():
         "from rest_framework.authtoken.models import Token\n"
         "u = get_user_model().objects.create_user('bench', password='bench-password-1', is_staff=True)\n"
         "print(Token.objects.create(user=u).key)\n")).strip().splitlines()[-1]
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(var / "server.log", "wb"))
+    from apps.catalog.management.commands.run_embedded import web_command  # the server `make run` starts
+
+    server = subprocess.Popen(web_command(f"127.0.0.1:{args.port}"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(var / "server.log", "wb"))
     base = f"http://127.0.0.1:{args.port}"
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
@@ -78,7 +79,7 @@ def main():
             raise SystemExit("the server did not start")
         data = clips(args.files)
         megabytes = sum(map(len, data)) / 1e6
-        print(f"{args.files} clips of 5 s at 16 kHz, {megabytes:.1f} MB per run, one request each; server: runserver (embedded default)")
+        print(f"{args.files} clips of 5 s at 16 kHz, {megabytes:.1f} MB per run, one request each; server: gunicorn (embedded default)")
         print(f"{'run':<28}{'files/s':>10}{'MB/s':>9}{'server RSS after (MB)':>24}{'accepted':>10}")
         rows = {}
         for label, url_for in [("earmark", lambda pid: f"/api/v1/projects/{pid}/recordings/"),

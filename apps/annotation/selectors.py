@@ -7,7 +7,7 @@ from apps.accounts.models import Role
 from apps.accounts.selectors import project_ids_for
 from apps.annotation.models import Annotation, AnnotationSettings, Label, LabelKind, Region, RegionField
 from apps.consent.purposes import Purpose
-from apps.consent.selectors import recordings_usable
+from apps.consent.selectors import recording_is_usable, recordings_usable
 
 # Who may work in the annotator (managers may label too); who may read everyone's work in a project.
 ANNOTATE_ROLES = (Role.MANAGER, Role.ANNOTATOR)
@@ -98,18 +98,20 @@ def annotation_list(user, *, project_id=None, statuses=None) -> QuerySet:
 
 
 def annotation_get_for_save(user, annotation_id) -> Annotation:
-    """The annotation ``user`` may edit as its annotator, with its recording and project settings: one query.
+    """The annotation ``user`` may edit as its annotator, with its recording and project settings.
 
-    Same rules and the same 404 as ``annotation_get(..., for_edit=True)``; the autosave path uses it.
+    Same rules and the same 404 as ``annotation_get(..., for_edit=True)``; the autosave path uses it,
+    so the consent question is asked of this one recording (``recording_is_usable``: three small
+    lookups) rather than by building the set-wise selector query, which alone costs ~3 ms a save.
     """
-    # Correlated to this annotation's recording: the consent check looks at one recording, not the
-    # whole list of usable recordings in the user's projects.
-    usable = recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(pk=OuterRef("recording_id"))
-    qs = Annotation.objects.filter(Exists(usable), annotator=user)
+    qs = Annotation.objects.select_related("recording", "project__annotation_settings")
     try:
-        return qs.select_related("recording", "project__annotation_settings").get(pk=annotation_id)
+        annotation = qs.get(pk=annotation_id, annotator=user)
     except (Annotation.DoesNotExist, ValueError, TypeError):
         raise Http404("No such annotation.") from None
+    if not recording_is_usable(user, Purpose.ANNOTATE, annotation.recording_id, roles=ANNOTATE_ROLES):
+        raise Http404("No such annotation.")
+    return annotation
 
 
 def annotation_get(user, annotation_id, *, for_edit: bool = False, with_content: bool = True) -> Annotation:

@@ -23,6 +23,7 @@ Shapes used throughout:
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -292,9 +293,13 @@ class _RemovePunctuation(jiwer.RemovePunctuation):
         return s.translate(self._table)
 
 
-_NORMALISE = [jiwer.ToLowerCase(), _RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()]
-_WORDS = jiwer.Compose([*_NORMALISE, jiwer.ReduceToListOfListOfWords()])
-_CHARS = jiwer.Compose([*_NORMALISE, jiwer.ReduceToListOfListOfChars()])
+@functools.cache
+def _transforms() -> tuple[jiwer.Compose, jiwer.Compose]:
+    """(words, characters) transforms, built on first use: listing Unicode punctuation takes ~1 s, which
+    every importer of this module (a release build's data card, say) would otherwise pay."""
+    normalise = [jiwer.ToLowerCase(), _RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()]
+    return (jiwer.Compose([*normalise, jiwer.ReduceToListOfListOfWords()]),
+            jiwer.Compose([*normalise, jiwer.ReduceToListOfListOfChars()]))  # fmt: skip
 TRANSCRIPT_NORMALISATION = (
     "lowercase, remove punctuation (so \"don't\" becomes \"dont\"), collapse runs of spaces, strip the ends; "
     "CER counts the single spaces left between words"
@@ -303,8 +308,9 @@ TRANSCRIPT_NORMALISATION = (
 
 def _edit_counts(references: list[str], hypotheses: list[str]) -> tuple[int, int, int, int]:
     """(word errors, reference words, char errors, reference chars), summed over the pairs."""
-    w = jiwer.process_words(references, hypotheses, reference_transform=_WORDS, hypothesis_transform=_WORDS)
-    c = jiwer.process_characters(references, hypotheses, reference_transform=_CHARS, hypothesis_transform=_CHARS)
+    words, chars = _transforms()
+    w = jiwer.process_words(references, hypotheses, reference_transform=words, hypothesis_transform=words)
+    c = jiwer.process_characters(references, hypotheses, reference_transform=chars, hypothesis_transform=chars)
     return (
         w.substitutions + w.deletions + w.insertions,
         w.substitutions + w.deletions + w.hits,

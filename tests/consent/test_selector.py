@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from apps.consent.models import ConsentRecord, ConsentStatus, ProjectConsentPolicy, RecordingWithdrawal
 from apps.consent.purposes import purposes_to_mask
-from apps.consent.selectors import recording_get_usable, recordings_usable
-from tests.catalog.factories import RecordingFactory, SpeakerFactory
+from apps.consent.selectors import recording_get_usable, recording_is_usable, recordings_usable
+from tests.catalog.factories import ProjectFactory, RecordingFactory, SpeakerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +99,53 @@ def test_selector_is_one_query_however_many_rows(project_with_roles, django_asse
     RecordingFactory.create_batch(7, project=project)
     with django_assert_num_queries(1):
         assert len(list(recordings_usable(users["manager"], "annotate"))) == 10
+
+
+def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(project_with_roles, make_user):
+    """recording_is_usable (the autosave/range-request form) and recordings_usable are one rule.
+
+    A seeded random world: two projects (one requiring speakers), random policies, speakers with
+    zero to two consent records of random masks, status and expiry, withdrawn and purged recordings,
+    and users with random roles; every (user, purpose, roles) must give the same set both ways.
+    """
+    import random
+
+    from apps.accounts.models import Membership
+    from apps.catalog.models import RecordingStatus
+    from apps.consent.purposes import ALL_PURPOSES_MASK, PURPOSE_BITS
+
+    rng = random.Random(20261202)
+    project, users = project_with_roles
+    strict = ProjectFactory(require_speaker=True)
+    ProjectConsentPolicy.objects.create(project=strict, **{f"{p}_mask": rng.randrange(ALL_PURPOSES_MASK + 1)
+                                                           for p in PURPOSE_BITS})  # fmt: skip
+    now = timezone.now()
+    recordings = []
+    for i in range(80):
+        where = rng.choice([project, strict])
+        speaker = None
+        if rng.random() < 0.8:
+            speaker = SpeakerFactory(project=where, consent=False)
+            for _ in range(rng.randrange(3)):
+                ConsentRecord.objects.create(
+                    speaker=speaker, purpose_mask=rng.randrange(ALL_PURPOSES_MASK + 1), granted_at=now,
+                    status=rng.choice(list(ConsentStatus.values)),
+                    expires_at=rng.choice([None, now - timedelta(hours=1), now + timedelta(hours=1)]))  # fmt: skip
+        rec = RecordingFactory(project=where, speaker=speaker,
+                               status=RecordingStatus.PURGED if rng.random() < 0.1 else RecordingStatus.READY)
+        if rng.random() < 0.1:
+            RecordingWithdrawal.objects.create(recording=rec, withdrawn_at=now, withdrawn_via="manager")
+        recordings.append(rec)
+    outsider = make_user()
+    Membership.objects.create(user=outsider, project=strict, role=rng.choice(["annotator", "reviewer", "viewer"]))
+    staff = make_user(is_staff=True)
+    actors = [None, staff, outsider, *users.values()]
+    usable_somewhere = 0
+    for actor in actors:
+        for purpose in PURPOSE_BITS:
+            for roles in (("manager", "annotator"), ("manager", "reviewer", "annotator", "viewer")):
+                expected = set(recordings_usable(actor, purpose, roles=roles).values_list("id", flat=True))
+                got = {r.id for r in recordings if recording_is_usable(actor, purpose, r.id, roles=roles)}
+                assert got == expected, (actor, purpose, roles)
+                usable_somewhere += len(got)
+    assert 0 < usable_somewhere < len(actors) * len(PURPOSE_BITS) * 2 * len(recordings)  # both answers occur

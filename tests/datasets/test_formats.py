@@ -393,3 +393,27 @@ def test_data_card_reports_counts_hours_labels_consent_and_checksum():
     assert "`public_release`, `train_models`" in card and "krippendorff_alpha | 0.81" in card
     assert "Only adult speakers." in card and "ab" * 32 in card
 
+
+
+@pytest.mark.parametrize("formats", [("jsonl",), ("webdataset",), ("hf-parquet",), FORMATS])
+def test_each_example_audio_hash_is_reported_once(tmp_path, formats):
+    heard = []
+    targets = {fmt: LocalDirSink(tmp_path / fmt) for fmt in formats}
+    write_release(make_examples(), targets, split_counts=split_counts(), on_audio=lambda k, h: heard.append((k, h)))
+    want = sorted((ex.key, hashlib.sha256(ex.audio_bytes()).hexdigest()) for ex in make_examples())
+    assert sorted(heard) == want
+
+
+def test_a_file_that_cannot_be_created_fails_the_release_and_leaves_nothing(tmp_path):
+    """File creation runs on the background lanes; its failure still reaches the caller and aborts all."""
+
+    class Sink(LocalDirSink):
+        def open(self, relpath):
+            if relpath.endswith(f"{ROWS[2][0]}.flac"):
+                raise OSError("disk full")
+            return super().open(relpath)
+
+    targets = {"jsonl": Sink(tmp_path / "jsonl"), "webdataset": LocalDirSink(tmp_path / "wds")}
+    with pytest.raises(OSError, match="disk full"):
+        write_release(make_examples(), targets, split_counts=split_counts())
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -43,7 +43,7 @@ def test_whole_flac_is_copied_frame_for_frame_without_its_tags(samples):
     assert data[4] == 0x80  # STREAMINFO is the only, last metadata block
     assert sf.info(io.BytesIO(data)).frames == len(samples)
     again = audio_encode(key=key, start=0.0, end=None, sample_rate=None, audio_format="flac")
-    assert again.sha256 == enc.sha256
+    assert again.reader().read() == data  # the same bytes every time
 
 
 @pytest.mark.parametrize("fmt, subtype", [("WAV", "PCM_16"), ("FLAC", "PCM_24")])
@@ -75,7 +75,7 @@ def test_broken_flac_metadata_is_refused(data, message):
         flac_copy_without_metadata(io.BytesIO(data), io.BytesIO())
 
 
-def test_open_copy_streams_exactly_the_bytes_audio_encode_writes_and_hashes_them(samples):
+def test_open_copy_streams_exactly_the_bytes_audio_encode_writes(samples):
     from apps.datasets.services.audio import flac_open_copy
 
     key = stored(samples, title="Jane Doe")
@@ -84,7 +84,7 @@ def test_open_copy_streams_exactly_the_bytes_audio_encode_writes_and_hashes_them
     assert (src.sample_rate, src.num_samples, src.channels) == (SR, len(samples), 1)
     got = b"".join(iter(lambda: src.read(1000), b""))
     assert got == enc.reader().read() and b"Jane Doe" not in got
-    assert src.finish() == (enc.sha256, enc.size)
+    src.close()
 
 
 @pytest.mark.parametrize("fmt, subtype, kwargs", [

@@ -24,6 +24,7 @@ from .base import (
     Example,
     FileEntry,
     FormatWriter,
+    IOLanes,
     LocalDirSink,
     ReleaseSink,
     sha256sums_text,
@@ -70,16 +71,26 @@ def write_release(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     card_stats: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    on_audio: Callable[[str, str], None] | None = None,
 ) -> dict[str, ReleaseResult]:
     """Write one pass of `examples` into every format in `targets` (format -> sink).
 
     Each sink gets the format's files, a README.md data card (when `card_stats`
     is given) and SHA256SUMS. With several formats, each example's audio is
-    fetched once and shared. On any error every sink is aborted and the error
-    re-raised, so nothing half-written stays behind.
+    fetched once and shared. Files are created, written and hashed on background
+    lanes (`IOLanes`) while the next example is prepared. `on_audio(key, sha256)`
+    hears the hash of each example's audio bytes (from whichever writer hashes it
+    anyway; possibly from another thread). On any error every sink is aborted and
+    the error re-raised, so nothing half-written stays behind.
     """
     options = options or {}
+    lanes = IOLanes()
     writers = {fmt: make_writer(fmt, sink, split_counts=split_counts, **options.get(fmt, {})) for fmt, sink in targets.items()}
+    for writer in writers.values():
+        writer.lanes = lanes
+    if on_audio is not None and writers:
+        reporter = next((w for w in writers.values() if w.audio_files), next(iter(writers.values())))
+        reporter.on_audio = on_audio
     try:
         n = 0
         for ex in examples:
@@ -98,6 +109,7 @@ def write_release(
                 readme = render_data_card({**card_stats, "format": fmt, "checksum": checksum}).encode()
                 with writer.open("README.md") as f:
                     f.write(readme)
+                lanes.drain()
                 entries = sorted(writer.entries)
             entries = sorted([*entries, write_sha256sums(targets[fmt], entries)])
             results[fmt] = ReleaseResult(entries, checksum, n)
@@ -109,3 +121,5 @@ def write_release(
             writer.discard()
             targets[fmt].abort()
         raise
+    finally:
+        lanes.shutdown()

@@ -30,6 +30,7 @@ BASE_COLUMNS = (
 
 class CsvWriter(FormatWriter):
     name = "csv"
+    audio_files = True
 
     def __init__(self, sink) -> None:
         super().__init__(sink)

@@ -144,7 +144,9 @@ class HFParquetWriter(FormatWriter):
         state = self._state.get(ex.split)
         if state is None:
             state = self._state[ex.split] = _SplitState(self, ex.split)
-        state.add(self._row(ex))
+        row = self._row(ex)
+        self.report_audio(ex.key, row["audio"]["bytes"])
+        state.add(row)
 
     def _finish(self) -> None:
         for split in sorted(self._state):

@@ -22,6 +22,7 @@ from .base import Example, FormatWriter, HashedFile, dumps, sorted_extra
 
 class JsonlWriter(FormatWriter):
     name = "jsonl"
+    audio_files = True
 
     def __init__(self, sink) -> None:
         super().__init__(sink)

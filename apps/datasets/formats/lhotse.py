@@ -41,6 +41,7 @@ class _GzipLines:
 
 class LhotseWriter(FormatWriter):
     name = "lhotse"
+    audio_files = True
 
     def __init__(self, sink) -> None:
         super().__init__(sink)

@@ -57,7 +57,9 @@ class _Shard:
         self.file, self.samples = file, 0
 
     def add(self, name: str, data: bytes) -> None:
-        self.file.write(b"".join((tar_header(name, len(data)), data, b"\0" * (-len(data) % BLOCK))))
+        self.file.write(tar_header(name, len(data)))
+        self.file.write(data)
+        self.file.write(b"\0" * (-len(data) % BLOCK))
 
     def close(self) -> None:
         self.file.write(b"\0" * (2 * BLOCK))
@@ -94,7 +96,9 @@ class WebDatasetWriter(FormatWriter):
             "source_offset": ex.source_offset,
             "extra": sorted_extra(ex),
         }
-        members = [(ex.audio_name, ex.audio_bytes()), (f"{ex.key}.json", dumps(meta).encode())]
+        audio = ex.audio_bytes()
+        self.report_audio(ex.key, audio)
+        members = [(ex.audio_name, audio), (f"{ex.key}.json", dumps(meta).encode())]
         members += [(f"{ex.key}.{n}.npy", npy_bytes(ex.features[n])) for n in sorted(ex.features)]
         shard = self._shards.get(ex.split)
         if shard is not None and (

@@ -6,13 +6,12 @@ stream when the release asks for another rate, and encoded with fixed settings
 (16-bit PCM in FLAC or WAV) into a spooled temporary file, so a rebuild gives
 the same bytes. Only one example is held at a time. A source that already is what
 the release wants (a whole 16-bit FLAC at the wanted rate) skips all that:
-`flac_open_copy` streams it from storage into the release (metadata dropped), hashing
-the bytes as the writers copy them, so each byte is read, hashed and written once.
+`flac_open_copy` streams it from storage into the release (metadata dropped). The
+writers hash the bytes as they write them, so each byte is read, hashed and written once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ import soxr
 from django.core.files.storage import default_storage
 
 from apps.accounts.errors import DomainError
+from apps.datasets.services.storage import storage_open_read
 
 BLOCK_FRAMES = 1 << 16
 SPOOL_BYTES = 16 << 20
@@ -30,8 +30,6 @@ SPOOL_BYTES = 16 << 20
 @dataclass
 class EncodedAudio:
     file: tempfile.SpooledTemporaryFile
-    sha256: str
-    size: int
     sample_rate: int
     num_samples: int
     channels: int
@@ -116,38 +114,24 @@ def flac_copy_without_metadata(src, out) -> None:
 
 
 class CopiedFlac:
-    """A whole 16-bit FLAC source streamed straight from storage (metadata dropped), hashed as it is read.
+    """A whole 16-bit FLAC source streamed straight from storage, metadata dropped: a readable file.
 
-    One pass: the writer reads it while copying into the release, and this hashes the same bytes.
-    ``close`` (called by the writers) does nothing; ``finish`` reads any rest, closes the source and
-    returns (sha256, size) of every byte the release got.
+    The writer reads it once while copying it into the release (and hashes what it writes); ``close``
+    closes the source.
     """
 
     def __init__(self, fh, header: bytes, num_samples: int, sample_rate: int, channels: int) -> None:
         self._fh, self._pending = fh, header
         self.num_samples, self.sample_rate, self.channels = num_samples, sample_rate, channels
-        self._sha, self.size = hashlib.sha256(header), len(header)
 
     def read(self, n: int = -1) -> bytes:
         if self._pending:
             data, self._pending = self._pending, b""
             return data
-        data = self._fh.read(n)
-        self._sha.update(data)
-        self.size += len(data)
-        return data
+        return self._fh.read(n)
 
     def close(self) -> None:
-        pass
-
-    def abandon(self) -> None:
         self._fh.close()
-
-    def finish(self) -> tuple[str, int]:
-        while self.read(1 << 20):
-            pass
-        self._fh.close()
-        return self._sha.hexdigest(), self.size
 
 
 def flac_open_copy(*, key: str, start: float, end: float | None, sample_rate: int | None,
@@ -156,7 +140,7 @@ def flac_open_copy(*, key: str, start: float, end: float | None, sample_rate: in
     wanted rate, its length known), else None (then `audio_encode` transcodes)."""
     if audio_format != "flac" or start != 0.0 or end is not None:
         return None
-    fh = default_storage.open(key, "rb")
+    fh = storage_open_read(key)
     try:
         header, info = flac_header_without_metadata(fh)
         rate, channels, bits, total = flac_streaminfo_fields(info)
@@ -217,9 +201,4 @@ def audio_encode(*, key: str, start: float, end: float | None, sample_rate: int 
             flac_copy_without_metadata(fh, out)
             written = frames
     out.seek(0)
-    sha, size = hashlib.sha256(), 0
-    while chunk := out.read(1 << 20):
-        sha.update(chunk)
-        size += len(chunk)
-    out.seek(0)
-    return EncodedAudio(out, sha.hexdigest(), size, rate, written, channels)
+    return EncodedAudio(out, rate, written, channels)

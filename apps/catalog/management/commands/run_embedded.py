@@ -1,4 +1,8 @@
-"""Start the web server and a real Celery worker beside it; Ctrl-C stops both."""
+"""Start the web server and a real Celery worker beside it; Ctrl-C stops both.
+
+The web server is gunicorn, as in production (one process, threads: SQLite has one writer anyway),
+serving static files through WhiteNoise. Extra gunicorn flags go in GUNICORN_CMD_ARGS.
+"""
 
 import os
 import signal
@@ -9,8 +13,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
+def web_command(addr: str, *, threads: int = 8) -> list[str]:
+    """The embedded default's web server (benchmarks start the same one)."""
+    return [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", addr, "--workers", "1",
+            "--worker-class", "gthread", "--threads", str(threads), "--timeout", "300", "--graceful-timeout", "5",
+            "--access-logfile", "-"]
+
+
 class Command(BaseCommand):
-    help = "Run the embedded default: runserver on 127.0.0.1 plus a Celery worker (with beat) on the configured broker."
+    help = "Run the embedded default: gunicorn on 127.0.0.1 plus a Celery worker (with beat) on the configured broker."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -24,8 +35,7 @@ class Command(BaseCommand):
              "--concurrency", str(concurrency), "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
             env=env,
         )
-        web = subprocess.Popen([sys.executable, "manage.py", "runserver", addr, "--noreload"], env=env,
-                               cwd=settings.BASE_DIR)
+        web = subprocess.Popen(web_command(addr), env=env, cwd=settings.BASE_DIR)
         self.stdout.write(self.style.SUCCESS(f"Earmark is at http://{addr}/ — Ctrl-C stops the web server and the worker."))
         try:
             while worker.poll() is None and web.poll() is None:
