@@ -203,7 +203,7 @@ class IOLanes:
     in the caller's thread at its next ``submit`` or at ``drain``.
     """
 
-    def __init__(self, lanes: int = 2, depth: int = 16) -> None:
+    def __init__(self, lanes: int = 2, depth: int = 4) -> None:
         self._lanes = [ThreadPoolExecutor(1, thread_name_prefix=f"release-io-{i}") for i in range(lanes)]
         self._pending: deque[Future] = deque()
         self._limit, self._next = lanes * depth, 0
