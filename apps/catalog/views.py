@@ -74,7 +74,7 @@ class ProjectRecordingsView(ListAPIView):
         results = services.recordings_ingest_many(
             project=project, files=[(f.name, f) for f in files], created_by=request.user, sidecar=sidecar
         )
-        body = {"results": [r.as_dict() for r in results], **_counts(results)}
+        body = {"results": [r.as_dict() for r in results], **services.result_counts(results)}
         if len(results) == 1:
             # One file: the status code tells the whole story.
             only = results[0]
@@ -85,13 +85,6 @@ class ProjectRecordingsView(ListAPIView):
         if code == 400:
             body["detail"] = "none of the files could be imported; see each file's message"
         return Response(body, status=code)
-
-
-def _counts(results) -> dict:
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    for r in results:
-        counts[r.status] += 1
-    return counts
 
 
 class RecordingDetailView(APIView):
@@ -133,12 +126,8 @@ class ProjectImportsView(ListAPIView):
         args = data.validated_data
         if args["source"] == "zip":
             sidecar = services.sidecar_parse(args["sidecar"].read(), args["sidecar"].name) if args.get("sidecar") else {}
-            results = services.import_zip(project=project, fileobj=args["file"], created_by=request.user, sidecar=sidecar)
-            batch = ImportBatch.objects.create(
-                project=project, source="zip", location=services.sanitize_name(args["file"].name),
-                status="done", total=len(results), processed=len(results), results=[r.as_dict() for r in results],
-                created_by=request.user, **{k if k != "duplicate" else "duplicates": v for k, v in _counts(results).items()},
-            )
+            batch = services.import_zip_recorded(project=project, fileobj=args["file"], name=args["file"].name,
+                                                 created_by=request.user, sidecar=sidecar)
             return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
         with transaction.atomic():
             batch = services.import_batch_create(project=project, source=args["source"], location=args["location"],

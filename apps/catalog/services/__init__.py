@@ -12,6 +12,8 @@ from .imports import (  # noqa: F401
     import_folder,
     import_s3_prefix,
     import_zip,
+    import_zip_recorded,
+    result_counts,
     sidecar_parse,
 )
 from .projects import language_get_or_create, project_create, speaker_get_or_create  # noqa: F401

@@ -210,6 +210,25 @@ def import_folder_allowed(path: str) -> str:
     raise DomainError(f"{path} is outside the folders the server may import from (EARMARK_IMPORT_ROOTS)", status_code=400)
 
 
+def result_counts(results: list[IngestResult]) -> dict[str, int]:
+    """How many files were accepted, duplicates or rejected."""
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for r in results:
+        counts[r.status] += 1
+    return counts
+
+
+def import_zip_recorded(*, project: Project, fileobj, name: str, created_by=None, sidecar: dict | None = None) -> ImportBatch:
+    """Import an uploaded zip at once (``import_zip``) and keep the outcome as a finished ImportBatch."""
+    results = import_zip(project=project, fileobj=fileobj, created_by=created_by, sidecar=sidecar)
+    counts = result_counts(results)
+    return ImportBatch.objects.create(
+        project=project, source="zip", location=sanitize_name(name), status=ImportStatus.DONE, total=len(results),
+        processed=len(results), results=[r.as_dict() for r in results], created_by=created_by,
+        accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
+    )
+
+
 @transaction.atomic
 def import_batch_create(*, project: Project, source: str, location: str, created_by) -> ImportBatch:
     """Record a folder or S3 import and queue it on a worker after commit."""
