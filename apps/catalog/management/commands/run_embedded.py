@@ -17,7 +17,7 @@ def web_command(addr: str, *, threads: int = 8) -> list[str]:
     """The embedded default's web server (benchmarks start the same one)."""
     return [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", addr, "--workers", "1",
             "--worker-class", "gthread", "--threads", str(threads), "--timeout", "300", "--graceful-timeout", "5",
-            "--access-logfile", "-"]
+            "--access-logfile", "-", "--no-control-socket"]  # no socket in ~/.gunicorn: several servers may run
 
 
 class Command(BaseCommand):
