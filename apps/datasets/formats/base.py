@@ -194,13 +194,14 @@ IO_BLOCK = 1 << 20
 
 
 class IOLanes:
-    """Background threads that create, write and hash the release's files while the caller builds the next.
+    """Background threads that write and hash the release's large files (and hash example audio in batches)
+    while the caller reads the next example.
 
     File writes and sha256 of blocks over 2 KiB release the GIL, so on a multi-core worker they run beside
     the Python that reads sources and builds headers and manifest rows. Each file belongs to one lane and a
     lane is one thread, so a file's blocks are written and hashed in order. At most ``depth`` tasks wait per
-    lane (each holds at most one block or one small file), which bounds memory; the first failure is raised
-    in the caller's thread at its next ``submit`` or at ``drain``.
+    lane (each holds about one block), which bounds memory; the first failure is raised in the caller's
+    thread at its next ``submit`` or at ``drain``.
     """
 
     def __init__(self, lanes: int = 2, depth: int = 4) -> None:
@@ -274,7 +275,7 @@ class HashedFile(io.RawIOBase):
                 self._run(self._finish, block)
 
     def _run(self, fn, block: bytearray) -> None:
-        # Only whole blocks go to a lane. A small file's few syscalls are cheaper here than the hand-off:
+        # Only files of a block or more use a lane. A small file's few syscalls are cheaper here than the hand-off:
         # a lane thread would wait for the GIL after each one (up to the 5 ms switch interval), which made
         # 10,000 one-second clips three times slower than writing them in this thread.
         if self._lanes is None:

@@ -85,8 +85,9 @@ def _items_insert(release_id: int, items: list[FrozenItem]) -> None:
     labels = ReleaseItem._meta.get_field("labels")
     with connection.cursor() as cursor:
         for start in range(0, len(items), CHUNK):
-            cursor.executemany(sql, [(release_id, i.recording_ref, *i[:-3], labels.get_db_prep_save(i.labels, connection),
-                                      i.duration, i.audio_sha256, "") for i in items[start : start + CHUNK]])  # fmt: skip
+            cursor.executemany(sql, [(release_id, i.recording_ref,
+                                      *i._replace(labels=labels.get_db_prep_save(i.labels, connection)), "")
+                                     for i in items[start : start + CHUNK]])  # fmt: skip
 
 
 def _freeze_manifest(release: DatasetRelease) -> list[FrozenItem]:
