@@ -293,3 +293,23 @@ def test_windows_policy_keeps_the_window_axis_for_a_single_window(project_with_r
         ingest(project, users["manager"], seconds=1.0)
     mel = np.load(default_storage.open(Artifact.objects.get(kind="mel").key, "rb"))
     assert mel.shape == (1, 80, 1 + 32000 // 160)  # one window, padded to 2 s
+
+
+def test_qa_after_processing_reads_the_pipelines_copy_not_storage_again(project_with_roles, monkeypatch):
+    """One download per recording: review's QA measures the original the pipeline fetched; the folder goes after."""
+    import tempfile
+    from pathlib import Path
+
+    from apps.review.models import QAResult
+    from apps.review.services import qa as qa_module
+
+    project, users = project_with_roles
+    recording, job = _queued(project, users["manager"], seconds=0.5)
+    monkeypatch.setattr(qa_module, "_original_file", lambda key: pytest.fail("QA fetched the original again"))
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(real_mkdtemp(**kw)) or made[-1])
+    assert services.job_run(job_id=job.id) == "done"
+    result = QAResult.objects.get(recording=recording)
+    assert result.error == "" and result.fingerprint and result.loudness_lufs is not None
+    assert made and not any(Path(p).exists() for p in made)  # the job's folder is removed

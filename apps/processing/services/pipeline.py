@@ -45,18 +45,30 @@ class UndecodableAudio(Exception):
     """The original cannot be decoded (or cannot be processed with this recipe): fail, never retry."""
 
 
-def pipeline_run(*, recording, recipe, progress: Progress) -> list[str]:
-    """Make every missing artifact of ``recipe`` for ``recording``; returns notes in words. Writes Artifacts."""
+def pipeline_run(*, recording, recipe, progress: Progress, workdir: Path | None = None) -> list[str]:
+    """Make every missing artifact of ``recipe`` for ``recording``; returns notes in words. Writes Artifacts.
+
+    Works in ``workdir`` when given (the caller removes it, and may read ``local_original(workdir)``
+    afterwards), else in a temporary folder of its own.
+    """
     spec = recipe.spec
     writer = ArtifactWriter(recording=recording, recipe_hash=recipe.spec_hash)
     kinds = expected_kinds(spec)
     if writer.has_all(kinds):
         progress("done", 100.0)
         return ["every artifact already existed; nothing to do"]
-    with tempfile.TemporaryDirectory(prefix="earmark-job-") as tmp:
-        run = _Run(recording, spec, writer, progress, Path(tmp))
+    if workdir is not None:
+        run = _Run(recording, spec, writer, progress, workdir)
         run.execute()
         return run.notes
+    with tempfile.TemporaryDirectory(prefix="earmark-job-") as tmp:
+        return pipeline_run(recording=recording, recipe=recipe, progress=progress, workdir=Path(tmp))
+
+
+def local_original(workdir: Path) -> Path | None:
+    """The decodable local copy of the original that a pipeline run left in ``workdir`` (None if it made none)."""
+    found = sorted(workdir.glob("original.*"))
+    return found[0] if len(found) == 1 else None
 
 
 class _Run:

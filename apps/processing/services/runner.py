@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
@@ -14,7 +17,7 @@ from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 from apps.processing.models import ACTIVE_STATUSES, JobKind, JobStatus, ProcessingJob
 from apps.processing.services.jobs import JobLost, job_claim, job_fail, job_finish, job_release, job_skip
-from apps.processing.services.pipeline import UndecodableAudio, pipeline_run
+from apps.processing.services.pipeline import UndecodableAudio, local_original, pipeline_run
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,17 @@ def job_run(*, job_id: int, worker: str = "") -> str:
         return JobOutcome.HELD
     recording_status_set(recording_id=recording.id, status=RecordingStatus.PROCESSING,
                          only_from=(RecordingStatus.INGESTED, RecordingStatus.FAILED))
+    # The pipeline's folder outlives it until QA has read the downloaded original: one download, not two.
+    workdir = Path(tempfile.mkdtemp(prefix="earmark-job-"))
     try:
-        notes = pipeline_run(recording=recording, recipe=job.recipe, progress=claim.progress)
+        return _run_claimed(job_id=job_id, recording=recording, recipe=job.recipe, claim=claim, workdir=workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_claimed(*, job_id: int, recording, recipe, claim, workdir: Path) -> str:
+    try:
+        notes = pipeline_run(recording=recording, recipe=recipe, progress=claim.progress, workdir=workdir)
     except JobLost:
         log.warning("job %s: lost its claim to another run; stopping", job_id)
         return JobOutcome.LOST
@@ -106,7 +118,7 @@ def job_run(*, job_id: int, worker: str = "") -> str:
     try:
         from apps.review.services import qa_on_processed
 
-        qa_on_processed(recording_id=recording.id)
+        qa_on_processed(recording_id=recording.id, original=local_original(workdir))
     except Exception:  # QA is review's business; a bug there must not undo finished processing
         log.exception("qa_on_processed failed for recording %s", recording.id)
     return JobOutcome.DONE

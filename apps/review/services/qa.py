@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
 import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -68,20 +68,28 @@ def _finite(value):
 
 @contextmanager
 def _original_file(key: str):
-    """A seekable local copy of an original (workers share no disk), streamed so no whole object sits in memory."""
+    """The original as a seekable local file: the stored file itself on local storage; on S3 a temporary
+    copy (workers share no disk), streamed so no whole object sits in memory."""
+    if not hasattr(default_storage, "bucket"):
+        with open(default_storage.path(key), "rb") as fh:
+            yield fh
+        return
     with tempfile.TemporaryFile(prefix="earmark-qa-") as tmp:
-        if hasattr(default_storage, "bucket"):
-            # S3: django-storages' S3File would buffer the whole object in memory.
-            default_storage.bucket.download_fileobj(default_storage._normalize_name(key), tmp)
-        else:
-            with default_storage.open(key, "rb") as src:
-                shutil.copyfileobj(src, tmp, 1 << 20)
+        # S3: django-storages' S3File would buffer the whole object in memory.
+        default_storage.bucket.download_fileobj(default_storage._normalize_name(key), tmp)
         tmp.seek(0)
         yield tmp
 
 
-def _measure(key: str):
-    """QA metrics and fingerprint of an original, decoded in blocks (bounded memory even for hours of audio)."""
+def _measure(key: str, original: Path | None = None):
+    """QA metrics and fingerprint of an original, decoded in blocks (bounded memory even for hours of audio).
+
+    ``original``: a local decodable copy the caller already holds (the processing run's download,
+    AAC already turned into FLAC), read instead of fetching the object again.
+    """
+    if original is not None and original.is_file():
+        with open(original, "rb") as fh:
+            return qa_and_fingerprint_file(fh, block_frames=QA_BLOCK_FRAMES)
     with _original_file(key) as fh:
         return qa_and_fingerprint_file(fh, block_frames=QA_BLOCK_FRAMES)
 
@@ -110,12 +118,12 @@ def _near_duplicate(recording, fp: Fingerprint, threshold: float) -> tuple[int |
     return best_id, best
 
 
-def qa_on_processed(*, recording_id: int) -> QAResult | None:
+def qa_on_processed(*, recording_id: int, original: Path | None = None) -> QAResult | None:
     """Compute and store the recording's QA result (metrics, fingerprint, flags). Writes one QAResult row.
 
-    Reads the original from storage through the consent selector (system actor, purpose store); a
-    recording that is gone or no longer usable is skipped. Re-running replaces the measurements and
-    keeps a manager's acceptance.
+    Reads the original from storage through the consent selector (system actor, purpose store), or the
+    local copy ``original`` that processing just downloaded; a recording that is gone or no longer
+    usable is skipped. Re-running replaces the measurements and keeps a manager's acceptance.
     """
     try:
         recording = recording_get_usable(None, Purpose.STORE, recording_id)
@@ -127,7 +135,7 @@ def qa_on_processed(*, recording_id: int) -> QAResult | None:
                     "channels": recording.channels, "duration_s": recording.duration, "error": ""}
     flags: list[str] = []
     try:
-        metrics, fp = _measure(recording.original_key)
+        metrics, fp = _measure(recording.original_key, original)
     except Exception as exc:  # noqa: BLE001 - any decode/storage failure is recorded as a flag, not raised
         values["error"] = f"The original could not be read for QA: {exc}"
         flags.append("unreadable")
