@@ -54,24 +54,39 @@ class _Unclosable:
         pass
 
 
-def source_key_for(recording, spec: dict) -> str:
-    """Storage key of the audio an example is cut from."""
-    if spec["audio"]["source"] == "original":
-        return recording.original_key
-    from apps.processing.models import Artifact, ProjectProcessing
-    from apps.processing.services.plan import PROCESSED_AUDIO_KIND
+class SourceKeys:
+    """Storage keys of the audio a build's examples are cut from: the original, or the processed audio of
+    the project's active recipe (its artifacts looked up once per chunk of recordings, not per example)."""
 
-    pp = ProjectProcessing.objects.filter(project_id=recording.project_id).select_related("active_recipe").first()
-    art = None
-    if pp is not None:
-        art = Artifact.objects.filter(source_sha256=recording.sha256, recipe_hash=pp.active_recipe.spec_hash,
-                                      kind=PROCESSED_AUDIO_KIND).first()  # fmt: skip
-    if art is None:
-        raise DomainError(f"Recording {recording.id} has no processed audio for the project's active recipe yet.")
-    if spec["unit"] == "region" and ("trim" in art.meta or "windows" in art.meta):
-        raise DomainError(f"The active recipe trims or cuts recording {recording.id}, so region times no longer "
-                          "match its processed audio; build region releases from the original audio.")  # fmt: skip
-    return art.key
+    def __init__(self, *, project_id: int, spec: dict) -> None:
+        self.spec, self.recipe_hash, self._arts = spec, None, {}
+        if spec["audio"]["source"] != "original":
+            from apps.processing.models import ProjectProcessing
+
+            pp = ProjectProcessing.objects.filter(project_id=project_id).select_related("active_recipe").first()
+            self.recipe_hash = pp.active_recipe.spec_hash if pp is not None and pp.active_recipe else None
+
+    def prefetch(self, recordings) -> None:
+        """Look up the processed audio of these recordings (those about to be read)."""
+        if self.recipe_hash is None:
+            return
+        from apps.processing.models import Artifact
+        from apps.processing.services.plan import PROCESSED_AUDIO_KIND
+
+        arts = Artifact.objects.filter(source_sha256__in=sorted({r.sha256 for r in recordings}),
+                                       recipe_hash=self.recipe_hash, kind=PROCESSED_AUDIO_KIND)  # fmt: skip
+        self._arts = {a.source_sha256: a for a in arts}
+
+    def key_for(self, recording) -> str:
+        if self.spec["audio"]["source"] == "original":
+            return recording.original_key
+        art = self._arts.get(recording.sha256)
+        if art is None:
+            raise DomainError(f"Recording {recording.id} has no processed audio for the project's active recipe yet.")
+        if self.spec["unit"] == "region" and ("trim" in art.meta or "windows" in art.meta):
+            raise DomainError(f"The active recipe trims or cuts recording {recording.id}, so region times no longer "
+                              "match its processed audio; build region releases from the original audio.")  # fmt: skip
+        return art.key
 
 
 def flac_header_without_metadata(src) -> tuple[bytes, bytes]:

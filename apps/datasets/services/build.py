@@ -26,7 +26,7 @@ from apps.catalog.models import Speaker
 from apps.consent.selectors import recordings_usable
 from apps.datasets.formats import Example, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
-from apps.datasets.services.audio import EncodedAudio, audio_encode, flac_open_copy, source_key_for
+from apps.datasets.services.audio import EncodedAudio, SourceKeys, audio_encode, flac_open_copy
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix
@@ -119,7 +119,7 @@ def _target_rate(release: DatasetRelease, source_rates: set[int]) -> int | None:
 
 
 class _Source(NamedTuple):
-    """What the build reads of a recording (the fields source_key_for and FeatureReader use)."""
+    """What the build reads of a recording (the fields SourceKeys and FeatureReader use)."""
 
     id: int
     project_id: int
@@ -135,16 +135,18 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     # Fetch the recordings again through the consent selector, chunk by chunk, just before use.
     rate = _target_rate(release, rates)
     features = FeatureReader(project_id=release.project_id, spec=spec)
+    sources = SourceKeys(project_id=release.project_id, spec=spec)
     recs: dict = {}
     for n, item in enumerate(items):
         if item.recording_ref not in recs:
             chunk_ids = sorted({i.recording_ref for i in items[n : n + CHUNK]})
             rows = recordings_usable(None, spec["purpose"]).filter(id__in=chunk_ids).values_list(*_Source._fields)
             recs = {row[0]: _Source(*row) for row in rows}
+            sources.prefetch(recs.values())
         rec = recs.get(item.recording_ref)
         if rec is None:
             raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=1))
-        key, fmt = source_key_for(rec, spec), spec["audio"]["format"]
+        key, fmt = sources.key_for(rec), spec["audio"]["format"]
         # A source that already is the wanted audio streams straight into the release; anything else
         # is cut/resampled/encoded into a temporary file first. The writers hash what they write.
         src = flac_open_copy(key=key, start=item.start, end=item.end, sample_rate=rate, audio_format=fmt)
