@@ -52,3 +52,9 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def serving_pid(pid: int) -> int:
+    """The process that serves requests: gunicorn's one worker under its master ``pid`` (else ``pid`` itself)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return int(children[0]) if len(children) == 1 else pid

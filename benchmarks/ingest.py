@@ -22,7 +22,7 @@ import numpy as np
 import requests
 import soundfile as sf
 
-from _common import ROOT, free_port, rss_now_kb, rss_peak_kb
+from _common import ROOT, free_port, rss_now_kb, rss_peak_kb, serving_pid
 
 
 def clips(n: int, seconds=5.0, sr=16000) -> list[bytes]:
@@ -73,7 +73,7 @@ def main():
             try:
                 if session.get(base + "/api/v1/projects/", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still importing the app
                 time.sleep(0.2)
         else:
             raise SystemExit("the server did not start")
@@ -100,9 +100,9 @@ def main():
                 accepted = body.get("accepted", body.get("stored"))
                 rates.append(args.files / elapsed)
                 print(f"{label + f' #{run + 1}':<28}{args.files / elapsed:>10.0f}{megabytes / elapsed:>9.1f}"
-                      f"{rss_now_kb(server.pid) / 1024:>24.0f}{accepted:>10}")
+                      f"{rss_now_kb(serving_pid(server.pid)) / 1024:>24.0f}{accepted:>10}")
             rows[label] = max(rates)
-        print(f"server peak RSS (VmHWM): {rss_peak_kb(server.pid) / 1024:.0f} MB")
+        print(f"server peak RSS (VmHWM): {rss_peak_kb(serving_pid(server.pid)) / 1024:.0f} MB (the gunicorn worker)")
         print(f"earmark / store-only baseline throughput: {rows['earmark'] / rows['baseline (store only)']:.2f}x "
               "(earmark also probes, decodes, hashes, dedupes and queues processing)")
     finally:
