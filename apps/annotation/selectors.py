@@ -1,6 +1,6 @@
 """Reads with rules: label schemas, and which annotations a user may see or edit."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from apps.accounts.models import Role

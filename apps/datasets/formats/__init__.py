@@ -77,8 +77,8 @@ def write_release(
 
     Each sink gets the format's files, a README.md data card (when `card_stats`
     is given) and SHA256SUMS. With several formats, each example's audio is
-    fetched once and shared. Files are created, written and hashed on background
-    lanes (`IOLanes`) while the next example is prepared. `on_audio(key, sha256)`
+    fetched once and shared. Large files are written and hashed in blocks on
+    background lanes (`IOLanes`) while the next example is prepared. `on_audio(key, sha256)`
     hears the hash of each example's audio bytes (from whichever writer hashes it
     anyway; possibly from another thread). On any error every sink is aborted and
     the error re-raised, so nothing half-written stays behind.

@@ -7,7 +7,6 @@ import os
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.utils.functional import empty
 
 from apps.datasets.formats.base import check_relpath
 
@@ -100,9 +99,8 @@ class _RemoteFile:
 
 def storage_open_read(key: str):
     """Open a stored object for reading; locally a plain buffered file (no storage wrapper: this runs per example)."""
-    storage = default_storage._wrapped if default_storage._wrapped is not empty else default_storage
-    if isinstance(storage, FileSystemStorage):
-        return open(os.path.join(storage.location, check_relpath(key)), "rb")  # keys are relative, no ".."
+    if isinstance(default_storage, FileSystemStorage):
+        return open(os.path.join(default_storage.location, check_relpath(key)), "rb")  # keys are relative, no ".."
     return default_storage.open(key, "rb")
 
 
