@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 import soxr
-from django.core.files.storage import default_storage
 
 from apps.accounts.errors import DomainError
 from apps.datasets.services.storage import storage_open_read
@@ -64,7 +63,7 @@ class SourceKeys:
             from apps.processing.models import ProjectProcessing
 
             pp = ProjectProcessing.objects.filter(project_id=project_id).select_related("active_recipe").first()
-            self.recipe_hash = pp.active_recipe.spec_hash if pp is not None and pp.active_recipe else None
+            self.recipe_hash = pp.active_recipe.spec_hash if pp is not None else None
 
     def prefetch(self, recordings) -> None:
         """Look up the processed audio of these recordings (those about to be read)."""
@@ -201,7 +200,7 @@ def audio_encode(*, key: str, start: float, end: float | None, sample_rate: int 
     dropped) instead of decoded and encoded again: the same samples, several times faster.
     """
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    with default_storage.open(key, "rb") as fh:
+    with storage_open_read(key) as fh:
         with sf.SoundFile(fh) as src:
             in_rate, channels, frames = src.samplerate, src.channels, src.frames
             rate = sample_rate or in_rate

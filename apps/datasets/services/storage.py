@@ -11,14 +11,6 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from apps.datasets.formats.base import check_relpath
 
 
-def _is_local(storage) -> bool:
-    try:
-        storage.path("x")
-        return True
-    except NotImplementedError:
-        return False
-
-
 class StorageSink:
     """Writes files under ``prefix`` in default storage.
 
@@ -30,7 +22,7 @@ class StorageSink:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix.rstrip("/") + "/"
         self.storage = default_storage
-        self.local = _is_local(self.storage)
+        self.local = isinstance(self.storage, FileSystemStorage)
         self.written: list[str] = []
         # Local: the folder's path once, and a cache of made folders (open runs once per file, 10,000s of times).
         self._root = self.storage.path(self.prefix) if self.local else ""
