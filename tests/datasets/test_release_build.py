@@ -124,6 +124,25 @@ def test_filters_select_labels_languages_and_accepted_only(corpus):
     assert len(items) == 3  # one bird region per speaker, three English speakers
 
 
+def test_data_card_demographics_count_the_release_speakers_only(corpus):
+    from collections import Counter
+
+    from apps.catalog.models import Speaker
+    from tests.catalog.factories import SpeakerFactory
+
+    for i, speaker in enumerate(corpus["speakers"]):
+        Speaker.objects.filter(id=speaker.id).update(gender=("female", "male", "")[i % 3], age_band="")
+    SpeakerFactory(project=corpus["project"], code="unrecorded", gender="nonbinary")  # in the project, not the release
+    release = build(corpus, unit="region", formats=["csv"], filters={"languages": ["en"]})
+    codes = set(ReleaseItem.objects.filter(release=release).values_list("speaker_code", flat=True))
+    genders = Counter(Speaker.objects.get(project=corpus["project"], code=c).gender or "not given" for c in codes)
+    assert 0 < len(codes) < len(corpus["speakers"])
+    for gender, n in genders.items():
+        assert f"| {gender} | {n} |" in release.data_card
+    assert f"| not given | {len(codes)} |" in release.data_card  # age bands: none given
+    assert "nonbinary" not in release.data_card
+
+
 def test_progress_reaches_100_and_is_reported_while_building(corpus):
     seen = []
     release = release_create(actor=None, project_id=corpus["project"].id, spec={"formats": ["jsonl"]}, enqueue=False)

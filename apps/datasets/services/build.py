@@ -172,13 +172,15 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
                     "language": i.language or None, "duration": i.duration} for i in items]  # fmt: skip
     splits = split_stats(split_items, assignment)
     codes = sorted({i.speaker_code for i in items if i.speaker_code})
-    speakers = Speaker.objects.filter(project_id=release.project_id,
-                                      recordings__id__in=ReleaseItem.objects.filter(release=release).values("recording_ref"))
-    speakers = speakers.distinct()
+    # Codes are unique in a project: the project's speakers read as plain tuples and matched by code in Python
+    # (a join through the manifest with DISTINCT took 0.13 s at 10,000 items on SQLite).
+    wanted = set(codes)
     demographics = {"gender": Counter(), "age_band": Counter()}
-    for s in speakers:
-        demographics["gender"][s.gender or "not given"] += 1
-        demographics["age_band"][s.age_band or "not given"] += 1
+    for code, gender, age_band in Speaker.objects.filter(project_id=release.project_id).values_list(
+            "code", "gender", "age_band").order_by():  # fmt: skip
+        if code in wanted:
+            demographics["gender"][gender or "not given"] += 1
+            demographics["age_band"][age_band or "not given"] += 1
     spec = release.spec
     f = spec["filters"]
     leaks = release.stats.get("leakage_warnings", [])
