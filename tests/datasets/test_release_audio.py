@@ -85,6 +85,10 @@ def test_open_copy_streams_exactly_the_bytes_audio_encode_writes(samples):
     got = b"".join(iter(lambda: src.read(1000), b""))
     assert got == enc.reader().read() and b"Jane Doe" not in got
     src.close()
+    for n in (1 << 20, -1):  # a clip shorter than the read arrives whole, header and frames in one piece
+        src = flac_open_copy(key=key, start=0.0, end=None, sample_rate=SR, audio_format="flac")
+        assert src.read(n) == got and src.read(n) == b""
+        src.close()
 
 
 @pytest.mark.parametrize("fmt, subtype, kwargs", [

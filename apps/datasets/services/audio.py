@@ -139,9 +139,10 @@ class CopiedFlac:
         self.num_samples, self.sample_rate, self.channels = num_samples, sample_rate, channels
 
     def read(self, n: int = -1) -> bytes:
-        if self._pending:
+        if self._pending:  # the header and the first frames in one read: a short clip arrives whole
             data, self._pending = self._pending, b""
-            return data
+            more = -1 if n < 0 else n - len(data)
+            return data + self._fh.read(more) if more else data
         return self._fh.read(n)
 
     def close(self) -> None:

@@ -139,8 +139,11 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     recs: dict = {}
     for n, item in enumerate(items):
         if item.recording_ref not in recs:
-            chunk_ids = sorted({i.recording_ref for i in items[n : n + CHUNK]})
-            rows = recordings_usable(None, spec["purpose"]).filter(id__in=chunk_ids).values_list(*_Source._fields)
+            # The next CHUNK items by key range (a subquery on the unique (release, key) index, no id list).
+            chunk = ReleaseItem.objects.filter(release_id=release.id, key__gte=item.key,
+                                               key__lte=items[min(n + CHUNK, len(items)) - 1].key)  # fmt: skip
+            rows = (recordings_usable(None, spec["purpose"]).filter(id__in=chunk.values("recording_ref"))
+                    .values_list(*_Source._fields))  # fmt: skip
             recs = {row[0]: _Source(*row) for row in rows}
             sources.prefetch(recs.values())
         rec = recs.get(item.recording_ref)
