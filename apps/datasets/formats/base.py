@@ -354,7 +354,7 @@ class FormatWriter(abc.ABC):
         self.lanes: IOLanes | None = None  # write_release lends its lanes
         # on_audio(key, sha256 of the example's audio bytes), once per example, from any thread.
         self.on_audio: Callable[[str, str], None] | None = None
-        self._to_hash: list[tuple[str, bytes]] = []
+        self._to_hash: list[tuple[bytes, Callable[[str], None]]] = []
         self._to_hash_bytes = 0
 
     def open(self, relpath: str, on_entry: Callable[[FileEntry], None] | None = None) -> HashedFile:
@@ -371,27 +371,32 @@ class FormatWriter(abc.ABC):
         return f
 
     def report_audio(self, key: str, data: bytes) -> None:
-        """Tell ``on_audio`` the hash of an example's audio held in memory.
+        """Tell ``on_audio`` the hash of an example's audio held in memory (see ``hash_later``)."""
+        if self.on_audio is not None:
+            on_audio = self.on_audio
+            self.hash_later(data, lambda digest: on_audio(key, digest))
 
-        With lanes, examples are hashed there in batches of about a block (one hand-off per batch, not per
-        example); ``close`` sends the last batch.
+    def hash_later(self, data: bytes, then: Callable[[str], None]) -> None:
+        """Hash ``data`` and pass the hex digest to ``then``.
+
+        With lanes, hashes run there in batches of about a block (one hand-off per batch, not per call:
+        sha256 releases the GIL, so a batch hashes on the other core while this thread goes on); ``close``
+        sends the last batch. Without lanes, at once.
         """
-        if self.on_audio is None:
-            return
-        self._to_hash.append((key, data))
+        self._to_hash.append((data, then))
         self._to_hash_bytes += len(data)
         if self.lanes is None or self._to_hash_bytes >= IO_BLOCK:
             self._hash_batch()
 
     def _hash_batch(self) -> None:
-        batch, on_audio = self._to_hash, self.on_audio
+        batch = self._to_hash
         self._to_hash, self._to_hash_bytes = [], 0
         if not batch:
             return
 
         def run() -> None:
-            for key, data in batch:
-                on_audio(key, hashlib.sha256(data).hexdigest())
+            for data, then in batch:
+                then(hashlib.sha256(data).hexdigest())
 
         if self.lanes is None:
             run()
@@ -443,23 +448,27 @@ class FormatWriter(abc.ABC):
         first = next(chunks, b"")
         second = next(chunks, None)
         if second is None:  # the whole file in one chunk, as most clips are: no HashedFile (15% of a jsonl build)
-            self._write_whole(relpath, first)
-            if on_audio is not None:
-                on_audio(key, self.entries[-1].sha256)
+            self._write_whole(relpath, first, None if on_audio is None else lambda digest: on_audio(key, digest))
             return relpath
         with self.open(relpath, None if on_audio is None else lambda entry: on_audio(key, entry.sha256)) as f:
             for chunk in itertools.chain((first, second), chunks):
                 f.write(chunk)
         return relpath
 
-    def _write_whole(self, relpath: str, data: bytes) -> None:
-        """Write a small file held in memory at once, in this thread (see HashedFile._run), and record it."""
+    def _write_whole(self, relpath: str, data: bytes, on_hash: Callable[[str], None] | None = None) -> None:
+        """Write a small file held in memory at once, in this thread (see HashedFile._run); record it once hashed."""
         raw = self.sink.open(check_relpath(relpath))
         try:
             raw.write(data)
         finally:
             raw.close()
-        self.entries.append(FileEntry(relpath, hashlib.sha256(data).hexdigest(), len(data)))
+
+        def done(digest: str) -> None:
+            self.entries.append(FileEntry(relpath, digest, len(data)))
+            if on_hash is not None:
+                on_hash(digest)
+
+        self.hash_later(data, done)
 
     def write_feature_files(self, ex: Example) -> dict[str, str]:
         paths = {}
