@@ -188,7 +188,7 @@ def main() -> None:
     parser.add_argument("--seed", nargs=2, metavar=("CLIPS_DIR", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--e2e", metavar="FORMAT", help=argparse.SUPPRESS)
     parser.add_argument("--skip-e2e", action="store_true", help="only the writers, not the Django build")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best time of each writer is printed")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds; the best time of each writer is printed")
     args = parser.parse_args()
     if args.seed:
         return seed(Path(args.seed[0]), int(args.seed[1]))
