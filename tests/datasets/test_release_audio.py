@@ -89,6 +89,9 @@ def test_open_copy_streams_exactly_the_bytes_audio_encode_writes(samples):
         src = flac_open_copy(key=key, start=0.0, end=None, sample_rate=SR, audio_format="flac")
         assert src.read(n) == got and src.read(n) == b""
         src.close()
+    src = flac_open_copy(key=key, start=0.0, end=None, sample_rate=SR, audio_format="flac")
+    assert len(src.read(10)) == 42 and len(src.read(10)) == 10  # a read shorter than the header gets just the header
+    src.close()
 
 
 @pytest.mark.parametrize("fmt, subtype, kwargs", [

@@ -141,7 +141,7 @@ class CopiedFlac:
     def read(self, n: int = -1) -> bytes:
         if self._pending:  # the header and the first frames in one read: a short clip arrives whole
             data, self._pending = self._pending, b""
-            more = -1 if n < 0 else n - len(data)
+            more = -1 if n < 0 else max(0, n - len(data))
             return data + self._fh.read(more) if more else data
         return self._fh.read(n)
 
