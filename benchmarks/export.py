@@ -23,7 +23,9 @@ Outputs with a file per clip (cp -r, jsonl, csv, lhotse) are kept until the
 run ends; single-file outputs are deleted at once. Deleting 10,000 files makes
 ext4 slow to create new ones for a few minutes (perf shows the time in the
 inode allocator's `recently_deleted` scan): deleting each tree before the next
-timed run cost the next file-per-clip writer up to 6 s of kernel time.
+timed run cost the next file-per-clip writer up to 6 s of kernel time. After
+every timed job, untimed, `sync` writes its dirty pages back, so no job pays
+for an earlier one's writeback.
 
 Prints figures only; never asserts on time. Targets (DESIGN.md): webdataset
 and jsonl at least half of tar's throughput; peak RSS under 300 MB and flat
@@ -252,6 +254,7 @@ def main() -> None:
         for _ in range(args.repeat):
             for name, fn in jobs:
                 best[name] = min(best[name], timed(fn))
+                os.sync()  # untimed: the next job starts with no dirty pages of this one to write back
         base = best[jobs[0][0]]
         for name, secs in best.items():
             print(f"{name:<22}{secs:>9.2f}{args.clips / secs:>10.0f}{mb / secs:>8.0f}{base / secs:>10.2f}x")
@@ -281,11 +284,14 @@ def main() -> None:
                            env=child_env(vars_[n]))  # fmt: skip
         for fmt in FORMATS:
             _, small_rss = e2e_run(fmt, vars_[args.small])
+            os.sync()
             secs, big_rss, tar_now = float("inf"), 0.0, float("inf")
             for _ in range(args.repeat):  # best of N builds, tar measured beside each one: same load
                 build_secs, rss = e2e_run(fmt, vars_[args.clips])
+                os.sync()
                 secs, big_rss = min(secs, build_secs), max(big_rss, rss)
                 tar_now = min(tar_now, timed(gnu_tar))
+                os.sync()
             print(f"{fmt:<22}{secs:>9.2f}{args.clips / secs:>10.0f}{tar_now / secs:>10.2f}x{small_rss:>12.0f}"
                   f"{big_rss:>12.0f}")
         print("\nvs tar cf: the build's seconds against GNU tar archiving the same clip files (best of "
