@@ -158,6 +158,8 @@ class Region(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     fmin = models.FloatField(null=True, blank=True)
     fmax = models.FloatField(null=True, blank=True)
+    source = models.JSONField(null=True, blank=True, help_text="Provenance of a region accepted from a model's "
+                              "suggestion: {model, version, label, confidence, start, end} as suggested.")
 
     class Meta:
         ordering = ["annotation_id", "start", "id"]

@@ -31,6 +31,12 @@ RECORDINGS_WITHDRAWN = hook_declare(
     "merge into the withdrawal's summary (e.g. {'assignments_cancelled': 3}).",
 )
 
+QUEUE_ORDER = hook_declare(
+    "queue_order",
+    "project_id: int, candidates: QuerySet of recordings. Called by annotation's queue; returns the candidates "
+    "in the project's chosen order (learning: random, or most uncertain first), or None to keep id order.",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.processing",
     "apps.annotation",
     "apps.review",
+    "apps.learning",
     "apps.datasets",
 ]
 
@@ -192,6 +193,7 @@ CELERY_TASK_ROUTES = {
     "processing.jobs_dispatch": {"queue": "default"},  # fan-out of a batch: never behind long DSP jobs
     "processing.*": {"queue": "dsp"},
     "datasets.*": {"queue": "exports"},
+    "learning.train_model": {"queue": "train"},  # model training: a queue (and worker) of its own
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
@@ -205,6 +207,10 @@ EARMARK_PROCESSING_SOFT_TIME_LIMIT = env.int("EARMARK_PROCESSING_SOFT_TIME_LIMIT
 # Whole-signal steps (trim, loudness, length policy, QA, fingerprint) load at most this much audio.
 EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS = env.float("EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS", default=2 * 3600)
 EARMARK_PROCESSING_DEFAULT_RECIPE = env.json("EARMARK_PROCESSING_DEFAULT_RECIPE", default={})
+
+# --- learning (project models) ----------------------------------------------------
+EARMARK_TRAIN_SOFT_TIME_LIMIT = env.int("EARMARK_TRAIN_SOFT_TIME_LIMIT", default=3600)
+EARMARK_TRAIN_MAX_MEMORY_MB = env.float("EARMARK_TRAIN_MAX_MEMORY_MB", default=6144)
 
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)

@@ -19,6 +19,7 @@ from apps.consent.models import (
 from apps.consent.purposes import Purpose, mask_to_purposes, purposes_to_mask
 from apps.consent.selectors import recordings_usable
 from apps.consent.services.audit import audit_record
+from apps.core.hooks import RECORDINGS_WITHDRAWN, hook_call
 
 RELEASE_PURPOSES = (Purpose.TRAIN_MODELS, Purpose.PUBLIC_RELEASE, Purpose.COMMERCIAL)
 
@@ -50,7 +51,12 @@ def _effects(*, lost: dict, reason: str, via: str, due_at, project_id) -> dict:
         RecordingPurge.objects.get_or_create(recording_id=recording_id, defaults={"reason": via, "due_at": due_at})
     if store:
         transaction.on_commit(_enqueue_purge_if_due)
-    return {"assignments_cancelled": cancelled, "releases_flagged": flagged, "purges_scheduled": len(store)}
+    summary = {"assignments_cancelled": cancelled, "releases_flagged": flagged, "purges_scheduled": len(store)}
+    everything = sorted(set().union(*lost.values()))
+    if everything:
+        for counts in hook_call(RECORDINGS_WITHDRAWN, recording_ids=everything, lost=lost, reason=reason):
+            summary.update(counts or {})
+    return summary
 
 
 def _enqueue_purge_if_due():
