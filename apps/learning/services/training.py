@@ -161,7 +161,10 @@ def model_train(*, model_id: int, split: dict[int, str] | None = None) -> Projec
     report = _progress_writer(model_id, token)
     try:
         return _train(model, token, report, split)
-    except Exception as exc:  # the model fails with a sentence; the task decides nothing more
+    except (ValueError, LookupError, MemoryLimit) as exc:  # the data or the limits: a sentence, no retry
+        model_fail(model_id=model_id, error=_sentence(exc))
+        return ProjectModel.objects.get(pk=model_id)
+    except Exception as exc:  # anything else fails the model too, and reaches the worker's log
         model_fail(model_id=model_id, error=_sentence(exc))
         raise
 
