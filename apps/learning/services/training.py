@@ -29,7 +29,7 @@ MODEL_PREFIX = "models/"
 # Hyperparameters each backend takes, with defaults; a request may set only these keys.
 RECIPE_DEFAULTS = {
     "sklearn": {"classifier": "logistic", "C": 1.0, "max_iter": 2000, "learning_rate": 0.1},
-    "cnn": {"epochs": 20, "batch_size": 64, "lr": 3e-3, "width": 24, "patch_seconds": 1.0, "augment": True,
+    "cnn": {"epochs": 20, "batch_size": 64, "lr": 3e-3, "width": 16, "patch_seconds": 1.0, "augment": True,
             "copies": 2, "threads": 2},
 }
 COMMON_DEFAULTS = {"seed": 0, "test_ratio": 0.2}
