@@ -5,10 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from apps.accounts.errors import DomainError
-from apps.accounts.models import Role
-from apps.accounts.permissions import ANYONE
-from apps.accounts.selectors import role_in
+from apps.core.errors import DomainError
+from apps.core.permissions import ANYONE, Role, project_role_require
 from apps.catalog.models import Project
 from apps.learning import charts, services
 from apps.learning.backends import cnn_available
@@ -17,9 +15,7 @@ from apps.learning.selectors import model_get, model_list
 
 
 def _project_for(request, project_id, roles=ANYONE):
-    role = role_in(request.user, project_id)
-    if role is None or role not in roles:
-        raise Http404("No such project.")
+    role = project_role_require(request.user, project_id, roles, hide=True)
     return get_object_or_404(Project, id=project_id), role
 
 

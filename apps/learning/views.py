@@ -5,8 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import Role
-from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
+from apps.core.permissions import ANYONE, MANAGERS, Role, project_role_require
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 from apps.learning import services

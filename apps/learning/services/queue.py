@@ -9,7 +9,7 @@ import numpy as np
 from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.annotation.models import Assignment, AssignmentStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable

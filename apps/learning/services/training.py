@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.annotation.models import Label, LabelKind
 from apps.core.splits import assign_splits
 from apps.learning import backends
