@@ -43,7 +43,11 @@ class ProjectModel(models.Model):
     retrain_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retrains")
     release_id = models.PositiveIntegerField(null=True, blank=True,
                                              help_text="Set for a release's baseline (trained on its train split).")
+    # At-least-once delivery: a run holds the model through claim_token until lease_expires_at, renewed at
+    # every progress report; a redelivered or re-sent message takes over an expired lease (3 attempts).
     claim_token = models.CharField(max_length=32, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

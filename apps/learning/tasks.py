@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.learning.models import ModelState, ProjectModel
-from apps.learning.services import model_fail, model_train, models_purge_due
+from apps.learning.services import model_fail, model_train, models_purge_due, models_requeue_stale
 
 
 def _on_failure(self, exc, task_id, args, kwargs, einfo):
@@ -27,3 +27,9 @@ def train_model(model_id: int) -> str:
 def purge_models() -> int:
     """Delete artifacts of stale models whose grace period is over (verified gone)."""
     return models_purge_due()
+
+
+@shared_task(name="learning.requeue_stale", soft_time_limit=120, time_limit=180)
+def requeue_stale() -> dict:
+    """Re-send training whose worker died (lease expired); give up after 3 attempts."""
+    return models_requeue_stale()

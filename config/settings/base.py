@@ -211,6 +211,8 @@ EARMARK_PROCESSING_DEFAULT_RECIPE = env.json("EARMARK_PROCESSING_DEFAULT_RECIPE"
 # --- learning (project models) ----------------------------------------------------
 EARMARK_TRAIN_SOFT_TIME_LIMIT = env.int("EARMARK_TRAIN_SOFT_TIME_LIMIT", default=3600)
 EARMARK_TRAIN_MAX_MEMORY_MB = env.float("EARMARK_TRAIN_MAX_MEMORY_MB", default=6144)
+# A training run holds its model this long past its last progress report; then the sweeper re-sends it.
+EARMARK_TRAIN_LEASE_SECONDS = env.int("EARMARK_TRAIN_LEASE_SECONDS", default=600)
 
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)

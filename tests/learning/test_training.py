@@ -57,3 +57,27 @@ def test_cnn_backend_trains_with_augmentation(learning_world, django_capture_on_
     assert model.state == ModelState.READY, model.error
     assert [p["step"] for p in model.metrics["curve"]] == [1, 2, 3]
     assert all("train_loss" in p for p in model.metrics["curve"])
+
+
+def test_a_killed_run_is_resent_then_given_up(learning_world, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.learning.models import ProjectModel
+    from apps.learning.services import model_create, models_requeue_stale
+
+    w = learning_world
+    model = model_create(project_id=w["project"].id, actor=w["users"]["manager"], enqueue=False)
+    expired = timezone.now() - timedelta(seconds=1)
+    # A worker claimed it and died: its lease ran out.
+    ProjectModel.objects.filter(pk=model.pk).update(claim_token="dead", lease_expires_at=expired, attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert models_requeue_stale() == {"resent": 1, "failed": 0}
+    model.refresh_from_db()
+    assert model.state == ModelState.READY and model.attempts == 2, model.error
+    other = model_create(project_id=w["project"].id, actor=w["users"]["manager"], enqueue=False)
+    ProjectModel.objects.filter(pk=other.pk).update(claim_token="dead", lease_expires_at=expired, attempts=3)
+    assert models_requeue_stale() == {"resent": 0, "failed": 1}
+    other.refresh_from_db()
+    assert other.state == ModelState.FAILED and "interrupted 3 times" in other.error

@@ -9,10 +9,17 @@ from apps.learning.services.queue import (
     queue_order_describe,
     queue_order_for,
 )
-from apps.learning.services.training import model_create, model_fail, model_load, model_train, recipe_clean
+from apps.learning.services.training import (
+    model_create,
+    model_fail,
+    model_load,
+    model_train,
+    models_requeue_stale,
+    recipe_clean,
+)
 
 __all__ = [
     "learning_settings_get", "learning_settings_set", "model_create", "model_fail", "model_latest_ready",
-    "model_load", "model_score_pool", "model_train", "models_on_withdrawal", "models_purge_due",
+    "model_load", "model_score_pool", "model_train", "models_on_withdrawal", "models_purge_due", "models_requeue_stale",
     "queue_order_describe", "queue_order_for", "recipe_clean", "recording_suggestions",
 ]

@@ -7,13 +7,14 @@ import logging
 import resource
 import secrets
 import time
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from apps.core.errors import DomainError
@@ -34,6 +35,11 @@ RECIPE_DEFAULTS = {
 }
 COMMON_DEFAULTS = {"seed": 0, "test_ratio": 0.2}
 CLASSIFIERS = ("logistic", "gradient_boosting")
+MAX_ATTEMPTS = 3
+
+
+def _lease():
+    return timezone.now() + timedelta(seconds=int(settings.EARMARK_TRAIN_LEASE_SECONDS))
 
 
 class MemoryLimit(Exception):
@@ -118,7 +124,7 @@ def _progress_writer(model_id: int, token: str):
         last[0] = now
         lo, hi = weights.get(stage, (0, 100))
         ProjectModel.objects.filter(pk=model_id, claim_token=token).update(
-            stage=stage, percent=round(lo + (hi - lo) * min(max(pct, 0.0), 100.0) / 100.0, 1))
+            stage=stage, percent=round(lo + (hi - lo) * min(max(pct, 0.0), 100.0) / 100.0, 1), lease_expires_at=_lease())
 
     return report
 
@@ -154,8 +160,10 @@ def model_train(*, model_id: int, split: dict[int, str] | None = None) -> Projec
     Returns None when another worker holds the model or it is no longer waiting.
     """
     token = secrets.token_hex(8)
-    if not ProjectModel.objects.filter(pk=model_id, state=ModelState.TRAINING, claim_token="").update(
-            claim_token=token, started_at=timezone.now(), stage="starting"):
+    free = Q(claim_token="") | Q(lease_expires_at__lt=timezone.now())
+    if not ProjectModel.objects.filter(free, pk=model_id, state=ModelState.TRAINING).update(
+            claim_token=token, started_at=timezone.now(), stage="starting", lease_expires_at=_lease(),
+            attempts=F("attempts") + 1):
         return None
     model = ProjectModel.objects.get(pk=model_id)
     report = _progress_writer(model_id, token)
@@ -239,6 +247,22 @@ def _counts(spans, parts) -> dict:
         out[name] = {"examples": len(mine), "recordings": len({s.recording_id for s in mine}),
                      "speakers": len({s.speaker_id for s in mine if s.speaker_id})}
     return out
+
+
+def models_requeue_stale(*, now=None) -> dict:
+    """Sweeper: training models whose worker died (lease expired) are sent again, or failed after 3 attempts."""
+    from apps.learning.tasks import train_model
+
+    now = now or timezone.now()
+    lost = ProjectModel.objects.filter(state=ModelState.TRAINING, lease_expires_at__lt=now).exclude(claim_token="")
+    given_up = list(lost.filter(attempts__gte=MAX_ATTEMPTS).values_list("pk", flat=True))
+    for model_id in given_up:
+        model_fail(model_id=model_id, error=f"training was interrupted {MAX_ATTEMPTS} times (the worker stopped); "
+                                            "start a new model")
+    resent = list(lost.exclude(pk__in=given_up).values_list("pk", flat=True))
+    for model_id in resent:
+        transaction.on_commit(lambda model_id=model_id: train_model.delay(model_id))
+    return {"resent": len(resent), "failed": len(given_up)}
 
 
 def model_fail(*, model_id: int, error: str) -> None:
