@@ -19,6 +19,7 @@ from apps.consent.models import (
 from apps.consent.purposes import Purpose, mask_to_purposes, purposes_to_mask
 from apps.consent.selectors import recordings_usable
 from apps.consent.services.audit import audit_record
+from apps.core.hooks import RECORDINGS_WITHDRAWN, hook_call
 
 RELEASE_PURPOSES = (Purpose.TRAIN_MODELS, Purpose.PUBLIC_RELEASE, Purpose.COMMERCIAL)
 
@@ -46,11 +47,16 @@ def _effects(*, lost: dict, reason: str, via: str, due_at, project_id) -> dict:
     release = sorted(store | set().union(*(lost[p] for p in RELEASE_PURPOSES)))
     cancelled = assignments_cancel_for_recordings(recording_ids=work) if work else 0
     flagged = releases_on_withdrawal(recording_ids=release, reason=reason) if release else 0
+    hooked: dict[str, int] = {}
+    lost_ids = sorted(set().union(*lost.values()))
+    for counts in hook_call(RECORDINGS_WITHDRAWN, recording_ids=lost_ids, lost=lost, reason=reason) if lost_ids else ():
+        for key, value in (counts or {}).items():
+            hooked[key] = hooked.get(key, 0) + value
     for recording_id in sorted(store):
         RecordingPurge.objects.get_or_create(recording_id=recording_id, defaults={"reason": via, "due_at": due_at})
     if store:
         transaction.on_commit(_enqueue_purge_if_due)
-    return {"assignments_cancelled": cancelled, "releases_flagged": flagged, "purges_scheduled": len(store)}
+    return {"assignments_cancelled": cancelled, "releases_flagged": flagged, "purges_scheduled": len(store), **hooked}
 
 
 def _enqueue_purge_if_due():

@@ -24,6 +24,7 @@ from django.utils import timezone
 from apps.accounts.errors import DomainError
 from apps.catalog.models import Speaker
 from apps.consent.selectors import recordings_usable
+from apps.core.hooks import RELEASE_PUBLISHED, hook_call
 from apps.datasets.formats import Example, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.audio import EncodedAudio, SourceKeys, audio_encode, flac_open_copy
@@ -268,6 +269,7 @@ def _publish(release: DatasetRelease, items: list[FrozenItem], sums: dict, field
         DatasetRelease.objects.filter(id=release.id).update(
             status=ReleaseStatus.READY, stage="done", progress=100.0, finished_at=timezone.now(), error="", **fields
         )
+        hook_call(RELEASE_PUBLISHED, release_id=release.id, project_id=release.project_id, version=release.version)
 
 
 def release_fail(*, release_id: int, message: str) -> None:
