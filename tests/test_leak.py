@@ -35,6 +35,9 @@ IDS_ALLOWED = {
     # webhooks tell subscribers by id which recordings were withdrawn (ids only, never personal data)
     r"^/api/v1/webhooks/\d+/deliveries/$": "webhook deliveries: withdrawn recording ids, by design",
     r"^/webhooks/\d+/$": "webhook deliveries page: the same bodies",
+    # a release diff lists examples removed because their speaker withdrew: keys to delete, as the withdrawals list
+    r"^/api/v1/releases/\d+/diff/\d+$": "release diff: withdrawn example keys, by design",
+    r"^/releases/\d+/diff/\d+/$": "release diff page: the same keys",
 }
 
 

@@ -27,6 +27,7 @@ from apps.consent.selectors import recordings_usable
 from apps.core.hooks import RELEASE_PUBLISHED, hook_call
 from apps.datasets.formats import Example, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
+from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.audio import EncodedAudio, SourceKeys, audio_encode, flac_open_copy
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.selection import candidates_select
@@ -326,6 +327,11 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
                  for fmt, r in results.items()}  # fmt: skip
         stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
                  "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
+        previous = release_previous(release=release)
+        if previous is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff
+            diff = release_diff(release=release, other=previous)
+            stats["diff"] = card["changes"] = {"against": previous.id, "against_version": previous.version,
+                                               **diff["summary"]}  # fmt: skip
         from apps.datasets.formats import render_data_card
 
         data_card = render_data_card({**card, "checksum": manifest_hash})
