@@ -94,5 +94,6 @@ def release_diff_page(request, release_id, other_id):
     release = release_get(actor=request.user, release_id=release_id)
     other = release_get(actor=request.user, release_id=other_id)
     return render(request, "datasets/release_diff.html", {
-        "release": release, "other": other, "project": release.project, "diff": release_diff(release=release, other=other),
+        "release": release, "other": other, "project": release.project,
+        "diff": release_diff(release=release, other=other),
     })  # fmt: skip

@@ -20,7 +20,6 @@ from apps.accounts.permissions import MANAGERS, project_role_require
 from apps.catalog.streaming import CONTENT_TYPES, ranged_response
 from apps.datasets import services
 from apps.datasets.models import DatasetRelease, ReleaseItem
-from apps.datasets.services.diff import release_diff
 from apps.datasets.selectors import release_get, release_list, release_manifest, release_withdrawals
 from apps.datasets.serializers import (
     ReleaseCreateInput,
@@ -29,6 +28,7 @@ from apps.datasets.serializers import (
     ReleaseOutput,
     WithdrawalOutput,
 )
+from apps.datasets.services.diff import release_diff
 from apps.datasets.tarstream import tar_stream
 
 

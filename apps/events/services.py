@@ -179,9 +179,10 @@ def webhook_delivery_send(*, delivery_id: int) -> Attempt:
     entry.update({"status": status_code, "error": error})
     refused = error.startswith("Not sent")
     retry_in = None if delivered or refused or attempts >= settings.EARMARK_WEBHOOK_MAX_ATTEMPTS else _backoff(attempts)
+    status = DeliveryStatus.DELIVERED if delivered else (DeliveryStatus.RETRYING if retry_in else DeliveryStatus.FAILED)
     WebhookDelivery.objects.filter(id=delivery.id).update(
         attempts=attempts, response_status=status_code, response_body=text, error=error, log=[*delivery.log, entry],
-        status=DeliveryStatus.DELIVERED if delivered else (DeliveryStatus.RETRYING if retry_in else DeliveryStatus.FAILED),
+        status=status,
         delivered_at=now if delivered else None,
         next_attempt_at=now + timedelta(seconds=retry_in) if retry_in else None,
     )  # fmt: skip

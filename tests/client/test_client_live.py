@@ -13,9 +13,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
-
 from earmark_client import Client, EarmarkError, iter_shard, pull, sync, verify
 from earmark_client.pull import parse_sums
+
 from tests.client.conftest import ALL_FORMATS
 
 pytestmark = [pytest.mark.services, pytest.mark.xdist_group("worker")]

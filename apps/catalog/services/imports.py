@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from apps.accounts.errors import DomainError
 from apps.catalog.models import ImportBatch, ImportStatus, Project
-from apps.core.hooks import IMPORT_FINISHED, hook_call
 from apps.catalog.services.ingest import IngestResult, is_unsafe_path, recording_ingest_with_sidecar, sanitize_name
+from apps.core.hooks import IMPORT_FINISHED, hook_call
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
 _ARCHIVE_EXT = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")

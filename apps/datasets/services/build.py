@@ -27,8 +27,8 @@ from apps.consent.selectors import recordings_usable
 from apps.core.hooks import RELEASE_PUBLISHED, hook_call
 from apps.datasets.formats import Example, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
-from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.audio import EncodedAudio, SourceKeys, audio_encode, flac_open_copy
+from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import tarfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import requests
 import urllib3

@@ -16,10 +16,11 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from earmark_client.api import Client
 from earmark_client.pull import STATE_DIR, parse_sums, safe_path, sha256_file, state_read, state_write

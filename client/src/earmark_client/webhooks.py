@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 TIMESTAMP_HEADER = "Earmark-Timestamp"
 SIGNATURE_HEADER = "Earmark-Signature"
