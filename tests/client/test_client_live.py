@@ -4,10 +4,13 @@ consumer, resume an interrupted pull, repair a corrupted file, stream shards, an
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 import tarfile
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -15,6 +18,7 @@ import pytest
 import soundfile as sf
 from earmark_client import Client, EarmarkError, iter_shard, pull, sync, verify
 from earmark_client.pull import parse_sums
+from earmark_client.stream import RangeReader
 
 from tests.client.conftest import ALL_FORMATS
 
@@ -174,7 +178,52 @@ def test_interrupted_pull_resumes_with_range_requests_and_corrupt_files_are_fetc
     assert verify(jsonl) == []
 
 
-def test_stream_shards_over_http_with_webdataset_and_the_client(live_release, tmp_path):
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 that drops its first connection after ``cut_after`` bytes of the answer."""
+
+    def __init__(self, target: str, cut_after: int) -> None:
+        parts = urlsplit(target)
+        self.target, self.cut_after, self.connections = (parts.hostname, parts.port), cut_after, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            upstream = socket.create_connection(self.target)
+            limit = self.cut_after if self.connections == 1 else None
+            threading.Thread(target=self._pump, args=(client, upstream, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, limit), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst, limit) -> None:
+        sent = 0
+        try:
+            while data := src.recv(16384):
+                if limit is not None and sent + len(data) >= limit:
+                    dst.sendall(data[: limit - sent])
+                    break
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_stream_shards_over_http_with_webdataset_and_the_client(live_release, tmp_path, settings):
     import webdataset as wds
 
     from apps.datasets.models import ReleaseItem
@@ -193,6 +242,14 @@ def test_stream_shards_over_http_with_webdataset_and_the_client(live_release, tm
     whole = client.session.get(urls[0]).content
     tail = client.open_shard(urls[0], start=512)
     assert tail.status_code == 206 and tail.content == whole[512:]
+    # a connection dropped mid-shard is picked up again with a range request from the byte reached
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]  # the proxy's address, in the Host header
+    proxy = CuttingProxy(url, cut_after=40_000)
+    try:
+        reader = RangeReader(Client(proxy.url, token), urls[0].replace(url, proxy.url))
+        assert reader.read() == whole and reader.reconnects == 1 and proxy.connections == 2
+    finally:
+        proxy.close()
     # without a token, nothing
     with pytest.raises(EarmarkError) as refused:
         Client(url).shard_urls(release.id, "train")

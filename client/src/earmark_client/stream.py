@@ -28,7 +28,13 @@ class RangeReader(io.RawIOBase):
     def __init__(self, client: Client, url: str, *, start: int = 0, retries: int = 3) -> None:
         self.client, self.url, self.pos, self.retries = client, url, start, retries
         self.reconnects = 0
-        self._response = client.open_shard(url, start)
+        self._open()
+
+    def _open(self) -> None:
+        self._response = self.client.open_shard(self.url, self.pos)
+        whole = self._response.headers.get("Content-Range", "").rpartition("/")[2]
+        length = self._response.headers.get("Content-Length")
+        self.size = int(whole) if whole.isdigit() else (self.pos + int(length) if length else None)
 
     def readable(self) -> bool:
         return True
@@ -37,13 +43,16 @@ class RangeReader(io.RawIOBase):
         while True:
             try:
                 data = self._response.raw.read(len(buffer))
-                break
+                if data or self.size is None or self.pos >= self.size:
+                    break
+                problem: Exception = ConnectionError("the body ended early")  # closed without an error
             except _DROPPED as exc:
-                if self.reconnects >= self.retries:
-                    raise EarmarkError(f"Lost the connection to {self.url} {self.retries} times: {exc}") from None
-                self.reconnects += 1
-                self._response.close()
-                self._response = self.client.open_shard(self.url, self.pos)
+                problem = exc
+            if self.reconnects >= self.retries:
+                raise EarmarkError(f"Lost the connection to {self.url} {self.retries} times: {problem}") from None
+            self.reconnects += 1
+            self._response.close()
+            self._open()
         n = len(data)
         buffer[:n] = data
         self.pos += n
