@@ -1,5 +1,14 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import (
+    IMPORT_FINISHED,
+    MODEL_READY,
+    RECORDINGS_WITHDRAWN,
+    RELEASE_NEEDS_REBUILD,
+    RELEASE_PUBLISHED,
+    hook_register,
+)
+
 
 class EventsConfig(AppConfig):
     name = "apps.events"
@@ -7,14 +16,7 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         # Lower apps tell us through the hook registry (apps/core/hooks.py); each handler queues deliveries.
-        from apps.core.hooks import (
-            IMPORT_FINISHED,
-            MODEL_READY,
-            RECORDINGS_WITHDRAWN,
-            RELEASE_NEEDS_REBUILD,
-            RELEASE_PUBLISHED,
-            hook_register,
-        )
+        # (Models load only once apps are ready.)
         from apps.events import handlers
 
         hook_register(RECORDINGS_WITHDRAWN, handlers.on_recordings_withdrawn)

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from rest_framework.exceptions import PermissionDenied
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.catalog.models import Project
 from apps.events import services
 from apps.events.models import Event

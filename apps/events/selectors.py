@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
-from apps.accounts.permissions import MANAGERS, project_role_require
+from apps.core.permissions import MANAGERS, project_role_require
 from apps.accounts.selectors import project_ids_for
 from apps.events.models import WebhookDelivery, WebhookEndpoint
 

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.catalog.models import Project
 from apps.consent.services import audit_record
 from apps.events.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint

@@ -6,7 +6,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.pagination import IdCursorPagination
+from apps.core.pagination import IdCursorPagination
 from apps.events import services
 from apps.events.models import WebhookDelivery, WebhookEndpoint
 from apps.events.selectors import delivery_list, webhook_get, webhook_list
