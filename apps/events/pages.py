@@ -5,8 +5,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from rest_framework.exceptions import PermissionDenied
 
-from apps.core.errors import DomainError
 from apps.catalog.models import Project
+from apps.core.errors import DomainError
 from apps.events import services
 from apps.events.models import Event
 from apps.events.selectors import delivery_list, webhook_get, webhook_list

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
-from apps.core.permissions import MANAGERS, project_role_require
 from apps.accounts.selectors import project_ids_for
+from apps.core.permissions import MANAGERS, project_role_require
 from apps.events.models import WebhookDelivery, WebhookEndpoint
 
 

@@ -26,9 +26,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.errors import DomainError
 from apps.catalog.models import Project
 from apps.consent.services import audit_record
+from apps.core.errors import DomainError
 from apps.events.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from apps.events.tasks import webhook_deliver_task
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from apps.core.errors import DomainError
 from apps.consent.selectors import recordings_usable
+from apps.core.errors import DomainError
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.review.selectors import qa_excluded_recording_ids
 
