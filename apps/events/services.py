@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog.models import Project
@@ -187,3 +188,15 @@ def webhook_delivery_send(*, delivery_id: int) -> Attempt:
         next_attempt_at=now + timedelta(seconds=retry_in) if retry_in else None,
     )  # fmt: skip
     return Attempt(delivered, retry_in)
+
+
+def deliveries_requeue_stale(*, grace_seconds: float = 600.0) -> int:
+    """Send again deliveries whose next attempt is overdue by ``grace_seconds`` (their broker message was lost,
+    e.g. a worker died holding it); returns how many. Receivers drop duplicates by Earmark-Delivery."""
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    stale = WebhookDelivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]).filter(
+        Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff))
+    ids = list(stale.order_by("id").values_list("id", flat=True)[:1000])
+    for delivery_id in ids:
+        webhook_deliver_task.delay(delivery_id)
+    return len(ids)

@@ -197,3 +197,26 @@ def test_only_managers_see_register_and_delete_webhooks(api, project_with_roles,
     assert WebhookEndpoint.objects.count() == 1
     assert api(users["manager"]).delete(f"/api/v1/webhooks/{made['id']}/").status_code == 204
     assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_delivery_whose_retry_message_was_lost_is_sent_by_the_sweeper(api, project_with_roles, receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.events.tasks import deliveries_requeue_stale_task
+
+    project, users = project_with_roles
+    made = register(api, users["manager"], project.id, receiver.url).json()
+    overdue = WebhookDelivery.objects.create(endpoint_id=made["id"], event="model.ready", body='{"id": 1}',
+                                             status="retrying", attempts=1,
+                                             next_attempt_at=timezone.now() - timedelta(hours=1))  # fmt: skip
+    waiting = WebhookDelivery.objects.create(endpoint_id=made["id"], event="model.ready", body='{"id": 2}',
+                                             status="retrying", attempts=1,
+                                             next_attempt_at=timezone.now() + timedelta(minutes=5))  # fmt: skip
+    assert deliveries_requeue_stale_task() == 1
+    overdue.refresh_from_db()
+    waiting.refresh_from_db()
+    assert overdue.status == "delivered" and overdue.attempts == 2 and waiting.status == "retrying"
+    assert [r["headers"]["Earmark-Delivery"] for r in receiver.requests] == [str(overdue.id)]
