@@ -155,7 +155,8 @@ def test_addresses_are_checked_again_at_delivery_time(api, project_with_roles, r
     with django_capture_on_commit_callbacks(execute=True):
         hook_call(MODEL_READY, model_id=7, project_id=project.id)
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == "failed" and "Not sent" in delivery.error and "EARMARK_WEBHOOK_ALLOW_HOSTS" in delivery.error
+    assert delivery.status == "failed" and "Not sent" in delivery.error
+    assert "EARMARK_WEBHOOK_ALLOW_HOSTS" in delivery.error
     assert receiver.requests == []
 
 
@@ -191,7 +192,8 @@ def test_only_managers_see_register_and_delete_webhooks(api, project_with_roles,
     assert browser.get(f"/projects/{project.id}/webhooks/").status_code == 404
     browser.force_login(users["manager"])
     page = browser.get(f"/projects/{project.id}/webhooks/")
-    assert page.status_code == 200 and receiver.url.encode() in page.content and made["secret"].encode() not in page.content
+    assert page.status_code == 200 and receiver.url.encode() in page.content
+    assert made["secret"].encode() not in page.content
     bad = browser.post(f"/projects/{project.id}/webhooks/", {"url": "http://169.254.169.254/", "events": EVENTS})
     assert bad.status_code == 400 and b"169.254.169.254, a loopback" in bad.content
     assert WebhookEndpoint.objects.count() == 1
