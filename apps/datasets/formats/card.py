@@ -9,6 +9,8 @@
 - labels, languages: {name: count}; summed over the splits when absent
 - consent_purposes: [purpose, ...]; collection, annotation: free text
 - agreement: {metric: value}; limitations: [text, ...]; checksum: hex digest
+- changes: {"against_version", "added", "removed", "removed_by_reason": {reason: n}, "relabelled",
+  "retranscribed", "moved"}: the diff from the previous release (services/diff.py)
 - prelabel: {"regions", "from_model", "accepted_unchanged"}: regions a project model suggested
 - baseline: {"backend", "task", "recipe", "accuracy", "macro_f1", "chance", "train_examples", "test_examples"}
   or {"error"}: the default model trained on the train split, scored on the test split
@@ -110,6 +112,15 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     if agreement:
         out += ["### Agreement", ""] + _table(["metric", "value"], sorted([k, v] for k, v in agreement.items())) + [""]
 
+    changes = stats.get("changes")
+    if changes:
+        why = ", ".join(f"{n} {r}" for r, n in sorted((changes.get("removed_by_reason") or {}).items()) if n)
+        out += [f"## Changes since version {changes['against_version']}", ""]
+        out += _table(["change", "examples"], [
+            ["added", changes.get("added", 0)], ["removed" + (f" ({why})" if why else ""), changes.get("removed", 0)],
+            ["relabelled", changes.get("relabelled", 0)], ["re-transcribed", changes.get("retranscribed", 0)],
+            ["moved between splits", changes.get("moved", 0)],
+        ]) + [""]  # fmt: skip
     prelabel = stats.get("prelabel") or {}
     if prelabel.get("regions"):
         share = prelabel["from_model"] / prelabel["regions"]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.core.errors import DomainError
 from apps.annotation.models import Label, LabelKind
+from apps.core.hooks import MODEL_READY, hook_call
 from apps.core.splits import assign_splits
 from apps.learning import backends
 from apps.learning.models import Backend, ModelState, ProjectModel, Task, TrainingExample
@@ -231,6 +232,8 @@ def _train(model: ProjectModel, token: str, report, split) -> ProjectModel:
                                                         counts=counts, finished_at=timezone.now())
         became = ProjectModel.objects.filter(pk=model.pk, state=ModelState.TRAINING, claim_token=token).update(
             state=ModelState.READY, stage="done", percent=100.0)
+        if became:
+            hook_call(MODEL_READY, model_id=model.pk, project_id=model.project_id)  # events: webhooks
     model.refresh_from_db()
     if became:
         from apps.learning.services.queue import model_score_pool
