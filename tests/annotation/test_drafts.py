@@ -112,7 +112,8 @@ def test_accepting_a_foreign_or_repeated_draft_is_refused_with_a_sentence(drafti
     foreign = TranscriptDraft.objects.exclude(recording_id=rec_id).first()
     url = f"/api/v1/annotations/{ann['id']}/drafts/accept/"
     bad = client.post(url, {"version": ann["version"], "draft": foreign.id}, format="json")
-    assert bad.status_code == 400 and bad.json()["detail"] == "That draft does not belong to this recording, or it is gone."
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == "That draft does not belong to this recording, or it is gone."
     assert client.post(url, {"version": "x", "draft": mine.id}, format="json").status_code == 400
     ok = client.post(url, {"version": ann["version"], "draft": mine.id}, format="json")
     assert ok.status_code == 200
