@@ -193,6 +193,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "processing.jobs_dispatch": {"queue": "default"},  # fan-out of a batch: never behind long DSP jobs
     "processing.*": {"queue": "dsp"},
+    "annotation.transcript_drafts": {"queue": "dsp"},  # speech recognition: CPU-heavy like DSP
     "datasets.*": {"queue": "exports"},
     "events.*": {"queue": "events"},  # webhook deliveries: slow receivers never hold up other work
     "learning.train_model": {"queue": "train"},  # model training: a queue (and worker) of its own
