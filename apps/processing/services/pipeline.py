@@ -130,7 +130,7 @@ class _Run:
     # --- audio -------------------------------------------------------------------------------------
 
     def _download(self) -> Path:
-        ext = (self.recording.container or "bin").lower()
+        ext = self.recording.original_key.rsplit(".", 1)[-1].lower() if "." in self.recording.original_key else "bin"
         path = self.tmp / f"original.{ext}"
         if hasattr(default_storage, "bucket"):
             # S3: stream straight to disk (django-storages' S3File would buffer the whole object in memory).
@@ -139,7 +139,7 @@ class _Run:
         else:
             with default_storage.open(self.recording.original_key, "rb") as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
-        if ext in ("m4a", "mp4", "aac") and shutil.which("ffmpeg"):
+        if ext in ("m4a", "mp4", "aac", "adts") and shutil.which("ffmpeg"):
             # libsndfile cannot read AAC; ingest accepted it through ffmpeg, so decode it the same way.
             import subprocess
 
