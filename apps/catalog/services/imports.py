@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
 from apps.catalog.models import ImportBatch, ImportStatus, Project
 from apps.catalog.services.ingest import (
     IngestResult,
@@ -25,6 +24,7 @@ from apps.catalog.services.ingest import (
     sanitize_name,
     shown_path,
 )
+from apps.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
@@ -279,7 +279,7 @@ def import_batch_create(*, project: Project, source: str, location: str, created
     else:
         raise DomainError(f"unknown import source {source!r}; use 'zip', 'folder' or 's3'")
     batch = ImportBatch.objects.create(project=project, source=source, location=location, created_by=created_by)
-    from apps.catalog.tasks import import_batch_run_task
+    from apps.catalog.tasks import import_batch_run_task  # tasks import these services: module level would cycle
 
     transaction.on_commit(lambda: import_batch_run_task.delay(batch.id))
     return batch

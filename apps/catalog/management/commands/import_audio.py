@@ -8,9 +8,9 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from apps.accounts.errors import DomainError
 from apps.catalog import services
 from apps.catalog.models import Project
+from apps.core.errors import DomainError
 
 # Libraries that log chatter the person importing cannot act on (kombu: "No hostname was supplied").
 _QUIET_LOGGERS = ("kombu", "celery", "botocore", "boto3", "urllib3", "s3transfer", "numba")
