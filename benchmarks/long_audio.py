@@ -68,7 +68,7 @@ def _child(root: str, audio: str, work: str) -> None:
     from apps.processing.models import Artifact
     from apps.processing.services.pipeline import local_original, pipeline_run
     from apps.processing.services.recipes import project_recipe_get
-    from apps.processing.services.warmup import worker_warm_up
+    from apps.processing.services import warmup
     from apps.review.services import qa_on_processed
 
     project = Project.objects.create(name="bench")
@@ -79,8 +79,12 @@ def _child(root: str, audio: str, work: str) -> None:
 
     recording = Recording.objects.get(id=result.recording_id)
     recipe = project_recipe_get(project=project)
-    # What the worker does before it forks its children (and what a child holds when idle).
-    worker_warm_up()
+    # What the worker does before it forks its children (and what a child holds when idle): fd3b00a warmed up in
+    # the worker's main process, so children inherited the warmed state; now a subprocess warms the disk caches.
+    if hasattr(warmup, "worker_warm_up_elsewhere"):
+        warmup.worker_warm_up_elsewhere()
+    else:
+        warmup.worker_warm_up()
     idle_kb = _status_kb("VmRSS")
 
     stages: list[dict] = []
