@@ -32,11 +32,12 @@ def _limit_threads(**_kwargs):
 
 @worker_init.connect
 def _warm_up(**_kwargs):
-    # Once per worker, in the main process before the pool forks: children inherit the compiled
-    # code, so no task pays librosa's first-call cost.
-    from apps.processing.services.warmup import worker_warm_up
+    # Once per worker, before the pool forks, in a short-lived subprocess: it fills the numba disk cache and
+    # the font cache, so a child's first task loads compiled code instead of compiling it, while the children
+    # themselves start without the JIT code and matplotlib (~300 MB of RSS each when warmed in this process).
+    from apps.processing.services.warmup import worker_warm_up_elsewhere
 
-    worker_warm_up()
+    worker_warm_up_elsewhere()
 
 
 # Periodic work, one schedule. Every 5 minutes: re-send processing jobs whose worker died without the

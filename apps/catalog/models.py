@@ -111,9 +111,12 @@ class Recording(models.Model):
     original_key = models.CharField(max_length=300, help_text="Content-addressed storage key of the original.")
     original_name = models.CharField(max_length=255, blank=True, help_text="The uploader's file name, sanitised.")
     sha256 = models.CharField(max_length=64)
-    container = models.CharField(max_length=16)
-    codec = models.CharField(max_length=32, blank=True)
-    sample_rate = models.PositiveIntegerField()
+    container = models.CharField(max_length=16, help_text="File format: wav, flac, ogg, aiff, mp3, mp4 or adts.")
+    codec = models.CharField(max_length=32, blank=True, help_text="Encoding, as ffprobe names it (pcm_s16le, flac, "
+                                                                 "vorbis, opus, mp3, aac, ...).")
+    sample_rate = models.PositiveIntegerField(help_text="Hz, as decoders deliver the stream (Opus: always 48000).")
+    input_sample_rate = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Hz the encoder was given, where the stream records it (Opus); else empty.")
     channels = models.PositiveSmallIntegerField()
     frames = models.BigIntegerField()
     duration = models.FloatField(help_text="Seconds.")

@@ -28,7 +28,7 @@ class RecordingOutput(serializers.ModelSerializer):
     class Meta:
         model = Recording
         fields = ["id", "project", "original_name", "speaker", "language", "sha256", "container", "codec",
-                  "sample_rate", "channels", "frames", "duration", "bytes", "status", "metadata", "created_at",
+                  "sample_rate", "input_sample_rate", "channels", "frames", "duration", "bytes", "status", "metadata", "created_at",
                   "processing"]
 
     def get_processing(self, recording) -> dict:

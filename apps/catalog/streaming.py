@@ -10,7 +10,8 @@ _CHUNK = 1 << 16
 
 CONTENT_TYPES = {
     "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg",
-    "mp3": "audio/mpeg", "aiff": "audio/aiff", "m4a": "audio/mp4", "npy": "application/octet-stream",
+    "mp3": "audio/mpeg", "aiff": "audio/aiff", "m4a": "audio/mp4", "mp4": "audio/mp4",
+    "aac": "audio/aac", "adts": "audio/aac", "npy": "application/octet-stream",
     "png": "image/png", "json": "application/json",
 }
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import functools
+import io
+import math
+
+import numpy as np
 
 from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
@@ -12,6 +16,8 @@ from apps.accounts.selectors import project_ids_for
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.processing import dsp
+from apps.processing.dsp.chunked import ChunkedArray
+from apps.processing.dsp.longform import FEATURE_EXT
 from apps.processing.models import Artifact, ProcessingJob, ProjectProcessing
 
 
@@ -77,6 +83,59 @@ def _peakset(key: str) -> dsp.PeakSet:
 def peaks_for(*, artifact: Artifact) -> dsp.PeakSet:
     """The stored multi-resolution peaks of one artifact."""
     return _peakset(artifact.key)
+
+
+class _NpyArray:
+    """A legacy whole-file .npy feature artifact with the ChunkedArray reading interface."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+        self.shape = array.shape
+        self.frames = array.shape[-1]
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        return np.asarray(self.array[..., start:stop], dtype=np.float32)
+
+    def iter_slices(self, start: int = 0, stop: int | None = None, step: int = 1024):
+        stop = self.frames if stop is None else min(stop, self.frames)
+        for a in range(start, stop, step):
+            yield self.read(a, min(stop, a + step))
+
+
+def feature_frame_range(*, start: float, end: float | None, hop_length: int, sample_rate: int,
+                        frames: int) -> tuple[int, int]:
+    """Frames covering [start, end) seconds: frame t sits at t * hop / sr (librosa, centred), so the slice is
+    floor(start * sr / hop) : ceil(end * sr / hop), clipped to the array."""
+    per_second = sample_rate / hop_length
+    first = min(frames, max(0, math.floor(start * per_second + 1e-9)))
+    last = frames if end is None else min(frames, math.ceil(end * per_second - 1e-9))
+    return first, max(first, last)
+
+
+def feature_open(*, artifact: Artifact) -> ChunkedArray | _NpyArray:
+    """A feature artifact for reading slices of frames (float32), fetching only the chunks a slice needs.
+
+    Chunked artifacts (issue 14) are read by range from storage; .npy artifacts of older runs are loaded whole.
+    """
+    if not artifact.key.endswith(f".{FEATURE_EXT}"):
+        with default_storage.open(artifact.key, "rb") as fh:
+            return _NpyArray(np.load(io.BytesIO(fh.read()), allow_pickle=False))
+    size = artifact.bytes or default_storage.size(artifact.key)
+    if hasattr(default_storage, "bucket"):  # S3: one ranged GET per read (django-storages would fetch it all)
+        obj = default_storage.bucket.Object(default_storage._normalize_name(artifact.key))
+
+        def read_at(offset: int, length: int) -> bytes:
+            return obj.get(Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
+
+        return ChunkedArray(read_at, size)
+    path = default_storage.path(artifact.key)
+
+    def read_local(offset: int, length: int) -> bytes:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            return fh.read(length)
+
+    return ChunkedArray(read_local, size)
 
 
 def artifact_read(*, artifact: Artifact) -> bytes:

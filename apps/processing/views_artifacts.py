@@ -5,10 +5,11 @@ Every view first loads the recording through the consent selector; artifacts are
 
 import io
 import json
+import math
 import re
 
 import numpy as np
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -23,7 +24,7 @@ from apps.processing import selectors
 NPY_KINDS = re.compile(r"^(spectrogram|mel|mfcc|mfcc_delta|mfcc_delta2|chroma|mel_specaug_\d+)$")
 JSON_KINDS = {"voiced_segments", "qa"}
 AUDIO_KINDS = re.compile(r"^(audio|audio_aug_\d+)$")
-JSON_NPY_MAX_BYTES = 64 * 1024
+JSON_MAX_VALUES = 16 * 1024
 DEFAULT_MAX_LENGTH = 20000
 
 
@@ -66,9 +67,12 @@ class RecordingPeaksView(APIView):
 
 
 class RecordingFeatureView(APIView):
-    """A feature: .npy download (?format=json for small arrays), JSON for voiced_segments and qa."""
+    """A feature: .npy download (?format=json for small slices; ?start=&end= in seconds pick frames), JSON for
+    voiced_segments and qa. Chunked artifacts are read only as far as the slice needs."""
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["npy", "json"])],
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["npy", "json"]),
+                               OpenApiParameter("start", float, description="seconds; slices the frames"),
+                               OpenApiParameter("end", float, description="seconds; slices the frames")],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
                               (200, "application/json"): OpenApiTypes.OBJECT})
     def get(self, request, recording_id, kind):
@@ -82,15 +86,56 @@ class RecordingFeatureView(APIView):
         if not NPY_KINDS.match(kind):
             raise Http404(f"There is no feature called {kind!r}.")
         artifact = selectors.artifact_get(recording=recording, kind=kind)
+        if kind.startswith("mel_specaug_"):  # whole-signal recipes only: a plain .npy
+            return ranged_response(request, artifact.key, "application/octet-stream",
+                                   filename=f"recording-{recording.id}-{kind}.npy")
+        array = selectors.feature_open(artifact=artifact)
+        first, last = self._frames(request, artifact, array.frames)
+        shape = tuple(array.shape[:-1]) + (last - first,)
+        dtype = np.dtype(artifact.meta.get("dtype") or "float32")
         if request.query_params.get("format") == "json":
-            if artifact.bytes > JSON_NPY_MAX_BYTES:
-                raise DomainError(f"The {kind} array is {artifact.bytes} bytes, too large for JSON "
-                                  f"(limit {JSON_NPY_MAX_BYTES}); download the .npy instead.")
-            array = np.load(io.BytesIO(selectors.artifact_read(artifact=artifact)))
-            return Response({"kind": kind, "shape": list(array.shape), "dtype": str(array.dtype),
-                             "data": array.astype(np.float64).round(6).tolist(), **_meta(artifact)})
-        return ranged_response(request, artifact.key, "application/octet-stream",
-                               filename=f"recording-{recording.id}-{kind}.npy")
+            if math.prod(shape) > JSON_MAX_VALUES:
+                raise DomainError(f"The {kind} slice holds {math.prod(shape):,} values, too many for JSON (limit "
+                                  f"{JSON_MAX_VALUES:,}); ask for a shorter start/end range or download the .npy.")
+            data = array.read(first, last).astype(dtype)
+            return Response({"kind": kind, "shape": list(shape), "dtype": str(dtype), "first_frame": first,
+                             "data": data.astype(np.float64).round(6).tolist(), **_meta(artifact)})
+        # Streamed in Fortran order (frames last and slowest), so each stored chunk goes out as it is decoded.
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                      "fortran_order": True, "shape": shape})
+
+        def body():
+            yield header.getvalue()
+            for part in array.iter_slices(first, last):
+                yield np.ascontiguousarray(part.astype(dtype).T).tobytes()
+
+        response = StreamingHttpResponse(body(), content_type="application/octet-stream")
+        response["Content-Length"] = str(len(header.getvalue()) + math.prod(shape) * dtype.itemsize)
+        response["Content-Disposition"] = f'attachment; filename="recording-{recording.id}-{kind}.npy"'
+        response["X-Feature-First-Frame"] = str(first)
+        return response
+
+    @staticmethod
+    def _frames(request, artifact, frames: int) -> tuple[int, int]:
+        def seconds(name):
+            raw = request.query_params.get(name)
+            if raw in (None, ""):
+                return None
+            try:
+                value = float(raw)
+            except ValueError:
+                value = -1.0
+            if not math.isfinite(value) or value < 0:
+                raise DomainError(f"'{name}' must be a number of seconds (0 or more), not {raw!r}.")
+            return value
+
+        start, end = seconds("start") or 0.0, seconds("end")
+        if end is not None and end <= start:
+            raise DomainError(f"'end' ({end:g} s) must come after 'start' ({start:g} s).")
+        meta = artifact.meta
+        return selectors.feature_frame_range(start=start, end=end, hop_length=int(meta.get("hop_length") or 1),
+                                             sample_rate=int(meta.get("sample_rate") or 1), frames=frames)
 
 
 def _meta(artifact):

@@ -1,6 +1,7 @@
 """The S3 path for real: django-storages against moto's standalone server over HTTP."""
 
 import io
+import subprocess
 
 import pytest
 import requests
@@ -64,3 +65,25 @@ def test_import_from_s3_prefix_streams_every_object(project_with_roles, s3_stora
     assert set(recs) == {"a.wav", "b.flac"}
     assert recs["a.wav"].speaker.code == "spkA"
     assert sorted(s3_keys(client_s3, bucket)) == sorted(r.original_key for r in recs.values())
+
+
+def test_s3_prefix_import_decodes_aac_with_the_real_ffmpeg(project_with_roles, s3_storage, tmp_path):
+    """Issue 14: M4A and raw ADTS reach ffmpeg with a real path on the S3 path too."""
+    from tests.catalog import corpus
+    from tests.conftest import require_service
+
+    require_service("ffmpeg, ffprobe, sox and espeak-ng", not corpus.missing_tools())
+    client_s3, bucket = s3_storage
+    project, _ = project_with_roles
+    folder = tmp_path / "c"
+    folder.mkdir()
+    speech = tmp_path / "s.wav"
+    subprocess.run(["espeak-ng", "-w", str(speech), "one two three"], check=True)
+    for name, args in (("a.m4a", ["-c:a", "aac"]), ("b.aac", ["-c:a", "aac", "-f", "adts"])):
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(speech), *args, str(folder / name)], check=True)
+        client_s3.put_object(Bucket=bucket, Key=f"in/{name}", Body=(folder / name).read_bytes())
+    out = io.StringIO()
+    call_command("import_audio", str(project.id), f"s3://{bucket}/in/", stdout=out, stderr=io.StringIO())
+    assert out.getvalue().splitlines()[-1] == "2 accepted, 0 duplicates, 0 rejected"
+    recs = {r.original_name: (r.container, r.codec) for r in Recording.objects.filter(project=project)}
+    assert recs == {"a.m4a": ("mp4", "aac"), "b.aac": ("adts", "aac")}

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-from django.core.files.storage import default_storage
 
 from apps.core.errors import DomainError
 from apps.datasets.formats import FORMATS
@@ -20,6 +19,7 @@ HOP, SR = 160, 16000
 def processed(corpus, django_capture_on_commit_callbacks):
     """The corpus with every recording really processed (eager Celery) by a recipe making mel and mfcc."""
     from apps.processing.models import Artifact
+    from apps.processing.selectors import feature_open
     from apps.processing.services import project_recipe_set, recording_queue_processing
 
     recipe = project_recipe_set(project=corpus["project"], spec={"artifacts": ["mel", "mfcc"],
@@ -29,8 +29,7 @@ def processed(corpus, django_capture_on_commit_callbacks):
             recording_queue_processing(recording=rec)
     arrays = {}
     for art in Artifact.objects.filter(recipe_hash=recipe.spec_hash, kind__in=["mel", "mfcc"]):
-        with default_storage.open(art.key, "rb") as fh:
-            arrays[(art.source_sha256, art.kind)] = np.load(io.BytesIO(fh.read()))
+        arrays[(art.source_sha256, art.kind)] = feature_open(artifact=art).read()  # chunked, read back as float32
     assert len(arrays) == 2 * len(corpus["recs"])  # every recording has both artifacts
     return {**corpus, "arrays": arrays, "recipe": recipe}
 

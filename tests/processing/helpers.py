@@ -22,3 +22,11 @@ def artifact_kinds(recording):
     from apps.processing.models import Artifact
 
     return set(Artifact.objects.filter(source_sha256=recording.sha256).values_list("kind", flat=True))
+
+
+def stored_feature(kind: str):
+    """A stored feature artifact read back as float32 (chunked files; see apps/processing/dsp/chunked.py)."""
+    from apps.processing.models import Artifact
+    from apps.processing.selectors import feature_open
+
+    return feature_open(artifact=Artifact.objects.get(kind=kind)).read()

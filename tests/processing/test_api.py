@@ -112,7 +112,14 @@ def test_features_npy_json_and_voiced_segments(processed, api):
     voiced = client.get(f"/api/v1/recordings/{recording.id}/features/voiced_segments").json()
     assert voiced["segments"][0][0] < 0.1 and voiced["segments"][-1][1] > 1.9
     big = client.get(f"/api/v1/recordings/{recording.id}/features/spectrogram?format=json")
-    assert big.status_code == 400 and "too large" in big.json()["detail"]
+    assert big.status_code == 400 and "too many for JSON" in big.json()["detail"]
+    part = client.get(f"/api/v1/recordings/{recording.id}/features/spectrogram?format=json&start=0.5&end=0.6").json()
+    assert part["shape"] == [257, 10] and part["first_frame"] == 50
+    sliced = np.load(io.BytesIO(b"".join(client.get(
+        f"/api/v1/recordings/{recording.id}/features/mel?start=1&end=1.5").streaming_content)))
+    np.testing.assert_array_equal(sliced, mel[:, 100:150])
+    bad = client.get(f"/api/v1/recordings/{recording.id}/features/mel?start=2&end=1")
+    assert bad.status_code == 400 and "must come after" in bad.json()["detail"]
     assert client.get(f"/api/v1/recordings/{recording.id}/features/sparkle").status_code == 404
     qa = client.get(f"/api/v1/recordings/{recording.id}/features/qa")  # opt-in: review measures QA itself
     assert qa.status_code == 404 and "recipe does not make it" in qa.json()["detail"]

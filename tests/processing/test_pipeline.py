@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 
 from apps.catalog.models import RecordingStatus
 from apps.processing.models import Artifact, JobStatus, ProcessingJob
-from tests.processing.helpers import artifact_kinds, ingest
+from tests.processing.helpers import artifact_kinds, ingest, stored_feature
 
 BASE_KINDS = {"peaks", "voiced_segments", "spectrogram", "mel", "mfcc", "chroma", "preview_mel",
               "preview_spectrogram", "tiles_index", "audio"}
@@ -46,8 +46,8 @@ def test_upload_queues_job_that_writes_every_artifact(project_with_roles, django
     # Every row has its object and every object its row.
     rows = sorted(Artifact.objects.values_list("key", flat=True))
     assert rows == _storage_keys()
-    mel = np.load(default_storage.open(Artifact.objects.get(kind="mel").key, "rb"))
-    assert mel.shape[0] == 80 and mel.dtype == np.float32
+    mel = stored_feature("mel")
+    assert mel.shape[0] == 80 and mel.dtype == np.float32 and Artifact.objects.get(kind="mel").key.endswith(".feat")
     voiced = json.loads(default_storage.open(Artifact.objects.get(kind="voiced_segments").key).read())
     assert len(voiced["segments"]) == 1 and voiced["segments"][0][1] > 2.5
 
@@ -69,7 +69,7 @@ def test_processed_audio_is_flac_at_the_recipe_rate_and_qa_is_opt_in(project_wit
         recording = ingest(project, users["manager"], seconds=1.5, sr=22050, channels=2)
     assert artifact_kinds(recording) == {"audio", "qa", "fingerprint", "peaks", "mel", "preview_mel",
                                          "preview_spectrogram", "voiced_segments"}
-    mel = np.load(default_storage.open(Artifact.objects.get(kind="mel").key, "rb"))
+    mel = stored_feature("mel")
     assert mel.shape[:2] == (2, 80)  # channels kept: (channels, n_mels, frames)
     art = Artifact.objects.get(kind="audio")
     info = sf.info(io.BytesIO(default_storage.open(art.key, "rb").read()))

@@ -16,7 +16,7 @@ from apps.processing import services
 from apps.processing.models import Artifact, JobStatus, ProcessingJob
 from apps.processing.services.jobs import JobLost
 from apps.processing.tasks import recording_process_task
-from tests.processing.helpers import artifact_kinds, ingest
+from tests.processing.helpers import artifact_kinds, ingest, stored_feature
 from tests.processing.test_pipeline import _storage_keys
 
 pytestmark = pytest.mark.django_db
@@ -180,8 +180,8 @@ def test_full_recipe_trim_loudness_windows_float16_deltas_augment(project_with_r
     from apps.processing.dsp.preprocess import loudness_lufs
 
     assert loudness_lufs(audio, sr) == pytest.approx(-23, abs=0.5)
-    mel = np.load(io.BytesIO(load("mel")))
-    assert mel.dtype == np.float16 and mel.shape[0] == 5 and mel.shape[1] == 80  # 5 windows of 0.5 s every 0.25 s
+    mel = stored_feature("mel")
+    assert Artifact.objects.get(kind="mel").meta["dtype"] == "float16" and mel.shape[0] == 5 and mel.shape[1] == 80  # 5 windows of 0.5 s every 0.25 s
     assert isinstance(Artifact.objects.get(kind="chroma").meta["tuning"], float)
     # Region suggestions stay on the original's timeline even though the processed audio is trimmed.
     segments = json.loads(load("voiced_segments"))["segments"]
@@ -291,7 +291,7 @@ def test_windows_policy_keeps_the_window_axis_for_a_single_window(project_with_r
         "length": {"mode": "windows", "seconds": 2.0, "hop_seconds": 1.0}, "artifacts": ["mel"]})
     with django_capture_on_commit_callbacks(execute=True):
         ingest(project, users["manager"], seconds=1.0)
-    mel = np.load(default_storage.open(Artifact.objects.get(kind="mel").key, "rb"))
+    mel = stored_feature("mel")
     assert mel.shape == (1, 80, 1 + 32000 // 160)  # one window, padded to 2 s
 
 

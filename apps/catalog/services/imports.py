@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 from django.conf import settings
@@ -20,10 +22,12 @@ from apps.catalog.services.ingest import (
     is_unsafe_path,
     recording_ingest_with_sidecar,
     sanitize_name,
+    shown_path,
 )
 from apps.core.errors import DomainError
 from apps.core.hooks import IMPORT_FINISHED, hook_call
 
+log = logging.getLogger(__name__)
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
 _ARCHIVE_EXT = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
 
@@ -86,40 +90,61 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
             base = name.rsplit("/", 1)[-1]
             if base.lower() in SIDECAR_NAMES and name.count("/") == 0:
                 continue
-            if is_unsafe_path(name):
-                result = IngestResult(sanitize_name(name), "rejected", f"{sanitize_name(name)}: the entry's path "
-                                      f"{name!r} points outside the archive (path traversal) and was skipped")
-            elif base.lower().endswith(_ARCHIVE_EXT):
-                result = IngestResult(sanitize_name(name), "rejected",
-                                      f"{sanitize_name(name)}: archives inside the archive are not imported")
-            elif base.startswith(".") or name.startswith("__MACOSX/"):
-                continue
+            refusal = _name_refusal(name, info.file_size)
+            if refusal:
+                result = _refused(name, refusal)
             else:
                 with archive.open(info) as member:
                     try:
                         result = _ingest_one(project, name, member, created_by, sidecar)
-                    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                        result = IngestResult(sanitize_name(name), "rejected", f"{sanitize_name(name)}: damaged zip entry ({exc})")
+                    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+                        result = _refused(name, "the zip entry is damaged (its compressed data does not unpack)")
             results.append(result)
             if progress:
                 progress(result)
     return results
 
 
-def folder_files(path: str) -> list[Path]:
-    """Audio candidates below a folder, sorted, skipping hidden files and links out of the tree."""
+def _refused(name: str, reason: str) -> IngestResult:
+    shown = shown_path(name) or "unnamed"
+    return IngestResult(sanitize_name(name), "rejected", f"{shown}: {reason}", extra={"path": shown})
+
+
+def _name_refusal(path: str, size: int | None = None) -> str | None:
+    """Why an archive entry or folder file is not imported because of its name or place, or None."""
+    base = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    if is_unsafe_path(path):
+        return ("its path points outside the archive (path traversal: an absolute path or a '..' part), "
+                "so it was not imported")
+    parts = path.replace("\\", "/").split("/")
+    if parts[0] == "__MACOSX":
+        return "it is macOS Finder metadata (__MACOSX), not audio"
+    if base.startswith("."):
+        return "its name starts with a dot (a hidden file), so it was not imported"
+    if any(p.startswith(".") for p in parts[:-1]):
+        return "it sits in a hidden folder (a name starting with a dot), so it was not imported"
+    if base.lower().endswith(_ARCHIVE_EXT):
+        return "archives inside the archive are not imported"
+    return None
+
+
+def folder_files(path: str) -> list[tuple[Path, str | None]]:
+    """Every file below a folder, sorted, each with the reason it is refused (hidden, a link out of the tree)."""
     root = Path(path).resolve()
     if not root.is_dir():
         raise DomainError(f"{path} is not a folder on the server")
-    found = []
+    found: list[tuple[Path, str | None]] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames.sort()
         for filename in sorted(filenames):
-            if filename.startswith(".") or filename.lower() in SIDECAR_NAMES:
-                continue
             candidate = Path(dirpath, filename)
-            if candidate.resolve().is_relative_to(root):
-                found.append(candidate)
+            rel = candidate.relative_to(root).as_posix()
+            if rel.lower() in SIDECAR_NAMES:
+                continue
+            refusal = _name_refusal(rel)
+            if refusal is None and not candidate.resolve().is_relative_to(root):
+                refusal = "it is a link to a file outside the import folder, so it was not imported"
+            found.append((candidate, refusal))
     return found
 
 
@@ -140,10 +165,16 @@ def import_folder(*, project: Project, path: str, created_by=None, progress=None
     sidecar = folder_sidecar(path)
     root = Path(path).resolve()
     results = []
-    for file in files:
-        rel = str(file.relative_to(root))
-        with open(file, "rb") as fh:
-            results.append(_ingest_one(project, rel, fh, created_by, sidecar))
+    for file, refusal in files:
+        rel = file.relative_to(root).as_posix()
+        if refusal:
+            results.append(_refused(rel, refusal))
+        else:
+            try:
+                with open(file, "rb") as fh:
+                    results.append(_ingest_one(project, rel, fh, created_by, sidecar))
+            except OSError as exc:
+                results.append(_refused(rel, f"the file could not be read ({exc.strerror or 'input/output error'})"))
         if progress:
             progress(results[-1])
     return results
@@ -185,7 +216,9 @@ def import_s3_prefix(*, project: Project, uri: str, created_by=None, progress=No
             if not obj["Key"].endswith("/")
         ]
     except (BotoCoreError, ClientError) as exc:
-        raise DomainError(f"could not list {uri}: {exc}") from None
+        log.info("S3 listing of %s failed: %s", uri, exc)
+        raise DomainError(f"could not list {uri}: the bucket does not exist, cannot be reached, or access to it "
+                          "is denied") from None
     sidecar = {}
     for key in keys:
         if key.rsplit("/", 1)[-1].lower() in SIDECAR_NAMES:
@@ -201,7 +234,9 @@ def import_s3_prefix(*, project: Project, uri: str, created_by=None, progress=No
             results.append(_ingest_one(project, name, body, created_by, sidecar))
             body.close()
         except (BotoCoreError, ClientError) as exc:
-            results.append(IngestResult(sanitize_name(name), "rejected", f"{sanitize_name(name)}: could not be read from S3 ({exc})"))
+            log.info("S3 read of %s failed: %s", key, exc)
+            results.append(_refused(name, "the object could not be read from S3 (it may have been deleted, or access "
+                                          "to it is denied)"))
         if progress:
             progress(results[-1])
     return results
@@ -217,10 +252,10 @@ def import_folder_allowed(path: str) -> str:
 
 
 def result_counts(results: list[IngestResult]) -> dict[str, int]:
-    """How many files were accepted, duplicates or rejected."""
+    """How many files were accepted, duplicates or rejected (and any other status a result carries)."""
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for r in results:
-        counts[r.status] += 1
+        counts[r.status] = counts.get(r.status, 0) + 1
     return counts
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 import tempfile
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from apps.catalog.audio_probe import ProbeError, probe
+from apps.catalog.audio_probe import FFMPEG_CONTAINERS, ProbeError, original_extension, probe, sniff
 from apps.catalog.models import Project, Recording
 from apps.catalog.services.projects import language_get_or_create, speaker_get_or_create
 from apps.core.errors import DomainError
@@ -28,7 +29,6 @@ from apps.core.hooks import (
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
 _BATCH = 100  # files per transaction in a batch upload
-_EXT = {"wav": "wav", "flac": "flac", "ogg": "ogg", "opus": "opus", "mp3": "mp3", "aiff": "aiff", "m4a": "m4a"}
 
 
 @dataclass
@@ -45,12 +45,28 @@ class IngestResult:
         return data
 
 
+# Characters that never stay in a shown name: path separators, and bidi controls that reorder what a reader sees
+# (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069). Control characters (category Cc) go too.
+_DROP = set("/\\") | {"\u061c", "\u200e", "\u200f"} | {chr(c) for c in range(0x202A, 0x202F)} \
+    | {chr(c) for c in range(0x2066, 0x206A)}
+
+
 def sanitize_name(name: str) -> str:
-    """The user's file name, safe to show and store as metadata (never used as a key)."""
+    """The user's file name, safe to show and store as metadata (never used as a key).
+
+    Keeps every printable character (letters of any script, digits, emoji, spaces, inner dots); drops path
+    separators, control and bidi characters, and leading dots (a name is never hidden or a parent path).
+    """
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable())
-    name = re.sub(r"[^\w.\- ()\[\]+,]", "_", name).strip(" .")
+    name = "".join(ch for ch in name if ch not in _DROP and unicodedata.category(ch) != "Cc")
+    name = name.strip().lstrip(".").strip()
     return name[:200] or "unnamed"
+
+
+def shown_path(path: str) -> str:
+    """A path as given (folders and leading dots kept) for messages about it, without control or bidi characters."""
+    path = unicodedata.normalize("NFC", path or "").replace("\\", "/")
+    return "".join(ch for ch in path if ch == "/" or (ch not in _DROP and unicodedata.category(ch) != "Cc"))[:200]
 
 
 def is_unsafe_path(name: str) -> bool:
@@ -64,6 +80,7 @@ class _Spooled:
 
     def __init__(self, fileobj, max_bytes: int):
         self.file = tempfile.SpooledTemporaryFile(max_size=16 * _CHUNK, dir=None)
+        self._named = None
         digest = hashlib.sha256()
         size = 0
         head = b""
@@ -79,18 +96,24 @@ class _Spooled:
         self.size, self.sha256, self.head = size, digest.hexdigest(), head
         self.file.seek(0)
 
-    def path(self) -> str | None:
-        """A real path (only needed for ffprobe); rolls the spool over to disk."""
-        self.file.rollover()
-        return self.file.name if isinstance(self.file.name, str) else None
+    def path(self) -> str:
+        """A real path holding the same bytes (ffmpeg needs one): a named temporary copy, made once."""
+        if self._named is None:
+            self._named = tempfile.NamedTemporaryFile(prefix="earmark-ingest-")
+            self.file.seek(0)
+            shutil.copyfileobj(self.file, self._named, _CHUNK)
+            self._named.flush()
+        return self._named.name
 
     def close(self):
         self.file.close()
+        if self._named is not None:
+            self._named.close()
 
 
-def original_key(sha256: str, container: str) -> str:
+def original_key(sha256: str, container: str, codec: str = "") -> str:
     """Content-addressed key: the same bytes always land at the same key, names never appear."""
-    return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}.{_EXT[container]}"
+    return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}.{original_extension(container, codec)}"
 
 
 def _store_once(key: str, spooled: _Spooled) -> bool:
@@ -141,12 +164,12 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
     try:
         info = probe(spooled.file, size=spooled.size, head=spooled.head,
                      max_duration=settings.EARMARK_MAX_DURATION_SECONDS,
-                     path=spooled.path() if spooled.head[4:8] == b"ftyp" else None)
+                     path=spooled.path() if sniff(spooled.head) in FFMPEG_CONTAINERS else None)
     except ProbeError as exc:
         return IngestResult(clean, "rejected", f"{clean}: {exc}")
     # No duplicate pre-check: the unique (project, sha256) constraint answers it in the same insert, so an
     # accepted file costs one query less; a duplicate's bytes are already stored, so nothing is written twice.
-    key = original_key(spooled.sha256, info.container)
+    key = original_key(spooled.sha256, info.container, info.codec)
     wrote = False
     try:
         with transaction.atomic():  # the speaker row, the object and the recording land together or not at all
@@ -158,7 +181,8 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
             recording = Recording.objects.create(
                 project=project, speaker=speaker, language=language, original_key=key, original_name=clean,
                 sha256=spooled.sha256, container=info.container, codec=info.codec, sample_rate=info.sample_rate,
-                channels=info.channels, frames=info.frames, duration=info.duration, bytes=spooled.size,
+                input_sample_rate=info.input_sample_rate, channels=info.channels, frames=info.frames,
+                duration=info.duration, bytes=spooled.size,
                 metadata=metadata, created_by=created_by,
             )
             if queue:

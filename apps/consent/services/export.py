@@ -73,7 +73,7 @@ def speaker_export(*, speaker: Speaker, actor, now) -> tempfile.SpooledTemporary
             "original_name": r.original_name, "metadata": r.metadata} for r in recordings]))
         for r in recordings:
             if r.id in usable and default_storage.exists(r.original_key):
-                with default_storage.open(r.original_key, "rb") as src, zf.open(f"audio/{r.id}.{r.container}", "w") as dst:
+                with default_storage.open(r.original_key, "rb") as src, zf.open(f"audio/{r.id}.{r.original_key.rsplit('.', 1)[-1]}", "w") as dst:
                     for chunk in iter(lambda: src.read(1024 * 1024), b""):
                         dst.write(chunk)
         zf.writestr("annotations.json", _json(_annotations(sorted(usable))))

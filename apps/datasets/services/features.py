@@ -16,13 +16,10 @@ mfcc_delta2 when the recipe makes deltas). Each example carries each kind as a n
 
 from __future__ import annotations
 
-import io
-import math
-
 import numpy as np
-from django.core.files.storage import default_storage
 
 from apps.core.errors import DomainError
+from apps.processing.selectors import feature_frame_range, feature_open
 from apps.processing.models import (
     ACTIVE_STATUSES,
     Artifact,
@@ -57,10 +54,7 @@ def _check_recipe(recipe, spec: dict) -> None:
 
 def frame_range(*, start: float, end: float | None, hop_length: int, sample_rate: int, frames: int) -> tuple[int, int]:
     """Frames covering [start, end) seconds (see the module docstring)."""
-    per_second = sample_rate / hop_length
-    first = min(frames, max(0, math.floor(start * per_second + 1e-9)))
-    last = frames if end is None else min(frames, math.ceil(end * per_second - 1e-9))
-    return first, max(first, last)
+    return feature_frame_range(start=start, end=end, hop_length=hop_length, sample_rate=sample_rate, frames=frames)
 
 
 def features_require(*, project_id: int, spec: dict, recordings: list[tuple[int, str]]) -> None:
@@ -105,7 +99,7 @@ class FeatureReader:
         if self.recipe is not None:
             _check_recipe(self.recipe, spec)
         self._sha: str | None = None
-        self._arrays: dict[str, tuple[np.ndarray, int, int]] = {}
+        self._arrays: dict[str, tuple] = {}
 
     def _load(self, recording) -> None:
         rows = {a.kind: a for a in Artifact.objects.filter(source_sha256=recording.sha256, kind__in=self.kinds,
@@ -117,8 +111,8 @@ class FeatureReader:
             if art is None:
                 raise DomainError(f"Recording {recording.id} has no {kind!r} feature file for the project's active "
                                   "recipe any more; reprocess it or leave the kind out of features.")  # fmt: skip
-            with default_storage.open(art.key, "rb") as fh:
-                arr = np.load(io.BytesIO(fh.read()), allow_pickle=False)
+            # Chunked artifacts: only the chunks an example's frames fall in are fetched and decoded.
+            arr = feature_open(artifact=art)
             hop = int(art.meta.get("hop_length") or f["hop_length"])
             rate = int(art.meta.get("sample_rate") or self.recipe.spec["target_sample_rate"])
             arrays[kind] = (arr, hop, rate)
@@ -130,10 +124,11 @@ class FeatureReader:
         if recording.sha256 != self._sha:
             self._load(recording)
         out = {}
+        dtype = np.dtype(self.recipe.spec.get("feature_dtype") or "float32")
         for kind, (arr, hop, rate) in self._arrays.items():
             if start == 0.0 and end is None:
-                out[kind] = arr
-                continue
-            first, last = frame_range(start=start, end=end, hop_length=hop, sample_rate=rate, frames=arr.shape[-1])
-            out[kind] = arr[..., first:last]
+                first, last = 0, arr.frames
+            else:
+                first, last = frame_range(start=start, end=end, hop_length=hop, sample_rate=rate, frames=arr.frames)
+            out[kind] = arr.read(first, last).astype(dtype, copy=False)
         return out

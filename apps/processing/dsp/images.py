@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -156,32 +156,54 @@ class SpectrogramTiles:
         self._block_frames = block_frames
 
     def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
-        p = self.params
         if self._start is not None:
             self._source.seek(self._start)
         source = self._source if is_audio_source(self._source) else [np.asarray(self._source)]
-        lo_db, hi_db = self._db_range
-        ref_db = _full_scale_db(p)
-        levels = [_LevelTiler(lvl, p, self._duration) for lvl in self.index["levels"]]
+        blocks = iter_feature_blocks(source, self.params, ("mel",), block_frames=self._block_frames)
+        yield from self.from_mel_blocks((start, feats["mel"]) for start, feats in blocks)
 
-        def render(cols: np.ndarray) -> bytes:
-            # cols: (height, w) mel power, NaN where there is no audio
-            with np.errstate(invalid="ignore", divide="ignore"):
-                db = 10.0 * np.log10(np.maximum(cols, 1e-10)) - ref_db
-            scaled = np.clip((db - lo_db) / (hi_db - lo_db) * 254.0, 0.0, 254.0)
-            idx = np.where(np.isnan(cols), _TRANSPARENT, np.rint(np.nan_to_num(scaled))).astype(np.uint8)
-            return _png(idx[::-1], self._palette)  # row 0 is the top: highest band
+    def from_mel_blocks(self, blocks: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, int, bytes]]:
+        """Tiles from ``(first_frame, mel power (height, t))`` blocks computed elsewhere with ``self.params``
+        (e.g. from the power spectrogram a feature pass already has), in order."""
+        feed = self.feed()
+        for start, mel in blocks:
+            yield from feed.push(start, mel)
+        yield from feed.finish()
 
-        n_frames = 0
-        for start, feats in iter_feature_blocks(source, p, ("mel",), block_frames=self._block_frames):
-            mel = feats["mel"]
-            n_frames = start + mel.shape[1]
-            for tiler in levels:
-                for index, cols in tiler.push(mel, start):
-                    yield tiler.level, index, render(cols)
-        for tiler in levels:
-            for index, cols in tiler.finish(n_frames):
-                yield tiler.level, index, render(cols)
+    def feed(self) -> TileFeed:
+        """A push-style tiler: ``push(first_frame, mel)`` and ``finish()`` each yield finished tiles."""
+        return TileFeed(self)
+
+
+class TileFeed:
+    """Tiles from mel blocks pushed one at a time (see SpectrogramTiles.feed)."""
+
+    def __init__(self, tiles: SpectrogramTiles):
+        p = tiles.params
+        self._range, self._palette = tiles._db_range, tiles._palette
+        self._ref_db = _full_scale_db(p)
+        self._levels = [_LevelTiler(lvl, p, tiles._duration) for lvl in tiles.index["levels"]]
+        self._n_frames = 0
+
+    def _render(self, cols: np.ndarray) -> bytes:
+        # cols: (height, w) mel power, NaN where there is no audio
+        lo_db, hi_db = self._range
+        with np.errstate(invalid="ignore", divide="ignore"):
+            db = 10.0 * np.log10(np.maximum(cols, 1e-10)) - self._ref_db
+        scaled = np.clip((db - lo_db) / (hi_db - lo_db) * 254.0, 0.0, 254.0)
+        idx = np.where(np.isnan(cols), _TRANSPARENT, np.rint(np.nan_to_num(scaled))).astype(np.uint8)
+        return _png(idx[::-1], self._palette)  # row 0 is the top: highest band
+
+    def push(self, start: int, mel: np.ndarray) -> Iterator[tuple[int, int, bytes]]:
+        self._n_frames = start + mel.shape[1]
+        for tiler in self._levels:
+            for index, cols in tiler.push(mel, start):
+                yield tiler.level, index, self._render(cols)
+
+    def finish(self) -> Iterator[tuple[int, int, bytes]]:
+        for tiler in self._levels:
+            for index, cols in tiler.finish(self._n_frames):
+                yield tiler.level, index, self._render(cols)
 
 
 def spectrogram_tiles(

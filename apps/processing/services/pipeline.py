@@ -23,6 +23,8 @@ from django.core.files.storage import default_storage
 
 from apps.processing import dsp
 from apps.processing.dsp import preprocess
+from apps.processing.dsp.chunked import write_chunked
+from apps.processing.dsp.longform import FEATURE_EXT, FEATURE_STORES, LongformResult, stream_artifacts
 from apps.processing.services.artifacts import ArtifactWriter
 from apps.processing.services.plan import (
     PROCESSED_AUDIO_KIND,
@@ -111,15 +113,19 @@ class _Run:
         if "voiced_segments" in self.arts and not self.writer.has("voiced_segments"):
             self._voiced()
         self.report("features", 35)
-        features = self._features(clips)
-        self.report("previews", 65)
-        if "previews" in self.arts:
-            self._previews(features)
-        self._augmentations(clips, features)
-        del features
-        self.report("tiles", 70)
-        if "tiles" in self.arts and not self.writer.has("tiles_index"):
-            self._tiles()
+        if clips is None:
+            # Streaming recipes: one pass over the processed audio makes features, previews and tiles.
+            self._spectral_pass()
+        else:
+            features = self._features(clips)
+            self.report("previews", 65)
+            if "previews" in self.arts:
+                self._previews(features)
+            self._augmentations(clips, features)
+            del features
+            self.report("tiles", 70)
+            if "tiles" in self.arts and not self.writer.has("tiles_index"):
+                self._tiles()
         self.report("qa", 95)
         if "qa" in self.arts and not self.writer.has("qa"):
             self._qa(meta)
@@ -130,7 +136,7 @@ class _Run:
     # --- audio -------------------------------------------------------------------------------------
 
     def _download(self) -> Path:
-        ext = (self.recording.container or "bin").lower()
+        ext = self.recording.original_key.rsplit(".", 1)[-1].lower() if "." in self.recording.original_key else "bin"
         path = self.tmp / f"original.{ext}"
         if hasattr(default_storage, "bucket"):
             # S3: stream straight to disk (django-storages' S3File would buffer the whole object in memory).
@@ -139,7 +145,7 @@ class _Run:
         else:
             with default_storage.open(self.recording.original_key, "rb") as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
-        if ext in ("m4a", "mp4", "aac") and shutil.which("ffmpeg"):
+        if ext in ("m4a", "mp4", "aac", "adts") and shutil.which("ffmpeg"):
             # libsndfile cannot read AAC; ingest accepted it through ffmpeg, so decode it the same way.
             import subprocess
 
@@ -159,11 +165,15 @@ class _Run:
         self.processed_meta = {"sample_rate": self.rate, "channels": channels}
         self.timeline_preserved = True
         if not whole_signal(self.spec):
+            self.processed_meta["duration"] = dsp.resampled_length(meta.frames, meta.sample_rate, self.rate) / self.rate
+            if (meta.format, meta.subtype, meta.sample_rate) == ("FLAC", "PCM_16", self.rate) \
+                    and channels == meta.channels:
+                self.processed = self.original  # already the processed audio: no decode and re-encode
+                return None
             with sf.SoundFile(self.processed, "w", self.rate, channels, format="FLAC", subtype="PCM_16") as out:
                 for block in dsp.iter_blocks(str(self.original), block_frames=BLOCK_FRAMES, sr=self.rate,
                                              mono=self.mono):
                     out.write(np.clip(np.atleast_2d(block).T, -1.0, 1.0))
-            self.processed_meta["duration"] = dsp.resampled_length(meta.frames, meta.sample_rate, self.rate) / self.rate
             return None
         limit = settings.EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS
         if meta.duration > limit:
@@ -235,7 +245,6 @@ class _Run:
         wanted = kinds if not self.arts & {"previews"} else tuple(dict.fromkeys(kinds + ("spectrogram", "mel")))
         if not wanted:
             return {}
-        dtype = self.spec["feature_dtype"]
         if self.windowed:  # one stacked batch (n_windows, ..., d, T), even for a single window
             feats = dsp.compute_features(np.stack(clips), self.params, wanted)
             tuning = feats.tuning
@@ -247,24 +256,80 @@ class _Run:
             self.report("features", 35 + 30 * n / max(len(feats), 1), force=False)
             if self.writer.has(kind):
                 continue
-            path = self.tmp / f"{kind}.out.npy"
-            np.save(path, feats[kind] if dtype == "float32" else np.asarray(feats[kind]).astype(np.float16))
-            meta = {"shape": list(feats[kind].shape), "dtype": dtype, "hop_length": self.params.hop_length,
-                    "sample_rate": self.rate}
-            if kind == "chroma":
-                meta["tuning"] = None if tuning is None else float(tuning)
-            self.writer.put_path(kind, path, "npy", meta=meta)
+            path = self.tmp / f"{kind}.out.{FEATURE_EXT}"
+            with open(path, "wb") as fh:
+                index = write_chunked(fh, feats[kind], store=FEATURE_STORES.get(kind, "float16"))
+            self._put_feature(kind, path, index, tuning)
             path.unlink()
         return feats
 
+    def _put_feature(self, kind: str, path: Path, index: dict, tuning) -> None:
+        meta = {"format": "chunked", "shape": index["shape"], "store": index["store"],
+                "dtype": self.spec["feature_dtype"], "hop_length": self.params.hop_length, "sample_rate": self.rate}
+        if kind == "chroma":
+            meta["tuning"] = None if tuning is None else float(tuning)
+        self.writer.put_path(kind, path, FEATURE_EXT, meta=meta)
+
+    def _spectral_pass(self) -> None:
+        """Features, previews and tiles of a streamed recording from one pass over its STFT."""
+        kinds = tuple(k for k in FEATURE_GROUPS if k in self.arts and not self._has_feature(k))
+        previews = "previews" in self.arts and not (self.writer.has("preview_mel")
+                                                    and self.writer.has("preview_spectrogram"))
+        tiles = None
+        if "tiles" in self.arts and not self.writer.has("tiles_index"):
+            tiles = self._make_tiles()
+        if not (kinds or previews or tiles):
+            return
+        info = dsp.info(str(self.processed))
+        expected = self.params.n_frames(dsp.resampled_length(info.frames, info.sample_rate, self.rate))
+        result = LongformResult()
+        shared_tiles = tiles if self.mono else None
+        total = max(sum(level["count"] for level in tiles.index["levels"]), 1) if tiles else 1
+        n = 0
+        for level, index, png in stream_artifacts(str(self.processed), self.params, kinds,
+                                                  out_dir=self.tmp / "features", mono=self.mono,
+                                                  expected_frames=expected if previews else None,
+                                                  tiles=shared_tiles, block_frames=BLOCK_FRAMES, result=result):
+            n += 1
+            self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
+            self.report("features", 35 + 55 * n / total, force=False)
+        for kind, path in result.files.items():
+            self._put_feature(kind, path, {"shape": result.shapes[kind],
+                                           "store": FEATURE_STORES.get(kind, "float16")}, result.tuning)
+            path.unlink()
+        if previews:
+            self.report("previews", 90)
+            self._render_previews(result.preview_mel, result.preview_spectrogram, result.preview_pool)
+        if tiles is not None:
+            self.report("tiles", 92)
+            if shared_tiles is None:  # several channels: tiles come from the mixdown, in a pass of their own
+                self._tiles()
+            else:
+                self.writer.put_bytes("tiles_index", json.dumps(tiles.index).encode(), "json",
+                                      meta={"tiles": sum(level["count"] for level in tiles.index["levels"])})
+
+    def _has_feature(self, kind: str) -> bool:
+        if not self.writer.has(kind):
+            return False
+        return kind != "mfcc" or not self.params.mfcc_deltas or (
+            self.writer.has("mfcc_delta") and self.writer.has("mfcc_delta2"))
+
     def _previews(self, feats: dict) -> None:
-        for kind, source, mel in (("preview_mel", "mel", True), ("preview_spectrogram", "spectrogram", False)):
-            if self.writer.has(kind) or source not in feats:
+        pooled = {}
+        for source in ("mel", "spectrogram"):
+            if source in feats:
+                S = np.asarray(feats[source])
+                while S.ndim > 2:  # windows / channels: preview the first
+                    S = S[0]
+                pooled[source] = _pool_columns(S, PREVIEW_MAX_COLUMNS)
+        factor = next(iter(pooled.values()))[1] if pooled else 1
+        self._render_previews(pooled.get("mel", (None,))[0], pooled.get("spectrogram", (None,))[0], factor)
+
+    def _render_previews(self, mel_power, spec_db, factor: int) -> None:
+        """The two labelled preview PNGs from max-pooled columns (mel power, spectrogram dB)."""
+        for kind, S, mel in (("preview_mel", mel_power, True), ("preview_spectrogram", spec_db, False)):
+            if self.writer.has(kind) or S is None:
                 continue
-            S = np.asarray(feats[source])
-            while S.ndim > 2:  # windows / channels: preview the first
-                S = S[0]
-            S, factor = _pool_columns(S, PREVIEW_MAX_COLUMNS)
             if mel:
                 S = 10.0 * np.log10(np.maximum(S, 1e-10))
                 top = self.params.top_db
@@ -305,11 +370,14 @@ class _Run:
                 sf.write(path, np.clip(np.atleast_2d(y).T, -1.0, 1.0), self.rate, format="FLAC", subtype="PCM_16")
                 self.writer.put_path(kind, path, "flac", meta={"spec": aug, "seed": seed, "sample_rate": self.rate})
 
-    def _tiles(self) -> None:
+    def _make_tiles(self) -> dsp.SpectrogramTiles:
         t = self.spec["tiles"]
-        tiles = dsp.spectrogram_tiles(self._timeline_source(), self.params, seconds_per_tile_levels=t["seconds_per_tile"],
-                                      tile_width=t["tile_width"], height=t["height"], fmin=self.params.fmin,
-                                      fmax=t["fmax"], block_frames=BLOCK_FRAMES)
+        return dsp.spectrogram_tiles(self._timeline_source(), self.params, seconds_per_tile_levels=t["seconds_per_tile"],
+                                     tile_width=t["tile_width"], height=t["height"], fmin=self.params.fmin,
+                                     fmax=t["fmax"], block_frames=BLOCK_FRAMES)
+
+    def _tiles(self) -> None:
+        tiles = self._make_tiles()
         total = max(sum(level["count"] for level in tiles.index["levels"]), 1)
         for n, (level, index, png) in enumerate(tiles, 1):
             self.writer.put_bytes(f"tile_{level}_{index}", png, "png")

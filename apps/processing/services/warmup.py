@@ -38,6 +38,22 @@ def worker_warm_up() -> float:
     return seconds
 
 
+def worker_warm_up_elsewhere() -> float:
+    """Run :func:`worker_warm_up` in a subprocess (caches on disk, nothing kept in this process); returns seconds."""
+    import subprocess
+    import sys
+
+    start = time.monotonic()
+    code = ("import django; django.setup(); from apps.processing.services.warmup import worker_warm_up; "
+            "worker_warm_up()")
+    try:
+        subprocess.run([sys.executable, "-c", code], check=False, timeout=600,
+                       cwd=str(Path(__file__).resolve().parents[3]))
+    except (OSError, subprocess.SubprocessError):  # only costs time on the first task
+        log.exception("processing warm-up subprocess failed")
+    return time.monotonic() - start
+
+
 def job_tempdirs_sweep(*, older_than_seconds: float) -> int:
     """Remove job temp directories a killed worker left behind (older than any live job can be); returns the count."""
     cutoff = time.time() - older_than_seconds
