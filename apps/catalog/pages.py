@@ -1,15 +1,24 @@
 """Server-rendered catalogue pages: the same selectors and services as the API."""
 
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
 
+from apps.accounts import services as accounts_services
+from apps.accounts.errors import DomainError
+from apps.accounts.models import Membership, Role
 from apps.accounts.permissions import ANYONE, MANAGERS
 from apps.accounts.selectors import project_list, role_in
+from apps.catalog import services
 from apps.catalog.filters import RecordingFilter
 from apps.catalog.models import Project, RecordingStatus
-from apps.catalog.selectors import recording_list
+from apps.catalog.selectors import project_create_allowed, recording_list
 
 
 def _project_for(request, project_id, roles=ANYONE):
@@ -22,7 +31,8 @@ def _project_for(request, project_id, roles=ANYONE):
 @login_required
 def project_list_page(request):
     projects = project_list(request.user).order_by("name")
-    return render(request, "catalog/project_list.html", {"projects": projects})
+    return render(request, "catalog/project_list.html",
+                  {"projects": projects, "can_create": project_create_allowed(request.user)})
 
 
 @login_required
@@ -53,3 +63,86 @@ def recording_list_page(request, project_id):
 def upload_page(request, project_id):
     project, role = _project_for(request, project_id, MANAGERS)
     return render(request, "catalog/upload.html", {"project": project, "role": role})
+
+
+def _int(value, what: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise DomainError(f"{what} must be a whole number.") from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create_page(request):
+    """A new project; its creator becomes its manager, then sets it up on the settings page."""
+    if not project_create_allowed(request.user):
+        raise PermissionDenied("Creating projects needs a staff account (or the catalog.add_project permission).")
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            project = services.project_create(
+                name=request.POST.get("name", ""), description=request.POST.get("description", ""),
+                target_sample_rate=_int(request.POST.get("target_sample_rate", "16000"), "The target sample rate"),
+                require_speaker=request.POST.get("require_speaker") == "on", created_by=request.user)
+        except DomainError as exc:
+            error, status = exc.message, 400
+        else:
+            messages.success(request, f"Project “{project.name}” created. Set up its labels and consent policy here.")
+            return redirect("annotation:project-settings", project_id=project.id)
+    return render(request, "catalog/project_form.html", {"form": request.POST, "error": error}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def members_page(request, project_id):
+    """Managers: who is in the project, in which role; add an existing user or create one."""
+    project, role = _project_for(request, project_id, MANAGERS)
+    User = get_user_model()
+    error, status, link, created = None, 200, None, None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action in ("add", "create"):
+                member_role = request.POST.get("role", "")
+                username = request.POST.get("username", "").strip()
+                with transaction.atomic():
+                    if action == "create":
+                        user = accounts_services.user_create(username=username, email=request.POST.get("email", ""))
+                    else:
+                        user = User.objects.filter(username=username).first()
+                        if user is None:
+                            raise DomainError(f"No user is called {username!r}. Check the spelling, or create them below.")
+                    accounts_services.membership_set(project=project, user=user, role=member_role)
+                if action == "create":
+                    created = user.username
+                    link = request.build_absolute_uri(accounts_services.user_password_link(user=user))
+                else:
+                    messages.success(request, f"{user.username} is now {member_role} of {project.name}.")
+            elif action in ("role", "remove", "link"):
+                member = Membership.objects.select_related("user").filter(
+                    project=project, id=_int(request.POST.get("membership", "0"), "The member")).first()
+                if member is None:
+                    raise DomainError("No such member of this project.")
+                if action == "role":
+                    accounts_services.membership_set(project=project, user=member.user, role=request.POST.get("role", ""))
+                    messages.success(request, f"{member.user.username} is now {request.POST.get('role')}.")
+                elif action == "remove":
+                    accounts_services.membership_remove(project=project, user=member.user)
+                    messages.success(request, f"{member.user.username} was removed from the project.")
+                else:
+                    if member.user.has_usable_password():
+                        raise DomainError(f"{member.user.username} has set a password already.")
+                    created = member.user.username
+                    link = request.build_absolute_uri(accounts_services.user_password_link(user=member.user))
+            else:
+                raise DomainError("Unknown action.")
+        except DomainError as exc:
+            error, status = exc.message, exc.status_code
+        if not error and not link:
+            return redirect("catalog:members", project_id=project.id)
+    members = Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    return render(request, "catalog/members.html", {
+        "project": project, "role": role, "members": members, "roles": Role.choices, "error": error,
+        "link": link, "created": created, "form": request.POST,
+    }, status=status)

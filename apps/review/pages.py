@@ -17,6 +17,7 @@ from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 from apps.review import agreement
 from apps.review.dashboard import dashboard_render
+from apps.review.selectors import own_submissions_waiting
 from apps.review.services import REVIEW_ROLES, consensus_decide
 
 
@@ -39,8 +40,9 @@ def _config(request, project_id, annotation_id):
 def review_queue_page(request, project_id):
     """The annotator page in review mode: it asks ``review/next/`` for each item."""
     project, _ = _project_for(request, project_id, REVIEW_ROLES)
+    own = own_submissions_waiting(project_id=project_id, user=request.user)
     return render(request, "annotation/annotator.html",
-                  {"project": project, "config": _config(request, project_id, None)})
+                  {"project": project, "config": _config(request, project_id, None), "own_waiting": own})
 
 
 @login_required

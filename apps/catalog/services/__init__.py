@@ -16,5 +16,5 @@ from .imports import (  # noqa: F401
     result_counts,
     sidecar_parse,
 )
-from .projects import language_get_or_create, project_create, speaker_get_or_create  # noqa: F401
+from .projects import language_get_or_create, project_create, project_update, speaker_get_or_create  # noqa: F401
 from .status import recording_status_set  # noqa: F401
