@@ -18,7 +18,8 @@ from apps.accounts.selectors import project_list, role_in
 from apps.catalog import services
 from apps.catalog.filters import RecordingFilter
 from apps.catalog.models import Project, RecordingStatus
-from apps.catalog.selectors import project_create_allowed, recording_list
+from apps.catalog.selectors import project_create_allowed, recording_get, recording_list
+from apps.core.hooks import RECORDING_PANELS, hook_call
 
 
 def _project_for(request, project_id, roles=ANYONE):
@@ -49,14 +50,24 @@ def project_detail_page(request, project_id):
 @login_required
 def recording_list_page(request, project_id):
     project, role = _project_for(request, project_id)
-    filterset = RecordingFilter(request.GET, queryset=recording_list(actor=request.user, project_id=project_id).order_by("-id"))
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    qs = recording_list(actor=request.user, project_id=project_id).order_by("-id")
+    filterset = RecordingFilter(request.GET, queryset=qs)
+    errors = [FILTER_ERRORS.get(name, f"{name}: {' '.join(errs)}") for name, errs in filterset.errors.items()]
+    page = Paginator(qs.none() if errors else filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "catalog/recording_list.html", {
         "project": project, "role": role, "filter": filterset, "page": page, "query": query.urlencode(),
-        "statuses": RecordingStatus.choices,
-    })
+        "statuses": RecordingStatus.choices, "errors": errors,
+    }, status=400 if errors else 200)
+
+
+# What a bad filter value means, in the words of the page's fields (django-filter says "Enter a number.").
+FILTER_ERRORS = {
+    "min_duration": "Minimum duration must be a number of seconds, such as 2 or 0.5.",
+    "max_duration": "Maximum duration must be a number of seconds, such as 30 or 2.5.",
+    "status": "Choose a status from the list.",
+}
 
 
 @login_required
@@ -146,3 +157,24 @@ def members_page(request, project_id):
         "project": project, "role": role, "members": members, "roles": Role.choices, "error": error,
         "link": link, "created": created, "form": request.POST,
     }, status=status)
+
+
+@login_required
+def recording_detail_page(request, recording_id):
+    """One recording: waveform preview from stored peaks, metadata, and what each app knows of it (hook panels)."""
+    recording = recording_get(actor=request.user, recording_id=recording_id)
+    project, role = _project_for(request, recording.project_id)
+    panels = sorted((p for p in hook_call(RECORDING_PANELS, actor=request.user, recording=recording) if p),
+                    key=lambda p: p.get("order", 100))
+    meta = [
+        ("File", recording.original_name or "—"), ("Speaker", recording.speaker.code if recording.speaker else "—"),
+        ("Language", recording.language.tag if recording.language else "—"),
+        ("Duration", f"{recording.duration:.3f} s"),
+        ("Format", f"{recording.container} {recording.codec} · {recording.sample_rate} Hz · {recording.channels} ch"),
+        ("Size", recording.bytes), ("Status", recording.get_status_display()), ("sha256", recording.sha256),
+        ("Added", recording.created_at),
+    ]  # fmt: skip
+    return render(request, "catalog/recording_detail.html", {
+        "recording": recording, "project": project, "role": role, "meta": meta, "panels": panels,
+        "extra": sorted((recording.metadata or {}).items()),
+    })

@@ -10,4 +10,5 @@ urlpatterns = [
     path("projects/<int:project_id>/members/", pages.members_page, name="members"),
     path("projects/<int:project_id>/recordings/", pages.recording_list_page, name="recording-list"),
     path("projects/<int:project_id>/upload/", pages.upload_page, name="upload"),
+    path("recordings/<int:recording_id>/", pages.recording_detail_page, name="recording-detail"),
 ]

@@ -53,3 +53,12 @@ def hook_call(name: str, **kwargs: Any) -> list[Any]:
 def hook_handlers(name: str) -> list[Callable[..., Any]]:
     """The functions registered for ``name`` (for tests and docs)."""
     return list(_registry.get(name, ()))
+
+
+RECORDING_PANELS = hook_declare(
+    "recording_panels",
+    "actor, recording (already passed through the consent selector for the actor). Called by the catalog's "
+    "recording page; each higher app returns a panel dict {order: int, title: str, testid: str, "
+    "rows: [(label, value)], table: {head: [...], rows: [[cell, ...]]}, empty: str} or None. A cell is text or "
+    "{text, url}.",
+)
