@@ -49,9 +49,9 @@ def review_queue_page(request, project_id):
 def annotation_review_page(request, annotation_id):
     annotation = annotation_get(request.user, annotation_id)
     project, _ = _project_for(request, annotation.project_id, REVIEW_ROLES)
-    return render(request, "annotation/annotator.html",
-                  {"project": project, "annotation": annotation,
-                   "config": _config(request, annotation.project_id, annotation.id)})
+    config = {**_config(request, annotation.project_id, annotation.id),
+              "annotator_name": annotation.annotator.username if annotation.annotator_id else None}
+    return render(request, "annotation/annotator.html", {"project": project, "annotation": annotation, "config": config})
 
 
 @login_required
