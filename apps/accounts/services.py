@@ -10,36 +10,39 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.authtoken.models import Token
 
-from apps.accounts.errors import Conflict, DomainError
+from apps.core.errors import Conflict, DomainError
 from apps.accounts.models import Membership, Role
 
 
 @transaction.atomic
-def membership_set(*, project, user, role: str) -> Membership:
-    """Give ``user`` exactly one ``role`` in ``project`` (replacing any other)."""
+def membership_set(*, project_id: int, user, role: str) -> Membership:
+    """Give ``user`` exactly one ``role`` in the project (replacing any other; never demoting its last manager).
+
+    Writes Membership.
+    """
     if role not in Role.values:
         raise DomainError(f"{role!r} is not a role; choose {', '.join(Role.values)}.")
-    current = Membership.objects.filter(project=project, user=user).first()
+    current = Membership.objects.filter(project_id=project_id, user=user).first()
     if current and current.role == Role.MANAGER and role != Role.MANAGER:
-        _keep_a_manager(project, leaving=user)
-    membership, _ = Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
+        _keep_a_manager(project_id, leaving=user)
+    membership, _ = Membership.objects.update_or_create(user=user, project_id=project_id, defaults={"role": role})
     return membership
 
 
-def _keep_a_manager(project, *, leaving) -> None:
-    others = Membership.objects.filter(project=project, role=Role.MANAGER).exclude(user=leaving)
+def _keep_a_manager(project_id: int, *, leaving) -> None:
+    others = Membership.objects.filter(project_id=project_id, role=Role.MANAGER).exclude(user=leaving)
     if not others.exists():
         raise Conflict(f"{leaving.username} is the project's only manager; make someone else manager first.")
 
 
 @transaction.atomic
-def membership_remove(*, project, user) -> None:
-    """Take ``user`` out of ``project`` (never its last manager)."""
-    current = Membership.objects.select_for_update().filter(project=project, user=user).first()
+def membership_remove(*, project_id: int, user) -> None:
+    """Take ``user`` out of the project (never its last manager). Deletes a Membership."""
+    current = Membership.objects.select_for_update().filter(project_id=project_id, user=user).first()
     if current is None:
         raise DomainError(f"{user.username} is not a member of this project.", status_code=404)
     if current.role == Role.MANAGER:
-        _keep_a_manager(project, leaving=user)
+        _keep_a_manager(project_id, leaving=user)
     current.delete()
 
 

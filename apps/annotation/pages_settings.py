@@ -12,9 +12,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from apps.accounts.errors import DomainError
-from apps.accounts.permissions import MANAGERS
-from apps.accounts.selectors import role_in
 from apps.annotation.selectors import labels_schema
 from apps.annotation.services import labels_set
 from apps.catalog import services as catalog_services
@@ -22,6 +19,8 @@ from apps.catalog.models import Project
 from apps.consent import services as consent_services
 from apps.consent.models import OnMissing
 from apps.consent.purposes import Purpose, mask_to_purposes
+from apps.core.errors import DomainError
+from apps.core.permissions import MANAGERS, project_role_get
 from apps.processing import services as processing_services
 
 # The uses a consent policy sets purposes for, with the words the page shows.
@@ -98,7 +97,7 @@ def _save(request, project, section: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_settings_page(request, project_id):
-    if role_in(request.user, project_id) not in MANAGERS:
+    if project_role_get(request.user, project_id) not in MANAGERS:
         raise Http404("No such project.")
     project = get_object_or_404(Project, id=project_id)
     error, status, section = None, 200, request.POST.get("section")

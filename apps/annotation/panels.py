@@ -2,13 +2,13 @@
 
 from django.db.models import Count
 
-from apps.accounts.selectors import role_in
 from apps.annotation.models import Annotation
+from apps.core.permissions import project_role_get
 
 
 def recording_annotations_panel(*, actor, recording) -> dict:
     """Every annotation of the recording: who, status, version, regions; links to open it."""
-    role = role_in(actor, recording.project_id)
+    role = project_role_get(actor, recording.project_id)
     qs = (Annotation.objects.filter(recording=recording).select_related("annotator")
           .annotate(n_regions=Count("regions")).order_by("-id")[:50])  # fmt: skip
     rows = []

@@ -6,27 +6,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts import services as accounts_services
-from apps.accounts.errors import DomainError
-from apps.accounts.models import Membership, Role
-from apps.accounts.permissions import ANYONE, MANAGERS
-from apps.accounts.selectors import project_list, role_in
+from apps.accounts.models import Membership
 from apps.catalog import services
 from apps.catalog.filters import RecordingFilter
-from apps.catalog.models import Project, RecordingStatus
-from apps.catalog.selectors import project_create_allowed, recording_get, recording_list
+from apps.catalog.models import RecordingStatus
+from apps.catalog.selectors import (
+    project_create_allowed,
+    project_list,
+    project_page_get,
+    recording_get_visible,
+    recording_list,
+)
+from apps.core.errors import DomainError
 from apps.core.hooks import RECORDING_PANELS, hook_call
+from apps.core.permissions import MANAGERS, Role
 
 
-def _project_for(request, project_id, roles=ANYONE):
-    role = role_in(request.user, project_id)
-    if role is None or role not in roles:
-        raise Http404("No such project.")
-    return get_object_or_404(Project, id=project_id), role
+def _project_for(request, project_id, roles=None):
+    return project_page_get(user=request.user, project_id=project_id, **({"roles": roles} if roles else {}))
 
 
 @login_required
@@ -124,7 +125,7 @@ def members_page(request, project_id):
                         user = User.objects.filter(username=username).first()
                         if user is None:
                             raise DomainError(f"No user is called {username!r}. Check the spelling, or create them below.")
-                    accounts_services.membership_set(project=project, user=user, role=member_role)
+                    accounts_services.membership_set(project_id=project.id, user=user, role=member_role)
                 if action == "create":
                     created = user.username
                     link = request.build_absolute_uri(accounts_services.user_password_link(user=user))
@@ -136,10 +137,11 @@ def members_page(request, project_id):
                 if member is None:
                     raise DomainError("No such member of this project.")
                 if action == "role":
-                    accounts_services.membership_set(project=project, user=member.user, role=request.POST.get("role", ""))
+                    accounts_services.membership_set(project_id=project.id, user=member.user,
+                                                     role=request.POST.get("role", ""))
                     messages.success(request, f"{member.user.username} is now {request.POST.get('role')}.")
                 elif action == "remove":
-                    accounts_services.membership_remove(project=project, user=member.user)
+                    accounts_services.membership_remove(project_id=project.id, user=member.user)
                     messages.success(request, f"{member.user.username} was removed from the project.")
                 else:
                     if member.user.has_usable_password():
@@ -162,7 +164,7 @@ def members_page(request, project_id):
 @login_required
 def recording_detail_page(request, recording_id):
     """One recording: waveform preview from stored peaks, metadata, and what each app knows of it (hook panels)."""
-    recording = recording_get(actor=request.user, recording_id=recording_id)
+    recording = recording_get_visible(actor=request.user, recording_id=recording_id)
     project, role = _project_for(request, recording.project_id)
     panels = sorted((p for p in hook_call(RECORDING_PANELS, actor=request.user, recording=recording) if p),
                     key=lambda p: p.get("order", 100))

@@ -1,12 +1,16 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import RECORDING_PANELS, RECORDINGS_WITHDRAWN, hook_register
+
 
 class DatasetsConfig(AppConfig):
     name = "apps.datasets"
     label = "datasets"
 
     def ready(self):
-        from apps.core.hooks import RECORDING_PANELS, hook_register
+        # Models load only once apps are ready
         from apps.datasets.panels import recording_releases_panel
+        from apps.datasets.services.releases import on_recordings_withdrawn
 
+        hook_register(RECORDINGS_WITHDRAWN, on_recordings_withdrawn)
         hook_register(RECORDING_PANELS, recording_releases_panel)

@@ -3,12 +3,12 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from apps.accounts.permissions import ANYONE, project_role_require
 from apps.accounts.selectors import project_ids_for
 from apps.annotation.models import Annotation, AnnotationStatus
 from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
+from apps.core.permissions import ANYONE, project_role_require
 from apps.datasets.models import DatasetRelease, ReleaseItem
 from apps.review.selectors import recordings_exclude_qa_flagged
 

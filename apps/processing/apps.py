@@ -1,12 +1,28 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import (
+    RECORDING_PANELS,
+    RECORDING_INGESTED,
+    RECORDING_PROCESSING,
+    RECORDING_PURGE_DERIVED,
+    RECORDINGS_ANNOTATE,
+    RECORDINGS_INGESTED,
+    hook_register,
+)
+
 
 class ProcessingConfig(AppConfig):
     name = "apps.processing"
     label = "processing"
 
     def ready(self):
-        from apps.core.hooks import RECORDING_PANELS, hook_register
+        # Same-app imports here: selectors and services import models, which load only once apps are ready.
         from apps.processing.panels import recording_jobs_panel
+        from apps.processing import selectors, services
 
+        hook_register(RECORDING_INGESTED, services.recording_queue_processing)
+        hook_register(RECORDINGS_INGESTED, services.recordings_queue_processing)
+        hook_register(RECORDINGS_ANNOTATE, selectors.recordings_annotate_processing)
+        hook_register(RECORDING_PROCESSING, selectors.recording_processing)
+        hook_register(RECORDING_PURGE_DERIVED, services.artifacts_purge_for_recording)
         hook_register(RECORDING_PANELS, recording_jobs_panel)

@@ -119,7 +119,7 @@ def test_rebuild_of_a_public_release_keeps_its_pseudonyms(corpus, release_root):
 
 
 def test_spec_refuses_a_malformed_licence_with_a_sentence(corpus):
-    from apps.accounts.errors import DomainError
+    from apps.core.errors import DomainError
 
     with pytest.raises(DomainError, match="SPDX-style identifier"):
         release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id,

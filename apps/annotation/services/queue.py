@@ -3,17 +3,22 @@
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Value
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
-from apps.accounts.permissions import project_role_require
-from apps.annotation.models import Annotation, AnnotationStatus, Assignment, AssignmentStatus
+from apps.annotation.models import (
+    Annotation,
+    AnnotationStatus,
+    Assignment,
+    AssignmentStatus,
+)
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_settings_get
 from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
-from apps.review.selectors import gold_recording_ids, qa_excluded_recording_ids
+from apps.core.errors import DomainError
+from apps.core.hooks import QUEUE_EXCLUDED_IDS, QUEUE_GOLD_IDS, hook_call
+from apps.core.permissions import project_role_require
 
 # How many candidate recordings one request tries before giving up on a race-heavy moment.
 _CANDIDATES = 20
@@ -77,18 +82,22 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
 
 
 def _usable(user, project_id):
-    return (recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(project_id=project_id)
-            .exclude(id__in=qa_excluded_recording_ids(project_id=project_id)))  # fmt: skip
+    usable = recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(project_id=project_id)
+    for excluded_ids in hook_call(QUEUE_EXCLUDED_IDS, project_id=project_id):  # review: QA-flagged recordings
+        usable = usable.exclude(id__in=excluded_ids)
+    return usable
 
 
 def _open_items(user, project_id, usable, settings, now):
     """Recordings this annotator could still be handed: not theirs yet, a free overlap slot (or gold)."""
-    gold_ids = gold_recording_ids(project_id=project_id)
+    gold = Value(False, output_field=BooleanField())
+    for gold_ids in hook_call(QUEUE_GOLD_IDS, project_id=project_id):  # review: gold recordings
+        gold = Exists(gold_ids.filter(recording_id=OuterRef("pk")))
     return (usable.exclude(status=RecordingStatus.FAILED)
             .exclude(assignments__annotator=user)
             .annotate(taken=Count("assignments", filter=Q(assignments__status=AssignmentStatus.DONE)
                                   | Q(assignments__status=AssignmentStatus.OPEN, assignments__locked_until__gt=now)))
-            .annotate(gold=Exists(gold_ids.filter(recording_id=OuterRef("pk"))))
+            .annotate(gold=gold)
             .filter(Q(taken__lt=settings.overlap) | Q(gold=True)))  # fmt: skip
 
 
@@ -96,7 +105,7 @@ def queue_progress(*, project_id: int, user) -> dict:
     """How much is left for this annotator: items open to them plus their own unfinished work, of the total.
 
     ``total`` counts the usable recordings they could work on at all (their finished ones included), so the
-    page can say "12 of 40 left". Two counting queries; reads only.
+    page can say "12 of 40 left". Reads only.
     """
     settings = annotation_settings_get(project_id)
     usable = _usable(user, project_id)
