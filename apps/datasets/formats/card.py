@@ -171,7 +171,10 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     for field, counts in sorted((speakers.get("demographics") or {}).items()):
         rows, hidden = _suppressed(counts, k)
         out += [f"### {field.replace('_', ' ').capitalize()}", ""]
-        out += (_table([field, "speakers"], rows) if rows else ["No group reaches the threshold."]) + [""]
+        if rows:
+            out += _table([field, "speakers"], rows) + [""]
+        else:
+            out += ["No group reaches the threshold." if counts else "Not given.", ""]
         if hidden:
             out += [f"{hidden} smaller group(s) not shown.", ""]
     if not speakers:
