@@ -122,6 +122,7 @@ export class RegionsView {
 function chip(r, label) {
   const el = document.createElement('span');
   el.setAttribute('part', 'region-content earmark-chip');
+  el.dataset.testid = 'region-chip';
   // At the bottom of the region, and allowed to run past a short region's right edge: the hover plugin's
   // time label sits at the top next to the cursor and used to cover the chip of a short region.
   Object.assign(el.style, {
