@@ -9,7 +9,7 @@ A spec (every field optional; defaults shown)::
       "margin": 0.0,                     # seconds added around each region (max 5)
       "filters": {"labels": [], "languages": [], "qa": "exclude_flagged", "accepted_only": false,
                   "min_duration": null, "max_duration": null, "recorded_after": null, "recorded_before": null},
-      "audio": {"source": "original", "format": "flac", "sample_rate": null},   # source: original | recipe
+      "audio": {"source": "original", "format": "flac", "sample_rate": null},   # source: original | recipe; null rate: the project's (recipe: as processed)
       "features": [],                    # feature artifacts of the active recipe: mel, mfcc, chroma, spectrogram...
       "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}, "seed": 0,
       "formats": ["jsonl", "csv", "hf-parquet", "lhotse", "webdataset"],
