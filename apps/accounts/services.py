@@ -10,8 +10,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.authtoken.models import Token
 
-from apps.core.errors import Conflict, DomainError
 from apps.accounts.models import Membership, Role
+from apps.core.errors import Conflict, DomainError
 
 
 @transaction.atomic

@@ -1,9 +1,9 @@
 from django.apps import AppConfig
 
 from apps.core.hooks import (
-    RECORDING_PANELS,
     ANNOTATIONS_EXPORT,
     DEMO_PROJECT_SEED,
+    RECORDING_PANELS,
     RECORDING_PURGE_ASSIGNMENTS,
     RECORDING_PURGE_TRANSCRIPTS,
     RECORDINGS_WITHDRAWN,

@@ -124,7 +124,8 @@ def members_page(request, project_id):
                     else:
                         user = User.objects.filter(username=username).first()
                         if user is None:
-                            raise DomainError(f"No user is called {username!r}. Check the spelling, or create them below.")
+                            raise DomainError(f"No user is called {username!r}. Check the spelling, "
+                                              "or create them below.")
                     accounts_services.membership_set(project_id=project.id, user=user, role=member_role)
                 if action == "create":
                     created = user.username

@@ -1,11 +1,11 @@
 from django.apps import AppConfig
 
 from apps.core.hooks import (
-    RECORDING_PANELS,
     AUDIT_RECORD,
     DEMO_PROJECT_SEED,
     RECORDING_GET_USABLE,
     RECORDING_INGEST_CHECK,
+    RECORDING_PANELS,
     RECORDINGS_USABLE,
     hook_register,
 )
@@ -17,8 +17,8 @@ class ConsentConfig(AppConfig):
 
     def ready(self):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
-        from apps.consent.panels import recording_consent_panel
         from apps.consent import selectors, services
+        from apps.consent.panels import recording_consent_panel
         from apps.consent.services.records import demo_speakers_seed
 
         hook_register(RECORDINGS_USABLE, selectors.recordings_usable)

@@ -2,17 +2,17 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.views.decorators.http import require_POST
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from apps.annotation.models import Label
 from apps.catalog.selectors import project_page_get
 from apps.core.errors import DomainError
 from apps.core.permissions import MANAGERS, project_role_get
 from apps.datasets import services
-from apps.datasets.formats import FORMATS
 from apps.datasets.card_html import card_html, card_split
+from apps.datasets.formats import FORMATS
 from apps.datasets.selectors import EXCLUSIONS_SHOWN, release_exclusions, release_get
 from apps.datasets.services.features import FEATURE_KINDS
 from apps.datasets.services.spec import RELEASE_PURPOSES

@@ -64,7 +64,8 @@ def release_exclusions(*, actor, release: DatasetRelease) -> list[dict]:
                 [:EXCLUSIONS_SHOWN])
     ids = [r["id"] for r in rows]
     granted = set(recordings_usable(None, release.purpose).filter(id__in=ids).values_list("id", flat=True))
-    kept_by_qa = set(recordings_exclude_qa_flagged(recordings_usable(None, Purpose.STORE).filter(id__in=ids)).values_list("id", flat=True))
+    held = recordings_usable(None, Purpose.STORE).filter(id__in=ids)
+    kept_by_qa = set(recordings_exclude_qa_flagged(held).values_list("id", flat=True))
     statuses = [AnnotationStatus.ACCEPTED] if f["accepted_only"] else [AnnotationStatus.ACCEPTED,
                                                                         AnnotationStatus.SUBMITTED]
     annotated = set(Annotation.objects.filter(recording_id__in=ids, status__in=statuses)

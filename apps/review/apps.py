@@ -1,9 +1,9 @@
 from django.apps import AppConfig
 
 from apps.core.hooks import (
-    RECORDING_PANELS,
     QUEUE_EXCLUDED_IDS,
     QUEUE_GOLD_IDS,
+    RECORDING_PANELS,
     RECORDING_PROCESSED,
     hook_register,
 )
@@ -15,8 +15,8 @@ class ReviewConfig(AppConfig):
 
     def ready(self):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
-        from apps.review.panels import recording_qa_panel
         from apps.review import selectors, services
+        from apps.review.panels import recording_qa_panel
 
         hook_register(RECORDING_PROCESSED, services.qa_on_processed)
         hook_register(QUEUE_EXCLUDED_IDS, selectors.qa_excluded_recording_ids)

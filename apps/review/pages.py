@@ -42,7 +42,8 @@ def annotation_review_page(request, annotation_id):
     project, _ = project_page_get(user=request.user, project_id=annotation.project_id, roles=REVIEW_ROLES)
     config = {**_config(request, annotation.project_id, annotation.id),
               "annotator_name": annotation.annotator.username if annotation.annotator_id else None}
-    return render(request, "annotation/annotator.html", {"project": project, "annotation": annotation, "config": config})
+    return render(request, "annotation/annotator.html",
+                  {"project": project, "annotation": annotation, "config": config})
 
 
 @login_required

@@ -55,8 +55,8 @@ def test_settings_page_writes_labels_recipe_and_consent_policy(project_with_role
     client = _client(users["manager"])
     page = client.get(f"/projects/{project.id}/settings/")
     assert page.status_code == 200 and 'name="recipe"' in page.content.decode()
-    r = client.post(f"/projects/{project.id}/settings/", {"section": "labels", "region_labels": "speech #2563eb 1\nlaughter 2",
-                                                          "clip_labels": "clean", "transcript": "on"})
+    r = client.post(f"/projects/{project.id}/settings/", {"section": "labels", "clip_labels": "clean", "transcript": "on",
+                                                          "region_labels": "speech #2563eb 1\nlaughter 2"})
     assert r.status_code == 302
     assert {(lb.name, lb.hotkey) for lb in Label.objects.filter(project=project)} == {
         ("speech", "1"), ("laughter", "2"), ("clean", "")}

@@ -3,7 +3,6 @@ processing recipe and feature parameters, the project's rate, empty-split warnin
 k-anonymity, and Lhotse cuts."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,8 @@ from apps.datasets.card_html import card_html, card_split
 from apps.datasets.formats import FORMATS, render_data_card
 from apps.datasets.models import ReleaseItem
 from apps.datasets.services import release_build, release_create
-from tests.datasets.test_formats import SPLITS, build as build_files, expected
+from tests.datasets.test_formats import SPLITS, expected
+from tests.datasets.test_formats import build as build_files
 from tests.datasets.test_release_build import build
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +171,6 @@ def test_every_formats_card_has_a_header(tmp_path, fmt):
 def test_release_page_lists_the_recordings_left_out_and_why(corpus, client):
     from apps.review.models import QAResult
 
-    rec_ids = sorted(corpus["recs"])
     flagged = next(rec for rec, _ in corpus["recs"].values() if rec.language.tag == "en")
     QAResult.objects.create(recording=flagged, project=corpus["project"], flags=",clipping,", flagged=True)
     release = build(corpus, unit="recording", formats=["jsonl"], filters={"languages": ["en"]})

@@ -10,7 +10,6 @@ from django.test import Client
 from apps.core.units import duration_human
 from apps.review import charts
 from apps.review.dashboard import dashboard_data, dashboard_render
-from apps.review.models import QAResult
 from tests.catalog.factories import RecordingFactory, SpeakerFactory
 
 pytestmark = pytest.mark.django_db

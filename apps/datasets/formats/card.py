@@ -120,7 +120,8 @@ def _audio_section(stats: Mapping[str, Any]) -> list[str]:
     if audio:
         source = ("the output of the processing recipe below" if audio.get("source") == "recipe"
                   else "the original recordings (cut to the example), not the processed audio")
-        out += [f"Audio: {str(audio.get('format', 'flac')).upper()} at {audio.get('sample_rate')} Hz, from {source}.", ""]
+        encoding = str(audio.get("format", "flac")).upper()
+        out += [f"Audio: {encoding} at {audio.get('sample_rate')} Hz, from {source}.", ""]
     if processing:
         out += [f"Processing recipe `{processing.get('name') or 'unnamed'}` ({processing.get('hash', '')}):", ""]
         rows = [[k, json.dumps(v)] for k, v in sorted((processing.get("audio") or {}).items())]

@@ -36,9 +36,9 @@ from apps.datasets.services.audio import (
     flac_open_copy,
 )
 from apps.datasets.services.features import FeatureReader
+from apps.datasets.services.releases import split_items
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix
-from apps.datasets.services.releases import split_items
 from apps.datasets.splits import assign_splits, empty_split_warnings, split_stats
 from apps.processing.services import project_recipe_get
 from apps.review.agreement import project_agreement

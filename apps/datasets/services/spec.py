@@ -9,7 +9,8 @@ A spec (every field optional; defaults shown)::
       "margin": 0.0,                     # seconds added around each region (max 5)
       "filters": {"labels": [], "languages": [], "qa": "exclude_flagged", "accepted_only": false,
                   "min_duration": null, "max_duration": null, "recorded_after": null, "recorded_before": null},
-      "audio": {"source": "original", "format": "flac", "sample_rate": null},   # source: original | recipe; null rate: the project's (recipe: as processed)
+      "audio": {"source": "original", "format": "flac", "sample_rate": null},   # source: original | recipe
+                                         # sample_rate null: the project's rate (source recipe: as processed)
       "features": [],                    # feature artifacts of the active recipe: mel, mfcc, chroma, spectrogram...
       "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}, "seed": 0,
       "formats": ["jsonl", "csv", "hf-parquet", "lhotse", "webdataset"],
@@ -44,8 +45,8 @@ QA_CHOICES = ("exclude_flagged", "any")
 AUDIO_SOURCES = ("original", "recipe")
 AUDIO_FORMATS = ("flac", "wav")
 MAX_MARGIN = 5.0
-SPEC_KEYS = {"name", "purpose", "unit", "margin", "filters", "audio", "features", "splits", "seed", "formats", "webdataset",
-             "license", "licence", "description", "citation", "pseudonym_salt"}
+SPEC_KEYS = {"name", "purpose", "unit", "margin", "filters", "audio", "features", "splits", "seed", "formats",
+             "webdataset", "license", "licence", "description", "citation", "pseudonym_salt"}
 _LICENSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
 _SALT = re.compile(r"^[0-9a-f]{32}$")
 FILTER_KEYS = {"labels", "languages", "qa", "accepted_only", "min_duration", "max_duration", "recorded_after",

@@ -6,12 +6,12 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from apps.core.permissions import Role
 from apps.accounts.services import membership_set
 from apps.catalog import services
 from apps.catalog.demo import demo_clip
 from apps.catalog.models import Project
 from apps.core.hooks import DEMO_PROJECT_SEED, hook_call
+from apps.core.permissions import Role
 
 
 class Command(BaseCommand):
