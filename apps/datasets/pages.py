@@ -14,6 +14,7 @@ from apps.datasets import services
 from apps.datasets.card_html import card_html, card_split
 from apps.datasets.formats import FORMATS
 from apps.datasets.selectors import EXCLUSIONS_SHOWN, release_exclusions, release_get
+from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.features import FEATURE_KINDS
 from apps.datasets.services.spec import RELEASE_PURPOSES
 
@@ -92,11 +93,21 @@ def release_detail_page(request, release_id):
     ready = release.status == "ready"
     return render(request, "datasets/release_detail.html", {
         "release": release, "project": release.project, "role": role,
-        "building": release.status in ("queued", "building"),
+        "building": release.status in ("queued", "building"), "previous": release_previous(release=release),
         "card_html": card_html(release.data_card) if release.data_card else "", "card_header": header,
         "warnings": (release.stats or {}).get("warnings", []),
         "exclusions": release_exclusions(actor=request.user, release=release) if ready else [],
         "exclusions_cap": EXCLUSIONS_SHOWN,
+    })  # fmt: skip
+
+
+@login_required
+def release_diff_page(request, release_id, other_id):
+    release = release_get(actor=request.user, release_id=release_id)
+    other = release_get(actor=request.user, release_id=other_id)
+    return render(request, "datasets/release_diff.html", {
+        "release": release, "other": other, "project": release.project,
+        "diff": release_diff(release=release, other=other),
     })  # fmt: skip
 
 

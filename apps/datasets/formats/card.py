@@ -14,6 +14,8 @@
   features: [kind, ...] (feature arrays shipped with each example)
 - speakers may carry "pseudonymised": bool and "k_anonymity": k (demographic cells under k speakers are
   not shown)
+- changes: {"against_version", "added", "removed", "removed_by_reason": {reason: n}, "relabelled",
+  "retranscribed", "moved"}: the diff from the previous release (services/diff.py)
 
 The card opens with a Hugging Face YAML header (license, language, task_categories, pretty_name,
 size_categories, configs with each split's files), so `datasets.load_dataset(release_dir)` finds the splits.
@@ -202,6 +204,16 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     agreement = stats.get("agreement") or {}
     if agreement:
         out += ["### Agreement", ""] + _table(["metric", "value"], sorted([k, v] for k, v in agreement.items())) + [""]
+
+    changes = stats.get("changes")
+    if changes:
+        why = ", ".join(f"{n} {r}" for r, n in sorted((changes.get("removed_by_reason") or {}).items()) if n)
+        out += [f"## Changes since version {changes['against_version']}", ""]
+        out += _table(["change", "examples"], [
+            ["added", changes.get("added", 0)], ["removed" + (f" ({why})" if why else ""), changes.get("removed", 0)],
+            ["relabelled", changes.get("relabelled", 0)], ["re-transcribed", changes.get("retranscribed", 0)],
+            ["moved between splits", changes.get("moved", 0)],
+        ]) + [""]  # fmt: skip
 
     out += ["## Known limitations", ""]
     out += [f"- {_cell(x)}" for x in [*(stats.get("limitations") or []), LIMITATION_WITHDRAWAL]] + [""]

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         # Python's default for SIGTERM is to die at once and leave gunicorn and the worker serving.
         previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-Q", "default,dsp,exports",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-Q", "default,dsp,exports,events",
              "--concurrency", str(concurrency), "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
             env=env,
         )
