@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 # Each app owns its API routes (api_urls.py) and pages (urls.py).
@@ -10,10 +12,16 @@ api_v1 = [path("", include(f"apps.{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Pages that do not extend base.html (admin, API docs) make browsers ask for /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=static("earmark/favicon.svg"), permanent=True)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The one-time link a manager hands to a user they created (apps.accounts.services.user_password_link).
+    path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    *[path("", include(f"apps.{app}.urls")) for app in APPS if app != "accounts"],
+    *[path("", include(f"apps.{app}.urls")) for app in APPS],
 ]

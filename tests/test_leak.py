@@ -214,6 +214,7 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
         "import_id": [1], "release_id": release_ids, "fmt": ["jsonl", "csv"], "kind": kinds, "level": [0], "index": [0],
         "webhook_id": [webhook.id], "other_id": release_ids, "model_id": model_ids,
         "token": [optout_token_make(consent=w_consent, actor=None), optout_token_make(consent=e_consent, actor=None)],
+        "uidb64": ["MQ"],  # the set-password link: no recording data on it at all
     }
     clients = {role: api(users[role]) for role in ROLES}
     query = {"project": project.id}

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 from apps.core.hooks import (
     ANNOTATIONS_EXPORT,
     DEMO_PROJECT_SEED,
+    RECORDING_PANELS,
     RECORDING_PURGE_ASSIGNMENTS,
     RECORDING_PURGE_TRANSCRIPTS,
     RECORDINGS_WITHDRAWN,
@@ -16,6 +17,7 @@ class AnnotationConfig(AppConfig):
 
     def ready(self):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
+        from apps.annotation.panels import recording_annotations_panel
         from apps.annotation.selectors import annotations_export
         from apps.annotation.services import hooks
 
@@ -24,3 +26,4 @@ class AnnotationConfig(AppConfig):
         hook_register(RECORDING_PURGE_TRANSCRIPTS, hooks.annotations_redact_for_recordings)
         hook_register(ANNOTATIONS_EXPORT, annotations_export)
         hook_register(DEMO_PROJECT_SEED, hooks.demo_labels_seed)
+        hook_register(RECORDING_PANELS, recording_annotations_panel)

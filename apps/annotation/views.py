@@ -73,7 +73,8 @@ class QueueNextView(APIView):
             return Response(status=status.HTTP_204_NO_CONTENT)
         annotation, recording = found
         annotation = annotation_get(request.user, annotation.pk, for_edit=True)
-        return Response({"annotation": annotation_json(annotation), "recording": RecordingOutput(recording).data})
+        return Response({"annotation": annotation_json(annotation), "recording": RecordingOutput(recording).data,
+                         "progress": services.queue_progress(project_id=project_id, user=request.user)})
 
 
 class AnnotationListView(GenericAPIView):

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.catalog.models import ImportBatch, Language, Project, Recording, Speaker, SpeakerIdentity
+from apps.core.units import duration_human
 
 
 @admin.register(Language)
@@ -34,13 +35,19 @@ class SpeakerAdmin(admin.ModelAdmin):
 
 @admin.register(Recording)
 class RecordingAdmin(admin.ModelAdmin):
-    list_display = ["id", "original_name", "project", "speaker", "language", "duration", "sample_rate", "channels", "status"]
+    list_display = ["id", "original_name", "project", "speaker", "language", "length", "sample_rate", "channels",
+                    "status"]
     list_filter = ["project", "status", "container", "language"]
     search_fields = ["original_name", "sha256"]
     list_select_related = ["project", "speaker", "language"]
-    readonly_fields = ["original_key", "sha256", "container", "codec", "sample_rate", "channels", "frames", "duration",
+    readonly_fields = ["original_key", "sha256", "container", "codec", "sample_rate", "channels", "frames", "length",
                        "bytes", "created_by", "created_at"]
+    exclude = ["duration"]
     raw_id_fields = ["speaker"]
+
+    @admin.display(description="duration", ordering="duration")
+    def length(self, obj):
+        return duration_human(obj.duration)
 
     def has_add_permission(self, request):
         return False  # recordings enter through ingest only (upload page, API, import_audio)

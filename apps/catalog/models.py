@@ -163,6 +163,10 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = "import batch"
+        verbose_name_plural = "import batches"
+
     @property
     def percent(self) -> float:
         return round(100.0 * self.processed / self.total, 1) if self.total else 0.0

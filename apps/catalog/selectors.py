@@ -42,3 +42,8 @@ def recording_list(*, actor, project_id=None, purpose=STORE) -> QuerySet:
     if project_id is not None:
         qs = qs.filter(project_id=project_id)
     return hook_chain(RECORDINGS_ANNOTATE, qs)
+
+
+def project_create_allowed(user) -> bool:
+    """Who may create projects: staff, or users given Django's ``catalog.add_project`` permission."""
+    return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("catalog.add_project")))

@@ -5,6 +5,7 @@ from apps.core.hooks import (
     DEMO_PROJECT_SEED,
     RECORDING_GET_USABLE,
     RECORDING_INGEST_CHECK,
+    RECORDING_PANELS,
     RECORDINGS_USABLE,
     hook_register,
 )
@@ -17,6 +18,7 @@ class ConsentConfig(AppConfig):
     def ready(self):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
         from apps.consent import selectors, services
+        from apps.consent.panels import recording_consent_panel
         from apps.consent.services.records import demo_speakers_seed
 
         hook_register(RECORDINGS_USABLE, selectors.recordings_usable)
@@ -24,3 +26,4 @@ class ConsentConfig(AppConfig):
         hook_register(RECORDING_INGEST_CHECK, services.recording_ingest_check)
         hook_register(AUDIT_RECORD, services.audit_record)
         hook_register(DEMO_PROJECT_SEED, demo_speakers_seed)
+        hook_register(RECORDING_PANELS, recording_consent_panel)

@@ -123,6 +123,14 @@ QUEUE_GOLD_IDS = hook_declare(
     "(review: gold items).",
 )
 
+# catalog → consent, processing, annotation, review, datasets
+RECORDING_PANELS = hook_declare(
+    "recording_panels",
+    "actor, recording (already passed through the consent selector for the actor) → a panel dict or None. "
+    "Called by the catalog's recording page; each higher app returns {order: int, title: str, testid: str, "
+    "rows: [(label, value)], table: {head: [...], rows: [[cell, ...]]}, empty: str}. A cell is text or "
+    "{text, url}.",
+)
 # lower apps → events (webhooks)
 RELEASE_NEEDS_REBUILD = hook_declare(
     "release_needs_rebuild",

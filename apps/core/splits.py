@@ -226,3 +226,21 @@ def leakage_warnings(
             if sim >= threshold:
                 pairs.append(LeakagePair(a, assignment[a], b, assignment[b], sim))
     return sorted(pairs, key=lambda p: (-p.similarity, p.key_a, p.key_b))
+
+
+def empty_split_warnings(items: Iterable[Any], assignment: Mapping[str, str], ratios: Mapping[str, float]) -> list[str]:
+    """A sentence for every split asked for (ratio > 0) that got no item, naming the speaker count it needs."""
+    items = [_coerce(i) for i in items]
+    used = set(assignment.values())
+    speakers = len({i.speaker for i in items if i.speaker})
+    groups = len(_groups(items))
+    out = []
+    for name, ratio in ratios.items():
+        if ratio > 0 and name not in used:
+            need = math.ceil(1 / ratio - 1e-9)
+            out.append(
+                f"The {name} split ({ratio:.0%} requested) is empty: splits are speaker-disjoint and this selection "
+                f"has {speakers} speaker(s) in {groups} group(s) that must stay together, so a {ratio:.0%} split "
+                f"needs at least {need} speakers. Add speakers, or set its ratio to 0."
+            )
+    return out

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from apps.core.hooks import RECORDINGS_WITHDRAWN, hook_register
+from apps.core.hooks import RECORDING_PANELS, RECORDINGS_WITHDRAWN, hook_register
 
 
 class DatasetsConfig(AppConfig):
@@ -9,6 +9,8 @@ class DatasetsConfig(AppConfig):
 
     def ready(self):
         # Models load only once apps are ready
+        from apps.datasets.panels import recording_releases_panel
         from apps.datasets.services.releases import on_recordings_withdrawn
 
         hook_register(RECORDINGS_WITHDRAWN, on_recordings_withdrawn)
+        hook_register(RECORDING_PANELS, recording_releases_panel)

@@ -9,5 +9,6 @@ from apps.core.splits import (  # noqa: F401
     assign_splits,
     leakage_warnings,
     split_stats,
+    empty_split_warnings,
     validate_ratios,
 )

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 from apps.core.hooks import (
     RECORDING_INGESTED,
+    RECORDING_PANELS,
     RECORDING_PROCESSING,
     RECORDING_PURGE_DERIVED,
     RECORDINGS_ANNOTATE,
@@ -17,9 +18,11 @@ class ProcessingConfig(AppConfig):
     def ready(self):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
         from apps.processing import selectors, services
+        from apps.processing.panels import recording_jobs_panel
 
         hook_register(RECORDING_INGESTED, services.recording_queue_processing)
         hook_register(RECORDINGS_INGESTED, services.recordings_queue_processing)
         hook_register(RECORDINGS_ANNOTATE, selectors.recordings_annotate_processing)
         hook_register(RECORDING_PROCESSING, selectors.recording_processing)
         hook_register(RECORDING_PURGE_DERIVED, services.artifacts_purge_for_recording)
+        hook_register(RECORDING_PANELS, recording_jobs_panel)

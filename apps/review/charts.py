@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 PALETTE = ["#2f6fde", "#1f8a4c", "#b7791f", "#c53030", "#6b46c1", "#0f7b8a", "#d53f8c", "#5b6475", "#975a16",
@@ -106,6 +107,14 @@ def lines_over_time(title: str, days: Sequence, series: Mapping[str, Sequence[fl
         for i, (name, values) in enumerate(shown.items()):
             ax.plot(days, values, marker="o", markersize=3, label=name, color=PALETTE[i % len(PALETTE)])
         ax.set_ylabel(ylabel)
+        # The axis spans the data's days (half a day either side), with at most 8 day ticks: matplotlib's
+        # automatic limits for a single day span years.
+        first, last = min(days), max(days)
+        ax.set_xlim(mdates.date2num(first) - 0.5, mdates.date2num(last) + 0.5)
+        span = (last - first).days + 1
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, -(-span // 8))))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y" if span <= 8 else "%d %b"))
+        ax.yaxis.get_major_locator().set_params(integer=True)
         _legend(ax, len(shown))
         fig.autofmt_xdate()
         return _svg(fig)
@@ -113,17 +122,26 @@ def lines_over_time(title: str, days: Sequence, series: Mapping[str, Sequence[fl
 
 def scatter_annotators(title: str, names: Sequence[str], throughput: Sequence[float],
                        agreement: Sequence[float | None]) -> str:
-    """Annotators placed by throughput (x) and agreement with peers (y); missing agreement sits at 0."""
+    """Annotators placed by throughput (x) and agreement with peers (y).
+
+    An annotator with no peers to compare with has no agreement at all: no point is drawn (an F1 of 0
+    would read as total disagreement); they are named under the chart as "n/a (no peers yet)".
+    """
     with matplotlib.rc_context(_RC):
         fig, ax = _figure()
         ax.set_title(title, loc="left")
         if not names:
             _empty(ax)
             return _svg(fig)
-        ys = [a if a is not None else 0.0 for a in agreement]
-        ax.scatter(throughput, ys, color=PALETTE[0])
-        for name, x, y in zip(names, throughput, ys):
+        placed = [(n, x, y) for n, x, y in zip(names, throughput, agreement) if y is not None]
+        missing = [n for n, y in zip(names, agreement) if y is None]
+        if placed:
+            ax.scatter([x for _, x, _ in placed], [y for _, _, y in placed], color=PALETTE[0])
+        for name, x, y in placed:
             ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
+        if missing:
+            ax.text(0.0, -0.32, "n/a (no peers yet): " + ", ".join(missing), transform=ax.transAxes, fontsize=8,
+                    color="#5b6475")
         ax.set_xlabel("hours submitted")
         ax.set_xlim(left=0, right=max(throughput) * 1.25 or 1)
         ax.set_ylabel("region F1 vs peers")

@@ -46,8 +46,14 @@ def dashboard_data(*, actor, project_id: int) -> dict:
     histogram = [(_bin_label(lo, hi), bins[f"b{i}"]) for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))]
 
     def balance(field, empty="not given"):
-        rows = usable.order_by().values(field).annotate(n=Count("id"), hours=hours).order_by("-hours")
-        return [(r[field] or empty, r["n"], r["hours"]) for r in rows]
+        """(value, recordings, hours), largest first; no speaker and a blank value are one "not given" bar."""
+        rows = usable.order_by().values(field).annotate(n=Count("id"), hours=hours)
+        merged: dict[str, list] = {}
+        for r in rows:
+            acc = merged.setdefault(r[field] or empty, [0, 0.0])
+            acc[0] += r["n"]
+            acc[1] += r["hours"]
+        return sorted(((k, n, h) for k, (n, h) in merged.items()), key=lambda row: (-row[2], row[0]))
 
     age_names = dict(AgeBand.choices)
     ages = [(age_names.get(k, k) if k != "not given" else k, n, h) for k, n, h in balance("speaker__age_band")]
@@ -111,14 +117,27 @@ def _chart(fn, *args, **kwargs) -> str:
     return cache.get_or_set(f"review:chart:{digest}", lambda: fn(*args, **kwargs), CHART_CACHE_SECONDS)
 
 
+def _time_unit(total_hours: float) -> tuple[str, float]:
+    """The unit the charts use for amounts of audio, and how many of it make an hour."""
+    if total_hours >= 1:
+        return "hours", 1.0
+    if total_hours * 60 >= 1:
+        return "minutes", 60.0
+    return "seconds", 3600.0
+
+
 def dashboard_render(*, actor, project_id: int, agreement_rows: list[dict] | None = None) -> dict:
     """The dashboard's charts as inline SVG, plus the headline numbers."""
     d = dashboard_data(actor=actor, project_id=project_id)
+    unit, per_hour = _time_unit(sum(h for _, _, h in d["status"]))
+
+    def amounts(rows):  # hours → the unit the totals read best in
+        return [h * per_hour for _, _, h in rows]
     f1 = {row["annotator"]: row["region_f1_vs_peers"] for row in agreement_rows or []}
     names = [r["annotator__username"] for r in d["annotators"]]
     charts_svg = {
-        "status": _chart(charts.bar_chart, "Hours by status", [s for s, _, _ in d["status"]],
-                         [h for _, _, h in d["status"]], ylabel="hours"),
+        "status": _chart(charts.bar_chart, "Audio by status", [s for s, _, _ in d["status"]],
+                         amounts(d["status"]), ylabel=unit),
         "status_counts": _chart(charts.bar_chart, "Recording counts by status", [s for s, _, _ in d["status"]],
                                           [n for _, n, _ in d["status"]], ylabel="recordings"),
         "durations": _chart(charts.bar_chart, "Duration histogram", [b for b, _ in d["histogram"]],
@@ -126,13 +145,13 @@ def dashboard_render(*, actor, project_id: int, agreement_rows: list[dict] | Non
         "labels": _chart(charts.bar_chart, "Region labels", [lb for lb, _, _ in d["labels"][:20]],
                                    [n for _, n, _ in d["labels"][:20]], ylabel="regions", horizontal=True,
                                    color=charts.PALETTE[4]),
-        "languages": _chart(charts.bar_chart, "Hours by language", [k for k, _, _ in d["languages"][:15]],
-                                      [h for _, _, h in d["languages"][:15]], ylabel="hours", horizontal=True),
-        "genders": _chart(charts.bar_chart, "Hours by gender (as described)", [k for k, _, _ in d["genders"][:15]],
-                                    [h for _, _, h in d["genders"][:15]], ylabel="hours", horizontal=True,
+        "languages": _chart(charts.bar_chart, "Audio by language", [k for k, _, _ in d["languages"][:15]],
+                                      amounts(d["languages"][:15]), ylabel=unit, horizontal=True),
+        "genders": _chart(charts.bar_chart, "Audio by gender (as described)", [k for k, _, _ in d["genders"][:15]],
+                                    amounts(d["genders"][:15]), ylabel=unit, horizontal=True,
                                     color=charts.PALETTE[1]),
-        "ages": _chart(charts.bar_chart, "Hours by age band", [k for k, _, _ in d["ages"]], [h for _, _, h in d["ages"]],
-                                 ylabel="hours", color=charts.PALETTE[2]),
+        "ages": _chart(charts.bar_chart, "Audio by age band", [k for k, _, _ in d["ages"]], amounts(d["ages"]),
+                                 ylabel=unit, color=charts.PALETTE[2]),
         "qa": _chart(charts.lines_over_time, "QA flags per day", d["qa_days"], d["qa_series"], ylabel="recordings flagged"),
         "throughput": _chart(charts.grouped_bars, 
             "Annotator throughput", names,
@@ -148,6 +167,7 @@ def dashboard_render(*, actor, project_id: int, agreement_rows: list[dict] | Non
     totals = {
         "recordings": sum(n for _, n, _ in d["status"]),
         "hours": sum(h for _, _, h in d["status"]),
+        "seconds": sum(h for _, _, h in d["status"]) * 3600.0,
         "speakers": d["speakers"],
         "awaiting_review": dict(d["backlog"]).get(AnnotationStatus.SUBMITTED.label, 0),
         "flagged": d["qa_flagged"],

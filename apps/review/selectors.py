@@ -2,6 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
+from apps.annotation.models import Annotation, AnnotationStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.review.models import GoldItem, QAResult
@@ -68,3 +69,10 @@ def qa_result_get(*, actor, recording_id: int) -> QAResult | None:
     """The QA result of one recording ``actor`` may see, or None (not computed, or not visible)."""
     usable = recordings_usable(actor, Purpose.STORE)
     return QAResult.objects.filter(recording__in=usable, recording_id=recording_id).select_related("recording").first()
+
+
+def own_submissions_waiting(*, project_id: int, user) -> int:
+    """How many of ``user``'s own submissions in the project wait for review (nobody reviews their own work)."""
+    usable = recordings_usable(user, Purpose.REVIEW).filter(project_id=project_id).values("id")
+    return Annotation.objects.filter(project_id=project_id, annotator_id=user.id, status=AnnotationStatus.SUBMITTED,
+                                     recording__in=usable).count()

@@ -67,6 +67,11 @@ class AnnotatorPage {
       helpButton: q('help-button'),
       submit: root.querySelector('[data-testid="submit-button"]'),
       skip: root.querySelector('[data-testid="skip-button"]'),
+      previous: root.querySelector('[data-testid="previous-button"]'),
+      next: root.querySelector('[data-testid="next-button"]'),
+      recordingLink: byRole(root, 'recording-link'),
+      annotatorName: byRole(root, 'annotator-name'),
+      progress: byRole(root, 'progress'),
       rejection: q('rejection-comment'),
       conflict: q('conflict-banner'),
       conflictMsg: byRole(root, 'conflict-message'),
@@ -128,6 +133,8 @@ class AnnotatorPage {
 
   async openNext() {
     const res = this.mode === 'review' ? await this.api.reviewNext(this.config.project_id) : await this.api.queueNext(this.config.project_id);
+    this._showProgress(res && res.progress);
+    this.annotatorName = (res && res.annotator_name) || null;
     if (!res || !res.annotation) {
       this.teardownItem();
       this.el.workspace.hidden = true;
@@ -178,6 +185,14 @@ class AnnotatorPage {
     ]);
     this.schema = schema;
     this.el.title.textContent = rec.original_name || `Recording ${rec.id}`;
+    this.el.recordingLink.href = `/recordings/${rec.id}/`;
+    this.el.recordingLink.hidden = false;
+    const who = this.mode === 'review' ? this.annotatorName || this.config.annotator_name : null;
+    this.el.annotatorName.hidden = !who;
+    this.el.annotatorName.textContent = who ? `· annotated by ${who}` : '';
+    // Submitted work opened with "Previous" is shown read-only: only a reviewer's rejection reopens it.
+    this.readOnly = this.mode === 'annotate' && ['submitted', 'accepted'].includes(annotation.status);
+    if (this.el.next) this.el.next.hidden = !this.readOnly;
     document.title = `${rec.original_name || 'Recording'} · ${this.mode === 'review' ? 'Review' : 'Annotate'} · Earmark`;
     this.el.badge.hidden = !annotation.status;
     this.el.badge.textContent = (annotation.status || '').replace('_', ' ');
@@ -231,7 +246,7 @@ class AnnotatorPage {
       this.el.channels.hidden = false;
     }
 
-    if (this.mode === 'annotate') {
+    if (this.mode === 'annotate' && !this.readOnly) {
       item.autosave = new Autosave({ api: this.api, store: this.store, annotationId: annotation.id, version: annotation.version });
       item.subs.push(
         item.autosave.on('state', (state, detail) => this._showSaveState(state, detail)),
@@ -248,6 +263,11 @@ class AnnotatorPage {
     waveform.setRate(this.rate);
     this._renderAll();
     this._setButtonsEnabled(true);
+    if (this.readOnly) {
+      for (const b of [this.el.submit, this.el.skip]) if (b) b.disabled = true;
+      this.el.saveState.textContent = 'Read-only';
+      this.notice(`You submitted this item (${annotation.status}); it reopens for editing only if a reviewer returns it.`, 'info', 0);
+    }
 
     // Interactive: the waveform is drawn from peaks and takes input. Audio streams from here on.
     this.el.placeholder.hidden = true;

@@ -23,6 +23,8 @@ export class PageWiring {
     });
     el.submit?.addEventListener('click', () => this.submit());
     el.skip?.addEventListener('click', () => this.skip());
+    el.previous?.addEventListener('click', () => this.previous());
+    el.next?.addEventListener('click', () => this.backToQueue());
     el.loadTheirs.addEventListener('click', () => this.item?.autosave?.loadTheirs());
     el.overwriteMine.addEventListener('click', () => this.item?.autosave?.overwriteMine());
   }

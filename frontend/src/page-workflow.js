@@ -65,9 +65,42 @@ export class PageWorkflow {
     }
   }
 
+  _showProgress(progress) {
+    const el = this.el.progress;
+    if (!el) return;
+    el.hidden = !progress;
+    if (progress) el.textContent = `· ${progress.left} of ${progress.total} left`;
+  }
+
+  async previous() {
+    if (this.mode !== 'annotate' || this.busy) return;
+    const current = this.item && this.item.annotation.id;
+    try {
+      if (this.item && this.item.autosave) await this.item.autosave.flush();
+      const page = await this.api.get(`annotations/?project=${this.config.project_id}&status=submitted,accepted&page_size=5`);
+      const mine = (page.results || []).filter((a) => a.annotator === this.config.user_id && a.id !== current);
+      if (!mine.length) {
+        this.notice('Nothing before this one: you have not submitted anything in this project yet.', 'info');
+        return;
+      }
+      await this.openItem(mine[0], null);
+    } catch (err) {
+      this.notice(`Could not open the previous item: ${err.detail || err.message}`, 'error', 0);
+    }
+  }
+
+  async backToQueue() {
+    this.el.notice.hidden = true;
+    await this.openNext();
+  }
+
   async skip() {
     const item = this.item;
     if (this.mode !== 'annotate' || this.busy || !item) return;
+    const drawn = this.store.doc.regions.length;
+    if (drawn && !window.confirm(`Skip this recording? Its ${drawn} region${drawn === 1 ? '' : 's'} will be thrown away.`)) {
+      return;
+    }
     this.busy = true;
     this._setButtonsEnabled(false);
     try {
@@ -88,9 +121,12 @@ export class PageWorkflow {
     const item = this.item;
     if (!item) return;
     const doc = this.store.doc;
+    const name = item.recording.original_name || `recording ${item.recording.id}`;
     await this.api.review(item.annotation.id, { decision, comment, regions: doc.regions, clip_labels: doc.clip_labels });
+    const done = { accept: 'Accepted', reject: 'Rejected', correct: 'Accepted with your corrections' }[decision] || `Recorded “${decision}” for`;
     await this.openNext();
-    if (this.item) this.notice(`Recorded “${decision}”. Here is the next one.`, 'info');
+    // The confirmation stays until the next action, also when the queue is now empty.
+    this.notice(`${done}: ${name}.${this.item ? ' Here is the next one.' : ''}`, 'info', 0);
   }
 
 }

@@ -122,9 +122,15 @@ export class RegionsView {
 function chip(r, label) {
   const el = document.createElement('span');
   el.setAttribute('part', 'region-content earmark-chip');
+  el.dataset.testid = 'region-chip';
+  // At the bottom of the region, and allowed to run past a short region's right edge: the hover plugin's
+  // time label sits at the top next to the cursor and used to cover the chip of a short region.
   Object.assign(el.style, {
     display: 'inline-block',
-    margin: '2px',
+    position: 'absolute',
+    left: '2px',
+    bottom: '2px',
+    zIndex: '4',
     padding: '0 4px',
     font: '600 11px/16px system-ui, -apple-system, "Segoe UI", sans-serif',
     color: '#0f172a',
@@ -132,9 +138,10 @@ function chip(r, label) {
     borderRadius: '3px',
     whiteSpace: 'nowrap',
     pointerEvents: 'none',
-    maxWidth: 'calc(100% - 4px)',
+    maxWidth: '240px',
     overflow: 'hidden',
     textOverflow: 'ellipsis',
+    boxShadow: '0 0 0 1px rgba(15, 23, 42, 0.15)',
   });
   const bits = [label ? label.name : 'unlabelled'];
   if (r.text) bits.push('✎');

@@ -297,7 +297,9 @@ export function timelineScale(pxPerSec, duration) {
   const labelled = secondary < primary && secondary * tick * pxPerSec >= 45 ? secondary : 0;
   // Secondary notches are labelled too: the finest labelled step decides the decimals (0.5 s labels need one).
   const labelStep = tick * (labelled || primary);
-  const decimals = labelStep < 0.1 - 1e-9 ? 2 : Math.abs(labelStep - Math.round(labelStep)) > 1e-9 ? 1 : 0;
+  // As many decimals as the label step needs to be exact (0.25 s steps need two: "0:00.25", not "0:00.3").
+  let decimals = 0;
+  while (decimals < 3 && Math.abs(labelStep * 10 ** decimals - Math.round(labelStep * 10 ** decimals)) > 1e-6) decimals++;
   return { tick, primary, secondary: labelled, decimals };
 }
 

@@ -22,7 +22,7 @@ def test_manager_builds_from_the_form_and_reads_the_data_card(client, corpus, dj
     assert response.status_code == 302 and response["Location"] == f"/releases/{release.id}/"
     assert release.spec["filters"]["labels"] == ["dog"] and release.spec["formats"] == ["jsonl", "csv"]
     detail = client.get(response["Location"]).content.decode()
-    assert release.name in detail and "## Splits" in detail and "/download/jsonl" in detail
+    assert release.name in detail and "<h2>Splits</h2>" in detail and "/download/jsonl" in detail  # rendered Markdown
     assert "page release" in client.get(url).content.decode()
 
 

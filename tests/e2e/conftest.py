@@ -64,7 +64,7 @@ def browser_context(browser):
     contexts = []
 
     def _make(**kwargs):
-        ctx = browser.new_context(viewport={"width": 1400, "height": 900}, **kwargs)
+        ctx = browser.new_context(**{"viewport": {"width": 1400, "height": 900}, **kwargs})
         contexts.append(ctx)
         return ctx
 

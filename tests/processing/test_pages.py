@@ -23,7 +23,7 @@ def test_project_and_recordings_pages_show_processing_progress(project_with_role
     page = client.get(f"/projects/{project.id}/").content.decode()
     assert 'data-testid="processing-progress"' in page and "1 running" in page
     listing = client.get(f"/projects/{project.id}/recordings/").content.decode()
-    assert f'data-testid="processing-{recording.id}"' in listing and "width: 42%" in listing
+    assert f'data-testid="processing-{recording.id}"' in listing and 'value="42"' in listing
     jobs = client.get(f"/projects/{project.id}/processing/").content.decode()
     assert "tiles" in jobs and "42%" in jobs and 'http-equiv="refresh"' in jobs
     assert 'data-testid="reprocess"' not in jobs  # viewers see progress, not the button

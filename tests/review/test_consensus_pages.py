@@ -47,3 +47,28 @@ def test_annotators_cannot_open_consensus_pages(overlap):
     client = _client(users["annotator"])
     assert client.get(f"/projects/{project.id}/overlap/").status_code == 404
     assert client.get(f"/recordings/{first.recording_id}/consensus/").status_code == 404
+
+
+def test_merge_keeps_exactly_the_ticked_regions_of_both_annotations(overlap):
+    project, users, _ = overlap
+    first = Annotation.objects.filter(project_id=project.id).order_by("recording_id", "id").first()
+    second = Annotation.objects.filter(recording_id=first.recording_id).exclude(id=first.id).get()
+    client = _client(users["reviewer"])
+    page = client.get(f"/recordings/{first.recording_id}/consensus/").content.decode()
+    assert page.count('data-testid="merge-region"') == first.regions.count() + second.regions.count()
+    response = client.post(f"/recordings/{first.recording_id}/consensus/",
+                           {"action": "merge", "base": first.id, "region": [f"{first.id}:0", f"{second.id}:0"]},
+                           follow=True)
+    assert "Merged 2 region(s) into annotation" in response.content.decode()
+    first.refresh_from_db()
+    assert first.status == "accepted" and first.regions.count() == 2
+    assert Consensus.objects.get().decision == "merge"
+
+
+def test_merge_with_nothing_ticked_says_so_and_writes_nothing(overlap):
+    project, users, _ = overlap
+    first = Annotation.objects.filter(project_id=project.id).order_by("recording_id", "id").first()
+    response = _client(users["reviewer"]).post(f"/recordings/{first.recording_id}/consensus/",
+                                               {"action": "merge", "base": first.id}, follow=True)
+    assert "Tick the regions the merged annotation should keep." in response.content.decode()
+    assert not Consensus.objects.exists()

@@ -6,7 +6,7 @@ annotations_redact_for_recordings.
 """
 
 from apps.annotation.services.hooks import annotations_redact_for_recordings, assignments_cancel_for_recordings
-from apps.annotation.services.queue import annotation_skip, queue_next
+from apps.annotation.services.queue import annotation_skip, queue_next, queue_progress
 from apps.annotation.services.schema import label_create, labels_set
 from apps.annotation.services.work import (
     annotation_save,
@@ -26,4 +26,5 @@ __all__ = [
     "label_create",
     "labels_set",
     "queue_next",
+    "queue_progress",
 ]

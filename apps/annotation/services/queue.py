@@ -89,6 +89,41 @@ def _ordered(project_id, candidates):
     return candidates.order_by("id")
 
 
+def _usable(user, project_id):
+    usable = recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(project_id=project_id)
+    for excluded_ids in hook_call(QUEUE_EXCLUDED_IDS, project_id=project_id):  # review: QA-flagged recordings
+        usable = usable.exclude(id__in=excluded_ids)
+    return usable
+
+
+def _open_items(user, project_id, usable, settings, now):
+    """Recordings this annotator could still be handed: not theirs yet, a free overlap slot (or gold)."""
+    gold = Value(False, output_field=BooleanField())
+    for gold_ids in hook_call(QUEUE_GOLD_IDS, project_id=project_id):  # review: gold recordings
+        gold = Exists(gold_ids.filter(recording_id=OuterRef("pk")))
+    return (usable.exclude(status=RecordingStatus.FAILED)
+            .exclude(assignments__annotator=user)
+            .annotate(taken=Count("assignments", filter=Q(assignments__status=AssignmentStatus.DONE)
+                                  | Q(assignments__status=AssignmentStatus.OPEN, assignments__locked_until__gt=now)))
+            .annotate(gold=gold)
+            .filter(Q(taken__lt=settings.overlap) | Q(gold=True)))  # fmt: skip
+
+
+def queue_progress(*, project_id: int, user) -> dict:
+    """How much is left for this annotator: items open to them plus their own unfinished work, of the total.
+
+    ``total`` counts the usable recordings they could work on at all (their finished ones included), so the
+    page can say "12 of 40 left". Reads only.
+    """
+    settings = annotation_settings_get(project_id)
+    usable = _usable(user, project_id)
+    mine = Assignment.objects.filter(project_id=project_id, annotator=user, recording__in=usable.values("id"))
+    own_open = mine.filter(status=AssignmentStatus.OPEN).count()
+    own_done = mine.filter(status=AssignmentStatus.DONE).count()
+    left = own_open + _open_items(user, project_id, usable, settings, timezone.now()).count()
+    return {"left": left, "total": left + own_done}
+
+
 def queue_next(*, project_id, user):
     """The next (annotation, recording) for this annotator, or None when nothing is left.
 
@@ -102,23 +137,12 @@ def queue_next(*, project_id, user):
     settings = annotation_settings_get(project_id)
     now = timezone.now()
     lock_until = now + timedelta(minutes=settings.lock_minutes)
-    usable = recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(project_id=project_id)
-    for excluded_ids in hook_call(QUEUE_EXCLUDED_IDS, project_id=project_id):  # review: QA-flagged recordings
-        usable = usable.exclude(id__in=excluded_ids)
+    usable = _usable(user, project_id)
     with transaction.atomic():
         annotation = _own_work(user, project_id, usable, lock_until)
     if annotation is None:
-        gold = Value(False, output_field=BooleanField())
-        for gold_ids in hook_call(QUEUE_GOLD_IDS, project_id=project_id):  # review: gold recordings
-            gold = Exists(gold_ids.filter(recording_id=OuterRef("pk")))
-        candidates = (usable.exclude(status=RecordingStatus.FAILED)
-                      .exclude(assignments__annotator=user)
-                      .annotate(taken=Count("assignments", filter=Q(assignments__status=AssignmentStatus.DONE)
-                                            | Q(assignments__status=AssignmentStatus.OPEN,
-                                                assignments__locked_until__gt=now)))
-                      .annotate(gold=gold)
-                      .filter(Q(taken__lt=settings.overlap) | Q(gold=True)))
-        candidates = _ordered(project_id, candidates).values_list("id", "gold")[:_CANDIDATES]
+        candidates = _ordered(project_id, _open_items(user, project_id, usable, settings, now)).values_list(
+            "id", "gold")[:_CANDIDATES]
         for recording_id, is_gold in candidates:
             with transaction.atomic():
                 annotation = _claim(user, project_id, recording_id, None if is_gold else settings.overlap, now,

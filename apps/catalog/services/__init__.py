@@ -19,6 +19,7 @@ from .ingest import (  # noqa: F401
 from .projects import (  # noqa: F401
     language_get_or_create,
     project_create,
+    project_update,
     speaker_create,
     speaker_get_or_create,
 )

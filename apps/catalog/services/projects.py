@@ -19,6 +19,7 @@ SPEAKER_CODE_MAX = 64  # Speaker.code's max_length
 def project_create(*, name: str, created_by, description: str = "", target_sample_rate: int = 16000,
                    require_speaker: bool = False) -> Project:
     """Create a project and make its creator a manager."""
+    name = _project_fields_check(name=name, target_sample_rate=target_sample_rate)
     project = Project.objects.create(
         name=name, description=description, target_sample_rate=target_sample_rate,
         require_speaker=require_speaker, created_by=created_by,
@@ -62,3 +63,27 @@ def speaker_create(*, project: Project, code: str, identity: dict | None = None,
     if identity and any(identity.values()):
         SpeakerIdentity.objects.create(speaker=speaker, **identity)
     return speaker
+
+
+RATE_MIN, RATE_MAX = 8000, 192000
+
+
+def _project_fields_check(*, name: str, target_sample_rate: int) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise DomainError("A project needs a name of 1 to 200 characters.")
+    if not isinstance(target_sample_rate, int) or not RATE_MIN <= target_sample_rate <= RATE_MAX:
+        raise DomainError(f"The target sample rate must be a whole number of Hz from {RATE_MIN} to {RATE_MAX}.")
+    return name
+
+
+@transaction.atomic
+def project_update(*, project: Project, name: str, description: str = "", target_sample_rate: int,
+                   require_speaker: bool) -> Project:
+    """Change a project's name, description, target rate and speaker rule (recordings are not reprocessed)."""
+    project.name = _project_fields_check(name=name, target_sample_rate=target_sample_rate)
+    project.description = (description or "").strip()
+    project.target_sample_rate = target_sample_rate
+    project.require_speaker = bool(require_speaker)
+    project.save(update_fields=["name", "description", "target_sample_rate", "require_speaker"])
+    return project

@@ -9,11 +9,19 @@
 - labels, languages: {name: count}; summed over the splits when absent
 - consent_purposes: [purpose, ...]; collection, annotation: free text
 - agreement: {metric: value}; limitations: [text, ...]; checksum: hex digest
+- citation: text; formats: [format, ...] (for the header's configs when `format` is absent)
+- audio: {"format", "sample_rate", "source"}; processing: {"name", "hash", "audio": {..}, "features": {..}};
+  features: [kind, ...] (feature arrays shipped with each example)
+- speakers may carry "pseudonymised": bool and "k_anonymity": k (demographic cells under k speakers are
+  not shown)
 - changes: {"against_version", "added", "removed", "removed_by_reason": {reason: n}, "relabelled",
   "retranscribed", "moved"}: the diff from the previous release (services/diff.py)
 - prelabel: {"regions", "from_model", "accepted_unchanged"}: regions a project model suggested
 - baseline: {"backend", "task", "recipe", "accuracy", "macro_f1", "chance", "train_examples", "test_examples"}
   or {"error"}: the default model trained on the train split, scored on the test split
+
+The card opens with a Hugging Face YAML header (license, language, task_categories, pretty_name,
+size_categories, configs with each split's files), so `datasets.load_dataset(release_dir)` finds the splits.
 
 Output depends only on `stats` (sorted where the input has no order), so a
 rebuild gives the same README.
@@ -21,6 +29,7 @@ rebuild gives the same README.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any, Mapping
 
@@ -42,6 +51,55 @@ LIMITATION_WITHDRAWAL = (
 )
 
 
+# Where each split's files are, per format, for the header's `configs` (formats `datasets` can load).
+SPLIT_FILES = {
+    "hf-parquet": "data/{split}-*.parquet",
+    "jsonl": "manifests/{split}.jsonl",
+    "webdataset": "shards/{split}-*.tar",
+}
+
+
+def _size_category(n: int) -> str:
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+              (10_000_000, "1M<n<10M")]  # fmt: skip
+    return next((name for bound, name in bounds if n < bound), "n>10M")
+
+
+def _yaml(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON scalar is a valid YAML scalar
+
+
+def _header(stats: Mapping[str, Any], order: list[str]) -> list[str]:
+    splits = stats.get("splits", {})
+    items = sum(splits[s].get("items", 0) for s in order)
+    languages = sorted({tag.split("-")[0].lower() for s in order for tag in splits[s].get("languages", {})})
+    labels = any(splits[s].get("labels") for s in order)
+    tasks = (["automatic-speech-recognition"] if stats.get("has_text") else []) + (
+        ["audio-classification"] if labels else [])
+    lines = ["---", f"license: {_yaml(stats.get('license') or 'unknown')}"]
+    if languages:
+        lines += ["language:"] + [f"- {_yaml(x)}" for x in languages]
+    if tasks:
+        lines += ["task_categories:"] + [f"- {_yaml(x)}" for x in tasks]
+    lines += [f"pretty_name: {_yaml(stats.get('name', 'Earmark dataset release'))}",
+              "size_categories:", f"- {_yaml(_size_category(items))}"]
+    fmt = stats.get("format") or next((f for f in SPLIT_FILES if f in (stats.get("formats") or ())), None)
+    if fmt in SPLIT_FILES and order:
+        lines += ["configs:", "- config_name: default", "  data_files:"]
+        for split in order:
+            lines += [f"  - split: {split}", f"    path: {_yaml(SPLIT_FILES[fmt].format(split=split))}"]
+    return lines + ["---", ""]
+
+
+def _suppressed(counts: Mapping[str, int], k: int | None) -> tuple[list[list[Any]], int]:
+    """Rows of (value, speakers) with cells under k speakers left out; returns the rows and how many were."""
+    rows = _counts(counts)
+    if not k:
+        return rows, 0
+    kept = [r for r in rows if r[1] >= k]
+    return kept, len(rows) - len(kept)
+
+
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -59,20 +117,44 @@ def _ordered_splits(splits: Mapping[str, Any]) -> list[str]:
     return [s for s in SPLIT_ORDER if s in splits] + sorted(s for s in splits if s not in SPLIT_ORDER)
 
 
+def _audio_section(stats: Mapping[str, Any]) -> list[str]:
+    audio, processing = stats.get("audio") or {}, stats.get("processing") or {}
+    if not audio and not processing:
+        return []
+    out = ["## Audio and processing", ""]
+    if audio:
+        source = ("the output of the processing recipe below" if audio.get("source") == "recipe"
+                  else "the original recordings (cut to the example), not the processed audio")
+        encoding = str(audio.get("format", "flac")).upper()
+        out += [f"Audio: {encoding} at {audio.get('sample_rate')} Hz, from {source}.", ""]
+    if processing:
+        out += [f"Processing recipe `{processing.get('name') or 'unnamed'}` ({processing.get('hash', '')}):", ""]
+        rows = [[k, json.dumps(v)] for k, v in sorted((processing.get("audio") or {}).items())]
+        out += _table(["setting", "value"], rows) + [""] if rows else []
+    feats = stats.get("features") or []
+    params = processing.get("features") or {}
+    if feats:
+        out += [f"Feature arrays with every example: {', '.join(f'`{f}`' for f in feats)} "
+                f"({processing.get('feature_dtype', 'float32')}, frames on the last axis).", ""]
+    if params:
+        out += ["Feature parameters (librosa, one STFT shared by every feature):", ""]
+        out += _table(["parameter", "value"], [[k, json.dumps(v)] for k, v in sorted(params.items())]) + [""]
+    return out
+
+
 def render_data_card(stats: Mapping[str, Any]) -> str:
     splits = stats.get("splits", {})
     order = _ordered_splits(splits)
     title = stats.get("name", "Earmark dataset release")
     if stats.get("version") is not None:
         title += f" (version {stats['version']})"
-    out = [f"# {title}", ""]
+    out = _header(stats, order) + [f"# {title}", ""]
     out += [
         stats.get("description")
         or "An audio dataset release built by Earmark from consented recordings and reviewed annotations.",
         "",
     ]
-    if stats.get("license"):
-        out += [f"License: {stats['license']}", ""]
+    out += [f"License: `{stats['license']}`" if stats.get("license") else "License: not stated.", ""]
     if stats.get("format") in USAGE:
         out += ["## How to load", "", f"Format `{stats['format']}`: {USAGE[stats['format']]}", ""]
 
@@ -85,9 +167,22 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     speakers = stats.get("speakers") or {}
     out += ["## Speakers", ""]
     if "count" in speakers:
-        out += [f"{speakers['count']} speakers, identified only by pseudonymous codes.", ""]
+        who = ("pseudonyms made for this release (salted per release, so they match no other release and no "
+               "project code)" if speakers.get("pseudonymised") else "pseudonymous codes")
+        out += [f"{speakers['count']} speakers, identified only by {who}.", ""]
+    k = speakers.get("k_anonymity")
+    if k:
+        out += [f"Demographic counts below {k} speakers are not shown (k-anonymity, k = {k}), so no small group "
+                "can be singled out.", ""]
     for field, counts in sorted((speakers.get("demographics") or {}).items()):
-        out += [f"### {field.replace('_', ' ').capitalize()}", ""] + _table([field, "speakers"], _counts(counts)) + [""]
+        rows, hidden = _suppressed(counts, k)
+        out += [f"### {field.replace('_', ' ').capitalize()}", ""]
+        if rows:
+            out += _table([field, "speakers"], rows) + [""]
+        else:
+            out += ["No group reaches the threshold." if counts else "Not given.", ""]
+        if hidden:
+            out += [f"{hidden} smaller group(s) not shown.", ""]
     if not speakers:
         out += ["No speaker demographics were given.", ""]
 
@@ -107,6 +202,7 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
         "",
     ]
     out += ["## Collection", "", stats.get("collection") or "Not described.", ""]
+    out += _audio_section(stats)
     out += ["## Annotation", "", stats.get("annotation") or "Not described.", ""]
     agreement = stats.get("agreement") or {}
     if agreement:
@@ -146,6 +242,9 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
 
     out += ["## Known limitations", ""]
     out += [f"- {_cell(x)}" for x in [*(stats.get("limitations") or []), LIMITATION_WITHDRAWAL]] + [""]
+
+    if stats.get("citation"):
+        out += ["## Citation", "", "```", stats["citation"], "```", ""]
 
     out += ["## Checksums", ""]
     if stats.get("checksum"):

@@ -1,10 +1,11 @@
-"""Lhotse recording and supervision manifests next to one audio file per example.
+"""Lhotse recording, supervision and cut manifests next to one audio file per example.
 
 Layout::
 
     audio/{split}/{key}.flac
     lhotse/recordings_{split}.jsonl.gz
     lhotse/supervisions_{split}.jsonl.gz
+    lhotse/cuts_{split}.jsonl.gz
 
 Each example is one Lhotse `Recording` (id = key, the cut audio file) with one
 `SupervisionSegment` covering all of it (text, language, speaker; labels,
@@ -15,8 +16,13 @@ to the release root, so load with::
     sups = SupervisionSet.from_file(root / "lhotse/supervisions_train.jsonl.gz")
     cuts = CutSet.from_manifests(recordings=recs, supervisions=sups)
 
+or read the cuts directly: ``CutSet.from_file(root / "lhotse/cuts_train.jsonl.gz").with_recording_path_prefix(root)``.
+Each cut is exactly what ``CutSet.from_manifests`` makes of that recording and supervision (a MonoCut, or a
+MultiCut for several channels), except that its id is the example key instead of lhotse's running
+"{recording id}-{index}" (a test holds the two equal).
+
 The gzip streams carry no name and mtime 0, so rebuilds are byte-identical.
-Only JSON is written here; the writer does not import lhotse.
+Only JSON is written here; the writer does not import lhotse (it needs torch, which the runtime does not install).
 """
 
 from __future__ import annotations
@@ -85,8 +91,14 @@ class LhotseWriter(FormatWriter):
             "speaker": ex.speaker,
             "custom": custom,
         }
+        supervision = {k: v for k, v in supervision.items() if v is not None}
         self._out("recordings", ex.split).write(recording)
-        self._out("supervisions", ex.split).write({k: v for k, v in supervision.items() if v is not None})
+        self._out("supervisions", ex.split).write(supervision)
+        self._out("cuts", ex.split).write({
+            "id": ex.key, "start": 0.0, "duration": ex.duration, "channel": supervision["channel"],
+            "supervisions": [supervision], "recording": recording,
+            "type": "MonoCut" if len(channels) == 1 else "MultiCut",
+        })  # fmt: skip
 
     def _finish(self) -> None:
         for key in sorted(self._files):

@@ -13,6 +13,7 @@ sentence saying why: never a release that includes a withdrawn speaker.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from collections import Counter
@@ -24,7 +25,7 @@ from django.utils import timezone
 from apps.annotation.models import Region
 from apps.catalog.models import Speaker
 from apps.consent.models import ProjectConsentPolicy
-from apps.consent.purposes import PURPOSE_BITS, mask_to_purposes
+from apps.consent.purposes import PURPOSE_BITS, Purpose, mask_to_purposes
 from apps.consent.selectors import recordings_usable
 from apps.core.errors import DomainError
 from apps.core.hooks import RELEASE_PUBLISHED, hook_call
@@ -38,10 +39,12 @@ from apps.datasets.services.audio import (
 )
 from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.features import FeatureReader
+from apps.datasets.services.releases import split_items
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix
-from apps.datasets.splits import assign_splits, split_stats
+from apps.datasets.splits import assign_splits, empty_split_warnings, split_stats
 from apps.learning.services import model_create, model_train
+from apps.processing.services import project_recipe_get
 from apps.review.agreement import project_agreement
 from apps.review.models import QAResult
 
@@ -109,11 +112,7 @@ def _freeze_manifest(release: DatasetRelease) -> list[FrozenItem]:
         candidates = candidates_select(project_id=release.project_id, spec=spec)
         if not candidates:
             raise BuildAborted("Nothing is left to release: no usable recording matches the spec any more.")
-        assignment = assign_splits(
-            [{"key": c.key, "speaker": c.speaker_code or None, "labels": c.labels, "language": c.language or None,
-              "duration": c.duration, "recording_id": str(c.recording_id)} for c in candidates],
-            spec["splits"], seed=spec["seed"],
-        )  # fmt: skip
+        assignment = assign_splits(split_items(candidates), spec["splits"], seed=spec["seed"])
         items = [
             FrozenItem(c.key, assignment[c.key], c.recording_id, c.annotation_id, c.annotation_version, c.region_uid,
                        c.start, c.end, c.speaker_code, c.language, c.text, list(c.labels), c.duration, c.audio_sha256)
@@ -124,11 +123,27 @@ def _freeze_manifest(release: DatasetRelease) -> list[FrozenItem]:
     return items
 
 
-def _target_rate(release: DatasetRelease, source_rates: set[int]) -> int | None:
-    rate = release.spec["audio"]["sample_rate"]
-    if rate is None and len(source_rates) > 1:
-        rate = release.project.target_sample_rate  # one rate per release (the Audio feature states one)
-    return rate
+def _target_rate(release: DatasetRelease) -> int | None:
+    """The spec's rate, else the project's target rate (one rate per release: the Audio feature states one).
+
+    Processed audio (source "recipe") is already at the recipe's rate: None keeps it.
+    """
+    audio = release.spec["audio"]
+    if audio["sample_rate"] or audio.get("source") == "recipe":
+        return audio["sample_rate"]
+    return release.project.target_sample_rate
+
+
+def speaker_pseudonym(salt: str | None, code: str) -> str:
+    """What a release calls a speaker: the project's code, or in public releases a pseudonym salted per release.
+
+    HMAC-SHA256 keyed with the release's salt: the same speaker gets one pseudonym within a release (and its
+    rebuilds, which copy the spec) and unrelated ones in other releases, so public releases cannot be linked
+    by speaker, nor a pseudonym turned back into a code without the salt.
+    """
+    if not code or not salt:
+        return code
+    return "spk-" + hmac.new(bytes.fromhex(salt), code.encode(), hashlib.sha256).hexdigest()[:12]
 
 
 class _Source(NamedTuple):
@@ -143,10 +158,9 @@ class _Source(NamedTuple):
 def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     spec = release.spec
     # Subqueries, not id lists: SQLite caps a query's parameters, and releases can be large.
-    refs = ReleaseItem.objects.filter(release=release).values("recording_ref")
-    rates = set(recordings_usable(None, spec["purpose"]).filter(id__in=refs).values_list("sample_rate", flat=True))
     # Fetch the recordings again through the consent selector, chunk by chunk, just before use.
-    rate = _target_rate(release, rates)
+    rate = _target_rate(release)
+    salt = spec.get("pseudonym_salt")
     features = FeatureReader(project_id=release.project_id, spec=spec)
     sources = SourceKeys(project_id=release.project_id, spec=spec)
     recs: dict = {}
@@ -174,7 +188,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
                 key=item.key, split=item.split, audio=src.reader if isinstance(src, EncodedAudio) else src,
                 audio_format=fmt, sample_rate=src.sample_rate, num_samples=src.num_samples, channels=src.channels,
                 source_offset=item.start, text=item.text, labels=tuple(item.labels),
-                speaker=item.speaker_code or None, language=item.language or None,
+                speaker=speaker_pseudonym(salt, item.speaker_code) or None, language=item.language or None,
                 recording_id=str(item.recording_ref), features=arrays,
                 extra={"annotation_version": item.annotation_version, "region_uid": item.region_uid or None},
             )  # fmt: skip
@@ -184,7 +198,9 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
 
 
 def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: dict) -> dict:
-    split_items = [{"key": i.key, "speaker": i.speaker_code or None, "labels": i.labels,
+    spec = release.spec
+    salt = spec.get("pseudonym_salt")
+    split_items = [{"key": i.key, "speaker": speaker_pseudonym(salt, i.speaker_code) or None, "labels": i.labels,
                     "language": i.language or None, "duration": i.duration} for i in items]  # fmt: skip
     splits = split_stats(split_items, assignment)
     codes = {i.speaker_code for i in items if i.speaker_code}
@@ -196,16 +212,21 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
         if code in codes:
             demographics["gender"][gender or "not given"] += 1
             demographics["age_band"][age_band or "not given"] += 1
-    spec = release.spec
     f = spec["filters"]
     leaks = release.stats.get("leakage_warnings", [])
-    limitations = [f"{len(leaks)} near-duplicate pair(s) sit in different splits (QA fingerprint): "
-                   + ", ".join(f"{a}/{b}" for a, b in leaks[:10])] if leaks else []  # fmt: skip
+    limitations = list(release.stats.get("warnings", []))
+    limitations += [f"{len(leaks)} near-duplicate pair(s) sit in different splits (QA fingerprint): "
+                    + ", ".join(f"{a}/{b}" for a, b in leaks[:10])] if leaks else []  # fmt: skip
     if f["qa"] == "any":
         limitations.append("Recordings flagged by automatic QA were not excluded.")
+    public = spec["purpose"] == Purpose.PUBLIC_RELEASE
+    processing = _processing(release.project)
     return {
         "name": release.name, "version": release.version, "splits": splits,
-        "speakers": {"count": len(codes), "demographics": {k: dict(v) for k, v in demographics.items()}},
+        "description": spec.get("description") or "", "license": spec.get("license") or "",
+        "citation": spec.get("citation") or "",
+        "speakers": {"count": len(codes), "demographics": {k: dict(v) for k, v in demographics.items()},
+                     "pseudonymised": bool(salt), **({"k_anonymity": K_ANONYMITY} if public else {})},
         "consent_purposes": _purposes_required(release.project_id, spec["purpose"]),
         "collection": f"{len({i.recording_ref for i in items})} recordings of project {release.project.name!r}, "
                       "ingested into Earmark and kept only while their speakers' consent holds.",
@@ -218,6 +239,12 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
         "limitations": limitations,
         "prelabel": _prelabel_stats(items),
         **({"baseline": _baseline(release, items)} if spec.get("baseline") else {}),
+        "audio": {"format": spec["audio"]["format"],
+                  "sample_rate": _target_rate(release) or processing["audio"].get("target_sample_rate"),
+                  "source": spec["audio"].get("source", "original")},
+        "processing": processing,
+        "features": list(spec.get("features") or []),
+        "has_text": any(i.text for i in items), "formats": list(spec["formats"]),
     }  # fmt: skip
 
 
@@ -263,6 +290,18 @@ def _baseline(release: DatasetRelease, items: list[FrozenItem]) -> dict | None:
             "recipe": model.recipe, "accuracy": m.get("accuracy"), "macro_f1": m.get("macro_f1"),
             "chance": m.get("chance"), "test_examples": m.get("n"),
             "train_examples": (model.counts or {}).get("train", {}).get("examples")}
+
+
+K_ANONYMITY = 5
+
+
+def _processing(project) -> dict:
+    """The project's active recipe as the card states it: its id and the parameters that shape audio and features."""
+    recipe = project_recipe_get(project=project)  # the default recipe when the project never processed
+    keep = ("target_sample_rate", "channels", "trim", "normalise", "length")
+    return {"name": recipe.name, "hash": recipe.spec_hash[:12],
+            "audio": {k: recipe.spec.get(k) for k in keep if k in recipe.spec},
+            "features": recipe.spec.get("features") or {}, "feature_dtype": recipe.spec.get("feature_dtype", "float32")}
 
 
 def _purposes_required(project_id: int, purpose: str) -> list[str]:
@@ -347,7 +386,8 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
     try:
         items = _freeze_manifest(release)
         assignment = {i.key: i.split for i in items}
-        release.stats = {"leakage_warnings": _leakage(release.id, items)}
+        release.stats = {"leakage_warnings": _leakage(release.id, items),
+                         "warnings": empty_split_warnings(split_items(items), assignment, release.spec["splits"])}
         total = len(items)
         step = max(1, total // 100)
 
@@ -376,6 +416,7 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
         files = {fmt: {"checksum": r.checksum, "files": len(r.entries), "bytes": sum(e.size for e in r.entries)}
                  for fmt, r in results.items()}  # fmt: skip
         stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
+                 "warnings": release.stats["warnings"],
                  "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
         previous = release_previous(release=release)
         if previous is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff

@@ -19,6 +19,7 @@ from apps.datasets.services.features import features_require
 from apps.datasets.services.selection import candidates_require
 from apps.datasets.services.spec import RELEASE_PURPOSES, release_spec_normalise
 from apps.datasets.services.storage import storage_delete_prefix
+from apps.datasets.splits import assign_splits, empty_split_warnings
 
 BLOCKED = (
     "Release {name!r} v{version} contains examples whose speakers withdrew consent after it was built, so it can no "
@@ -55,6 +56,7 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
         allowed_purposes=None,  # the consent policy speaks through the selector: see candidates_require
     )
     candidates = candidates_require(project_id=project_id, spec=normalised)
+    warnings = split_warnings_for(candidates, normalised)
     features_require(project_id=project_id, spec=normalised,
                      recordings=sorted({(c.recording_id, c.audio_sha256) for c in candidates}))
     for _ in range(3):  # two managers creating at once: the unique (project, version) decides
@@ -64,6 +66,7 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
                 release = DatasetRelease.objects.create(
                     project=project, version=version, name=normalised["name"] or f"{project.name} release",
                     purpose=normalised["purpose"], unit=normalised["unit"], spec=normalised,
+                    stats={"warnings": warnings},
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
                 )  # fmt: skip
                 audit_record(actor=actor, action="release.create", object_type="release", object_id=release.id,
@@ -74,6 +77,19 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
         except IntegrityError:
             continue
     raise Conflict("Another release of this project was created at the same moment; try again.")
+
+
+def split_items(candidates) -> list[dict]:
+    """What the split assignment reads of each candidate (or frozen item)."""
+    return [{"key": c.key, "speaker": c.speaker_code or None, "labels": c.labels, "language": c.language or None,
+             "duration": c.duration, "recording_id": str(getattr(c, "recording_id", None) or c.recording_ref)}
+            for c in candidates]  # fmt: skip
+
+
+def split_warnings_for(candidates, spec: dict) -> list[str]:
+    """Sentences about requested splits that this selection would leave empty (speaker-disjoint splits)."""
+    items = split_items(candidates)
+    return empty_split_warnings(items, assign_splits(items, spec["splits"], seed=spec["seed"]), spec["splits"])
 
 
 def release_rebuild(*, actor, release_id: int) -> DatasetRelease:

@@ -10,16 +10,26 @@ A spec (every field optional; defaults shown)::
       "filters": {"labels": [], "languages": [], "qa": "exclude_flagged", "accepted_only": false,
                   "min_duration": null, "max_duration": null, "recorded_after": null, "recorded_before": null},
       "audio": {"source": "original", "format": "flac", "sample_rate": null},   # source: original | recipe
+                                         # sample_rate null: the project's rate (source recipe: as processed)
       "features": [],                    # feature artifacts of the active recipe: mel, mfcc, chroma, spectrogram...
       "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}, "seed": 0,
       "formats": ["jsonl", "csv", "hf-parquet", "lhotse", "webdataset"],
-      "webdataset": {"shard_mb": 512}
+      "webdataset": {"shard_mb": 512},
+      "license": "",                     # SPDX-like id for the card's header, e.g. "cc-by-4.0" ("licence" accepted)
+      "description": "",                 # the card's opening paragraph
+      "citation": ""                     # how to cite the dataset (BibTeX or plain text)
     }
+
+Public releases (purpose public_release) also get a random ``pseudonym_salt`` here, once: speaker codes
+are replaced by salted pseudonyms, so two releases cannot be linked by speaker, while a rebuild (which
+copies the spec) keeps its predecessor's pseudonyms and bytes.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -35,9 +45,11 @@ QA_CHOICES = ("exclude_flagged", "any")
 AUDIO_SOURCES = ("original", "recipe")
 AUDIO_FORMATS = ("flac", "wav")
 MAX_MARGIN = 5.0
-SPEC_KEYS = {"name", "purpose", "unit", "margin", "filters", "audio", "features", "splits", "seed", "formats", "webdataset",
-             "baseline"}
+SPEC_KEYS = {"name", "purpose", "unit", "margin", "filters", "audio", "features", "splits", "seed", "formats",
+             "webdataset", "baseline", "license", "licence", "description", "citation", "pseudonym_salt"}
 BASELINE_BACKENDS = ("sklearn", "cnn")
+_LICENSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
+_SALT = re.compile(r"^[0-9a-f]{32}$")
 FILTER_KEYS = {"labels", "languages", "qa", "accepted_only", "min_duration", "max_duration", "recorded_after",
                "recorded_before"}  # fmt: skip
 
@@ -171,6 +183,26 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
     if baseline and not ratios.get("test"):
         _fail("A baseline is scored on the test split: give the test split a ratio above 0.")
 
+    if "license" in spec and "licence" in spec:
+        _fail("Give the licence once, as license or licence.")
+    license_id = spec.get("license", spec.get("licence")) or ""
+    if not isinstance(license_id, str) or (license_id and not _LICENSE.match(license_id.strip())):
+        _fail(f"The licence must be an SPDX-style identifier such as cc-by-4.0 or mit (got {license_id!r}).")
+    texts = {}
+    for key, limit in (("description", 5000), ("citation", 5000)):
+        value = spec.get(key) or ""
+        if not isinstance(value, str) or len(value) > limit:
+            _fail(f"The {key} must be text of at most {limit} characters.")
+        texts[key] = value.strip()
+    salt = spec.get("pseudonym_salt")
+    if purpose == Purpose.PUBLIC_RELEASE:
+        if salt is None:
+            salt = secrets.token_hex(16)
+        elif not isinstance(salt, str) or not _SALT.match(salt):
+            _fail("pseudonym_salt must be 32 lowercase hex digits (or left out: Earmark makes one).")
+    else:
+        salt = None
+
     return {
         "name": name.strip(),
         "purpose": str(purpose),
@@ -188,4 +220,6 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
         "webdataset": {"shard_mb": shard_mb},
         # Only when asked, so specs without a baseline keep their canonical form (and hash).
         **({"baseline": {"backend": baseline}} if baseline else {}),
+        "license": license_id.strip().lower(), "description": texts["description"], "citation": texts["citation"],
+        **({"pseudonym_salt": salt} if salt else {}),
     }  # fmt: skip

@@ -22,7 +22,9 @@ class ProjectReviewNextView(APIView):
         if annotation is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         annotation = annotation_get(request.user, annotation.id)
-        return Response({"annotation": annotation_json(annotation), "recording": RecordingOutput(annotation.recording).data})
+        return Response({"annotation": annotation_json(annotation),
+                         "recording": RecordingOutput(annotation.recording).data,
+                         "annotator_name": annotation.annotator.username if annotation.annotator_id else None})
 
 
 class AnnotationReviewView(APIView):

@@ -1,4 +1,4 @@
-"""Start the web server and a real Celery worker beside it; Ctrl-C stops both.
+"""Start the web server and a real Celery worker beside it; Ctrl-C (SIGINT) or SIGTERM stops both.
 
 The web server is gunicorn, as in production (one process, threads: SQLite has one writer anyway),
 serving static files through WhiteNoise. Extra gunicorn flags go in GUNICORN_CMD_ARGS.
@@ -11,6 +11,8 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from config.env import VAR_DIR
 
 
 def web_command(addr: str, *, threads: int = 8) -> list[str]:
@@ -28,8 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=2)
 
     def handle(self, *, addr, concurrency, **_):
-        var = settings.BASE_DIR / "var"
-        env = {**os.environ, "NUMBA_CACHE_DIR": str(var / "numba-cache")}
+        var = VAR_DIR
+        env = {**os.environ, "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(var / "numba-cache"))}
+        # SIGTERM (a service manager, `kill`, a container stop) must stop the children as Ctrl-C does;
+        # Python's default for SIGTERM is to die at once and leave gunicorn and the worker serving.
+        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-Q", "default,dsp,exports,events,train",
              "--concurrency", str(concurrency), "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
@@ -43,9 +48,11 @@ class Command(BaseCommand):
                     web.wait(timeout=1)
                 except subprocess.TimeoutExpired:
                     pass
-        except KeyboardInterrupt:
+        except (_Stopped, KeyboardInterrupt):
             pass
         finally:
+            for sig in previous:  # a second signal must not cut the shutdown short
+                signal.signal(sig, signal.SIG_IGN)
             for proc in (web, worker):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGINT if proc is web else signal.SIGTERM)
@@ -54,3 +61,14 @@ class Command(BaseCommand):
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+                    proc.wait()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT arrived: leave the wait loop and stop the children."""
+
+
+def _stop(signum, frame):
+    raise _Stopped(signum)
