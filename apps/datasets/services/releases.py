@@ -7,7 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.annotation.models import Label
-from apps.catalog.models import Language, Project
+from apps.catalog.models import Project
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.consent.services import audit_record
@@ -50,9 +50,10 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
     normalised = release_spec_normalise(
         spec=spec,
         project_labels=set(Label.objects.filter(project_id=project_id).values_list("name", flat=True)),
-        project_languages=set(Language.objects.values_list("tag", flat=True)),
-        allowed_purposes=None,  # the consent policy speaks through the selector: see candidates_require
-    )
+        # The project's own language tags (not every tag in the database), as the refusal says.
+        project_languages=set(recordings_usable(None, Purpose.STORE).filter(project_id=project_id)
+                              .exclude(language=None).values_list("language__tag", flat=True).distinct()),
+    )  # whether consent grants the purpose is the selector's answer: see candidates_require
     candidates = candidates_require(project_id=project_id, spec=normalised)
     features_require(project_id=project_id, spec=normalised,
                      recordings=sorted({(c.recording_id, c.audio_sha256) for c in candidates}))
