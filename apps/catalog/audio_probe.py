@@ -151,7 +151,8 @@ def probe(f, *, size: int, head: bytes, max_duration: float, path: str | None = 
         raise ProbeError(f"the {container.upper()} file holds no audio frames")
     # Lossless containers state their length exactly; compressed ones only estimate it.
     if container in ("wav", "flac", "aiff") and decoded != info.frames:
-        raise ProbeError(f"only {decoded:,} of the {info.frames:,} frames the header announces could be decoded: the file is truncated")
+        raise ProbeError(f"only {decoded:,} of the {info.frames:,} frames the header announces could be decoded: "
+                         "the file is truncated")
     return AudioProbe(container, info.codec, info.sample_rate, info.channels, decoded)
 
 

@@ -100,7 +100,7 @@ def queue_next(*, project_id, user):
     with transaction.atomic():
         annotation = _own_work(user, project_id, usable, lock_until)
     if annotation is None:
-        gold = Value(False, output_field=BooleanField())
+        gold: Value | Exists = Value(False, output_field=BooleanField())
         for gold_ids in hook_call(QUEUE_GOLD_IDS, project_id=project_id):  # review: gold recordings
             gold = Exists(gold_ids.filter(recording_id=OuterRef("pk")))
         candidates = (usable.exclude(status=RecordingStatus.FAILED)

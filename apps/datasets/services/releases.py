@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -119,7 +121,7 @@ def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:
                     rebuild_reason=REASONS.get(reason, reason or REASONS["consent_withdrawn"]))  # fmt: skip
                 marked += 1
             if release.status == ReleaseStatus.READY:
-                transaction.on_commit(lambda prefix=release.storage_prefix: storage_delete_prefix(prefix))
+                transaction.on_commit(functools.partial(storage_delete_prefix, release.storage_prefix))
     return marked
 
 

@@ -13,7 +13,9 @@ from apps.review.models import Consensus, GoldItem, Review, ReviewDecision
 
 
 def _reference_clean(reference) -> dict:
-    """Check a gold reference's shape: {"clip_labels": [...], "regions": [{start, end, label?, text?}], "transcript"?}."""
+    """Check a gold reference's shape.
+
+    ``{"clip_labels": [...], "regions": [{start, end, label?, text?}], "transcript"?}``."""
     if not isinstance(reference, dict) or not reference:
         raise DomainError("reference must be an object with clip_labels, regions and/or transcript.")
     unknown = set(reference) - {"clip_labels", "regions", "transcript"}
