@@ -15,6 +15,7 @@ from apps.core.errors import DomainError
 from apps.core.permissions import ANYONE
 from apps.review import agreement
 from apps.review.dashboard import dashboard_render
+from apps.review.serializers import ConsensusOutput
 from apps.review.services import REVIEW_ROLES, consensus_decide
 
 
@@ -75,7 +76,7 @@ def consensus_page(request, recording_id):
         else:
             messages.success(request, "Consensus recorded.")
         return redirect("review:consensus", recording_id=recording.id)
-    view = agreement.recording_consensus(actor=request.user, recording_id=recording.id)
+    view = ConsensusOutput(agreement.recording_consensus(actor=request.user, recording_id=recording.id)).data
     names = dict(Label.objects.filter(project_id=recording.project_id).values_list("id", "name"))
     for a in view["annotations"]:
         a["clip_label_names"] = [names.get(i, i) for i in a["clip_labels"]]

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from apps.annotation.serializers import AnnotationOutput
+
 from apps.review.models import QAResult, QASettings
 
 
@@ -64,3 +66,21 @@ class ConsensusInput(serializers.Serializer):
     annotation_id = serializers.IntegerField()
     regions = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, default=None)
     clip_labels = serializers.ListField(required=False, allow_null=True, default=None)
+
+
+class ConsensusAnnotationOutput(AnnotationOutput):
+    username = serializers.CharField()
+
+    def to_representation(self, annotation) -> dict:
+        return {**super().to_representation(annotation), "username": annotation.annotator.username}
+
+
+class ConsensusOutput(serializers.Serializer):
+    """One recording's finished annotations side by side (apps.review.agreement.recording_consensus)."""
+
+    recording = serializers.IntegerField()
+    project = serializers.IntegerField()
+    annotations = ConsensusAnnotationOutput(many=True)
+    regions = serializers.JSONField(help_text="Pairwise region agreement.")
+    transcripts = serializers.JSONField(help_text="Pairwise transcript error rates.")
+    consensus = serializers.JSONField(allow_null=True, help_text="The decision taken, if any.")
