@@ -112,7 +112,7 @@ def live_worker(transactional_db, settings, tmp_path, monkeypatch):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     _reset_pools(app)
     with app.connection_for_write() as conn:
-        for queue in ("default", "dsp", "exports", "events"):
+        for queue in ("default", "dsp", "exports", "events", "train"):
             conn.default_channel.client.delete(queue)
     workers = []
 

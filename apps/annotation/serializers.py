@@ -61,6 +61,8 @@ class RegionOutput(serializers.Serializer):
     attributes = serializers.DictField()
     fmin = serializers.FloatField(allow_null=True)
     fmax = serializers.FloatField(allow_null=True)
+    source = serializers.DictField(allow_null=True, required=False,
+                                   help_text="Provenance of a region accepted from a model's suggestion.")
 
 
 class AnnotationOutput(serializers.Serializer):

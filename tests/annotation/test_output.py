@@ -21,7 +21,7 @@ def test_annotation_output_renders_exactly_its_declared_fields(project_with_role
     assert set(data) == set(AnnotationOutput().fields)
     assert set(data["regions"][0]) == set(RegionOutput().fields)
     assert data["regions"][0] == {"id": "r1", "start": 0.5, "end": 1.0, "channel": None, "label": None, "text": "hi",
-                                  "attributes": {}, "fmin": None, "fmax": None}
+                                  "attributes": {}, "fmin": None, "fmax": None, "source": None}
     version = VersionOutput(annotation.versions.get()).data
     assert set(version) == set(VersionOutput().fields)
 
