@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 
-.PHONY: run test install install-test migrate frontend benchmarks lint clean
+.PHONY: run test install install-test migrate frontend benchmarks lint format clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,14 +28,14 @@ run: install
 	$(PY) manage.py bootstrap_demo
 	$(PY) manage.py run_embedded
 
-## make test: the whole suite. Service-backed tests run when PostgreSQL/Redis/Chromium are there;
-## with EARMARK_REQUIRE_SERVICES=1 (CI) they must run.
-test: install-test
+## make test: `make lint`, then the whole suite. Service-backed tests run when PostgreSQL/Redis/Chromium are
+## there; with EARMARK_REQUIRE_SERVICES=1 (CI) they must run.
+test: lint
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 ## make frontend: rebuild the annotator bundle (needs npm; the built files are committed).
 frontend:
-	cd frontend && npm ci && npm run build
+	cd frontend && npm ci --no-audit --no-fund && npm run build
 
 benchmarks: install-test
 	$(PY) benchmarks/api_list.py
@@ -47,8 +47,23 @@ benchmarks: install-test
 	$(PY) benchmarks/annotator_load.py
 	$(PY) benchmarks/autosave.py
 
-lint: install-test
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+## make lint: import contracts (layers, pure DSP), ruff (lint + format check), mypy on services and selectors,
+## eslint on the annotator sources.
+lint: install-test frontend/node_modules/.installed
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	cd frontend && npm run lint
+
+## make format: apply ruff's formatter and its safe fixes (then `make lint` tells what is left to do by hand).
+format: install-test
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 clean:
 	rm -rf var/broker var/test*.sqlite3

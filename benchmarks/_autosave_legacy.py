@@ -30,7 +30,7 @@ from apps.annotation.selectors import (
     label_list,
     region_field_list,
 )
-from apps.annotation.serializers import AnnotationSaveInput, annotation_json
+from apps.annotation.serializers import AnnotationOutput, AnnotationSaveInput
 from apps.core.errors import Conflict, DomainError
 
 # Floating-point slack when comparing a millisecond-rounded end with the recording's duration.
@@ -161,13 +161,11 @@ def _fresh(annotation_id) -> Annotation:
 
 
 def _conflict(annotation_id, version: int) -> Conflict:
-    from apps.annotation.serializers import annotation_json
-
     current = _fresh(annotation_id)
     return Conflict(
         f"Version {version} is out of date: this annotation is at version {current.version} "
         "(saved elsewhere meanwhile). Both versions are kept.",
-        extra={"current": annotation_json(current)},
+        extra={"current": AnnotationOutput(current).data},
     )
 
 
@@ -197,9 +195,7 @@ def _content_replace(annotation, clean, clip) -> None:
 
 
 def _current_content(annotation) -> tuple[list[dict], list[int]]:
-    from apps.annotation.serializers import region_json
-
-    regions = [region_json(r) for r in Region.objects.filter(annotation_id=annotation.pk).order_by("start", "end", "id")]
+    regions = [r.as_dict() for r in Region.objects.filter(annotation_id=annotation.pk).order_by("start", "end", "id")]
     clip = sorted(annotation.clip_labels.values_list("id", flat=True))
     return regions, clip
 
@@ -240,4 +236,4 @@ def legacy_put(self, request, annotation_id):
     data = AnnotationSaveInput(data=request.data)
     data.is_valid(raise_exception=True)
     saved = annotation_save(annotation=annotation, user=request.user, **data.validated_data)
-    return Response(annotation_json(saved))
+    return Response(AnnotationOutput(saved).data)

@@ -28,7 +28,8 @@ def percentile(values, p):
 
 
 def summary(values_ms):
-    return f"p50 {percentile(values_ms, 50):7.1f} ms   p95 {percentile(values_ms, 95):7.1f} ms   mean {statistics.fmean(values_ms):7.1f} ms"
+    p50, p95, mean = percentile(values_ms, 50), percentile(values_ms, 95), statistics.fmean(values_ms)
+    return f"p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   mean {mean:7.1f} ms"
 
 
 def rss_peak_kb(pid: int) -> int:

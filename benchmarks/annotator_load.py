@@ -143,7 +143,7 @@ def start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
             return proc
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"the web server exited:\n{log.read_text()}")
+                raise SystemExit(f"the web server exited:\n{log.read_text()}") from None
             time.sleep(0.3)
     proc.kill()
     raise SystemExit("the web server did not start")
@@ -155,7 +155,7 @@ def check_processed(base: str, info: dict) -> None:
     try:
         urllib.request.urlopen(req, timeout=10).read()
     except OSError as exc:
-        raise SystemExit(f"recording {info['recording']} has no peaks ({exc}); is processing wired in?")
+        raise SystemExit(f"recording {info['recording']} has no peaks ({exc}); is processing wired in?") from None
 
 
 # --- renderer memory from /proc ---------------------------------------------------------------------------
@@ -291,7 +291,8 @@ def screenshot(page, path: Path, seconds: int) -> None:
       const base = seconds > 60 ? 1830 : 0.3, labels = (p.schema.region_labels || []).map((l) => l.id);
       const spans = [[0, 1.4, 0, 'turn the lights off please'], [1.7, 2.9, 1, ''], [3.1, 4.4, 0, 'and the heating']];
       let last = null;
-      for (const [a, b, li, text] of spans) last = p.store.addRegion({ start: base + a, end: base + b, label: labels[li] ?? null, text });
+      for (const [a, b, li, text] of spans)
+        last = p.store.addRegion({ start: base + a, end: base + b, label: labels[li] ?? null, text });
       if (seconds > 60) {
         p.store.updateRegion(p.store.regions[1].id, { fmin: 150, fmax: 1200 }); // a time-frequency box
         p.waveform.zoomBy(120);
@@ -342,7 +343,8 @@ def main() -> None:
         seeded = json.loads(done.stdout.strip().splitlines()[-1])
         for name, seconds in FILES:
             info = seeded[str(seconds)]
-            print(f"  {name}: {info['bytes'] / 2**20:.1f} MiB WAV, ingested and processed in {info['ingest_and_process_s']} s")
+            mib, took = info["bytes"] / 2**20, info["ingest_and_process_s"]
+            print(f"  {name}: {mib:.1f} MiB WAV, ingested and processed in {took} s")
         port = free_port()
         server = start_server(env, port, var_dir / "web.log")
         base = f"http://127.0.0.1:{port}"
@@ -361,7 +363,7 @@ def main() -> None:
 
 def measure(browser, base, seeded, args) -> dict:
     results = {}
-    for name, seconds in FILES:  # warm the server's imports and caches once per page kind
+    for _name, seconds in FILES:  # warm the server's imports and caches once per page kind
         load_once(browser, base, seeded[str(seconds)], naive=False)
     load_once(browser, base, seeded["5"], naive=True)
     for name, seconds in FILES:

@@ -76,7 +76,7 @@ def measure(client, url, n):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for i in range(n):
+    for _i in range(n):
         connection.queries_log.clear()  # the log is a bounded deque; a full one miscounts
         with CaptureQueriesContext(connection) as ctx:
             start = time.perf_counter()

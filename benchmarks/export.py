@@ -172,7 +172,8 @@ def build_e2e(fmt: str) -> None:
 def e2e_run(fmt: str, var: Path) -> tuple[float, float]:
     """(build seconds, peak RSS MB) of one end-to-end build in a fresh child."""
     wrapper = (
-        "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); "
+        "import resource, subprocess, sys; "
+        "r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); "
         "print(r.stdout); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
     out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, __file__, "--e2e", fmt], check=True,
@@ -274,7 +275,8 @@ def main() -> None:
         if args.skip_e2e:
             return
 
-        print("\nEnd to end: release_build in a worker-like child (SQLite, local storage; FLAC clips copied frame for frame)")
+        print("\nEnd to end: release_build in a worker-like child "
+              "(SQLite, local storage; FLAC clips copied frame for frame)")
         print(f"{'format':<22}{'seconds':>9}{'clips/s':>10}{'vs tar cf':>11}{'RSS ' + str(args.small):>12}"
               f"{'RSS ' + str(args.clips):>12}")  # fmt: skip
         vars_ = {}

@@ -1,6 +1,7 @@
 """Feature-extraction benchmark (issue 3, "Done means"): Earmark's DSP beside the usual librosa script.
 
-Run from the repository root:  .venv/bin/python benchmarks/features.py  [--clips 200] [--long-minutes 30] [--sections 1234]
+Run from the repository root:
+    .venv/bin/python benchmarks/features.py  [--clips 200] [--long-minutes 30] [--sections 1234]
 
 Generates 200 ten-second 44.1 kHz clips and one 30-minute file, then prints,
 measured in the same run:

@@ -79,7 +79,8 @@ def main():
             raise SystemExit("the server did not start")
         data = clips(args.files)
         megabytes = sum(map(len, data)) / 1e6
-        print(f"{args.files} clips of 5 s at 16 kHz, {megabytes:.1f} MB per run, one request each; server: gunicorn (embedded default)")
+        print(f"{args.files} clips of 5 s at 16 kHz, {megabytes:.1f} MB per run, one request each; "
+              "server: gunicorn (embedded default)")
         print(f"{'run':<28}{'files/s':>10}{'MB/s':>9}{'server RSS after (MB)':>24}{'accepted':>10}")
         rows = {}
         for label, url_for in [("earmark", lambda pid: f"/api/v1/projects/{pid}/recordings/"),

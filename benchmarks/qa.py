@@ -177,7 +177,7 @@ def _seed_dashboard(n: int):
     recs = list(Recording.objects.filter(project=project).order_by("id").values_list("id", "duration"))
     now = timezone.now()
     qa_rows = []
-    for j, (rid, dur) in enumerate(recs):
+    for _j, (rid, dur) in enumerate(recs):
         flags = [f for f, p in zip(QA_FLAGS, (0.04, 0.08, 0.12, 0.02, 0.05, 0.03, 0.01, 0.02)) if rng.random() < p]
         qa_rows.append(QAResult(recording_id=rid, project=project, duration_s=dur, snr_db=float(rng.uniform(5, 60)),
                                 flags="," + ",".join(flags) + "," if flags else "", flagged=bool(flags)))

@@ -74,7 +74,7 @@ def _expand(route: str, params: dict) -> list[str] | None:
     paths = []
     for combo in itertools.product(*(params[n] for n in names)):
         values = iter(combo)
-        paths.append("/" + _PARAM.sub(lambda m: str(next(values)), route))
+        paths.append("/" + _PARAM.sub(lambda m, values=values: str(next(values)), route))
     return paths
 
 
@@ -97,7 +97,7 @@ def _request(client, method, url, query):
 def walk(clients: dict, params: dict, query: dict, urlconf=None) -> list[tuple[str, str, str, int, bytes]]:
     """Request every expanded path with every client; returns (role, method, url, status, body)."""
     out, unwalked = [], []
-    for route, pattern in _patterns(get_resolver(urlconf)):
+    for route, _pattern in _patterns(get_resolver(urlconf)):
         paths = _expand(route, params)
         if paths is None:
             unwalked.append(route)
@@ -257,7 +257,7 @@ def _model(project, manager, annotations, capture) -> list[int]:
 def _fingerprints(responses, control) -> list[bytes]:
     """Chunks of what recording-scoped endpoints returned for the excluded recordings (absent from the control's)."""
     prints = []
-    for role, method, url, status, body in responses:
+    for _role, _method, url, status, body in responses:
         if status != 200 or len(body) < 256 or body.lstrip()[:1] in (b"<",):
             continue
         chunk = body[len(body) // 2: len(body) // 2 + 48]

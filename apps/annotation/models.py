@@ -172,6 +172,12 @@ class Region(models.Model):
     def __str__(self):
         return f"region {self.uid} {self.start}-{self.end}"
 
+    def as_dict(self) -> dict:
+        """The region as the API shows it and as version snapshots store it (see RegionOutput)."""
+        return {"id": self.uid, "start": self.start, "end": self.end, "channel": self.channel, "label": self.label_id,
+                "text": self.text, "attributes": self.attributes, "fmin": self.fmin, "fmax": self.fmax,
+                "source": self.source}
+
 
 class VersionKind(models.TextChoices):
     SAVE = "save", "Save"

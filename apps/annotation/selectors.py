@@ -83,6 +83,14 @@ def annotations_for_recordings(recording_ids, statuses=None) -> QuerySet:
     return _with_content(qs.order_by("recording_id", "id"))
 
 
+def annotation_content(*, annotation_id: int) -> tuple[list[dict], list[int]]:
+    """An annotation's regions (as plain dicts, in time order) and clip-label ids, read fresh (2 queries)."""
+    regions = [r.as_dict() for r in Region.objects.filter(annotation_id=annotation_id).order_by("start", "end", "uid")]
+    clip = sorted(Annotation.clip_labels.through.objects.filter(annotation_id=annotation_id)
+                  .values_list("label_id", flat=True))
+    return regions, clip
+
+
 def annotations_export(*, recording_ids) -> list[dict]:
     """Plain dicts of these recordings' annotations for a speaker's subject-access export (ANNOTATIONS_EXPORT)."""
     return [{"id": a.id, "recording_id": a.recording_id, "status": a.status, "version": a.version,

@@ -26,15 +26,24 @@ from apps.annotation.serializers import (
     LabelSchemaOutput,
     SkipOutput,
     VersionOutput,
-    annotation_json,
-    version_json,
 )
 from apps.annotation.services.drafts import annotation_draft_accept, drafts_of
+from apps.annotation.services.work import VersionConflict
 from apps.catalog.serializers import RecordingOutput
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
-from apps.core.errors import DomainError
+from apps.core.errors import Conflict, DomainError
 from apps.core.permissions import ANYONE, MANAGERS, project_role_require
+
+
+class VersionConflictBody:
+    """For views whose service may refuse an outdated version: the 409 body carries the annotation as it is now,
+    rendered like every annotation (``{"detail", "current"}``)."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, VersionConflict):
+            exc = Conflict(exc.message, extra={"current": AnnotationOutput(exc.current).data})
+        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 class ProjectLabelsView(APIView):
@@ -73,7 +82,7 @@ class QueueNextView(APIView):
             return Response(status=status.HTTP_204_NO_CONTENT)
         annotation, recording = found
         annotation = annotation_get(request.user, annotation.pk, for_edit=True)
-        return Response({"annotation": annotation_json(annotation), "recording": RecordingOutput(recording).data,
+        return Response({"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data,
                          "progress": services.queue_progress(project_id=project_id, user=request.user)})
 
 
@@ -94,15 +103,15 @@ class AnnotationListView(GenericAPIView):
                 raise DomainError(f"status {bad[0]!r} is not one of {', '.join(AnnotationStatus.values)}.")
         qs = annotation_list(request.user, project_id=params.validated_data.get("project"), statuses=statuses)
         page = self.paginate_queryset(qs)
-        return self.get_paginated_response([annotation_json(a) for a in page])
+        return self.get_paginated_response(AnnotationOutput(page, many=True).data)
 
 
-class AnnotationDetailView(APIView):
+class AnnotationDetailView(VersionConflictBody, APIView):
     """Read an annotation; its annotator saves it (PUT) with the version it was based on."""
 
     @extend_schema(responses=AnnotationOutput)
     def get(self, request, annotation_id):
-        return Response(annotation_json(annotation_get(request.user, annotation_id)))
+        return Response(AnnotationOutput(annotation_get(request.user, annotation_id)).data)
 
     @extend_schema(request=AnnotationSaveInput, responses=AnnotationOutput)
     def put(self, request, annotation_id):
@@ -111,17 +120,17 @@ class AnnotationDetailView(APIView):
         data.is_valid(raise_exception=True)
         saved = services.annotation_save(annotation=annotation, user=request.user,
                                          settings=annotation_settings_of(annotation), **data.validated_data)
-        return Response(annotation_json(saved))
+        return Response(AnnotationOutput(saved).data)
 
 
-class AnnotationSubmitView(APIView):
+class AnnotationSubmitView(VersionConflictBody, APIView):
     @extend_schema(request=AnnotationSubmitInput, responses=AnnotationOutput)
     def post(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id, for_edit=True, with_content=False)
         data = AnnotationSubmitInput(data=request.data)
         data.is_valid(raise_exception=True)
         saved = services.annotation_submit(annotation=annotation, user=request.user, **data.validated_data)
-        return Response(annotation_json(saved))
+        return Response(AnnotationOutput(saved).data)
 
 
 class AnnotationSkipView(APIView):
@@ -139,7 +148,7 @@ class AnnotationVersionsView(APIView):
     @extend_schema(responses=VersionOutput(many=True))
     def get(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id)
-        return Response([version_json(v) for v in annotation.versions.order_by("version")])
+        return Response(VersionOutput(annotation.versions.order_by("version"), many=True).data)
 
 
 class RecordingDraftsView(APIView):
@@ -160,4 +169,4 @@ class AnnotationDraftAcceptView(APIView):
             raise DomainError("Send the annotation's version and the draft's id as numbers.")
         saved = annotation_draft_accept(annotation=annotation, user=request.user, version=version, draft_id=draft,
                                         settings=annotation_settings_of(annotation))
-        return Response(annotation_json(saved))
+        return Response(AnnotationOutput(saved).data)

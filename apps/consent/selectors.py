@@ -35,7 +35,7 @@ def _required_mask(purpose: str):
     bit = PURPOSE_BITS[purpose]
     default = PURPOSE_BITS[Purpose.STORE] | bit
     policy = Coalesce(OuterRef(f"project__consent_policy__{purpose}_mask"), Value(default), output_field=IntegerField())
-    return ExpressionWrapper(policy.bitor(Value(bit)), output_field=IntegerField())
+    return ExpressionWrapper(policy.bitor(Value(bit)), output_field=IntegerField())  # type: ignore[arg-type]
 
 
 def live_grants(purpose: str, *, speaker_ref="speaker_id") -> QuerySet:

@@ -97,11 +97,23 @@ class ConsentFormOutput(serializers.ModelSerializer):
 MASKS = ["ingest", "store", "annotate", "review", "train_models", "public_release", "commercial"]
 
 
+def _purposes_field() -> serializers.ListField:
+    return serializers.ListField(child=serializers.ChoiceField(choices=Purpose.choices), required=False,
+                                 allow_empty=False)
+
+
 class PolicyIO(serializers.Serializer):
+    """A project's consent policy: for each use (MASKS), the purposes a speaker must have granted."""
+
     on_missing = serializers.ChoiceField(choices=OnMissing.choices, required=False)
     retention_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    locals().update({f"{name}_purposes": serializers.ListField(
-        child=serializers.ChoiceField(choices=Purpose.choices), required=False, allow_empty=False) for name in MASKS})
+    ingest_purposes = _purposes_field()
+    store_purposes = _purposes_field()
+    annotate_purposes = _purposes_field()
+    review_purposes = _purposes_field()
+    train_models_purposes = _purposes_field()
+    public_release_purposes = _purposes_field()
+    commercial_purposes = _purposes_field()
 
     def to_representation(self, policy: ProjectConsentPolicy):
         return {"project": policy.project_id, "on_missing": policy.on_missing, "retention_days": policy.retention_days,

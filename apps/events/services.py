@@ -9,6 +9,7 @@ timestamps (replays). Failed attempts are retried with exponential backoff on th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -69,7 +70,7 @@ def webhook_url_check(url: str) -> str:
     except (socket.gaierror, UnicodeError, ValueError):
         raise DomainError(f"The webhook host {host} does not resolve to an address.") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not address.is_global and not any(address in net for net in nets):
             raise DomainError(f"The webhook host {host} resolves to {address}, a loopback, private, link-local or "
                               "otherwise non-public address; Earmark does not send webhooks there unless the site "
@@ -117,7 +118,7 @@ def event_emit(*, project_id: int, event: str, data: dict[str, Any]) -> int:
         WebhookDelivery.objects.filter(id=delivery.id).update(body=json.dumps(body, sort_keys=True))
         created.append(delivery.id)
     for delivery_id in created:
-        transaction.on_commit(lambda i=delivery_id: webhook_deliver_task.delay(i))
+        transaction.on_commit(functools.partial(webhook_deliver_task.delay, delivery_id))
     return len(created)
 
 

@@ -4,7 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.processing.models import ProcessingJob, Recipe
+from apps.core.fields import QueryChoice, QueryInput, QueryInt
+from apps.processing.models import JobKind, JobStatus, ProcessingJob, Recipe
 from apps.processing.services import job_progress_aggregate
 
 
@@ -41,3 +42,15 @@ class JobDetailOutput(JobOutput):
         if job.kind != "project":
             return None
         return job_progress_aggregate(parent=job)
+
+
+class JobListQuery(QueryInput):
+    project = QueryInt(help_text="Only this project's jobs.")
+    recording = QueryInt(help_text="Only this recording's jobs.")
+    status = QueryChoice(choices=JobStatus.values)
+    kind = QueryChoice(choices=JobKind.values)
+
+
+class PeaksQuery(QueryInput):
+    max_length = QueryInt(low=1, high=10**8, help_text="Most points wanted (default 20000).")
+    samples_per_pixel = QueryInt(low=1, high=10**8, help_text="One of the stored resolutions.")

@@ -37,7 +37,7 @@ def recording_process_task(self, job_id: int) -> str:
         return JobOutcome.FAILED
     except TRANSIENT_ERRORS as exc:
         # Exponential backoff: 2, 4, 8, ... seconds (capped), then on_failure marks the job failed.
-        raise self.retry(exc=exc, countdown=min(2 ** (self.request.retries + 1), 300))
+        raise self.retry(exc=exc, countdown=min(2 ** (self.request.retries + 1), 300)) from exc
     if outcome == JobOutcome.HELD:
         # Another run holds a live lease. If it dies, the lease expires and this retry takes over;
         # if it finishes, the retry finds the job closed and stops.

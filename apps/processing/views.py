@@ -8,12 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog.models import Project
-from apps.core.errors import DomainError
 from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 from apps.processing import selectors, services
-from apps.processing.models import JobKind, JobStatus
 from apps.processing.serializers import (
     JobDetailOutput,
+    JobListQuery,
     JobOutput,
     RecipeInput,
     RecipeOutput,
@@ -59,37 +58,20 @@ class JobListView(ListAPIView):
 
     serializer_class = JobOutput
 
+    @extend_schema(parameters=[JobListQuery])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
-        params = self.request.query_params
-        project_id = _int_param(params, "project")
-        if project_id is not None:
-            project_role_require(self.request.user, project_id, ANYONE)
-        return selectors.job_list(actor=self.request.user, project_id=project_id,
-                                  recording_id=_int_param(params, "recording"),
-                                  status=_choice_param(params, "status", JobStatus),
-                                  kind=_choice_param(params, "kind", JobKind))
+        query = JobListQuery.parse(self.request.query_params)
+        if "project" in query:
+            project_role_require(self.request.user, query["project"], ANYONE)
+        return selectors.job_list(actor=self.request.user, project_id=query.get("project"),
+                                  recording_id=query.get("recording"), status=query.get("status"),
+                                  kind=query.get("kind"))
 
 
 class JobDetailView(APIView):
     @extend_schema(responses=JobDetailOutput)
     def get(self, request, job_id):
         return Response(JobDetailOutput(selectors.job_get(actor=request.user, job_id=job_id)).data)
-
-
-def _int_param(params, name):
-    raw = params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise DomainError(f"The '{name}' filter must be a whole number, not {raw!r}.") from None
-
-
-def _choice_param(params, name, choices):
-    raw = params.get(name)
-    if raw in (None, ""):
-        return None
-    if raw not in choices.values:
-        raise DomainError(f"The '{name}' filter must be one of {', '.join(choices.values)}, not {raw!r}.")
-    return raw

@@ -20,6 +20,7 @@ from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 from apps.core.errors import DomainError
 from apps.processing import selectors
+from apps.processing.serializers import PeaksQuery
 
 NPY_KINDS = re.compile(r"^(spectrogram|mel|mfcc|mfcc_delta|mfcc_delta2|chroma|mel_specaug_\d+)$")
 JSON_KINDS = {"voiced_segments", "qa"}
@@ -32,28 +33,14 @@ def _recording(request, recording_id):
     return recording_get_usable(request.user, Purpose.STORE, recording_id)
 
 
-def _positive_int(request, name, default=None, *, high=10**8):
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= high:
-        raise DomainError(f"'{name}' must be a whole number between 1 and {high}, not {raw!r}.")
-    return value
-
-
 class RecordingPeaksView(APIView):
     """Waveform peaks as BBC audiowaveform JSON, at the finest stored resolution that fits max_length."""
 
-    @extend_schema(parameters=[OpenApiParameter("max_length", int), OpenApiParameter("samples_per_pixel", int)],
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[PeaksQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request, recording_id):
         recording = _recording(request, recording_id)
-        max_length = _positive_int(request, "max_length", DEFAULT_MAX_LENGTH)
-        spp = _positive_int(request, "samples_per_pixel")
+        query = PeaksQuery.parse(request.query_params)
+        max_length, spp = query.get("max_length", DEFAULT_MAX_LENGTH), query.get("samples_per_pixel")
         peaks = selectors.peaks_for(artifact=selectors.artifact_get(recording=recording, kind="peaks"))
         if spp is not None:
             try:

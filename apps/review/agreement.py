@@ -20,7 +20,6 @@ from apps.annotation.models import (
     AnnotationStatus,
     Region,
 )
-from apps.annotation.serializers import annotation_json
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable, recordings_usable
 from apps.core.permissions import Role
@@ -222,7 +221,7 @@ def recording_consensus(*, actor, recording_id: int, iou_threshold: float = 0.5)
     return {
         "recording": recording.id,
         "project": recording.project_id,
-        "annotations": [{**annotation_json(a), "username": a.annotator.username} for a in annotations],
+        "annotations": annotations,  # rows (regions and clip labels prefetched): ConsensusOutput renders them
         "regions": metrics.region_agreement_pairwise({a: d["regions"] for a, d in by.items()}, iou_threshold),
         "transcripts": metrics.transcript_error_pairwise({a: metrics.annotation_transcript(d) for a, d in by.items()}),
         "consensus": decided,

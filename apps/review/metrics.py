@@ -402,23 +402,23 @@ def annotator_scores(
     A field missing from the annotator's annotation counts as empty.
     """
     scores: dict[Hashable, dict[str, Any]] = {}
-    for annotator, annotations in by_annotator.items():
-        units = [u for u in annotations if u in gold]
+    for annotator, answers in by_annotator.items():
+        units = [u for u in answers if u in gold]
         label_units = [u for u in units if "clip_labels" in gold[u]]
         region_units = [u for u in units if "regions" in gold[u]]
         text_units = [u for u in units if _has_transcript(gold[u])]
         correct = sum(
-            _label_set(gold[u]["clip_labels"]) == _label_set(annotations[u].get("clip_labels")) for u in label_units
+            _label_set(gold[u]["clip_labels"]) == _label_set(answers[u].get("clip_labels")) for u in label_units
         )
         tally = _RegionTally()
         for u in region_units:
-            tally.add(gold[u]["regions"], annotations[u].get("regions") or [], iou_threshold)
+            tally.add(gold[u]["regions"], answers[u].get("regions") or [], iou_threshold)
         regions = tally.as_dict()
         text = {"wer": None, "cer": None}
         if text_units:
             text = transcript_error(
                 [annotation_transcript(gold[u]) for u in text_units],
-                [annotation_transcript(annotations[u]) for u in text_units],
+                [annotation_transcript(answers[u]) for u in text_units],
             )
         scores[annotator] = {
             "units": len(units),

@@ -16,6 +16,7 @@ from apps.core.permissions import ANYONE
 from apps.review import agreement
 from apps.review.dashboard import dashboard_render
 from apps.review.selectors import own_submissions_waiting
+from apps.review.serializers import ConsensusOutput
 from apps.review.services import REVIEW_ROLES, consensus_decide
 
 
@@ -89,7 +90,7 @@ def consensus_page(request, recording_id):
     """Overlap item side by side; POST ``annotation_id`` adopts that annotation (the service decides)."""
     recording = recording_get_usable(request.user, Purpose.REVIEW, recording_id, roles=REVIEW_ROLES)
     project_page_get(user=request.user, project_id=recording.project_id, roles=REVIEW_ROLES)
-    view = agreement.recording_consensus(actor=request.user, recording_id=recording.id)
+    view = ConsensusOutput(agreement.recording_consensus(actor=request.user, recording_id=recording.id)).data
     if request.method == "POST":
         try:
             if request.POST.get("action") == "merge":

@@ -2,7 +2,10 @@
 
 from rest_framework import serializers
 
-from apps.review.models import QAResult, QASettings
+from apps.annotation.serializers import AnnotationOutput
+from apps.core.fields import QueryBool, QueryInput, QueryNumber
+from apps.review.models import QA_FLAGS, QAResult, QASettings
+from apps.review.selectors import QA_RANGE_FIELDS
 
 
 class QAResultOutput(serializers.ModelSerializer):
@@ -64,3 +67,40 @@ class ConsensusInput(serializers.Serializer):
     annotation_id = serializers.IntegerField()
     regions = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, default=None)
     clip_labels = serializers.ListField(required=False, allow_null=True, default=None)
+
+
+class ConsensusAnnotationOutput(AnnotationOutput):
+    username = serializers.CharField()
+
+    def to_representation(self, annotation) -> dict:
+        return {**super().to_representation(annotation), "username": annotation.annotator.username}
+
+
+class ConsensusOutput(serializers.Serializer):
+    """One recording's finished annotations side by side (apps.review.agreement.recording_consensus)."""
+
+    recording = serializers.IntegerField()
+    project = serializers.IntegerField()
+    annotations = ConsensusAnnotationOutput(many=True)
+    regions = serializers.JSONField(help_text="Pairwise region agreement.")
+    transcripts = serializers.JSONField(help_text="Pairwise transcript error rates.")
+    consensus = serializers.JSONField(allow_null=True, help_text="The decision taken, if any.")
+
+
+class QAFlagField(serializers.ChoiceField):
+    default_error_messages = {"invalid_choice": "Unknown QA flag {input!r}; known flags: " + ", ".join(QA_FLAGS) + "."}
+
+
+class QAListQuery(QueryInput):
+    """QA list filters: ``flag`` (repeatable), ``flagged``, ``accepted``, ``min_<metric>`` / ``max_<metric>``."""
+
+    flag = serializers.ListField(child=QAFlagField(choices=QA_FLAGS), required=False)
+    flagged = QueryBool()
+    accepted = QueryBool()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in QA_RANGE_FIELDS:  # one pair per numeric QA measure, listed in the schema like the rest
+            fields[f"min_{name}"] = QueryNumber(help_text=f"Only results with {name} at least this.")
+            fields[f"max_{name}"] = QueryNumber(help_text=f"Only results with {name} at most this.")
+        return fields

@@ -26,7 +26,7 @@ import { Spectrogram } from './spectrogram.js';
 import { Store } from './store.js';
 import { SuggestionsLayer } from './suggestions.js';
 import { fetchModelSuggestions, modelSegments, showQueueOrder } from './model-suggestions.js';
-import { clamp, debounce } from './util.js';
+import { clamp, debounce, mixInto } from './util.js';
 import { Waveform } from './waveform.js';
 import { PageEditing } from './page-editing.js';
 import { PagePlayback } from './page-playback.js';
@@ -359,11 +359,9 @@ class AnnotatorPage {
   }
 }
 
-// The page's methods live in page-*.js by concern; copy them (getters included) onto the class.
-for (const part of [PageWiring, PagePlayback, PageEditing, PageWorkflow]) {
-  const { constructor, ...methods } = Object.getOwnPropertyDescriptors(part.prototype); // eslint-disable-line no-unused-vars
-  Object.defineProperties(AnnotatorPage.prototype, methods);
-}
+// The page's methods live in page-*.js by concern; mixInto copies them onto the class and refuses a name
+// defined twice (on the class or in two parts), which would otherwise silently replace the other one.
+mixInto(AnnotatorPage, [PageWiring, PagePlayback, PageEditing, PageWorkflow]);
 
 function boot() {
   const root = document.getElementById('annotator');

@@ -88,3 +88,20 @@ export function isTypingTarget(target) {
   const type = (target.getAttribute('type') || 'text').toLowerCase();
   return !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color'].includes(type);
 }
+
+/**
+ * Copy the methods (getters included) of each of ``parts``' prototypes onto ``target``'s prototype. A name that
+ * ``target`` or an earlier part already defines throws: a silent overwrite would lose one of the two methods.
+ */
+export function mixInto(target, parts) {
+  const owner = new Map(Object.getOwnPropertyNames(target.prototype).map((name) => [name, target.name]));
+  for (const part of parts) {
+    const { constructor, ...methods } = Object.getOwnPropertyDescriptors(part.prototype); // eslint-disable-line no-unused-vars
+    for (const name of Object.keys(methods)) {
+      if (owner.has(name)) throw new Error(`${part.name}.${name} would overwrite ${owner.get(name)}.${name}`);
+      owner.set(name, part.name);
+    }
+    Object.defineProperties(target.prototype, methods);
+  }
+  return target;
+}

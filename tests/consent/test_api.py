@@ -190,3 +190,9 @@ def test_consent_form_versions_keep_old_text(api, consent_world):
     assert bad.status_code == 400 and "does not cover commercial" in bad.json()["detail"]
     empty = client.post("/api/v1/consent-forms/", {**body, "text": "  "}, format="json")
     assert empty.status_code == 400 and "text" in empty.json()["detail"]
+
+
+def test_the_policy_serializer_declares_one_purposes_field_per_use():
+    from apps.consent.serializers import MASKS, PolicyIO
+
+    assert {f"{name}_purposes" for name in MASKS} <= set(PolicyIO().fields)

@@ -121,7 +121,7 @@ def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(
                                                            for p in PURPOSE_BITS})  # fmt: skip
     now = timezone.now()
     recordings = []
-    for i in range(80):
+    for _i in range(80):
         where = rng.choice([project, strict])
         speaker = None
         if rng.random() < 0.8:

@@ -9,7 +9,7 @@ import pytest
 from apps.consent.models import AuditEvent, ConsentRecord
 from apps.consent.purposes import PURPOSE_BITS
 from apps.datasets.models import DatasetRelease, ReleaseItem
-from tests.catalog.factories import ProjectFactory
+from tests.catalog.factories import LanguageFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,28 @@ def test_versions_count_per_project(api, corpus, built):
     DatasetRelease.objects.create(project=other, version=1, name="x", purpose="train_models", spec={})
     response = create(api, corpus, {"formats": ["csv"]})
     assert response.status_code == 201 and response.json()["version"] == 2
+
+
+def test_a_language_filter_is_checked_against_the_project_not_the_whole_database(api, corpus):
+    """Bug: the check used every Language row, so a tag only another project uses passed it (and the release
+    then failed later with a vaguer sentence)."""
+    from tests.catalog.factories import RecordingFactory
+
+    RecordingFactory(project=ProjectFactory(), language=LanguageFactory(tag="fr"))  # another project's language
+    response = create(api, corpus, {"filters": {"languages": ["fr"]}})
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == "Unknown language 'fr': no recording of the project uses that tag."
+    assert not DatasetRelease.objects.exists()
+    assert create(api, corpus, {"filters": {"languages": ["en"]}, "formats": ["csv"]}).status_code == 201
+
+
+def test_the_spec_check_has_no_second_purpose_rule_besides_the_consent_selector():
+    """Bug: release_spec_normalise took `allowed_purposes`, which every caller passed as None, so its refusal
+    could never run; the consent selector (candidates_require) is the one that decides."""
+    import inspect
+
+    from apps.datasets.services.spec import release_spec_normalise
+
+    assert "allowed_purposes" not in inspect.signature(release_spec_normalise).parameters
+    normalised = release_spec_normalise(spec={"purpose": "commercial"}, project_labels=set(), project_languages=None)
+    assert normalised["purpose"] == "commercial"

@@ -38,7 +38,10 @@ def strings_in(value):
 @pytest.mark.services
 @pytest.mark.xdist_group("worker")
 def test_deliveries_are_signed_retried_after_a_500_until_a_200_and_carry_ids_only(
-    live_worker, receiver, corpus, api  # noqa: F811
+    live_worker,
+    receiver,
+    corpus,  # noqa: F811 (the fixture imported from tests/datasets/conftest.py)
+    api,
 ):
     from apps.catalog.models import SpeakerIdentity
     from apps.catalog.services.imports import import_zip_recorded

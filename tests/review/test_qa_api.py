@@ -63,7 +63,7 @@ def test_list_query_count_is_constant(api, seeded, django_assert_max_num_queries
     url = f"/api/v1/projects/{project.id}/qa/"
     with django_assert_max_num_queries(4) as small:
         client.get(url)
-    for i in range(20):
+    for _i in range(20):
         _result(project, ["clipping"])
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert len(client.get(url).json()["results"]) == 23

@@ -64,12 +64,14 @@ class _Schema:
         return {f.name: f for f in region_field_list(self.project_id)}
 
 
-def _number(value, where: str, *, unit="seconds", allow_none=False) -> float | None:
-    if value is None and allow_none:
-        return None
+def _number(value, where: str, *, unit="seconds") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise DomainError(f"{where} must be a number of {unit}.")
     return float(value)
+
+
+def _number_or_none(value, where: str, *, unit="seconds") -> float | None:
+    return None if value is None else _number(value, where, unit=unit)
 
 
 def _attributes_clean(attributes, schema: "_Schema", where: str) -> dict:
@@ -163,11 +165,11 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
         text = raw.get("text") or ""
         if not isinstance(text, str):
             raise DomainError(f"{where}.text must be a string.")
-        fmin = _number(raw.get("fmin"), f"{where}.fmin", unit="hertz", allow_none=True)
-        fmax = _number(raw.get("fmax"), f"{where}.fmax", unit="hertz", allow_none=True)
+        fmin = _number_or_none(raw.get("fmin"), f"{where}.fmin", unit="hertz")
+        fmax = _number_or_none(raw.get("fmax"), f"{where}.fmax", unit="hertz")
         if (fmin is None) != (fmax is None):
             raise DomainError(f"{where}: give both fmin and fmax, or neither.")
-        if fmin is not None:
+        if fmin is not None and fmax is not None:
             if fmin < 0 or fmin >= fmax:
                 raise DomainError(f"{where}: fmin ({fmin} Hz) must be at least 0 and below fmax ({fmax} Hz).")
             if nyquist and fmax > nyquist + 0.5:

@@ -16,7 +16,7 @@ from apps.annotation.models import (
     Region,
     VersionKind,
 )
-from apps.annotation.selectors import annotation_settings_get
+from apps.annotation.selectors import annotation_content, annotation_settings_get
 from apps.annotation.services.validation import regions_clean
 from apps.core.errors import Conflict, DomainError
 
@@ -28,15 +28,21 @@ def _fresh(annotation_id) -> Annotation:
     return Annotation.objects.prefetch_related("regions", "clip_labels").get(pk=annotation_id)
 
 
-def _conflict(annotation_id, version: int) -> Conflict:
-    # The 409 body carries the current state
-    from apps.annotation.serializers import annotation_json
+class VersionConflict(Conflict):
+    """409 for a save based on an old version. ``current`` is the annotation as it is now: the API layer renders
+    it into the body (``{"detail", "current"}``, see apps.annotation.views.VersionConflictBody)."""
 
+    def __init__(self, message: str, *, current: Annotation):
+        super().__init__(message)
+        self.current = current
+
+
+def _conflict(annotation_id, version: int) -> VersionConflict:
     current = _fresh(annotation_id)
-    return Conflict(
+    return VersionConflict(
         f"Version {version} is out of date: this annotation is at version {current.version} "
         "(saved elsewhere meanwhile). Both versions are kept.",
-        extra={"current": annotation_json(current)},
+        current=current,
     )
 
 
@@ -119,11 +125,7 @@ def _content_cache(annotation, clean, clip) -> Annotation:
 
 
 def _current_content(annotation) -> tuple[list[dict], list[int]]:
-    from apps.annotation.serializers import region_json
-
-    regions = [region_json(r) for r in Region.objects.filter(annotation_id=annotation.pk).order_by("start", "end", "uid")]
-    clip = sorted(annotation.clip_labels.values_list("id", flat=True))
-    return regions, clip
+    return annotation_content(annotation_id=annotation.pk)
 
 
 def _owner_check(annotation, user) -> None:

@@ -77,8 +77,8 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
         declared = sum(i.file_size for i in entries)
         if declared > settings.EARMARK_ZIP_MAX_UNCOMPRESSED_BYTES:
             raise DomainError(
-                f"the zip expands to {declared:,} bytes, over the limit of {settings.EARMARK_ZIP_MAX_UNCOMPRESSED_BYTES:,} "
-                "(a zip bomb is refused whole)"
+                f"the zip expands to {declared:,} bytes, "
+                f"over the limit of {settings.EARMARK_ZIP_MAX_UNCOMPRESSED_BYTES:,} (a zip bomb is refused whole)"
             )
         sidecar = dict(sidecar or {})
         for info in entries:
@@ -183,7 +183,7 @@ def import_folder(*, project: Project, path: str, created_by=None, progress=None
 def _s3_client():
     import boto3
 
-    opts = settings.STORAGES["default"].get("OPTIONS", {})
+    opts: dict = settings.STORAGES["default"].get("OPTIONS", {})  # type: ignore[attr-defined]
     return boto3.client(
         "s3",
         endpoint_url=os.environ.get("EARMARK_IMPORT_S3_ENDPOINT_URL") or opts.get("endpoint_url") or os.environ.get("AWS_S3_ENDPOINT_URL"),

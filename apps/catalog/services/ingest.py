@@ -248,7 +248,8 @@ def recordings_ingest_many(*, project: Project, files, created_by=None, sidecar:
 
 
 def _ingest_chunk(project, files, created_by, sidecar) -> list[IngestResult]:
-    results, written = [], []
+    results: list[IngestResult] = []
+    written: list[str] = []
     try:
         with transaction.atomic():
             for name, fileobj in files:

@@ -4,7 +4,9 @@ from apps.catalog.models import Recording, RecordingStatus
 
 
 def recording_status_set(*, recording_id: int, status: str, only_from: tuple[str, ...] | None = None) -> bool:
-    """Set a recording's status (optionally only from the given statuses); a purged one never changes. Writes Recording."""
+    """Set a recording's status (optionally only from the given statuses); a purged one never changes.
+
+    Writes Recording."""
     RecordingStatus(status)
     qs = Recording.objects.filter(id=recording_id).exclude(status=RecordingStatus.PURGED)
     if only_from is not None:

@@ -111,7 +111,8 @@ def _evidence_delete(speaker) -> int:
 
 
 def speaker_purge_if_complete(*, speaker_id) -> bool:
-    """Once a speaker has no live consent and no unpurged recording: delete evidence, wipe identity, keep a tombstone."""
+    """Once a speaker has no live consent and no unpurged recording: delete evidence, wipe identity, keep a
+    tombstone."""
     speaker = Speaker.objects.get(pk=speaker_id)
     if SpeakerTombstone.objects.filter(speaker=speaker).exists():
         return False

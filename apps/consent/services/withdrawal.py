@@ -119,7 +119,7 @@ def consent_withdraw(*, consent_id, actor, via: str = WithdrawnVia.MANAGER, purp
         ids = _speaker_recording_ids(record.speaker_id)
         before = _usable_map(ids)
         if recording_ids:
-            data = {"recording_ids": _recordings_withdraw(record, recording_ids, via=via, reason=reason, now=now)}
+            data: dict = {"recording_ids": _recordings_withdraw(record, recording_ids, via=via, reason=reason, now=now)}
             action = "recording.withdrawn"
         else:
             mask = _purposes_withdraw(record, purposes, via=via, reason=reason, now=now)
@@ -164,7 +164,7 @@ def recordings_retention_due(*, now=None) -> int:
     now = now or timezone.now()
     count = 0
     for policy in ProjectConsentPolicy.objects.filter(retention_days__isnull=False):
-        cutoff = now - timedelta(days=policy.retention_days)
+        cutoff = now - timedelta(days=policy.retention_days or 0)  # the filter excludes null
         ids = list(Recording.objects.filter(project_id=policy.project_id, created_at__lt=cutoff)
                    .exclude(status=RecordingStatus.PURGED).filter(withdrawal__isnull=True)
                    .values_list("pk", flat=True))

@@ -20,14 +20,14 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol, Union
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
 
 import numpy as np
 
 # bytes, or a callable returning bytes, a readable binary file (closed after use)
 # or an iterable of byte chunks. A callable rather than an iterator so that each
 # reader (one per format) can fetch the audio again without holding it.
-AudioSource = Union[bytes, Callable[[], Union[bytes, BinaryIO, Iterable[bytes]]]]
+AudioSource = bytes | Callable[[], bytes | BinaryIO | Iterable[bytes]]
 
 AUDIO_FORMATS = ("flac", "wav")
 CHUNK_SIZE = 1 << 20
@@ -437,7 +437,7 @@ class FormatWriter(abc.ABC):
     @abc.abstractmethod
     def _write(self, ex: Example) -> None: ...
 
-    def _finish(self) -> None:
+    def _finish(self) -> None:  # noqa: B027 (optional: a writer with something left to close overrides it)
         pass
 
     # helpers for the file-per-example formats (jsonl, csv, lhotse)

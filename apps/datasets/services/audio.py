@@ -60,7 +60,8 @@ class SourceKeys:
     the project's active recipe (its artifacts looked up once per chunk of recordings, not per example)."""
 
     def __init__(self, *, project_id: int, spec: dict) -> None:
-        self.spec, self.recipe_hash, self._arts = spec, None, {}
+        self.spec, self.recipe_hash = spec, None
+        self._arts: dict[str, Artifact] = {}
         if spec["audio"]["source"] != "original":
             pp = ProjectProcessing.objects.filter(project_id=project_id).select_related("active_recipe").first()
             self.recipe_hash = pp.active_recipe.spec_hash if pp is not None else None

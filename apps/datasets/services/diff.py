@@ -65,8 +65,10 @@ def release_diff(*, release: DatasetRelease, other: DatasetRelease) -> dict[str,
         n, o = new.get(ident), old.get(ident)
         if (n is not None and gone(n, usable_new)) or (o is not None and gone(o, usable_old)):
             row = o or n
+            assert row is not None  # ident came from new or old
             removed.append({"key": row.key, "split": row.split, "reason": "withdrawn"})
         elif o is None:
+            assert n is not None  # ident came from new or old
             added.append({"key": n.key, "split": n.split})
         elif n is None:
             reason = "qa" if qa_applies and o.recording_ref in qa_out else "filter"

@@ -16,6 +16,8 @@ mfcc_delta2 when the recipe makes deltas). Each example carries each kind as a n
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from apps.core.errors import DomainError
@@ -38,7 +40,7 @@ def feature_kinds_validate(kinds: list[str]) -> list[str]:
     return [k for k in FEATURE_KINDS if k in kinds]
 
 
-def _active_recipe(project_id: int):
+def _active_recipe(project_id: int) -> Any:
     pp = ProjectProcessing.objects.filter(project_id=project_id).select_related("active_recipe").first()
     if pp is None:
         raise DomainError("This project has no processing recipe yet, so it has no feature files; process its "
@@ -95,7 +97,7 @@ class FeatureReader:
 
     def __init__(self, *, project_id: int, spec: dict) -> None:
         self.kinds = list(spec.get("features") or [])
-        self.recipe = _active_recipe(project_id) if self.kinds else None
+        self.recipe: Any = _active_recipe(project_id) if self.kinds else None
         if self.recipe is not None:
             _check_recipe(self.recipe, spec)
         self._sha: str | None = None

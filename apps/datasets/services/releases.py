@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from apps.annotation.models import Label
-from apps.catalog.models import Language, Project
+from apps.catalog.models import Project
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.consent.services import audit_record
@@ -52,9 +54,10 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
     normalised = release_spec_normalise(
         spec=spec,
         project_labels=set(Label.objects.filter(project_id=project_id).values_list("name", flat=True)),
-        project_languages=set(Language.objects.values_list("tag", flat=True)),
-        allowed_purposes=None,  # the consent policy speaks through the selector: see candidates_require
-    )
+        # The project's own language tags (not every tag in the database), as the refusal says.
+        project_languages=set(recordings_usable(None, Purpose.STORE).filter(project_id=project_id)
+                              .exclude(language=None).values_list("language__tag", flat=True).distinct()),
+    )  # whether consent grants the purpose is the selector's answer: see candidates_require
     candidates = candidates_require(project_id=project_id, spec=normalised)
     warnings = split_warnings_for(candidates, normalised)
     features_require(project_id=project_id, spec=normalised,
@@ -137,7 +140,7 @@ def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:
                 hook_call(RELEASE_NEEDS_REBUILD, release_id=release.id, project_id=release.project_id,
                           reason=reason or "consent_withdrawn")
             if release.status == ReleaseStatus.READY:
-                transaction.on_commit(lambda prefix=release.storage_prefix: storage_delete_prefix(prefix))
+                transaction.on_commit(functools.partial(storage_delete_prefix, release.storage_prefix))
     return marked
 
 

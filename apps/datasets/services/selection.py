@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from apps.annotation.models import AnnotationStatus, Label
 from apps.annotation.selectors import annotations_for_recordings
@@ -112,7 +112,7 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
         if ann is None and (f["accepted_only"] or (spec["unit"] == "region")):
             continue
         regions = list(ann.regions.all()) if ann else []
-        base = dict(
+        base: dict[str, Any] = dict(
             recording_id=rec.id, audio_sha256=rec.sha256,
             speaker_code=rec.speaker_code or "", language=rec.language or "",
             annotation_id=ann.id if ann else None, annotation_version=ann.version if ann else None,

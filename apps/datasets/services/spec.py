@@ -86,8 +86,7 @@ def _date(value, what: str) -> str | None:
     return parsed.isoformat()
 
 
-def release_spec_normalise(*, spec: Any, project_labels: set[str], project_languages: set[str] | None,
-                           allowed_purposes: set[str] | None) -> dict:  # fmt: skip
+def release_spec_normalise(*, spec: Any, project_labels: set[str], project_languages: set[str] | None) -> dict:
     """Check a release spec against the project and return it in canonical form; raises DomainError (400)."""
     if not isinstance(spec, dict):
         _fail("The release spec must be a JSON object.")
@@ -102,9 +101,6 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
     purpose = spec.get("purpose", Purpose.TRAIN_MODELS)
     if purpose not in RELEASE_PURPOSES:
         _fail(f"Release purpose {purpose!r} is not a release purpose; use {', '.join(RELEASE_PURPOSES)}.")
-    if allowed_purposes is not None and purpose not in allowed_purposes:
-        _fail(f"This project's consent policy does not grant the purpose {purpose!r} for releases; "
-              f"it allows {', '.join(sorted(allowed_purposes)) or 'no release purpose'}.")  # fmt: skip
 
     unit = spec.get("unit", ReleaseUnit.RECORDING)
     if unit not in ReleaseUnit.values:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -60,12 +61,13 @@ class _RemoteFile:
 
     def __init__(self, storage, key: str) -> None:
         self.storage, self.key = storage, key
-        self.buffer = io.BytesIO()
-        self.remote = None
+        self.buffer: io.BytesIO | None = io.BytesIO()
+        self.remote: Any = None  # the storage's open file once the object outgrows SMALL
 
     def write(self, data) -> int:
         if self.remote is not None:
             return self.remote.write(data)
+        assert self.buffer is not None  # set until the first spill or close
         n = self.buffer.write(data)
         if self.buffer.tell() > self.SMALL:
             self.remote = self.storage.open(self.key, "wb")

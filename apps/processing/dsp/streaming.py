@@ -116,7 +116,7 @@ def iter_feature_blocks(
     """
     kinds = _check_kinds(kinds)
     start = 0
-    for engine, lead, raw in _raw_stream(source, params, kinds, block_frames, mono):
+    for _engine, lead, raw in _raw_stream(source, params, kinds, block_frames, mono):
         t = next(iter(raw.values())).shape[1]
         out = {}
         for kind in kinds:
@@ -155,7 +155,7 @@ def stream_features(
     capacity = _expected_frames(source, params)
     sinks: dict[str, _GrowingArray] = {}
     engine, lead = None, ()
-    for engine, lead, raw in _raw_stream(source, params, kinds, block_frames, mono):
+    for engine, lead, raw in _raw_stream(source, params, kinds, block_frames, mono):  # noqa: B007 (read after the loop)
         for k, a in raw.items():
             if k not in sinks:
                 sinks[k] = _GrowingArray(a.shape[0], a.shape[2], a.dtype, capacity)
@@ -275,12 +275,12 @@ def _stream_to_files(
     dtype = np.dtype(params.dtype)
     writers: dict[str, NpyFrameWriter] = {}
     peaks = {"spectrogram": -np.inf, "logmel": -np.inf}
-    engine, lead = None, ()
+    engine = None
     # logmel is a temporary unless mel_db was asked for.
     names = {"spectrogram": "spectrogram", "mel": "mel", "chroma": "chroma",
              "logmel": "mel_db" if "mel_db" in kinds else ".logmel.tmp"}
     try:
-        for engine, lead, raw in _raw_stream(source, params, kinds, block_frames, mono):
+        for engine, _lead, raw in _raw_stream(source, params, kinds, block_frames, mono):  # noqa: B007 (read after)
             for k, a in raw.items():
                 frames = _frames_of(a)
                 if k not in writers:

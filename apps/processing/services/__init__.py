@@ -25,7 +25,9 @@ from .runner import JobOutcome, job_run
 
 
 def recording_queue_processing(*, recording) -> None:
-    """Queue the processing job for a new recording with its project's recipe; sent after commit. Writes ProcessingJob."""
+    """Queue the processing job for a new recording with its project's recipe; sent after commit.
+
+    Writes ProcessingJob."""
     recording_job_create(recording=recording, recipe=project_recipe_get(project=recording.project))
 
 

@@ -140,7 +140,8 @@ class _Run:
         path = self.tmp / f"original.{ext}"
         if hasattr(default_storage, "bucket"):
             # S3: stream straight to disk (django-storages' S3File would buffer the whole object in memory).
-            default_storage.bucket.download_file(default_storage._normalize_name(self.recording.original_key),
+            default_storage.bucket.download_file(default_storage._normalize_name(  # type: ignore[attr-defined]
+                self.recording.original_key),
                                                  str(path))
         else:
             with default_storage.open(self.recording.original_key, "rb") as src, open(path, "wb") as dst:

@@ -30,7 +30,7 @@ _SPEC_AUGMENT_PARAMS = {"n_freq_masks": int, "freq_mask_param": int, "n_time_mas
 
 # Chroma's automatic tuning estimate costs about half the feature pipeline, so the default is a fixed
 # 0.0 (A440); "estimate" estimates once per recording and stores the value in the chroma artifact's meta.
-BUILTIN_DEFAULT = {
+BUILTIN_DEFAULT: dict[str, Any] = {
     "version": SPEC_VERSION,
     "target_sample_rate": 16000,
     "channels": "mono",
@@ -82,7 +82,9 @@ def _mapping(value: Any, path: str, allowed: dict) -> dict:
 
 
 def recipe_default_spec(*, project=None) -> dict:
-    """The built-in default merged with settings.EARMARK_PROCESSING_DEFAULT_RECIPE and the project's rate (no writes)."""
+    """The built-in default merged with settings.EARMARK_PROCESSING_DEFAULT_RECIPE and the project's rate.
+
+    No writes."""
     spec = copy.deepcopy(BUILTIN_DEFAULT)
     for key, value in (getattr(settings, "EARMARK_PROCESSING_DEFAULT_RECIPE", None) or {}).items():
         spec[key] = {**spec[key], **value} if isinstance(spec.get(key), dict) and isinstance(value, dict) else value
@@ -100,8 +102,8 @@ def recipe_spec_validate(*, spec: Any) -> dict:
     if top["version"] != SPEC_VERSION:
         _fail("version", f"must be {SPEC_VERSION}")
 
-    rate = out["target_sample_rate"] = _number(top["target_sample_rate"], "target_sample_rate", low=8000,
-                                               high=192000, integer=True)
+    rate = out["target_sample_rate"] = int(_number(top["target_sample_rate"], "target_sample_rate", low=8000,
+                                                   high=192000, integer=True))
     if top["channels"] not in ("mono", "keep"):
         _fail("channels", f'must be "mono" or "keep", not {top["channels"]!r}')
     out["channels"] = top["channels"]
@@ -215,7 +217,7 @@ def _features(value: Any, rate: int) -> dict:
 def _augmentation(value: Any, path: str) -> dict:
     if isinstance(value, dict) and value.get("kind") == "spec_augment":
         spec = _mapping(value, path, {"kind": "spec_augment", **{k: None for k in _SPEC_AUGMENT_PARAMS}})
-        out = {"kind": "spec_augment"}
+        out: dict[str, Any] = {"kind": "spec_augment"}
         for name, kind in _SPEC_AUGMENT_PARAMS.items():
             v = spec[name]
             if v is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.annotation.models import Annotation, AnnotationStatus
-from apps.annotation.serializers import annotation_json
+from apps.annotation.selectors import annotation_content
 from apps.annotation.services import annotation_save_version, annotation_set_status
 from apps.core.errors import DomainError
 from apps.review.metrics import region_from
@@ -13,7 +13,9 @@ from apps.review.models import Consensus, GoldItem, Review, ReviewDecision
 
 
 def _reference_clean(reference) -> dict:
-    """Check a gold reference's shape: {"clip_labels": [...], "regions": [{start, end, label?, text?}], "transcript"?}."""
+    """Check a gold reference's shape.
+
+    ``{"clip_labels": [...], "regions": [{start, end, label?, text?}], "transcript"?}``."""
     if not isinstance(reference, dict) or not reference:
         raise DomainError("reference must be an object with clip_labels, regions and/or transcript.")
     unknown = set(reference) - {"clip_labels", "regions", "transcript"}
@@ -51,8 +53,8 @@ def gold_item_set(*, recording, user, reference: dict | None = None, annotation:
     if annotation is not None:
         if annotation.recording_id != recording.id:
             raise DomainError("The annotation belongs to another recording.")
-        data = annotation_json(annotation)
-        reference = {"clip_labels": data["clip_labels"], "regions": data["regions"]}
+        regions, clip_labels = annotation_content(annotation_id=annotation.pk)
+        reference = {"clip_labels": clip_labels, "regions": regions}
     clean = _reference_clean(reference)
     item, _ = GoldItem.objects.update_or_create(
         recording_id=recording.id, defaults={"project_id": recording.project_id, "reference": clean, "created_by": user}
@@ -79,11 +81,11 @@ def consensus_decide(*, recording, reviewer, annotation_id: int, regions: list |
     decision = ReviewDecision.ADOPT
     if regions is not None or clip_labels is not None:
         decision = ReviewDecision.MERGE
-        current = annotation_json(Annotation.objects.prefetch_related("regions", "clip_labels").get(pk=chosen.pk))
+        current_regions, current_clip = annotation_content(annotation_id=chosen.pk)
         chosen = annotation_save_version(
             annotation=chosen, author=reviewer,
-            regions=current["regions"] if regions is None else regions,
-            clip_labels=current["clip_labels"] if clip_labels is None else clip_labels,
+            regions=current_regions if regions is None else regions,
+            clip_labels=current_clip if clip_labels is None else clip_labels,
         )
     if chosen.status != AnnotationStatus.ACCEPTED:
         chosen = annotation_set_status(annotation=chosen, status=AnnotationStatus.ACCEPTED, actor=reviewer)

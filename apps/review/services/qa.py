@@ -76,7 +76,8 @@ def _original_file(key: str):
         return
     with tempfile.TemporaryFile(prefix="earmark-qa-") as tmp:
         # S3: django-storages' S3File would buffer the whole object in memory.
-        default_storage.bucket.download_fileobj(default_storage._normalize_name(key), tmp)
+        name = default_storage._normalize_name(key)  # type: ignore[attr-defined]
+        default_storage.bucket.download_fileobj(name, tmp)
         tmp.seek(0)
         yield tmp
 
@@ -109,7 +110,7 @@ def _near_duplicate(recording, fp: Fingerprint, threshold: float) -> tuple[int |
     )
     best_id, best = None, None
     for other_id, blob in candidates:
-        other = Fingerprint.from_bytes(bytes(blob))
+        other = Fingerprint.from_bytes(bytes(blob))  # type: ignore[arg-type]  # never null: filtered above
         if summary_similarity(fp, other) < NEAR_DUP_SUMMARY_MIN:
             continue
         score = similarity(fp, other)

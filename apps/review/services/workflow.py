@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.annotation.models import Annotation, AnnotationStatus
-from apps.annotation.serializers import annotation_json
+from apps.annotation.selectors import annotation_content
 from apps.annotation.services import annotation_save_version, annotation_set_status
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
@@ -127,11 +127,11 @@ def annotation_review(*, annotation: Annotation, reviewer, decision: str, commen
             raise Conflict("Another reviewer has this annotation open right now; take the next one from the queue.")
         reviewed_version = current.version
         if decision == ReviewDecision.CORRECT:
-            now = annotation_json(Annotation.objects.prefetch_related("regions", "clip_labels").get(pk=current.pk))
+            now_regions, now_clip = annotation_content(annotation_id=current.pk)
             current = annotation_save_version(
                 annotation=current, author=reviewer,
-                regions=now["regions"] if regions is None else regions,
-                clip_labels=now["clip_labels"] if clip_labels is None else clip_labels,
+                regions=now_regions if regions is None else regions,
+                clip_labels=now_clip if clip_labels is None else clip_labels,
             )
         status = AnnotationStatus.REJECTED if decision == ReviewDecision.REJECT else AnnotationStatus.ACCEPTED
         result = annotation_set_status(annotation=current, status=status, actor=reviewer, comment=comment)

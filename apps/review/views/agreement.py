@@ -8,12 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.annotation.selectors import annotation_get
+from apps.annotation.views import VersionConflictBody
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 from apps.core.permissions import MANAGERS, project_role_require
 from apps.review import agreement, services
 from apps.review.models import GoldItem
-from apps.review.serializers import ConsensusInput, GoldItemInput, GoldItemOutput
+from apps.review.serializers import ConsensusInput, ConsensusOutput, GoldItemInput, GoldItemOutput
 
 
 def _iou(request) -> float:
@@ -70,17 +71,18 @@ class ProjectGoldView(APIView):
         return Response(GoldItemOutput(item).data, status=status.HTTP_201_CREATED)
 
 
-class RecordingConsensusView(APIView):
-    @extend_schema(responses=serializers.DictField())
+class RecordingConsensusView(VersionConflictBody, APIView):
+    @extend_schema(responses=ConsensusOutput)
     def get(self, request, recording_id):
-        return Response(agreement.recording_consensus(actor=request.user, recording_id=recording_id,
-                                                      iou_threshold=_iou(request)))
+        return Response(ConsensusOutput(agreement.recording_consensus(actor=request.user, recording_id=recording_id,
+                                                                      iou_threshold=_iou(request))).data)
 
-    @extend_schema(request=ConsensusInput, responses=serializers.DictField())
+    @extend_schema(request=ConsensusInput, responses=ConsensusOutput)
     def post(self, request, recording_id):
         recording = recording_get_usable(request.user, Purpose.REVIEW, recording_id, roles=services.REVIEW_ROLES)
         project_role_require(request.user, recording.project_id, services.REVIEW_ROLES)
         data = ConsensusInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.consensus_decide(recording=recording, reviewer=request.user, **data.validated_data)
-        return Response(agreement.recording_consensus(actor=request.user, recording_id=recording_id))
+        view = agreement.recording_consensus(actor=request.user, recording_id=recording_id)
+        return Response(ConsensusOutput(view).data)

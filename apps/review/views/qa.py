@@ -2,7 +2,6 @@
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,29 +9,7 @@ from rest_framework.views import APIView
 from apps.catalog.models import Project
 from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 from apps.review import selectors, services
-from apps.review.models import QA_FLAGS
-from apps.review.serializers import QAAcceptInput, QAResultOutput, QASettingsIO
-
-
-def _bool(params, name):
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    if value.lower() in ("0", "false", "no"):
-        return False
-    raise ValidationError({"detail": f"{name} must be true or false, not {value!r}."})
-
-
-def _number(params, name):
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise ValidationError({"detail": f"{name} must be a number, not {value!r}."}) from None
+from apps.review.serializers import QAAcceptInput, QAListQuery, QAResultOutput, QASettingsIO
 
 
 class ProjectQAListView(ListAPIView):
@@ -40,17 +17,17 @@ class ProjectQAListView(ListAPIView):
 
     serializer_class = QAResultOutput
 
+    @extend_schema(parameters=[QAListQuery])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         project_role_require(self.request.user, self.kwargs["project_id"], ANYONE)
-        params = self.request.query_params
-        flags = params.getlist("flag")
-        unknown = [f for f in flags if f not in QA_FLAGS]
-        if unknown:
-            raise ValidationError({"detail": f"Unknown QA flag {unknown[0]!r}; known flags: {', '.join(QA_FLAGS)}."})
-        ranges = {f: (_number(params, f"min_{f}"), _number(params, f"max_{f}")) for f in selectors.QA_RANGE_FIELDS}
+        query = QAListQuery.parse(self.request.query_params)
+        ranges = {f: (query.get(f"min_{f}"), query.get(f"max_{f}")) for f in selectors.QA_RANGE_FIELDS}
         return selectors.qa_result_list(
-            actor=self.request.user, project_id=self.kwargs["project_id"], flags=flags,
-            flagged=_bool(params, "flagged"), accepted=_bool(params, "accepted"), ranges=ranges,
+            actor=self.request.user, project_id=self.kwargs["project_id"], flags=query.get("flag", []),
+            flagged=query.get("flagged"), accepted=query.get("accepted"), ranges=ranges,
         ).order_by("-id")
 
 

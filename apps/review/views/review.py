@@ -6,7 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.annotation.selectors import annotation_get
-from apps.annotation.serializers import annotation_json
+from apps.annotation.serializers import AnnotationOutput
+from apps.annotation.views import VersionConflictBody
 from apps.catalog.serializers import RecordingOutput
 from apps.core.permissions import project_role_require
 from apps.review import services
@@ -22,12 +23,12 @@ class ProjectReviewNextView(APIView):
         if annotation is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         annotation = annotation_get(request.user, annotation.id)
-        return Response({"annotation": annotation_json(annotation),
+        return Response({"annotation": AnnotationOutput(annotation).data,
                          "recording": RecordingOutput(annotation.recording).data,
                          "annotator_name": annotation.annotator.username if annotation.annotator_id else None})
 
 
-class AnnotationReviewView(APIView):
+class AnnotationReviewView(VersionConflictBody, APIView):
     @extend_schema(request=ReviewInput, responses=serializers.DictField())
     def post(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id)
@@ -35,7 +36,7 @@ class AnnotationReviewView(APIView):
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.annotation_review(annotation=annotation, reviewer=request.user, **data.validated_data)
-        return Response(annotation_json(result))
+        return Response(AnnotationOutput(result).data)
 
 
 class AnnotationReviewHistoryView(APIView):

@@ -108,7 +108,7 @@ class _Downloader:
 
     def fetch(self, url: str, target: Path, digest: str, result: PullResult, relpath: str) -> None:
         part = target.with_name(target.name + ".part")
-        for attempt in range(2):
+        for _attempt in range(2):
             start = part.stat().st_size if part.exists() else 0
             sha = hashlib.sha256()
             if start:
