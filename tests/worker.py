@@ -123,6 +123,7 @@ def live_worker(transactional_db, settings, tmp_path, monkeypatch):
             "CELERY_BROKER_URL": url, "CELERY_VISIBILITY_TIMEOUT": "30", "CELERY_TASK_ALWAYS_EAGER": "false",
             "EARMARK_VAR_DIR": str(tmp_path / "var"), "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"),
             "EARMARK_PURGE_GRACE_DAYS": str(settings.EARMARK_PURGE_GRACE_DAYS),
+            "EARMARK_IMPORT_ROOTS": ",".join(str(r) for r in settings.EARMARK_IMPORT_ROOTS),
             **_storage_env(settings),
         }
         worker = WorkerProcess(env, tmp_path / f"worker{len(workers)}.log", queues)

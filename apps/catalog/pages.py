@@ -9,7 +9,7 @@ from apps.accounts.permissions import ANYONE, MANAGERS
 from apps.accounts.selectors import project_list, role_in
 from apps.catalog.filters import RecordingFilter
 from apps.catalog.models import Project, RecordingStatus
-from apps.catalog.selectors import recording_list
+from apps.catalog.selectors import import_source_list, recording_list
 
 
 def _project_for(request, project_id, roles=ANYONE):
@@ -52,4 +52,5 @@ def recording_list_page(request, project_id):
 @login_required
 def upload_page(request, project_id):
     project, role = _project_for(request, project_id, MANAGERS)
-    return render(request, "catalog/upload.html", {"project": project, "role": role})
+    return render(request, "catalog/upload.html", {"project": project, "role": role,
+                                                   "import_sources": import_source_list(project_id=project_id)})

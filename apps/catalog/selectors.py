@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 
+from apps.catalog.models import ImportSource
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 
@@ -14,3 +15,8 @@ def recording_list(*, actor, project_id=None, purpose=Purpose.STORE) -> QuerySet
     if project_id is not None:
         qs = qs.filter(project_id=project_id)
     return recordings_annotate_processing(qs)
+
+
+def import_source_list(*, project_id) -> QuerySet:
+    """The enabled import sources a project may import from."""
+    return ImportSource.objects.filter(enabled=True, projects__id=project_id).order_by("name")

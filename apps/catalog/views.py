@@ -1,10 +1,12 @@
 """Catalogue API: thin views — authenticate, parse, one call, render."""
 
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAdminUser
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,11 +15,14 @@ from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
 from apps.accounts.selectors import project_list
 from apps.catalog import services
 from apps.catalog.filters import RecordingFilter
-from apps.catalog.models import ImportBatch, Project
-from apps.catalog.selectors import recording_list
+from apps.catalog.models import ImportBatch, ImportSource, Project
+from apps.catalog.selectors import import_source_list, recording_list
 from apps.catalog.serializers import (
     ImportBatchOutput,
     ImportInput,
+    ImportSourceInput,
+    ImportSourceOutput,
+    ImportSourceProjectOutput,
     ProjectInput,
     ProjectOutput,
     RecordingOutput,
@@ -124,15 +129,65 @@ class ProjectImportsView(ListAPIView):
         data.is_valid(raise_exception=True)
         project = Project.objects.get(id=project_id)
         args = data.validated_data
-        if args["source"] == "zip":
+        if args.get("source") == "zip":
             sidecar = services.sidecar_parse(args["sidecar"].read(), args["sidecar"].name) if args.get("sidecar") else {}
             batch = services.import_zip_recorded(project=project, fileobj=args["file"], name=args["file"].name,
                                                  created_by=request.user, sidecar=sidecar)
             return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
         with transaction.atomic():
-            batch = services.import_batch_create(project=project, source=args["source"], location=args["location"],
+            source = services.import_source_for_project(source_id=args["source_id"], project=project)
+            if args.get("source") and args["source"] != source.kind:
+                raise ValidationError({"source": f"the source {source.name} is a {source.kind} source"})
+            batch = services.import_batch_create(project=project, source=source, path=args["path"],
                                                  created_by=request.user)
         return Response(ImportBatchOutput(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectImportSourcesView(ListAPIView):
+    """The registered import sources this project's managers may import from (no credentials)."""
+
+    serializer_class = ImportSourceProjectOutput
+    pagination_class = None
+
+    def get_queryset(self):
+        project_role_require(self.request.user, self.kwargs["project_id"], MANAGERS)
+        return import_source_list(project_id=self.kwargs["project_id"])
+
+
+class ImportSourceListView(ListAPIView):
+    """Site administrators (staff) register import sources here, each with its own credentials and projects."""
+
+    serializer_class = ImportSourceOutput
+    permission_classes = [IsAdminUser]
+    queryset = ImportSource.objects.prefetch_related("projects").order_by("-id")
+
+    @extend_schema(request=ImportSourceInput, responses=ImportSourceOutput)
+    def post(self, request):
+        data = ImportSourceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = services.import_source_create(**data.validated_data)
+        return Response(ImportSourceOutput(source).data, status=status.HTTP_201_CREATED)
+
+
+class ImportSourceDetailView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses=ImportSourceOutput)
+    def get(self, request, source_id):
+        return Response(ImportSourceOutput(get_object_or_404(ImportSource, pk=source_id)).data)
+
+    @extend_schema(request=ImportSourceInput, responses=ImportSourceOutput)
+    def patch(self, request, source_id):
+        source = get_object_or_404(ImportSource, pk=source_id)
+        data = ImportSourceInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        source = services.import_source_update(source=source, **data.validated_data)
+        return Response(ImportSourceOutput(source).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, source_id):
+        services.import_source_delete(source=get_object_or_404(ImportSource, pk=source_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ImportDetailView(APIView):

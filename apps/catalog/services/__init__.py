@@ -16,5 +16,12 @@ from .imports import (  # noqa: F401
     result_counts,
     sidecar_parse,
 )
+from .import_sources import (  # noqa: F401
+    import_source_create,
+    import_source_delete,
+    import_source_for_project,
+    import_source_update,
+    import_source_validate,
+)
 from .projects import language_get_or_create, project_create, speaker_get_or_create  # noqa: F401
 from .status import recording_status_set  # noqa: F401

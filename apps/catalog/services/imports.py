@@ -15,7 +15,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.errors import DomainError
-from apps.catalog.models import ImportBatch, ImportStatus, Project
+from apps.catalog.models import ImportBatch, ImportSource, ImportSourceKind, ImportStatus, Project
+from apps.catalog.services.import_sources import (
+    import_source_client,
+    import_source_resolve,
+    is_platform_bucket,
+)
 from apps.catalog.services.ingest import IngestResult, is_unsafe_path, recording_ingest_with_sidecar, sanitize_name
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
@@ -165,12 +170,21 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def import_s3_prefix(*, project: Project, uri: str, created_by=None, progress=None, total=None) -> list[IngestResult]:
-    """Import every object under an S3 prefix, streamed (boto3 listing + get_object)."""
+def import_s3_prefix(*, project: Project, uri: str | None = None, bucket: str | None = None, prefix: str = "",
+                     client=None, created_by=None, progress=None, total=None) -> list[IngestResult]:
+    """Import every object under an S3 prefix, streamed (boto3 listing + get_object).
+
+    The API passes a registered source's bucket, prefix and client (its own keys); the CLI passes an
+    ``s3://`` URI read with the server's keys. Neither may read the platform's own storage bucket.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket, prefix = parse_s3_uri(uri)
-    client = _s3_client()
+    if uri is not None:
+        bucket, prefix = parse_s3_uri(uri)
+    if is_platform_bucket(bucket or ""):
+        raise DomainError(f"the bucket {bucket} is the platform's own storage and can never be imported from")
+    uri = f"s3://{bucket}/{prefix}"
+    client = client or _s3_client()
     try:
         keys = [
             obj["Key"]
@@ -179,7 +193,7 @@ def import_s3_prefix(*, project: Project, uri: str, created_by=None, progress=No
             if not obj["Key"].endswith("/")
         ]
     except (BotoCoreError, ClientError) as exc:
-        raise DomainError(f"could not list {uri}: {exc}") from None
+        raise DomainError(f"could not list {uri}: {_s3_reason(exc)}") from None
     sidecar = {}
     for key in keys:
         if key.rsplit("/", 1)[-1].lower() in SIDECAR_NAMES:
@@ -195,19 +209,17 @@ def import_s3_prefix(*, project: Project, uri: str, created_by=None, progress=No
             results.append(_ingest_one(project, name, body, created_by, sidecar))
             body.close()
         except (BotoCoreError, ClientError) as exc:
-            results.append(IngestResult(sanitize_name(name), "rejected", f"{sanitize_name(name)}: could not be read from S3 ({exc})"))
+            results.append(IngestResult(sanitize_name(name), "rejected",
+                                        f"{sanitize_name(name)}: could not be read from S3 ({_s3_reason(exc)})"))
         if progress:
             progress(results[-1])
     return results
 
 
-def import_folder_allowed(path: str) -> str:
-    """The API may only import from configured roots (the CLI may read any path)."""
-    real = Path(path).resolve()
-    for root in settings.EARMARK_IMPORT_ROOTS:
-        if real.is_relative_to(Path(root).resolve()):
-            return str(real)
-    raise DomainError(f"{path} is outside the folders the server may import from (EARMARK_IMPORT_ROOTS)", status_code=400)
+def _s3_reason(exc) -> str:
+    """botocore's error as a short sentence (its code and message, no request ids)."""
+    error = getattr(exc, "response", {}).get("Error", {}) if hasattr(exc, "response") else {}
+    return error.get("Message") or error.get("Code") or type(exc).__name__
 
 
 def result_counts(results: list[IngestResult]) -> dict[str, int]:
@@ -230,15 +242,11 @@ def import_zip_recorded(*, project: Project, fileobj, name: str, created_by=None
 
 
 @transaction.atomic
-def import_batch_create(*, project: Project, source: str, location: str, created_by) -> ImportBatch:
-    """Record a folder or S3 import and queue it on a worker after commit."""
-    if source == "folder":
-        location = import_folder_allowed(location)
-    elif source == "s3":
-        parse_s3_uri(location)
-    else:
-        raise DomainError(f"unknown import source {source!r}; use 'zip', 'folder' or 's3'")
-    batch = ImportBatch.objects.create(project=project, source=source, location=location, created_by=created_by)
+def import_batch_create(*, project: Project, source: ImportSource, created_by, path: str = "") -> ImportBatch:
+    """Record an import from a registered source (``path``: a sub-folder inside it) and queue it after commit."""
+    import_source_resolve(source=source, project=project, subpath=path)  # refuse now, not on the worker
+    batch = ImportBatch.objects.create(project=project, source=source.kind, import_source=source,
+                                       location=path.strip().strip("/"), created_by=created_by)
     from apps.catalog.tasks import import_batch_run_task
 
     transaction.on_commit(lambda: import_batch_run_task.delay(batch.id))
@@ -254,7 +262,7 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
     """Run a queued import, recording progress per file; claims the batch so it runs once."""
     if not ImportBatch.objects.filter(id=batch_id, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING):
         return None
-    batch = ImportBatch.objects.select_related("project", "created_by").get(id=batch_id)
+    batch = ImportBatch.objects.select_related("project", "created_by", "import_source").get(id=batch_id)
     results: list[IngestResult] = []
 
     def progress(result):
@@ -264,10 +272,18 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
     def total(n):
         ImportBatch.objects.filter(id=batch_id).update(total=n)
 
-    runner = import_folder if batch.source == "folder" else import_s3_prefix
-    kwargs = {"path": batch.location} if batch.source == "folder" else {"uri": batch.location}
     try:
-        runner(project=batch.project, created_by=batch.created_by, progress=progress, total=total, **kwargs)
+        if batch.import_source is None:
+            raise DomainError("this import names no registered source; imports read only from registered sources")
+        # Checked again at use: the source may have lost this project, or settings may have changed.
+        where = import_source_resolve(source=batch.import_source, project=batch.project, subpath=batch.location)
+        if batch.import_source.kind == ImportSourceKind.FOLDER:
+            import_folder(project=batch.project, path=where["path"], created_by=batch.created_by,
+                          progress=progress, total=total)
+        else:
+            import_s3_prefix(project=batch.project, bucket=where["bucket"], prefix=where["prefix"],
+                             client=import_source_client(batch.import_source), created_by=batch.created_by,
+                             progress=progress, total=total)
         status, error = ImportStatus.DONE, ""
     except DomainError as exc:
         status, error = ImportStatus.FAILED, exc.message
