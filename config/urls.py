@@ -15,5 +15,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    *[path("", include(f"apps.{app}.urls")) for app in APPS if app != "accounts"],
+    *[path("", include(f"apps.{app}.urls")) for app in APPS],
 ]

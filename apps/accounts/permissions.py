@@ -1,5 +1,6 @@
 """Who may call an endpoint: roles per project."""
 
+from django.conf import settings
 from django.http import Http404
 from rest_framework.exceptions import PermissionDenied
 
@@ -20,3 +21,16 @@ def project_role_require(user, project_id, roles) -> str:
 
 MANAGERS = (Role.MANAGER,)
 ANYONE = (Role.MANAGER, Role.ANNOTATOR, Role.REVIEWER, Role.VIEWER)
+
+
+def project_create_require(user) -> None:
+    """Raise 403 unless ``user`` may create projects (EARMARK_PROJECT_CREATORS: 'staff', the default, or 'users')."""
+    if not project_create_allowed(user):
+        raise PermissionDenied("Only site administrators may create projects here; ask one to create it for you.")
+
+
+def project_create_allowed(user) -> bool:
+    """Whether ``user`` may create projects under EARMARK_PROJECT_CREATORS."""
+    if not user or not user.is_authenticated:
+        return False
+    return user.is_staff or settings.EARMARK_PROJECT_CREATORS == "users"

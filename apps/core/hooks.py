@@ -31,6 +31,14 @@ RECORDINGS_WITHDRAWN = hook_declare(
     "merge into the withdrawal's summary (e.g. {'assignments_cancelled': 3}).",
 )
 
+LOGIN_EVENT = hook_declare(
+    "login_event",
+    "event: str ('login_succeeded' | 'login_failed' | 'locked_out'), user_id: int | None (the account the "
+    "typed name matched, if any), via: str ('page' | 'api' | 'admin'). Called by accounts on every sign-in "
+    "attempt; consent writes it to the audit log (accounts sits below consent, so it cannot write there itself). "
+    "Never carries a password, the typed username or an address.",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

@@ -5,6 +5,7 @@ all under ``var/``). Production differs only in environment values.
 """
 
 import warnings
+from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -37,7 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -62,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns an axes lockout flagged during the view into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -102,6 +105,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Repeated failed sign-ins lock out (django-axes) on the sign-in page, the admin and the token endpoint:
+# AxesStandaloneBackend must come first so it can refuse before a password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("EARMARK_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("EARMARK_LOGIN_LOCKOUT_MINUTES", default=15))
+# Per account and client address: a guesser is stopped, while the account's owner elsewhere can still sign in.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+# API tokens: days a new token lives unless its owner asks for fewer (or more, up to the maximum).
+EARMARK_TOKEN_DAYS = env.int("EARMARK_TOKEN_DAYS", default=30)
+EARMARK_TOKEN_MAX_DAYS = env.int("EARMARK_TOKEN_MAX_DAYS", default=365)
+# Who may create projects: "staff" (site administrators; the default) or "users" (every signed-in account).
+EARMARK_PROJECT_CREATORS = env.str("EARMARK_PROJECT_CREATORS", default="staff")
+if EARMARK_PROJECT_CREATORS not in ("staff", "users"):
+    raise ImproperlyConfigured("EARMARK_PROJECT_CREATORS must be 'staff' or 'users'.")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -213,7 +233,7 @@ EARMARK_OPTOUT_LINK_DAYS = env.int("EARMARK_OPTOUT_LINK_DAYS", default=90)
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -222,6 +242,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.accounts.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "apps.accounts.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
+    # Scoped throttles only (the token endpoint): per client address, in the default cache of each process.
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("EARMARK_AUTH_THROTTLE_RATE", default="10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Earmark API",
@@ -232,6 +254,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ImportSourceKindEnum": "apps.catalog.models.ImportSourceKind"},
 }
 
 LOGGING = {
@@ -239,5 +262,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }
