@@ -31,6 +31,8 @@ from apps.catalog.streaming import CONTENT_TYPES, ranged_response
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 
+SIDECAR_MAX_BYTES = 50 * 1024**2  # read into memory whole: a metadata table, not audio
+
 
 class ProjectListView(ListAPIView):
     serializer_class = ProjectOutput
@@ -75,6 +77,8 @@ class ProjectRecordingsView(ListAPIView):
             raise ValidationError({"files": "send one or more audio files in the 'files' field"})
         sidecar = {}
         if upload := request.FILES.get("sidecar"):
+            if getattr(upload, "refused", None) or upload.size > SIDECAR_MAX_BYTES:
+                raise ValidationError({"sidecar": f"the sidecar is over the limit of {SIDECAR_MAX_BYTES:,} bytes"})
             sidecar = services.sidecar_parse(upload.read(), upload.name)
         project = Project.objects.get(id=project_id)
         results = services.recordings_ingest_many(

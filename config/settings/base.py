@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body (CSRF reads request.POST): refuse an oversized request from its headers.
+    "apps.core.uploads.RequestSizeLimitMiddleware",
     # Static files (the annotator bundle, admin) from the app server itself: gunicorn serves them in
     # `make run` and in compose, with no separate web server to configure.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -183,6 +185,17 @@ EARMARK_IMPORT_ROOTS = env.list("EARMARK_IMPORT_ROOTS", default=[str(VAR_DIR / "
 DATA_UPLOAD_MAX_NUMBER_FILES = EARMARK_MAX_FILES_PER_REQUEST
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024**2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=4 * 1024**2)
+# A whole request (all its files): refused from its Content-Length before the body is read. The temp folder
+# needs this much free space per upload running at once.
+EARMARK_MAX_REQUEST_BYTES = env.int("EARMARK_MAX_REQUEST_BYTES", default=4 * 1024**3)
+# Zip members that inflate more than this many times their compressed size are refused before inflating.
+EARMARK_ZIP_MAX_RATIO = env.float("EARMARK_ZIP_MAX_RATIO", default=200)
+# Uploaded files and ingest's working copies go here (None: the system's temp folder).
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "apps.core.uploads.LimitedTemporaryFileUploadHandler",  # stops writing a file at EARMARK_MAX_FILE_BYTES
+]
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -61,6 +61,8 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
     Raises DomainError before writing anything when the archive itself is not
     acceptable (not a zip, too many entries, too large uncompressed).
     """
+    if refused := getattr(fileobj, "refused", None):
+        raise DomainError(f"the archive: {refused}")
     try:
         archive = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, OSError):
@@ -93,8 +95,10 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
                                       f"{sanitize_name(name)}: archives inside the archive are not imported")
             elif base.startswith(".") or name.startswith("__MACOSX/"):
                 continue
+            elif reason := zip_member_refusal(info):
+                result = IngestResult(sanitize_name(name), "rejected", f"{sanitize_name(name)}: {reason}")
             else:
-                with archive.open(info) as member:
+                with _Capped(archive.open(info), info.file_size) as member:
                     try:
                         result = _ingest_one(project, name, member, created_by, sidecar)
                     except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -103,6 +107,41 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
             if progress:
                 progress(result)
     return results
+
+
+def zip_member_refusal(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip member is refused from its declared sizes alone (before a byte is inflated), or None."""
+    limit = settings.EARMARK_MAX_FILE_BYTES
+    if info.file_size > limit:
+        return (f"it expands to {info.file_size:,} bytes, over the limit of {limit:,} per file "
+                "(refused before inflating)")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.compress_type != zipfile.ZIP_STORED and ratio > settings.EARMARK_ZIP_MAX_RATIO:
+        return (f"it compresses {ratio:,.0f} to 1, more than audio does (the limit is "
+                f"{settings.EARMARK_ZIP_MAX_RATIO:,.0f} to 1): refused as a likely zip bomb before inflating")
+    return None
+
+
+class _Capped(io.RawIOBase):
+    """A zip member read no further than it declared: inflation stops at the cap whatever the data says."""
+
+    def __init__(self, member, cap: int):
+        self.member, self.left = member, cap
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.left + 1 if size is None or size < 0 else min(size, self.left + 1)
+        data = self.member.read(want)
+        self.left -= len(data)
+        if self.left < 0:
+            raise OSError("the entry inflates past the size it declares")
+        return data
+
+    def close(self) -> None:
+        self.member.close()
+        super().close()
 
 
 def folder_files(path: str) -> list[Path]:
