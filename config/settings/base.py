@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
+from csp.constants import NONCE, NONE, SELF
+
 from config.env import BASE_DIR, VAR_DIR, env
 
 # --- core -------------------------------------------------------------------
@@ -29,6 +31,27 @@ if EARMARK_PRODUCTION:
         raise ImproperlyConfigured("EARMARK_PRODUCTION is set: ALLOWED_HOSTS must name this site.")
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    # HTTPS only: browsers remember it (HSTS) and plain HTTP is redirected.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Preloading is a promise to browser vendors that is slow to undo: the operator opts in.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Behind a TLS-terminating proxy, the header it sets and the value that means HTTPS, e.g.
+# "HTTP_X_FORWARDED_PROTO=https". Set it only when the proxy always overwrites that header.
+_proxy_ssl = env.str("EARMARK_PROXY_SSL_HEADER", default="")
+if _proxy_ssl:
+    _header, _, _value = _proxy_ssl.partition("=")
+    if not _header.startswith("HTTP_") or not _value:
+        raise ImproperlyConfigured("EARMARK_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO=https.")
+    SECURE_PROXY_SSL_HEADER = (_header, _value)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Browser features no Earmark page uses (apps.core.security.PermissionsPolicyMiddleware).
+EARMARK_PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                              "microphone=(), payment=(), usb=(), interest-cohort=()")
+SILENCED_SYSTEM_CHECKS = [] if env.bool("SECURE_HSTS_PRELOAD", default=False) else ["security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -39,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "axes",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -65,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "apps.core.security.PermissionsPolicyMiddleware",
     # Last: turns an axes lockout flagged during the view into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -86,6 +112,30 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp), in every profile -------------------------------------------------
+# No 'unsafe-inline' anywhere: pages load their scripts and styles from static files. The one inline <style>
+# (wavesurfer's, inside its shadow root) carries the per-request nonce. Audio and artifacts may redirect to
+# presigned URLs on the storage endpoint, so its origin is allowed for media and fetches.
+_storage_origins = [o for o in [env.str("AWS_S3_ENDPOINT_URL", default="")] if o]
+if env.str("EARMARK_STORAGE", default="local") == "s3" and not _storage_origins:
+    _storage_origins = ["https://*.amazonaws.com"]
+_storage_origins += env.list("EARMARK_CSP_EXTRA_ORIGINS", default=[])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:", *_storage_origins],
+        "media-src": [SELF, "blob:", *_storage_origins],
+        "connect-src": [SELF, *_storage_origins],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- database -----------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'earmark.sqlite3'}")}
