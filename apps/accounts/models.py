@@ -9,6 +9,8 @@ class Role(models.TextChoices):
     ANNOTATOR = "annotator", "Annotator"
     REVIEWER = "reviewer", "Reviewer"
     VIEWER = "viewer", "Viewer"
+    # An ML engineer: reads the catalogue like a viewer and downloads the project's releases (docs/roles.md).
+    EXPORTER = "exporter", "Exporter (ML engineer)"
 
 
 class Membership(models.Model):

@@ -20,7 +20,10 @@ def project_role_require(user, project_id, roles) -> str:
 
 
 MANAGERS = (Role.MANAGER,)
-ANYONE = (Role.MANAGER, Role.ANNOTATOR, Role.REVIEWER, Role.VIEWER)
+ANYONE = (Role.MANAGER, Role.ANNOTATOR, Role.REVIEWER, Role.VIEWER, Role.EXPORTER)
+# Roles whose streaming (audio, peaks, features, images) is limited to the recordings in their own work:
+# apps.consent.selectors asks the RECORDING_IN_WORK hook (annotation and review answer it).
+WORK_SCOPED_ROLES = (Role.ANNOTATOR, Role.REVIEWER)
 
 
 def project_create_require(user) -> None:
@@ -34,3 +37,10 @@ def project_create_allowed(user) -> bool:
     if not user or not user.is_authenticated:
         return False
     return user.is_staff or settings.EARMARK_PROJECT_CREATORS == "users"
+
+
+def release_download_require(user, project) -> str:
+    """Raise unless ``user``'s role in ``project`` may download its releases (project.release_download_roles;
+    managers and staff always may): 404 outside the project, 403 for a role the project did not choose."""
+    allowed = {Role.MANAGER, *(project.release_download_roles or [])}
+    return project_role_require(user, project.id, tuple(allowed))

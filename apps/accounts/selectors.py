@@ -6,7 +6,7 @@ from apps.accounts.models import Membership, Role
 from apps.catalog.models import Project
 
 # Roles that may do each kind of thing in a project. Staff users may do all.
-READ_ROLES = (Role.MANAGER, Role.ANNOTATOR, Role.REVIEWER, Role.VIEWER)
+READ_ROLES = (Role.MANAGER, Role.ANNOTATOR, Role.REVIEWER, Role.VIEWER, Role.EXPORTER)
 
 
 def project_ids_for(user, roles=READ_ROLES) -> QuerySet | None:

@@ -33,6 +33,10 @@ class Language(models.Model):
         return self.tag
 
 
+def release_download_roles_default() -> list[str]:
+    return ["manager", "exporter"]
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -42,6 +46,9 @@ class Project(models.Model):
         default=False, help_text="Every recording must name a speaker (speech projects should)."
     )
     label_settings = models.JSONField(default=dict, blank=True)
+    release_download_roles = models.JSONField(
+        default=release_download_roles_default, blank=True,
+        help_text="Project roles that may download releases (docs/roles.md); managers always may.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

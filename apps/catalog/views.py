@@ -108,7 +108,7 @@ class RecordingAudioView(APIView):
     """The original audio, with HTTP range requests (on S3: a presigned redirect)."""
 
     def get(self, request, recording_id):
-        recording = recording_get_usable(request.user, Purpose.STORE, recording_id)
+        recording = recording_get_usable(request.user, Purpose.STORE, recording_id, stream=True)
         from apps.consent.services import audit_record
 
         if not request.headers.get("Range", "").startswith("bytes=") or request.headers["Range"].startswith("bytes=0-"):

@@ -39,6 +39,14 @@ LOGIN_EVENT = hook_declare(
     "Never carries a password, the typed username or an address.",
 )
 
+RECORDING_IN_WORK = hook_declare(
+    "recording_in_work",
+    "actor: User, role: str ('annotator' | 'reviewer'), recording_id: int. Asked by consent's selectors before "
+    "an annotator or reviewer streams a recording (audio, peaks, features, images); returns True when the "
+    "recording is in that person's queue, assignments or reviews (annotation and review answer). Streaming "
+    "is allowed when any handler says True.",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

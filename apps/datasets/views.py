@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.errors import DomainError
 from apps.accounts.pagination import IdCursorPagination
-from apps.accounts.permissions import MANAGERS, project_role_require
+from apps.accounts.permissions import MANAGERS, project_role_require, release_download_require
 from apps.catalog.streaming import CONTENT_TYPES, ranged_response
 from apps.datasets import services
 from apps.datasets.models import DatasetRelease, ReleaseItem
@@ -78,6 +78,7 @@ class ReleaseDownloadView(APIView):
     )
     def get(self, request, release_id, fmt):
         release = release_get(actor=request.user, release_id=release_id)
+        release_download_require(request.user, release.project)  # the project chooses who downloads
         services.release_download_check(release=release, fmt=fmt)
         files = services.release_files(release=release, fmt=fmt)
         prefix = f"{release.storage_prefix}{fmt}/"
@@ -118,6 +119,7 @@ class ReleaseManifestView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return ReleaseItem.objects.none()
         release = release_get(actor=self.request.user, release_id=self.kwargs["release_id"])
+        release_download_require(self.request.user, release.project)  # the manifest is the release's content
         return release_manifest(release=release)
 
 

@@ -21,7 +21,7 @@ from apps.consent.selectors import recordings_usable
 from apps.review import metrics
 from apps.review.models import GoldItem
 
-AGREEMENT_ROLES = (Role.MANAGER, Role.REVIEWER, Role.VIEWER)
+AGREEMENT_ROLES = (Role.MANAGER, Role.REVIEWER)  # per-annotator figures: not for viewers or annotators
 FINISHED = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED)
 
 

@@ -2,6 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
+from apps.annotation.models import Annotation, AnnotationStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.review.models import QAResult
@@ -70,3 +71,11 @@ def qa_result_get(*, actor, recording_id: int) -> QAResult | None:
     """The QA result of one recording ``actor`` may see, or None (not computed, or not visible)."""
     usable = recordings_usable(actor, Purpose.STORE)
     return QAResult.objects.filter(recording__in=usable, recording_id=recording_id).select_related("recording").first()
+
+
+def recording_in_reviewer_work(*, actor, role: str, recording_id: int) -> bool:
+    """RECORDING_IN_WORK for reviewers: the recording has annotations handed in for review (or reviewed)."""
+    if role != "reviewer":
+        return False
+    handed_in = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED, AnnotationStatus.REJECTED)
+    return Annotation.objects.filter(recording_id=recording_id, status__in=handed_in).exists()
