@@ -1,11 +1,16 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import PROJECT_ROLE, hook_register
+
 
 class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
 
     def ready(self):
+        # Imports models, which load only once apps are ready
         from apps.accounts.receivers import receivers_connect
+        from apps.accounts.selectors import role_in
 
-        receivers_connect()
+        hook_register(PROJECT_ROLE, role_in)
+        receivers_connect()  # sign-in events from Django's auth and axes → the LOGIN_EVENT hook

@@ -3,14 +3,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 
-
-class Role(models.TextChoices):
-    MANAGER = "manager", "Manager"
-    ANNOTATOR = "annotator", "Annotator"
-    REVIEWER = "reviewer", "Reviewer"
-    VIEWER = "viewer", "Viewer"
-    # An ML engineer: reads the catalogue like a viewer and downloads the project's releases (docs/roles.md).
-    EXPORTER = "exporter", "Exporter (ML engineer)"
+from apps.core.permissions import Role
 
 
 class Membership(models.Model):

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts import services
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 
 
 @login_required

@@ -8,15 +8,15 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.accounts.models import ApiToken, Membership, token_hash
 from apps.core.hooks import LOGIN_EVENT, hook_call
 
 
 @transaction.atomic
-def membership_set(*, project, user, role: str) -> Membership:
-    """Give ``user`` exactly one ``role`` in ``project`` (replacing any other)."""
-    membership, _ = Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
+def membership_set(*, project_id: int, user, role: str) -> Membership:
+    """Give ``user`` exactly one ``role`` in the project (replacing any other). Writes Membership."""
+    membership, _ = Membership.objects.update_or_create(user=user, project_id=project_id, defaults={"role": role})
     return membership
 
 

@@ -6,9 +6,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.accounts.errors import DomainError
 from apps.accounts.models import Membership
-from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
+from apps.core.errors import DomainError
 from apps.accounts.serializers import (
     CredentialsInput,
     MembershipInput,
@@ -18,8 +17,7 @@ from apps.accounts.serializers import (
     TokenOutput,
 )
 from apps.accounts.services import login_event_record, membership_set, token_create, token_list, token_revoke
-
-from apps.catalog.models import Project
+from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 
 LOCKED_OUT = ("Too many failed sign-ins for this account from your address: signing in is blocked for a while. "
               "Try again later.")
@@ -37,7 +35,7 @@ class ProjectMembersView(APIView):
         project_role_require(request.user, project_id, MANAGERS)
         data = MembershipInput(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(project=Project.objects.get(id=project_id), user=data.validated_data["username"],
+        membership = membership_set(project_id=project_id, user=data.validated_data["username"],
                                     role=data.validated_data["role"])
         return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
 

@@ -1,12 +1,28 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import (
+    ANNOTATIONS_EXPORT,
+    DEMO_PROJECT_SEED,
+    RECORDING_IN_WORK,
+    RECORDING_PURGE_ASSIGNMENTS,
+    RECORDING_PURGE_TRANSCRIPTS,
+    RECORDINGS_WITHDRAWN,
+    hook_register,
+)
+
 
 class AnnotationConfig(AppConfig):
     name = "apps.annotation"
     label = "annotation"
 
     def ready(self):
-        from apps.annotation.selectors import recording_in_annotator_work
-        from apps.core.hooks import RECORDING_IN_WORK, hook_register
+        # Same-app imports here: selectors and services import models, which load only once apps are ready.
+        from apps.annotation.selectors import annotations_export, recording_in_annotator_work
+        from apps.annotation.services import hooks
 
+        hook_register(RECORDINGS_WITHDRAWN, hooks.on_recordings_withdrawn)
+        hook_register(RECORDING_PURGE_ASSIGNMENTS, hooks.assignments_cancel_for_recordings)
+        hook_register(RECORDING_PURGE_TRANSCRIPTS, hooks.annotations_redact_for_recordings)
+        hook_register(ANNOTATIONS_EXPORT, annotations_export)
+        hook_register(DEMO_PROJECT_SEED, hooks.demo_labels_seed)
         hook_register(RECORDING_IN_WORK, recording_in_annotator_work)

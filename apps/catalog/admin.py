@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.catalog.models import ImportBatch, ImportSource, Language, Project, Recording, Speaker, SpeakerIdentity
 from apps.catalog.services import import_source_validate
 

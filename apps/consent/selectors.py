@@ -4,17 +4,31 @@ Every read of recordings and their derived data starts here: lists, details,
 audio and artifact streaming, queues, dashboards, releases, processing tasks.
 """
 
-from django.db.models import Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.permissions import WORK_SCOPED_ROLES
 from apps.accounts.selectors import READ_ROLES, project_ids_for, role_in
-from apps.catalog.models import Recording, RecordingStatus
-from apps.consent.models import ConsentRecord, ConsentStatus, RecordingWithdrawal
+from apps.catalog.models import Recording, RecordingStatus, Speaker
+from apps.consent.models import (
+    AuditEvent,
+    ConsentRecord,
+    ConsentStatus,
+    RecordingWithdrawal,
+)
 from apps.consent.purposes import PURPOSE_BITS, Purpose
 from apps.core.hooks import RECORDING_IN_WORK, hook_call
+from apps.core.permissions import WORK_SCOPED_ROLES, Role
 
 
 def _required_mask(purpose: str):
@@ -109,7 +123,7 @@ def recording_in_work(actor, recording: Recording) -> bool:
     RECORDING_IN_WORK hook says is in their work."""
     if actor is None:
         return True
-    role = role_in(actor, recording.project_id)
+    role = role_in(user=actor, project_id=recording.project_id)
     if role not in WORK_SCOPED_ROLES:
         return True
     return any(hook_call(RECORDING_IN_WORK, actor=actor, role=role, recording_id=recording.pk))
@@ -117,8 +131,6 @@ def recording_in_work(actor, recording: Recording) -> bool:
 
 def speaker_list(actor, *, project_id=None, roles=READ_ROLES) -> QuerySet:
     """Speakers in the projects ``actor`` may read (identity joined for the caller to show or not)."""
-    from apps.catalog.models import Speaker
-
     qs = Speaker.objects.select_related("identity").order_by("-id")
     ids = project_ids_for(actor, roles)
     if ids is not None:
@@ -128,8 +140,6 @@ def speaker_list(actor, *, project_id=None, roles=READ_ROLES) -> QuerySet:
 
 def speaker_get(actor, speaker_id, *, roles=READ_ROLES):
     """One speaker visible to ``actor``, or Http404."""
-    from apps.catalog.models import Speaker
-
     try:
         return speaker_list(actor, roles=roles).select_related("project").get(pk=speaker_id)
     except (Speaker.DoesNotExist, ValueError, TypeError):
@@ -150,9 +160,6 @@ def consent_get(actor, consent_id, *, roles=READ_ROLES) -> ConsentRecord:
 
 def audit_list(actor, *, project_id=None) -> QuerySet:
     """Audit events of the projects ``actor`` manages (staff: all, including system-wide ones)."""
-    from apps.accounts.models import Role
-    from apps.consent.models import AuditEvent
-
     qs = AuditEvent.objects.all()
     ids = project_ids_for(actor, (Role.MANAGER,))
     if ids is not None:

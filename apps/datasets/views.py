@@ -14,13 +14,18 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.errors import DomainError
-from apps.accounts.pagination import IdCursorPagination
-from apps.accounts.permissions import MANAGERS, project_role_require, release_download_require
 from apps.catalog.streaming import CONTENT_TYPES, ranged_response
+from apps.core.errors import DomainError
+from apps.core.pagination import IdCursorPagination
+from apps.core.permissions import MANAGERS, project_role_require, release_download_require
 from apps.datasets import services
 from apps.datasets.models import DatasetRelease, ReleaseItem
-from apps.datasets.selectors import release_get, release_list, release_manifest, release_withdrawals
+from apps.datasets.selectors import (
+    release_get,
+    release_list,
+    release_manifest,
+    release_withdrawals,
+)
 from apps.datasets.serializers import (
     ReleaseCreateInput,
     ReleaseDetailOutput,
@@ -28,6 +33,7 @@ from apps.datasets.serializers import (
     ReleaseOutput,
     WithdrawalOutput,
 )
+from apps.datasets.services.diff import release_diff
 from apps.datasets.tarstream import tar_stream
 
 
@@ -145,3 +151,14 @@ class ReleaseWithdrawalsView(ListAPIView):
             if timezone.is_naive(since):
                 since = timezone.make_aware(since, dt_timezone.utc)
         return release_withdrawals(release=release, since=since)
+
+
+class ReleaseDiffView(APIView):
+    """What changed from release ``other_id`` to this one: examples added, removed (and why), relabelled,
+    re-transcribed and moved between splits, from the frozen manifests."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, release_id, other_id):
+        release = release_get(actor=request.user, release_id=release_id)
+        other = release_get(actor=request.user, release_id=other_id)
+        return Response(release_diff(release=release, other=other))

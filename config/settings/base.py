@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.annotation",
     "apps.review",
     "apps.datasets",
+    "apps.events",
 ]
 
 MIDDLEWARE = [
@@ -275,6 +276,7 @@ CELERY_TASK_ROUTES = {
     "processing.jobs_dispatch": {"queue": "default"},  # fan-out of a batch: never behind long DSP jobs
     "processing.*": {"queue": "dsp"},
     "datasets.*": {"queue": "exports"},
+    "events.*": {"queue": "events"},  # webhook deliveries: slow receivers never hold up other work
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
@@ -293,6 +295,15 @@ EARMARK_PROCESSING_DEFAULT_RECIPE = env.json("EARMARK_PROCESSING_DEFAULT_RECIPE"
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)
 EARMARK_OPTOUT_LINK_DAYS = env.int("EARMARK_OPTOUT_LINK_DAYS", default=90)
 
+# --- webhooks -----------------------------------------------------------------
+# Hosts (names, addresses or networks such as 10.0.0.0/8) webhooks may go to although they are not public
+# addresses; by default only public addresses (no loopback, private, link-local or metadata addresses).
+EARMARK_WEBHOOK_ALLOW_HOSTS = env.list("EARMARK_WEBHOOK_ALLOW_HOSTS", default=[])
+EARMARK_WEBHOOK_MAX_ATTEMPTS = env.int("EARMARK_WEBHOOK_MAX_ATTEMPTS", default=8)
+# The first retry waits this long, each next one twice as long (capped at 6 hours).
+EARMARK_WEBHOOK_RETRY_BASE_SECONDS = env.float("EARMARK_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+EARMARK_WEBHOOK_TIMEOUT_SECONDS = env.float("EARMARK_WEBHOOK_TIMEOUT_SECONDS", default=10)
+
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -302,8 +313,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "apps.accounts.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "apps.accounts.pagination.IdCursorPagination",
+    "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     # Scoped throttles only (the token endpoint): per client address, in the default cache of each process.
     "DEFAULT_THROTTLE_RATES": {"auth": env.str("EARMARK_AUTH_THROTTLE_RATE", default="10/min")},

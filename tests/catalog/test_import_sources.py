@@ -10,7 +10,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.catalog.models import ImportBatch, ImportSource, Recording
 from apps.catalog.services import import_batch_run, import_source_create, project_create
 from tests.conftest import make_audio, s3_keys

@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.catalog.models import ImportSource, Recording
 from apps.catalog.services import import_source_create
 from tests.conftest import make_audio

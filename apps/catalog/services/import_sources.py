@@ -19,7 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.catalog.models import ImportSource, ImportSourceKind, Project
 
 _S3_FIELDS = ("bucket", "prefix", "endpoint_url", "region_name", "access_key_id", "secret_access_key")

@@ -14,14 +14,20 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
 from apps.catalog.models import ImportBatch, ImportSource, ImportSourceKind, ImportStatus, Project
 from apps.catalog.services.import_sources import (
     import_source_client,
     import_source_resolve,
     is_platform_bucket,
 )
-from apps.catalog.services.ingest import IngestResult, is_unsafe_path, recording_ingest_with_sidecar, sanitize_name
+from apps.catalog.services.ingest import (
+    IngestResult,
+    is_unsafe_path,
+    recording_ingest_with_sidecar,
+    sanitize_name,
+)
+from apps.core.errors import DomainError
+from apps.core.hooks import IMPORT_FINISHED, hook_call
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
 _ARCHIVE_EXT = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
@@ -273,11 +279,14 @@ def import_zip_recorded(*, project: Project, fileobj, name: str, created_by=None
     """Import an uploaded zip at once (``import_zip``) and keep the outcome as a finished ImportBatch."""
     results = import_zip(project=project, fileobj=fileobj, created_by=created_by, sidecar=sidecar)
     counts = result_counts(results)
-    return ImportBatch.objects.create(
-        project=project, source="zip", location=sanitize_name(name), status=ImportStatus.DONE, total=len(results),
-        processed=len(results), results=[r.as_dict() for r in results], created_by=created_by,
-        accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
-    )
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            project=project, source="zip", location=sanitize_name(name), status=ImportStatus.DONE, total=len(results),
+            processed=len(results), results=[r.as_dict() for r in results], created_by=created_by,
+            accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
+        )
+        hook_call(IMPORT_FINISHED, import_id=batch.id, project_id=project.id, status=batch.status, counts=counts)
+    return batch
 
 
 @transaction.atomic
@@ -286,7 +295,7 @@ def import_batch_create(*, project: Project, source: ImportSource, created_by, p
     import_source_resolve(source=source, project=project, subpath=path)  # refuse now, not on the worker
     batch = ImportBatch.objects.create(project=project, source=source.kind, import_source=source,
                                        location=path.strip().strip("/"), created_by=created_by)
-    from apps.catalog.tasks import import_batch_run_task
+    from apps.catalog.tasks import import_batch_run_task  # tasks import these services: module level would cycle
 
     transaction.on_commit(lambda: import_batch_run_task.delay(batch.id))
     return batch
@@ -326,8 +335,11 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
         status, error = ImportStatus.DONE, ""
     except DomainError as exc:
         status, error = ImportStatus.FAILED, exc.message
-    ImportBatch.objects.filter(id=batch_id).update(
-        status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results]
-    )
+    with transaction.atomic():
+        ImportBatch.objects.filter(id=batch_id).update(
+            status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results]
+        )
+        hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=status,
+                  counts=result_counts(results))
     batch.refresh_from_db()
     return batch
