@@ -59,9 +59,9 @@ def main():
     manage(env, "migrate", "--noinput")
     token = manage(env, "shell", "-v", "0", input_text=(
         "from django.contrib.auth import get_user_model\n"
-        "from rest_framework.authtoken.models import Token\n"
+        "from apps.accounts.services import token_create\n"
         "u = get_user_model().objects.create_user('bench', password='bench-password-1', is_staff=True)\n"
-        "print(Token.objects.create(user=u).key)\n")).strip().splitlines()[-1]
+        "print(token_create(user=u).key)\n")).strip().splitlines()[-1]
     from apps.catalog.management.commands.run_embedded import web_command  # the server `make run` starts
 
     server = subprocess.Popen(web_command(f"127.0.0.1:{args.port}"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(var / "server.log", "wb"))

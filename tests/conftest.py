@@ -129,7 +129,7 @@ def project_with_roles(db, make_user):
     manager = make_user("manager")
     project = project_create(name="Speech", created_by=manager)
     users = {"manager": manager}
-    for role in ("annotator", "reviewer", "viewer"):
+    for role in ("annotator", "reviewer", "viewer", "exporter"):
         users[role] = make_user(role)
         Membership.objects.create(user=users[role], project=project, role=role)
     return project, users

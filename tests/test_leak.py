@@ -211,7 +211,8 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
         "consent_id": [w_consent.id, e_consent.id], "annotation_id": [annotations[W_ID].id, annotations[E_ID].id],
         "job_id": list(ProcessingJob.objects.filter(recording_id__in=[W_ID, E_ID]).values_list("id", flat=True))
         or [1],
-        "import_id": [1], "release_id": release_ids, "fmt": ["jsonl", "csv"], "kind": kinds, "level": [0], "index": [0],
+        "import_id": [1], "source_id": [1], "token_id": [1], "release_id": release_ids, "fmt": ["jsonl", "csv"],
+        "kind": kinds, "level": [0], "index": [0],
         "webhook_id": [webhook.id], "other_id": release_ids, "model_id": model_ids,
         "token": [optout_token_make(consent=w_consent, actor=None), optout_token_make(consent=e_consent, actor=None)],
         "uidb64": ["MQ"],  # the set-password link: no recording data on it at all

@@ -125,6 +125,7 @@ def live_worker(transactional_db, settings, tmp_path, monkeypatch):
             "EARMARK_PURGE_GRACE_DAYS": str(settings.EARMARK_PURGE_GRACE_DAYS),
             "EARMARK_WEBHOOK_ALLOW_HOSTS": ",".join(settings.EARMARK_WEBHOOK_ALLOW_HOSTS),
             "EARMARK_WEBHOOK_RETRY_BASE_SECONDS": str(settings.EARMARK_WEBHOOK_RETRY_BASE_SECONDS),
+            "EARMARK_IMPORT_ROOTS": ",".join(str(r) for r in settings.EARMARK_IMPORT_ROOTS),
             **_storage_env(settings),
         }
         worker = WorkerProcess(env, tmp_path / f"worker{len(workers)}.log", queues)

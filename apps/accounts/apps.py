@@ -9,6 +9,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         # Imports models, which load only once apps are ready
+        from apps.accounts.receivers import receivers_connect
         from apps.accounts.selectors import role_in
 
         hook_register(PROJECT_ROLE, role_in)
+        receivers_connect()  # sign-in events from Django's auth and axes → the LOGIN_EVENT hook

@@ -1,17 +1,24 @@
-"""Writes of accounts: users created by a manager, project roles, API tokens."""
+"""Writes of accounts: users created by a manager, project roles, API tokens, sign-in events."""
 
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from rest_framework.authtoken.models import Token
 
-from apps.accounts.models import Membership, Role
+from apps.accounts.models import ApiToken, Membership, token_hash
 from apps.core.errors import Conflict, DomainError
+from apps.core.hooks import LOGIN_EVENT, hook_call
+from apps.core.permissions import Role
 
 
 @transaction.atomic
@@ -75,23 +82,47 @@ def user_password_link(*, user) -> str:
     return reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
 
 
-# API tokens. DRF's token model holds one key per user: creating replaces the old one.
-
-@transaction.atomic
-def token_create(*, user) -> Token:
-    """A new API token for ``user`` (an existing one is revoked: its key stops working at once)."""
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
-
-
-def token_list(*, user) -> list[Token]:
-    """The user's API tokens (at most one)."""
-    return list(Token.objects.filter(user=user))
+# --- API tokens ------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def token_revoke(*, user, token_id: str) -> None:
-    """Revoke one of the user's tokens; 404 sentence if it is not theirs."""
-    deleted, _ = Token.objects.filter(user=user, pk=token_id).delete()
+def token_create(*, user, name: str = "", days: int | None = None) -> ApiToken:
+    """A new API token for ``user``, expiring after ``days`` (default EARMARK_TOKEN_DAYS); writes one row.
+
+    The returned object carries the key in ``.key``: the only time it exists outside the caller's hands.
+    """
+    days = settings.EARMARK_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= settings.EARMARK_TOKEN_MAX_DAYS:
+        raise DomainError(f"a token lives 1 to {settings.EARMARK_TOKEN_MAX_DAYS} days")
+    key = secrets.token_urlsafe(30)
+    token = ApiToken.objects.create(user=user, name=name[:100], prefix=key[:8], key_hash=token_hash(key),
+                                    expires_at=timezone.now() + timedelta(days=days))
+    token.key = key
+    return token
+
+
+def token_list(*, user) -> QuerySet:
+    """The user's API tokens, newest first (expired ones included, so the owner sees them lapse)."""
+    return ApiToken.objects.filter(user=user)
+
+
+@transaction.atomic
+def token_revoke(*, user, token_id) -> None:
+    """Revoke (delete) one of the user's tokens; its key stops working at once. 404 sentence if not theirs."""
+    try:
+        deleted, _ = ApiToken.objects.filter(user=user, pk=int(token_id)).delete()
+    except (TypeError, ValueError, OverflowError):
+        deleted = 0
     if not deleted:
         raise DomainError("No such token.", status_code=404)
+
+
+# --- sign-in events ----------------------------------------------------------------------------------------
+
+
+def login_event_record(*, event: str, user_id: int | None, via: str) -> None:
+    """Tell the audit log (through the LOGIN_EVENT hook) that a sign-in succeeded, failed or was locked out.
+
+    Never a password, a typed username or an address: the user's id when the name matched an account.
+    """
+    hook_call(LOGIN_EVENT, event=event, user_id=user_id, via=via)

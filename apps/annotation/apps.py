@@ -4,6 +4,7 @@ from apps.core.hooks import (
     ANNOTATIONS_EXPORT,
     DEMO_PROJECT_SEED,
     RECORDING_PANELS,
+    RECORDING_IN_WORK,
     RECORDING_PURGE_ASSIGNMENTS,
     RECORDING_PURGE_TRANSCRIPTS,
     RECORDINGS_WITHDRAWN,
@@ -18,7 +19,7 @@ class AnnotationConfig(AppConfig):
     def ready(self):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
         from apps.annotation.panels import recording_annotations_panel
-        from apps.annotation.selectors import annotations_export
+        from apps.annotation.selectors import annotations_export, recording_in_annotator_work
         from apps.annotation.services import hooks
 
         hook_register(RECORDINGS_WITHDRAWN, hooks.on_recordings_withdrawn)
@@ -27,3 +28,4 @@ class AnnotationConfig(AppConfig):
         hook_register(ANNOTATIONS_EXPORT, annotations_export)
         hook_register(DEMO_PROJECT_SEED, hooks.demo_labels_seed)
         hook_register(RECORDING_PANELS, recording_annotations_panel)
+        hook_register(RECORDING_IN_WORK, recording_in_annotator_work)

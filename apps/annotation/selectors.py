@@ -7,6 +7,7 @@ from apps.accounts.selectors import project_ids_for
 from apps.annotation.models import (
     Annotation,
     AnnotationSettings,
+    Assignment,
     Label,
     LabelKind,
     Region,
@@ -156,3 +157,11 @@ def annotation_get(user, annotation_id, *, for_edit: bool = False, with_content:
         return (_with_content(qs) if with_content else qs).get(pk=annotation_id)
     except (Annotation.DoesNotExist, ValueError, TypeError):
         raise Http404("No such annotation.") from None
+
+
+def recording_in_annotator_work(*, actor, role: str, recording_id: int) -> bool:
+    """RECORDING_IN_WORK for annotators: the recording is assigned to them or they annotated it."""
+    if role != "annotator":
+        return False
+    return (Assignment.objects.filter(annotator=actor, recording_id=recording_id).exists()
+            or Annotation.objects.filter(annotator=actor, recording_id=recording_id).exists())

@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
 
-from apps.catalog.models import ImportBatch, Language, Project, Recording, Speaker, SpeakerIdentity
+from apps.catalog.models import ImportBatch, ImportSource, Language, Project, Recording, Speaker, SpeakerIdentity
+from apps.catalog.services import import_source_validate
+from apps.core.errors import DomainError
 from apps.core.units import duration_human
 
 
@@ -58,3 +61,34 @@ class ImportBatchAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "source", "status", "total", "accepted", "duplicates", "rejected", "created_at"]
     list_filter = ["status", "source"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
+
+
+class ImportSourceForm(forms.ModelForm):
+    """The admin form runs the same checks as the service (never the platform's bucket, no overlaps)."""
+
+    secret_access_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=True))
+
+    class Meta:
+        model = ImportSource
+        fields = ["name", "kind", "bucket", "prefix", "endpoint_url", "region_name", "access_key_id",
+                  "secret_access_key", "path", "projects", "enabled"]
+
+    def clean(self):
+        data = super().clean()
+        probe = ImportSource(pk=self.instance.pk, **{k: v for k, v in data.items() if k != "projects" and v is not None})
+        try:
+            import_source_validate(probe)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+        for key in ("bucket", "prefix", "path"):
+            data[key] = getattr(probe, key)
+        return data
+
+
+@admin.register(ImportSource)
+class ImportSourceAdmin(admin.ModelAdmin):
+    form = ImportSourceForm
+    list_display = ["name", "kind", "address", "enabled", "created_at"]
+    list_filter = ["kind", "enabled"]
+    filter_horizontal = ["projects"]
+    search_fields = ["name", "bucket", "path"]

@@ -33,6 +33,10 @@ class Language(models.Model):
         return self.tag
 
 
+def release_download_roles_default() -> list[str]:
+    return ["manager", "exporter"]
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -42,6 +46,9 @@ class Project(models.Model):
         default=False, help_text="Every recording must name a speaker (speech projects should)."
     )
     label_settings = models.JSONField(default=dict, blank=True)
+    release_download_roles = models.JSONField(
+        default=release_download_roles_default, blank=True,
+        help_text="Project roles that may download releases (docs/roles.md); managers always may.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -151,6 +158,8 @@ class ImportBatch(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
     source = models.CharField(max_length=16)  # upload | zip | folder | s3
     location = models.CharField(max_length=1024, blank=True)
+    import_source = models.ForeignKey("ImportSource", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="imports", help_text="The registered source (folder and S3).")
     status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
@@ -170,3 +179,45 @@ class ImportBatch(models.Model):
     @property
     def percent(self) -> float:
         return round(100.0 * self.processed / self.total, 1) if self.total else 0.0
+
+
+class ImportSourceKind(models.TextChoices):
+    S3 = "s3", "S3 bucket prefix"
+    FOLDER = "folder", "Server folder"
+
+
+class ImportSource(models.Model):
+    """A place audio may be imported from, registered by a site administrator (issue 13).
+
+    Imports name a source by id, never a raw bucket or path: the source carries its own credentials (an S3
+    bucket, prefix, endpoint and keys that are not the platform's) or a server folder, and the projects that
+    may use it. The platform's own storage bucket can never be a source (refused at registration and at use);
+    two sources never overlap, so one project cannot read another's drop folder through a wider source.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=8, choices=ImportSourceKind.choices)
+    # S3: bucket + prefix, read with the source's own keys.
+    bucket = models.CharField(max_length=63, blank=True)
+    prefix = models.CharField(max_length=1024, blank=True, help_text="Objects below this prefix only.")
+    endpoint_url = models.CharField(max_length=300, blank=True, help_text="Blank for AWS; MinIO's URL otherwise.")
+    region_name = models.CharField(max_length=40, blank=True)
+    access_key_id = models.CharField(max_length=200, blank=True)
+    secret_access_key = models.CharField(max_length=200, blank=True)
+    # Folder: an absolute path on the worker machines, inside EARMARK_IMPORT_ROOTS.
+    path = models.CharField(max_length=1024, blank=True)
+    projects = models.ManyToManyField(Project, blank=True, related_name="import_sources",
+                                      help_text="The projects whose managers may import from this source.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def address(self) -> str:
+        """Where it reads from, for people (no credentials)."""
+        return f"s3://{self.bucket}/{self.prefix}" if self.kind == ImportSourceKind.S3 else self.path

@@ -15,6 +15,7 @@ from apps.catalog import services
 from apps.catalog.filters import RecordingFilter
 from apps.catalog.models import RecordingStatus
 from apps.catalog.selectors import (
+    import_source_list,
     project_create_allowed,
     project_list,
     project_page_get,
@@ -74,7 +75,8 @@ FILTER_ERRORS = {
 @login_required
 def upload_page(request, project_id):
     project, role = _project_for(request, project_id, MANAGERS)
-    return render(request, "catalog/upload.html", {"project": project, "role": role})
+    return render(request, "catalog/upload.html", {"project": project, "role": role,
+                                                   "import_sources": import_source_list(project_id=project_id)})
 
 
 def _int(value, what: str) -> int:

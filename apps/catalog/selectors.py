@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.selectors import READ_ROLES, project_ids_for
-from apps.catalog.models import Project, Recording
+from apps.catalog.models import ImportSource, Project, Recording
 from apps.core.hooks import (
     RECORDING_GET_USABLE,
     RECORDINGS_ANNOTATE,
@@ -31,9 +31,10 @@ def project_page_get(*, user, project_id, roles=ANYONE) -> tuple[Project, str]:
     return get_object_or_404(Project, id=project_id), role
 
 
-def recording_get_visible(*, actor, recording_id, purpose=STORE) -> Recording:
-    """One recording the actor may use for ``purpose`` (consent decides), or 404."""
-    return hook_one(RECORDING_GET_USABLE, actor=actor, purpose=purpose, recording_id=recording_id)
+def recording_get_visible(*, actor, recording_id, purpose=STORE, stream: bool = False) -> Recording:
+    """One recording the actor may use for ``purpose`` (consent decides), or 404. ``stream=True`` for audio:
+    consent then also applies the role rule (annotators and reviewers stream only their own work)."""
+    return hook_one(RECORDING_GET_USABLE, actor=actor, purpose=purpose, recording_id=recording_id, stream=stream)
 
 
 def recording_list(*, actor, project_id=None, purpose=STORE) -> QuerySet:
@@ -47,3 +48,8 @@ def recording_list(*, actor, project_id=None, purpose=STORE) -> QuerySet:
 def project_create_allowed(user) -> bool:
     """Who may create projects: staff, or users given Django's ``catalog.add_project`` permission."""
     return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("catalog.add_project")))
+
+
+def import_source_list(*, project_id) -> QuerySet:
+    """The enabled import sources a project may import from."""
+    return ImportSource.objects.filter(enabled=True, projects__id=project_id).order_by("name")

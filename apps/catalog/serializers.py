@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.catalog.models import ImportBatch, Project, Recording
+from apps.catalog.models import ImportBatch, ImportSource, ImportSourceKind, Project, Recording
 from apps.core.hooks import RECORDING_PROCESSING, hook_one
 
 
@@ -45,14 +45,63 @@ class ImportBatchOutput(serializers.ModelSerializer):
 
 
 class ImportInput(serializers.Serializer):
-    source = serializers.ChoiceField(choices=["zip", "folder", "s3"])
+    """A zip upload (``source: zip`` + ``file``) or an import from a registered source (``source_id`` + ``path``)."""
+
+    source = serializers.ChoiceField(choices=["zip", "folder", "s3"], required=False,
+                                     help_text="'zip' for an uploaded archive; omit (or match the source's kind) "
+                                               "with source_id.")
+    source_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                         help_text="A registered import source this project may use.")
+    path = serializers.CharField(required=False, allow_blank=True, default="", max_length=1024,
+                                 help_text="Optional sub-folder (or sub-prefix) inside the source.")
     file = serializers.FileField(required=False)
-    location = serializers.CharField(required=False, allow_blank=False)
     sidecar = serializers.FileField(required=False)
+    location = serializers.CharField(required=False, help_text="No longer accepted: name a source_id instead.")
 
     def validate(self, attrs):
-        if attrs["source"] == "zip" and not attrs.get("file"):
-            raise serializers.ValidationError({"file": "a zip import needs the archive in the 'file' field"})
-        if attrs["source"] != "zip" and not attrs.get("location"):
-            raise serializers.ValidationError({"location": "a folder or s3 import needs a 'location'"})
+        if attrs.get("location"):
+            raise serializers.ValidationError({"location": "imports no longer take a raw folder or bucket; name a "
+                                                           "registered import source with 'source_id'"})
+        if attrs.get("source") == "zip":
+            if not attrs.get("file"):
+                raise serializers.ValidationError({"file": "a zip import needs the archive in the 'file' field"})
+        elif not attrs.get("source_id"):
+            raise serializers.ValidationError({"source_id": "a folder or S3 import names a registered import "
+                                                            "source with 'source_id'"})
         return attrs
+
+
+class ImportSourceProjectOutput(serializers.ModelSerializer):
+    """What a project manager sees of a source: no credentials."""
+
+    address = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ImportSource
+        fields = ["id", "name", "kind", "address"]
+
+
+class ImportSourceOutput(serializers.ModelSerializer):
+    """What a site administrator sees: everything but the secret key."""
+
+    address = serializers.CharField(read_only=True)
+    projects = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = ImportSource
+        fields = ["id", "name", "kind", "address", "bucket", "prefix", "endpoint_url", "region_name",
+                  "access_key_id", "path", "projects", "enabled", "created_at"]
+
+
+class ImportSourceInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=ImportSourceKind.choices)
+    bucket = serializers.CharField(max_length=63, required=False, allow_blank=True)
+    prefix = serializers.CharField(max_length=1024, required=False, allow_blank=True)
+    endpoint_url = serializers.URLField(max_length=300, required=False, allow_blank=True)
+    region_name = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    access_key_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    secret_access_key = serializers.CharField(max_length=200, required=False, allow_blank=True, write_only=True)
+    path = serializers.CharField(max_length=1024, required=False, allow_blank=True)
+    projects = serializers.PrimaryKeyRelatedField(many=True, queryset=Project.objects.all(), required=False)
+    enabled = serializers.BooleanField(required=False)

@@ -1,28 +1,35 @@
 """Catalogue API: thin views — authenticate, parse, one call, render."""
 
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAdminUser
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog import services
 from apps.catalog.filters import RecordingFilter
-from apps.catalog.models import ImportBatch, Project
-from apps.catalog.selectors import project_list, recording_get_visible, recording_list
+from apps.catalog.models import ImportBatch, ImportSource, Project
+from apps.catalog.selectors import import_source_list, project_list, recording_get_visible, recording_list
 from apps.catalog.serializers import (
     ImportBatchOutput,
     ImportInput,
+    ImportSourceInput,
+    ImportSourceOutput,
+    ImportSourceProjectOutput,
     ProjectInput,
     ProjectOutput,
     RecordingOutput,
 )
 from apps.catalog.streaming import CONTENT_TYPES, ranged_response
 from apps.core.hooks import AUDIT_RECORD, hook_one
-from apps.core.permissions import ANYONE, MANAGERS, project_role_require
+from apps.core.permissions import ANYONE, MANAGERS, project_create_require, project_role_require
+
+SIDECAR_MAX_BYTES = 50 * 1024**2  # read into memory whole: a metadata table, not audio
 
 
 class ProjectListView(ListAPIView):
@@ -33,6 +40,7 @@ class ProjectListView(ListAPIView):
 
     @extend_schema(request=ProjectInput, responses=ProjectOutput)
     def post(self, request):
+        project_create_require(request.user)
         data = ProjectInput(data=request.data)
         data.is_valid(raise_exception=True)
         project = services.project_create(created_by=request.user, **data.validated_data)
@@ -67,6 +75,8 @@ class ProjectRecordingsView(ListAPIView):
             raise ValidationError({"files": "send one or more audio files in the 'files' field"})
         sidecar = {}
         if upload := request.FILES.get("sidecar"):
+            if getattr(upload, "refused", None) or upload.size > SIDECAR_MAX_BYTES:
+                raise ValidationError({"sidecar": f"the sidecar is over the limit of {SIDECAR_MAX_BYTES:,} bytes"})
             sidecar = services.sidecar_parse(upload.read(), upload.name)
         project = Project.objects.get(id=project_id)
         results = services.recordings_ingest_many(
@@ -96,7 +106,7 @@ class RecordingAudioView(APIView):
     """The original audio, with HTTP range requests (on S3: a presigned redirect)."""
 
     def get(self, request, recording_id):
-        recording = recording_get_visible(actor=request.user, recording_id=recording_id)
+        recording = recording_get_visible(actor=request.user, recording_id=recording_id, stream=True)
         if not request.headers.get("Range", "").startswith("bytes=") or request.headers["Range"].startswith("bytes=0-"):
             hook_one(AUDIT_RECORD, actor=request.user, action="recording.audio_download", object_type="recording",
                          object_id=recording.id, project_id=recording.project_id)
@@ -120,15 +130,67 @@ class ProjectImportsView(ListAPIView):
         data.is_valid(raise_exception=True)
         project = Project.objects.get(id=project_id)
         args = data.validated_data
-        if args["source"] == "zip":
+        if args.get("source") == "zip":
             sidecar = services.sidecar_parse(args["sidecar"].read(), args["sidecar"].name) if args.get("sidecar") else {}
             batch = services.import_zip_recorded(project=project, fileobj=args["file"], name=args["file"].name,
                                                  created_by=request.user, sidecar=sidecar)
             return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
         with transaction.atomic():
-            batch = services.import_batch_create(project=project, source=args["source"], location=args["location"],
+            source = services.import_source_for_project(source_id=args["source_id"], project=project)
+            if args.get("source") and args["source"] != source.kind:
+                raise ValidationError({"source": f"the source {source.name} is a {source.kind} source"})
+            batch = services.import_batch_create(project=project, source=source, path=args["path"],
                                                  created_by=request.user)
         return Response(ImportBatchOutput(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectImportSourcesView(ListAPIView):
+    """The registered import sources this project's managers may import from (no credentials)."""
+
+    serializer_class = ImportSourceProjectOutput
+    pagination_class = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return ImportSource.objects.none()
+        project_role_require(self.request.user, self.kwargs["project_id"], MANAGERS)
+        return import_source_list(project_id=self.kwargs["project_id"])
+
+
+class ImportSourceListView(ListAPIView):
+    """Site administrators (staff) register import sources here, each with its own credentials and projects."""
+
+    serializer_class = ImportSourceOutput
+    permission_classes = [IsAdminUser]
+    queryset = ImportSource.objects.prefetch_related("projects").order_by("-id")
+
+    @extend_schema(request=ImportSourceInput, responses=ImportSourceOutput)
+    def post(self, request):
+        data = ImportSourceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = services.import_source_create(**data.validated_data)
+        return Response(ImportSourceOutput(source).data, status=status.HTTP_201_CREATED)
+
+
+class ImportSourceDetailView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses=ImportSourceOutput)
+    def get(self, request, source_id):
+        return Response(ImportSourceOutput(get_object_or_404(ImportSource, pk=source_id)).data)
+
+    @extend_schema(request=ImportSourceInput, responses=ImportSourceOutput)
+    def patch(self, request, source_id):
+        source = get_object_or_404(ImportSource, pk=source_id)
+        data = ImportSourceInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        source = services.import_source_update(source=source, **data.validated_data)
+        return Response(ImportSourceOutput(source).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, source_id):
+        services.import_source_delete(source=get_object_or_404(ImportSource, pk=source_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ImportDetailView(APIView):

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 from apps.core.hooks import (
     AUDIT_RECORD,
     DEMO_PROJECT_SEED,
+    LOGIN_EVENT,
     RECORDING_GET_USABLE,
     RECORDING_INGEST_CHECK,
     RECORDING_PANELS,
@@ -19,6 +20,7 @@ class ConsentConfig(AppConfig):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
         from apps.consent import selectors, services
         from apps.consent.panels import recording_consent_panel
+        from apps.consent.services.audit import audit_login_event
         from apps.consent.services.records import demo_speakers_seed
 
         hook_register(RECORDINGS_USABLE, selectors.recordings_usable)
@@ -27,3 +29,4 @@ class ConsentConfig(AppConfig):
         hook_register(AUDIT_RECORD, services.audit_record)
         hook_register(DEMO_PROJECT_SEED, demo_speakers_seed)
         hook_register(RECORDING_PANELS, recording_consent_panel)
+        hook_register(LOGIN_EVENT, audit_login_event)

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.selectors import READ_ROLES, project_ids_for
+from apps.accounts.selectors import READ_ROLES, project_ids_for, role_in
 from apps.catalog.models import Recording, RecordingStatus, Speaker
 from apps.consent.models import (
     AuditEvent,
@@ -27,7 +27,8 @@ from apps.consent.models import (
     RecordingWithdrawal,
 )
 from apps.consent.purposes import PURPOSE_BITS, Purpose
-from apps.core.permissions import Role
+from apps.core.hooks import RECORDING_IN_WORK, hook_call
+from apps.core.permissions import WORK_SCOPED_ROLES, Role
 
 
 def _required_mask(purpose: str):
@@ -100,14 +101,32 @@ def recording_is_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES) 
     return any(mask & need == need for mask in masks)
 
 
-def recording_get_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES) -> Recording:
-    """One usable recording (its project joined), or Http404 — the same answer for missing and forbidden."""
+def recording_get_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES, stream: bool = False) -> Recording:
+    """One usable recording (its project joined), or Http404 — the same answer for missing and forbidden.
+
+    ``stream=True`` (audio, peaks, features, images) adds the role rule: an annotator or reviewer streams
+    only recordings in their own queue, assignments or reviews (``recording_in_work``).
+    """
     try:
         if recording_is_usable(actor, purpose, recording_id, roles=roles):
-            return Recording.objects.select_related("project").get(pk=recording_id)
-    except (Recording.DoesNotExist, ValueError, TypeError):
+            recording = Recording.objects.select_related("project").get(pk=recording_id)
+            if not stream or recording_in_work(actor, recording):
+                return recording
+    except (Recording.DoesNotExist, ValueError, TypeError, OverflowError):
         pass
     raise Http404("No such recording.")
+
+
+def recording_in_work(actor, recording: Recording) -> bool:
+    """Whether ``actor`` may stream ``recording`` under its role: managers, viewers and exporters (and the
+    system) may stream every usable recording of the project; annotators and reviewers only what the
+    RECORDING_IN_WORK hook says is in their work."""
+    if actor is None:
+        return True
+    role = role_in(user=actor, project_id=recording.project_id)
+    if role not in WORK_SCOPED_ROLES:
+        return True
+    return any(hook_call(RECORDING_IN_WORK, actor=actor, role=role, recording_id=recording.pk))
 
 
 def speaker_list(actor, *, project_id=None, roles=READ_ROLES) -> QuerySet:

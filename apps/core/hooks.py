@@ -160,6 +160,24 @@ QUEUE_ORDER = hook_declare(
     "in the project's chosen order (learning: random, or most uncertain first), or None to keep id order.",
 )
 
+# accounts → consent (issue 13)
+LOGIN_EVENT = hook_declare(
+    "login_event",
+    "event: str ('login_succeeded' | 'login_failed' | 'locked_out'), user_id: int | None (the account the "
+    "typed name matched, if any), via: str ('page' | 'api' | 'admin'). Called by accounts on every sign-in "
+    "attempt; consent writes it to the audit log (accounts sits below consent, so it cannot write there itself). "
+    "Never carries a password, the typed username or an address.",
+)
+
+# consent → annotation, review (issue 13)
+RECORDING_IN_WORK = hook_declare(
+    "recording_in_work",
+    "actor: User, role: str ('annotator' | 'reviewer'), recording_id: int. Asked by consent's selectors before "
+    "an annotator or reviewer streams a recording (audio, peaks, features, images); returns True when the "
+    "recording is in that person's queue, assignments or reviews (annotation and review answer). Streaming "
+    "is allowed when any handler says True.",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

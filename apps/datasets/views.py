@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from apps.catalog.streaming import CONTENT_TYPES, ranged_response
 from apps.core.errors import DomainError
 from apps.core.pagination import IdCursorPagination
-from apps.core.permissions import MANAGERS, project_role_require
+from apps.core.permissions import MANAGERS, project_role_require, release_download_require
 from apps.datasets import services
 from apps.datasets.models import DatasetRelease, ReleaseItem
 from apps.datasets.selectors import (
@@ -84,6 +84,7 @@ class ReleaseDownloadView(APIView):
     )
     def get(self, request, release_id, fmt):
         release = release_get(actor=request.user, release_id=release_id)
+        release_download_require(request.user, release.project)  # the project chooses who downloads
         services.release_download_check(release=release, fmt=fmt)
         files = services.release_files(release=release, fmt=fmt)
         prefix = f"{release.storage_prefix}{fmt}/"
@@ -124,6 +125,7 @@ class ReleaseManifestView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return ReleaseItem.objects.none()
         release = release_get(actor=self.request.user, release_id=self.kwargs["release_id"])
+        release_download_require(self.request.user, release.project)  # the manifest is the release's content
         return release_manifest(release=release)
 
 

@@ -30,7 +30,7 @@ DEFAULT_MAX_LENGTH = 20000
 
 
 def _recording(request, recording_id):
-    return recording_get_usable(request.user, Purpose.STORE, recording_id)
+    return recording_get_usable(request.user, Purpose.STORE, recording_id, stream=True)
 
 
 class RecordingPeaksView(APIView):

@@ -26,7 +26,7 @@ from apps.core.permissions import Role
 from apps.review import metrics
 from apps.review.models import Consensus, GoldItem
 
-AGREEMENT_ROLES = (Role.MANAGER, Role.REVIEWER, Role.VIEWER)
+AGREEMENT_ROLES = (Role.MANAGER, Role.REVIEWER)  # per-annotator figures: not for viewers or annotators
 FINISHED = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED)
 
 

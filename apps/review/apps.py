@@ -4,6 +4,7 @@ from apps.core.hooks import (
     QUEUE_EXCLUDED_IDS,
     QUEUE_GOLD_IDS,
     RECORDING_PANELS,
+    RECORDING_IN_WORK,
     RECORDING_PROCESSED,
     hook_register,
 )
@@ -22,3 +23,4 @@ class ReviewConfig(AppConfig):
         hook_register(QUEUE_EXCLUDED_IDS, selectors.qa_excluded_recording_ids)
         hook_register(QUEUE_GOLD_IDS, selectors.gold_recording_ids)
         hook_register(RECORDING_PANELS, recording_qa_panel)
+        hook_register(RECORDING_IN_WORK, selectors.recording_in_reviewer_work)

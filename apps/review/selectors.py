@@ -76,3 +76,11 @@ def own_submissions_waiting(*, project_id: int, user) -> int:
     usable = recordings_usable(user, Purpose.REVIEW).filter(project_id=project_id).values("id")
     return Annotation.objects.filter(project_id=project_id, annotator_id=user.id, status=AnnotationStatus.SUBMITTED,
                                      recording__in=usable).count()
+
+
+def recording_in_reviewer_work(*, actor, role: str, recording_id: int) -> bool:
+    """RECORDING_IN_WORK for reviewers: the recording has annotations handed in for review (or reviewed)."""
+    if role != "reviewer":
+        return False
+    handed_in = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED, AnnotationStatus.REJECTED)
+    return Annotation.objects.filter(recording_id=recording_id, status__in=handed_in).exists()

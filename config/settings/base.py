@@ -5,8 +5,11 @@ all under ``var/``). Production differs only in environment values.
 """
 
 import warnings
+from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
+
+from csp.constants import NONCE, NONE, SELF
 
 from config.env import BASE_DIR, VAR_DIR, env
 
@@ -28,6 +31,27 @@ if EARMARK_PRODUCTION:
         raise ImproperlyConfigured("EARMARK_PRODUCTION is set: ALLOWED_HOSTS must name this site.")
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    # HTTPS only: browsers remember it (HSTS) and plain HTTP is redirected.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Preloading is a promise to browser vendors that is slow to undo: the operator opts in.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Behind a TLS-terminating proxy, the header it sets and the value that means HTTPS, e.g.
+# "HTTP_X_FORWARDED_PROTO=https". Set it only when the proxy always overwrites that header.
+_proxy_ssl = env.str("EARMARK_PROXY_SSL_HEADER", default="")
+if _proxy_ssl:
+    _header, _, _value = _proxy_ssl.partition("=")
+    if not _header.startswith("HTTP_") or not _value:
+        raise ImproperlyConfigured("EARMARK_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO=https.")
+    SECURE_PROXY_SSL_HEADER = (_header, _value)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Browser features no Earmark page uses (apps.core.security.PermissionsPolicyMiddleware).
+EARMARK_PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                              "microphone=(), payment=(), usb=(), interest-cohort=()")
+SILENCED_SYSTEM_CHECKS = [] if env.bool("SECURE_HSTS_PRELOAD", default=False) else ["security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,7 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -55,6 +80,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body (CSRF reads request.POST): refuse an oversized request from its headers.
+    "apps.core.uploads.RequestSizeLimitMiddleware",
     # Static files (the annotator bundle, admin) from the app server itself: gunicorn serves them in
     # `make run` and in compose, with no separate web server to configure.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -64,6 +91,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "apps.core.security.PermissionsPolicyMiddleware",
+    # Last: turns an axes lockout flagged during the view into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -83,6 +114,30 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp), in every profile -------------------------------------------------
+# No 'unsafe-inline' anywhere: pages load their scripts and styles from static files. The one inline <style>
+# (wavesurfer's, inside its shadow root) carries the per-request nonce. Audio and artifacts may redirect to
+# presigned URLs on the storage endpoint, so its origin is allowed for media and fetches.
+_storage_origins = [o for o in [env.str("AWS_S3_ENDPOINT_URL", default="")] if o]
+if env.str("EARMARK_STORAGE", default="local") == "s3" and not _storage_origins:
+    _storage_origins = ["https://*.amazonaws.com"]
+_storage_origins += env.list("EARMARK_CSP_EXTRA_ORIGINS", default=[])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:", *_storage_origins],
+        "media-src": [SELF, "blob:", *_storage_origins],
+        "connect-src": [SELF, *_storage_origins],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- database -----------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'earmark.sqlite3'}")}
@@ -104,6 +159,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Repeated failed sign-ins lock out (django-axes) on the sign-in page, the admin and the token endpoint:
+# AxesStandaloneBackend must come first so it can refuse before a password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("EARMARK_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("EARMARK_LOGIN_LOCKOUT_MINUTES", default=15))
+# Per account and client address: a guesser is stopped, while the account's owner elsewhere can still sign in.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+# API tokens: days a new token lives unless its owner asks for fewer (or more, up to the maximum).
+EARMARK_TOKEN_DAYS = env.int("EARMARK_TOKEN_DAYS", default=30)
+EARMARK_TOKEN_MAX_DAYS = env.int("EARMARK_TOKEN_MAX_DAYS", default=365)
+# Who may create projects: "staff" (site administrators; the default) or "users" (every signed-in account).
+EARMARK_PROJECT_CREATORS = env.str("EARMARK_PROJECT_CREATORS", default="staff")
+if EARMARK_PROJECT_CREATORS not in ("staff", "users"):
+    raise ImproperlyConfigured("EARMARK_PROJECT_CREATORS must be 'staff' or 'users'.")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -165,6 +237,17 @@ EARMARK_IMPORT_ROOTS = env.list("EARMARK_IMPORT_ROOTS", default=[str(VAR_DIR / "
 DATA_UPLOAD_MAX_NUMBER_FILES = EARMARK_MAX_FILES_PER_REQUEST
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024**2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=4 * 1024**2)
+# A whole request (all its files): refused from its Content-Length before the body is read. The temp folder
+# needs this much free space per upload running at once.
+EARMARK_MAX_REQUEST_BYTES = env.int("EARMARK_MAX_REQUEST_BYTES", default=4 * 1024**3)
+# Zip members that inflate more than this many times their compressed size are refused before inflating.
+EARMARK_ZIP_MAX_RATIO = env.float("EARMARK_ZIP_MAX_RATIO", default=200)
+# Uploaded files and ingest's working copies go here (None: the system's temp folder).
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "apps.core.uploads.LimitedTemporaryFileUploadHandler",  # stops writing a file at EARMARK_MAX_FILE_BYTES
+]
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -233,7 +316,7 @@ EARMARK_WEBHOOK_TIMEOUT_SECONDS = env.float("EARMARK_WEBHOOK_TIMEOUT_SECONDS", d
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -242,6 +325,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
+    # Scoped throttles only (the token endpoint): per client address, in the default cache of each process.
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("EARMARK_AUTH_THROTTLE_RATE", default="10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Earmark API",
@@ -252,6 +337,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ImportSourceKindEnum": "apps.catalog.models.ImportSourceKind"},
 }
 
 LOGGING = {
@@ -259,5 +345,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }

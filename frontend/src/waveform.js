@@ -67,9 +67,12 @@ export class Waveform extends Emitter {
       secondaryLabelOpacity: 0.6,
     });
     adaptTimeline(timeline, () => (this.ws ? this.ws.getWrapper().scrollWidth / duration : 100), duration);
+    // wavesurfer puts a <style> in its shadow root; the page's CSP nonce lets it apply without 'unsafe-inline'.
+    const cspNonce = document.documentElement.dataset.cspNonce || undefined;
     this.ws = WaveSurfer.create({
       container: this.container,
       media: this.media,
+      cspNonce,
       height,
       waveColor: CHANNEL_COLORS[0][0],
       progressColor: CHANNEL_COLORS[0][1],
@@ -93,6 +96,7 @@ export class Waveform extends Emitter {
         timeline,
         MinimapPlugin.create({
           container: this.minimapContainer,
+          cspNonce,
           height: 32,
           waveColor: '#cbd5e1',
           progressColor: '#94a3b8',

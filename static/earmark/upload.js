@@ -91,3 +91,27 @@
     });
   });
 })();
+
+// Imports from registered sources (issue 13): a source id and an optional sub-folder, polled to the end.
+(() => {
+  const csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
+  const importForm = document.getElementById("import-form");
+  if (importForm) {
+    const status = document.getElementById("import-status");
+    const poll = id => fetch("/api/v1/imports/" + id + "/", {credentials: "same-origin"}).then(r => r.json()).then(b => {
+      status.textContent = `import ${b.id}: ${b.status}, ${b.processed}/${b.total} files (${b.accepted} accepted, ` +
+        `${b.duplicates} duplicates, ${b.rejected} rejected)${b.error ? " — " + b.error : ""}`;
+      if (b.status === "queued" || b.status === "running") setTimeout(() => poll(id), 1500);
+    });
+    importForm.addEventListener("submit", async e => {
+      e.preventDefault();
+      const body = {source_id: Number(document.getElementById("import-source").value),
+                    path: document.getElementById("import-path").value};
+      const r = await fetch(importForm.dataset.url, {method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body: JSON.stringify(body)});
+      const b = await r.json();
+      if (!r.ok) { status.textContent = b.detail || ("HTTP " + r.status); return; }
+      poll(b.id);
+    });
+  }
+})();

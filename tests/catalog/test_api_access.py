@@ -130,7 +130,7 @@ def test_bad_filter_is_a_400(api, project_with_roles):
 
 
 def test_project_create_makes_creator_manager_and_members_endpoint(api, make_user):
-    user, other = make_user("boss"), make_user("helper")
+    user, other = make_user("boss", is_staff=True), make_user("helper")
     client = api(user)
     response = client.post("/api/v1/projects/", {"name": "Birds", "target_sample_rate": 48000}, format="json")
     assert response.status_code == 201

@@ -5,7 +5,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.catalog.models import ImportBatch, Recording
+from apps.core.errors import DomainError
+from apps.catalog.models import ImportSource, Recording
+from apps.catalog.services import import_source_create
 from tests.conftest import make_audio
 
 pytestmark = pytest.mark.django_db
@@ -46,9 +48,10 @@ def test_import_audio_command_unknown_project_or_folder(project_with_roles, fold
 def test_api_folder_import_runs_with_progress(api, project_with_roles, folder, settings, django_capture_on_commit_callbacks):
     project, users = project_with_roles
     settings.EARMARK_IMPORT_ROOTS = [str(folder.parent)]
+    source = import_source_create(name="session1", kind="folder", path=str(folder), projects=[project])
     with django_capture_on_commit_callbacks(execute=True):
         response = api(users["manager"]).post(f"/api/v1/projects/{project.id}/imports/",
-                                              {"source": "folder", "location": str(folder)}, format="json")
+                                              {"source_id": source.id}, format="json")
     assert response.status_code == 202
     # Celery is eager in unit tests: the batch ran on commit.
     detail = api(users["manager"]).get(f"/api/v1/imports/{response.json()['id']}/").json()
@@ -57,21 +60,21 @@ def test_api_folder_import_runs_with_progress(api, project_with_roles, folder, s
     assert (detail["accepted"], detail["duplicates"], detail["rejected"]) == (2, 1, 2)
 
 
-def test_api_folder_outside_import_roots_is_refused(api, project_with_roles, folder, settings, tmp_path):
-    project, users = project_with_roles
+def test_folder_source_outside_import_roots_is_refused(project_with_roles, folder, settings, tmp_path):
+    project, _ = project_with_roles
     settings.EARMARK_IMPORT_ROOTS = [str(tmp_path / "elsewhere")]
     for location in [str(folder), str(tmp_path / "elsewhere" / ".." / "imports")]:
-        response = api(users["manager"]).post(f"/api/v1/projects/{project.id}/imports/",
-                                              {"source": "folder", "location": location}, format="json")
-        assert response.status_code == 400 and "outside the folders the server may import from" in response.json()["detail"]
-    assert ImportBatch.objects.count() == 0 and Recording.objects.count() == 0
+        with pytest.raises(DomainError, match="outside the folders the server may import from"):
+            import_source_create(name="x", kind="folder", path=location, projects=[project])
+    assert ImportSource.objects.count() == 0 and Recording.objects.count() == 0
 
 
 def test_api_import_input_errors_name_the_field(api, project_with_roles):
     project, users = project_with_roles
     client = api(users["manager"])
     url = f"/api/v1/projects/{project.id}/imports/"
-    assert "location" in client.post(url, {"source": "folder"}, format="json").json()["detail"]
+    assert "source_id" in client.post(url, {"source": "folder"}, format="json").json()["detail"]
     assert "file" in client.post(url, {"source": "zip"}, format="multipart").json()["detail"]
-    assert "source" in client.post(url, {"source": "ftp", "location": "x"}, format="json").json()["detail"]
-    assert "s3://" in client.post(url, {"source": "s3", "location": "bucket/x"}, format="json").json()["detail"]
+    assert "source" in client.post(url, {"source": "ftp", "source_id": 1}, format="json").json()["detail"]
+    assert "registered import source" in client.post(url, {"source": "s3", "location": "s3://bucket/x"},
+                                                     format="json").json()["detail"]

@@ -10,10 +10,14 @@ ALL_FORMATS = ["jsonl", "csv", "hf-parquet", "lhotse", "webdataset"]
 
 @pytest.fixture
 def token_for(db):
-    from rest_framework.authtoken.models import Token
+    from apps.accounts.services import token_create
+
+    keys: dict[int, str] = {}
 
     def _token(user) -> str:
-        return Token.objects.get_or_create(user=user)[0].key
+        if user.pk not in keys:
+            keys[user.pk] = token_create(user=user).key
+        return keys[user.pk]
 
     return _token
 

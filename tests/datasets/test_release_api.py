@@ -78,8 +78,8 @@ def test_outsiders_see_no_release(api, corpus, built, make_user):
     assert client.post(f"/api/v1/releases/{built.id}/rebuild/").status_code == 404
 
 
-def test_viewer_reads_and_downloads_the_whole_format_as_a_tar(api, corpus, built):
-    client = api(corpus["users"]["viewer"])
+def test_exporter_reads_and_downloads_the_whole_format_as_a_tar(api, corpus, built):
+    client = api(corpus["users"]["exporter"])
     detail = client.get(f"/api/v1/releases/{built.id}/").json()
     assert detail["status"] == "ready" and detail["version"] == 1 and "## Splits" in detail["data_card"]
     assert client.post(f"/api/v1/releases/{built.id}/rebuild/").status_code == 403
@@ -94,12 +94,12 @@ def test_viewer_reads_and_downloads_the_whole_format_as_a_tar(api, corpus, built
     for path, digest in sums.items():
         assert hashlib.sha256(members[path]).hexdigest() == digest
     event = AuditEvent.objects.filter(action="release.download").get()
-    assert (event.object_id, event.actor_id, event.data["format"]) == (str(built.id), corpus["users"]["viewer"].id,
+    assert (event.object_id, event.actor_id, event.data["format"]) == (str(built.id), corpus["users"]["exporter"].id,
                                                                         "webdataset")  # fmt: skip
 
 
 def test_single_file_download_with_range_and_file_list(api, corpus, built):
-    client = api(corpus["users"]["viewer"])
+    client = api(corpus["users"]["exporter"])
     listing = client.get(f"/api/v1/releases/{built.id}/download/jsonl?list=1").json()
     path = next(f["path"] for f in listing["files"] if f["path"].endswith(".flac"))
     whole = client.get(f"/api/v1/releases/{built.id}/download/jsonl", {"file": path})
@@ -113,7 +113,7 @@ def test_single_file_download_with_range_and_file_list(api, corpus, built):
 
 
 def test_download_of_a_format_not_built_or_unknown_is_a_404_sentence(api, corpus, built):
-    client = api(corpus["users"]["viewer"])
+    client = api(corpus["users"]["exporter"])
     response = client.get(f"/api/v1/releases/{built.id}/download/csv")
     assert response.status_code == 404 and "was not built in the csv format" in response.json()["detail"]
     assert client.get(f"/api/v1/releases/{built.id}/download/rar").status_code == 404
@@ -121,7 +121,7 @@ def test_download_of_a_format_not_built_or_unknown_is_a_404_sentence(api, corpus
 
 
 def test_manifest_pages_with_constant_queries(api, corpus, built, django_assert_max_num_queries):
-    client = api(corpus["users"]["viewer"])
+    client = api(corpus["users"]["exporter"])
     keys = []
     url = f"/api/v1/releases/{built.id}/manifest?page_size=5"
     while url:
@@ -134,7 +134,7 @@ def test_manifest_pages_with_constant_queries(api, corpus, built, django_assert_
 
 
 def test_release_list_query_count_does_not_grow(api, corpus, built, django_assert_num_queries):
-    client = api(corpus["users"]["viewer"])
+    client = api(corpus["users"]["exporter"])
     url = f"/api/v1/projects/{corpus['project'].id}/releases/"
     with django_assert_num_queries(2) as one:  # the role check, then one page of releases
         client.get(url)
@@ -175,3 +175,19 @@ def test_the_spec_check_has_no_second_purpose_rule_besides_the_consent_selector(
     assert "allowed_purposes" not in inspect.signature(release_spec_normalise).parameters
     normalised = release_spec_normalise(spec={"purpose": "commercial"}, project_labels=set(), project_languages=None)
     assert normalised["purpose"] == "commercial"
+
+
+def test_only_the_roles_the_project_chooses_download_releases(api, corpus, built):
+    """Default: managers and exporters. Viewers, annotators and reviewers see the release but not its content."""
+    users, project = corpus["users"], corpus["project"]
+    for role in ("viewer", "annotator", "reviewer"):
+        client = api(users[role])
+        assert client.get(f"/api/v1/releases/{built.id}/").status_code == 200
+        for url in (f"/api/v1/releases/{built.id}/download/jsonl", f"/api/v1/releases/{built.id}/manifest"):
+            response = client.get(url)
+            assert response.status_code == 403 and "exporter or manager role" in response.json()["detail"], (role, url)
+    assert api(users["manager"]).get(f"/api/v1/releases/{built.id}/download/jsonl?list=1").status_code == 200
+    project.release_download_roles = ["viewer"]
+    project.save()
+    assert api(users["viewer"]).get(f"/api/v1/releases/{built.id}/download/jsonl?list=1").status_code == 200
+    assert api(users["exporter"]).get(f"/api/v1/releases/{built.id}/download/jsonl?list=1").status_code == 403

@@ -40,7 +40,7 @@ def test_release_on_s3_lists_every_object_presigns_files_and_streams_the_tar(s3_
     assert any(len(client_s3.get_object(Bucket=bucket, Key=k)["Body"].read()) > 20_000
                for k in s3_keys(client_s3, bucket, release.storage_prefix))  # fmt: skip
 
-    client = api(corpus["users"]["viewer"])
+    client = api(corpus["users"]["exporter"])
     one = client.get(f"/api/v1/releases/{release.id}/download/jsonl", {"file": "SHA256SUMS"})
     assert one.status_code == 302 and "Signature" in one["Location"]
     assert requests.get(one["Location"], timeout=10).content.decode().splitlines() == \

@@ -93,7 +93,7 @@ def test_withdrawal_after_the_build_blocks_downloads_and_lists_the_withdrawn_exa
     release.refresh_from_db()
     assert release.needs_rebuild and "withdrew consent" in release.rebuild_reason
 
-    client = api(corpus["users"]["viewer"])
+    client = api(corpus["users"]["exporter"])
     for url in (f"/api/v1/releases/{release.id}/download/jsonl", f"/api/v1/releases/{release.id}/download/jsonl?list=1"):
         response = client.get(url)
         assert response.status_code == 410
@@ -117,7 +117,7 @@ def test_withdrawal_after_the_build_blocks_downloads_and_lists_the_withdrawn_exa
     assert rebuilt.version == 2 and rebuilt.status == "ready" and not rebuilt.needs_rebuild
     assert not {k.split("-")[0] for k in ReleaseItem.objects.filter(release=rebuilt).values_list("key", flat=True)} \
         & victim_keys
-    assert api(corpus["users"]["viewer"]).get(f"/api/v1/releases/{rebuilt.id}/download/jsonl?list=1").status_code == 200
+    assert api(corpus["users"]["exporter"]).get(f"/api/v1/releases/{rebuilt.id}/download/jsonl?list=1").status_code == 200
 
 
 @pytest.mark.django_db
@@ -128,7 +128,7 @@ def test_expired_consent_blocks_downloads_even_without_a_withdrawal_event(api, c
 
     release = release_build(release_id=new_release(corpus).id)
     ConsentRecord.objects.filter(speaker=corpus["speakers"][1]).update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = api(corpus["users"]["viewer"]).get(f"/api/v1/releases/{release.id}/download/webdataset")
+    response = api(corpus["users"]["exporter"]).get(f"/api/v1/releases/{release.id}/download/webdataset")
     assert response.status_code == 410 and "rebuild" in response.json()["detail"]
 
 

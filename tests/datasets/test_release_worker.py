@@ -62,7 +62,7 @@ def test_withdrawal_committed_while_the_worker_builds_never_ships_that_speaker(l
     assert "withdrawn while this release was being built" in release.error
     assert not ReleaseItem.objects.filter(release=release).exists()
     assert not default_storage.exists(f"{release.storage_prefix}jsonl/SHA256SUMS")
-    listing = api(users["viewer"]).get(f"/api/v1/releases/{release_id}/download/jsonl")
+    listing = api(users["exporter"]).get(f"/api/v1/releases/{release_id}/download/jsonl")
     assert listing.status_code == 409 and "failed" in listing.json()["detail"]
 
     # A rebuild now leaves the speaker out.

@@ -78,7 +78,7 @@ def test_recipe_change_keeps_earlier_artifacts_and_they_stay_served(processed, a
 
 def test_peaks_pick_the_finest_resolution_that_fits(processed, api):
     _, users, recording = processed
-    client = api(users["annotator"])
+    client = api(users["viewer"])
     body = client.get(f"/api/v1/recordings/{recording.id}/peaks").json()
     assert body["version"] == 2 and body["bits"] == 16 and body["samples_per_pixel"] == 256
     assert body["length"] == -(-32000 // 256) and len(body["data"]) == body["length"] * 2
@@ -130,7 +130,7 @@ def test_features_npy_json_and_voiced_segments(processed, api):
 
 def test_spectrogram_preview_and_tiles(processed, api):
     _, users, recording = processed
-    client = api(users["annotator"])
+    client = api(users["viewer"])
     png = client.get(f"/api/v1/recordings/{recording.id}/spectrogram.png")
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
     assert b"".join(png.streaming_content).startswith(b"\x89PNG")

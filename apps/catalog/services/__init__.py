@@ -16,6 +16,13 @@ from .ingest import (  # noqa: F401
     recordings_ingest_many,
     sanitize_name,
 )
+from .import_sources import (  # noqa: F401
+    import_source_create,
+    import_source_delete,
+    import_source_for_project,
+    import_source_update,
+    import_source_validate,
+)
 from .projects import (  # noqa: F401
     language_get_or_create,
     project_create,

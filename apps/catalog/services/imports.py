@@ -16,7 +16,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.catalog.models import ImportBatch, ImportStatus, Project
+from apps.catalog.models import ImportBatch, ImportSource, ImportSourceKind, ImportStatus, Project
+from apps.catalog.services.import_sources import (
+    import_source_client,
+    import_source_resolve,
+    is_platform_bucket,
+)
 from apps.catalog.services.ingest import (
     IngestResult,
     is_unsafe_path,
@@ -66,6 +71,8 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
     Raises DomainError before writing anything when the archive itself is not
     acceptable (not a zip, too many entries, too large uncompressed).
     """
+    if refused := getattr(fileobj, "refused", None):
+        raise DomainError(f"the archive: {refused}")
     try:
         archive = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, OSError):
@@ -90,11 +97,11 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
             base = name.rsplit("/", 1)[-1]
             if base.lower() in SIDECAR_NAMES and name.count("/") == 0:
                 continue
-            refusal = _name_refusal(name, info.file_size)
+            refusal = _name_refusal(name, info.file_size) or zip_member_refusal(info)
             if refusal:
                 result = _refused(name, refusal)
             else:
-                with archive.open(info) as member:
+                with _Capped(archive.open(info), info.file_size) as member:
                     try:
                         result = _ingest_one(project, name, member, created_by, sidecar)
                     except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
@@ -126,6 +133,41 @@ def _name_refusal(path: str, size: int | None = None) -> str | None:
     if base.lower().endswith(_ARCHIVE_EXT):
         return "archives inside the archive are not imported"
     return None
+
+
+def zip_member_refusal(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip member is refused from its declared sizes alone (before a byte is inflated), or None."""
+    limit = settings.EARMARK_MAX_FILE_BYTES
+    if info.file_size > limit:
+        return (f"it expands to {info.file_size:,} bytes, over the limit of {limit:,} per file "
+                "(refused before inflating)")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.compress_type != zipfile.ZIP_STORED and ratio > settings.EARMARK_ZIP_MAX_RATIO:
+        return (f"it compresses {ratio:,.0f} to 1, more than audio does (the limit is "
+                f"{settings.EARMARK_ZIP_MAX_RATIO:,.0f} to 1): refused as a likely zip bomb before inflating")
+    return None
+
+
+class _Capped(io.RawIOBase):
+    """A zip member read no further than it declared: inflation stops at the cap whatever the data says."""
+
+    def __init__(self, member, cap: int):
+        self.member, self.left = member, cap
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.left + 1 if size is None or size < 0 else min(size, self.left + 1)
+        data = self.member.read(want)
+        self.left -= len(data)
+        if self.left < 0:
+            raise OSError("the entry inflates past the size it declares")
+        return data
+
+    def close(self) -> None:
+        self.member.close()
+        super().close()
 
 
 def folder_files(path: str) -> list[tuple[Path, str | None]]:
@@ -202,12 +244,21 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def import_s3_prefix(*, project: Project, uri: str, created_by=None, progress=None, total=None) -> list[IngestResult]:
-    """Import every object under an S3 prefix, streamed (boto3 listing + get_object)."""
+def import_s3_prefix(*, project: Project, uri: str | None = None, bucket: str | None = None, prefix: str = "",
+                     client=None, created_by=None, progress=None, total=None) -> list[IngestResult]:
+    """Import every object under an S3 prefix, streamed (boto3 listing + get_object).
+
+    The API passes a registered source's bucket, prefix and client (its own keys); the CLI passes an
+    ``s3://`` URI read with the server's keys. Neither may read the platform's own storage bucket.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket, prefix = parse_s3_uri(uri)
-    client = _s3_client()
+    if uri is not None:
+        bucket, prefix = parse_s3_uri(uri)
+    if is_platform_bucket(bucket or ""):
+        raise DomainError(f"the bucket {bucket} is the platform's own storage and can never be imported from")
+    uri = f"s3://{bucket}/{prefix}"
+    client = client or _s3_client()
     try:
         keys = [
             obj["Key"]
@@ -242,13 +293,10 @@ def import_s3_prefix(*, project: Project, uri: str, created_by=None, progress=No
     return results
 
 
-def import_folder_allowed(path: str) -> str:
-    """The API may only import from configured roots (the CLI may read any path)."""
-    real = Path(path).resolve()
-    for root in settings.EARMARK_IMPORT_ROOTS:
-        if real.is_relative_to(Path(root).resolve()):
-            return str(real)
-    raise DomainError(f"{path} is outside the folders the server may import from (EARMARK_IMPORT_ROOTS)", status_code=400)
+def _s3_reason(exc) -> str:
+    """botocore's error as a short sentence (its code and message, no request ids)."""
+    error = getattr(exc, "response", {}).get("Error", {}) if hasattr(exc, "response") else {}
+    return error.get("Message") or error.get("Code") or type(exc).__name__
 
 
 def result_counts(results: list[IngestResult]) -> dict[str, int]:
@@ -274,15 +322,11 @@ def import_zip_recorded(*, project: Project, fileobj, name: str, created_by=None
 
 
 @transaction.atomic
-def import_batch_create(*, project: Project, source: str, location: str, created_by) -> ImportBatch:
-    """Record a folder or S3 import and queue it on a worker after commit."""
-    if source == "folder":
-        location = import_folder_allowed(location)
-    elif source == "s3":
-        parse_s3_uri(location)
-    else:
-        raise DomainError(f"unknown import source {source!r}; use 'zip', 'folder' or 's3'")
-    batch = ImportBatch.objects.create(project=project, source=source, location=location, created_by=created_by)
+def import_batch_create(*, project: Project, source: ImportSource, created_by, path: str = "") -> ImportBatch:
+    """Record an import from a registered source (``path``: a sub-folder inside it) and queue it after commit."""
+    import_source_resolve(source=source, project=project, subpath=path)  # refuse now, not on the worker
+    batch = ImportBatch.objects.create(project=project, source=source.kind, import_source=source,
+                                       location=path.strip().strip("/"), created_by=created_by)
     from apps.catalog.tasks import import_batch_run_task  # tasks import these services: module level would cycle
 
     transaction.on_commit(lambda: import_batch_run_task.delay(batch.id))
@@ -298,7 +342,7 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
     """Run a queued import, recording progress per file; claims the batch so it runs once."""
     if not ImportBatch.objects.filter(id=batch_id, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING):
         return None
-    batch = ImportBatch.objects.select_related("project", "created_by").get(id=batch_id)
+    batch = ImportBatch.objects.select_related("project", "created_by", "import_source").get(id=batch_id)
     results: list[IngestResult] = []
 
     def progress(result):
@@ -308,10 +352,18 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
     def total(n):
         ImportBatch.objects.filter(id=batch_id).update(total=n)
 
-    runner = import_folder if batch.source == "folder" else import_s3_prefix
-    kwargs = {"path": batch.location} if batch.source == "folder" else {"uri": batch.location}
     try:
-        runner(project=batch.project, created_by=batch.created_by, progress=progress, total=total, **kwargs)
+        if batch.import_source is None:
+            raise DomainError("this import names no registered source; imports read only from registered sources")
+        # Checked again at use: the source may have lost this project, or settings may have changed.
+        where = import_source_resolve(source=batch.import_source, project=batch.project, subpath=batch.location)
+        if batch.import_source.kind == ImportSourceKind.FOLDER:
+            import_folder(project=batch.project, path=where["path"], created_by=batch.created_by,
+                          progress=progress, total=total)
+        else:
+            import_s3_prefix(project=batch.project, bucket=where["bucket"], prefix=where["prefix"],
+                             client=import_source_client(batch.import_source), created_by=batch.created_by,
+                             progress=progress, total=total)
         status, error = ImportStatus.DONE, ""
     except DomainError as exc:
         status, error = ImportStatus.FAILED, exc.message

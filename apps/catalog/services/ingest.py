@@ -79,7 +79,7 @@ class _Spooled:
     """The upload copied once into a spooled temp file, hashed in the same pass."""
 
     def __init__(self, fileobj, max_bytes: int):
-        self.file = tempfile.SpooledTemporaryFile(max_size=16 * _CHUNK, dir=None)
+        self.file = tempfile.SpooledTemporaryFile(max_size=16 * _CHUNK, dir=settings.FILE_UPLOAD_TEMP_DIR)
         self._named = None
         digest = hashlib.sha256()
         size = 0
@@ -148,6 +148,8 @@ def recording_ingest(*, project: Project, fileobj, name: str, created_by=None, s
     its transaction rolls back.
     """
     clean = sanitize_name(name)
+    if refused := getattr(fileobj, "refused", None):  # the upload handler stopped it at the limit
+        return IngestResult(clean, "rejected", f"{clean}: {refused}")
     try:
         spooled = _Spooled(fileobj, settings.EARMARK_MAX_FILE_BYTES)
     except ProbeError as exc:

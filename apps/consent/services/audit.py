@@ -31,3 +31,15 @@ def audit_record(*, actor, action: str, object_type: str, object_id, project_id=
         actor_id=actor.pk if is_user else None, actor_kind=kind, action=action, object_type=object_type,
         object_id=str(object_id), project_id=project_id, data=_clean(data or {}),
     )
+
+
+def audit_login_event(*, event: str, user_id: int | None, via: str) -> AuditEvent:
+    """The LOGIN_EVENT hook's handler: one audit row per sign-in attempt (success, failure, lockout).
+
+    ``actor_id`` is the account the typed name matched (none for unknown names, kind ``anonymous``);
+    no password, typed name or address is kept.
+    """
+    return AuditEvent.objects.create(
+        actor_id=user_id, actor_kind="user" if user_id else "anonymous", action=f"auth.{event}",
+        object_type="user", object_id=str(user_id or ""), data=_clean({"via": via}),
+    )
