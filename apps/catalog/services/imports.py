@@ -24,7 +24,11 @@ _ARCHIVE_EXT = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
 
 def sidecar_parse(data: bytes, name: str) -> dict[str, dict]:
     """Map file name → {speaker, language, ...} from a CSV (needs a 'file' column) or JSON sidecar."""
-    text = data.decode("utf-8-sig", errors="strict") if data else ""
+    try:
+        text = data.decode("utf-8-sig", errors="strict") if data else ""
+    except UnicodeDecodeError:
+        raise DomainError(f"the sidecar {sanitize_name(name)} is not UTF-8 text; save it as UTF-8 "
+                          "(e.g. 'CSV UTF-8' in a spreadsheet) and upload it again") from None
     try:
         if name.lower().endswith(".json"):
             raw = json.loads(text)
@@ -36,7 +40,7 @@ def sidecar_parse(data: bytes, name: str) -> dict[str, dict]:
                 raise DomainError("the JSON sidecar must be an object keyed by file name or a list of rows")
         else:
             rows = list(csv.DictReader(io.StringIO(text)))
-    except (json.JSONDecodeError, csv.Error, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, csv.Error) as exc:
         raise DomainError(f"the sidecar {sanitize_name(name)} could not be read: {exc}") from None
     mapping = {}
     for i, row in enumerate(rows, 1):
