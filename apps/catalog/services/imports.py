@@ -6,18 +6,22 @@ import csv
 import io
 import json
 import os
+import logging
 import zipfile
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.accounts.errors import DomainError
-from apps.catalog.models import ImportBatch, ImportStatus, Project
+from apps.catalog.models import ImportBatch, ImportStatus, Project, Recording
+from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
 from apps.catalog.services.ingest import IngestResult, is_unsafe_path, recording_ingest_with_sidecar, sanitize_name
 
+log = logging.getLogger(__name__)
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
 _ARCHIVE_EXT = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
 
@@ -249,34 +253,104 @@ def import_batch_create(*, project: Project, source: str, location: str, created
     return batch
 
 
-def _batch_record(batch_id: int, result: IngestResult) -> None:
+class ImportLost(Exception):
+    """This run no longer holds the import (its lease ran out and another run took it over)."""
+
+
+def _batch_record(batch_id: int, token: str, result: IngestResult) -> None:
     counter = {"accepted": "accepted", "duplicate": "duplicates", "rejected": "rejected"}[result.status]
-    ImportBatch.objects.filter(id=batch_id).update(processed=F("processed") + 1, **{counter: F(counter) + 1})
+    if not ImportBatch.objects.filter(id=batch_id, claim_token=token, status=ImportStatus.RUNNING).update(
+            processed=F("processed") + 1, **{counter: F(counter) + 1}):
+        raise ImportLost(f"import {batch_id} is no longer held by this run")
+
+
+def _resumed(batch: ImportBatch, result: IngestResult) -> IngestResult:
+    """On a resumed import, a "duplicate" of a recording an earlier run of this import stored is an acceptance."""
+    if result.status != "duplicate" or batch.attempts < 2 or result.recording_id is None:
+        return result
+    if not Recording.objects.filter(id=result.recording_id, project_id=batch.project_id,
+                                    created_at__gte=batch.started_at).exists():
+        return result
+    return IngestResult(result.name, "accepted", "", result.recording_id, {"resumed": True})
+
+
+def import_batch_fail(*, batch_id: int, error: str, token: str | None = None) -> bool:
+    """Mark an unfinished import failed with a sentence (with ``token``: only while that run holds it).
+
+    Writes ImportBatch. The failure hook of the task and the sweeper call it, so no import stays "running".
+    """
+    qs = ImportBatch.objects.filter(id=batch_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING))
+    if token is not None:
+        qs = qs.filter(claim_token=token)
+    return bool(qs.update(status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now(),
+                          lease_expires_at=None))
 
 
 def import_batch_run(*, batch_id: int) -> ImportBatch | None:
-    """Run a queued import, recording progress per file; claims the batch so it runs once."""
-    if not ImportBatch.objects.filter(id=batch_id, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING):
+    """Run a queued import, or resume one whose worker died (lease expired), recording progress per file.
+
+    Claims the batch with a lease (renewed by a heartbeat) so one run at a time holds it. Any error ends
+    it as failed with a sentence; a DomainError's own sentence is shown as is.
+    """
+    token = work_claim(ImportBatch, pk=batch_id, queued=ImportStatus.QUEUED, running=ImportStatus.RUNNING,
+                       started_at=Coalesce("started_at", Value(timezone.now())), error="",
+                       processed=0, accepted=0, duplicates=0, rejected=0)
+    if token is None:
         return None
     batch = ImportBatch.objects.select_related("project", "created_by").get(id=batch_id)
     results: list[IngestResult] = []
 
     def progress(result):
+        result = _resumed(batch, result)
+        _batch_record(batch_id, token, result)
         results.append(result)
-        _batch_record(batch_id, result)
 
     def total(n):
-        ImportBatch.objects.filter(id=batch_id).update(total=n)
+        ImportBatch.objects.filter(id=batch_id, claim_token=token).update(total=n)
 
     runner = import_folder if batch.source == "folder" else import_s3_prefix
     kwargs = {"path": batch.location} if batch.source == "folder" else {"uri": batch.location}
     try:
-        runner(project=batch.project, created_by=batch.created_by, progress=progress, total=total, **kwargs)
+        with lease_heartbeat(lambda: work_renew(ImportBatch, pk=batch_id, token=token, running=ImportStatus.RUNNING)):
+            runner(project=batch.project, created_by=batch.created_by, progress=progress, total=total, **kwargs)
         status, error = ImportStatus.DONE, ""
+    except ImportLost:
+        log.warning("import %s: lost its claim to another run; stopping", batch_id)
+        return None
     except DomainError as exc:
         status, error = ImportStatus.FAILED, exc.message
-    ImportBatch.objects.filter(id=batch_id).update(
-        status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results]
+    except Exception as exc:
+        import_batch_fail(batch_id=batch_id, token=token, error=(
+            f"The import stopped on an unexpected error ({type(exc).__name__}) after {len(results)} file(s); "
+            "the details are in the worker's log. Start the import again to bring in the rest: files "
+            "already imported are recognised as duplicates."))
+        raise
+    ImportBatch.objects.filter(id=batch_id, claim_token=token).update(
+        status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results],
+        lease_expires_at=None,
     )
     batch.refresh_from_db()
     return batch
+
+
+def _enqueue_run(batch_id: int) -> None:
+    from apps.catalog.tasks import import_batch_run_task
+
+    import_batch_run_task.delay(batch_id)
+
+
+def imports_requeue_stale() -> int:
+    """Sweeper: re-send imports whose worker died (lease expired); fail those interrupted too often.
+
+    Returns how many were re-sent. The next run resumes the import where the files stand.
+    """
+    resent = 0
+    for batch_id, attempts in work_expired(ImportBatch, running=ImportStatus.RUNNING):
+        if attempts >= settings.EARMARK_MAX_ATTEMPTS:
+            import_batch_fail(batch_id=batch_id, error=(
+                f"The import was interrupted {attempts} times (its worker died or hit its time limit) and was "
+                "stopped. Files imported so far are kept; start it again to bring in the rest."))
+            continue
+        _enqueue_run(batch_id)
+        resent += 1
+    return resent
