@@ -6,6 +6,10 @@ class CatalogConfig(AppConfig):
     label = "catalog"
 
     def ready(self):
+        from apps.catalog.selectors import storage_owners
+        from apps.core.hooks import STORAGE_OWNERS, hook_register
+
+        hook_register(STORAGE_OWNERS, storage_owners)  # the storage sweep asks which objects are ours
         # Django's development server (`manage.py runserver`, the browser tests' live server; `make run` uses
         # gunicorn) sends a response's headers and body in two writes; with Nagle's algorithm on, a keep-alive
         # client's delayed ACK then stalls every small response by ~40 ms. Only the development server reads this.

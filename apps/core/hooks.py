@@ -31,6 +31,13 @@ RECORDINGS_WITHDRAWN = hook_declare(
     "merge into the withdrawal's summary (e.g. {'assignments_cancelled': 3}).",
 )
 
+STORAGE_OWNERS = hook_declare(
+    "storage_owners",
+    "no arguments. Returns a list of (prefix, owned) pairs: every storage key under ``prefix`` belongs to "
+    "the app, and ``owned(keys: list[str]) -> set[str]`` tells which of those keys a row still points at. "
+    "The storage sweep (apps.core.sweep) deletes old objects under a prefix that no row owns.",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

@@ -6,7 +6,7 @@ from django.http import Http404
 from apps.accounts.permissions import ANYONE, project_role_require
 from apps.accounts.selectors import project_ids_for
 from apps.consent.selectors import recordings_usable
-from apps.datasets.models import DatasetRelease, ReleaseItem
+from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 
 
 def release_list(*, actor, project_id: int) -> QuerySet:
@@ -40,3 +40,20 @@ def release_withdrawals(*, release: DatasetRelease, since=None) -> QuerySet:
     if since is not None:
         qs = qs.filter(withdrawn_at__gte=since)
     return qs.order_by("withdrawn_at", "key")
+
+
+def storage_owners() -> list:
+    """The storage_owners hook: files under releases/<project>/<release>/ belong to a release being built or
+    ready; a failed or deleted release's files are orphans."""
+
+    def owned(keys: list[str]) -> set[str]:
+        ids = {}
+        for key in keys:
+            parts = key.split("/")
+            if len(parts) > 3 and parts[2].isdigit():
+                ids[key] = int(parts[2])
+        live = set(DatasetRelease.objects.filter(id__in=set(ids.values())).exclude(status=ReleaseStatus.FAILED)
+                   .values_list("id", flat=True))
+        return {key for key, release_id in ids.items() if release_id in live}
+
+    return [("releases/", owned)]
