@@ -1,13 +1,15 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import STORAGE_OWNERS, hook_register
+
 
 class CatalogConfig(AppConfig):
     name = "apps.catalog"
     label = "catalog"
 
     def ready(self):
+        # Same-app import here: selectors import models, which load only once apps are ready.
         from apps.catalog.selectors import storage_owners
-        from apps.core.hooks import STORAGE_OWNERS, hook_register
 
         hook_register(STORAGE_OWNERS, storage_owners)  # the storage sweep asks which objects are ours
         # Django's development server (`manage.py runserver`, the browser tests' live server; `make run` uses

@@ -2,8 +2,6 @@
 
 from django.contrib import admin, messages
 
-from apps.accounts.admin import ReadOnlyAdmin
-from apps.accounts.errors import DomainError
 from apps.consent import services
 from apps.consent.models import (
     AuditEvent,
@@ -13,6 +11,8 @@ from apps.consent.models import (
     RecordingPurge,
     SpeakerTombstone,
 )
+from apps.core.admin import ReadOnlyAdmin
+from apps.core.errors import DomainError
 
 
 @admin.register(AuditEvent)

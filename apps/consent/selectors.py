@@ -4,15 +4,30 @@ Every read of recordings and their derived data starts here: lists, details,
 audio and artifact streaming, queues, dashboards, releases, processing tasks.
 """
 
-from django.db.models import Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.selectors import READ_ROLES, project_ids_for
-from apps.catalog.models import Recording, RecordingStatus
-from apps.consent.models import ConsentRecord, ConsentStatus, RecordingWithdrawal
+from apps.catalog.models import Recording, RecordingStatus, Speaker
+from apps.consent.models import (
+    AuditEvent,
+    ConsentRecord,
+    ConsentStatus,
+    RecordingWithdrawal,
+)
 from apps.consent.purposes import PURPOSE_BITS, Purpose
+from apps.core.permissions import Role
 
 
 def _required_mask(purpose: str):
@@ -97,8 +112,6 @@ def recording_get_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES)
 
 def speaker_list(actor, *, project_id=None, roles=READ_ROLES) -> QuerySet:
     """Speakers in the projects ``actor`` may read (identity joined for the caller to show or not)."""
-    from apps.catalog.models import Speaker
-
     qs = Speaker.objects.select_related("identity").order_by("-id")
     ids = project_ids_for(actor, roles)
     if ids is not None:
@@ -108,8 +121,6 @@ def speaker_list(actor, *, project_id=None, roles=READ_ROLES) -> QuerySet:
 
 def speaker_get(actor, speaker_id, *, roles=READ_ROLES):
     """One speaker visible to ``actor``, or Http404."""
-    from apps.catalog.models import Speaker
-
     try:
         return speaker_list(actor, roles=roles).select_related("project").get(pk=speaker_id)
     except (Speaker.DoesNotExist, ValueError, TypeError):
@@ -130,9 +141,6 @@ def consent_get(actor, consent_id, *, roles=READ_ROLES) -> ConsentRecord:
 
 def audit_list(actor, *, project_id=None) -> QuerySet:
     """Audit events of the projects ``actor`` manages (staff: all, including system-wide ones)."""
-    from apps.accounts.models import Role
-    from apps.consent.models import AuditEvent
-
     qs = AuditEvent.objects.all()
     ids = project_ids_for(actor, (Role.MANAGER,))
     if ids is not None:

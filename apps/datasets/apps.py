@@ -1,12 +1,16 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import RECORDINGS_WITHDRAWN, STORAGE_OWNERS, hook_register
+
 
 class DatasetsConfig(AppConfig):
     name = "apps.datasets"
     label = "datasets"
 
     def ready(self):
+        # Models load only once apps are ready
         from apps.datasets.selectors import storage_owners
-        from apps.core.hooks import STORAGE_OWNERS, hook_register
+        from apps.datasets.services.releases import on_recordings_withdrawn
 
+        hook_register(RECORDINGS_WITHDRAWN, on_recordings_withdrawn)
         hook_register(STORAGE_OWNERS, storage_owners)  # the storage sweep asks which objects are ours

@@ -1,12 +1,27 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import (
+    RECORDING_INGESTED,
+    RECORDING_PROCESSING,
+    RECORDING_PURGE_DERIVED,
+    RECORDINGS_ANNOTATE,
+    RECORDINGS_INGESTED,
+    STORAGE_OWNERS,
+    hook_register,
+)
+
 
 class ProcessingConfig(AppConfig):
     name = "apps.processing"
     label = "processing"
 
     def ready(self):
-        from apps.processing.selectors import storage_owners
-        from apps.core.hooks import STORAGE_OWNERS, hook_register
+        # Same-app imports here: selectors and services import models, which load only once apps are ready.
+        from apps.processing import selectors, services
 
-        hook_register(STORAGE_OWNERS, storage_owners)  # the storage sweep asks which objects are ours
+        hook_register(RECORDING_INGESTED, services.recording_queue_processing)
+        hook_register(RECORDINGS_INGESTED, services.recordings_queue_processing)
+        hook_register(RECORDINGS_ANNOTATE, selectors.recordings_annotate_processing)
+        hook_register(RECORDING_PROCESSING, selectors.recording_processing)
+        hook_register(RECORDING_PURGE_DERIVED, services.artifacts_purge_for_recording)
+        hook_register(STORAGE_OWNERS, selectors.storage_owners)  # the storage sweep asks which objects are ours

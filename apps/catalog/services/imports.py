@@ -16,10 +16,15 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
 from apps.catalog.models import ImportBatch, ImportStatus, Project, Recording
+from apps.catalog.services.ingest import (
+    IngestResult,
+    is_unsafe_path,
+    recording_ingest_with_sidecar,
+    sanitize_name,
+)
+from apps.core.errors import DomainError
 from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
-from apps.catalog.services.ingest import IngestResult, is_unsafe_path, recording_ingest_with_sidecar, sanitize_name
 
 log = logging.getLogger(__name__)
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
@@ -247,7 +252,7 @@ def import_batch_create(*, project: Project, source: str, location: str, created
     else:
         raise DomainError(f"unknown import source {source!r}; use 'zip', 'folder' or 's3'")
     batch = ImportBatch.objects.create(project=project, source=source, location=location, created_by=created_by)
-    from apps.catalog.tasks import import_batch_run_task
+    from apps.catalog.tasks import import_batch_run_task  # tasks import these services: module level would cycle
 
     transaction.on_commit(lambda: import_batch_run_task.delay(batch.id))
     return batch

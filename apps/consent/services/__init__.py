@@ -9,11 +9,16 @@ from apps.consent.services.records import (
     policy_set,
     recording_ingest_check,
     speaker_create,
+    speaker_enrol,
 )
-from apps.consent.services.withdrawal import consent_withdraw, consents_expire, recordings_retention_due
+from apps.consent.services.withdrawal import (
+    consent_withdraw,
+    consents_expire,
+    recordings_retention_due,
+)
 
 __all__ = [
     "audit_record", "consent_form_create", "consent_record", "consents_grant_bulk", "policy_get",
-    "policy_set", "recording_ingest_check", "speaker_create", "consent_withdraw", "consents_expire",
+    "policy_set", "recording_ingest_check", "speaker_create", "speaker_enrol", "consent_withdraw", "consents_expire",
     "recordings_retention_due",
 ]

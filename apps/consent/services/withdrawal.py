@@ -6,7 +6,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.errors import Conflict, DomainError
 from apps.catalog.models import Recording, RecordingStatus
 from apps.consent.models import (
     ConsentRecord,
@@ -19,8 +18,8 @@ from apps.consent.models import (
 from apps.consent.purposes import Purpose, mask_to_purposes, purposes_to_mask
 from apps.consent.selectors import recordings_usable
 from apps.consent.services.audit import audit_record
-
-RELEASE_PURPOSES = (Purpose.TRAIN_MODELS, Purpose.PUBLIC_RELEASE, Purpose.COMMERCIAL)
+from apps.core.errors import Conflict, DomainError
+from apps.core.hooks import RECORDINGS_WITHDRAWN, hook_call
 
 
 def _usable_map(ids: list[int]) -> dict[str, set[int]]:
@@ -37,24 +36,23 @@ def _grace_due(now):
 
 
 def _effects(*, lost: dict, reason: str, via: str, due_at, project_id) -> dict:
-    """Cancel open assignments, flag releases, schedule purges for what ``lost`` says is no longer usable."""
-    from apps.annotation.services import assignments_cancel_for_recordings
-    from apps.datasets.services import releases_on_withdrawal
-
+    """Tell the higher apps (RECORDINGS_WITHDRAWN: annotation cancels open assignments, datasets flags
+    releases, ...) and schedule purges for what ``lost`` says is no longer usable."""
+    summary: dict = {}
+    for counts in hook_call(RECORDINGS_WITHDRAWN, recording_ids=sorted(set().union(*lost.values())), lost=lost,
+                            reason=reason):
+        summary.update(counts or {})
     store = lost[Purpose.STORE]
-    work = sorted(store | lost[Purpose.ANNOTATE] | lost[Purpose.REVIEW])
-    release = sorted(store | set().union(*(lost[p] for p in RELEASE_PURPOSES)))
-    cancelled = assignments_cancel_for_recordings(recording_ids=work) if work else 0
-    flagged = releases_on_withdrawal(recording_ids=release, reason=reason) if release else 0
     for recording_id in sorted(store):
         RecordingPurge.objects.get_or_create(recording_id=recording_id, defaults={"reason": via, "due_at": due_at})
     if store:
         transaction.on_commit(_enqueue_purge_if_due)
-    return {"assignments_cancelled": cancelled, "releases_flagged": flagged, "purges_scheduled": len(store)}
+    return {**summary, "purges_scheduled": len(store)}
 
 
 def _enqueue_purge_if_due():
     if float(settings.EARMARK_PURGE_GRACE_DAYS) <= 0:
+        # Tasks import these services: a module-level import would cycle
         from apps.consent.tasks import purge_due
 
         purge_due.delay()
