@@ -17,3 +17,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     *[path("", include(f"apps.{app}.urls")) for app in APPS if app != "accounts"],
 ]
+
+# Unmatched URLs under /api/ answer JSON like every other API error (apps/core/middleware.py).
+handler404 = "apps.core.middleware.page_not_found"

@@ -31,7 +31,7 @@ class ProjectListView(ListAPIView):
     def get_queryset(self):
         return project_list(self.request.user).prefetch_related("allowed_languages").order_by("-id")
 
-    @extend_schema(request=ProjectInput, responses=ProjectOutput)
+    @extend_schema(request=ProjectInput, responses={201: ProjectOutput})
     def post(self, request):
         data = ProjectInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -2,7 +2,7 @@
 
 from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -70,7 +70,7 @@ class SpeakerConsentsView(APIView):
         project_role_require(request.user, speaker.project_id, MANAGERS)
         return speaker
 
-    @extend_schema(responses=s.ConsentOutput(many=True))
+    @extend_schema(responses=inline_serializer("ConsentListOutput", {"results": s.ConsentOutput(many=True)}))
     def get(self, request, speaker_id):
         speaker = self._speaker(request, speaker_id)
         records = ConsentRecord.objects.filter(speaker=speaker).order_by("-id")
@@ -125,7 +125,8 @@ class ConsentDetailView(APIView):
 class ConsentWithdrawView(APIView):
     """Withdraw all purposes (empty body), some (`purposes`), or single recordings (`recording_ids`)."""
 
-    @extend_schema(request=s.WithdrawInput, responses=s.ConsentOutput)
+    @extend_schema(request=s.WithdrawInput, responses=inline_serializer(
+        "WithdrawOutput", {"consent": s.ConsentOutput()}))  # plus counts of what the withdrawal changed
     def post(self, request, consent_id):
         record = selectors.consent_get(request.user, consent_id)
         project_role_require(request.user, record.speaker.project_id, MANAGERS)

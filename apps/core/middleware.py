@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found as html_page_not_found
 
 # The largest value a database id (a signed 64-bit integer: PostgreSQL bigint, SQLite INTEGER) can hold.
 # A larger number in a filter made SQLite raise OverflowError (a 500) and PostgreSQL a DataError.
@@ -42,3 +43,10 @@ class IntegerBoundsMiddleware:
                 return JsonResponse({"detail": "Not found."}, status=404)
             raise Http404("No such page.")
         return None
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for URLs no route matches: JSON with a sentence under /api/ (as every API error), HTML elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found: no API operation has this path."}, status=404)
+    return html_page_not_found(request, exception)

@@ -63,7 +63,7 @@ class ReleaseDetailView(APIView):
 
 
 class ReleaseRebuildView(APIView):
-    @extend_schema(request=None, responses=ReleaseOutput)
+    @extend_schema(request=None, responses={201: ReleaseOutput})
     def post(self, request, release_id):
         release_get(actor=request.user, release_id=release_id, roles=MANAGERS)
         release = services.release_rebuild(actor=request.user, release_id=release_id)
