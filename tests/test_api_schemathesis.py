@@ -97,7 +97,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(api, pr
            "--checks", CHECKS, "--phases", "examples,coverage,fuzzing", "--max-examples", "8", "--max-time", "120",
            "--workers", "2", "--seed", "13", "--no-shrink", "--request-timeout", "30",
            "--suppress-health-check", "all", "--report", "junit", "--report-junit-path", str(junit)]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=170)
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=170, cwd=tmp_path)  # its cache stays there
     (tmp_path / "schemathesis.log").write_text(run.stdout + run.stderr)
     output = run.stdout[-6000:] + run.stderr[-2000:]
     assert junit.exists(), output

@@ -111,11 +111,11 @@ def _worker_factory(settings, tmp_path, *, url: str, transport_options: dict):
     _reset_pools(app)
     if url.startswith("redis://"):
         with app.connection_for_write() as conn:
-            for queue in ("default", "dsp", "exports"):
+            for queue in ("default", "dsp", "exports", "events"):
                 conn.default_channel.client.delete(queue)
     workers = []
 
-    def start(queues="default,dsp,exports", *, beat: bool = False, env: dict | None = None) -> WorkerProcess:
+    def start(queues="default,dsp,exports,events", *, beat: bool = False, env: dict | None = None) -> WorkerProcess:
         """A worker on ``queues``; ``beat`` embeds the beat scheduler (the sweepers), as `make run` does."""
         worker_env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base",
@@ -123,6 +123,8 @@ def _worker_factory(settings, tmp_path, *, url: str, transport_options: dict):
             "CELERY_BROKER_URL": url, "CELERY_VISIBILITY_TIMEOUT": "30", "CELERY_TASK_ALWAYS_EAGER": "false",
             "EARMARK_VAR_DIR": str(tmp_path / "var"), "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"),
             "EARMARK_PURGE_GRACE_DAYS": str(settings.EARMARK_PURGE_GRACE_DAYS),
+            "EARMARK_WEBHOOK_ALLOW_HOSTS": ",".join(settings.EARMARK_WEBHOOK_ALLOW_HOSTS),
+            "EARMARK_WEBHOOK_RETRY_BASE_SECONDS": str(settings.EARMARK_WEBHOOK_RETRY_BASE_SECONDS),
             **_storage_env(settings), **(env or {}),
         }
         extra = ["-B", "--schedule", str(tmp_path / f"beat-schedule{len(workers)}")] if beat else []

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.annotation",
     "apps.review",
     "apps.datasets",
+    "apps.events",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,7 @@ CELERY_TASK_ROUTES = {
     "datasets.releases_requeue_stale": {"queue": "default"},
     "processing.*": {"queue": "dsp"},
     "datasets.*": {"queue": "exports"},
+    "events.*": {"queue": "events"},  # webhook deliveries: slow receivers never hold up other work
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
@@ -230,6 +232,15 @@ EARMARK_PROCESSING_DEFAULT_RECIPE = env.json("EARMARK_PROCESSING_DEFAULT_RECIPE"
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)
 EARMARK_OPTOUT_LINK_DAYS = env.int("EARMARK_OPTOUT_LINK_DAYS", default=90)
+
+# --- webhooks -----------------------------------------------------------------
+# Hosts (names, addresses or networks such as 10.0.0.0/8) webhooks may go to although they are not public
+# addresses; by default only public addresses (no loopback, private, link-local or metadata addresses).
+EARMARK_WEBHOOK_ALLOW_HOSTS = env.list("EARMARK_WEBHOOK_ALLOW_HOSTS", default=[])
+EARMARK_WEBHOOK_MAX_ATTEMPTS = env.int("EARMARK_WEBHOOK_MAX_ATTEMPTS", default=8)
+# The first retry waits this long, each next one twice as long (capped at 6 hours).
+EARMARK_WEBHOOK_RETRY_BASE_SECONDS = env.float("EARMARK_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+EARMARK_WEBHOOK_TIMEOUT_SECONDS = env.float("EARMARK_WEBHOOK_TIMEOUT_SECONDS", default=10)
 
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -24,6 +24,7 @@ from apps.catalog.services.ingest import (
     sanitize_name,
 )
 from apps.core.errors import DomainError
+from apps.core.hooks import IMPORT_FINISHED, hook_call
 from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
 
 log = logging.getLogger(__name__)
@@ -235,11 +236,14 @@ def import_zip_recorded(*, project: Project, fileobj, name: str, created_by=None
     """Import an uploaded zip at once (``import_zip``) and keep the outcome as a finished ImportBatch."""
     results = import_zip(project=project, fileobj=fileobj, created_by=created_by, sidecar=sidecar)
     counts = result_counts(results)
-    return ImportBatch.objects.create(
-        project=project, source="zip", location=sanitize_name(name), status=ImportStatus.DONE, total=len(results),
-        processed=len(results), results=[r.as_dict() for r in results], created_by=created_by,
-        accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
-    )
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            project=project, source="zip", location=sanitize_name(name), status=ImportStatus.DONE, total=len(results),
+            processed=len(results), results=[r.as_dict() for r in results], created_by=created_by,
+            accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
+        )
+        hook_call(IMPORT_FINISHED, import_id=batch.id, project_id=project.id, status=batch.status, counts=counts)
+    return batch
 
 
 @transaction.atomic
@@ -287,8 +291,14 @@ def import_batch_fail(*, batch_id: int, error: str, token: str | None = None) ->
     qs = ImportBatch.objects.filter(id=batch_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING))
     if token is not None:
         qs = qs.filter(claim_token=token)
-    return bool(qs.update(status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now(),
-                          lease_expires_at=None))
+    with transaction.atomic():
+        if not qs.update(status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now(),
+                         lease_expires_at=None):
+            return False
+        batch = ImportBatch.objects.get(id=batch_id)
+        hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=ImportStatus.FAILED,
+                  counts={"accepted": batch.accepted, "duplicate": batch.duplicates, "rejected": batch.rejected})
+    return True
 
 
 def import_batch_run(*, batch_id: int) -> ImportBatch | None:
@@ -330,10 +340,12 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
             "the details are in the worker's log. Start the import again to bring in the rest: files "
             "already imported are recognised as duplicates."))
         raise
-    ImportBatch.objects.filter(id=batch_id, claim_token=token).update(
-        status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results],
-        lease_expires_at=None,
-    )
+    with transaction.atomic():
+        if ImportBatch.objects.filter(id=batch_id, claim_token=token).update(
+                status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results],
+                lease_expires_at=None):
+            hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=status,
+                      counts=result_counts(results))
     batch.refresh_from_db()
     return batch
 

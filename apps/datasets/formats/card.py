@@ -9,6 +9,8 @@
 - labels, languages: {name: count}; summed over the splits when absent
 - consent_purposes: [purpose, ...]; collection, annotation: free text
 - agreement: {metric: value}; limitations: [text, ...]; checksum: hex digest
+- changes: {"against_version", "added", "removed", "removed_by_reason": {reason: n}, "relabelled",
+  "retranscribed", "moved"}: the diff from the previous release (services/diff.py)
 
 Output depends only on `stats` (sorted where the input has no order), so a
 rebuild gives the same README.
@@ -106,6 +108,16 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     agreement = stats.get("agreement") or {}
     if agreement:
         out += ["### Agreement", ""] + _table(["metric", "value"], sorted([k, v] for k, v in agreement.items())) + [""]
+
+    changes = stats.get("changes")
+    if changes:
+        why = ", ".join(f"{n} {r}" for r, n in sorted((changes.get("removed_by_reason") or {}).items()) if n)
+        out += [f"## Changes since version {changes['against_version']}", ""]
+        out += _table(["change", "examples"], [
+            ["added", changes.get("added", 0)], ["removed" + (f" ({why})" if why else ""), changes.get("removed", 0)],
+            ["relabelled", changes.get("relabelled", 0)], ["re-transcribed", changes.get("retranscribed", 0)],
+            ["moved between splits", changes.get("moved", 0)],
+        ]) + [""]  # fmt: skip
 
     out += ["## Known limitations", ""]
     out += [f"- {_cell(x)}" for x in [*(stats.get("limitations") or []), LIMITATION_WITHDRAWAL]] + [""]

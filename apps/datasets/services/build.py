@@ -27,6 +27,7 @@ from apps.consent.models import ProjectConsentPolicy
 from apps.consent.purposes import PURPOSE_BITS, mask_to_purposes
 from apps.consent.selectors import recordings_usable
 from apps.core.errors import DomainError
+from apps.core.hooks import RELEASE_PUBLISHED, hook_call
 from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
 from apps.datasets.formats import Example, render_data_card, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
@@ -36,6 +37,7 @@ from apps.datasets.services.audio import (
     audio_encode,
     flac_open_copy,
 )
+from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix
@@ -281,6 +283,7 @@ def _publish(release: DatasetRelease, token: str, items: list[FrozenItem], sums:
             status=ReleaseStatus.READY, stage="done", progress=100.0, finished_at=timezone.now(), error="",
             lease_expires_at=None, **fields
         )
+        hook_call(RELEASE_PUBLISHED, release_id=release.id, project_id=release.project_id, version=release.version)
 
 
 def release_fail(*, release_id: int, message: str, token: str | None = None) -> None:
@@ -366,6 +369,11 @@ def _build(release: DatasetRelease, token: str, on_progress) -> None:
              for fmt, r in results.items()}  # fmt: skip
     stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
              "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
+    previous = release_previous(release=release)
+    if previous is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff
+        diff = release_diff(release=release, other=previous)
+        stats["diff"] = card["changes"] = {"against": previous.id, "against_version": previous.version,
+                                           **diff["summary"]}  # fmt: skip
     data_card = render_data_card({**card, "checksum": manifest_hash})
     _publish(release, token, items, sums, {"files": files, "stats": stats, "content_hash": manifest_hash,
                                            "data_card": data_card})  # fmt: skip
