@@ -2,6 +2,8 @@
 
 The server is Django's threaded live server on 127.0.0.1 (an ephemeral port); schemathesis runs as its own
 process, bounded by --max-examples and --max-time so the whole test stays under three minutes on two cores.
+One schemathesis worker: with two, CPython 3.11's ast module, which hypothesis uses to describe strategies
+from threads, fails now and then ("AST constructor recursion depth mismatch"), an error of the tool, not the API.
 Checks: no server error, every response's status documented and its body and content type as documented.
 Path ids are pinned to seeded rows so detail operations answer from real data, not only 404s.
 """
@@ -95,7 +97,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(api, pr
     cmd = [str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config), "run",
            f"{live_server_127}/api/schema/", "--url", f"{live_server_127}", "-H", f"Authorization: Token {token}",
            "--checks", CHECKS, "--phases", "examples,coverage,fuzzing", "--max-examples", "8", "--max-time", "120",
-           "--workers", "2", "--seed", "13", "--no-shrink", "--request-timeout", "30",
+           "--workers", "1", "--seed", "13", "--no-shrink", "--request-timeout", "30",
            "--suppress-health-check", "all", "--report", "junit", "--report-junit-path", str(junit)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=170, cwd=tmp_path)  # its cache stays there
     (tmp_path / "schemathesis.log").write_text(run.stdout + run.stderr)

@@ -113,7 +113,7 @@ class ProjectImportsView(ListAPIView):
         project_role_require(self.request.user, self.kwargs["project_id"], MANAGERS)
         return ImportBatch.objects.filter(project_id=self.kwargs["project_id"])
 
-    @extend_schema(request=ImportInput, responses=ImportBatchOutput)
+    @extend_schema(request=ImportInput, responses={201: ImportBatchOutput, 202: ImportBatchOutput})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = ImportInput(data=request.data)

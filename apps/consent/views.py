@@ -40,7 +40,7 @@ class SpeakerListView(ListAPIView):
     def get_serializer_class(self):
         return s.SpeakerManagerOutput if getattr(self, "role", None) == Role.MANAGER else s.SpeakerOutput
 
-    @extend_schema(request=s.SpeakerInput, responses=s.SpeakerManagerOutput)
+    @extend_schema(request=s.SpeakerInput, responses={201: s.SpeakerManagerOutput})
     def post(self, request):
         data = s.SpeakerInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -76,7 +76,7 @@ class SpeakerConsentsView(APIView):
         records = ConsentRecord.objects.filter(speaker=speaker).order_by("-id")
         return Response({"results": s.ConsentOutput(records, many=True).data})
 
-    @extend_schema(request=s.ConsentInput, responses=s.ConsentOutput)
+    @extend_schema(request=s.ConsentInput, responses={201: s.ConsentOutput})
     def post(self, request, speaker_id):
         speaker = self._speaker(request, speaker_id)
         payload = request.data
@@ -162,7 +162,7 @@ class ConsentFormListView(ListAPIView):
         project_role_require(self.request.user, project_id, ANYONE)
         return ConsentForm.objects.filter(project_id=project_id).select_related("language").order_by("-id")
 
-    @extend_schema(request=s.ConsentFormInput, responses=s.ConsentFormOutput)
+    @extend_schema(request=s.ConsentFormInput, responses={201: s.ConsentFormOutput})
     def post(self, request):
         data = s.ConsentFormInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -48,7 +48,7 @@ class ProjectReleasesView(ListAPIView):
             return DatasetRelease.objects.none()
         return release_list(actor=self.request.user, project_id=self.kwargs["project_id"])
 
-    @extend_schema(request=ReleaseCreateInput, responses=ReleaseOutput)
+    @extend_schema(request=ReleaseCreateInput, responses={201: ReleaseOutput})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = ReleaseCreateInput(data=request.data)
