@@ -102,3 +102,10 @@ def test_label_with_tex_markup_does_not_break_the_dashboard(project_with_roles):
     # The names are drawn as the text they are, not as TeX.
     assert r"$\frac{a}{$" in html and "$x$" in html
 
+
+
+def test_an_id_beyond_the_range_in_a_request_body_is_not_a_500(api, project_with_roles):
+    _, users = project_with_roles
+    res = api(users["manager"]).post("/api/v1/consent-forms/", {"project": int(BIG), "title": "t", "text": "x",
+                                                                 "purposes": ["store"]}, format="json")
+    assert res.status_code in (403, 404) and res.json()["detail"]
