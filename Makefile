@@ -14,7 +14,7 @@ $(VENV)/.base-installed: requirements/base.txt | $(VENV)/bin/python
 	$(PIP) install -q -r requirements/base.txt
 	touch $@
 
-$(VENV)/.test-installed: requirements/base.txt requirements/test.txt | $(VENV)/bin/python
+$(VENV)/.test-installed: requirements/base.txt requirements/ml.txt requirements/test.txt | $(VENV)/bin/python
 	$(PIP) install -q -r requirements/test.txt
 	touch $@ $(VENV)/.base-installed
 

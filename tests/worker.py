@@ -111,7 +111,7 @@ def _worker_factory(settings, tmp_path, *, url: str, transport_options: dict):
     _reset_pools(app)
     if url.startswith("redis://"):
         with app.connection_for_write() as conn:
-            for queue in ("default", "dsp", "exports", "events"):
+            for queue in ("default", "dsp", "exports", "events", "train"):
                 conn.default_channel.client.delete(queue)
     workers = []
 

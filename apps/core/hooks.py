@@ -153,6 +153,13 @@ STORAGE_OWNERS = hook_declare(
     "The storage sweep (apps.core.sweep) deletes old objects under a prefix that no row owns.",
 )
 
+# annotation → learning
+QUEUE_ORDER = hook_declare(
+    "queue_order",
+    "project_id: int, candidates: QuerySet of recordings. Called by annotation's queue; returns the candidates "
+    "in the project's chosen order (learning: random, or most uncertain first), or None to keep id order.",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.processing",
     "apps.annotation",
     "apps.review",
+    "apps.learning",
     "apps.datasets",
     "apps.events",
 ]
@@ -197,8 +198,10 @@ CELERY_TASK_ROUTES = {
     "processing.jobs_requeue_stale": {"queue": "default"},  # sweepers: never behind the work they rescue
     "datasets.releases_requeue_stale": {"queue": "default"},
     "processing.*": {"queue": "dsp"},
+    "annotation.transcript_drafts": {"queue": "dsp"},  # speech recognition: CPU-heavy like DSP
     "datasets.*": {"queue": "exports"},
     "events.*": {"queue": "events"},  # webhook deliveries: slow receivers never hold up other work
+    "learning.train_model": {"queue": "train"},  # model training: a queue (and worker) of its own
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
@@ -228,6 +231,12 @@ EARMARK_PROCESSING_SOFT_TIME_LIMIT = env.int("EARMARK_PROCESSING_SOFT_TIME_LIMIT
 # Whole-signal steps (trim, loudness, length policy, QA, fingerprint) load at most this much audio.
 EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS = env.float("EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS", default=2 * 3600)
 EARMARK_PROCESSING_DEFAULT_RECIPE = env.json("EARMARK_PROCESSING_DEFAULT_RECIPE", default={})
+
+# --- learning (project models) ----------------------------------------------------
+EARMARK_TRAIN_SOFT_TIME_LIMIT = env.int("EARMARK_TRAIN_SOFT_TIME_LIMIT", default=3600)
+EARMARK_TRAIN_MAX_MEMORY_MB = env.float("EARMARK_TRAIN_MAX_MEMORY_MB", default=6144)
+# A training run holds its model this long past its last progress report; then the sweeper re-sends it.
+EARMARK_TRAIN_LEASE_SECONDS = env.int("EARMARK_TRAIN_LEASE_SECONDS", default=600)
 
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)
