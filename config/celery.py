@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
+from config.env import env
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 # Before numpy/numba load anywhere: one BLAS/OpenMP thread per process, and a writable numba cache
 # so librosa's JIT code compiles once per machine, not once per process (11-17 s cold, ~1 s warm).
@@ -40,11 +42,22 @@ def _warm_up(**_kwargs):
     worker_warm_up_elsewhere()
 
 
-# Periodic work, one schedule. Every 5 minutes: re-send processing jobs whose worker died without the
-# broker redelivering them (their lease expired, e.g. after a hard time limit).
+# Periodic work, one schedule. The sweepers run every EARMARK_SWEEP_SECONDS (15 s): each re-queues its
+# kind of long work whose lease ran out (its worker died) or fails it after too many attempts, so dead
+# work resumes within lease (30 s) + sweep interval on any broker, including the filesystem one, which
+# loses a message its consumer took before dying.
+_SWEEP = env.float("EARMARK_SWEEP_SECONDS", default=15.0)
+# On the default queue (never behind long DSP or export work); a sweep no worker took in time is dropped,
+# so a stopped worker does not come back to a pile of them.
+_SWEEP_OPTIONS = {"queue": "default", "expires": _SWEEP}
 app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
-    "processing-requeue-stale": {"task": "processing.jobs_requeue_stale", "schedule": 300.0},
+    **{f"{task.replace('.', '-')}": {"task": task, "schedule": _SWEEP, "options": _SWEEP_OPTIONS}
+       for task in ("processing.jobs_requeue_stale", "catalog.imports_requeue_stale",
+                    "datasets.releases_requeue_stale")},
+    # Storage objects no row points at (a web server or worker killed between writing an object and
+    # committing its row) and stale temp files, hourly; only what is older than EARMARK_SWEEP_MIN_AGE_SECONDS.
+    "core-storage-sweep": {"task": "core.storage_sweep", "schedule": 3600.0},
     # Consent: mark consents past their expiry as expired (same effects as a withdrawal), every 15 minutes.
     "consent-expire-due": {"task": "consent.expire_due", "schedule": 900.0},
     # Consent: withdraw recordings older than their project's retention period, hourly.

@@ -29,3 +29,6 @@ urlpatterns = [
          name="api-docs"),
     *[path("", include(f"apps.{app}.urls")) for app in APPS],
 ]
+
+# Unmatched URLs under /api/ answer JSON like every other API error (apps/core/middleware.py).
+handler404 = "apps.core.middleware.page_not_found"

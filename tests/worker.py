@@ -44,12 +44,13 @@ def _database_url(connection) -> str:
 
 
 class WorkerProcess:
-    def __init__(self, env: dict, log: Path, queues: str):
+    def __init__(self, env: dict, log: Path, queues: str, extra: list[str] | None = None):
         self.log = log
         self._fh = open(log, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", "1", "-P", "prefork",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO", "-n", f"test-{os.getpid()}@%h"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO", "-n", f"test-{os.getpid()}@%h",
+             *(extra or [])],
             cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.wait_for(lambda: b" ready." in log.read_bytes(), timeout=120, what="the worker to start")
@@ -96,28 +97,27 @@ def _reset_pools(app):
     pools.reset()
 
 
-@pytest.fixture
-def live_worker(transactional_db, settings, tmp_path, monkeypatch):
-    """Factory: start real worker processes on Redis, sharing this test's database and storage."""
-    url = redis_url()
-    require_service("Redis", url is not None)
+def _worker_factory(settings, tmp_path, *, url: str, transport_options: dict):
+    """Point this process's Celery app at ``url`` and yield a factory of worker processes on the same broker."""
     from django.db import connection
 
     from config.celery import app
 
     # The app in this process must publish to the same broker instead of running tasks eagerly.
-    changed = {"task_always_eager": False, "broker_url": url, "broker_transport_options": {"visibility_timeout": 30}}
+    changed = {"task_always_eager": False, "broker_url": url, "broker_transport_options": transport_options}
     saved = {key: app.conf.get(key) for key in changed}
     app.conf.update(changed)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     _reset_pools(app)
-    with app.connection_for_write() as conn:
-        for queue in ("default", "dsp", "exports", "events", "train"):
-            conn.default_channel.client.delete(queue)
+    if url.startswith("redis://"):
+        with app.connection_for_write() as conn:
+            for queue in ("default", "dsp", "exports", "events", "train"):
+                conn.default_channel.client.delete(queue)
     workers = []
 
-    def start(queues="default,dsp,exports,events") -> WorkerProcess:
-        env = {
+    def start(queues="default,dsp,exports,events", *, beat: bool = False, env: dict | None = None) -> WorkerProcess:
+        """A worker on ``queues``; ``beat`` embeds the beat scheduler (the sweepers), as `make run` does."""
+        worker_env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base",
             "SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": _database_url(connection),
             "CELERY_BROKER_URL": url, "CELERY_VISIBILITY_TIMEOUT": "30", "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -126,9 +126,10 @@ def live_worker(transactional_db, settings, tmp_path, monkeypatch):
             "EARMARK_WEBHOOK_ALLOW_HOSTS": ",".join(settings.EARMARK_WEBHOOK_ALLOW_HOSTS),
             "EARMARK_WEBHOOK_RETRY_BASE_SECONDS": str(settings.EARMARK_WEBHOOK_RETRY_BASE_SECONDS),
             "EARMARK_IMPORT_ROOTS": ",".join(str(r) for r in settings.EARMARK_IMPORT_ROOTS),
-            **_storage_env(settings),
+            **_storage_env(settings), **(env or {}),
         }
-        worker = WorkerProcess(env, tmp_path / f"worker{len(workers)}.log", queues)
+        extra = ["-B", "--schedule", str(tmp_path / f"beat-schedule{len(workers)}")] if beat else []
+        worker = WorkerProcess(worker_env, tmp_path / f"worker{len(workers)}.log", queues, extra=extra)
         workers.append(worker)
         return worker
 
@@ -137,3 +138,27 @@ def live_worker(transactional_db, settings, tmp_path, monkeypatch):
         worker.stop()
     app.conf.update(saved)
     _reset_pools(app)
+
+
+@pytest.fixture
+def live_worker(transactional_db, settings, tmp_path, monkeypatch):
+    """Factory: start real worker processes on Redis, sharing this test's database and storage."""
+    url = redis_url()
+    require_service("Redis", url is not None)
+    yield from _worker_factory(settings, tmp_path, url=url, transport_options={"visibility_timeout": 30})
+
+
+@pytest.fixture
+def live_worker_filesystem(transactional_db, settings, tmp_path, monkeypatch):
+    """Factory: real worker processes on kombu's filesystem broker (the embedded default's), in a folder of this
+    test's own. Needs no service: this is the broker `make run` uses."""
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")
+    broker = tmp_path / "var" / "broker"
+    folders = {"queue": broker / "queue", "processed": broker / "processed", "control": broker / "control"}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    options = {"data_folder_in": str(folders["queue"]), "data_folder_out": str(folders["queue"]),
+               "processed_folder": str(folders["processed"]), "control_folder": str(folders["control"]),
+               "store_processed": False}
+    yield from _worker_factory(settings, tmp_path, url="filesystem://", transport_options=options)

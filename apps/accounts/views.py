@@ -30,7 +30,7 @@ class ProjectMembersView(APIView):
         members = Membership.objects.filter(project_id=project_id).select_related("user").order_by("id")
         return Response(MembershipOutput(members, many=True).data)
 
-    @extend_schema(request=MembershipInput, responses=MembershipOutput)
+    @extend_schema(request=MembershipInput, responses={201: MembershipOutput})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = MembershipInput(data=request.data)

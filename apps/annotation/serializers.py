@@ -69,7 +69,7 @@ class AnnotationOutput(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.IntegerField()
     recording = serializers.IntegerField()
-    annotator = serializers.IntegerField()
+    annotator = serializers.IntegerField(required=False, help_text="Absent in list items.")
     status = serializers.CharField()
     version = serializers.IntegerField()
     clip_labels = serializers.ListField(child=serializers.IntegerField())

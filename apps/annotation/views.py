@@ -91,7 +91,8 @@ class AnnotationListView(GenericAPIView):
 
     serializer_class = AnnotationOutput
 
-    @extend_schema(parameters=[AnnotationListInput], operation_id="annotations_list")
+    @extend_schema(parameters=[AnnotationListInput], operation_id="annotations_list",
+                   responses=AnnotationOutput(many=True))
     def get(self, request):
         params = AnnotationListInput(data=request.query_params)
         params.is_valid(raise_exception=True)

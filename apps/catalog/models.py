@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from apps.core.leases import LeasedWork
+
 # BCP-47 in the shape people use (RFC 5646 "langtag" without grandfathered tags):
 # language[-script][-region][-variant]*[-extension]*[-x-private]
 _BCP47 = re.compile(
@@ -152,8 +154,12 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class ImportBatch(models.Model):
-    """One import (zip, server folder, S3 prefix) with its per-file results."""
+class ImportBatch(LeasedWork):
+    """One import (zip, server folder, S3 prefix) with its per-file results.
+
+    A worker claims a folder or S3 import with a lease (LeasedWork); if it dies, a sweeper re-queues the
+    import and the next run resumes it: files already stored count as accepted, not as duplicates.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
     source = models.CharField(max_length=16)  # upload | zip | folder | s3
@@ -170,6 +176,7 @@ class ImportBatch(models.Model):
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -53,3 +53,13 @@ def project_create_allowed(user) -> bool:
 def import_source_list(*, project_id) -> QuerySet:
     """The enabled import sources a project may import from."""
     return ImportSource.objects.filter(enabled=True, projects__id=project_id).order_by("name")
+
+
+def storage_owners() -> list:
+    """The storage_owners hook: originals belong to the recordings that point at them (rows of any status)."""
+
+    def owned(keys: list[str]) -> set[str]:
+        # Every row, usable or not: a withdrawn recording's original is the purge's to delete, not the sweep's.
+        return set(Recording.objects.filter(original_key__in=keys).values_list("original_key", flat=True))
+
+    return [("originals/", owned)]

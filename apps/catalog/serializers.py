@@ -21,8 +21,8 @@ class ProjectInput(serializers.Serializer):
 
 
 class RecordingOutput(serializers.ModelSerializer):
-    speaker = serializers.CharField(source="speaker.code", default=None, read_only=True)
-    language = serializers.CharField(source="language.tag", default=None, read_only=True)
+    speaker = serializers.CharField(source="speaker.code", default=None, read_only=True, allow_null=True)
+    language = serializers.CharField(source="language.tag", default=None, read_only=True, allow_null=True)
     processing = serializers.SerializerMethodField()
 
     class Meta:

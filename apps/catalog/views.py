@@ -38,7 +38,7 @@ class ProjectListView(ListAPIView):
     def get_queryset(self):
         return project_list(self.request.user).prefetch_related("allowed_languages").order_by("-id")
 
-    @extend_schema(request=ProjectInput, responses=ProjectOutput)
+    @extend_schema(request=ProjectInput, responses={201: ProjectOutput})
     def post(self, request):
         project_create_require(request.user)
         data = ProjectInput(data=request.data)
@@ -123,7 +123,7 @@ class ProjectImportsView(ListAPIView):
         project_role_require(self.request.user, self.kwargs["project_id"], MANAGERS)
         return ImportBatch.objects.filter(project_id=self.kwargs["project_id"])
 
-    @extend_schema(request=ImportInput, responses=ImportBatchOutput)
+    @extend_schema(request=ImportInput, responses={201: ImportBatchOutput, 202: ImportBatchOutput})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = ImportInput(data=request.data)

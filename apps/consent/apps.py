@@ -8,6 +8,7 @@ from apps.core.hooks import (
     RECORDING_INGEST_CHECK,
     RECORDING_PANELS,
     RECORDINGS_USABLE,
+    STORAGE_OWNERS,
     hook_register,
 )
 
@@ -30,3 +31,4 @@ class ConsentConfig(AppConfig):
         hook_register(DEMO_PROJECT_SEED, demo_speakers_seed)
         hook_register(RECORDING_PANELS, recording_consent_panel)
         hook_register(LOGIN_EVENT, audit_login_event)
+        hook_register(STORAGE_OWNERS, selectors.storage_owners)  # the storage sweep asks which objects are ours

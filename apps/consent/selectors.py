@@ -165,3 +165,12 @@ def audit_list(actor, *, project_id=None) -> QuerySet:
     if ids is not None:
         qs = qs.filter(project_id__in=ids)
     return qs if project_id is None else qs.filter(project_id=project_id)
+
+
+def storage_owners() -> list:
+    """The storage_owners hook: consent evidence files belong to the consent records that point at them."""
+
+    def owned(keys: list[str]) -> set[str]:
+        return set(ConsentRecord.objects.filter(evidence_key__in=keys).values_list("evidence_key", flat=True))
+
+    return [("consent-evidence/", owned)]

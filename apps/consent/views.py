@@ -2,7 +2,7 @@
 
 from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -40,7 +40,7 @@ class SpeakerListView(ListAPIView):
     def get_serializer_class(self):
         return s.SpeakerManagerOutput if getattr(self, "role", None) == Role.MANAGER else s.SpeakerOutput
 
-    @extend_schema(request=s.SpeakerInput, responses=s.SpeakerManagerOutput)
+    @extend_schema(request=s.SpeakerInput, responses={201: s.SpeakerManagerOutput})
     def post(self, request):
         data = s.SpeakerInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -70,13 +70,13 @@ class SpeakerConsentsView(APIView):
         project_role_require(request.user, speaker.project_id, MANAGERS)
         return speaker
 
-    @extend_schema(responses=s.ConsentOutput(many=True))
+    @extend_schema(responses=inline_serializer("ConsentListOutput", {"results": s.ConsentOutput(many=True)}))
     def get(self, request, speaker_id):
         speaker = self._speaker(request, speaker_id)
         records = ConsentRecord.objects.filter(speaker=speaker).order_by("-id")
         return Response({"results": s.ConsentOutput(records, many=True).data})
 
-    @extend_schema(request=s.ConsentInput, responses=s.ConsentOutput)
+    @extend_schema(request=s.ConsentInput, responses={201: s.ConsentOutput})
     def post(self, request, speaker_id):
         speaker = self._speaker(request, speaker_id)
         payload = request.data
@@ -125,7 +125,8 @@ class ConsentDetailView(APIView):
 class ConsentWithdrawView(APIView):
     """Withdraw all purposes (empty body), some (`purposes`), or single recordings (`recording_ids`)."""
 
-    @extend_schema(request=s.WithdrawInput, responses=s.ConsentOutput)
+    @extend_schema(request=s.WithdrawInput, responses=inline_serializer(
+        "WithdrawOutput", {"consent": s.ConsentOutput()}))  # plus counts of what the withdrawal changed
     def post(self, request, consent_id):
         record = selectors.consent_get(request.user, consent_id)
         project_role_require(request.user, record.speaker.project_id, MANAGERS)
@@ -161,7 +162,7 @@ class ConsentFormListView(ListAPIView):
         project_role_require(self.request.user, project_id, ANYONE)
         return ConsentForm.objects.filter(project_id=project_id).select_related("language").order_by("-id")
 
-    @extend_schema(request=s.ConsentFormInput, responses=s.ConsentFormOutput)
+    @extend_schema(request=s.ConsentFormInput, responses={201: s.ConsentFormOutput})
     def post(self, request):
         data = s.ConsentFormInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -153,6 +153,14 @@ MODEL_READY = hook_declare(
     "project model ready.",
 )
 
+# core's storage sweep → catalog, consent, processing, datasets
+STORAGE_OWNERS = hook_declare(
+    "storage_owners",
+    "no arguments. Returns a list of (prefix, owned) pairs: every storage key under ``prefix`` belongs to "
+    "the app, and ``owned(keys: list[str]) -> set[str]`` tells which of those keys a row still points at. "
+    "The storage sweep (apps.core.sweep) deletes old objects under a prefix that no row owns.",
+)
+
 # annotation → learning
 QUEUE_ORDER = hook_declare(
     "queue_order",

@@ -14,6 +14,7 @@ from django.http import Http404
 from rest_framework.exceptions import PermissionDenied
 
 from apps.core.hooks import PROJECT_ROLE, hook_call
+from apps.core.middleware import ID_MAX
 
 
 class Role(models.TextChoices):
@@ -34,6 +35,8 @@ WORK_SCOPED_ROLES = (Role.ANNOTATOR, Role.REVIEWER)
 
 def project_role_get(user, project_id) -> str | None:
     """The user's role in the project (staff count as managers), or None."""
+    if isinstance(project_id, int) and not -ID_MAX <= project_id <= ID_MAX:
+        return None  # an id from a request body no row can have (the database would raise OverflowError)
     return next((role for role in hook_call(PROJECT_ROLE, user=user, project_id=project_id) if role), None)
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.consent.purposes import Purpose
+from apps.core.leases import LeasedWork
 
 
 class ReleaseStatus(models.TextChoices):
@@ -18,8 +19,12 @@ class ReleaseUnit(models.TextChoices):
     REGION = "region", "One example per labelled region"
 
 
-class DatasetRelease(models.Model):
-    """One immutable, versioned release of a project's data; a rebuild is a new version."""
+class DatasetRelease(LeasedWork):
+    """One immutable, versioned release of a project's data; a rebuild is a new version.
+
+    A worker claims the build with a lease (LeasedWork); if it dies, a sweeper re-queues the build and the
+    next run starts it over from an empty storage prefix.
+    """
 
     project = models.ForeignKey("catalog.Project", on_delete=models.CASCADE, related_name="releases")
     version = models.PositiveIntegerField()

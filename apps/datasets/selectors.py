@@ -9,7 +9,7 @@ from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.core.permissions import ANYONE, project_role_require
-from apps.datasets.models import DatasetRelease, ReleaseItem
+from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.review.selectors import recordings_exclude_qa_flagged
 
 
@@ -97,5 +97,22 @@ def release_exclusions(*, actor, release: DatasetRelease) -> list[dict]:
 def _in(duration: float, f: dict) -> bool:
     return not ((f["min_duration"] is not None and duration < f["min_duration"])
                 or (f["max_duration"] is not None and duration > f["max_duration"]))  # fmt: skip
+
+
+def storage_owners() -> list:
+    """The storage_owners hook: files under releases/<project>/<release>/ belong to a release being built or
+    ready; a failed or deleted release's files are orphans."""
+
+    def owned(keys: list[str]) -> set[str]:
+        ids = {}
+        for key in keys:
+            parts = key.split("/")
+            if len(parts) > 3 and parts[2].isdigit():
+                ids[key] = int(parts[2])
+        live = set(DatasetRelease.objects.filter(id__in=set(ids.values())).exclude(status=ReleaseStatus.FAILED)
+                   .values_list("id", flat=True))
+        return {key for key, release_id in ids.items() if release_id in live}
+
+    return [("releases/", owned)]
 
 

@@ -48,7 +48,7 @@ class ProjectReleasesView(ListAPIView):
             return DatasetRelease.objects.none()
         return release_list(actor=self.request.user, project_id=self.kwargs["project_id"])
 
-    @extend_schema(request=ReleaseCreateInput, responses=ReleaseOutput)
+    @extend_schema(request=ReleaseCreateInput, responses={201: ReleaseOutput})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = ReleaseCreateInput(data=request.data)
@@ -64,7 +64,7 @@ class ReleaseDetailView(APIView):
 
 
 class ReleaseRebuildView(APIView):
-    @extend_schema(request=None, responses=ReleaseOutput)
+    @extend_schema(request=None, responses={201: ReleaseOutput})
     def post(self, request, release_id):
         release_get(actor=request.user, release_id=release_id, roles=MANAGERS)
         release = services.release_rebuild(actor=request.user, release_id=release_id)

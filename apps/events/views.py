@@ -24,7 +24,7 @@ class ProjectWebhooksView(ListAPIView):
             return WebhookEndpoint.objects.none()
         return webhook_list(actor=self.request.user, project_id=self.kwargs["project_id"])
 
-    @extend_schema(request=WebhookCreateInput, responses=WebhookCreatedOutput)
+    @extend_schema(request=WebhookCreateInput, responses={201: WebhookCreatedOutput})
     def post(self, request, project_id):
         webhook_list(actor=request.user, project_id=project_id)  # the managers-only check
         data = WebhookCreateInput(data=request.data)

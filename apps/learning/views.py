@@ -36,7 +36,7 @@ class ProjectModelsView(APIView):
         return Response({"results": [model_json(m) for m in model_list(request.user, project_id=project_id)],
                          "cnn_available": cnn_available()})
 
-    @extend_schema(request=ModelCreateInput)
+    @extend_schema(request=ModelCreateInput, responses={202: {"type": "object", "additionalProperties": True}})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = ModelCreateInput(data=request.data)

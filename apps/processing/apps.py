@@ -7,6 +7,7 @@ from apps.core.hooks import (
     RECORDING_PURGE_DERIVED,
     RECORDINGS_ANNOTATE,
     RECORDINGS_INGESTED,
+    STORAGE_OWNERS,
     hook_register,
 )
 
@@ -26,3 +27,4 @@ class ProcessingConfig(AppConfig):
         hook_register(RECORDING_PROCESSING, selectors.recording_processing)
         hook_register(RECORDING_PURGE_DERIVED, services.artifacts_purge_for_recording)
         hook_register(RECORDING_PANELS, recording_jobs_panel)
+        hook_register(STORAGE_OWNERS, selectors.storage_owners)  # the storage sweep asks which objects are ours

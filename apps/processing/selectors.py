@@ -160,3 +160,12 @@ def recording_processing(recording) -> dict:
         row = ProcessingJob.objects.filter(recording=recording).order_by("-id").values("status", "percent").first()
         status, percent = (row["status"], row["percent"]) if row else (None, None)
     return {"status": status, "percent": 0.0 if percent is None else percent}
+
+
+def storage_owners() -> list:
+    """The storage_owners hook: artifact files belong to their Artifact rows."""
+
+    def owned(keys: list[str]) -> set[str]:
+        return set(Artifact.objects.filter(key__in=keys).values_list("key", flat=True))
+
+    return [("artifacts/", owned)]

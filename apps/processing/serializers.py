@@ -37,7 +37,8 @@ class JobDetailOutput(JobOutput):
     class Meta(JobOutput.Meta):
         fields = JobOutput.Meta.fields + ["children"]
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True,
+                          "description": "Counts per status of a project job's children; null for one recording."})
     def get_children(self, job):
         if job.kind != "project":
             return None

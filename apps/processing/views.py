@@ -42,7 +42,7 @@ class ProjectRecipeView(APIView):
 class ProjectReprocessView(APIView):
     """Fan the project's recordings out into jobs under one parent job with aggregate progress."""
 
-    @extend_schema(request=ReprocessInput, responses=JobDetailOutput)
+    @extend_schema(request=ReprocessInput, responses={202: JobDetailOutput})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         data = ReprocessInput(data=request.data)

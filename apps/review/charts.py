@@ -19,7 +19,9 @@ from matplotlib.figure import Figure  # noqa: E402
 PALETTE = ["#2f6fde", "#1f8a4c", "#b7791f", "#c53030", "#6b46c1", "#0f7b8a", "#d53f8c", "#5b6475", "#975a16",
            "#2c7a7b", "#9b2c2c"]
 _RC = {"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-       "axes.edgecolor": "#9aa3b2", "axes.titlesize": 10, "axes.titleweight": "bold"}
+       "axes.edgecolor": "#9aa3b2", "axes.titlesize": 10, "axes.titleweight": "bold",
+       # User text (label names, usernames) is never parsed as TeX: "$\\frac{a}{$" made mathtext raise (a 500).
+       "text.parse_math": False, "text.usetex": False}
 
 
 def _svg(fig: Figure) -> str:

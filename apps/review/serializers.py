@@ -11,7 +11,7 @@ from apps.review.selectors import QA_RANGE_FIELDS
 class QAResultOutput(serializers.ModelSerializer):
     flags = serializers.ListField(source="flag_list", child=serializers.CharField())
     original_name = serializers.CharField(source="recording.original_name")
-    accepted_by = serializers.CharField(source="accepted_by.username", default=None)
+    accepted_by = serializers.CharField(source="accepted_by.username", default=None, allow_null=True)
 
     class Meta:
         model = QAResult
@@ -43,8 +43,8 @@ class ReviewInput(serializers.Serializer):
 class ReviewOutput(serializers.Serializer):
     id = serializers.IntegerField()
     decision = serializers.CharField()
-    comment = serializers.CharField()
-    reviewer = serializers.CharField(source="reviewer.username", default=None)
+    comment = serializers.CharField(allow_blank=True, allow_null=True)
+    reviewer = serializers.CharField(source="reviewer.username", default=None, allow_null=True)
     reviewed_version = serializers.IntegerField()
     resulting_version = serializers.IntegerField()
     created_at = serializers.DateTimeField()

@@ -6,6 +6,7 @@ all under ``var/``). Production differs only in environment values.
 
 import warnings
 from datetime import timedelta
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Integers beyond a database id's range get a 400/404 sentence, never an OverflowError (a 500).
+    "apps.core.middleware.IntegerBoundsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -275,6 +278,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # so they can have their own workers (prefetch 1) on other machines.
 CELERY_TASK_ROUTES = {
     "processing.jobs_dispatch": {"queue": "default"},  # fan-out of a batch: never behind long DSP jobs
+    "processing.jobs_requeue_stale": {"queue": "default"},  # sweepers: never behind the work they rescue
+    "datasets.releases_requeue_stale": {"queue": "default"},
     "processing.*": {"queue": "dsp"},
     "annotation.transcript_drafts": {"queue": "dsp"},  # speech recognition: CPU-heavy like DSP
     "datasets.*": {"queue": "exports"},
@@ -285,10 +290,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}  # filled by apps that own periodic work (see config/celery.py)
 
+# --- crash recovery (README "Reliability") ------------------------------------------
+# Long work (processing jobs, imports, release builds) holds a lease renewed by a heartbeat every third of
+# it; a sweeper (beat, every EARMARK_SWEEP_SECONDS) re-queues work whose lease ran out because its worker
+# died. Dead work resumes within lease + sweep interval (30 + 15 s by default) on any broker.
+EARMARK_LEASE_SECONDS = env.int("EARMARK_LEASE_SECONDS", default=30)
+EARMARK_SWEEP_SECONDS = env.float("EARMARK_SWEEP_SECONDS", default=15.0)
+# A run that dies this many times (killed, out of memory, hard time limit) is failed instead of re-queued.
+EARMARK_MAX_ATTEMPTS = env.int("EARMARK_MAX_ATTEMPTS", default=5)
+# Stored objects no row points at, and our temp files, are removed once older than this (longer than any
+# request or job can take between writing an object and committing its row: hard time limits are ~4 h).
+EARMARK_SWEEP_MIN_AGE_SECONDS = env.int("EARMARK_SWEEP_MIN_AGE_SECONDS", default=6 * 3600)
+# Upload spool files and job work folders live here, so the sweep removes only what is Earmark's.
+EARMARK_TEMP_DIR = env.str("EARMARK_TEMP_DIR", default=str(VAR_DIR / "tmp"))
+FILE_UPLOAD_TEMP_DIR = EARMARK_TEMP_DIR
+Path(EARMARK_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+
 # --- processing -------------------------------------------------------------------
-# A running job holds its claim until the lease expires (renewed at every progress report);
-# a redelivered message may take over an expired one. Keep it short in tests.
-EARMARK_PROCESSING_LEASE_SECONDS = env.int("EARMARK_PROCESSING_LEASE_SECONDS", default=300)
+# A running job holds its claim until the lease expires (renewed by the heartbeat and at every progress
+# report); a redelivered or re-sent message may take over an expired one.
+EARMARK_PROCESSING_LEASE_SECONDS = env.int("EARMARK_PROCESSING_LEASE_SECONDS", default=EARMARK_LEASE_SECONDS)
 EARMARK_PROCESSING_SOFT_TIME_LIMIT = env.int("EARMARK_PROCESSING_SOFT_TIME_LIMIT", default=4 * 3600)
 # Whole-signal steps (trim, loudness, length policy, QA, fingerprint) load at most this much audio.
 EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS = env.float("EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS", default=2 * 3600)
@@ -320,7 +341,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",  # adds the documented error answers
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.IdCursorPagination",

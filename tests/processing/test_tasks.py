@@ -15,12 +15,17 @@ def test_recording_task_is_declared_for_at_least_once_delivery_on_the_dsp_queue(
     assert recording_process_task.max_retries == 5
 
 
-def test_stale_job_sweep_is_on_the_beat_schedule():
+def test_every_stale_work_sweep_is_on_the_beat_schedule_every_15_s_on_the_default_queue(settings):
+    from apps.catalog.tasks import imports_requeue_stale_task
+    from apps.datasets.tasks import releases_requeue_stale_task
     from apps.processing.tasks import jobs_requeue_stale_task
 
-    entries = [e for e in app.conf.beat_schedule.values() if e["task"] == jobs_requeue_stale_task.name]
-    assert len(entries) == 1 and entries[0]["schedule"] == 300.0
-    assert app.amqp.router.route({}, jobs_requeue_stale_task.name)["queue"].name == "dsp"
+    for task in (jobs_requeue_stale_task, imports_requeue_stale_task, releases_requeue_stale_task):
+        entries = [e for e in app.conf.beat_schedule.values() if e["task"] == task.name]
+        assert len(entries) == 1 and entries[0]["schedule"] == settings.EARMARK_SWEEP_SECONDS == 15.0
+        # Never queued behind the long work it rescues; a sweep nobody took in time is dropped.
+        assert entries[0]["options"] == {"queue": "default", "expires": 15.0}
+        assert app.amqp.router.route({}, task.name)["queue"].name == "default"
 
 
 def test_importing_the_celery_app_limits_blas_threads_and_sets_a_numba_cache():

@@ -2,11 +2,13 @@
 
 from .imports import (  # noqa: F401
     import_batch_create,
+    import_batch_fail,
     import_batch_run,
     import_folder,
     import_s3_prefix,
     import_zip,
     import_zip_recorded,
+    imports_requeue_stale,
     result_counts,
     sidecar_parse,
 )

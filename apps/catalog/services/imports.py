@@ -13,10 +13,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.catalog.models import ImportBatch, ImportSource, ImportSourceKind, ImportStatus, Project
+from apps.catalog.models import ImportBatch, ImportSource, ImportSourceKind, ImportStatus, Project, Recording
 from apps.catalog.services.import_sources import (
     import_source_client,
     import_source_resolve,
@@ -31,6 +32,7 @@ from apps.catalog.services.ingest import (
 )
 from apps.core.errors import DomainError
 from apps.core.hooks import IMPORT_FINISHED, hook_call
+from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
 
 log = logging.getLogger(__name__)
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
@@ -39,7 +41,11 @@ _ARCHIVE_EXT = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
 
 def sidecar_parse(data: bytes, name: str) -> dict[str, dict]:
     """Map file name → {speaker, language, ...} from a CSV (needs a 'file' column) or JSON sidecar."""
-    text = data.decode("utf-8-sig", errors="strict") if data else ""
+    try:
+        text = data.decode("utf-8-sig", errors="strict") if data else ""
+    except UnicodeDecodeError:
+        raise DomainError(f"the sidecar {sanitize_name(name)} is not UTF-8 text; save it as UTF-8 "
+                          "(e.g. 'CSV UTF-8' in a spreadsheet) and upload it again") from None
     try:
         if name.lower().endswith(".json"):
             raw = json.loads(text)
@@ -51,7 +57,7 @@ def sidecar_parse(data: bytes, name: str) -> dict[str, dict]:
                 raise DomainError("the JSON sidecar must be an object keyed by file name or a list of rows")
         else:
             rows = list(csv.DictReader(io.StringIO(text)))
-    except (json.JSONDecodeError, csv.Error, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, csv.Error) as exc:
         raise DomainError(f"the sidecar {sanitize_name(name)} could not be read: {exc}") from None
     mapping = {}
     for i, row in enumerate(rows, 1):
@@ -333,24 +339,66 @@ def import_batch_create(*, project: Project, source: ImportSource, created_by, p
     return batch
 
 
-def _batch_record(batch_id: int, result: IngestResult) -> None:
+class ImportLost(Exception):
+    """This run no longer holds the import (its lease ran out and another run took it over)."""
+
+
+def _batch_record(batch_id: int, token: str, result: IngestResult) -> None:
     counter = {"accepted": "accepted", "duplicate": "duplicates", "rejected": "rejected"}[result.status]
-    ImportBatch.objects.filter(id=batch_id).update(processed=F("processed") + 1, **{counter: F(counter) + 1})
+    if not ImportBatch.objects.filter(id=batch_id, claim_token=token, status=ImportStatus.RUNNING).update(
+            processed=F("processed") + 1, **{counter: F(counter) + 1}):
+        raise ImportLost(f"import {batch_id} is no longer held by this run")
+
+
+def _resumed(batch: ImportBatch, result: IngestResult) -> IngestResult:
+    """On a resumed import, a "duplicate" of a recording an earlier run of this import stored is an acceptance."""
+    if result.status != "duplicate" or batch.attempts < 2 or result.recording_id is None:
+        return result
+    if not Recording.objects.filter(id=result.recording_id, project_id=batch.project_id,
+                                    created_at__gte=batch.started_at).exists():
+        return result
+    return IngestResult(result.name, "accepted", "", result.recording_id, {"resumed": True})
+
+
+def import_batch_fail(*, batch_id: int, error: str, token: str | None = None) -> bool:
+    """Mark an unfinished import failed with a sentence (with ``token``: only while that run holds it).
+
+    Writes ImportBatch. The failure hook of the task and the sweeper call it, so no import stays "running".
+    """
+    qs = ImportBatch.objects.filter(id=batch_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING))
+    if token is not None:
+        qs = qs.filter(claim_token=token)
+    with transaction.atomic():
+        if not qs.update(status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now(),
+                         lease_expires_at=None):
+            return False
+        batch = ImportBatch.objects.get(id=batch_id)
+        hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=ImportStatus.FAILED,
+                  counts={"accepted": batch.accepted, "duplicate": batch.duplicates, "rejected": batch.rejected})
+    return True
 
 
 def import_batch_run(*, batch_id: int) -> ImportBatch | None:
-    """Run a queued import, recording progress per file; claims the batch so it runs once."""
-    if not ImportBatch.objects.filter(id=batch_id, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING):
+    """Run a queued import, or resume one whose worker died (lease expired), recording progress per file.
+
+    Claims the batch with a lease (renewed by a heartbeat) so one run at a time holds it. Any error ends
+    it as failed with a sentence; a DomainError's own sentence is shown as is.
+    """
+    token = work_claim(ImportBatch, pk=batch_id, queued=ImportStatus.QUEUED, running=ImportStatus.RUNNING,
+                       started_at=Coalesce("started_at", Value(timezone.now())), error="",
+                       processed=0, accepted=0, duplicates=0, rejected=0)
+    if token is None:
         return None
     batch = ImportBatch.objects.select_related("project", "created_by", "import_source").get(id=batch_id)
     results: list[IngestResult] = []
 
     def progress(result):
+        result = _resumed(batch, result)
+        _batch_record(batch_id, token, result)
         results.append(result)
-        _batch_record(batch_id, result)
 
     def total(n):
-        ImportBatch.objects.filter(id=batch_id).update(total=n)
+        ImportBatch.objects.filter(id=batch_id, claim_token=token).update(total=n)
 
     try:
         if batch.import_source is None:
@@ -358,20 +406,52 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
         # Checked again at use: the source may have lost this project, or settings may have changed.
         where = import_source_resolve(source=batch.import_source, project=batch.project, subpath=batch.location)
         if batch.import_source.kind == ImportSourceKind.FOLDER:
-            import_folder(project=batch.project, path=where["path"], created_by=batch.created_by,
-                          progress=progress, total=total)
+            runner, kwargs = import_folder, {"path": where["path"]}
         else:
-            import_s3_prefix(project=batch.project, bucket=where["bucket"], prefix=where["prefix"],
-                             client=import_source_client(batch.import_source), created_by=batch.created_by,
-                             progress=progress, total=total)
+            runner, kwargs = import_s3_prefix, {"bucket": where["bucket"], "prefix": where["prefix"],
+                                                "client": import_source_client(batch.import_source)}
+        with lease_heartbeat(lambda: work_renew(ImportBatch, pk=batch_id, token=token, running=ImportStatus.RUNNING)):
+            runner(project=batch.project, created_by=batch.created_by, progress=progress, total=total, **kwargs)
         status, error = ImportStatus.DONE, ""
+    except ImportLost:
+        log.warning("import %s: lost its claim to another run; stopping", batch_id)
+        return None
     except DomainError as exc:
         status, error = ImportStatus.FAILED, exc.message
+    except Exception as exc:
+        import_batch_fail(batch_id=batch_id, token=token, error=(
+            f"The import stopped on an unexpected error ({type(exc).__name__}) after {len(results)} file(s); "
+            "the details are in the worker's log. Start the import again to bring in the rest: files "
+            "already imported are recognised as duplicates."))
+        raise
     with transaction.atomic():
-        ImportBatch.objects.filter(id=batch_id).update(
-            status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results]
-        )
-        hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=status,
-                  counts=result_counts(results))
+        if ImportBatch.objects.filter(id=batch_id, claim_token=token).update(
+                status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results],
+                lease_expires_at=None):
+            hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=status,
+                      counts=result_counts(results))
     batch.refresh_from_db()
     return batch
+
+
+def _enqueue_run(batch_id: int) -> None:
+    from apps.catalog.tasks import import_batch_run_task
+
+    import_batch_run_task.delay(batch_id)
+
+
+def imports_requeue_stale() -> int:
+    """Sweeper: re-send imports whose worker died (lease expired); fail those interrupted too often.
+
+    Returns how many were re-sent. The next run resumes the import where the files stand.
+    """
+    resent = 0
+    for batch_id, attempts in work_expired(ImportBatch, running=ImportStatus.RUNNING):
+        if attempts >= settings.EARMARK_MAX_ATTEMPTS:
+            import_batch_fail(batch_id=batch_id, error=(
+                f"The import was interrupted {attempts} times (its worker died or hit its time limit) and was "
+                "stopped. Files imported so far are kept; start it again to bring in the rest."))
+            continue
+        _enqueue_run(batch_id)
+        resent += 1
+    return resent

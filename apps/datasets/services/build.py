@@ -19,6 +19,7 @@ import logging
 from collections import Counter
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ from apps.consent.purposes import PURPOSE_BITS, Purpose, mask_to_purposes
 from apps.consent.selectors import recordings_usable
 from apps.core.errors import DomainError
 from apps.core.hooks import RELEASE_PUBLISHED, hook_call
+from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
 from apps.datasets.formats import Example, render_data_card, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.audio import CopiedFlac, EncodedAudio, SourceKeys, audio_encode, flac_open_copy
@@ -55,8 +57,14 @@ class BuildAborted(Exception):
     """Consent changed under the build: stop, delete what was written, fail the release."""
 
 
-def _progress(release_id: int, stage: str, percent: float) -> None:
-    DatasetRelease.objects.filter(id=release_id).update(stage=stage, progress=round(percent, 1))
+class BuildLost(Exception):
+    """This run no longer holds the build (its lease ran out and another run took it over): stop quietly."""
+
+
+def _progress(release_id: int, token: str, stage: str, percent: float) -> None:
+    if not DatasetRelease.objects.filter(id=release_id, claim_token=token, status=ReleaseStatus.BUILDING).update(
+            stage=stage, progress=round(percent, 1)):
+        raise BuildLost(f"release {release_id} is no longer built by this run")
 
 
 class FrozenItem(NamedTuple):
@@ -337,9 +345,11 @@ def _leakage(release_id: int, items: list[FrozenItem]) -> list[list[str]]:
     return sorted(out)
 
 
-def _publish(release: DatasetRelease, items: list[FrozenItem], sums: dict, fields: dict) -> None:
+def _publish(release: DatasetRelease, token: str, items: list[FrozenItem], sums: dict, fields: dict) -> None:
     with transaction.atomic():
         locked = DatasetRelease.objects.select_for_update().get(id=release.id)
+        if locked.claim_token != token or locked.status != ReleaseStatus.BUILDING:
+            raise BuildLost(f"release {release.id} is no longer built by this run")
         refs = {i.recording_ref for i in items}
         in_manifest = ReleaseItem.objects.filter(release=release).values("recording_ref")
         usable = set(recordings_usable(None, release.spec["purpose"]).filter(id__in=in_manifest)
@@ -354,80 +364,120 @@ def _publish(release: DatasetRelease, items: list[FrozenItem], sums: dict, field
                                f"WHERE release_id = %s AND {quote('key')} = %s",
                                [(sums[item.key], release.id, item.key) for item in items])  # fmt: skip
         DatasetRelease.objects.filter(id=release.id).update(
-            status=ReleaseStatus.READY, stage="done", progress=100.0, finished_at=timezone.now(), error="", **fields
+            status=ReleaseStatus.READY, stage="done", progress=100.0, finished_at=timezone.now(), error="",
+            lease_expires_at=None, **fields
         )
         hook_call(RELEASE_PUBLISHED, release_id=release.id, project_id=release.project_id, version=release.version)
 
 
-def release_fail(*, release_id: int, message: str) -> None:
-    """Mark the release failed, delete its files and its manifest (no withdrawn data lingers)."""
+def release_fail(*, release_id: int, message: str, token: str | None = None) -> None:
+    """Mark the release failed, delete its files and its manifest (no withdrawn data lingers).
+
+    With ``token``, only while that run still holds the build (a run that lost it must not delete the files
+    of the run that took over).
+    """
     release = DatasetRelease.objects.filter(id=release_id).first()
-    if release is None:
+    if release is None or (token is not None and release.claim_token != token):
         return
     storage_delete_prefix(release.storage_prefix)
     with transaction.atomic():
         ReleaseItem.objects.filter(release_id=release_id).delete()
         DatasetRelease.objects.filter(id=release_id).update(status=ReleaseStatus.FAILED, stage="failed", error=message,
-                                                            finished_at=timezone.now())  # fmt: skip
+                                                            finished_at=timezone.now(), lease_expires_at=None)  # fmt: skip
 
 
 def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None:
-    """Build a queued release into storage (all its formats); writes items, files, card; fails safely."""
-    claimed = DatasetRelease.objects.filter(id=release_id, status=ReleaseStatus.QUEUED).update(
-        status=ReleaseStatus.BUILDING, stage="selecting", progress=0.0, started_at=timezone.now()
-    )
-    if not claimed:
-        log.info("release %s is not queued; nothing to build", release_id)
+    """Build a queued release into storage (all its formats); writes items, files, card; fails safely.
+
+    Claims the build with a lease renewed by a heartbeat; a build whose worker died (lease expired) is
+    taken over by the next run, which deletes the dead run's partial files and starts over.
+    """
+    token = work_claim(DatasetRelease, pk=release_id, queued=ReleaseStatus.QUEUED, running=ReleaseStatus.BUILDING,
+                       stage="selecting", progress=0.0, started_at=timezone.now())
+    if token is None:
+        log.info("release %s is not queued (or another run holds it); nothing to build", release_id)
         return None
     release = DatasetRelease.objects.select_related("project").get(id=release_id)
+    if release.attempts > 1:  # a killed run's partial files: never mixed into this run's
+        storage_delete_prefix(release.storage_prefix)
     try:
-        items = _freeze_manifest(release)
-        assignment = {i.key: i.split for i in items}
-        release.stats = {"leakage_warnings": _leakage(release.id, items),
-                         "warnings": empty_split_warnings(split_items(items), assignment, release.spec["splits"])}
-        total = len(items)
-        step = max(1, total // 100)
-
-        def progress(n: int) -> None:
-            if n % step == 0 or n == total:
-                _progress(release_id, "writing", 5 + 90 * n / total)
-            if on_progress is not None:
-                on_progress(n, total)
-
-        _progress(release_id, "writing", 5.0)
-        spec = release.spec
-        sinks = {fmt: StorageSink(f"{release.storage_prefix}{fmt}") for fmt in spec["formats"]}
-        split_counts = dict(Counter(assignment.values()))
-        options: dict[str, dict] = {"webdataset": {"max_shard_bytes": int(spec["webdataset"]["shard_mb"] * (1 << 20))}}
-        if all(len(i.labels) == 1 for i in items):
-            options["hf-parquet"] = {"class_names": sorted({i.labels[0] for i in items})}
-        card = _card_stats(release, items, assignment)
-        sums: dict[str, str] = {}  # example key -> sha256 of its audio bytes, as the writers hashed them
-        # The files' data card leaves out the version number, so the same spec rebuilt as a new
-        # version gives byte-identical files; the API's card (below) names it.
-        file_card = {k: v for k, v in card.items() if k != "version"}
-        results = write_release(_examples(release, items, progress), sinks, split_counts=split_counts,
-                                options=options, card_stats=file_card, on_audio=sums.__setitem__)  # fmt: skip
-        _progress(release_id, "checking consent", 97.0)
-        manifest_hash = hashlib.sha256("\n".join(_item_hash(i) for i in items).encode()).hexdigest()
-        files = {fmt: {"checksum": r.checksum, "files": len(r.entries), "bytes": sum(e.size for e in r.entries)}
-                 for fmt, r in results.items()}  # fmt: skip
-        stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
-                 "warnings": release.stats["warnings"],
-                 "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
-        previous = release_previous(release=release)
-        if previous is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff
-            diff = release_diff(release=release, other=previous)
-            stats["diff"] = card["changes"] = {"against": previous.id, "against_version": previous.version,
-                                               **diff["summary"]}  # fmt: skip
-        data_card = render_data_card({**card, "checksum": manifest_hash})
-        _publish(release, items, sums, {"files": files, "stats": stats, "content_hash": manifest_hash,
-                                        "data_card": data_card})  # fmt: skip
+        with lease_heartbeat(lambda: work_renew(DatasetRelease, pk=release_id, token=token,
+                                                running=ReleaseStatus.BUILDING)):
+            _build(release, token, on_progress)
+    except BuildLost:
+        log.warning("release %s: lost its build to another run; stopping", release_id)
+        return None
     except (BuildAborted, DomainError) as exc:
-        release_fail(release_id=release_id, message=str(exc))
+        release_fail(release_id=release_id, message=str(exc), token=token)
     except Exception as exc:
         log.exception("release %s failed", release_id)
-        release_fail(release_id=release_id, message=f"The build failed: {exc}")
+        release_fail(release_id=release_id, token=token, message=(
+            f"The build stopped on an unexpected error ({type(exc).__name__}: {exc}); its files were deleted. "
+            "Build it again (rebuild) once the cause is fixed."))
         raise
     release.refresh_from_db()
     return release
+
+
+def _build(release: DatasetRelease, token: str, on_progress) -> None:
+    release_id = release.id
+    items = _freeze_manifest(release)
+    assignment = {i.key: i.split for i in items}
+    release.stats = {"leakage_warnings": _leakage(release.id, items),
+                     "warnings": empty_split_warnings(split_items(items), assignment, release.spec["splits"])}
+    total = len(items)
+    step = max(1, total // 100)
+
+    def progress(n: int) -> None:
+        if n % step == 0 or n == total:
+            _progress(release_id, token, "writing", 5 + 90 * n / total)
+        if on_progress is not None:
+            on_progress(n, total)
+
+    _progress(release_id, token, "writing", 5.0)
+    spec = release.spec
+    sinks = {fmt: StorageSink(f"{release.storage_prefix}{fmt}") for fmt in spec["formats"]}
+    split_counts = dict(Counter(assignment.values()))
+    options: dict[str, dict] = {"webdataset": {"max_shard_bytes": int(spec["webdataset"]["shard_mb"] * (1 << 20))}}
+    if all(len(i.labels) == 1 for i in items):
+        options["hf-parquet"] = {"class_names": sorted({i.labels[0] for i in items})}
+    card = _card_stats(release, items, assignment)
+    sums: dict[str, str] = {}  # example key -> sha256 of its audio bytes, as the writers hashed them
+    # The files' data card leaves out the version number, so the same spec rebuilt as a new
+    # version gives byte-identical files; the API's card (below) names it.
+    file_card = {k: v for k, v in card.items() if k != "version"}
+    results = write_release(_examples(release, items, progress), sinks, split_counts=split_counts,
+                            options=options, card_stats=file_card, on_audio=sums.__setitem__)  # fmt: skip
+    _progress(release_id, token, "checking consent", 97.0)
+    manifest_hash = hashlib.sha256("\n".join(_item_hash(i) for i in items).encode()).hexdigest()
+    files = {fmt: {"checksum": r.checksum, "files": len(r.entries), "bytes": sum(e.size for e in r.entries)}
+             for fmt, r in results.items()}  # fmt: skip
+    stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
+             "warnings": release.stats["warnings"], "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
+    previous = release_previous(release=release)
+    if previous is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff
+        diff = release_diff(release=release, other=previous)
+        stats["diff"] = card["changes"] = {"against": previous.id, "against_version": previous.version,
+                                           **diff["summary"]}  # fmt: skip
+    data_card = render_data_card({**card, "checksum": manifest_hash})
+    _publish(release, token, items, sums, {"files": files, "stats": stats, "content_hash": manifest_hash,
+                                           "data_card": data_card})  # fmt: skip
+
+
+def releases_requeue_stale() -> int:
+    """Sweeper: re-send builds whose worker died (lease expired); fail those interrupted too often.
+
+    Returns how many were re-sent. Writes DatasetRelease (and deletes a failed build's files).
+    """
+    from apps.datasets.tasks import release_build_task
+
+    resent = 0
+    for release_id, attempts in work_expired(DatasetRelease, running=ReleaseStatus.BUILDING):
+        if attempts >= settings.EARMARK_MAX_ATTEMPTS:
+            release_fail(release_id=release_id, message=(
+                f"The build was interrupted {attempts} times (its worker died or hit its time limit) and was "
+                "stopped; its files were deleted. Build it again (rebuild) with more memory or time for the worker."))
+            continue
+        release_build_task.delay(release_id)
+        resent += 1
+    return resent

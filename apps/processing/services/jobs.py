@@ -46,6 +46,11 @@ class Claim:
     def _rows(self):
         return ProcessingJob.objects.filter(id=self.job_id, claim_token=self.token, status=JobStatus.RUNNING)
 
+    def renew(self) -> bool:
+        """Push the lease forward (the heartbeat's call); False when another run holds the job now."""
+        lease = timezone.now() + timedelta(seconds=settings.EARMARK_PROCESSING_LEASE_SECONDS)
+        return bool(self._rows().update(lease_expires_at=lease))
+
     def progress(self, stage: str, percent: float) -> None:
         """Record stage/percent and renew the lease; raises JobLost when another run holds the job."""
         lease = timezone.now() + timedelta(seconds=settings.EARMARK_PROCESSING_LEASE_SECONDS)
@@ -247,7 +252,7 @@ def jobs_requeue_stale() -> int:
     """Re-send running jobs whose lease expired (their worker died and nothing redelivered them). Returns the count.
 
     Queued jobs are left alone: their messages are in the broker, and re-sending a long backlog on every
-    beat would only pile up duplicates. Runs that keep dying stop at MAX_ATTEMPTS (see job_run).
+    beat would only pile up duplicates. Runs that keep dying stop at EARMARK_MAX_ATTEMPTS (see job_run).
     """
     now = timezone.now()
     stale = list(ProcessingJob.objects.filter(kind=JobKind.RECORDING, status=JobStatus.RUNNING,

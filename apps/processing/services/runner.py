@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.utils import timezone
 from apps.catalog.models import RecordingStatus
 from apps.catalog.services import recording_status_set
 from apps.consent.purposes import Purpose
+from apps.core.leases import lease_heartbeat
 from apps.consent.selectors import recording_get_usable
 from apps.core.hooks import RECORDING_PROCESSED, hook_call
 from apps.processing.models import ACTIVE_STATUSES, JobKind, JobStatus, ProcessingJob
@@ -34,8 +36,6 @@ from apps.processing.services.pipeline import (
 
 log = logging.getLogger(__name__)
 
-# Claims per job before a run that keeps dying (killed, out of memory, hard time limit) is given up.
-MAX_ATTEMPTS = 5
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:
@@ -75,7 +75,7 @@ def job_run(*, job_id: int, worker: str = "") -> str:
     except Http404:
         job_skip(job_id=job_id, reason="The recording is gone or may no longer be stored.")
         return JobOutcome.SKIPPED
-    if job.attempts >= MAX_ATTEMPTS and job.status == JobStatus.RUNNING and job.lease_expires_at \
+    if job.attempts >= settings.EARMARK_MAX_ATTEMPTS and job.status == JobStatus.RUNNING and job.lease_expires_at \
             and job.lease_expires_at < timezone.now():
         # Killed mid-run again and again (a hard time limit, memory): stop instead of looping forever.
         job_fail(job_id=job_id, error=f"Processing was interrupted {job.attempts} times (the worker died or hit "
@@ -87,9 +87,13 @@ def job_run(*, job_id: int, worker: str = "") -> str:
     recording_status_set(recording_id=recording.id, status=RecordingStatus.PROCESSING,
                          only_from=(RecordingStatus.INGESTED, RecordingStatus.FAILED))
     # The pipeline's folder outlives it until QA has read the downloaded original: one download, not two.
-    workdir = Path(tempfile.mkdtemp(prefix="earmark-job-"))
+    workdir = Path(tempfile.mkdtemp(prefix="earmark-job-", dir=settings.EARMARK_TEMP_DIR))
     try:
-        return _run_claimed(job_id=job_id, recording=recording, recipe=job.recipe, claim=claim, workdir=workdir)
+        # The heartbeat keeps the lease short (a killed worker's job is taken over within a minute) without
+        # depending on how often the pipeline reports progress.
+        with lease_heartbeat(claim.renew, every=max(settings.EARMARK_PROCESSING_LEASE_SECONDS / 3.0, 0.5)):
+            return _run_claimed(job_id=job_id, recording=recording, recipe=job.recipe, claim=claim,
+                                workdir=workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -41,7 +41,7 @@ class ProjectAgreementView(APIView):
 
 
 class ProjectAgreementAnnotatorsView(APIView):
-    @extend_schema(responses=serializers.ListField())
+    @extend_schema(responses={200: {"type": "array", "items": {"type": "object", "additionalProperties": True}}})
     def get(self, request, project_id):
         project_role_require(request.user, project_id, agreement.AGREEMENT_ROLES)
         body = agreement.project_agreement_cached(actor=request.user, project_id=project_id, iou_threshold=_iou(request))
