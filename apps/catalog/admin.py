@@ -38,9 +38,10 @@ class RecordingAdmin(admin.ModelAdmin):
     list_filter = ["project", "status", "container", "language"]
     search_fields = ["original_name", "sha256"]
     list_select_related = ["project", "speaker", "language"]
-    readonly_fields = ["original_key", "sha256", "container", "codec", "sample_rate", "channels", "frames", "duration",
-                       "bytes", "created_by", "created_at"]
-    raw_id_fields = ["speaker"]
+    # Who speaks is consent's business: read-only here; apps/consent/admin.py re-registers this admin so a
+    # change goes through consent's recording_speaker_change (consent re-checked, withdrawals bind, audited).
+    readonly_fields = ["speaker", "original_key", "sha256", "container", "codec", "sample_rate", "channels", "frames",
+                       "duration", "bytes", "created_by", "created_at"]
 
     def has_add_permission(self, request):
         return False  # recordings enter through ingest only (upload page, API, import_audio)

@@ -129,11 +129,19 @@ class PurgeState(models.TextChoices):
 
 
 class RecordingPurge(models.Model):
-    """A scheduled deletion of one recording's data, with its progress so a crashed run resumes."""
+    """A scheduled deletion of one recording's data, with its progress so a crashed run resumes.
+
+    States and transitions (docs/consent.md, "Purges"): every withdrawal or expiry that leaves the recording
+    unstorable makes it ``pending`` (a new row, or a ``cancelled`` one re-opened), due at the earlier of its
+    date and now + grace; a run makes a due one ``done``, or ``cancelled`` when consent was given again.
+    """
 
     recording = models.OneToOneField("catalog.Recording", on_delete=models.CASCADE, related_name="purge")
     reason = models.CharField(max_length=16, choices=WithdrawnVia.choices)
     due_at = models.DateTimeField()
+    requested_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="The earliest withdrawal that asked for it; a shorter grace "
+                                                  "period counts from here.")
     state = models.CharField(max_length=16, choices=PurgeState.choices, default=PurgeState.PENDING)
     steps_done = models.JSONField(default=list, blank=True)
     deleted_keys = models.PositiveIntegerField(default=0)

@@ -4,14 +4,33 @@ Every read of recordings and their derived data starts here: lists, details,
 audio and artifact streaming, queues, dashboards, releases, processing tasks.
 """
 
-from django.db.models import Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Value
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.selectors import READ_ROLES, project_ids_for
-from apps.catalog.models import Recording, RecordingStatus
-from apps.consent.models import ConsentRecord, ConsentStatus, RecordingWithdrawal
+from apps.catalog.models import Recording, RecordingStatus, Speaker
+from apps.consent.models import (
+    ConsentRecord,
+    ConsentStatus,
+    PurgeState,
+    RecordingPurge,
+    RecordingWithdrawal,
+)
 from apps.consent.purposes import PURPOSE_BITS, Purpose
 
 
@@ -97,8 +116,6 @@ def recording_get_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES)
 
 def speaker_list(actor, *, project_id=None, roles=READ_ROLES) -> QuerySet:
     """Speakers in the projects ``actor`` may read (identity joined for the caller to show or not)."""
-    from apps.catalog.models import Speaker
-
     qs = Speaker.objects.select_related("identity").order_by("-id")
     ids = project_ids_for(actor, roles)
     if ids is not None:
@@ -108,8 +125,6 @@ def speaker_list(actor, *, project_id=None, roles=READ_ROLES) -> QuerySet:
 
 def speaker_get(actor, speaker_id, *, roles=READ_ROLES):
     """One speaker visible to ``actor``, or Http404."""
-    from apps.catalog.models import Speaker
-
     try:
         return speaker_list(actor, roles=roles).select_related("project").get(pk=speaker_id)
     except (Speaker.DoesNotExist, ValueError, TypeError):
@@ -138,3 +153,32 @@ def audit_list(actor, *, project_id=None) -> QuerySet:
     if ids is not None:
         qs = qs.filter(project_id__in=ids)
     return qs if project_id is None else qs.filter(project_id=project_id)
+
+
+def purge_grace() -> timedelta:
+    """The grace period between a withdrawal and its purge (EARMARK_PURGE_GRACE_DAYS, read now)."""
+    return timedelta(days=float(settings.EARMARK_PURGE_GRACE_DAYS))
+
+
+def purges_due(*, now=None, project_id=None) -> QuerySet:
+    """Pending purges due now: their date has come, or today's grace period has passed since the request.
+
+    A grace period shortened after a withdrawal brings its purge forward; a longer one never postpones it.
+    """
+    now = now or timezone.now()
+    qs = RecordingPurge.objects.filter(state=PurgeState.PENDING).filter(
+        Q(due_at__lte=now) | Q(requested_at__lte=now - purge_grace()))
+    return qs if project_id is None else qs.filter(recording__project_id=project_id)
+
+
+def purges_summary(*, project_id) -> dict:
+    """How many purges of a project are pending, and how many of those are due now."""
+    pending = RecordingPurge.objects.filter(state=PurgeState.PENDING, recording__project_id=project_id).count()
+    return {"pending": pending, "due": purges_due(project_id=project_id).count()}
+
+
+def speakers_quarantined(*, project_id) -> QuerySet:
+    """Speakers of a project with recordings held back because no consent of theirs is on record at all."""
+    return (Speaker.objects.filter(project_id=project_id, consent_records__isnull=True)
+            .annotate(held=Count("recordings", filter=~Q(recordings__status=RecordingStatus.PURGED)))
+            .filter(held__gt=0).order_by("code"))

@@ -14,10 +14,12 @@ from apps.accounts.errors import DomainError
 from apps.accounts.models import Role
 from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
 from apps.catalog.models import Project
-from apps.consent import selectors, serializers as s, services
+from apps.consent import selectors, services
+from apps.consent import serializers as s
 from apps.consent.models import ConsentForm, ConsentRecord
 from apps.consent.services.export import speaker_export
 from apps.consent.services.optout import optout_token_make
+from apps.consent.services.purge import purges_run_now
 
 
 def _project_id(value) -> int:
@@ -198,3 +200,26 @@ class AuditListView(ListAPIView):
     def get_queryset(self):
         project = self.request.query_params.get("project")
         return selectors.audit_list(self.request.user, project_id=_project_id(project) if project else None)
+
+
+class SpeakerWithdrawView(APIView):
+    """Withdraw everything of a speaker: every live consent record at once (managers)."""
+
+    @extend_schema(request=s.WithdrawEverythingInput, responses=s.WithdrawEverythingOutput)
+    def post(self, request, speaker_id):
+        speaker = selectors.speaker_get(request.user, speaker_id)
+        project_role_require(request.user, speaker.project_id, MANAGERS)
+        data = s.WithdrawEverythingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.speaker_withdraw_everything(speaker_id=speaker.id, actor=request.user,
+                                                      reason=data.validated_data["reason"])
+        return Response(s.WithdrawEverythingOutput(result).data)
+
+
+class ProjectPurgesRunView(APIView):
+    """Run this project's due purges now (managers); answers what was purged and what still waits."""
+
+    @extend_schema(request=None, responses=s.PurgeRunOutput)
+    def post(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        return Response(s.PurgeRunOutput(purges_run_now(actor=request.user, project_id=project_id)).data)

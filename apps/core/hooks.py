@@ -31,6 +31,13 @@ RECORDINGS_WITHDRAWN = hook_declare(
     "merge into the withdrawal's summary (e.g. {'assignments_cancelled': 3}).",
 )
 
+RECORDINGS_RELEASED = hook_declare(
+    "recordings_released",
+    "recording_ids: list[int], reason: str. Called by consent, inside its transaction, when recordings become "
+    "storable (consent recorded for a quarantined speaker, a speaker named, a quarantine confirmed): processing "
+    "queues those not processed yet. Returns the number of jobs queued.",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

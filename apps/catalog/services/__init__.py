@@ -16,5 +16,10 @@ from .imports import (  # noqa: F401
     result_counts,
     sidecar_parse,
 )
-from .projects import language_get_or_create, project_create, speaker_get_or_create  # noqa: F401
+from .projects import (  # noqa: F401
+    language_get_or_create,
+    project_create,
+    recording_speaker_set,
+    speaker_get_or_create,
+)
 from .status import recording_status_set  # noqa: F401

@@ -3,7 +3,7 @@ from django.db import transaction
 
 from apps.accounts.errors import DomainError
 from apps.accounts.models import Membership, Role
-from apps.catalog.models import Language, Project, Speaker, validate_bcp47
+from apps.catalog.models import Language, Project, Recording, Speaker, validate_bcp47
 
 
 @transaction.atomic
@@ -36,3 +36,10 @@ def speaker_get_or_create(*, project: Project, code: str) -> Speaker:
         raise DomainError("a speaker code must have 1 to 64 characters")
     speaker, _ = Speaker.objects.get_or_create(project=project, code=code)
     return speaker
+
+
+@transaction.atomic
+def recording_speaker_set(*, recording_id: int, speaker_id: int | None) -> None:
+    """Write who speaks in a recording. Only apps.consent's ``recording_speaker_change`` calls this: it checks
+    consent, refuses when a withdrawal binds the voice, and audits."""
+    Recording.objects.filter(pk=recording_id).update(speaker_id=speaker_id)
