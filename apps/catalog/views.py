@@ -99,11 +99,7 @@ class RecordingAudioView(APIView):
 
     def get(self, request, recording_id):
         recording = recording_get_usable(request.user, Purpose.STORE, recording_id)
-        from apps.consent.services import audit_record
-
-        if not request.headers.get("Range", "").startswith("bytes=") or request.headers["Range"].startswith("bytes=0-"):
-            audit_record(actor=request.user, action="recording.audio_download", object_type="recording",
-                         object_id=recording.id, project_id=recording.project_id)
+        # audited (every range, suffix and open ones too) and marked no-store by consent's ServedDataMiddleware
         return ranged_response(request, recording.original_key, CONTENT_TYPES.get(recording.container, "application/octet-stream"))
 
 

@@ -38,6 +38,14 @@ RECORDINGS_RELEASED = hook_declare(
     "queues those not processed yet. Returns the number of jobs queued.",
 )
 
+SUBJECT_ACCESS_SECTIONS = hook_declare(
+    "subject_access_sections",
+    "speaker_id: int, recordings: dict[int, str] (id → sha256 of every recording of the speaker, purged ones "
+    "included). Called by "
+    "consent's subject-access export; each higher app returns {file name: JSON-able data} describing what it "
+    "holds about them (releases that received the data, derived data held, models trained on it ...).",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

@@ -6,7 +6,8 @@ class ProcessingConfig(AppConfig):
     label = "processing"
 
     def ready(self):
-        from apps.core.hooks import RECORDINGS_RELEASED, hook_register
-        from apps.processing.hooks import recordings_released_queue
+        from apps.core.hooks import RECORDINGS_RELEASED, SUBJECT_ACCESS_SECTIONS, hook_register
+        from apps.processing.hooks import recordings_released_queue, subject_access_derived
 
         hook_register(RECORDINGS_RELEASED, recordings_released_queue)
+        hook_register(SUBJECT_ACCESS_SECTIONS, subject_access_derived)

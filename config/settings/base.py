@@ -62,6 +62,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Consent: no response is cached (withdrawn audio must not replay from a cache); every response carrying
+    # a recording's audio or derived data is audited, whatever its Range header.
+    "apps.consent.middleware.ServedDataMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -169,7 +169,7 @@ def purges_schedule(*, recording_ids, via: str, due_at: datetime, now: datetime 
     return out
 
 
-def _effective_due(purge: RecordingPurge) -> datetime:
+def purge_effective_due(purge: RecordingPurge) -> datetime:
     """The stored date, or earlier when the grace period was shortened since (counted from the request)."""
     if purge.requested_at is None:
         return purge.due_at
@@ -179,7 +179,7 @@ def _effective_due(purge: RecordingPurge) -> datetime:
 def purges_due_for_speaker(*, speaker_id) -> datetime | None:
     """When the speaker's earliest pending purge is due (with today's grace period), or None."""
     pending = RecordingPurge.objects.filter(recording__speaker_id=speaker_id, state=PurgeState.PENDING)
-    dates = [_effective_due(p) for p in pending.only("due_at", "requested_at")]
+    dates = [purge_effective_due(p) for p in pending.only("due_at", "requested_at")]
     return min(dates) if dates else None
 
 
