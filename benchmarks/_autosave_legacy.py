@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from apps.accounts.errors import Conflict, DomainError
 from apps.annotation.models import (
     Annotation,
     AnnotationStatus,
@@ -25,8 +24,14 @@ from apps.annotation.models import (
     Region,
     VersionKind,
 )
-from apps.annotation.selectors import annotation_get, annotation_settings_get, label_list, region_field_list
+from apps.annotation.selectors import (
+    annotation_get,
+    annotation_settings_get,
+    label_list,
+    region_field_list,
+)
 from apps.annotation.serializers import AnnotationSaveInput, annotation_json
+from apps.core.errors import Conflict, DomainError
 
 # Floating-point slack when comparing a millisecond-rounded end with the recording's duration.
 _EPS = 0.0005

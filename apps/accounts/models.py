@@ -1,12 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-
-class Role(models.TextChoices):
-    MANAGER = "manager", "Manager"
-    ANNOTATOR = "annotator", "Annotator"
-    REVIEWER = "reviewer", "Reviewer"
-    VIEWER = "viewer", "Viewer"
+from apps.core.permissions import Role
 
 
 class Membership(models.Model):

@@ -1,7 +1,8 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from apps.accounts.models import Membership, Role
+from apps.accounts.models import Membership
+from apps.core.permissions import Role
 
 
 class MembershipOutput(serializers.ModelSerializer):

@@ -6,10 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Membership
-from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
 from apps.accounts.serializers import MembershipInput, MembershipOutput
 from apps.accounts.services import membership_set
-from apps.catalog.models import Project
+from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 
 
 class ProjectMembersView(APIView):
@@ -24,7 +23,7 @@ class ProjectMembersView(APIView):
         project_role_require(request.user, project_id, MANAGERS)
         data = MembershipInput(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(project=Project.objects.get(id=project_id), user=data.validated_data["username"],
+        membership = membership_set(project_id=project_id, user=data.validated_data["username"],
                                     role=data.validated_data["role"])
         return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
 

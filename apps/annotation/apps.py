@@ -1,6 +1,26 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import (
+    ANNOTATIONS_EXPORT,
+    DEMO_PROJECT_SEED,
+    RECORDING_PURGE_ASSIGNMENTS,
+    RECORDING_PURGE_TRANSCRIPTS,
+    RECORDINGS_WITHDRAWN,
+    hook_register,
+)
+
 
 class AnnotationConfig(AppConfig):
     name = "apps.annotation"
     label = "annotation"
+
+    def ready(self):
+        # Same-app imports here: selectors and services import models, which load only once apps are ready.
+        from apps.annotation.selectors import annotations_export
+        from apps.annotation.services import hooks
+
+        hook_register(RECORDINGS_WITHDRAWN, hooks.on_recordings_withdrawn)
+        hook_register(RECORDING_PURGE_ASSIGNMENTS, hooks.assignments_cancel_for_recordings)
+        hook_register(RECORDING_PURGE_TRANSCRIPTS, hooks.annotations_redact_for_recordings)
+        hook_register(ANNOTATIONS_EXPORT, annotations_export)
+        hook_register(DEMO_PROJECT_SEED, hooks.demo_labels_seed)

@@ -7,8 +7,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 
-from apps.accounts.selectors import role_in
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_get
+from apps.core.permissions import project_role_get
 
 
 def _render(request, *, project_id, annotation_id=None):
@@ -26,7 +26,7 @@ def _render(request, *, project_id, annotation_id=None):
 
 @login_required
 def annotate_page(request, project_id):
-    role = role_in(request.user, project_id)
+    role = project_role_get(request.user, project_id)
     if role is None:
         raise Http404("No such project.")
     if role not in ANNOTATE_ROLES:

@@ -3,11 +3,18 @@
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from apps.accounts.models import Role
 from apps.accounts.selectors import project_ids_for
-from apps.annotation.models import Annotation, AnnotationSettings, Label, LabelKind, Region, RegionField
+from apps.annotation.models import (
+    Annotation,
+    AnnotationSettings,
+    Label,
+    LabelKind,
+    Region,
+    RegionField,
+)
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_is_usable, recordings_usable
+from apps.core.permissions import Role
 
 # Who may work in the annotator (managers may label too); who may read everyone's work in a project.
 ANNOTATE_ROLES = (Role.MANAGER, Role.ANNOTATOR)
@@ -74,6 +81,15 @@ def annotations_for_recordings(recording_ids, statuses=None) -> QuerySet:
     if statuses is not None:
         qs = qs.filter(status__in=list(statuses))
     return _with_content(qs.order_by("recording_id", "id"))
+
+
+def annotations_export(*, recording_ids) -> list[dict]:
+    """Plain dicts of these recordings' annotations for a speaker's subject-access export (ANNOTATIONS_EXPORT)."""
+    return [{"id": a.id, "recording_id": a.recording_id, "status": a.status, "version": a.version,
+             "clip_labels": [label.id for label in a.clip_labels.all()],
+             "regions": [{"start": r.start, "end": r.end, "label_id": r.label_id, "text": r.text,
+                          "attributes": r.attributes} for r in a.regions.all()]}
+            for a in annotations_for_recordings(recording_ids)]
 
 
 def _visible(user) -> QuerySet:

@@ -6,8 +6,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.errors import DomainError
-from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
 from apps.annotation import services
 from apps.annotation.models import AnnotationStatus
 from apps.annotation.selectors import (
@@ -32,6 +30,8 @@ from apps.annotation.serializers import (
     version_json,
 )
 from apps.catalog.serializers import RecordingOutput
+from apps.core.errors import DomainError
+from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 
 
 class ProjectLabelsView(APIView):

@@ -2,21 +2,12 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
-from apps.accounts.permissions import ANYONE, MANAGERS
-from apps.accounts.selectors import project_list, role_in
 from apps.catalog.filters import RecordingFilter
-from apps.catalog.models import Project, RecordingStatus
-from apps.catalog.selectors import recording_list
-
-
-def _project_for(request, project_id, roles=ANYONE):
-    role = role_in(request.user, project_id)
-    if role is None or role not in roles:
-        raise Http404("No such project.")
-    return get_object_or_404(Project, id=project_id), role
+from apps.catalog.models import RecordingStatus
+from apps.catalog.selectors import project_list, project_page_get, recording_list
+from apps.core.permissions import MANAGERS
 
 
 @login_required
@@ -27,7 +18,7 @@ def project_list_page(request):
 
 @login_required
 def project_detail_page(request, project_id):
-    project, role = _project_for(request, project_id)
+    project, role = project_page_get(user=request.user, project_id=project_id)
     recordings = recording_list(actor=request.user, project_id=project_id)
     stats = {
         "count": recordings.count(),
@@ -38,7 +29,7 @@ def project_detail_page(request, project_id):
 
 @login_required
 def recording_list_page(request, project_id):
-    project, role = _project_for(request, project_id)
+    project, role = project_page_get(user=request.user, project_id=project_id)
     filterset = RecordingFilter(request.GET, queryset=recording_list(actor=request.user, project_id=project_id).order_by("-id"))
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -51,5 +42,5 @@ def recording_list_page(request, project_id):
 
 @login_required
 def upload_page(request, project_id):
-    project, role = _project_for(request, project_id, MANAGERS)
+    project, role = project_page_get(user=request.user, project_id=project_id, roles=MANAGERS)
     return render(request, "catalog/upload.html", {"project": project, "role": role})

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.catalog.models import ImportBatch, Project, Recording
+from apps.core.hooks import RECORDING_PROCESSING, hook_one
 
 
 class ProjectOutput(serializers.ModelSerializer):
@@ -31,9 +32,7 @@ class RecordingOutput(serializers.ModelSerializer):
                   "processing"]
 
     def get_processing(self, recording) -> dict:
-        from apps.processing.selectors import recording_processing
-
-        return recording_processing(recording)
+        return hook_one(RECORDING_PROCESSING, recording=recording)
 
 
 class ImportBatchOutput(serializers.ModelSerializer):

@@ -9,12 +9,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
-from apps.accounts.selectors import project_list
 from apps.catalog import services
 from apps.catalog.filters import RecordingFilter
 from apps.catalog.models import ImportBatch, Project
-from apps.catalog.selectors import recording_list
+from apps.catalog.selectors import project_list, recording_get_visible, recording_list
 from apps.catalog.serializers import (
     ImportBatchOutput,
     ImportInput,
@@ -23,8 +21,7 @@ from apps.catalog.serializers import (
     RecordingOutput,
 )
 from apps.catalog.streaming import CONTENT_TYPES, ranged_response
-from apps.consent.purposes import Purpose
-from apps.consent.selectors import recording_get_usable
+from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 
 
 class ProjectListView(ListAPIView):
@@ -90,7 +87,7 @@ class ProjectRecordingsView(ListAPIView):
 class RecordingDetailView(APIView):
     @extend_schema(responses=RecordingOutput)
     def get(self, request, recording_id):
-        recording = recording_get_usable(request.user, Purpose.STORE, recording_id)
+        recording = recording_get_visible(actor=request.user, recording_id=recording_id)
         return Response(RecordingOutput(recording).data)
 
 
@@ -98,7 +95,7 @@ class RecordingAudioView(APIView):
     """The original audio, with HTTP range requests (on S3: a presigned redirect)."""
 
     def get(self, request, recording_id):
-        recording = recording_get_usable(request.user, Purpose.STORE, recording_id)
+        recording = recording_get_visible(actor=request.user, recording_id=recording_id)
         # audited (every range, suffix and open ones too) and marked no-store by consent's ServedDataMiddleware
         return ranged_response(request, recording.original_key, CONTENT_TYPES.get(recording.container, "application/octet-stream"))
 

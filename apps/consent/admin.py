@@ -4,8 +4,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from apps.accounts.admin import ReadOnlyAdmin
-from apps.accounts.errors import DomainError
 from apps.catalog.admin import RecordingAdmin
 from apps.catalog.models import Recording
 from apps.consent import services
@@ -21,6 +19,8 @@ from apps.consent.services.speakers import (
     recording_speaker_change,
     recording_voice_bound,
 )
+from apps.core.admin import ReadOnlyAdmin
+from apps.core.errors import DomainError
 
 
 @admin.register(AuditEvent)

@@ -5,16 +5,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from apps.accounts.errors import DomainError
-from apps.accounts.permissions import MANAGERS
-from apps.accounts.selectors import role_in
-from apps.catalog.models import Project, RecordingStatus
+from apps.catalog.models import RecordingStatus
+from apps.catalog.selectors import project_page_get
 from apps.consent import selectors, services
 from apps.consent.models import ConsentRecord, RecordingWithdrawal
 from apps.consent.purposes import Purpose
@@ -25,6 +21,8 @@ from apps.consent.services.optout import (
     optout_token_read,
 )
 from apps.consent.services.purge import purges_due_for_speaker, purges_run_now
+from apps.core.errors import DomainError
+from apps.core.permissions import MANAGERS
 
 PLAIN = {  # what each purpose means, in the words the speaker reads
     "store": "keep your recordings on our servers",
@@ -135,12 +133,6 @@ def optout_page(request, token):
     return render(request, "consent/optout_done.html", context)
 
 
-def _manager_project(request, project_id):
-    if role_in(request.user, project_id) not in MANAGERS:
-        raise Http404("No such project.")
-    return get_object_or_404(Project, pk=project_id)
-
-
 # Destructive actions ask first (a confirmation page), then say what they did (a message on the page).
 CONFIRM = {
     "withdraw_all": "Withdraw every consent of speaker {code}? Their recordings stop being used at once and "
@@ -158,7 +150,7 @@ CONFIRM = {
 @require_http_methods(["GET", "POST"])
 def consent_manage_page(request, project_id):
     """Managers: add speakers with consent, record consent for quarantined ones, links, withdrawals, purges."""
-    project = _manager_project(request, project_id)
+    project, _ = project_page_get(user=request.user, project_id=project_id, roles=MANAGERS)
     context = {"project": project, "purposes": Purpose.choices, "link": None, "error": None}
     status = 200
     if request.method == "POST":
@@ -224,13 +216,12 @@ def _manage_action(request, project):
         purposes = request.POST.getlist("purposes")
         if not purposes:
             raise DomainError("Tick at least one purpose the speaker agreed to.")
-        with transaction.atomic():  # speaker and consent together, or neither
-            speaker = services.speaker_create(
-                project=project, code=request.POST.get("code", ""), actor=request.user,
-                identity={"full_name": request.POST.get("full_name", ""), "email": request.POST.get("email", "")})
-            services.consent_record(speaker=speaker, actor=request.user, purposes=purposes,
-                                    evidence=request.FILES.get("evidence"))
-        messages.success(request, f"Speaker {speaker.code} added with consent for {', '.join(purposes)}.")
+        services.speaker_enrol(
+            project=project, code=request.POST.get("code", ""), actor=request.user,
+            identity={"full_name": request.POST.get("full_name", ""), "email": request.POST.get("email", "")},
+            purposes=purposes, evidence=request.FILES.get("evidence"))
+        messages.success(request, f"Speaker {request.POST.get('code', '').strip()} added with consent for "
+                                  f"{', '.join(purposes)}.")
         return None
     if action == "grant":  # consent for a speaker who already exists (e.g. quarantined recordings)
         speaker = _speaker(request, project)

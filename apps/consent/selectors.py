@@ -25,6 +25,7 @@ from django.utils import timezone
 from apps.accounts.selectors import READ_ROLES, project_ids_for
 from apps.catalog.models import Recording, RecordingStatus, Speaker
 from apps.consent.models import (
+    AuditEvent,
     ConsentRecord,
     ConsentStatus,
     PurgeState,
@@ -32,6 +33,7 @@ from apps.consent.models import (
     RecordingWithdrawal,
 )
 from apps.consent.purposes import PURPOSE_BITS, Purpose
+from apps.core.permissions import Role
 
 
 def _required_mask(purpose: str):
@@ -145,9 +147,6 @@ def consent_get(actor, consent_id, *, roles=READ_ROLES) -> ConsentRecord:
 
 def audit_list(actor, *, project_id=None) -> QuerySet:
     """Audit events of the projects ``actor`` manages (staff: all, including system-wide ones)."""
-    from apps.accounts.models import Role
-    from apps.consent.models import AuditEvent
-
     qs = AuditEvent.objects.all()
     ids = project_ids_for(actor, (Role.MANAGER,))
     if ids is not None:

@@ -10,9 +10,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.errors import DomainError
-from apps.accounts.models import Role
-from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
 from apps.catalog.models import Project
 from apps.consent import selectors, services
 from apps.consent import serializers as s
@@ -20,6 +17,8 @@ from apps.consent.models import ConsentForm, ConsentRecord
 from apps.consent.services.export import speaker_export
 from apps.consent.services.optout import optout_token_make
 from apps.consent.services.purge import purges_run_now
+from apps.core.errors import DomainError
+from apps.core.permissions import ANYONE, MANAGERS, Role, project_role_require
 
 
 def _project_id(value) -> int:

@@ -1,7 +1,7 @@
 """The hook registry: how a lower app tells a higher one something without importing it.
 
-DESIGN.md orders the apps as layers (core → accounts → catalog → consent → processing → annotation →
-review → learning → datasets → events …); an app imports only apps below it. When a lower app's service
+The apps are layers (core → accounts → catalog → consent → processing → annotation → review → collection →
+learning → datasets → events; .importlinter checks it): an app imports only apps below it. When a lower app's service
 must reach a higher one (a withdrawal telling annotation, learning, datasets and events), it calls
 ``hook_call(HOOK_NAME, ...)`` here, and the higher app registers a plain function for that name in its
 ``AppConfig.ready()`` with ``hook_register``. Hooks run synchronously, inside the caller's transaction,
@@ -31,6 +31,99 @@ RECORDINGS_WITHDRAWN = hook_declare(
     "merge into the withdrawal's summary (e.g. {'assignments_cancelled': 3}).",
 )
 
+# core → accounts
+PROJECT_ROLE = hook_declare(
+    "project_role",
+    "user, project_id → the user's role in the project (staff count as managers) or None. accounts answers "
+    "from Membership; apps.core.permissions.project_role_require is the one caller.",
+)
+
+# catalog → consent
+RECORDINGS_USABLE = hook_declare(
+    "recordings_usable",
+    "actor, purpose (a consent Purpose value) → QuerySet of the recordings the actor may use for it. "
+    "Exactly one handler: consent's selector of the same name (catalog's recording lists read through it).",
+)
+RECORDING_GET_USABLE = hook_declare(
+    "recording_get_usable",
+    "actor, purpose, recording_id → the Recording, or Http404 whether it is missing or off limits. "
+    "Exactly one handler: consent's selector of the same name.",
+)
+RECORDING_INGEST_CHECK = hook_declare(
+    "recording_ingest_check",
+    "project, speaker (or None) → None; raises DomainError when consent says the file may not be stored. "
+    "Called by catalog ingest inside the recording's transaction, before anything is written.",
+)
+AUDIT_RECORD = hook_declare(
+    "audit_record",
+    "actor, action, object_type, object_id, project_id → None: consent writes the audit event "
+    "(catalog's audio download).",
+)
+DEMO_PROJECT_SEED = hook_declare(
+    "demo_project_seed",
+    "project, actor, speaker_codes → None. bootstrap_demo's project before its clips are ingested: consent "
+    "records a form and speakers who consented to every purpose, annotation sets the label schema.",
+)
+
+# catalog → processing
+RECORDING_INGESTED = hook_declare(
+    "recording_ingested",
+    "recording → None: a new recording was stored; processing creates its job (sent after commit).",
+)
+RECORDINGS_INGESTED = hook_declare(
+    "recordings_ingested",
+    "project, recording_ids → None: many recordings created in the current transaction (a batch); "
+    "processing creates their jobs in one insert (sent after commit).",
+)
+RECORDINGS_ANNOTATE = hook_declare(
+    "recordings_annotate",
+    "a Recording QuerySet (positional) → the QuerySet with what catalog lists show added (processing: the latest "
+    "job's status and percent). Handlers are chained with hook_chain.",
+)
+RECORDING_PROCESSING = hook_declare(
+    "recording_processing",
+    "recording → {'status', 'percent'} of its latest processing job. Exactly one handler: processing.",
+)
+
+# consent → annotation, processing
+RECORDING_PURGE_ASSIGNMENTS = hook_declare(
+    "recording_purge_assignments",
+    "recording_ids → None: the purge's first step; annotation cancels open assignments.",
+)
+RECORDING_PURGE_TRANSCRIPTS = hook_declare(
+    "recording_purge_transcripts",
+    "recording_ids → None: the purge's second step; annotation redacts transcripts and region text.",
+)
+RECORDING_PURGE_DERIVED = hook_declare(
+    "recording_purge_derived",
+    "recording → list of deleted storage keys: the purge's third step; processing deletes artifacts.",
+)
+ANNOTATIONS_EXPORT = hook_declare(
+    "annotations_export",
+    "recording_ids → list of plain dicts (regions, labels, transcripts) for a speaker's subject-access "
+    "export. Exactly one handler: annotation.",
+)
+
+# processing → review
+RECORDING_PROCESSED = hook_declare(
+    "recording_processed",
+    "recording_id, original (a local path to the original audio) → None: processing finished a recording; "
+    "review runs automatic QA. The caller logs a handler's exception and keeps the finished job.",
+)
+
+# annotation → review
+QUEUE_EXCLUDED_IDS = hook_declare(
+    "queue_excluded_ids",
+    "project_id → a values_list subquery of recording ids the annotation queue must not hand out "
+    "(review: flagged by QA and not accepted).",
+)
+QUEUE_GOLD_IDS = hook_declare(
+    "queue_gold_ids",
+    "project_id → a values_list subquery of recording ids every annotator gets once, whatever the overlap "
+    "(review: gold items).",
+)
+
+# consent → processing, datasets (issue 12)
 RECORDINGS_RELEASED = hook_declare(
     "recordings_released",
     "recording_ids: list[int], reason: str. Called by consent, inside its transaction, when recordings become "
@@ -67,4 +160,29 @@ def hook_call(name: str, **kwargs: Any) -> list[Any]:
 
 def hook_handlers(name: str) -> list[Callable[..., Any]]:
     """The functions registered for ``name`` (for tests and docs)."""
+    return list(_registry.get(name, ()))
+
+
+def hook_one(name: str, **kwargs: Any) -> Any:
+    """Call the ONE function registered for ``name`` and return its result (an answer, not a notification).
+
+    Raises LookupError when none or several are registered, so a missing answer (e.g. consent's) fails loudly
+    instead of reading as "nothing".
+    """
+    handlers = _handlers_checked(name)
+    if len(handlers) != 1:
+        raise LookupError(f"hook {name!r} needs exactly one handler, {len(handlers)} registered")
+    return handlers[0](**kwargs)
+
+
+def hook_chain(name: str, value: Any, **kwargs: Any) -> Any:
+    """Pass ``value`` through every function registered for ``name`` (each gets it first and returns it)."""
+    for fn in _handlers_checked(name):
+        value = fn(value, **kwargs)
+    return value
+
+
+def _handlers_checked(name: str) -> list[Callable[..., Any]]:
+    if name not in HOOKS:
+        raise LookupError(f"unknown hook {name!r}: declare it in apps/core/hooks.py")
     return list(_registry.get(name, ()))

@@ -2,8 +2,7 @@
 
 from django.contrib import admin
 
-from apps.accounts.admin import ReadOnlyAdmin
-
+from apps.core.admin import ReadOnlyAdmin
 from apps.datasets.models import DatasetRelease
 
 

@@ -2,24 +2,16 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from apps.accounts.errors import DomainError
-from apps.accounts.permissions import ANYONE, MANAGERS
-from apps.accounts.selectors import role_in
 from apps.annotation.models import Label
-from apps.catalog.models import Project
+from apps.catalog.selectors import project_page_get
+from apps.core.errors import DomainError
+from apps.core.permissions import MANAGERS, project_role_get
 from apps.datasets import services
 from apps.datasets.formats import FORMATS
 from apps.datasets.selectors import release_get
 from apps.datasets.services.spec import RELEASE_PURPOSES
-
-
-def _project_for(request, project_id, roles=ANYONE):
-    role = role_in(request.user, project_id)
-    if role is None or role not in roles:
-        raise Http404("No such project.")
-    return get_object_or_404(Project, id=project_id), role
 
 
 def _number(value, cast=float):
@@ -58,7 +50,7 @@ def release_spec_from_form(post) -> dict:
 
 @login_required
 def release_list_page(request, project_id):
-    project, role = _project_for(request, project_id)
+    project, role = project_page_get(user=request.user, project_id=project_id)
     error, status = None, 200
     if request.method == "POST":
         if role not in MANAGERS:
@@ -81,7 +73,7 @@ def release_list_page(request, project_id):
 @login_required
 def release_detail_page(request, release_id):
     release = release_get(actor=request.user, release_id=release_id)
-    role = role_in(request.user, release.project_id)
+    role = project_role_get(request.user, release.project_id)
     return render(request, "datasets/release_detail.html", {
         "release": release, "project": release.project, "role": role,
         "building": release.status in ("queued", "building"),

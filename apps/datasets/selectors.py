@@ -3,9 +3,9 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from apps.accounts.permissions import ANYONE, project_role_require
 from apps.accounts.selectors import project_ids_for
 from apps.consent.selectors import recordings_usable
+from apps.core.permissions import ANYONE, project_role_require
 from apps.datasets.models import DatasetRelease, ReleaseItem
 
 

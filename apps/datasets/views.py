@@ -14,13 +14,18 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.errors import DomainError
-from apps.accounts.pagination import IdCursorPagination
-from apps.accounts.permissions import MANAGERS, project_role_require
 from apps.catalog.streaming import CONTENT_TYPES, ranged_response
+from apps.core.errors import DomainError
+from apps.core.pagination import IdCursorPagination
+from apps.core.permissions import MANAGERS, project_role_require
 from apps.datasets import services
 from apps.datasets.models import DatasetRelease, ReleaseItem
-from apps.datasets.selectors import release_get, release_list, release_manifest, release_withdrawals
+from apps.datasets.selectors import (
+    release_get,
+    release_list,
+    release_manifest,
+    release_withdrawals,
+)
 from apps.datasets.serializers import (
     ReleaseCreateInput,
     ReleaseDetailOutput,

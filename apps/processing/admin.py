@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 
 from apps.processing.models import Artifact, ProcessingJob, ProjectProcessing, Recipe
+from apps.processing.services import job_fail
 
 
 @admin.register(Recipe)
@@ -27,8 +28,6 @@ class ProcessingJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected active jobs failed")
     def mark_failed(self, request, queryset):
-        from apps.processing.services import job_fail
-
         n = sum(job_fail(job_id=j, error="Marked failed by an administrator.") for j in queryset.values_list("id", flat=True))
         self.message_user(request, f"{n} job(s) marked failed.", messages.SUCCESS)
 

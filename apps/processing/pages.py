@@ -4,28 +4,19 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.errors import DomainError
-from apps.accounts.permissions import ANYONE, MANAGERS
-from apps.accounts.selectors import role_in
-from apps.catalog.models import Project
+from apps.catalog.selectors import project_page_get
+from apps.core.errors import DomainError
+from apps.core.permissions import MANAGERS
 from apps.processing import selectors, services
 from apps.processing.models import ACTIVE_STATUSES
 
 
-def _project_for(request, project_id, roles=ANYONE):
-    role = role_in(request.user, project_id)
-    if role is None or role not in roles:
-        raise Http404("No such project.")
-    return get_object_or_404(Project, id=project_id), role
-
-
 @login_required
 def project_processing_page(request, project_id):
-    project, role = _project_for(request, project_id)
+    project, role = project_page_get(user=request.user, project_id=project_id)
     jobs = list(selectors.job_list(actor=request.user, project_id=project_id).select_related("recording")[:50])
     recipe = services.project_recipe_get(project=project) if role == "manager" else None
     return render(request, "processing/project_processing.html", {
@@ -37,7 +28,7 @@ def project_processing_page(request, project_id):
 @login_required
 @require_POST
 def project_reprocess_page(request, project_id):
-    project, _ = _project_for(request, project_id, MANAGERS)
+    project, _ = project_page_get(user=request.user, project_id=project_id, roles=MANAGERS)
     try:
         parent = services.project_reprocess(project=project, created_by=request.user,
                                             only_missing=request.POST.get("only_missing") == "1")

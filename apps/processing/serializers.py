@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.processing.models import ProcessingJob, Recipe
+from apps.processing.services import job_progress_aggregate
 
 
 class RecipeOutput(serializers.ModelSerializer):
@@ -39,6 +40,4 @@ class JobDetailOutput(JobOutput):
     def get_children(self, job):
         if job.kind != "project":
             return None
-        from apps.processing.services import job_progress_aggregate
-
         return job_progress_aggregate(parent=job)

@@ -7,11 +7,18 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
 from apps.catalog.models import Project
+from apps.core.errors import DomainError
+from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 from apps.processing import selectors, services
 from apps.processing.models import JobKind, JobStatus
-from apps.processing.serializers import JobDetailOutput, JobOutput, RecipeInput, RecipeOutput, ReprocessInput
+from apps.processing.serializers import (
+    JobDetailOutput,
+    JobOutput,
+    RecipeInput,
+    RecipeOutput,
+    ReprocessInput,
+)
 
 
 class ProjectRecipeView(APIView):
@@ -70,8 +77,6 @@ class JobDetailView(APIView):
 
 
 def _int_param(params, name):
-    from apps.accounts.errors import DomainError
-
     raw = params.get(name)
     if raw in (None, ""):
         return None
@@ -82,8 +87,6 @@ def _int_param(params, name):
 
 
 def _choice_param(params, name, choices):
-    from apps.accounts.errors import DomainError
-
     raw = params.get(name)
     if raw in (None, ""):
         return None

@@ -14,10 +14,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.errors import DomainError
 from apps.catalog.streaming import ranged_response
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
+from apps.core.errors import DomainError
 from apps.processing import selectors
 
 NPY_KINDS = re.compile(r"^(spectrogram|mel|mfcc|mfcc_delta|mfcc_delta2|chroma|mel_specaug_\d+)$")

@@ -12,14 +12,20 @@ import itertools
 from collections import defaultdict
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Prefetch, Q, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, Sum
 
-from apps.accounts.models import Role
-from apps.annotation.models import Annotation, AnnotationSettings, AnnotationStatus, Region
+from apps.annotation.models import (
+    Annotation,
+    AnnotationSettings,
+    AnnotationStatus,
+    Region,
+)
+from apps.annotation.serializers import annotation_json
 from apps.consent.purposes import Purpose
-from apps.consent.selectors import recordings_usable
+from apps.consent.selectors import recording_get_usable, recordings_usable
+from apps.core.permissions import Role
 from apps.review import metrics
-from apps.review.models import GoldItem
+from apps.review.models import Consensus, GoldItem
 
 AGREEMENT_ROLES = (Role.MANAGER, Role.REVIEWER, Role.VIEWER)
 FINISHED = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED)
@@ -204,10 +210,6 @@ def _per_annotator(units, overlap, names, multi, iou_threshold, project_id) -> l
 
 def recording_consensus(*, actor, recording_id: int, iou_threshold: float = 0.5) -> dict:
     """Every finished annotation of one recording side by side, with their pairwise agreement."""
-    from apps.annotation.serializers import annotation_json
-    from apps.consent.selectors import recording_get_usable
-    from apps.review.models import Consensus
-
     recording = recording_get_usable(actor, Purpose.REVIEW, recording_id, roles=(Role.MANAGER, Role.REVIEWER))
     annotations = list(
         Annotation.objects.filter(recording_id=recording.id, status__in=FINISHED)
@@ -229,10 +231,6 @@ def recording_consensus(*, actor, recording_id: int, iou_threshold: float = 0.5)
 
 def overlap_items(*, actor, project_id: int, limit: int = 200) -> list[dict]:
     """Recordings with two or more finished annotations, those still without a consensus first (2 queries)."""
-    from django.db.models import Exists, OuterRef
-
-    from apps.review.models import Consensus
-
     usable = recordings_usable(actor, Purpose.REVIEW, roles=(Role.MANAGER, Role.REVIEWER)).filter(project_id=project_id)
     rows = (
         usable.annotate(

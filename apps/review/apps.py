@@ -1,6 +1,21 @@
 from django.apps import AppConfig
 
+from apps.core.hooks import (
+    QUEUE_EXCLUDED_IDS,
+    QUEUE_GOLD_IDS,
+    RECORDING_PROCESSED,
+    hook_register,
+)
+
 
 class ReviewConfig(AppConfig):
     name = "apps.review"
     label = "review"
+
+    def ready(self):
+        # Same-app imports here: selectors and services import models, which load only once apps are ready.
+        from apps.review import selectors, services
+
+        hook_register(RECORDING_PROCESSED, services.qa_on_processed)
+        hook_register(QUEUE_EXCLUDED_IDS, selectors.qa_excluded_recording_ids)
+        hook_register(QUEUE_GOLD_IDS, selectors.gold_recording_ids)

@@ -2,29 +2,20 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from apps.accounts.errors import DomainError
-from apps.accounts.permissions import ANYONE
-from apps.accounts.selectors import role_in
 from apps.annotation.models import Label
 from apps.annotation.selectors import annotation_get
-from apps.catalog.models import Project
+from apps.catalog.selectors import project_page_get
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
+from apps.core.errors import DomainError
+from apps.core.permissions import ANYONE
 from apps.review import agreement
 from apps.review.dashboard import dashboard_render
 from apps.review.services import REVIEW_ROLES, consensus_decide
-
-
-def _project_for(request, project_id, roles):
-    role = role_in(request.user, project_id)
-    if role is None or role not in roles:
-        raise Http404("No such project.")
-    return get_object_or_404(Project, id=project_id), role
 
 
 def _config(request, project_id, annotation_id):
@@ -38,7 +29,7 @@ def _config(request, project_id, annotation_id):
 @login_required
 def review_queue_page(request, project_id):
     """The annotator page in review mode: it asks ``review/next/`` for each item."""
-    project, _ = _project_for(request, project_id, REVIEW_ROLES)
+    project, _ = project_page_get(user=request.user, project_id=project_id, roles=REVIEW_ROLES)
     return render(request, "annotation/annotator.html",
                   {"project": project, "config": _config(request, project_id, None)})
 
@@ -46,7 +37,7 @@ def review_queue_page(request, project_id):
 @login_required
 def annotation_review_page(request, annotation_id):
     annotation = annotation_get(request.user, annotation_id)
-    project, _ = _project_for(request, annotation.project_id, REVIEW_ROLES)
+    project, _ = project_page_get(user=request.user, project_id=annotation.project_id, roles=REVIEW_ROLES)
     return render(request, "annotation/annotator.html",
                   {"project": project, "annotation": annotation,
                    "config": _config(request, annotation.project_id, annotation.id)})
@@ -54,7 +45,7 @@ def annotation_review_page(request, annotation_id):
 
 @login_required
 def dashboard_page(request, project_id):
-    project, role = _project_for(request, project_id, ANYONE)
+    project, role = project_page_get(user=request.user, project_id=project_id, roles=ANYONE)
     rows = []
     if role in agreement.AGREEMENT_ROLES:
         rows = agreement.project_agreement_cached(actor=request.user, project_id=project_id)["annotators"]
@@ -65,7 +56,7 @@ def dashboard_page(request, project_id):
 
 @login_required
 def overlap_page(request, project_id):
-    project, _ = _project_for(request, project_id, REVIEW_ROLES)
+    project, _ = project_page_get(user=request.user, project_id=project_id, roles=REVIEW_ROLES)
     items = agreement.overlap_items(actor=request.user, project_id=project_id)
     return render(request, "review/overlap.html", {"project": project, "items": items})
 
@@ -74,7 +65,7 @@ def overlap_page(request, project_id):
 def consensus_page(request, recording_id):
     """Overlap item side by side; POST ``annotation_id`` adopts that annotation (the service decides)."""
     recording = recording_get_usable(request.user, Purpose.REVIEW, recording_id, roles=REVIEW_ROLES)
-    _project_for(request, recording.project_id, REVIEW_ROLES)
+    project_page_get(user=request.user, project_id=recording.project_id, roles=REVIEW_ROLES)
     if request.method == "POST":
         try:
             consensus_decide(recording=recording, reviewer=request.user,

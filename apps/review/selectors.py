@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
-from apps.review.models import QAResult
+from apps.review.models import GoldItem, QAResult
 
 
 def qa_excluded_recording_ids(*, project_id: int | None = None) -> QuerySet:
@@ -32,8 +32,6 @@ def gold_recording_ids(*, project_id: int) -> QuerySet:
     For the annotation queue: gold items should reach every annotator (overlap does not apply to
     them) so each annotator gets a gold score; they look like any other item to the annotator.
     """
-    from apps.review.models import GoldItem
-
     return GoldItem.objects.filter(project_id=project_id).values_list("recording_id", flat=True)
 
 

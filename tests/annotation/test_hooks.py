@@ -2,7 +2,6 @@
 
 import pytest
 
-from apps.accounts.errors import DomainError
 from apps.annotation.models import Annotation, AnnotationVersion, Assignment, Region
 from apps.annotation.selectors import annotations_for_recordings
 from apps.annotation.services import (
@@ -14,6 +13,7 @@ from apps.annotation.services import (
     assignments_cancel_for_recordings,
     queue_next,
 )
+from apps.core.errors import DomainError
 from tests.annotation.conftest import region
 from tests.catalog.factories import RecordingFactory
 

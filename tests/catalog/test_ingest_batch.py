@@ -39,7 +39,7 @@ def test_a_chunk_that_fails_leaves_no_row_and_no_object(project_with_roles, monk
     def broken_queue(**_):
         raise RuntimeError("broker down")
 
-    monkeypatch.setattr("apps.processing.services.recordings_queue_processing", broken_queue)
+    monkeypatch.setattr("apps.processing.services.recording_jobs_create_new", broken_queue)
     with pytest.raises(RuntimeError):
         recordings_ingest_many(project=project, files=_files(3), created_by=users["manager"])
     assert Recording.objects.filter(project=project).count() == 0

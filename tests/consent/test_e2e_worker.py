@@ -76,7 +76,7 @@ def _run(api, project_with_roles, live_worker, settings, list_keys):
                                            status="submitted", version=1)
     Region.objects.create(annotation=annotation, uid="r1", start=0.1, end=0.4, text=SECRET)
 
-    with mock.patch("apps.datasets.services.releases_on_withdrawal", return_value=1) as releases:
+    with mock.patch("apps.datasets.services.releases.releases_on_withdrawal", return_value=1) as releases:
         res = manager.post(f"/api/v1/consents/{gone['id']}/withdraw/", {"reason": "Gina asked by phone"}, format="json")
     assert res.status_code == 200, res.content
     assert sorted(releases.call_args.kwargs["recording_ids"]) == sorted(gone_ids)

@@ -6,7 +6,6 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from apps.accounts.errors import Conflict, DomainError
 from apps.consent import services
 from apps.consent.models import (
     AuditEvent,
@@ -17,6 +16,7 @@ from apps.consent.models import (
     RecordingWithdrawal,
 )
 from apps.consent.selectors import recordings_usable
+from apps.core.errors import Conflict, DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +28,8 @@ def _usable(purpose):
 def test_full_withdrawal_excludes_at_once_and_schedules_purge_after_grace(consent_world, settings):
     settings.EARMARK_PURGE_GRACE_DAYS = 7
     w = consent_world
-    with mock.patch("apps.datasets.services.releases_on_withdrawal", return_value=2) as releases, \
-            mock.patch("apps.annotation.services.assignments_cancel_for_recordings", return_value=1) as cancel:
+    with mock.patch("apps.datasets.services.releases.releases_on_withdrawal", return_value=2) as releases, \
+            mock.patch("apps.annotation.services.hooks.assignments_cancel_for_recordings", return_value=1) as cancel:
         result = services.consent_withdraw(consent_id=w["alice_consent"].id, actor=w["users"]["manager"])
     alice_ids = {w["a1"].id, w["a2"].id}
     for purpose in ("store", "annotate", "review", "train_models"):
@@ -49,7 +49,7 @@ def test_full_withdrawal_excludes_at_once_and_schedules_purge_after_grace(consen
 
 def test_partial_withdrawal_keeps_store_drops_train_models_without_purge(consent_world):
     w = consent_world
-    with mock.patch("apps.datasets.services.releases_on_withdrawal", return_value=0) as releases:
+    with mock.patch("apps.datasets.services.releases.releases_on_withdrawal", return_value=0) as releases:
         services.consent_withdraw(consent_id=w["alice_consent"].id, actor=w["users"]["manager"],
                                   purposes=["train_models"])
     assert w["a1"].id in _usable("store") and w["a1"].id in _usable("annotate")
@@ -96,7 +96,7 @@ def test_withdrawing_twice_is_a_conflict(consent_world):
 
 def test_failing_downstream_hook_rolls_everything_back(consent_world):
     w = consent_world
-    with mock.patch("apps.datasets.services.releases_on_withdrawal", side_effect=RuntimeError("db down")):
+    with mock.patch("apps.datasets.services.releases.releases_on_withdrawal", side_effect=RuntimeError("db down")):
         with pytest.raises(RuntimeError):
             services.consent_withdraw(consent_id=w["alice_consent"].id, actor=w["users"]["manager"])
     assert ConsentRecord.objects.get(pk=w["alice_consent"].id).status == ConsentStatus.GRANTED
@@ -106,7 +106,7 @@ def test_failing_downstream_hook_rolls_everything_back(consent_world):
 def test_expiry_task_marks_and_applies_effects(consent_world):
     w = consent_world
     ConsentRecord.objects.filter(pk=w["bob_consent"].id).update(expires_at=timezone.now() - timedelta(minutes=1))
-    with mock.patch("apps.datasets.services.releases_on_withdrawal", return_value=0) as releases:
+    with mock.patch("apps.datasets.services.releases.releases_on_withdrawal", return_value=0) as releases:
         assert services.consents_expire() == 1
         assert services.consents_expire() == 0
     assert ConsentRecord.objects.get(pk=w["bob_consent"].id).status == ConsentStatus.EXPIRED

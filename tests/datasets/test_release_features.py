@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.datasets.formats import FORMATS
 from apps.datasets.models import DatasetRelease
 from apps.datasets.services import release_build, release_create, release_rebuild

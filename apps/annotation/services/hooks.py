@@ -1,9 +1,38 @@
-"""Hooks other apps call when consent is withdrawn (keep names and signatures)."""
+"""What annotation does when a lower app tells it something through apps/core/hooks.py (see apps.py)."""
 
 from django.db import transaction
 from django.utils import timezone
 
-from apps.annotation.models import AnnotationVersion, Assignment, AssignmentStatus, FieldType, Region, RegionField
+from apps.annotation.models import (
+    AnnotationVersion,
+    Assignment,
+    AssignmentStatus,
+    FieldType,
+    Region,
+    RegionField,
+)
+from apps.annotation.services.schema import labels_set
+from apps.consent.purposes import Purpose
+
+# Purposes whose loss takes a recording out of annotators' and reviewers' hands.
+WORK_PURPOSES = (Purpose.STORE, Purpose.ANNOTATE, Purpose.REVIEW)
+
+
+def on_recordings_withdrawn(*, recording_ids: list[int], lost: dict[str, set[int]], reason: str) -> dict:
+    """RECORDINGS_WITHDRAWN: cancel open assignments on recordings no longer usable for work."""
+    work = sorted(set().union(*(lost[p] for p in WORK_PURPOSES)))
+    return {"assignments_cancelled": assignments_cancel_for_recordings(recording_ids=work) if work else 0}
+
+
+def demo_labels_seed(*, project, actor, speaker_codes) -> None:
+    """DEMO_PROJECT_SEED: the demo project's label schema."""
+    labels_set(project_id=project.id, transcript=True,
+               region_labels=[{"name": "speech", "color": "#2563eb", "hotkey": "1"},
+                              {"name": "laughter", "color": "#d97706", "hotkey": "2"},
+                              {"name": "noise", "color": "#64748b", "hotkey": "3"}],
+               clip_labels=[{"name": "clean", "color": "#16a34a", "hotkey": "7"},
+                            {"name": "noisy", "color": "#dc2626", "hotkey": "8"}],
+               region_fields=[{"name": "overlapping speech", "type": "checkbox"}])
 
 
 def assignments_cancel_for_recordings(*, recording_ids: list[int]) -> int:

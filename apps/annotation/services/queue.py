@@ -3,17 +3,22 @@
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Value
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
-from apps.accounts.permissions import project_role_require
-from apps.annotation.models import Annotation, AnnotationStatus, Assignment, AssignmentStatus
+from apps.annotation.models import (
+    Annotation,
+    AnnotationStatus,
+    Assignment,
+    AssignmentStatus,
+)
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_settings_get
 from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
-from apps.review.selectors import gold_recording_ids, qa_excluded_recording_ids
+from apps.core.errors import DomainError
+from apps.core.hooks import QUEUE_EXCLUDED_IDS, QUEUE_GOLD_IDS, hook_call
+from apps.core.permissions import project_role_require
 
 # How many candidate recordings one request tries before giving up on a race-heavy moment.
 _CANDIDATES = 20
@@ -89,18 +94,21 @@ def queue_next(*, project_id, user):
     settings = annotation_settings_get(project_id)
     now = timezone.now()
     lock_until = now + timedelta(minutes=settings.lock_minutes)
-    usable = (recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(project_id=project_id)
-              .exclude(id__in=qa_excluded_recording_ids(project_id=project_id)))
+    usable = recordings_usable(user, Purpose.ANNOTATE, roles=ANNOTATE_ROLES).filter(project_id=project_id)
+    for excluded_ids in hook_call(QUEUE_EXCLUDED_IDS, project_id=project_id):  # review: QA-flagged recordings
+        usable = usable.exclude(id__in=excluded_ids)
     with transaction.atomic():
         annotation = _own_work(user, project_id, usable, lock_until)
     if annotation is None:
-        gold_ids = gold_recording_ids(project_id=project_id)
+        gold = Value(False, output_field=BooleanField())
+        for gold_ids in hook_call(QUEUE_GOLD_IDS, project_id=project_id):  # review: gold recordings
+            gold = Exists(gold_ids.filter(recording_id=OuterRef("pk")))
         candidates = (usable.exclude(status=RecordingStatus.FAILED)
                       .exclude(assignments__annotator=user)
                       .annotate(taken=Count("assignments", filter=Q(assignments__status=AssignmentStatus.DONE)
                                             | Q(assignments__status=AssignmentStatus.OPEN,
                                                 assignments__locked_until__gt=now)))
-                      .annotate(gold=Exists(gold_ids.filter(recording_id=OuterRef("pk"))))
+                      .annotate(gold=gold)
                       .filter(Q(taken__lt=settings.overlap) | Q(gold=True))
                       .order_by("id").values_list("id", "gold")[:_CANDIDATES])
         for recording_id, is_gold in candidates:

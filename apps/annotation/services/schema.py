@@ -4,9 +4,17 @@ import re
 
 from django.db import transaction
 
-from apps.accounts.errors import DomainError
-from apps.annotation.models import Annotation, AnnotationSettings, FieldType, Label, LabelKind, Region, RegionField
+from apps.annotation.models import (
+    Annotation,
+    AnnotationSettings,
+    FieldType,
+    Label,
+    LabelKind,
+    Region,
+    RegionField,
+)
 from apps.annotation.selectors import label_list, labels_schema
+from apps.core.errors import DomainError
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 # Tableau 10: distinct, colour-blind-friendlier defaults for labels given no colour.

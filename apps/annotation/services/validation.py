@@ -7,9 +7,13 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-from apps.accounts.errors import DomainError
 from apps.annotation.models import FieldType, LabelKind
-from apps.annotation.selectors import annotation_settings_get, label_list, region_field_list
+from apps.annotation.selectors import (
+    annotation_settings_get,
+    label_list,
+    region_field_list,
+)
+from apps.core.errors import DomainError
 
 # Floating-point slack when comparing a millisecond-rounded end with the recording's duration.
 _EPS = 0.0005

@@ -6,7 +6,6 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.errors import Conflict, DomainError
 from apps.annotation.models import (
     Annotation,
     AnnotationStatus,
@@ -19,6 +18,7 @@ from apps.annotation.models import (
 )
 from apps.annotation.selectors import annotation_settings_get
 from apps.annotation.services.validation import regions_clean
+from apps.core.errors import Conflict, DomainError
 
 EDITABLE = (AnnotationStatus.IN_PROGRESS, AnnotationStatus.REJECTED)
 REVIEWABLE = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED, AnnotationStatus.REJECTED)
@@ -29,7 +29,8 @@ def _fresh(annotation_id) -> Annotation:
 
 
 def _conflict(annotation_id, version: int) -> Conflict:
-    from apps.annotation.serializers import annotation_json  # the 409 body carries the current state
+    # The 409 body carries the current state
+    from apps.annotation.serializers import annotation_json
 
     current = _fresh(annotation_id)
     return Conflict(

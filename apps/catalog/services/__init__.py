@@ -1,11 +1,5 @@
 """Writes of the catalogue: projects, speakers, recordings and their ingest."""
 
-from .ingest import (  # noqa: F401
-    IngestResult,
-    recording_ingest,
-    recordings_ingest_many,
-    sanitize_name,
-)
 from .imports import (  # noqa: F401
     import_batch_create,
     import_batch_run,
@@ -16,10 +10,17 @@ from .imports import (  # noqa: F401
     result_counts,
     sidecar_parse,
 )
+from .ingest import (  # noqa: F401
+    IngestResult,
+    recording_ingest,
+    recordings_ingest_many,
+    sanitize_name,
+)
 from .projects import (  # noqa: F401
     language_get_or_create,
     project_create,
     recording_speaker_set,
+    speaker_create,
     speaker_get_or_create,
 )
 from .status import recording_status_set  # noqa: F401

@@ -14,9 +14,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
 from apps.catalog.models import ImportBatch, ImportStatus, Project
-from apps.catalog.services.ingest import IngestResult, is_unsafe_path, recording_ingest_with_sidecar, sanitize_name
+from apps.catalog.services.ingest import (
+    IngestResult,
+    is_unsafe_path,
+    recording_ingest_with_sidecar,
+    sanitize_name,
+)
+from apps.core.errors import DomainError
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
 _ARCHIVE_EXT = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
@@ -239,7 +244,7 @@ def import_batch_create(*, project: Project, source: str, location: str, created
     else:
         raise DomainError(f"unknown import source {source!r}; use 'zip', 'folder' or 's3'")
     batch = ImportBatch.objects.create(project=project, source=source, location=location, created_by=created_by)
-    from apps.catalog.tasks import import_batch_run_task
+    from apps.catalog.tasks import import_batch_run_task  # tasks import these services: module level would cycle
 
     transaction.on_commit(lambda: import_batch_run_task.delay(batch.id))
     return batch

@@ -14,10 +14,16 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from apps.accounts.errors import DomainError
 from apps.catalog.audio_probe import ProbeError, probe
 from apps.catalog.models import Project, Recording
 from apps.catalog.services.projects import language_get_or_create, speaker_get_or_create
+from apps.core.errors import DomainError
+from apps.core.hooks import (
+    RECORDING_INGEST_CHECK,
+    RECORDING_INGESTED,
+    RECORDINGS_INGESTED,
+    hook_call,
+)
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
@@ -147,9 +153,7 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
             speaker = speaker_get_or_create(project=project, code=speaker_code) if speaker_code else None
             language = language_get_or_create(tag=language_tag) if language_tag else None
             _check_project_rules(project, speaker, language)
-            from apps.consent.services import recording_ingest_check  # consent decides, not the catalogue
-
-            recording_ingest_check(project=project, speaker=speaker)
+            hook_call(RECORDING_INGEST_CHECK, project=project, speaker=speaker)  # consent decides, not the catalogue
             wrote = _store_once(key, spooled)
             recording = Recording.objects.create(
                 project=project, speaker=speaker, language=language, original_key=key, original_name=clean,
@@ -158,9 +162,7 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
                 metadata=metadata, created_by=created_by,
             )
             if queue:
-                from apps.processing.services import recording_queue_processing
-
-                recording_queue_processing(recording=recording)
+                hook_call(RECORDING_INGESTED, recording=recording)
     except DomainError as exc:
         _discard(key, wrote)
         return IngestResult(clean, "rejected", f"{clean}: {exc.message}")
@@ -229,9 +231,7 @@ def _ingest_chunk(project, files, created_by, sidecar) -> list[IngestResult]:
                 results.append(recording_ingest_with_sidecar(project=project, name=name, fileobj=fileobj,
                                                              created_by=created_by, sidecar=sidecar, queue=False,
                                                              written=written))
-            from apps.processing.services import recordings_queue_processing
-
-            recordings_queue_processing(project=project, recording_ids=[
+            hook_call(RECORDINGS_INGESTED, project=project, recording_ids=[
                 r.recording_id for r in results if r.status == "accepted"])
     except BaseException:
         for key in written:  # the chunk's rows are gone, so are its objects

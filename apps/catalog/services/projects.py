@@ -1,9 +1,19 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.accounts.errors import DomainError
-from apps.accounts.models import Membership, Role
-from apps.catalog.models import Language, Project, Recording, Speaker, validate_bcp47
+from apps.accounts.services import membership_set
+from apps.catalog.models import (
+    Language,
+    Project,
+    Recording,
+    Speaker,
+    SpeakerIdentity,
+    validate_bcp47,
+)
+from apps.core.errors import DomainError
+from apps.core.permissions import Role
+
+SPEAKER_CODE_MAX = 64  # Speaker.code's max_length
 
 
 @transaction.atomic
@@ -15,7 +25,7 @@ def project_create(*, name: str, created_by, description: str = "", target_sampl
         require_speaker=require_speaker, created_by=created_by,
     )
     if created_by is not None:
-        Membership.objects.create(user=created_by, project=project, role=Role.MANAGER)
+        membership_set(project_id=project.id, user=created_by, role=Role.MANAGER)
     return project
 
 
@@ -29,12 +39,29 @@ def language_get_or_create(*, tag: str) -> Language:
     return language
 
 
+def _speaker_code_clean(code: str | None) -> str:
+    code = (code or "").strip()
+    if not code or len(code) > SPEAKER_CODE_MAX:
+        raise DomainError(f"a speaker code must have 1 to {SPEAKER_CODE_MAX} characters")
+    return code
+
+
 def speaker_get_or_create(*, project: Project, code: str) -> Speaker:
-    """The project's speaker with this pseudonymous code (created on first use)."""
-    code = code.strip()
-    if not code or len(code) > 64:
-        raise DomainError("a speaker code must have 1 to 64 characters")
-    speaker, _ = Speaker.objects.get_or_create(project=project, code=code)
+    """The project's speaker with this pseudonymous code (created on first use). Writes Speaker."""
+    speaker, _ = Speaker.objects.get_or_create(project=project, code=_speaker_code_clean(code))
+    return speaker
+
+
+@transaction.atomic
+def speaker_create(*, project: Project, code: str, identity: dict | None = None, **attributes) -> Speaker:
+    """A new speaker of the project (and its identity row, when given); DomainError for a bad code, 409 for a
+    code already used. Writes Speaker and SpeakerIdentity."""
+    code = _speaker_code_clean(code)
+    if Speaker.objects.filter(project=project, code=code).exists():
+        raise DomainError(f"the speaker code {code} is already used in this project", status_code=409)
+    speaker = Speaker.objects.create(project=project, code=code, **attributes)
+    if identity and any(identity.values()):
+        SpeakerIdentity.objects.create(speaker=speaker, **identity)
     return speaker
 
 

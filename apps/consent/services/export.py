@@ -18,7 +18,7 @@ from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.consent.services.audit import audit_record
 from apps.consent.services.purge import purge_effective_due
-from apps.core.hooks import SUBJECT_ACCESS_SECTIONS, hook_call
+from apps.core.hooks import ANNOTATIONS_EXPORT, SUBJECT_ACCESS_SECTIONS, hook_call, hook_handlers, hook_one
 
 README = """Everything Earmark holds about speaker {code} (exported {when}).
 
@@ -43,17 +43,10 @@ def _json(data) -> str:
 
 
 def _annotations(ids) -> list[dict]:
-    try:
-        from apps.annotation.selectors import annotations_for_recordings
-    except ImportError:  # annotation app without selectors: say so in the file
+    """The speaker's annotations, from the app that holds them (ANNOTATIONS_EXPORT: annotation)."""
+    if not hook_handlers(ANNOTATIONS_EXPORT):  # no annotation app installed: say so in the file
         return [{"note": "annotations could not be exported by this version"}]
-    out = []
-    for a in annotations_for_recordings(ids):
-        out.append({"id": a.id, "recording_id": a.recording_id, "status": a.status, "version": a.version,
-                    "clip_labels": [label.id for label in a.clip_labels.all()],
-                    "regions": [{"start": r.start, "end": r.end, "label_id": r.label_id, "text": r.text,
-                                 "attributes": r.attributes} for r in a.regions.all()]})
-    return out
+    return hook_one(ANNOTATIONS_EXPORT, recording_ids=list(ids))
 
 
 def _purge(purge: RecordingPurge | None) -> dict | None:

@@ -24,26 +24,26 @@ from apps.consent.models import (
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import purge_grace, purges_due, recordings_usable
 from apps.consent.services.audit import audit_record
+from apps.core.hooks import (
+    RECORDING_PURGE_ASSIGNMENTS,
+    RECORDING_PURGE_DERIVED,
+    RECORDING_PURGE_TRANSCRIPTS,
+    hook_call,
+)
 
 
 def _step_assignments(recording) -> int:
-    from apps.annotation.services import assignments_cancel_for_recordings
-
-    assignments_cancel_for_recordings(recording_ids=[recording.id])
+    hook_call(RECORDING_PURGE_ASSIGNMENTS, recording_ids=[recording.id])  # annotation
     return 0
 
 
 def _step_transcripts(recording) -> int:
-    from apps.annotation.services import annotations_redact_for_recordings
-
-    annotations_redact_for_recordings(recording_ids=[recording.id])
+    hook_call(RECORDING_PURGE_TRANSCRIPTS, recording_ids=[recording.id])  # annotation
     return 0
 
 
 def _step_artifacts(recording) -> int:
-    from apps.processing.services import artifacts_purge_for_recording
-
-    return len(artifacts_purge_for_recording(recording=recording) or [])
+    return sum(len(keys or []) for keys in hook_call(RECORDING_PURGE_DERIVED, recording=recording))  # processing
 
 
 def _step_original(recording) -> int:

@@ -8,11 +8,23 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
-from apps.catalog.models import Language, Project, Speaker, SpeakerIdentity
-from apps.consent.models import ConsentForm, ConsentRecord, ConsentStatus, OnMissing, ProjectConsentPolicy
-from apps.consent.purposes import ALL_PURPOSES_MASK, mask_to_purposes, purposes_to_mask
+from apps.catalog import services as catalog_services
+from apps.catalog.models import Project, Speaker
+from apps.consent.models import (
+    ConsentForm,
+    ConsentRecord,
+    ConsentStatus,
+    OnMissing,
+    ProjectConsentPolicy,
+)
+from apps.consent.purposes import (
+    ALL_PURPOSES_MASK,
+    Purpose,
+    mask_to_purposes,
+    purposes_to_mask,
+)
 from apps.consent.services.audit import audit_record
+from apps.core.errors import DomainError
 
 EVIDENCE_MAX_BYTES = 50 * 1024 * 1024
 EVIDENCE_TYPES = {  # leading bytes -> (extension, content type); evidence is a signed document or a recording
@@ -84,7 +96,7 @@ def consent_form_create(*, title: str, text: str, purposes, language_tag: str = 
     """Store a new version of a consent form (version = last + 1, sha256 of the text)."""
     if not text.strip():
         raise DomainError("the consent form text is empty")
-    language = Language.objects.get_or_create(tag=language_tag)[0] if language_tag else None
+    language = catalog_services.language_get_or_create(tag=language_tag) if language_tag else None
     last = ConsentForm.objects.select_for_update().filter(project=project, title=title).order_by("-version").first()
     return ConsentForm.objects.create(
         project=project, title=title, text=text, version=(last.version + 1) if last else 1, language=language,
@@ -95,14 +107,7 @@ def consent_form_create(*, title: str, text: str, purposes, language_tag: str = 
 @transaction.atomic
 def speaker_create(*, project: Project, code: str, actor, identity: dict | None = None, **attributes) -> Speaker:
     """Create a pseudonymous speaker (and their identity row, managers only see it); audited without names."""
-    code = (code or "").strip()
-    if not code:
-        raise DomainError("a speaker needs a pseudonymous code")
-    if Speaker.objects.filter(project=project, code=code).exists():
-        raise DomainError(f"the speaker code {code} is already used in this project", status_code=409)
-    speaker = Speaker.objects.create(project=project, code=code, **attributes)
-    if identity and any(identity.values()):
-        SpeakerIdentity.objects.create(speaker=speaker, **identity)
+    speaker = catalog_services.speaker_create(project=project, code=code, identity=identity, **attributes)
     audit_record(actor=actor, action="speaker.created", object_type="speaker", object_id=speaker.id,
                  project_id=project.id)
     return speaker
@@ -170,3 +175,25 @@ def consents_grant_bulk(*, speakers, purposes=None) -> int:
     rows = [ConsentRecord(speaker=s, purpose_mask=mask, granted_at=now) for s in speakers]
     return len(ConsentRecord.objects.bulk_create(rows, batch_size=1000))
 
+
+
+@transaction.atomic
+def demo_speakers_seed(*, project: Project, actor, speaker_codes) -> None:
+    """DEMO_PROJECT_SEED: a demo consent form and speakers who consented to every purpose (so the demo's clips
+    are usable at once; without consent on record the default policy quarantines a speaker's audio)."""
+    form = consent_form_create(title="Demo consent", text="Generated audio; no real person.",
+                               purposes=list(Purpose), language_tag="en", project=project)
+    for code in speaker_codes:
+        speaker = speaker_create(project=project, code=code, actor=actor)
+        consent_record(speaker=speaker, actor=actor, purposes=list(Purpose), form=form)
+
+
+@transaction.atomic
+def speaker_enrol(*, project: Project, code: str, actor, purposes, identity: dict | None = None,
+                  evidence=None) -> ConsentRecord:
+    """A new speaker and their first consent record, together or neither (the manager's "add speaker" form).
+
+    Writes Speaker (and its identity), ConsentRecord and audit events; see speaker_create and consent_record.
+    """
+    speaker = speaker_create(project=project, code=code, actor=actor, identity=identity)
+    return consent_record(speaker=speaker, actor=actor, purposes=purposes, evidence=evidence)

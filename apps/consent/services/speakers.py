@@ -8,7 +8,6 @@ mistake or on purpose) would make withdrawn audio usable again.
 
 from django.db import transaction
 
-from apps.accounts.errors import Conflict, DomainError
 from apps.catalog.models import Recording, RecordingStatus, Speaker
 from apps.catalog.services import recording_speaker_set
 from apps.consent.models import (
@@ -21,6 +20,7 @@ from apps.consent.models import (
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_is_usable
 from apps.consent.services.audit import audit_record
+from apps.core.errors import Conflict, DomainError
 from apps.core.hooks import RECORDINGS_RELEASED, hook_call
 
 

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.errors import Conflict, DomainError
 from apps.catalog.models import Recording, RecordingStatus
 from apps.consent.models import (
     ConsentRecord,
@@ -19,8 +18,8 @@ from apps.consent.purposes import Purpose, mask_to_purposes, purposes_to_mask
 from apps.consent.selectors import recordings_usable
 from apps.consent.services.audit import audit_record
 from apps.consent.services.purge import purges_due_for_speaker, purges_schedule
-
-RELEASE_PURPOSES = (Purpose.TRAIN_MODELS, Purpose.PUBLIC_RELEASE, Purpose.COMMERCIAL)
+from apps.core.errors import Conflict, DomainError
+from apps.core.hooks import RECORDINGS_WITHDRAWN, hook_call
 
 
 def _usable_map(ids: list[int]) -> dict[str, set[int]]:
@@ -37,30 +36,27 @@ def _grace_due(now):
 
 
 def _effects(*, lost: dict, reason: str, via: str, due_at, project_id, unstorable=()) -> dict:
-    """Cancel open assignments, flag releases, schedule purges for what ``lost`` says is no longer usable.
+    """Tell the higher apps (RECORDINGS_WITHDRAWN: annotation cancels open assignments, datasets flags
+    releases, ...) and schedule purges.
 
     Purges go to every recording that lost ``store`` and every one in ``unstorable`` (the speaker's
     recordings that may no longer be stored after this change, whatever made them so): "every withdrawal
     schedules a purge", re-opening a cancelled one (docs/consent.md, "Purges").
     """
-    from apps.annotation.services import assignments_cancel_for_recordings
-    from apps.datasets.services import releases_on_withdrawal
-
-    store = lost[Purpose.STORE]
-    work = sorted(store | lost[Purpose.ANNOTATE] | lost[Purpose.REVIEW])
-    release = sorted(store | set().union(*(lost[p] for p in RELEASE_PURPOSES)))
-    cancelled = assignments_cancel_for_recordings(recording_ids=work) if work else 0
-    flagged = releases_on_withdrawal(recording_ids=release, reason=reason) if release else 0
-    scheduled = purges_schedule(recording_ids=sorted(store | set(unstorable)), via=via, due_at=due_at)
+    summary: dict = {"assignments_cancelled": 0, "releases_flagged": 0}
+    for counts in hook_call(RECORDINGS_WITHDRAWN, recording_ids=sorted(set().union(*lost.values())), lost=lost,
+                            reason=reason):
+        summary.update(counts or {})
+    scheduled = purges_schedule(recording_ids=sorted(lost[Purpose.STORE] | set(unstorable)), via=via, due_at=due_at)
     if scheduled["pending"]:
         transaction.on_commit(_enqueue_purge_if_due)
-    return {"assignments_cancelled": cancelled, "releases_flagged": flagged,
-            "purges_scheduled": scheduled["scheduled"], "purges_brought_forward": scheduled["brought_forward"],
-            "purge_due_at": scheduled["due_at"]}
+    return {**summary, "purges_scheduled": scheduled["scheduled"],
+            "purges_brought_forward": scheduled["brought_forward"], "purge_due_at": scheduled["due_at"]}
 
 
 def _enqueue_purge_if_due():
     if float(settings.EARMARK_PURGE_GRACE_DAYS) <= 0:
+        # Tasks import these services: a module-level import would cycle
         from apps.consent.tasks import purge_due
 
         purge_due.delay()
@@ -163,7 +159,7 @@ def speaker_withdraw_everything(*, speaker_id, actor, via: str = WithdrawnVia.MA
         for consent_id in ids:
             result = consent_withdraw(consent_id=consent_id, actor=actor, via=via, reason=reason)
             for key in ("assignments_cancelled", "releases_flagged", "purges_scheduled", "purges_brought_forward"):
-                total[key] += result[key]
+                total[key] += result.get(key, 0)
             due = result["purge_due_at"]
             if due is not None and (total["purge_due_at"] is None or due < total["purge_due_at"]):
                 total["purge_due_at"] = due

@@ -19,8 +19,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.datasets.services.storage import storage_open_read
+from apps.processing.models import Artifact, ProjectProcessing
+from apps.processing.services.plan import PROCESSED_AUDIO_KIND
 
 BLOCK_FRAMES = 1 << 16
 SPOOL_BYTES = 16 << 20
@@ -60,8 +62,6 @@ class SourceKeys:
     def __init__(self, *, project_id: int, spec: dict) -> None:
         self.spec, self.recipe_hash, self._arts = spec, None, {}
         if spec["audio"]["source"] != "original":
-            from apps.processing.models import ProjectProcessing
-
             pp = ProjectProcessing.objects.filter(project_id=project_id).select_related("active_recipe").first()
             self.recipe_hash = pp.active_recipe.spec_hash if pp is not None else None
 
@@ -69,9 +69,6 @@ class SourceKeys:
         """Look up the processed audio of these recordings (those about to be read)."""
         if self.recipe_hash is None:
             return
-        from apps.processing.models import Artifact
-        from apps.processing.services.plan import PROCESSED_AUDIO_KIND
-
         arts = Artifact.objects.filter(source_sha256__in=sorted({r.sha256 for r in recordings}),
                                        recipe_hash=self.recipe_hash, kind=PROCESSED_AUDIO_KIND)  # fmt: skip
         self._arts = {a.source_sha256: a for a in arts}

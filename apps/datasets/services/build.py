@@ -21,16 +21,25 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
 from apps.catalog.models import Speaker
+from apps.consent.models import ProjectConsentPolicy
+from apps.consent.purposes import PURPOSE_BITS, mask_to_purposes
 from apps.consent.selectors import recordings_usable
-from apps.datasets.formats import Example, write_release
+from apps.core.errors import DomainError
+from apps.datasets.formats import Example, render_data_card, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
-from apps.datasets.services.audio import EncodedAudio, SourceKeys, audio_encode, flac_open_copy
+from apps.datasets.services.audio import (
+    EncodedAudio,
+    SourceKeys,
+    audio_encode,
+    flac_open_copy,
+)
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix
 from apps.datasets.splits import assign_splits, split_stats
+from apps.review.agreement import project_agreement
+from apps.review.models import QAResult
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -208,9 +217,6 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
 
 def _purposes_required(project_id: int, purpose: str) -> list[str]:
     """What every speaker in the release had granted: the project's consent policy for this purpose."""
-    from apps.consent.models import ProjectConsentPolicy
-    from apps.consent.purposes import PURPOSE_BITS, mask_to_purposes
-
     policy = ProjectConsentPolicy.objects.filter(project_id=project_id).first()
     mask = policy.mask_for(purpose) if policy else PURPOSE_BITS["store"] | PURPOSE_BITS[purpose]
     return mask_to_purposes(mask)
@@ -218,8 +224,6 @@ def _purposes_required(project_id: int, purpose: str) -> list[str]:
 
 def _agreement(project_id: int) -> dict:
     """Project-wide inter-annotator agreement from the review app, when overlapping annotations exist."""
-    from apps.review.agreement import project_agreement
-
     found = project_agreement(actor=None, project_id=project_id)
     if not found.get("overlap_units"):
         return {}
@@ -237,8 +241,6 @@ def _agreement(project_id: int) -> dict:
 
 def _leakage(release_id: int, items: list[FrozenItem]) -> list[list[str]]:
     """Pairs of recordings the QA fingerprint calls near-duplicates that ended up in different splits."""
-    from apps.review.models import QAResult
-
     split_of = {i.recording_ref: i.split for i in items}
     refs = ReleaseItem.objects.filter(release_id=release_id).values("recording_ref")
     pairs = QAResult.objects.filter(recording_id__in=refs, near_duplicate_of__isnull=False)
@@ -324,8 +326,6 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
                  for fmt, r in results.items()}  # fmt: skip
         stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
                  "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
-        from apps.datasets.formats import render_data_card
-
         data_card = render_data_card({**card, "checksum": manifest_hash})
         _publish(release, items, sums, {"files": files, "stats": stats, "content_hash": manifest_hash,
                                         "data_card": data_card})  # fmt: skip

@@ -22,7 +22,13 @@ import math
 import numpy as np
 from django.core.files.storage import default_storage
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
+from apps.processing.models import (
+    ACTIVE_STATUSES,
+    Artifact,
+    ProcessingJob,
+    ProjectProcessing,
+)
 
 FEATURE_KINDS = ("spectrogram", "mel", "mfcc", "mfcc_delta", "mfcc_delta2", "chroma")
 ID_CHUNK = 2000
@@ -36,8 +42,6 @@ def feature_kinds_validate(kinds: list[str]) -> list[str]:
 
 
 def _active_recipe(project_id: int):
-    from apps.processing.models import ProjectProcessing
-
     pp = ProjectProcessing.objects.filter(project_id=project_id).select_related("active_recipe").first()
     if pp is None:
         raise DomainError("This project has no processing recipe yet, so it has no feature files; process its "
@@ -64,8 +68,6 @@ def features_require(*, project_id: int, spec: dict, recordings: list[tuple[int,
     kinds = spec.get("features") or []
     if not kinds:
         return
-    from apps.processing.models import ACTIVE_STATUSES, Artifact, ProcessingJob
-
     recipe = _active_recipe(project_id)
     _check_recipe(recipe, spec)
     shas = sorted({sha for _, sha in recordings})
@@ -106,8 +108,6 @@ class FeatureReader:
         self._arrays: dict[str, tuple[np.ndarray, int, int]] = {}
 
     def _load(self, recording) -> None:
-        from apps.processing.models import Artifact
-
         rows = {a.kind: a for a in Artifact.objects.filter(source_sha256=recording.sha256, kind__in=self.kinds,
                                                            recipe_hash=self.recipe.spec_hash)}  # fmt: skip
         f = self.recipe.spec["features"]

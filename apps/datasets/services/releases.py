@@ -6,16 +6,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.accounts.errors import Conflict, DomainError
 from apps.annotation.models import Label
 from apps.catalog.models import Language, Project
+from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.consent.services import audit_record
+from apps.core.errors import Conflict, DomainError
 from apps.datasets.formats import FORMATS
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.features import features_require
 from apps.datasets.services.selection import candidates_require
-from apps.datasets.services.spec import release_spec_normalise
+from apps.datasets.services.spec import RELEASE_PURPOSES, release_spec_normalise
 from apps.datasets.services.storage import storage_delete_prefix
 
 BLOCKED = (
@@ -32,6 +33,7 @@ REASONS = {
 
 
 def _enqueue(release_id: int) -> None:
+    # Tasks import these services: a module-level import cycles
     from apps.datasets.tasks import release_build_task
 
     transaction.on_commit(lambda: release_build_task.delay(release_id))
@@ -79,6 +81,12 @@ def release_rebuild(*, actor, release_id: int) -> DatasetRelease:
     spec = {k: v for k, v in old.spec.items()}
     spec["name"] = old.name
     return release_create(actor=actor, project_id=old.project_id, spec=spec)
+
+
+def on_recordings_withdrawn(*, recording_ids: list[int], lost: dict[str, set[int]], reason: str) -> dict:
+    """RECORDINGS_WITHDRAWN: flag releases holding recordings that lost their storage or a release purpose."""
+    ids = sorted(set().union(*(lost[p] for p in (Purpose.STORE, *RELEASE_PURPOSES))))
+    return {"releases_flagged": releases_on_withdrawal(recording_ids=ids, reason=reason) if ids else 0}
 
 
 def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:

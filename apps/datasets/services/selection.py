@@ -12,14 +12,13 @@ from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import NamedTuple
 
-from apps.accounts.errors import DomainError
 from apps.annotation.models import AnnotationStatus, Label
 from apps.annotation.selectors import annotations_for_recordings
 from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
+from apps.core.errors import DomainError
 from apps.review.selectors import recordings_exclude_qa_flagged
-
 
 ID_CHUNK = 2000
 

@@ -23,8 +23,8 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from apps.accounts.errors import DomainError
 from apps.consent.purposes import Purpose
+from apps.core.errors import DomainError
 from apps.datasets.formats import FORMATS
 from apps.datasets.models import ReleaseUnit
 from apps.datasets.services.features import feature_kinds_validate

@@ -11,6 +11,8 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recordings_usable
 from apps.processing.models import Artifact
 
 log = logging.getLogger(__name__)
@@ -123,9 +125,6 @@ def artifacts_purge_for_recording(*, recording) -> list[str]:
     """Delete the recording's artifacts (objects, verified gone, then rows) unless another live recording
     shares its bytes; returns the deleted keys. Idempotent.
     """
-    from apps.consent.purposes import Purpose
-    from apps.consent.selectors import recordings_usable
-
     if recordings_usable(None, Purpose.STORE).filter(sha256=recording.sha256).exclude(id=recording.id).exists():
         log.info("artifacts of %s kept: another live recording has the same bytes", recording.sha256[:12])
         return []

@@ -14,11 +14,20 @@ from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.accounts.errors import DomainError
 from apps.catalog.models import RecordingStatus
+from apps.catalog.services import recording_status_set
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
-from apps.processing.models import ACTIVE_STATUSES, JobKind, JobStatus, ProcessingJob, Recipe
+from apps.core.errors import DomainError
+from apps.processing.models import (
+    ACTIVE_STATUSES,
+    JobKind,
+    JobStatus,
+    ProcessingJob,
+    Recipe,
+)
+from apps.processing.services.plan import recordings_missing_artifacts
+from apps.processing.services.recipes import project_recipe_get
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,7 @@ class Claim:
 
 def jobs_publish(job_ids: list[int]) -> None:
     """One dsp-queue message per job (on one broker connection)."""
+    # Tasks import these services: a module-level import cycles
     from apps.processing.tasks import recording_process_task
 
     with recording_process_task.app.producer_or_acquire() as producer:
@@ -59,6 +69,7 @@ def _enqueue(job_ids: list[int]) -> None:
         # A batch sends ONE message; a worker fans it out. An upload of a thousand files then costs
         # the web request one publish, not a thousand. A redelivered fan-out only re-sends messages,
         # which the jobs' conditional claim makes harmless.
+        # Tasks import these services (see jobs_publish)
         from apps.processing.tasks import jobs_dispatch_task
 
         jobs_dispatch_task.delay(job_ids)
@@ -149,8 +160,6 @@ def job_fail(*, job_id: int, error: str, token: str | None = None) -> bool:
     if changed:
         job = ProcessingJob.objects.only("recording_id").get(id=job_id)
         if job.recording_id:
-            from apps.catalog.services import recording_status_set
-
             recording_status_set(recording_id=job.recording_id, status=RecordingStatus.FAILED)
         _parent_refresh(job_id)
     return bool(changed)
@@ -205,9 +214,6 @@ def project_reprocess(*, project, created_by=None, only_missing: bool = False, r
     ``only_missing`` skips recordings whose artifacts for the recipe are complete. Writes ProcessingJob rows;
     enqueues after commit.
     """
-    from apps.processing.services.plan import recordings_missing_artifacts
-    from apps.processing.services.recipes import project_recipe_get
-
     recipe = recipe or project_recipe_get(project=project)
     if recipe.project_id != project.id:
         raise DomainError(f"Recipe {recipe.id} belongs to another project.")

@@ -287,7 +287,7 @@ class _Run:
                 db = 10.0 * np.log10(np.maximum(mel, 1e-10))
                 params = {k: v for k, v in aug.items() if k != "kind"}
                 params.setdefault("mask_value", "min")
-                from apps.processing.dsp.augment import spec_augment
+                from apps.processing.dsp.augment import spec_augment  # heavy, and only for recipes that augment
 
                 out = spec_augment(db, seed=seed, **params).astype(self.spec["feature_dtype"])
                 path = self.tmp / f"{kind}.npy"
@@ -298,7 +298,7 @@ class _Run:
                 kind = f"audio_aug_{i}"
                 if self.writer.has(kind):
                     continue
-                from apps.processing.dsp.augment import augment
+                from apps.processing.dsp.augment import augment  # heavy, and only for recipes that augment
 
                 y = augment(self.signal, self.rate, aug, seed=seed)
                 path = self.tmp / f"{kind}.flac"
@@ -333,7 +333,7 @@ class _Run:
         return y, rate, True
 
     def _qa(self, meta) -> None:
-        from apps.processing.dsp.qa import qa_measure
+        from apps.processing.dsp.qa import qa_measure  # loaded by the first job that measures QA, not at import
 
         y, rate, capped = self._capped(meta, None, False)
         metrics = qa_measure(y, rate).as_dict()
@@ -345,7 +345,7 @@ class _Run:
                               meta={"capped": capped})
 
     def _fingerprint(self, meta) -> None:
-        from apps.processing.dsp.fingerprint import SAMPLE_RATE, fingerprint
+        from apps.processing.dsp.fingerprint import SAMPLE_RATE, fingerprint  # loaded by the first job that needs it
 
         y, rate, capped = self._capped(meta, SAMPLE_RATE, True)
         fp = fingerprint(np.asarray(y, dtype=np.float32), rate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apps.processing import dsp
+from apps.processing.models import Artifact
 from apps.processing.services.artifacts import ArtifactWriter
 from apps.processing.services.recipes import FEATURE_GROUPS
 
@@ -53,8 +54,6 @@ def recording_artifacts_complete(*, recording, recipe) -> bool:
 
 def recordings_missing_artifacts(*, recordings: list, recipe) -> list:
     """The recordings whose artifacts for ``recipe`` are incomplete (one query for all of them)."""
-    from apps.processing.models import Artifact
-
     kinds = set(expected_kinds(recipe.spec))
     have: dict[str, set] = {}
     rows = Artifact.objects.filter(recipe_hash=recipe.spec_hash, kind__in=kinds,

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.processing.dsp.augment import validate_spec as augment_validate_spec
 from apps.processing.dsp.preprocess import LengthPolicy
 from apps.processing.models import ProjectProcessing, Recipe

@@ -15,9 +15,22 @@ from apps.catalog.models import RecordingStatus
 from apps.catalog.services import recording_status_set
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
+from apps.core.hooks import RECORDING_PROCESSED, hook_call
 from apps.processing.models import ACTIVE_STATUSES, JobKind, JobStatus, ProcessingJob
-from apps.processing.services.jobs import JobLost, job_claim, job_fail, job_finish, job_release, job_skip
-from apps.processing.services.pipeline import UndecodableAudio, local_original, pipeline_run
+from apps.processing.services.artifacts import artifacts_purge_for_recording
+from apps.processing.services.jobs import (
+    JobLost,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_release,
+    job_skip,
+)
+from apps.processing.services.pipeline import (
+    UndecodableAudio,
+    local_original,
+    pipeline_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +119,6 @@ def _run_claimed(*, job_id: int, recording, recipe, claim, workdir: Path) -> str
     try:  # consent may have been withdrawn while this ran: leave nothing of it behind
         recording_get_usable(None, Purpose.STORE, recording.id)
     except Http404:
-        from apps.processing.services.artifacts import artifacts_purge_for_recording
-
         artifacts_purge_for_recording(recording=recording)
         job_skip(job_id=job_id, reason="The recording stopped being usable while it was processed; "
                                        "its artifacts were removed.")
@@ -115,10 +126,8 @@ def _run_claimed(*, job_id: int, recording, recipe, claim, workdir: Path) -> str
     if not job_finish(claim=claim, notes=notes):
         return JobOutcome.LOST
     recording_status_set(recording_id=recording.id, status=RecordingStatus.READY)
-    try:
-        from apps.review.services import qa_on_processed
-
-        qa_on_processed(recording_id=recording.id, original=local_original(workdir))
+    try:  # review runs automatic QA
+        hook_call(RECORDING_PROCESSED, recording_id=recording.id, original=local_original(workdir))
     except Exception:  # QA is review's business; a bug there must not undo finished processing
-        log.exception("qa_on_processed failed for recording %s", recording.id)
+        log.exception("recording_processed hook failed for recording %s", recording.id)
     return JobOutcome.DONE

@@ -16,6 +16,7 @@ def worker_warm_up() -> float:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
+        # Imported only now, after the thread limits above, so the warm-up is what loads numpy/librosa.
         from apps.processing import dsp
         from apps.processing.dsp import preprocess
 

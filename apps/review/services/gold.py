@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from apps.accounts.errors import DomainError
 from apps.annotation.models import Annotation, AnnotationStatus
 from apps.annotation.serializers import annotation_json
 from apps.annotation.services import annotation_save_version, annotation_set_status
+from apps.core.errors import DomainError
 from apps.review.metrics import region_from
 from apps.review.models import Consensus, GoldItem, Review, ReviewDecision
 

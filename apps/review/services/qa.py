@@ -15,10 +15,10 @@ from django.db.models.functions import Abs
 from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.errors import Conflict, DomainError
 from apps.catalog.models import Project
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable, recordings_usable
+from apps.core.errors import Conflict, DomainError
 from apps.processing.dsp.fingerprint import Fingerprint, similarity, summary_similarity
 from apps.processing.dsp.qa import QAThresholds, qa_flags
 from apps.processing.dsp.qa_stream import DEFAULT_BLOCK_FRAMES, qa_and_fingerprint_file

@@ -14,13 +14,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts.errors import Conflict, DomainError
-from apps.accounts.models import Role
 from apps.annotation.models import Annotation, AnnotationStatus
 from apps.annotation.serializers import annotation_json
 from apps.annotation.services import annotation_save_version, annotation_set_status
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
+from apps.core.errors import Conflict, DomainError
+from apps.core.permissions import Role
 from apps.review.models import Review, ReviewDecision, ReviewSample
 from apps.review.services.qa import qa_settings_get
 

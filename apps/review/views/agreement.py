@@ -7,10 +7,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import MANAGERS, project_role_require
 from apps.annotation.selectors import annotation_get
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
+from apps.core.permissions import MANAGERS, project_role_require
 from apps.review import agreement, services
 from apps.review.models import GoldItem
 from apps.review.serializers import ConsensusInput, GoldItemInput, GoldItemOutput

@@ -7,8 +7,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import ANYONE, MANAGERS, project_role_require
 from apps.catalog.models import Project
+from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 from apps.review import selectors, services
 from apps.review.models import QA_FLAGS
 from apps.review.serializers import QAAcceptInput, QAResultOutput, QASettingsIO

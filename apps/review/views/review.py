@@ -5,10 +5,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import project_role_require
 from apps.annotation.selectors import annotation_get
 from apps.annotation.serializers import annotation_json
 from apps.catalog.serializers import RecordingOutput
+from apps.core.permissions import project_role_require
 from apps.review import services
 from apps.review.models import Review
 from apps.review.serializers import ReviewInput, ReviewOutput

@@ -4,11 +4,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts.errors import DomainError
 from apps.annotation.selectors import labels_schema
 from apps.annotation.serializers import LabelSchemaInput
 from apps.annotation.services import labels_set
 from apps.catalog.models import Project
+from apps.core.errors import DomainError
 
 
 class Command(BaseCommand):

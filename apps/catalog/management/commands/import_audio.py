@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from apps.accounts.errors import DomainError
 from apps.catalog import services
 from apps.catalog.models import Project
+from apps.core.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.datasets.services import release_build, release_create
 
 

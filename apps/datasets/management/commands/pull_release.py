@@ -7,11 +7,15 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from apps.accounts.errors import DomainError
+from apps.core.errors import DomainError
 from apps.datasets.formats import FORMATS
 from apps.datasets.formats.base import check_relpath
 from apps.datasets.models import DatasetRelease
-from apps.datasets.services import release_download_check, release_download_record, release_files
+from apps.datasets.services import (
+    release_download_check,
+    release_download_record,
+    release_files,
+)
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from apps.accounts.errors import DomainError
 from apps.catalog.models import Project
+from apps.core.errors import DomainError
 from apps.processing import services
 from apps.processing.models import ACTIVE_STATUSES, ProcessingJob
 
