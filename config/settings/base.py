@@ -90,8 +90,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'e
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default has a web server and a worker writing at once:
     # WAL lets readers run beside the writer, IMMEDIATE avoids upgrade deadlocks.
+    # secure_delete: SQLite overwrites deleted and replaced content with zeros, so a purged speaker's name,
+    # e-mail or transcript is not left readable in free pages of the file (docs/consent.md, "Erasure at rest").
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }

@@ -24,6 +24,7 @@ from apps.consent.models import (
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import purge_grace, purges_due, recordings_usable
 from apps.consent.services.audit import audit_record
+from apps.consent.services.erasure import database_forget_deleted
 from apps.core.hooks import (
     RECORDING_PURGE_ASSIGNMENTS,
     RECORDING_PURGE_DERIVED,
@@ -123,6 +124,7 @@ def speaker_purge_if_complete(*, speaker_id) -> bool:
     with transaction.atomic():
         records = ConsentRecord.objects.filter(speaker=speaker)
         records.update(reason="")
+        RecordingWithdrawal.objects.filter(recording__speaker=speaker).exclude(reason="").update(reason="")
         first = records.order_by("granted_at").values_list("granted_at", flat=True).first()
         tomb, created = SpeakerTombstone.objects.get_or_create(speaker=speaker, defaults={
             "code": speaker.code, "first_granted_at": first,
@@ -199,6 +201,8 @@ def purges_run_due(*, now=None, limit: int = 200, project_id=None) -> dict:
         speakers = speakers.filter(project_id=project_id)
     for speaker_id in list(speakers.values_list("pk", flat=True))[:limit]:
         counts["speakers"] += speaker_purge_if_complete(speaker_id=speaker_id)
+    if counts["recordings"] or counts["speakers"]:
+        database_forget_deleted()  # the database files too: SQLite WAL checkpoint, PostgreSQL VACUUM
     return counts
 
 
