@@ -8,6 +8,8 @@ urlpatterns = [
     path("speakers/<int:speaker_id>/consents/", views.SpeakerConsentsView.as_view(), name="speaker-consents"),
     path("speakers/<int:speaker_id>/withdraw/", views.SpeakerWithdrawView.as_view(), name="speaker-withdraw"),
     path("projects/<int:project_id>/purges/run/", views.ProjectPurgesRunView.as_view(), name="project-purges-run"),
+    path("recordings/<int:recording_id>/speech-confirm/", views.RecordingSpeechConfirmView.as_view(),
+         name="recording-speech-confirm"),
     path("speakers/<int:speaker_id>/export", views.SpeakerExportView.as_view(), name="speaker-export"),
     path("consents/<int:consent_id>/", views.ConsentDetailView.as_view(), name="consent-detail"),
     path("consents/<int:consent_id>/withdraw/", views.ConsentWithdrawView.as_view(), name="consent-withdraw"),

@@ -31,6 +31,8 @@ from apps.consent.models import (
     PurgeState,
     RecordingPurge,
     RecordingWithdrawal,
+    SpeechCheck,
+    SpeechCheckState,
 )
 from apps.consent.purposes import PURPOSE_BITS, Purpose
 from apps.core.permissions import Role
@@ -58,12 +60,14 @@ def live_grants(purpose: str, *, speaker_ref="speaker_id") -> QuerySet:
 def _consent_filter(qs: QuerySet, purpose: str) -> QuerySet:
     """Recordings whose speaker holds a live grant for ``purpose`` (none needed without a speaker).
 
-    One filter: (no speaker and the project does not require one, OR a live,
-    unexpired consent record covers the project's purposes for ``purpose``)
+    One filter: (no speaker, the project does not require one and the speech detector did not hold it,
+    OR a live, unexpired consent record covers the project's purposes for ``purpose``)
     AND the recording was not withdrawn on its own.
     """
+    held = SpeechCheck.objects.filter(recording_id=OuterRef("pk"), state=SpeechCheckState.HELD)
     return qs.filter(
-        Q(speaker_id__isnull=True, project__require_speaker=False) | Q(Exists(live_grants(purpose))),
+        (Q(speaker_id__isnull=True, project__require_speaker=False) & ~Q(Exists(held)))
+        | Q(Exists(live_grants(purpose))),
         ~Exists(RecordingWithdrawal.objects.filter(recording_id=OuterRef("pk"))),
     )
 
@@ -97,8 +101,9 @@ def recording_is_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES) 
     if row is None or RecordingWithdrawal.objects.filter(recording_id=recording_id).exists():
         return False
     speaker_id, require_speaker, policy_mask = row
-    if speaker_id is None:
-        return not require_speaker
+    if speaker_id is None:  # no consent needed, unless speech was found and nobody decided yet
+        return not require_speaker and not SpeechCheck.objects.filter(
+            recording_id=recording_id, state=SpeechCheckState.HELD).exists()
     need = (PURPOSE_BITS[Purpose.STORE] if policy_mask is None else policy_mask) | bit
     masks = ConsentRecord.objects.filter(speaker_id=speaker_id, status=ConsentStatus.GRANTED).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
@@ -181,3 +186,8 @@ def speakers_quarantined(*, project_id) -> QuerySet:
     return (Speaker.objects.filter(project_id=project_id, consent_records__isnull=True)
             .annotate(held=Count("recordings", filter=~Q(recordings__status=RecordingStatus.PURGED)))
             .filter(held__gt=0).order_by("code"))
+
+
+def recording_project_id(recording_id) -> int | None:
+    """The project of a recording, whatever its consent state (for permission checks before a decision)."""
+    return Recording.objects.filter(pk=recording_id).values_list("project_id", flat=True).first()

@@ -66,21 +66,32 @@ def _mono_16k(y: np.ndarray, sr: int) -> np.ndarray:
 
 def speech_probabilities(y: np.ndarray, sr: int) -> np.ndarray:
     """Speech probability (0..1) of every 32 ms frame of ``y`` (resampled to 16 kHz mono first)."""
-    x = _mono_16k(y, sr)
-    n = int(np.ceil(len(x) / FRAME)) if len(x) else 0
-    if n == 0:
-        return np.zeros(0, dtype=np.float32)
-    padded = np.zeros(CONTEXT + n * FRAME, dtype=np.float32)
-    padded[CONTEXT:CONTEXT + len(x)] = x
+    return speech_probabilities_stream([_mono_16k(y, sr)])
+
+
+def speech_probabilities_stream(blocks) -> np.ndarray:
+    """The same for 16 kHz mono blocks read one after another (bounded memory for hour-long recordings): the
+    model's state and 64-sample context carry across blocks; a last partial frame is zero-padded."""
     session = _session()
     state = np.zeros((2, 1, 128), dtype=np.float32)
     rate = np.array(SR, dtype=np.int64)
-    out = np.empty(n, dtype=np.float32)
-    for i in range(n):
-        window = padded[i * FRAME: i * FRAME + CONTEXT + FRAME][None, :]  # 64 samples of context + the frame
+    context = np.zeros(CONTEXT, dtype=np.float32)
+    pending = np.zeros(0, dtype=np.float32)
+    out: list[float] = []
+    for block in blocks:
+        x = np.concatenate([pending, np.asarray(block, dtype=np.float32)])
+        whole = len(x) // FRAME * FRAME
+        for i in range(0, whole, FRAME):
+            window = np.concatenate([context, x[i:i + FRAME]])[None, :]  # 64 samples of context + the frame
+            prob, state = session.run(None, {"input": window, "state": state, "sr": rate})
+            out.append(float(prob[0, 0]))
+            context = x[i + FRAME - CONTEXT:i + FRAME]
+        pending = x[whole:]
+    if len(pending):
+        window = np.concatenate([context, pending, np.zeros(FRAME - len(pending), dtype=np.float32)])[None, :]
         prob, state = session.run(None, {"input": window, "state": state, "sr": rate})
-        out[i] = prob[0, 0]
-    return out
+        out.append(float(prob[0, 0]))
+    return np.asarray(out, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,11 @@ class VoiceActivity:
 
 def voice_activity(y: np.ndarray, sr: int, *, threshold: float = 0.5) -> VoiceActivity:
     """Speech regions with probabilities, total speech time and the peak probability of a recording."""
-    probs = speech_probabilities(y, sr)
+    return voice_activity_of(speech_probabilities(y, sr), threshold=threshold)
+
+
+def voice_activity_of(probs: np.ndarray, *, threshold: float = 0.5) -> VoiceActivity:
+    """Regions, speech time and peak probability from per-frame probabilities."""
     regions = speech_regions(probs, threshold=threshold)
     return VoiceActivity(regions=regions, speech_seconds=round(sum(r.end - r.start for r in regions), 3),
                          max_probability=round(float(probs.max()) if len(probs) else 0.0, 3))
