@@ -15,7 +15,7 @@ $(VENV)/.base-installed: requirements/base.txt requirements/vad.txt | $(VENV)/bi
 	$(PIP) install -q --no-deps -r requirements/vad.txt
 	touch $@
 
-$(VENV)/.test-installed: requirements/base.txt requirements/vad.txt requirements/test.txt | $(VENV)/bin/python
+$(VENV)/.test-installed: requirements/base.txt requirements/vad.txt requirements/ml.txt requirements/test.txt | $(VENV)/bin/python
 	$(PIP) install -q -r requirements/test.txt
 	$(PIP) install -q --no-deps -r requirements/vad.txt
 	touch $@ $(VENV)/.base-installed

@@ -50,4 +50,10 @@ app.conf.beat_schedule = {
     "consent-retention-due": {"task": "consent.retention_due", "schedule": 3600.0},
     # Consent: purge data whose grace period is over (resumes half-done purges), every 10 minutes.
     "consent-purge-due": {"task": "consent.purge_due", "schedule": 600.0},
+    # Webhooks: send again deliveries whose retry message was lost (overdue by 10 minutes), every 10 minutes.
+    "events-requeue-stale": {"task": "events.deliveries_requeue_stale", "schedule": 600.0},
+    # Learning: delete artifacts of models a withdrawn speaker trained, once the grace period is over, every 10 min.
+    "learning-purge-models": {"task": "learning.purge_models", "schedule": 600.0},
+    # Learning: re-send model training whose worker died (lease expired), every 5 minutes.
+    "learning-requeue-stale": {"task": "learning.requeue_stale", "schedule": 300.0},
 }

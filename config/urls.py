@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 # Each app owns its API routes (api_urls.py) and pages (urls.py).
-APPS = ["accounts", "catalog", "consent", "processing", "annotation", "review", "datasets"]
+APPS = ["accounts", "catalog", "consent", "processing", "annotation", "review", "learning", "datasets", "events"]
 
 api_v1 = [path("", include(f"apps.{app}.api_urls")) for app in APPS]
 

@@ -32,6 +32,12 @@ ROLES = ("manager", "annotator", "reviewer")
 IDS_ALLOWED = {
     r"^/api/v1/audit/$": "audit log: ids are the proof",
     r"^/api/v1/releases/\d+/withdrawals$": "downstream deletion list: the keys to delete",
+    # webhooks tell subscribers by id which recordings were withdrawn (ids only, never personal data)
+    r"^/api/v1/webhooks/\d+/deliveries/$": "webhook deliveries: withdrawn recording ids, by design",
+    r"^/webhooks/\d+/$": "webhook deliveries page: the same bodies",
+    # a release diff lists examples removed because their speaker withdrew: keys to delete, as the withdrawals list
+    r"^/api/v1/releases/\d+/diff/\d+$": "release diff: withdrawn example keys, by design",
+    r"^/releases/\d+/diff/\d+/$": "release diff page: the same keys",
 }
 
 
@@ -201,7 +207,12 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
     annotations = {r.id: _annotate(r, users["annotator"], secrets[r.id]) for r in (w, e, k)}
     w_consent, e_consent = w_spk.consent_records.get(), e_spk.consent_records.get()
     release_ids = _release(project, users["manager"])
+    model_ids = _model(project, users["manager"], annotations, django_capture_on_commit_callbacks)
+    from apps.events.models import Event, WebhookEndpoint
     from apps.processing.models import Artifact, ProcessingJob
+
+    webhook = WebhookEndpoint.objects.create(project=project, url="http://127.0.0.1:9/hook", events=Event.values,
+                                             secret="0" * 64)  # deliveries are refused (loopback not allowed)
 
     kinds = sorted(set(Artifact.objects.values_list("kind", flat=True))) or ["mfcc"]
     params = {
@@ -210,6 +221,7 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
         "job_id": list(ProcessingJob.objects.filter(recording_id__in=[W_ID, E_ID]).values_list("id", flat=True))
         or [1],
         "import_id": [1], "release_id": release_ids, "fmt": ["jsonl", "csv"], "kind": kinds, "level": [0], "index": [0],
+        "webhook_id": [webhook.id], "other_id": release_ids, "model_id": model_ids,
         "token": [optout_token_make(consent=w_consent, actor=None), optout_token_make(consent=e_consent, actor=None)],
     }
     clients = {role: api(users[role]) for role in ROLES}
@@ -233,6 +245,23 @@ def _release(project, manager) -> list[int]:
     release.refresh_from_db()
     assert release.status == "ready", release.error
     return [release.id]
+
+
+def _model(project, manager, annotations, capture) -> list[int]:
+    """A project model trained while every speaker consented (it saw them all): its pages must name none."""
+    from apps.annotation.models import Label, Region
+    from apps.learning.models import ProjectModel
+    from apps.learning.services import model_create
+
+    noise = Label.objects.create(project=project, kind="region", name="noise")
+    for annotation in annotations.values():
+        Region.objects.create(annotation=annotation, uid=f"n{annotation.id}", start=0.6, end=0.9, label=noise)
+    with capture(execute=True):
+        model = model_create(project_id=project.id, actor=manager, recipe={"test_ratio": 0.34})
+    model.refresh_from_db()
+    assert model.state == "ready", model.error
+    assert ProjectModel.objects.filter(examples__recording_id=W_ID).exists()
+    return [model.id]
 
 
 def _fingerprints(responses, control) -> list[bytes]:

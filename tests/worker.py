@@ -112,17 +112,19 @@ def live_worker(transactional_db, settings, tmp_path, monkeypatch):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     _reset_pools(app)
     with app.connection_for_write() as conn:
-        for queue in ("default", "dsp", "exports"):
+        for queue in ("default", "dsp", "exports", "events", "train"):
             conn.default_channel.client.delete(queue)
     workers = []
 
-    def start(queues="default,dsp,exports") -> WorkerProcess:
+    def start(queues="default,dsp,exports,events") -> WorkerProcess:
         env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base",
             "SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": _database_url(connection),
             "CELERY_BROKER_URL": url, "CELERY_VISIBILITY_TIMEOUT": "30", "CELERY_TASK_ALWAYS_EAGER": "false",
             "EARMARK_VAR_DIR": str(tmp_path / "var"), "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"),
             "EARMARK_PURGE_GRACE_DAYS": str(settings.EARMARK_PURGE_GRACE_DAYS),
+            "EARMARK_WEBHOOK_ALLOW_HOSTS": ",".join(settings.EARMARK_WEBHOOK_ALLOW_HOSTS),
+            "EARMARK_WEBHOOK_RETRY_BASE_SECONDS": str(settings.EARMARK_WEBHOOK_RETRY_BASE_SECONDS),
             **_storage_env(settings),
         }
         worker = WorkerProcess(env, tmp_path / f"worker{len(workers)}.log", queues)

@@ -11,4 +11,7 @@ urlpatterns = [
     path("annotations/<int:annotation_id>/skip/", views.AnnotationSkipView.as_view(), name="annotation-skip"),
     path("annotations/<int:annotation_id>/versions/", views.AnnotationVersionsView.as_view(),
          name="annotation-versions"),
+    path("annotations/<int:annotation_id>/drafts/accept/", views.AnnotationDraftAcceptView.as_view(),
+         name="annotation-draft-accept"),
+    path("recordings/<int:recording_id>/drafts/", views.RecordingDraftsView.as_view(), name="annotation-drafts"),
 ]

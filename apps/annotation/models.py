@@ -78,6 +78,10 @@ class AnnotationSettings(models.Model):
     lock_minutes = models.PositiveIntegerField(default=30, help_text="How long a handed-out item stays reserved.")
     clip_multi = models.BooleanField(default=False, help_text="Clip labels allow several choices.")
     transcript = models.BooleanField(default=True, help_text="Regions carry a transcript.")
+    draft_languages = models.JSONField(
+        default=list, blank=True,
+        help_text='Language tags whose recordings get draft transcripts from a recogniser, e.g. ["en"].',
+    )
 
     class Meta:
         verbose_name_plural = "annotation settings"
@@ -158,6 +162,8 @@ class Region(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     fmin = models.FloatField(null=True, blank=True)
     fmax = models.FloatField(null=True, blank=True)
+    source = models.JSONField(null=True, blank=True, help_text="Provenance of a region accepted from a model's "
+                              "suggestion: {model, version, label, confidence, start, end} as suggested.")
 
     class Meta:
         ordering = ["annotation_id", "start", "id"]
@@ -193,3 +199,23 @@ class AnnotationVersion(models.Model):
 
     def __str__(self):
         return f"annotation {self.annotation_id} v{self.version} ({self.kind})"
+
+
+class TranscriptDraft(models.Model):
+    """A recogniser's draft transcript of one voiced segment: a suggestion, never an annotation by itself."""
+
+    recording = models.ForeignKey("catalog.Recording", on_delete=models.CASCADE, related_name="transcript_drafts")
+    start = models.FloatField()
+    end = models.FloatField()
+    text = models.TextField(blank=True, default="")
+    words = models.JSONField(default=list, help_text="[[word, start, end, score], ...] in recording seconds.")
+    engine = models.CharField(max_length=64)
+    engine_version = models.CharField(max_length=64)
+    language = models.CharField(max_length=35)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recording_id", "start", "id"]
+
+    def __str__(self):
+        return f"draft {self.recording_id} {self.start}-{self.end} ({self.engine})"

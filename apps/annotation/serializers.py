@@ -8,7 +8,7 @@ from apps.annotation.models import FieldType, LabelKind
 def region_json(region) -> dict:
     return {"id": region.uid, "start": region.start, "end": region.end, "channel": region.channel,
             "label": region.label_id, "text": region.text, "attributes": region.attributes,
-            "fmin": region.fmin, "fmax": region.fmax}
+            "fmin": region.fmin, "fmax": region.fmax, "source": region.source}
 
 
 def annotation_json(annotation) -> dict:
@@ -90,6 +90,8 @@ class RegionOutput(serializers.Serializer):
     attributes = serializers.DictField()
     fmin = serializers.FloatField(allow_null=True)
     fmax = serializers.FloatField(allow_null=True)
+    source = serializers.DictField(allow_null=True, required=False,
+                                   help_text="Provenance of a region accepted from a model's suggestion.")
 
 
 class AnnotationOutput(serializers.Serializer):

@@ -29,7 +29,10 @@ from apps.annotation.serializers import (
     annotation_json,
     version_json,
 )
+from apps.annotation.services.drafts import annotation_draft_accept, drafts_of
 from apps.catalog.serializers import RecordingOutput
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recording_get_usable
 from apps.core.errors import DomainError
 from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 
@@ -136,3 +139,24 @@ class AnnotationVersionsView(APIView):
     def get(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id)
         return Response([version_json(v) for v in annotation.versions.order_by("version")])
+
+
+class RecordingDraftsView(APIView):
+    """Draft transcripts of a recording (suggestions from a recogniser, with their engine and version)."""
+
+    def get(self, request, recording_id):
+        recording = recording_get_usable(request.user, Purpose.ANNOTATE, recording_id)
+        return Response({"recording": recording.id, "drafts": drafts_of(recording_id=recording.id)})
+
+
+class AnnotationDraftAcceptView(APIView):
+    """The annotator takes a draft as a region: ``{"version": n, "draft": id}``; the draft's provenance stays."""
+
+    def post(self, request, annotation_id):
+        annotation = annotation_get_for_save(request.user, annotation_id)
+        version, draft = request.data.get("version"), request.data.get("draft")
+        if not isinstance(version, int) or not isinstance(draft, int):
+            raise DomainError("Send the annotation's version and the draft's id as numbers.")
+        saved = annotation_draft_accept(annotation=annotation, user=request.user, version=version, draft_id=draft,
+                                        settings=annotation_settings_of(annotation))
+        return Response(annotation_json(saved))

@@ -123,6 +123,35 @@ QUEUE_GOLD_IDS = hook_declare(
     "(review: gold items).",
 )
 
+# lower apps → events (webhooks)
+RELEASE_NEEDS_REBUILD = hook_declare(
+    "release_needs_rebuild",
+    "release_id: int, project_id: int, reason: str. Called by datasets inside the withdrawal's transaction when "
+    "a release is newly marked for a rebuild (downloads blocked).",
+)
+RELEASE_PUBLISHED = hook_declare(
+    "release_published",
+    "release_id: int, project_id: int, version: int. Called by datasets inside the transaction that publishes "
+    "a built release.",
+)
+IMPORT_FINISHED = hook_declare(
+    "import_finished",
+    "import_id: int, project_id: int, status: str ('done' or 'failed'), counts: dict[str, int]. Called by "
+    "catalog inside the transaction that records an import batch's end.",
+)
+MODEL_READY = hook_declare(
+    "model_ready",
+    "model_id: int, project_id: int. For the learning app to call inside the transaction that marks a trained "
+    "project model ready.",
+)
+
+# annotation → learning
+QUEUE_ORDER = hook_declare(
+    "queue_order",
+    "project_id: int, candidates: QuerySet of recordings. Called by annotation's queue; returns the candidates "
+    "in the project's chosen order (learning: random, or most uncertain first), or None to keep id order.",
+)
+
 # consent → processing, datasets (issue 12)
 RECORDINGS_RELEASED = hook_declare(
     "recordings_released",

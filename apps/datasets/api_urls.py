@@ -9,4 +9,5 @@ urlpatterns = [
     path("releases/<int:release_id>/download/<str:fmt>", views.ReleaseDownloadView.as_view(), name="release-download"),
     path("releases/<int:release_id>/manifest", views.ReleaseManifestView.as_view(), name="release-manifest"),
     path("releases/<int:release_id>/withdrawals", views.ReleaseWithdrawalsView.as_view(), name="release-withdrawals"),
+    path("releases/<int:release_id>/diff/<int:other_id>", views.ReleaseDiffView.as_view(), name="release-diff"),
 ]

@@ -11,6 +11,7 @@ from apps.core.permissions import MANAGERS, project_role_get
 from apps.datasets import services
 from apps.datasets.formats import FORMATS
 from apps.datasets.selectors import release_get
+from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.spec import RELEASE_PURPOSES
 
 
@@ -76,5 +77,15 @@ def release_detail_page(request, release_id):
     role = project_role_get(request.user, release.project_id)
     return render(request, "datasets/release_detail.html", {
         "release": release, "project": release.project, "role": role,
-        "building": release.status in ("queued", "building"),
+        "building": release.status in ("queued", "building"), "previous": release_previous(release=release),
+    })  # fmt: skip
+
+
+@login_required
+def release_diff_page(request, release_id, other_id):
+    release = release_get(actor=request.user, release_id=release_id)
+    other = release_get(actor=request.user, release_id=other_id)
+    return render(request, "datasets/release_diff.html", {
+        "release": release, "other": other, "project": release.project,
+        "diff": release_diff(release=release, other=other),
     })  # fmt: skip

@@ -33,6 +33,7 @@ from apps.datasets.serializers import (
     ReleaseOutput,
     WithdrawalOutput,
 )
+from apps.datasets.services.diff import release_diff
 from apps.datasets.tarstream import tar_stream
 
 
@@ -148,3 +149,14 @@ class ReleaseWithdrawalsView(ListAPIView):
             if timezone.is_naive(since):
                 since = timezone.make_aware(since, dt_timezone.utc)
         return release_withdrawals(release=release, since=since)
+
+
+class ReleaseDiffView(APIView):
+    """What changed from release ``other_id`` to this one: examples added, removed (and why), relabelled,
+    re-transcribed and moved between splits, from the frozen manifests."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, release_id, other_id):
+        release = release_get(actor=request.user, release_id=release_id)
+        other = release_get(actor=request.user, release_id=other_id)
+        return Response(release_diff(release=release, other=other))

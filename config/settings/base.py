@@ -48,7 +48,9 @@ INSTALLED_APPS = [
     "apps.processing",
     "apps.annotation",
     "apps.review",
+    "apps.learning",
     "apps.datasets",
+    "apps.events",
 ]
 
 MIDDLEWARE = [
@@ -196,7 +198,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "processing.jobs_dispatch": {"queue": "default"},  # fan-out of a batch: never behind long DSP jobs
     "processing.*": {"queue": "dsp"},
+    "annotation.transcript_drafts": {"queue": "dsp"},  # speech recognition: CPU-heavy like DSP
     "datasets.*": {"queue": "exports"},
+    "events.*": {"queue": "events"},  # webhook deliveries: slow receivers never hold up other work
+    "learning.train_model": {"queue": "train"},  # model training: a queue (and worker) of its own
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
@@ -211,9 +216,24 @@ EARMARK_PROCESSING_SOFT_TIME_LIMIT = env.int("EARMARK_PROCESSING_SOFT_TIME_LIMIT
 EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS = env.float("EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS", default=2 * 3600)
 EARMARK_PROCESSING_DEFAULT_RECIPE = env.json("EARMARK_PROCESSING_DEFAULT_RECIPE", default={})
 
+# --- learning (project models) ----------------------------------------------------
+EARMARK_TRAIN_SOFT_TIME_LIMIT = env.int("EARMARK_TRAIN_SOFT_TIME_LIMIT", default=3600)
+EARMARK_TRAIN_MAX_MEMORY_MB = env.float("EARMARK_TRAIN_MAX_MEMORY_MB", default=6144)
+# A training run holds its model this long past its last progress report; then the sweeper re-sends it.
+EARMARK_TRAIN_LEASE_SECONDS = env.int("EARMARK_TRAIN_LEASE_SECONDS", default=600)
+
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)
 EARMARK_OPTOUT_LINK_DAYS = env.int("EARMARK_OPTOUT_LINK_DAYS", default=90)
+
+# --- webhooks -----------------------------------------------------------------
+# Hosts (names, addresses or networks such as 10.0.0.0/8) webhooks may go to although they are not public
+# addresses; by default only public addresses (no loopback, private, link-local or metadata addresses).
+EARMARK_WEBHOOK_ALLOW_HOSTS = env.list("EARMARK_WEBHOOK_ALLOW_HOSTS", default=[])
+EARMARK_WEBHOOK_MAX_ATTEMPTS = env.int("EARMARK_WEBHOOK_MAX_ATTEMPTS", default=8)
+# The first retry waits this long, each next one twice as long (capped at 6 hours).
+EARMARK_WEBHOOK_RETRY_BASE_SECONDS = env.float("EARMARK_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+EARMARK_WEBHOOK_TIMEOUT_SECONDS = env.float("EARMARK_WEBHOOK_TIMEOUT_SECONDS", default=10)
 
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {

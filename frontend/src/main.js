@@ -25,6 +25,7 @@ import { ReviewPanel } from './review.js';
 import { Spectrogram } from './spectrogram.js';
 import { Store } from './store.js';
 import { SuggestionsLayer } from './suggestions.js';
+import { fetchModelSuggestions, modelSegments, showQueueOrder } from './model-suggestions.js';
 import { clamp, debounce } from './util.js';
 import { Waveform } from './waveform.js';
 import { PageEditing } from './page-editing.js';
@@ -105,6 +106,7 @@ class AnnotatorPage {
     });
     this.labelsPromise = this.api.labels(this.config.project_id);
     this.labelsPromise.catch(() => {}); // reported when awaited
+    if (this.mode === 'annotate') showQueueOrder(this.api, this.config.project_id, this.root.querySelector('.ann-heading'));
     try {
       if (this.config.annotation_id) {
         const annotation = await this.api.annotation(this.config.annotation_id);
@@ -164,6 +166,7 @@ class AnnotatorPage {
     const maxLength = clamp(Math.round(width * 4), 2000, 16000);
     // Everything the first paint needs, in parallel; voiced segments and tiles follow on their own.
     const voicedPromise = this.api.voicedSegments(rid).catch(() => null);
+    const modelPromise = fetchModelSuggestions(this.api, rid);
     const tilesPromise = this.api.tileIndex(rid).catch(() => null);
     const [schema, rec, peaks] = await Promise.all([
       this.labelsPromise,
@@ -252,10 +255,11 @@ class AnnotatorPage {
     window.dispatchEvent(new CustomEvent('earmark:annotator-ready', { detail: { annotationId: annotation.id } }));
     setTimeout(() => waveform.attachAudio(), 0);
 
-    voicedPromise.then((v) => {
+    Promise.all([voicedPromise, modelPromise]).then(([v, m]) => {
       if (this.item !== item) return;
       item.voiced = (v && v.segments) || [];
-      item.suggestions.setSegments(item.voiced);
+      // A ready project model's labelled regions take the place of bare voice activity.
+      item.suggestions.setSegments(modelSegments(m) || item.voiced);
       this._renderPanel();
     });
     tilesPromise.then((index) => {

@@ -2,6 +2,7 @@
 // attributes, frequency range), clip-level labels and the region list. Built once per item;
 // update() refreshes values without rebuilding, so typing never loses focus.
 
+import { sourceBadge, suggestionOrigin } from './model-suggestions.js';
 import { h } from './dom.js';
 import { formatTime, withAlpha } from './util.js';
 
@@ -258,6 +259,7 @@ export class SidePanel {
           h('span', { class: 'ann-region-label' }, label ? label.name : 'unlabelled'),
           r.channel !== null ? h('span', { class: 'ann-region-meta' }, `ch ${r.channel + 1}`) : null,
           r.fmin !== null && r.fmax !== null ? h('span', { class: 'ann-region-meta' }, `${r.fmin}–${r.fmax} Hz`) : null,
+          sourceBadge(r),
           r.text ? h('span', { class: 'ann-region-text' }, r.text) : null,
         ),
       );
@@ -267,7 +269,7 @@ export class SidePanel {
     const summary = [
       ...(suggestions.length
         ? [
-            h('span', { 'data-testid': 'suggestion-count' }, `${suggestions.length} suggestion${suggestions.length === 1 ? '' : 's'} from voice detection`),
+            h('span', { 'data-testid': 'suggestion-count' }, `${suggestions.length} suggestion${suggestions.length === 1 ? '' : 's'} ${suggestionOrigin(suggestions)}`),
             h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'accept-all-suggestions', onclick: () => this.actions.acceptAllSuggestions() }, 'Accept all'),
             h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'dismiss-all-suggestions', onclick: () => this.actions.dismissAllSuggestions() }, 'Dismiss all'),
           ]

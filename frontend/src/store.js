@@ -162,5 +162,6 @@ function normalizeRegion(r, duration) {
     attributes: r.attributes && typeof r.attributes === 'object' ? r.attributes : {},
     fmin,
     fmax,
+    source: r.source && typeof r.source === 'object' ? r.source : null,
   };
 }

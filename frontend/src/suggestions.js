@@ -5,6 +5,7 @@
 // (shadow DOM), hence the inline styles.
 
 import { h } from './dom.js';
+import { suggestionCaption } from './model-suggestions.js';
 import { formatTime } from './util.js';
 
 const OVERLAP_HIDES = 0.5; // a suggestion mostly covered by a real region is hidden
@@ -28,9 +29,14 @@ export class SuggestionsLayer {
     this._visible = [];
   }
 
+  /** [start, end] pairs (voice detection) or objects with label, confidence and source (a project model). */
   setSegments(segments) {
     this.segments = (segments || [])
-      .map(([start, end], i) => ({ id: `suggestion-${i}`, start: Number(start), end: Number(end) }))
+      .map((seg, i) => {
+        const s = Array.isArray(seg) ? { start: seg[0], end: seg[1] } : { ...seg };
+        const prefix = s.source ? `model-${s.source.model}-` : '';
+        return { ...s, id: `suggestion-${prefix}${i}`, start: Number(s.start), end: Number(s.end) };
+      })
       .filter((s) => s.end > s.start);
     this.refresh();
   }
@@ -156,6 +162,9 @@ export class SuggestionsLayer {
       },
       button('✓', `Accept suggestion ${formatTime(s.start)}–${formatTime(s.end)} (Enter)`, 'suggestion-accept', () => this.onAccept(s.id, null)),
       button('✕', 'Dismiss suggestion (Delete)', 'suggestion-dismiss', () => this.dismiss(s.id)),
+      suggestionCaption(s)
+        ? h('span', { 'data-testid': 'suggestion-caption', style: { font: '600 11px/14px system-ui, sans-serif', color: '#1d4ed8', background: 'rgba(255,255,255,0.85)', padding: '0 3px', borderRadius: '3px' } }, suggestionCaption(s))
+        : null,
     );
     const el = h(
       'div',

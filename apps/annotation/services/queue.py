@@ -17,7 +17,7 @@ from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.core.errors import DomainError
-from apps.core.hooks import QUEUE_EXCLUDED_IDS, QUEUE_GOLD_IDS, hook_call
+from apps.core.hooks import QUEUE_EXCLUDED_IDS, QUEUE_GOLD_IDS, QUEUE_ORDER, hook_call
 from apps.core.permissions import project_role_require
 
 # How many candidate recordings one request tries before giving up on a race-heavy moment.
@@ -81,6 +81,14 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
     return annotation
 
 
+def _ordered(project_id, candidates):
+    """The project's queue order (a higher app, learning, may choose random or most-uncertain first), else by id."""
+    for ordered in hook_call(QUEUE_ORDER, project_id=project_id, candidates=candidates):
+        if ordered is not None:
+            return ordered
+    return candidates.order_by("id")
+
+
 def queue_next(*, project_id, user):
     """The next (annotation, recording) for this annotator, or None when nothing is left.
 
@@ -109,8 +117,8 @@ def queue_next(*, project_id, user):
                                             | Q(assignments__status=AssignmentStatus.OPEN,
                                                 assignments__locked_until__gt=now)))
                       .annotate(gold=gold)
-                      .filter(Q(taken__lt=settings.overlap) | Q(gold=True))
-                      .order_by("id").values_list("id", "gold")[:_CANDIDATES])
+                      .filter(Q(taken__lt=settings.overlap) | Q(gold=True)))
+        candidates = _ordered(project_id, candidates).values_list("id", "gold")[:_CANDIDATES]
         for recording_id, is_gold in candidates:
             with transaction.atomic():
                 annotation = _claim(user, project_id, recording_id, None if is_gold else settings.overlap, now,

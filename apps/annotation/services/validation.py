@@ -30,11 +30,12 @@ class CleanRegion:
     attributes: dict
     fmin: float | None
     fmax: float | None
+    source: dict | None = None
 
     def as_json(self) -> dict:
         return {"id": self.uid, "start": self.start, "end": self.end, "channel": self.channel,
                 "label": self.label_id, "text": self.text, "attributes": self.attributes,
-                "fmin": self.fmin, "fmax": self.fmax}
+                "fmin": self.fmin, "fmax": self.fmax, "source": self.source}
 
 
 class _Schema:
@@ -91,6 +92,34 @@ def _attributes_clean(attributes, schema: "_Schema", where: str) -> dict:
     return dict(attributes)
 
 
+_SOURCE_INTS = ("model", "version")
+_SOURCE_NUMBERS = ("confidence", "start", "end")
+
+
+def _source_clean(source, where: str) -> dict | None:
+    """A suggestion's provenance: {model, version, label, confidence, start, end}, nothing else."""
+    if source is None:
+        return None
+    if not isinstance(source, dict):
+        raise DomainError(f"{where}.source must be an object (the suggestion's model, version, label, confidence).")
+    unknown = sorted(set(source) - {*_SOURCE_INTS, *_SOURCE_NUMBERS, "label"})
+    if unknown:
+        raise DomainError(f"{where}.source: {', '.join(unknown)} is not part of a suggestion's provenance.")
+    for key in _SOURCE_INTS:
+        value = source.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DomainError(f"{where}.source.{key} must be a positive whole number.")
+    label = source.get("label")
+    if label is not None and (isinstance(label, bool) or not isinstance(label, int)):
+        raise DomainError(f"{where}.source.label must be a label id or null.")
+    clean = {"model": source["model"], "version": source["version"], "label": label}
+    for key in _SOURCE_NUMBERS:
+        clean[key] = round(_number(source.get(key), f"{where}.source.{key}", unit="seconds or a 0-1 confidence"), 3)
+    if not 0 <= clean["confidence"] <= 1:
+        raise DomainError(f"{where}.source.confidence must be between 0 and 1.")
+    return clean
+
+
 def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[list[CleanRegion], list[int]]:
     """Validated regions (times rounded to ms) and clip-label ids, or DomainError naming the problem."""
     if not isinstance(regions, list):
@@ -144,7 +173,8 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
             if nyquist and fmax > nyquist + 0.5:
                 raise DomainError(f"{where}.fmax ({fmax} Hz) is above the recording's Nyquist frequency ({nyquist:g} Hz).")
         attributes = _attributes_clean(raw.get("attributes"), schema, where)
-        clean.append(CleanRegion(uid, start, end, channel, label, text, attributes, fmin, fmax))
+        source = _source_clean(raw.get("source"), where)
+        clean.append(CleanRegion(uid, start, end, channel, label, text, attributes, fmin, fmax, source))
     clean.sort(key=lambda r: (r.start, r.end, r.uid))
     clip = []
     for label in clip_labels:

@@ -55,12 +55,13 @@ def _snapshot(annotation, version, *, status, author, kind, regions, clip_labels
                                      status=status, regions=regions, clip_labels=clip_labels, comment=comment or "")
 
 
-_REGION_COLUMNS = ("uid", "start", "end", "channel", "label_id", "text", "attributes", "fmin", "fmax")
+_REGION_COLUMNS = ("uid", "start", "end", "channel", "label_id", "text", "attributes", "fmin", "fmax", "source")
 
 
-def _region_key(uid, start, end, channel, label_id, text, attributes, fmin, fmax) -> tuple:
+def _region_key(uid, start, end, channel, label_id, text, attributes, fmin, fmax, source) -> tuple:
     # json.dumps so that true and 1 (equal in Python) still count as a change.
-    return (uid, start, end, channel, label_id, text, json.dumps(attributes, sort_keys=True), fmin, fmax)
+    return (uid, start, end, channel, label_id, text, json.dumps(attributes, sort_keys=True), fmin, fmax,
+            json.dumps(source, sort_keys=True))
 
 
 def _regions_sync(annotation_id, clean) -> None:
@@ -81,7 +82,8 @@ def _regions_sync(annotation_id, clean) -> None:
     if fresh:
         Region.objects.bulk_create([
             Region(annotation_id=annotation_id, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
-                   label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax)
+                   label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax,
+                   source=r.source)
             for r in fresh
         ])
 
@@ -108,7 +110,8 @@ def _content_cache(annotation, clean, clip) -> Annotation:
         return qs
 
     regions = [Region(annotation_id=annotation.pk, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
-                      label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax)
+                      label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax,
+                   source=r.source)
                for r in clean]
     annotation._prefetched_objects_cache = {"regions": cached(Region, regions),
                                             "clip_labels": cached(Label, [Label(id=pk) for pk in clip])}

@@ -22,6 +22,7 @@ from apps.catalog.services.ingest import (
     sanitize_name,
 )
 from apps.core.errors import DomainError
+from apps.core.hooks import IMPORT_FINISHED, hook_call
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.json", "sidecar.csv", "sidecar.json")
 _ARCHIVE_EXT = (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
@@ -227,11 +228,14 @@ def import_zip_recorded(*, project: Project, fileobj, name: str, created_by=None
     """Import an uploaded zip at once (``import_zip``) and keep the outcome as a finished ImportBatch."""
     results = import_zip(project=project, fileobj=fileobj, created_by=created_by, sidecar=sidecar)
     counts = result_counts(results)
-    return ImportBatch.objects.create(
-        project=project, source="zip", location=sanitize_name(name), status=ImportStatus.DONE, total=len(results),
-        processed=len(results), results=[r.as_dict() for r in results], created_by=created_by,
-        accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
-    )
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            project=project, source="zip", location=sanitize_name(name), status=ImportStatus.DONE, total=len(results),
+            processed=len(results), results=[r.as_dict() for r in results], created_by=created_by,
+            accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
+        )
+        hook_call(IMPORT_FINISHED, import_id=batch.id, project_id=project.id, status=batch.status, counts=counts)
+    return batch
 
 
 @transaction.atomic
@@ -276,8 +280,11 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
         status, error = ImportStatus.DONE, ""
     except DomainError as exc:
         status, error = ImportStatus.FAILED, exc.message
-    ImportBatch.objects.filter(id=batch_id).update(
-        status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results]
-    )
+    with transaction.atomic():
+        ImportBatch.objects.filter(id=batch_id).update(
+            status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results]
+        )
+        hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=status,
+                  counts=result_counts(results))
     batch.refresh_from_db()
     return batch

@@ -9,6 +9,11 @@
 - labels, languages: {name: count}; summed over the splits when absent
 - consent_purposes: [purpose, ...]; collection, annotation: free text
 - agreement: {metric: value}; limitations: [text, ...]; checksum: hex digest
+- changes: {"against_version", "added", "removed", "removed_by_reason": {reason: n}, "relabelled",
+  "retranscribed", "moved"}: the diff from the previous release (services/diff.py)
+- prelabel: {"regions", "from_model", "accepted_unchanged"}: regions a project model suggested
+- baseline: {"backend", "task", "recipe", "accuracy", "macro_f1", "chance", "train_examples", "test_examples"}
+  or {"error"}: the default model trained on the train split, scored on the test split
 
 Output depends only on `stats` (sorted where the input has no order), so a
 rebuild gives the same README.
@@ -107,6 +112,38 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     agreement = stats.get("agreement") or {}
     if agreement:
         out += ["### Agreement", ""] + _table(["metric", "value"], sorted([k, v] for k, v in agreement.items())) + [""]
+
+    changes = stats.get("changes")
+    if changes:
+        why = ", ".join(f"{n} {r}" for r, n in sorted((changes.get("removed_by_reason") or {}).items()) if n)
+        out += [f"## Changes since version {changes['against_version']}", ""]
+        out += _table(["change", "examples"], [
+            ["added", changes.get("added", 0)], ["removed" + (f" ({why})" if why else ""), changes.get("removed", 0)],
+            ["relabelled", changes.get("relabelled", 0)], ["re-transcribed", changes.get("retranscribed", 0)],
+            ["moved between splits", changes.get("moved", 0)],
+        ]) + [""]  # fmt: skip
+    prelabel = stats.get("prelabel") or {}
+    if prelabel.get("regions"):
+        share = prelabel["from_model"] / prelabel["regions"]
+        unchanged = prelabel["accepted_unchanged"] / prelabel["regions"]
+        out += ["### Pre-labelling", "",
+                f"{prelabel['from_model']} of {prelabel['regions']} labelled regions ({share:.1%}) came from a project "
+                f"model's suggestions; {prelabel['accepted_unchanged']} ({unchanged:.1%}) were accepted unchanged "
+                "(same label and times as suggested).", ""]
+    baseline = stats.get("baseline")
+    if baseline:
+        out += ["## Baseline", ""]
+        if baseline.get("error"):
+            out += [f"No baseline: {_cell(baseline['error'])}", ""]
+        else:
+            recipe = ", ".join(f"{k}={v}" for k, v in sorted((baseline.get("recipe") or {}).items()))
+            out += [f"Earmark's default {baseline['task']} model ({baseline['backend']}), trained on the train split "
+                    f"({baseline.get('train_examples')} examples) and scored on the test split "
+                    f"({baseline.get('test_examples')} examples, speakers it never saw):", ""]
+            out += _table(["metric", "value"], [["accuracy", f"{baseline['accuracy']:.3f}"],
+                                                ["macro-F1", f"{baseline['macro_f1']:.3f}"],
+                                                ["chance (commonest label)", f"{baseline['chance']:.3f}"]]) + [""]
+            out += [f"Recipe: {_cell(recipe)}.", ""]
 
     out += ["## Known limitations", ""]
     out += [f"- {_cell(x)}" for x in [*(stats.get("limitations") or []), LIMITATION_WITHDRAWAL]] + [""]

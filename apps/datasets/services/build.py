@@ -21,11 +21,13 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.annotation.models import Region
 from apps.catalog.models import Speaker
 from apps.consent.models import ProjectConsentPolicy
 from apps.consent.purposes import PURPOSE_BITS, mask_to_purposes
 from apps.consent.selectors import recordings_usable
 from apps.core.errors import DomainError
+from apps.core.hooks import RELEASE_PUBLISHED, hook_call
 from apps.datasets.formats import Example, render_data_card, write_release
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.audio import (
@@ -34,10 +36,12 @@ from apps.datasets.services.audio import (
     audio_encode,
     flac_open_copy,
 )
+from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.selection import candidates_select
 from apps.datasets.services.storage import StorageSink, storage_delete_prefix
 from apps.datasets.splits import assign_splits, split_stats
+from apps.learning.services import model_create, model_train
 from apps.review.agreement import project_agreement
 from apps.review.models import QAResult
 
@@ -212,7 +216,53 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
                          else " Accepted annotations, else the latest submitted one."),
         "agreement": _agreement(release.project_id),
         "limitations": limitations,
+        "prelabel": _prelabel_stats(items),
+        **({"baseline": _baseline(release, items)} if spec.get("baseline") else {}),
     }  # fmt: skip
+
+
+def _prelabel_stats(items: list[FrozenItem]) -> dict:
+    """How many of the release's labelled regions a model suggested, and how many were accepted unchanged."""
+    refs = {(i.annotation_ref, i.region_uid) for i in items if i.annotation_ref and i.region_uid}
+    if not refs:
+        refs = {(i.annotation_ref, None) for i in items if i.annotation_ref}
+    by_annotation = {a for a, _ in refs}
+    total = from_model = unchanged = 0
+    rows = Region.objects.filter(annotation_id__in=by_annotation).values_list(
+        "annotation_id", "uid", "label_id", "start", "end", "source")
+    for annotation_id, uid, label_id, start, end, source in rows.iterator(chunk_size=2000):
+        if (annotation_id, uid) not in refs and (annotation_id, None) not in refs:
+            continue
+        total += 1
+        if source:
+            from_model += 1
+            unchanged += (source.get("label") == label_id and abs(source.get("start", -1) - start) < 0.0005
+                          and abs(source.get("end", -1) - end) < 0.0005)
+    return {"regions": total, "from_model": from_model, "accepted_unchanged": unchanged}
+
+
+def _baseline(release: DatasetRelease, items: list[FrozenItem]) -> dict | None:
+    """Train the default model on the release's train split (validation joins it) and score it on its test split."""
+    wanted = release.spec.get("baseline")
+    if not wanted:
+        return None
+    split = {}
+    for i in items:
+        split[i.recording_ref] = "test" if i.split == "test" else "train"
+    task = "region" if release.spec["unit"] == "region" else "clip"
+    try:
+        model = model_create(project_id=release.project_id, actor=None, task=task, backend=wanted["backend"],
+                             release_id=release.id, enqueue=False)
+    except DomainError as exc:
+        return {"error": exc.message}
+    model = model_train(model_id=model.id, split=split)
+    if model is None or model.state != "ready":
+        return {"model": model.id if model else None, "error": model.error if model else "not trained"}
+    m = model.metrics
+    return {"model": model.id, "version": model.version, "backend": model.backend, "task": task,
+            "recipe": model.recipe, "accuracy": m.get("accuracy"), "macro_f1": m.get("macro_f1"),
+            "chance": m.get("chance"), "test_examples": m.get("n"),
+            "train_examples": (model.counts or {}).get("train", {}).get("examples")}
 
 
 def _purposes_required(project_id: int, purpose: str) -> list[str]:
@@ -270,6 +320,7 @@ def _publish(release: DatasetRelease, items: list[FrozenItem], sums: dict, field
         DatasetRelease.objects.filter(id=release.id).update(
             status=ReleaseStatus.READY, stage="done", progress=100.0, finished_at=timezone.now(), error="", **fields
         )
+        hook_call(RELEASE_PUBLISHED, release_id=release.id, project_id=release.project_id, version=release.version)
 
 
 def release_fail(*, release_id: int, message: str) -> None:
@@ -326,6 +377,11 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
                  for fmt, r in results.items()}  # fmt: skip
         stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
                  "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
+        previous = release_previous(release=release)
+        if previous is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff
+            diff = release_diff(release=release, other=previous)
+            stats["diff"] = card["changes"] = {"against": previous.id, "against_version": previous.version,
+                                               **diff["summary"]}  # fmt: skip
         data_card = render_data_card({**card, "checksum": manifest_hash})
         _publish(release, items, sums, {"files": files, "stats": stats, "content_hash": manifest_hash,
                                         "data_card": data_card})  # fmt: skip

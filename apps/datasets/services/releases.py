@@ -12,6 +12,7 @@ from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.consent.services import audit_record
 from apps.core.errors import Conflict, DomainError
+from apps.core.hooks import RELEASE_NEEDS_REBUILD, hook_call
 from apps.datasets.formats import FORMATS
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.features import features_require
@@ -117,6 +118,8 @@ def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:
                     needs_rebuild=True, marked_at=now,
                     rebuild_reason=REASONS.get(reason, reason or REASONS["consent_withdrawn"]))  # fmt: skip
                 marked += 1
+                hook_call(RELEASE_NEEDS_REBUILD, release_id=release.id, project_id=release.project_id,
+                          reason=reason or "consent_withdrawn")
             if release.status == ReleaseStatus.READY:
                 transaction.on_commit(lambda prefix=release.storage_prefix: storage_delete_prefix(prefix))
     return marked

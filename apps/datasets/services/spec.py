@@ -35,7 +35,9 @@ QA_CHOICES = ("exclude_flagged", "any")
 AUDIO_SOURCES = ("original", "recipe")
 AUDIO_FORMATS = ("flac", "wav")
 MAX_MARGIN = 5.0
-SPEC_KEYS = {"name", "purpose", "unit", "margin", "filters", "audio", "features", "splits", "seed", "formats", "webdataset"}
+SPEC_KEYS = {"name", "purpose", "unit", "margin", "filters", "audio", "features", "splits", "seed", "formats", "webdataset",
+             "baseline"}
+BASELINE_BACKENDS = ("sklearn", "cnn")
 FILTER_KEYS = {"labels", "languages", "qa", "accepted_only", "min_duration", "max_duration", "recorded_after",
                "recorded_before"}  # fmt: skip
 
@@ -161,6 +163,13 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
         _fail(f"Unknown release format {bad[0]!r}; choose from {', '.join(FORMATS)}.")
     wds = spec.get("webdataset") or {}
     shard_mb = _number(wds.get("shard_mb", 512), "webdataset shard_mb", minimum=1)
+    baseline = spec.get("baseline", False)
+    if baseline is True:
+        baseline = "sklearn"
+    if baseline is not False and baseline not in BASELINE_BACKENDS:
+        _fail(f"baseline must be true, false or a backend ({', '.join(BASELINE_BACKENDS)}) (got {baseline!r}).")
+    if baseline and not ratios.get("test"):
+        _fail("A baseline is scored on the test split: give the test split a ratio above 0.")
 
     return {
         "name": name.strip(),
@@ -177,4 +186,6 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
         "seed": seed,
         "formats": [f for f in FORMATS if f in formats],
         "webdataset": {"shard_mb": shard_mb},
+        # Only when asked, so specs without a baseline keep their canonical form (and hash).
+        **({"baseline": {"backend": baseline}} if baseline else {}),
     }  # fmt: skip

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         var = settings.BASE_DIR / "var"
         env = {**os.environ, "NUMBA_CACHE_DIR": str(var / "numba-cache")}
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-Q", "default,dsp,exports",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-Q", "default,dsp,exports,events,train",
              "--concurrency", str(concurrency), "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
             env=env,
         )

@@ -1,0 +1,94 @@
+"""release_diff: what changed between two releases of a project, read from their frozen manifests.
+
+Examples are matched by identity: the source region (recording and region uid) for region releases, else the
+example key. Each identity present in one release and not the other is *added* or *removed*; removals say why:
+
+- ``withdrawn``: its recording may no longer be used for the release's purpose (the consent selector says
+  so now, or the example was flagged withdrawn after its build);
+- ``qa``: automatic QA now keeps the recording out (flagged and not accepted by a manager);
+- ``filter``: the spec's selection no longer picks it (filters, annotation status, unit, labels…).
+
+Examples in both are *relabelled* (labels differ), *re-transcribed* (text differs; the texts themselves are
+not shown) and *moved* (split differs). An example whose speaker withdrew is listed only as removed
+(withdrawn), whichever release held it, and nothing else about it is shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from apps.consent.selectors import recordings_usable
+from apps.core.errors import DomainError
+from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
+from apps.review.selectors import qa_excluded_recording_ids
+
+
+class _Row(NamedTuple):
+    key: str
+    split: str
+    labels: tuple[str, ...]
+    text: str
+    recording_ref: int
+    region_uid: str
+    withdrawn: bool
+
+
+def _rows(release: DatasetRelease) -> dict[tuple, _Row]:
+    out = {}
+    for key, split, labels, text, ref, uid, withdrawn_at in ReleaseItem.objects.filter(release=release).values_list(
+            "key", "split", "labels", "text", "recording_ref", "region_uid", "withdrawn_at").order_by("key"):
+        row = _Row(key, split, tuple(sorted(labels or ())), text, ref, uid, withdrawn_at is not None)
+        out[(ref, uid) if uid else (key,)] = row
+    return out
+
+
+def _usable(release: DatasetRelease, refs: set[int]) -> set[int]:
+    return set(recordings_usable(None, release.purpose).filter(project_id=release.project_id, id__in=refs)
+               .values_list("id", flat=True))  # fmt: skip
+
+
+def release_diff(*, release: DatasetRelease, other: DatasetRelease) -> dict[str, Any]:
+    """Changes from ``other`` (the baseline) to ``release``: lists of keys by kind, and their counts."""
+    if release.project_id != other.project_id:
+        raise DomainError("A diff compares two releases of the same project.", status_code=404)
+    new, old = _rows(release), _rows(other)
+    refs = {r.recording_ref for r in (*new.values(), *old.values())}
+    usable_new, usable_old = _usable(release, refs), _usable(other, refs)
+    qa_out = set(qa_excluded_recording_ids(project_id=release.project_id).filter(recording_id__in=refs))
+    qa_applies = release.spec.get("filters", {}).get("qa", "exclude_flagged") == "exclude_flagged"
+
+    def gone(row: _Row, usable: set[int]) -> bool:
+        return row.withdrawn or row.recording_ref not in usable
+
+    added, removed, relabelled, retranscribed, moved = [], [], [], [], []
+    for ident in sorted(set(new) | set(old), key=lambda i: (new.get(i) or old[i]).key):
+        n, o = new.get(ident), old.get(ident)
+        if (n is not None and gone(n, usable_new)) or (o is not None and gone(o, usable_old)):
+            row = o or n
+            removed.append({"key": row.key, "split": row.split, "reason": "withdrawn"})
+        elif o is None:
+            added.append({"key": n.key, "split": n.split})
+        elif n is None:
+            reason = "qa" if qa_applies and o.recording_ref in qa_out else "filter"
+            removed.append({"key": o.key, "split": o.split, "reason": reason})
+        else:
+            if n.labels != o.labels:
+                relabelled.append({"key": n.key, "from": list(o.labels), "to": list(n.labels)})
+            if n.text != o.text:
+                retranscribed.append({"key": n.key})
+            if n.split != o.split:
+                moved.append({"key": n.key, "from": o.split, "to": n.split})
+    reasons = {r: sum(1 for x in removed if x["reason"] == r) for r in ("withdrawn", "qa", "filter")}
+    return {
+        "release": release.id, "version": release.version, "against": other.id, "against_version": other.version,
+        "summary": {"added": len(added), "removed": len(removed), "removed_by_reason": reasons,
+                    "relabelled": len(relabelled), "retranscribed": len(retranscribed), "moved": len(moved)},
+        "added": added, "removed": removed, "relabelled": relabelled, "retranscribed": retranscribed, "moved": moved,
+    }  # fmt: skip
+
+
+def release_previous(*, release: DatasetRelease) -> DatasetRelease | None:
+    """The project's latest built release before ``release`` (the baseline its card compares against)."""
+    return (DatasetRelease.objects.filter(project_id=release.project_id, version__lt=release.version,
+                                          status=ReleaseStatus.READY)
+            .order_by("-version").first())  # fmt: skip

@@ -1,0 +1,131 @@
+"""Active learning: the queue order a project chose, and the ready model's scores that drive it."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery
+
+from apps.core.errors import DomainError
+from apps.annotation.models import Assignment, AssignmentStatus
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recordings_usable
+from apps.learning.backends import uncertainty
+from apps.learning.models import (
+    LearningSettings,
+    ProjectModel,
+    QueueOrder,
+    RecordingScore,
+    TrainingExample,
+    Uncertainty,
+)
+from apps.learning.services.data import RecordingInputs
+from apps.learning.services.predict import model_latest_ready, predictions_for
+
+MAX_POOL = 5000  # recordings scored after each training run
+
+
+def learning_settings_get(project_id: int) -> LearningSettings:
+    return LearningSettings.objects.filter(project_id=project_id).first() or LearningSettings(project_id=project_id)
+
+
+@transaction.atomic
+def learning_settings_set(*, project_id: int, queue_order: str | None = None, uncertainty: str | None = None,
+                          coverage_weight: float | None = None) -> LearningSettings:
+    """Choose the project's queue order (id, random, uncertainty) and its uncertainty measure. Writes LearningSettings."""
+    row, _ = LearningSettings.objects.select_for_update().get_or_create(project_id=project_id)
+    if queue_order is not None:
+        if queue_order not in QueueOrder.values:
+            raise DomainError(f"queue_order must be one of {', '.join(QueueOrder.values)}.")
+        row.queue_order = queue_order
+    if uncertainty is not None:
+        if uncertainty not in Uncertainty.values:
+            raise DomainError(f"uncertainty must be one of {', '.join(Uncertainty.values)}.")
+        row.uncertainty = uncertainty
+    if coverage_weight is not None:
+        if not 0.0 <= coverage_weight <= 1.0:
+            raise DomainError("coverage_weight must be between 0 and 1.")
+        row.coverage_weight = coverage_weight
+    row.save()
+    return row
+
+
+def _rarity(value, counts: Counter) -> float:
+    """1 for a group nobody labelled yet, towards 0 for the best-covered group."""
+    top = max(counts.values(), default=0)
+    return 1.0 if top == 0 else 1.0 - counts.get(value, 0) / top
+
+
+def model_score_pool(*, model: ProjectModel, engine) -> int:
+    """Score the recordings still waiting for labels: uncertainty (margin, entropy) and the queue priority.
+
+    Priority = (1 - w) · uncertainty + w · coverage, where coverage averages how rare the predicted label,
+    the speaker and the language are among the model's training examples (w: the project's coverage weight).
+    Only recordings usable for annotation are read. Replaces the model's RecordingScore rows; returns how many.
+    """
+    cfg = learning_settings_get(model.project_id)
+    done = Assignment.objects.filter(status=AssignmentStatus.DONE).values("recording_id")
+    pool = list(recordings_usable(None, Purpose.ANNOTATE).filter(project_id=model.project_id)
+                .exclude(pk__in=done).select_related("language").order_by("id")[:MAX_POOL])
+    seen = TrainingExample.objects.filter(model=model, split="train")
+    by_label = Counter(seen.values_list("label_id", flat=True))
+    by_speaker = Counter(seen.values_list("speaker_id", flat=True))
+    by_language = Counter(seen.values_list("recording__language_id", flat=True))
+    order = [int(i) for i, _ in model.classes]
+    k = max(2, len(order))
+    inputs = RecordingInputs(project_id=model.project_id)
+    rows = []
+    for recording in pool:
+        try:
+            _, proba, _ = predictions_for(model=model, recording=recording, engine=engine, inputs=inputs)
+        except LookupError:  # not processed yet: it keeps its place at the end
+            continue
+        if not len(proba):
+            continue
+        margins, entropies = uncertainty(proba)
+        mean_p = proba.mean(axis=0)
+        predicted = order[int(np.argmax(mean_p))]
+        margin, entropy = float(margins.mean()), float(entropies.mean())
+        unsure = 1.0 - margin if cfg.uncertainty == Uncertainty.MARGIN else entropy / math.log(k)
+        coverage = (_rarity(predicted, by_label) + _rarity(recording.speaker_id, by_speaker)
+                    + _rarity(recording.language_id, by_language)) / 3
+        w = cfg.coverage_weight
+        rows.append(RecordingScore(model=model, recording=recording, predicted_label_id=predicted, margin=margin,
+                                   entropy=entropy, priority=(1 - w) * unsure + w * coverage))
+    with transaction.atomic():
+        RecordingScore.objects.filter(model=model).delete()
+        RecordingScore.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def queue_order_for(*, project_id: int, candidates: QuerySet) -> QuerySet | None:
+    """Hook QUEUE_ORDER: the candidates in the project's chosen order; None keeps annotation's id order."""
+    cfg = learning_settings_get(project_id)
+    if cfg.queue_order == QueueOrder.RANDOM:
+        return candidates.order_by("?")
+    if cfg.queue_order == QueueOrder.UNCERTAINTY:
+        model = model_latest_ready(project_id=project_id)
+        if model is None:
+            return None
+        score = RecordingScore.objects.filter(model=model, recording_id=OuterRef("pk")).values("priority")[:1]
+        return candidates.annotate(_priority=Subquery(score)).order_by(F("_priority").desc(nulls_last=True), "id")
+    return None
+
+
+def queue_order_describe(project_id: int) -> dict:
+    """What the queue does now, in words and ids, for the queue and model pages."""
+    cfg = learning_settings_get(project_id)
+    model = model_latest_ready(project_id=project_id)
+    uses = model if cfg.queue_order == QueueOrder.UNCERTAINTY else None
+    text = {QueueOrder.ID: "Recordings come in id order.",
+            QueueOrder.RANDOM: "Recordings come in random order.",
+            QueueOrder.UNCERTAINTY: (f"Most uncertain first ({cfg.get_uncertainty_display().lower()}) by model "
+                                     f"v{model.version}, balanced with coverage of rare labels, speakers and languages "
+                                     f"(weight {cfg.coverage_weight:g})." if model else
+                                     "Most uncertain first once a model is ready; until then in id order.")}
+    return {"queue_order": cfg.queue_order, "uncertainty": cfg.uncertainty, "coverage_weight": cfg.coverage_weight,
+            "model": uses.pk if uses else None, "model_version": uses.version if uses else None,
+            "text": text[cfg.queue_order]}

@@ -1,0 +1,238 @@
+"""Project models on a keyword set built here: held-out accuracy beside chance, augmentation, active learning.
+
+espeak-ng says ten words in ten voices and variants, at five speeds and four pitches (2,000 one-second
+clips), mixed with white noise at 20, 10 and 0 dB. Each voice becomes one recording of its 200 clips (a
+"speaker" with consent to model training), ingested and processed by Earmark's own services, with its
+words labelled as accepted regions. Models train through ``model_create`` + ``model_train`` (the train
+queue's service), whose speaker-disjoint split keeps every voice in one split only.
+
+Prints per noise level: held-out accuracy and macro-F1 beside chance (the commonest word's share), for
+scikit-learn and for the CNN with and without augmentation, and training time on this machine. Then
+simulates active learning on the 10 dB set: labels needed to reach 90 % of the full-pool accuracy when
+the next labels are the most uncertain (margin) vs random ones (mean of 3 seeds).
+
+    .venv/bin/python benchmarks/models.py            # the full run (~15 min on 2 cores)
+    .venv/bin/python benchmarks/models.py --quick    # 4 voices, 2 speeds, 2 pitches: a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
+VOICES = ["en-gb", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029",
+          "en-us+f2", "en-gb+f4", "en+m3"]
+SPEEDS = [120, 145, 170, 195, 220]
+PITCHES = [30, 45, 60, 75]
+SR = 16000
+GAP_S = 0.25
+
+
+def say(args) -> np.ndarray:
+    """One word from espeak-ng as 1 s of 16 kHz float audio (centred, trimmed of silence)."""
+    import librosa
+
+    word, voice, speed, pitch = args
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", word],
+                         check=True, capture_output=True).stdout
+    y, sr = sf.read(io.BytesIO(wav), dtype="float32")
+    y = librosa.resample(y, orig_sr=sr, target_sr=SR)
+    y, _ = librosa.effects.trim(y, top_db=35)
+    y = y[:SR]
+    out = np.zeros(SR, dtype=np.float32)
+    start = (SR - len(y)) // 2
+    out[start:start + len(y)] = y / (np.abs(y).max() + 1e-9) * 0.5
+    return out
+
+
+def synthesize(voices, speeds, pitches) -> dict[str, list[tuple[str, np.ndarray]]]:
+    jobs = [(w, v, s, p) for v in voices for w in WORDS for s in speeds for p in pitches]
+    with ProcessPoolExecutor(2) as pool:
+        clips = list(pool.map(say, jobs, chunksize=20))
+    per_voice: dict[str, list] = {v: [] for v in voices}
+    for (w, v, _, _), y in zip(jobs, clips):
+        per_voice[v].append((w, y))
+    return per_voice
+
+
+def recording_of(clips, snr_db: float, seed: int) -> tuple[bytes, list[tuple[float, float, str]]]:
+    """The voice's clips in a shuffled row with gaps, white noise at ``snr_db`` over the whole recording."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(clips))
+    step = SR + int(GAP_S * SR)
+    y = np.zeros(step * len(clips), dtype=np.float32)
+    spans = []
+    for n, i in enumerate(order):
+        word, clip = clips[i]
+        y[n * step: n * step + SR] = clip
+        spans.append((n * step / SR, n * step / SR + 1.0, word))
+    speech = np.concatenate([c for _, c in clips])
+    power = float(np.mean(speech[np.abs(speech) > 1e-4] ** 2))
+    y += rng.standard_normal(len(y)).astype(np.float32) * np.sqrt(power / 10 ** (snr_db / 10))
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(y, -1, 1), SR, format="FLAC")
+    return buf.getvalue(), spans
+
+
+def build_project(name: str, per_voice, snr_db: float, manager):
+    """Ingest and process one recording per voice through Earmark's services; label its words (accepted)."""
+    from django.utils import timezone
+
+    from apps.annotation.models import Annotation, Label, Region
+    from apps.catalog.models import Speaker
+    from apps.catalog.services import project_create
+    from apps.catalog.services.ingest import recording_ingest
+    from apps.consent.models import ConsentRecord
+    from apps.consent.purposes import ALL_PURPOSES_MASK
+    from apps.processing.services import project_recipe_set
+
+    project = project_create(name=name, created_by=manager)
+    project_recipe_set(project=project, spec={"artifacts": ["mel", "processed_audio"]})
+    labels = {w: Label.objects.create(project=project, kind="region", name=w, order=i) for i, w in enumerate(WORDS)}
+    for i, (voice, clips) in enumerate(per_voice.items()):
+        speaker = Speaker.objects.create(project=project, code=f"voice-{i}")
+        ConsentRecord.objects.create(speaker=speaker, purpose_mask=ALL_PURPOSES_MASK, granted_at=timezone.now())
+        data, spans = recording_of(clips, snr_db, seed=1000 * i + int(snr_db))
+        result = recording_ingest(project=project, fileobj=io.BytesIO(data), name=f"{voice}-{snr_db}.flac",
+                                  created_by=manager, speaker_code=speaker.code)
+        assert result.status == "accepted", result
+        ann = Annotation.objects.create(project=project, recording_id=result.recording_id, annotator=manager,
+                                        status="accepted", version=1, submitted_at=timezone.now())
+        Region.objects.bulk_create([Region(annotation=ann, uid=f"{ann.id}-{n}", start=a, end=b, label=labels[w])
+                                    for n, (a, b, w) in enumerate(spans)])
+    return project
+
+
+def train(project, manager, backend: str, **recipe):
+    from apps.learning.services import model_create, model_train
+
+    model = model_create(project_id=project.id, actor=manager, backend=backend, recipe={"test_ratio": 0.3, **recipe},
+                         enqueue=False)
+    started, cpu = time.perf_counter(), time.process_time()
+    model = model_train(model_id=model.id)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert model.state == "ready", model.error
+    return model, seconds, cpu
+
+
+def active_learning(project, seeds=(0, 1, 2), start=10, step=10):
+    """Labels needed to reach 90 % of full-pool accuracy: most uncertain first vs random (sklearn)."""
+    from apps.core.splits import assign_splits
+    from apps.learning.backends import uncertainty
+    from apps.learning.backends.sklearn import SklearnModel
+    from apps.learning.services.data import examples_load, labelled_spans
+
+    spans = labelled_spans(project_id=project.id, task="region")
+    examples, _ = examples_load(project_id=project.id, spans=spans, with_audio=False)
+    items = [{"key": s.key, "speaker": str(s.speaker_id), "labels": (str(s.label_id),)} for s in spans]
+    split = assign_splits(items, {"train": 0.7, "test": 0.3}, seed=0)
+    index = {lab: i for i, lab in enumerate(sorted({s.label_id for s in spans}))}
+    y = np.array([index[s.label_id] for s in spans])
+    pool = [i for i, s in enumerate(spans) if split[s.key] == "train"]
+    test = [i for i, s in enumerate(spans) if split[s.key] == "test"]
+    k = len(index)
+
+    def fit(ids):
+        m = SklearnModel()
+        m.fit([examples[i] for i in ids], y[ids], n_classes=k, recipe={}, sr=SR, feature_params=None,
+              progress=lambda *_: None, holdout=None)
+        return m
+
+    def accuracy(m):
+        return float((m.predict_proba([examples[i] for i in test]).argmax(1) == y[test]).mean())
+
+    full = accuracy(fit(pool))
+    goal = 0.9 * full
+    needed = {"uncertainty": [], "random": []}
+    for seed in seeds:
+        for strategy in needed:
+            rng = np.random.default_rng(seed)
+            labelled = list(rng.choice(pool, size=start, replace=False))
+            while True:
+                model = fit(labelled)
+                if accuracy(model) >= goal or len(labelled) >= len(pool):
+                    break
+                rest = np.array(sorted(set(pool) - set(labelled)))
+                if strategy == "random":
+                    pick = rng.choice(rest, size=min(step, len(rest)), replace=False)
+                else:
+                    margin, _ = uncertainty(model.predict_proba([examples[i] for i in rest]))
+                    pick = rest[np.argsort(margin)[:step]]
+                labelled += list(pick)
+            needed[strategy].append(len(labelled))
+    return full, len(pool), needed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--no-cnn", action="store_true", help="scikit-learn only (no PyTorch runs)")
+    parser.add_argument("--variants", type=int, nargs=2, metavar=("SPEEDS", "PITCHES"),
+                        help="use only the first SPEEDS speeds and PITCHES pitches (all ten voices)")
+    args = parser.parse_args()
+    voices, speeds, pitches = (VOICES[:4], SPEEDS[:2], PITCHES[:2]) if args.quick else (VOICES, SPEEDS, PITCHES)
+    if args.variants:
+        speeds, pitches = SPEEDS[:args.variants[0]], PITCHES[:args.variants[1]]
+    var = Path(tempfile.mkdtemp(prefix="earmark-models-bench-"))
+    os.environ.update({"EARMARK_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+                       "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000",
+                       "EARMARK_ENV_FILE": "/nonexistent", "CELERY_TASK_ALWAYS_EAGER": "true"})
+    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "EARMARK_STORAGE", "MEDIA_ROOT"):
+        os.environ.pop(key, None)
+    started = time.perf_counter()
+    per_voice = synthesize(voices, speeds, pitches)
+    n = sum(len(c) for c in per_voice.values())
+    print(f"keyword set: {len(WORDS)} words x {len(voices)} voices x {len(speeds)} speeds x {len(pitches)} pitches "
+          f"= {n} one-second clips, synthesised in {time.perf_counter() - started:.0f} s")
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    manager = get_user_model().objects.create_user("bench-manager")
+    epochs = 3 if args.quick else args.epochs
+    print(f"{'noise':>6} {'model':<24} {'accuracy':>8} {'macro-F1':>8} {'chance':>7} {'wall s':>8} {'cpu s':>7} "
+          f"{'train/test clips':>17}")
+    projects = {}
+    for snr in (20, 10, 0):
+        t0 = time.perf_counter()
+        project = projects[snr] = build_project(f"keywords {snr} dB", per_voice, snr, manager)
+        print(f"  ({snr} dB set ingested and processed by Earmark's services in {time.perf_counter() - t0:.0f} s)")
+        runs = [("sklearn (logistic)", "sklearn", {})]
+        if snr in (10, 0) and not args.no_cnn:
+            runs += [("CNN, augmented", "cnn", {"epochs": epochs, "copies": 1}),
+                     ("CNN, no augmentation", "cnn", {"epochs": epochs, "augment": False})]
+        for label, backend, recipe in runs:
+            model, seconds, cpu = train(project, manager, backend, **recipe)
+            m, c = model.metrics, model.counts
+            print(f"{snr:>4}dB {label:<24} {m['accuracy']:8.3f} {m['macro_f1']:8.3f} {m['chance']:7.3f} "
+                  f"{seconds:8.1f} {cpu:7.1f} {c['train']['examples']:>8}/{c['test']['examples']}", flush=True)
+    full, pool, needed = active_learning(projects[10])
+    unc, rnd = np.mean(needed["uncertainty"]), np.mean(needed["random"])
+    print(f"active learning (10 dB, sklearn, pool {pool} clips, full-pool accuracy {full:.3f}, goal {0.9 * full:.3f}):")
+    print(f"  labels needed, most uncertain first: {unc:.0f} (seeds: {needed['uncertainty']})")
+    print(f"  labels needed, random order:         {rnd:.0f} (seeds: {needed['random']})")
+    print(f"  uncertainty needs {100 * (1 - unc / rnd):.0f} % fewer labels")
+    print(f"total {time.perf_counter() - started:.0f} s; threads: torch {os.environ.get('OMP_NUM_THREADS', 'default')}")
+
+
+if __name__ == "__main__":
+    main()

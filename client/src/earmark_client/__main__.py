@@ -1,0 +1,3 @@
+from earmark_client.cli import main
+
+raise SystemExit(main())
