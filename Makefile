@@ -10,12 +10,14 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
-$(VENV)/.base-installed: requirements/base.txt | $(VENV)/bin/python
+$(VENV)/.base-installed: requirements/base.txt requirements/vad.txt | $(VENV)/bin/python
 	$(PIP) install -q -r requirements/base.txt
+	$(PIP) install -q --no-deps -r requirements/vad.txt
 	touch $@
 
-$(VENV)/.test-installed: requirements/base.txt requirements/ml.txt requirements/test.txt | $(VENV)/bin/python
+$(VENV)/.test-installed: requirements/base.txt requirements/vad.txt requirements/ml.txt requirements/test.txt | $(VENV)/bin/python
 	$(PIP) install -q -r requirements/test.txt
+	$(PIP) install -q --no-deps -r requirements/vad.txt
 	touch $@ $(VENV)/.base-installed
 
 install: $(VENV)/.base-installed

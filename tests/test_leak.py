@@ -96,8 +96,8 @@ def _request(client, method, url, query):
 
 def walk(clients: dict, params: dict, query: dict, urlconf=None) -> list[tuple[str, str, str, int, bytes]]:
     """Request every expanded path with every client; returns (role, method, url, status, body)."""
-    out, unwalked = [], []
-    for route, _pattern in _patterns(get_resolver(urlconf)):
+    out, unwalked, cached = [], [], []
+    for route, pattern in _patterns(get_resolver(urlconf)):
         paths = _expand(route, params)
         if paths is None:
             unwalked.append(route)
@@ -105,8 +105,11 @@ def walk(clients: dict, params: dict, query: dict, urlconf=None) -> list[tuple[s
         methods = ["GET", "POST"] if route.endswith("next/") else ["GET"]
         for url, role, method in itertools.product(paths, clients, methods):
             response = _request(clients[role], method, url, query)
+            if response.get("Cache-Control") != "private, no-store":  # a cache could replay withdrawn data
+                cached.append(f"{method} {url}: Cache-Control {response.get('Cache-Control')!r}")
             out.append((role, method, url, response.status_code, _body(response)))
     assert not unwalked, f"regex URL patterns the leak test cannot fill (use path() or teach _expand): {unwalked}"
+    assert not cached, "responses a browser or proxy may cache:\n" + "\n".join(sorted(set(cached)))
     return out
 
 
@@ -161,7 +164,13 @@ def _process(recordings, capture):
 
 
 def _annotate(rec, user, secret):
-    from apps.annotation.models import Annotation, AnnotationVersion, Assignment, Label, Region
+    from apps.annotation.models import (
+        Annotation,
+        AnnotationVersion,
+        Assignment,
+        Label,
+        Region,
+    )
 
     label = Label.objects.get_or_create(project=rec.project, kind="region", name="speech")[0]
     Assignment.objects.create(project=rec.project, recording=rec, annotator=user, status="open",
@@ -218,6 +227,8 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
         "uidb64": ["MQ"],  # the set-password link: no recording data on it at all
     }
     clients = {role: api(users[role]) for role in ROLES}
+    for role, client in clients.items():
+        client.force_login(users[role])  # a session too: HTML pages behind login_required must render, not redirect
     query = {"project": project.id}
     return {"project": project, "users": users, "params": params, "clients": clients, "query": query,
             "w_consent": w_consent, "e_consent": e_consent, "bytes": {W_ID: w_bytes, E_ID: e_bytes},
@@ -312,6 +323,12 @@ def test_no_path_leaks_a_withdrawn_or_expired_speakers_data(leak_world):
     found += [f"{r[0]} {r[1]} {r[2]} ({r[3]}) leaks recording ids as JSON ids" for r in responses
               if not _ids_allowed(r[2]) and _ids_in_json(r[4], {W_ID, E_ID})]
     assert not found, "consent leak:\n" + "\n".join(sorted(set(found)))
+    # Paths naming an excluded recording or its annotation answer "not found" (HTML pages too, not an empty
+    # shell), or refuse the method/role.
+    annotations = "|".join(str(i) for i in world["params"]["annotation_id"])
+    named = re.compile(rf"/(annotations/({annotations})|recordings/({W_ID}|{E_ID}))(/|$)")
+    answered = [f"{r[0]} {r[1]} {r[2]} ({r[3]})" for r in responses if named.search(r[2]) and r[3] not in (403, 404, 405)]
+    assert not answered, "paths naming excluded items answered:\n" + "\n".join(sorted(answered))
     # The walk still reaches real data: the kept speaker's recording is listed.
     listed = [body for role, method, url, status, body in responses
               if role == "manager" and url.endswith(f"/projects/{world['project'].id}/recordings/")]
@@ -322,7 +339,9 @@ def test_no_path_leaks_a_withdrawn_or_expired_speakers_data(leak_world):
 
 
 def _leaky_audio(request, recording_id):
-    from apps.catalog.models import Recording  # a view bypassing the consent selector (what we must catch)
+    from apps.catalog.models import (
+        Recording,  # a view bypassing the consent selector (what we must catch)
+    )
 
     rec = Recording.objects.get(pk=recording_id)
     with default_storage.open(rec.original_key, "rb") as fh:

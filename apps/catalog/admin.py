@@ -43,10 +43,11 @@ class RecordingAdmin(admin.ModelAdmin):
     list_filter = ["project", "status", "container", "language"]
     search_fields = ["original_name", "sha256"]
     list_select_related = ["project", "speaker", "language"]
-    readonly_fields = ["original_key", "sha256", "container", "codec", "sample_rate", "channels", "frames", "length",
-                       "bytes", "created_by", "created_at"]
+    # Who speaks is consent's business: read-only here; apps/consent/admin.py re-registers this admin so a
+    # change goes through consent's recording_speaker_change (consent re-checked, withdrawals bind, audited).
+    readonly_fields = ["speaker", "original_key", "sha256", "container", "codec", "sample_rate", "channels", "frames",
+                       "length", "bytes", "created_by", "created_at"]
     exclude = ["duration"]
-    raw_id_fields = ["speaker"]
 
     @admin.display(description="duration", ordering="duration")
     def length(self, obj):

@@ -100,7 +100,7 @@ def ranged_response(request, key: str, content_type: str, *, filename: str | Non
                                      content_type=content_type)
     response["Accept-Ranges"] = "bytes"
     response["Content-Length"] = str(length)
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-store"  # withdrawn audio must never replay from a browser cache
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     if filename:

@@ -26,7 +26,6 @@ from apps.catalog.serializers import (
     RecordingOutput,
 )
 from apps.catalog.streaming import CONTENT_TYPES, ranged_response
-from apps.core.hooks import AUDIT_RECORD, hook_one
 from apps.core.permissions import ANYONE, MANAGERS, project_create_require, project_role_require
 
 SIDECAR_MAX_BYTES = 50 * 1024**2  # read into memory whole: a metadata table, not audio
@@ -107,9 +106,7 @@ class RecordingAudioView(APIView):
 
     def get(self, request, recording_id):
         recording = recording_get_visible(actor=request.user, recording_id=recording_id, stream=True)
-        if not request.headers.get("Range", "").startswith("bytes=") or request.headers["Range"].startswith("bytes=0-"):
-            hook_one(AUDIT_RECORD, actor=request.user, action="recording.audio_download", object_type="recording",
-                         object_id=recording.id, project_id=recording.project_id)
+        # audited (every range, suffix and open ones too) and marked no-store by consent's ServedDataMiddleware
         return ranged_response(request, recording.original_key, CONTENT_TYPES.get(recording.container, "application/octet-stream"))
 
 

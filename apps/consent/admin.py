@@ -1,7 +1,11 @@
 """Admin: read-mostly; the one write (withdraw) goes through the service."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
+from apps.catalog.admin import RecordingAdmin
+from apps.catalog.models import Recording
 from apps.consent import services
 from apps.consent.models import (
     AuditEvent,
@@ -10,6 +14,10 @@ from apps.consent.models import (
     ProjectConsentPolicy,
     RecordingPurge,
     SpeakerTombstone,
+)
+from apps.consent.services.speakers import (
+    recording_speaker_change,
+    recording_voice_bound,
 )
 from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import DomainError
@@ -63,3 +71,38 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
     list_display = ["id", "speaker", "status", "granted_at", "expires_at", "withdrawn_at", "withdrawn_via"]
     list_filter = ["status", "withdrawn_via"]
     actions = [withdraw_selected]
+
+
+class RecordingConsentForm(forms.ModelForm):
+    """Refuses, as a form error, a speaker change that a withdrawal forbids (the service checks again on save)."""
+
+    def clean_speaker(self):
+        speaker = self.cleaned_data.get("speaker")
+        if self.instance.pk and speaker != self.instance.speaker:
+            why = recording_voice_bound(recording=self.instance)
+            if why:
+                raise ValidationError(f"This recording cannot be given another speaker: {why}. A withdrawal stays "
+                                      f"with the voice in the recording.")
+        return speaker
+
+
+admin.site.unregister(Recording)
+
+
+@admin.register(Recording)
+class RecordingConsentAdmin(RecordingAdmin):
+    """The catalogue's recording admin, with the speaker editable only through recording_speaker_change."""
+
+    form = RecordingConsentForm
+    readonly_fields = [f for f in RecordingAdmin.readonly_fields if f != "speaker"]
+    raw_id_fields = ["speaker"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "speaker" in form.changed_data:
+            new = obj.speaker_id
+            obj.speaker_id = form.initial.get("speaker")  # the row keeps its speaker until the service says so
+            super().save_model(request, obj, form, change)
+            recording_speaker_change(recording_id=obj.pk, speaker_id=new, actor=request.user)
+            obj.refresh_from_db()
+            return
+        super().save_model(request, obj, form, change)

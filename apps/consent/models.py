@@ -104,6 +104,9 @@ class ProjectConsentPolicy(models.Model):
     on_missing = models.CharField(max_length=16, choices=OnMissing.choices, default=OnMissing.QUARANTINE)
     retention_days = models.PositiveIntegerField(null=True, blank=True,
                                                  help_text="Purge recordings this many days after ingest (empty: keep).")
+    speech_threshold = models.FloatField(
+        default=0.5, help_text="A recording naming no speaker in which the speech detector finds speech this "
+                               "likely (peak probability, 0..1) is held until a manager decides.")
 
     class Meta:
         verbose_name_plural = "project consent policies"
@@ -122,6 +125,25 @@ class RecordingWithdrawal(models.Model):
     reason = models.TextField(blank=True)
 
 
+class SpeechCheckState(models.TextChoices):
+    HELD = "held", "Speech detected, no speaker named: held"
+    CLEAR = "clear", "No speech detected"
+    CONFIRMED = "confirmed", "A manager confirmed it holds no identifiable voice"
+
+
+class SpeechCheck(models.Model):
+    """The speech detector's verdict on a recording that names no speaker, and a manager's decision on it."""
+
+    recording = models.OneToOneField("catalog.Recording", on_delete=models.CASCADE, related_name="speech_check")
+    state = models.CharField(max_length=16, choices=SpeechCheckState.choices)
+    speech_seconds = models.FloatField(default=0.0)
+    max_probability = models.FloatField(default=0.0)
+    checked_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+
 class PurgeState(models.TextChoices):
     PENDING = "pending", "Pending"
     DONE = "done", "Done"
@@ -129,11 +151,19 @@ class PurgeState(models.TextChoices):
 
 
 class RecordingPurge(models.Model):
-    """A scheduled deletion of one recording's data, with its progress so a crashed run resumes."""
+    """A scheduled deletion of one recording's data, with its progress so a crashed run resumes.
+
+    States and transitions (docs/consent.md, "Purges"): every withdrawal or expiry that leaves the recording
+    unstorable makes it ``pending`` (a new row, or a ``cancelled`` one re-opened), due at the earlier of its
+    date and now + grace; a run makes a due one ``done``, or ``cancelled`` when consent was given again.
+    """
 
     recording = models.OneToOneField("catalog.Recording", on_delete=models.CASCADE, related_name="purge")
     reason = models.CharField(max_length=16, choices=WithdrawnVia.choices)
     due_at = models.DateTimeField()
+    requested_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="The earliest withdrawal that asked for it; a shorter grace "
+                                                  "period counts from here.")
     state = models.CharField(max_length=16, choices=PurgeState.choices, default=PurgeState.PENDING)
     steps_done = models.JSONField(default=list, blank=True)
     deleted_keys = models.PositiveIntegerField(default=0)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +20,7 @@ from apps.consent.services.optout import (
     optout_token_make,
     optout_token_read,
 )
+from apps.consent.services.purge import purges_due_for_speaker, purges_run_now
 from apps.core.errors import DomainError
 from apps.core.permissions import MANAGERS
 
@@ -53,10 +55,23 @@ def _speaker_recordings(record):
                 .order_by("created_at").values("id", "duration", "created_at"))
 
 
-def _grace_text():
-    days = float(settings.EARMARK_PURGE_GRACE_DAYS)
-    when = timezone.now() + timedelta(days=days)
-    return "right away" if days <= 0 else f"by {when:%d %B %Y}"
+PURGE_RUN_MINUTES = 10  # config/celery.py runs due purges every 10 minutes
+
+
+def _when_text(due) -> str:
+    """The promise, in words, for a purge due at ``due`` (the periodic run picks it up within minutes)."""
+    if due is None:
+        return "after the grace period"
+    if due <= timezone.now() + timedelta(minutes=PURGE_RUN_MINUTES):
+        return "right away (within minutes)"
+    return f"by {due + timedelta(minutes=PURGE_RUN_MINUTES):%d %B %Y}"
+
+
+def _grace_text(record=None):
+    """What the page promises before the speaker confirms: the earlier of a purge already pending and now + grace."""
+    due = timezone.now() + timedelta(days=float(settings.EARMARK_PURGE_GRACE_DAYS))
+    pending = purges_due_for_speaker(speaker_id=record.speaker_id) if record is not None else None
+    return _when_text(due if pending is None else min(pending, due))
 
 
 def _choice(request, record, recordings):
@@ -85,10 +100,11 @@ def optout_page(request, token):
         record = optout_token_read(token)
     except OptoutLinkInvalid as exc:
         return _invalid(request, exc.kind)
-    context = {"record": record, "project": record.speaker.project, "grace": _grace_text(),
+    context = {"record": record, "project": record.speaker.project, "grace": _grace_text(record),
                "purposes": [(p, PLAIN[p]) for p in record.purposes]}
     if not optout_still_open(record):
-        return render(request, "consent/optout_closed.html", context)
+        due = purges_due_for_speaker(speaker_id=record.speaker_id)
+        return render(request, "consent/optout_closed.html", {**context, "grace": due and _when_text(due)})
     recordings = _speaker_recordings(record)
     context["recordings"] = recordings
     if request.method == "GET":
@@ -100,25 +116,48 @@ def optout_page(request, token):
     context.update(scope=scope, values=values, chosen_plain=[PLAIN[v] for v in values] if scope == "purposes" else [])
     if request.POST.get("step") != "confirm":
         return render(request, "consent/optout_confirm.html", context)
+    reason = request.POST.get("reason", "")[:2000]
     try:
-        services.consent_withdraw(
-            consent_id=record.id, actor=None, via="self_service",
-            purposes=values if scope == "purposes" else None, recording_ids=values if scope == "recordings" else None,
-            reason=request.POST.get("reason", "")[:2000])
+        if scope == "all":  # every live consent record of this speaker, not only the one the link names
+            result = services.speaker_withdraw_everything(speaker_id=record.speaker_id, actor=None,
+                                                          via="self_service", reason=reason)
+        else:
+            result = services.consent_withdraw(
+                consent_id=record.id, actor=None, via="self_service", reason=reason,
+                purposes=values if scope == "purposes" else None,
+                recording_ids=values if scope == "recordings" else None)
     except DomainError as exc:
         return render(request, "consent/optout.html", {**context, "error": exc.message}, status=exc.status_code)
+    due = purges_due_for_speaker(speaker_id=record.speaker_id)
+    context.update(deleted=result["purge_due_at"] is not None or due is not None, grace=_when_text(due))
     return render(request, "consent/optout_done.html", context)
+
+
+# Destructive actions ask first (a confirmation page), then say what they did (a message on the page).
+CONFIRM = {
+    "withdraw_all": "Withdraw every consent of speaker {code}? Their recordings stop being used at once and "
+                    "are deleted {when}.",
+    "withdraw": "Withdraw consent {consent} of speaker {code} (every purpose it grants)? If no other consent of "
+                "theirs covers storage, their recordings are deleted {when}.",
+    "withdraw_recording": "Withdraw recording {recording} of speaker {code}? It stops being used at once and is "
+                          "deleted {when}. This cannot be undone.",
+    "purge_now": "Run the purges that are due now in this project? {due} recording(s) are due; their audio and "
+                 "everything made from it are deleted for good.",
+}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def consent_manage_page(request, project_id):
-    """Managers: add a speaker with their consent, create opt-out links, withdraw on request."""
+    """Managers: add speakers with consent, record consent for quarantined ones, links, withdrawals, purges."""
     project, _ = project_page_get(user=request.user, project_id=project_id, roles=MANAGERS)
     context = {"project": project, "purposes": Purpose.choices, "link": None, "error": None}
     status = 200
     if request.method == "POST":
+        action = request.POST.get("action")
         try:
+            if action in CONFIRM and request.POST.get("confirm") != "yes":
+                return _confirm(request, project, action)
             context["link"] = _manage_action(request, project)
         except DomainError as exc:
             context["error"], status = exc.message, exc.status_code
@@ -126,7 +165,49 @@ def consent_manage_page(request, project_id):
             return redirect(request.path)
     speakers = selectors.speaker_list(request.user, project_id=project.id).prefetch_related("consent_records")
     context["speakers"] = speakers[:500]
+    context["quarantined"] = selectors.speakers_quarantined(project_id=project.id)
+    context["purges"] = selectors.purges_summary(project_id=project.id)
     return render(request, "consent/manage.html", context, status=status)
+
+
+def _speaker(request, project):
+    speaker = selectors.speaker_list(request.user, project_id=project.id).filter(
+        pk=request.POST.get("speaker") or 0).first()
+    if speaker is None:
+        raise DomainError("No such speaker in this project.", status_code=404)
+    return speaker
+
+
+def _consent(request, project) -> ConsentRecord:
+    record = ConsentRecord.objects.select_related("speaker").filter(
+        pk=request.POST.get("consent") or 0, speaker__project=project).first()
+    if record is None:
+        raise DomainError("No such consent in this project.", status_code=404)
+    return record
+
+
+def _recording_id(request) -> int:
+    raw = request.POST.get("recording", "").strip()
+    if not raw.isdigit():
+        raise DomainError("Give the recording's number (the id shown in the recording list).")
+    return int(raw)
+
+
+def _confirm(request, project, action):
+    """The 'are you sure' page: what will happen, with the same form fields and confirm=yes."""
+    when = _grace_text()
+    words = {"when": when, "due": selectors.purges_summary(project_id=project.id)["due"]}
+    if action in ("withdraw_all", "withdraw_recording"):
+        speaker = _speaker(request, project)
+        words.update(code=speaker.code, recording=request.POST.get("recording", ""))
+        if action == "withdraw_recording":
+            _recording_id(request)
+    elif action == "withdraw":
+        record = _consent(request, project)
+        words.update(consent=record.id, code=record.speaker.code)
+    fields = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "confirm")}
+    return render(request, "consent/manage_confirm.html",
+                  {"project": project, "question": CONFIRM[action].format(**words), "fields": fields})
 
 
 def _manage_action(request, project):
@@ -139,13 +220,53 @@ def _manage_action(request, project):
             project=project, code=request.POST.get("code", ""), actor=request.user,
             identity={"full_name": request.POST.get("full_name", ""), "email": request.POST.get("email", "")},
             purposes=purposes, evidence=request.FILES.get("evidence"))
+        messages.success(request, f"Speaker {request.POST.get('code', '').strip()} added with consent for "
+                                  f"{', '.join(purposes)}.")
         return None
-    record = ConsentRecord.objects.filter(pk=request.POST.get("consent") or 0, speaker__project=project).first()
-    if record is None:
-        raise DomainError("No such consent in this project.", status_code=404)
+    if action == "grant":  # consent for a speaker who already exists (e.g. quarantined recordings)
+        speaker = _speaker(request, project)
+        purposes = request.POST.getlist("purposes")
+        if not purposes:
+            raise DomainError("Tick at least one purpose the speaker agreed to.")
+        services.consent_record(speaker=speaker, actor=request.user, purposes=purposes,
+                                evidence=request.FILES.get("evidence"))
+        messages.success(request, f"Consent recorded for speaker {speaker.code}: {', '.join(purposes)}.")
+        return None
+    if action == "withdraw_all":
+        speaker = _speaker(request, project)
+        result = services.speaker_withdraw_everything(speaker_id=speaker.id, actor=request.user)
+        messages.success(request, _done_text(f"Withdrew {len(result['consent_ids'])} consent record(s) of speaker "
+                                             f"{speaker.code}.", result))
+        return None
+    if action == "withdraw_recording":
+        speaker = _speaker(request, project)
+        record = ConsentRecord.objects.filter(speaker=speaker, status="granted").order_by("-id").first()
+        if record is None:
+            raise DomainError(f"Speaker {speaker.code} has no consent left; their recordings are already excluded.",
+                              status_code=409)
+        result = services.consent_withdraw(consent_id=record.id, actor=request.user,
+                                           recording_ids=[_recording_id(request)])
+        messages.success(request, _done_text(f"Recording {result['recording_ids'][0]} withdrawn.", result))
+        return None
+    if action == "purge_now":
+        counts = purges_run_now(actor=request.user, project_id=project.id)
+        messages.success(request, f"Purged {counts['recordings']} recording(s) and {counts['speakers']} speaker "
+                                  f"identit(ies); {counts['still_pending']} purge(s) still wait for their date.")
+        return None
+    record = _consent(request, project)
     if action == "link":
         return request.build_absolute_uri(f"/optout/{optout_token_make(consent=record, actor=request.user)}/")
     if action == "withdraw":
-        services.consent_withdraw(consent_id=record.id, actor=request.user, reason="")
+        result = services.consent_withdraw(consent_id=record.id, actor=request.user, reason="")
+        messages.success(request, _done_text(f"Consent {record.id} of speaker {record.speaker.code} withdrawn.",
+                                             result))
         return None
     raise DomainError("Unknown action.")
+
+
+def _done_text(head: str, result: dict) -> str:
+    due = result.get("purge_due_at")
+    tail = (f" {result['purges_scheduled'] + result['purges_brought_forward']} recording(s) scheduled for deletion "
+            f"{_when_text(due)}." if due else " No recording needs deleting (other consent still covers them).")
+    return f"{head} Excluded from use at once; {result['assignments_cancelled']} open assignment(s) cancelled, " \
+           f"{result['releases_flagged']} release(s) flagged.{tail}"

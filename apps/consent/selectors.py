@@ -4,7 +4,11 @@ Every read of recordings and their derived data starts here: lists, details,
 audio and artifact streaming, queues, dashboards, releases, processing tasks.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import (
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -24,7 +28,11 @@ from apps.consent.models import (
     AuditEvent,
     ConsentRecord,
     ConsentStatus,
+    PurgeState,
+    RecordingPurge,
     RecordingWithdrawal,
+    SpeechCheck,
+    SpeechCheckState,
 )
 from apps.consent.purposes import PURPOSE_BITS, Purpose
 from apps.core.hooks import RECORDING_IN_WORK, hook_call
@@ -53,12 +61,14 @@ def live_grants(purpose: str, *, speaker_ref="speaker_id") -> QuerySet:
 def _consent_filter(qs: QuerySet, purpose: str) -> QuerySet:
     """Recordings whose speaker holds a live grant for ``purpose`` (none needed without a speaker).
 
-    One filter: (no speaker and the project does not require one, OR a live,
-    unexpired consent record covers the project's purposes for ``purpose``)
+    One filter: (no speaker, the project does not require one and the speech detector did not hold it,
+    OR a live, unexpired consent record covers the project's purposes for ``purpose``)
     AND the recording was not withdrawn on its own.
     """
+    held = SpeechCheck.objects.filter(recording_id=OuterRef("pk"), state=SpeechCheckState.HELD)
     return qs.filter(
-        Q(speaker_id__isnull=True, project__require_speaker=False) | Q(Exists(live_grants(purpose))),
+        (Q(speaker_id__isnull=True, project__require_speaker=False) & ~Q(Exists(held)))
+        | Q(Exists(live_grants(purpose))),
         ~Exists(RecordingWithdrawal.objects.filter(recording_id=OuterRef("pk"))),
     )
 
@@ -92,8 +102,9 @@ def recording_is_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES) 
     if row is None or RecordingWithdrawal.objects.filter(recording_id=recording_id).exists():
         return False
     speaker_id, require_speaker, policy_mask = row
-    if speaker_id is None:
-        return not require_speaker
+    if speaker_id is None:  # no consent needed, unless speech was found and nobody decided yet
+        return not require_speaker and not SpeechCheck.objects.filter(
+            recording_id=recording_id, state=SpeechCheckState.HELD).exists()
     need = (PURPOSE_BITS[Purpose.STORE] if policy_mask is None else policy_mask) | bit
     masks = ConsentRecord.objects.filter(speaker_id=speaker_id, status=ConsentStatus.GRANTED).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
@@ -174,3 +185,37 @@ def storage_owners() -> list:
         return set(ConsentRecord.objects.filter(evidence_key__in=keys).values_list("evidence_key", flat=True))
 
     return [("consent-evidence/", owned)]
+
+
+def purge_grace() -> timedelta:
+    """The grace period between a withdrawal and its purge (EARMARK_PURGE_GRACE_DAYS, read now)."""
+    return timedelta(days=float(settings.EARMARK_PURGE_GRACE_DAYS))
+
+
+def purges_due(*, now=None, project_id=None) -> QuerySet:
+    """Pending purges due now: their date has come, or today's grace period has passed since the request.
+
+    A grace period shortened after a withdrawal brings its purge forward; a longer one never postpones it.
+    """
+    now = now or timezone.now()
+    qs = RecordingPurge.objects.filter(state=PurgeState.PENDING).filter(
+        Q(due_at__lte=now) | Q(requested_at__lte=now - purge_grace()))
+    return qs if project_id is None else qs.filter(recording__project_id=project_id)
+
+
+def purges_summary(*, project_id) -> dict:
+    """How many purges of a project are pending, and how many of those are due now."""
+    pending = RecordingPurge.objects.filter(state=PurgeState.PENDING, recording__project_id=project_id).count()
+    return {"pending": pending, "due": purges_due(project_id=project_id).count()}
+
+
+def speakers_quarantined(*, project_id) -> QuerySet:
+    """Speakers of a project with recordings held back because no consent of theirs is on record at all."""
+    return (Speaker.objects.filter(project_id=project_id, consent_records__isnull=True)
+            .annotate(held=Count("recordings", filter=~Q(recordings__status=RecordingStatus.PURGED)))
+            .filter(held__gt=0).order_by("code"))
+
+
+def recording_project_id(recording_id) -> int | None:
+    """The project of a recording, whatever its consent state (for permission checks before a decision)."""
+    return Recording.objects.filter(pk=recording_id).values_list("project_id", flat=True).first()

@@ -77,6 +77,25 @@ class WithdrawInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class WithdrawEverythingInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class WithdrawEverythingOutput(serializers.Serializer):
+    consent_ids = serializers.ListField(child=serializers.IntegerField())
+    assignments_cancelled = serializers.IntegerField()
+    releases_flagged = serializers.IntegerField()
+    purges_scheduled = serializers.IntegerField()
+    purges_brought_forward = serializers.IntegerField()
+    purge_due_at = serializers.DateTimeField(allow_null=True)
+
+
+class PurgeRunOutput(serializers.Serializer):
+    recordings = serializers.IntegerField(help_text="Recordings purged now.")
+    speakers = serializers.IntegerField(help_text="Speakers whose identity was wiped now (tombstone kept).")
+    still_pending = serializers.IntegerField(help_text="Purges that wait for their due date.")
+
+
 class ConsentFormInput(serializers.Serializer):
     project = serializers.IntegerField()
     title = serializers.CharField(max_length=200)

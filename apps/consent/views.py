@@ -1,6 +1,6 @@
 """Consent API: thin views — authenticate, parse, one call, render."""
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
@@ -16,6 +16,8 @@ from apps.consent import serializers as s
 from apps.consent.models import ConsentForm, ConsentRecord
 from apps.consent.services.export import speaker_export
 from apps.consent.services.optout import optout_token_make
+from apps.consent.services.purge import purges_run_now
+from apps.consent.services.speech import recording_speech_confirm
 from apps.core.errors import DomainError
 from apps.core.permissions import ANYONE, MANAGERS, Role, project_role_require
 
@@ -199,3 +201,40 @@ class AuditListView(ListAPIView):
     def get_queryset(self):
         project = self.request.query_params.get("project")
         return selectors.audit_list(self.request.user, project_id=_project_id(project) if project else None)
+
+
+class SpeakerWithdrawView(APIView):
+    """Withdraw everything of a speaker: every live consent record at once (managers)."""
+
+    @extend_schema(request=s.WithdrawEverythingInput, responses=s.WithdrawEverythingOutput)
+    def post(self, request, speaker_id):
+        speaker = selectors.speaker_get(request.user, speaker_id)
+        project_role_require(request.user, speaker.project_id, MANAGERS)
+        data = s.WithdrawEverythingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.speaker_withdraw_everything(speaker_id=speaker.id, actor=request.user,
+                                                      reason=data.validated_data["reason"])
+        return Response(s.WithdrawEverythingOutput(result).data)
+
+
+class ProjectPurgesRunView(APIView):
+    """Run this project's due purges now (managers); answers what was purged and what still waits."""
+
+    @extend_schema(request=None, responses=s.PurgeRunOutput)
+    def post(self, request, project_id):
+        project_role_require(request.user, project_id, MANAGERS)
+        return Response(s.PurgeRunOutput(purges_run_now(actor=request.user, project_id=project_id)).data)
+
+
+class RecordingSpeechConfirmView(APIView):
+    """A recording held for speech with no speaker: a manager confirms it holds no identifiable voice (audited).
+    To name a speaker instead, use the admin's recording page (consent-aware) or record the speaker's consent."""
+
+    @extend_schema(request=None, responses={200: {"type": "object", "properties": {"state": {"type": "string"}}}})
+    def post(self, request, recording_id):
+        project_id = selectors.recording_project_id(recording_id)
+        if project_id is None:
+            raise Http404("No such recording.")
+        project_role_require(request.user, project_id, MANAGERS)
+        check = recording_speech_confirm(recording_id=recording_id, actor=request.user)
+        return Response({"state": check.state})

@@ -186,6 +186,22 @@ RECORDING_IN_WORK = hook_declare(
     "is allowed when any handler says True.",
 )
 
+# consent → processing, datasets (issue 12)
+RECORDINGS_RELEASED = hook_declare(
+    "recordings_released",
+    "recording_ids: list[int], reason: str. Called by consent, inside its transaction, when recordings become "
+    "storable (consent recorded for a quarantined speaker, a speaker named, a quarantine confirmed): processing "
+    "queues those not processed yet. Returns the number of jobs queued.",
+)
+
+SUBJECT_ACCESS_SECTIONS = hook_declare(
+    "subject_access_sections",
+    "speaker_id: int, recordings: dict[int, str] (id → sha256 of every recording of the speaker, purged ones "
+    "included). Called by "
+    "consent's subject-access export; each higher app returns {file name: JSON-able data} describing what it "
+    "holds about them (releases that received the data, derived data held, models trained on it ...).",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from apps.core.hooks import RECORDING_PANELS, RECORDINGS_WITHDRAWN, STORAGE_OWNERS, hook_register
+from apps.core.hooks import RECORDING_PANELS, RECORDINGS_WITHDRAWN, STORAGE_OWNERS, SUBJECT_ACCESS_SECTIONS, hook_register
 
 
 class DatasetsConfig(AppConfig):
@@ -9,6 +9,7 @@ class DatasetsConfig(AppConfig):
 
     def ready(self):
         # Models load only once apps are ready
+        from apps.datasets.hooks import subject_access_releases
         from apps.datasets.panels import recording_releases_panel
         from apps.datasets.selectors import storage_owners
         from apps.datasets.services.releases import on_recordings_withdrawn
@@ -16,3 +17,4 @@ class DatasetsConfig(AppConfig):
         hook_register(RECORDINGS_WITHDRAWN, on_recordings_withdrawn)
         hook_register(RECORDING_PANELS, recording_releases_panel)
         hook_register(STORAGE_OWNERS, storage_owners)  # the storage sweep asks which objects are ours
+        hook_register(SUBJECT_ACCESS_SECTIONS, subject_access_releases)

@@ -8,6 +8,8 @@ from apps.core.hooks import (
     RECORDINGS_ANNOTATE,
     RECORDINGS_INGESTED,
     STORAGE_OWNERS,
+    RECORDINGS_RELEASED,
+    SUBJECT_ACCESS_SECTIONS,
     hook_register,
 )
 
@@ -20,6 +22,7 @@ class ProcessingConfig(AppConfig):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
         from apps.processing import selectors, services
         from apps.processing.panels import recording_jobs_panel
+        from apps.processing.hooks import recordings_released_queue, subject_access_derived
 
         hook_register(RECORDING_INGESTED, services.recording_queue_processing)
         hook_register(RECORDINGS_INGESTED, services.recordings_queue_processing)
@@ -28,3 +31,5 @@ class ProcessingConfig(AppConfig):
         hook_register(RECORDING_PURGE_DERIVED, services.artifacts_purge_for_recording)
         hook_register(RECORDING_PANELS, recording_jobs_panel)
         hook_register(STORAGE_OWNERS, selectors.storage_owners)  # the storage sweep asks which objects are ours
+        hook_register(RECORDINGS_RELEASED, recordings_released_queue)
+        hook_register(SUBJECT_ACCESS_SECTIONS, subject_access_derived)

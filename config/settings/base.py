@@ -94,6 +94,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Consent: no response is cached (withdrawn audio must not replay from a cache); every response carrying
+    # a recording's audio or derived data is audited, whatever its Range header.
+    "apps.consent.middleware.ServedDataMiddleware",
     "csp.middleware.CSPMiddleware",
     "apps.core.security.PermissionsPolicyMiddleware",
     # Last: turns an axes lockout flagged during the view into the lockout answer.
@@ -147,8 +150,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'e
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default has a web server and a worker writing at once:
     # WAL lets readers run beside the writer, IMMEDIATE avoids upgrade deadlocks.
+    # secure_delete: SQLite overwrites deleted and replaced content with zeros, so a purged speaker's name,
+    # e-mail or transcript is not left readable in free pages of the file (docs/consent.md, "Erasure at rest").
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }

@@ -52,3 +52,37 @@ def test_quarantine_policy_stores_but_hides_until_consent(api, project_with_role
     assert client.get(f"/api/v1/recordings/{rid}/").status_code == 404
     consent_record(speaker=Speaker.objects.get(code="later"), actor=users["manager"], purposes=["store"])
     assert client.get(f"/api/v1/recordings/{rid}/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["api", "page"])
+def test_consent_for_a_quarantined_speaker_queues_processing_at_once(api, project_with_roles,
+                                                                     django_capture_on_commit_callbacks, path):
+    """Issue 12, point 6: the quarantine leads somewhere — the consent page lists the speaker with a form, the
+    API records consent, and processing is queued the moment the quarantine lifts."""
+    from django.test import Client
+
+    from apps.processing.models import ProcessingJob
+
+    project, users = project_with_roles
+    client = api(users["manager"])
+    rid = _upload(client, project, "held").json()["results"][0]["recording_id"]
+    speaker = Speaker.objects.get(code="held")
+    page = Client()
+    page.force_login(users["manager"])
+    listing = page.get(f"/projects/{project.id}/consent/")
+    assert b"Quarantined: recordings waiting for consent" in listing.content and b"held" in listing.content
+    from apps.processing.services import job_run
+
+    for job in ProcessingJob.objects.filter(recording_id=rid):  # what the worker did with the job queued on ingest
+        job_run(job_id=job.id)
+    assert set(ProcessingJob.objects.filter(recording_id=rid).values_list("status", flat=True)) == {"skipped"}
+    with django_capture_on_commit_callbacks(execute=False):
+        if path == "api":
+            response = client.post(f"/api/v1/speakers/{speaker.id}/consents/", {"purposes": ["store"]}, format="json")
+            assert response.status_code == 201, response.content
+        else:
+            response = page.post(f"/projects/{project.id}/consent/",
+                                 {"action": "grant", "speaker": speaker.id, "purposes": ["store"]}, follow=True)
+            assert b"Consent recorded for speaker held" in response.content
+    assert ProcessingJob.objects.filter(recording_id=rid, status="queued").count() == 1
+    assert client.get(f"/api/v1/recordings/{rid}/").status_code == 200

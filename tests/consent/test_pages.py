@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 
 from apps.catalog.models import Speaker, SpeakerIdentity
-from apps.consent.models import ConsentRecord
+from apps.consent import services
+from apps.consent.models import AuditEvent, ConsentRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -65,10 +66,37 @@ def test_manager_creates_a_link_that_opens_the_optout_page(consent_world):
 
 def test_manager_withdraws_from_the_page(consent_world):
     w = consent_world
-    response = _client(w["users"]["manager"]).post(f"/projects/{w['project'].id}/consent/",
-                                                    {"action": "withdraw", "consent": w["bob_consent"].id})
-    assert response.status_code == 302
+    client = _client(w["users"]["manager"])
+    url = f"/projects/{w['project'].id}/consent/"
+    asked = client.post(url, {"action": "withdraw", "consent": w["bob_consent"].id})
+    assert asked.status_code == 200 and b"Please confirm" in asked.content
+    assert ConsentRecord.objects.get(pk=w["bob_consent"].id).status == "granted"  # nothing on the first click
+    response = client.post(url, {"action": "withdraw", "consent": w["bob_consent"].id, "confirm": "yes"},
+                           follow=True)
     assert ConsentRecord.objects.get(pk=w["bob_consent"].id).status == "withdrawn"
+    assert b"Consent %d of speaker bob-code withdrawn" % w["bob_consent"].id in response.content
+    assert b"scheduled for deletion" in response.content
+
+
+@pytest.mark.parametrize("action, extra, question, done", [
+    ("withdraw_all", {}, b"Withdraw every consent of speaker alice-code?", b"Withdrew 2 consent record(s)"),
+    ("withdraw_recording", {"recording": "A1"}, b"Withdraw recording", b"withdrawn. Excluded from use at once"),
+    ("purge_now", {}, b"Run the purges that are due now", b"Purged 0 recording(s)"),
+])
+def test_destructive_manager_actions_confirm_then_report(consent_world, action, extra, question, done):
+    w = consent_world
+    services.consent_record(speaker=w["alice"], actor=w["users"]["manager"], purposes=["store"])  # a renewal
+    client = _client(w["users"]["manager"])
+    url = f"/projects/{w['project'].id}/consent/"
+    data = {"action": action, "speaker": w["alice"].id,
+            **{k: str(w["a1"].id) if v == "A1" else v for k, v in extra.items()}}
+    before = AuditEvent.objects.count()
+    asked = client.post(url, data)
+    assert asked.status_code == 200 and question in asked.content
+    assert AuditEvent.objects.count() == before  # the first click changes nothing
+    response = client.post(url, {**data, "confirm": "yes"}, follow=True)
+    assert response.status_code == 200 and done in response.content, response.content.decode()[-3000:]
+    assert AuditEvent.objects.count() > before
 
 
 def test_optout_post_needs_confirmation_step(consent_world):

@@ -29,6 +29,7 @@ from .projects import (  # noqa: F401
     language_get_or_create,
     project_create,
     project_update,
+    recording_speaker_set,
     speaker_create,
     speaker_get_or_create,
 )

@@ -5,6 +5,7 @@ from apps.accounts.services import membership_set
 from apps.catalog.models import (
     Language,
     Project,
+    Recording,
     Speaker,
     SpeakerIdentity,
     validate_bcp47,
@@ -87,3 +88,10 @@ def project_update(*, project: Project, name: str, description: str = "", target
     project.require_speaker = bool(require_speaker)
     project.save(update_fields=["name", "description", "target_sample_rate", "require_speaker"])
     return project
+
+
+@transaction.atomic
+def recording_speaker_set(*, recording_id: int, speaker_id: int | None) -> None:
+    """Write who speaks in a recording. Only apps.consent's ``recording_speaker_change`` calls this: it checks
+    consent, refuses when a withdrawal binds the voice, and audits."""
+    Recording.objects.filter(pk=recording_id).update(speaker_id=speaker_id)

@@ -5,9 +5,8 @@ run that crashed midway is simply run again: finished steps are skipped, the
 rest complete. Every storage deletion is checked afterwards.
 """
 
-from datetime import timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -23,8 +22,9 @@ from apps.consent.models import (
     SpeakerTombstone,
 )
 from apps.consent.purposes import Purpose
-from apps.consent.selectors import recordings_usable
+from apps.consent.selectors import purge_grace, purges_due, recordings_usable
 from apps.consent.services.audit import audit_record
+from apps.consent.services.erasure import database_forget_deleted
 from apps.core.hooks import (
     RECORDING_PURGE_ASSIGNMENTS,
     RECORDING_PURGE_DERIVED,
@@ -125,6 +125,7 @@ def speaker_purge_if_complete(*, speaker_id) -> bool:
     with transaction.atomic():
         records = ConsentRecord.objects.filter(speaker=speaker)
         records.update(reason="")
+        RecordingWithdrawal.objects.filter(recording__speaker=speaker).exclude(reason="").update(reason="")
         first = records.order_by("granted_at").values_list("granted_at", flat=True).first()
         tomb, created = SpeakerTombstone.objects.get_or_create(speaker=speaker, defaults={
             "code": speaker.code, "first_granted_at": first,
@@ -137,18 +138,82 @@ def speaker_purge_if_complete(*, speaker_id) -> bool:
     return created
 
 
-def purges_run_due(*, now=None, limit: int = 200) -> dict:
-    """Run every purge whose grace period is over, then tombstone speakers whose data is all gone."""
+def purges_schedule(*, recording_ids, via: str, due_at: datetime, now: datetime | None = None) -> dict:
+    """Make each recording's purge pending: create it, re-open a cancelled one, or bring a pending one forward.
+
+    The due date is the earlier of the existing one and ``due_at``; ``requested_at`` keeps the earliest
+    withdrawal (a shorter grace period counts from it). Done purges stay done. Returns counts and the
+    earliest due date among these recordings' pending purges (None when there are none).
+    """
+    now = now or timezone.now()
+    out = {"scheduled": 0, "brought_forward": 0, "pending": 0, "due_at": None}
+    existing = {p.recording_id: p for p in RecordingPurge.objects.select_for_update().filter(
+        recording_id__in=list(recording_ids))}
+    for recording_id in recording_ids:
+        purge = existing.get(recording_id)
+        if purge is None:
+            purge = RecordingPurge.objects.create(recording_id=recording_id, reason=via, due_at=due_at,
+                                                  requested_at=now)
+            out["scheduled"] += 1
+        elif purge.state == PurgeState.DONE:
+            continue
+        else:
+            reopened = purge.state == PurgeState.CANCELLED
+            earlier = due_at < purge.due_at
+            if reopened or earlier:
+                purge.state = PurgeState.PENDING
+                purge.due_at = min(purge.due_at, due_at)
+                purge.requested_at = min(purge.requested_at or now, now)
+                purge.reason = via if reopened else purge.reason
+                purge.save(update_fields=["state", "due_at", "requested_at", "reason"])
+                out["scheduled" if reopened else "brought_forward"] += 1
+        out["pending"] += 1
+        out["due_at"] = purge.due_at if out["due_at"] is None else min(out["due_at"], purge.due_at)
+    return out
+
+
+def purge_effective_due(purge: RecordingPurge) -> datetime:
+    """The stored date, or earlier when the grace period was shortened since (counted from the request)."""
+    if purge.requested_at is None:
+        return purge.due_at
+    return min(purge.due_at, purge.requested_at + purge_grace())
+
+
+def purges_due_for_speaker(*, speaker_id) -> datetime | None:
+    """When the speaker's earliest pending purge is due (with today's grace period), or None."""
+    pending = RecordingPurge.objects.filter(recording__speaker_id=speaker_id, state=PurgeState.PENDING)
+    dates = [purge_effective_due(p) for p in pending.only("due_at", "requested_at")]
+    return min(dates) if dates else None
+
+
+def purges_run_due(*, now=None, limit: int = 200, project_id=None) -> dict:
+    """Run every purge that is due (optionally one project's), then tombstone speakers whose data is all gone.
+    """
     now = now or timezone.now()
     counts = {"recordings": 0, "speakers": 0}
-    ids = list(RecordingPurge.objects.filter(state=PurgeState.PENDING, due_at__lte=now)
-               .order_by("due_at", "id").values_list("pk", flat=True)[:limit])
+    ids = list(purges_due(now=now, project_id=project_id).order_by("due_at", "id").values_list("pk", flat=True)[:limit])
     for purge_id in ids:
         counts["recordings"] += recording_purge_run(purge_id=purge_id) == PurgeState.DONE
-    cutoff = now - timedelta(days=float(settings.EARMARK_PURGE_GRACE_DAYS))
+    cutoff = now - purge_grace()
     speakers = (Speaker.objects.filter(tombstone__isnull=True, consent_records__status__in=[
         ConsentStatus.WITHDRAWN, ConsentStatus.EXPIRED]).exclude(consent_records__status=ConsentStatus.GRANTED)
-        .annotate(last=Max("consent_records__withdrawn_at")).filter(last__lte=cutoff).values_list("pk", flat=True))
-    for speaker_id in list(speakers)[:limit]:
+        .annotate(last=Max("consent_records__withdrawn_at")).filter(last__lte=cutoff))
+    if project_id is not None:
+        speakers = speakers.filter(project_id=project_id)
+    for speaker_id in list(speakers.values_list("pk", flat=True))[:limit]:
         counts["speakers"] += speaker_purge_if_complete(speaker_id=speaker_id)
+    if counts["recordings"] or counts["speakers"]:
+        database_forget_deleted()  # the database files too: SQLite WAL checkpoint, PostgreSQL VACUUM
+    return counts
+
+
+def purges_run_now(*, actor, project_id=None) -> dict:
+    """Run due purges now (a manager's button, the API, ``manage.py purge_due``); audited with the counts."""
+    counts = purges_run_due(project_id=project_id)
+    pending = RecordingPurge.objects.filter(state=PurgeState.PENDING)
+    if project_id is not None:
+        pending = pending.filter(recording__project_id=project_id)
+    counts["still_pending"] = pending.count()
+    audit_record(actor=actor, action="purge.run_now", object_type="project" if project_id else "system",
+                 object_id=project_id or "all", project_id=project_id, data=counts)
     return counts

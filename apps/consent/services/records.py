@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.catalog import services as catalog_services
-from apps.catalog.models import Project, Speaker
+from apps.catalog.models import Project, RecordingStatus, Speaker
 from apps.consent.models import (
     ConsentForm,
     ConsentRecord,
@@ -23,8 +23,10 @@ from apps.consent.purposes import (
     mask_to_purposes,
     purposes_to_mask,
 )
+from apps.consent.selectors import recordings_usable
 from apps.consent.services.audit import audit_record
 from apps.core.errors import DomainError
+from apps.core.hooks import RECORDINGS_RELEASED, hook_call
 
 EVIDENCE_MAX_BYTES = 50 * 1024 * 1024
 EVIDENCE_TYPES = {  # leading bytes -> (extension, content type); evidence is a signed document or a recording
@@ -161,11 +163,21 @@ def consent_record(*, speaker: Speaker, actor, purposes, form: ConsentForm | Non
             audit_record(actor=actor, action="consent.granted", object_type="consent", object_id=record.id,
                          project_id=speaker.project_id,
                          data={"speaker_id": speaker.id, "purposes": record.purposes, "evidence": bool(key)})
+            _quarantine_lift(speaker)
     except Exception:
         if wrote and not ConsentRecord.objects.filter(evidence_key=key).exists():
             default_storage.delete(key)
         raise
     return record
+
+
+def _quarantine_lift(speaker: Speaker) -> None:
+    """Recordings of ``speaker`` that this consent makes storable and that were never processed (quarantined
+    on ingest): processing is queued now (RECORDINGS_RELEASED), inside the consent's transaction."""
+    ids = list(recordings_usable(None, Purpose.STORE).filter(
+        speaker=speaker, status__in=[RecordingStatus.INGESTED, RecordingStatus.FAILED]).values_list("pk", flat=True))
+    if ids:
+        hook_call(RECORDINGS_RELEASED, recording_ids=ids, reason="consent_recorded")
 
 
 def consents_grant_bulk(*, speakers, purposes=None) -> int:

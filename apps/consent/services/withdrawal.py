@@ -11,13 +11,13 @@ from apps.consent.models import (
     ConsentRecord,
     ConsentStatus,
     ProjectConsentPolicy,
-    RecordingPurge,
     RecordingWithdrawal,
     WithdrawnVia,
 )
 from apps.consent.purposes import Purpose, mask_to_purposes, purposes_to_mask
 from apps.consent.selectors import recordings_usable
 from apps.consent.services.audit import audit_record
+from apps.consent.services.purge import purges_due_for_speaker, purges_schedule
 from apps.core.errors import Conflict, DomainError
 from apps.core.hooks import RECORDINGS_WITHDRAWN, hook_call
 
@@ -35,19 +35,23 @@ def _grace_due(now):
     return now + timedelta(days=float(settings.EARMARK_PURGE_GRACE_DAYS))
 
 
-def _effects(*, lost: dict, reason: str, via: str, due_at, project_id) -> dict:
+def _effects(*, lost: dict, reason: str, via: str, due_at, project_id, unstorable=()) -> dict:
     """Tell the higher apps (RECORDINGS_WITHDRAWN: annotation cancels open assignments, datasets flags
-    releases, ...) and schedule purges for what ``lost`` says is no longer usable."""
-    summary: dict = {}
+    releases, ...) and schedule purges.
+
+    Purges go to every recording that lost ``store`` and every one in ``unstorable`` (the speaker's
+    recordings that may no longer be stored after this change, whatever made them so): "every withdrawal
+    schedules a purge", re-opening a cancelled one (docs/consent.md, "Purges").
+    """
+    summary: dict = {"assignments_cancelled": 0, "releases_flagged": 0}
     for counts in hook_call(RECORDINGS_WITHDRAWN, recording_ids=sorted(set().union(*lost.values())), lost=lost,
                             reason=reason):
         summary.update(counts or {})
-    store = lost[Purpose.STORE]
-    for recording_id in sorted(store):
-        RecordingPurge.objects.get_or_create(recording_id=recording_id, defaults={"reason": via, "due_at": due_at})
-    if store:
+    scheduled = purges_schedule(recording_ids=sorted(lost[Purpose.STORE] | set(unstorable)), via=via, due_at=due_at)
+    if scheduled["pending"]:
         transaction.on_commit(_enqueue_purge_if_due)
-    return {**summary, "purges_scheduled": len(store)}
+    return {**summary, "purges_scheduled": scheduled["scheduled"],
+            "purges_brought_forward": scheduled["brought_forward"], "purge_due_at": scheduled["due_at"]}
 
 
 def _enqueue_purge_if_due():
@@ -125,13 +129,42 @@ def consent_withdraw(*, consent_id, actor, via: str = WithdrawnVia.MANAGER, purp
             mask = _purposes_withdraw(record, purposes, via=via, reason=reason, now=now)
             data = {"purposes": mask_to_purposes(mask), "full": record.status == ConsentStatus.WITHDRAWN}
             action = "consent.withdrawn"
-        lost = _lost(before, _usable_map(ids))
-        effects = _effects(lost=lost, reason="consent_withdrawn", via=via, due_at=_grace_due(now),
-                           project_id=record.speaker.project_id)
+        after = _usable_map(ids)
+        effects = _effects(lost=_lost(before, after), reason="consent_withdrawn", via=via, due_at=_grace_due(now),
+                           project_id=record.speaker.project_id, unstorable=set(ids) - after[Purpose.STORE])
         audit_record(actor=actor if via == WithdrawnVia.MANAGER else "speaker", action=action, object_type="consent",
                      object_id=record.id, project_id=record.speaker.project_id,
-                     data={**data, "via": via, "speaker_id": record.speaker_id, **effects})
+                     data={**data, "via": via, "speaker_id": record.speaker_id, **_audited(effects)})
     return {"consent": record, **data, **effects}
+
+
+def _audited(effects: dict) -> dict:
+    """The effects as counts (the due date is for the caller's page, not the log)."""
+    return {k: v for k, v in effects.items() if k != "purge_due_at"}
+
+
+def speaker_withdraw_everything(*, speaker_id, actor, via: str = WithdrawnVia.MANAGER, reason: str = "") -> dict:
+    """Withdraw every live (granted) consent record of a speaker, in one transaction; see consent_withdraw.
+
+    "Everything" means every record: a renewal or a second form version must not keep the data in use.
+    Returns the summed effects, the withdrawn consent ids and the earliest purge due date.
+    """
+    with transaction.atomic():
+        ids = list(ConsentRecord.objects.select_for_update().filter(
+            speaker_id=speaker_id, status=ConsentStatus.GRANTED).order_by("id").values_list("pk", flat=True))
+        if not ids:
+            raise Conflict("this speaker has no consent left to withdraw")
+        total = {"consent_ids": ids, "assignments_cancelled": 0, "releases_flagged": 0, "purges_scheduled": 0,
+                 "purges_brought_forward": 0, "purge_due_at": None}
+        for consent_id in ids:
+            result = consent_withdraw(consent_id=consent_id, actor=actor, via=via, reason=reason)
+            for key in ("assignments_cancelled", "releases_flagged", "purges_scheduled", "purges_brought_forward"):
+                total[key] += result.get(key, 0)
+            due = result["purge_due_at"]
+            if due is not None and (total["purge_due_at"] is None or due < total["purge_due_at"]):
+                total["purge_due_at"] = due
+        total["purge_due_at"] = purges_due_for_speaker(speaker_id=speaker_id) or total["purge_due_at"]
+    return total
 
 
 def consents_expire(*, now=None) -> int:
@@ -152,9 +185,11 @@ def consents_expire(*, now=None) -> int:
             after = _usable_map(ids)
             lost = {p: (set(ids) - after[p]) if p in mask_to_purposes(held) else set() for p in after}
             effects = _effects(lost=lost, reason="consent_expired", via=WithdrawnVia.EXPIRY,
-                               due_at=_grace_due(now), project_id=record.speaker.project_id)
+                               due_at=_grace_due(now), project_id=record.speaker.project_id,
+                               unstorable=set(ids) - after[Purpose.STORE])
             audit_record(actor="system", action="consent.expired", object_type="consent", object_id=record.id,
-                         project_id=record.speaker.project_id, data={"speaker_id": record.speaker_id, **effects})
+                         project_id=record.speaker.project_id,
+                         data={"speaker_id": record.speaker_id, **_audited(effects)})
             count += 1
     return count
 
@@ -178,7 +213,7 @@ def recordings_retention_due(*, now=None) -> int:
                                project_id=policy.project_id)
             audit_record(actor="system", action="recording.retention_expired", object_type="project",
                          object_id=policy.project_id, project_id=policy.project_id,
-                         data={"recording_ids": ids, **effects})
+                         data={"recording_ids": ids, **_audited(effects)})
         count += len(ids)
     return count
 

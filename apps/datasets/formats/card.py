@@ -198,7 +198,8 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     out += [
         "Every speaker in this release had a live consent grant covering: "
         + (", ".join(f"`{p}`" for p in sorted(purposes)) if purposes else "(not stated)")
-        + ". Recordings without a speaker (no voice data) need none.",
+        + ". Recordings that name no speaker were included without a consent grant; no speech detector has "
+          "checked them, so they may contain voices.",
         "",
     ]
     out += ["## Collection", "", stats.get("collection") or "Not described.", ""]

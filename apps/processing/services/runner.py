@@ -33,6 +33,7 @@ from apps.processing.services.pipeline import (
     local_original,
     pipeline_run,
 )
+from apps.processing.services.vad import recording_voice_activity
 
 log = logging.getLogger(__name__)
 
@@ -134,4 +135,5 @@ def _run_claimed(*, job_id: int, recording, recipe, claim, workdir: Path) -> str
         hook_call(RECORDING_PROCESSED, recording_id=recording.id, original=local_original(workdir))
     except Exception:  # QA is review's business; a bug there must not undo finished processing
         log.exception("recording_processed hook failed for recording %s", recording.id)
+    recording_voice_activity(recording=recording, original=local_original(workdir))  # speech with no speaker?
     return JobOutcome.DONE

@@ -1,0 +1,63 @@
+"""Erasure at rest (issue 12, point 8): after a purge, a speaker's identifiers, reason and transcripts are not
+readable in the raw database files (SQLite file and -wal), nor in any row (PostgreSQL: and VACUUM ran)."""
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.consent import services
+from apps.consent.services.purge import purges_run_due
+from tests.consent.conftest import store_recording
+
+SECRETS = ["Zebulon Quaxworth", "zebulon.quax@example.org", "+44 7700 900461", "moving to Quaxland for good",
+           "SECRET-TRANSCRIPT-QUAX-5531", "quax-private-file-name"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purged_speaker_is_gone_from_the_raw_database_files(project_with_roles, settings):
+    from apps.annotation.models import Annotation, AnnotationVersion, Label, Region
+    from apps.catalog.models import Recording, SpeakerIdentity
+    from tests.catalog.factories import SpeakerFactory
+
+    project, users = project_with_roles
+    settings.EARMARK_PURGE_GRACE_DAYS = 0
+    speaker = SpeakerFactory(project=project, code="quax")
+    SpeakerIdentity.objects.create(speaker=speaker, full_name=SECRETS[0], email=SECRETS[1], phone=SECRETS[2])
+    recording, _ = store_recording(project, speaker, 77)
+    Recording.objects.filter(pk=recording.pk).update(original_name=SECRETS[5])
+    label = Label.objects.create(project=project, kind="region", name="speech")
+    annotation = Annotation.objects.create(project=project, recording=recording, annotator=users["annotator"],
+                                           status="submitted", version=1, submitted_at=timezone.now())
+    Region.objects.create(annotation=annotation, uid="u1", start=0.0, end=0.2, text=SECRETS[4], label=label)
+    AnnotationVersion.objects.create(annotation=annotation, version=1, author=users["annotator"], status="submitted",
+                                     regions=[{"start": 0.0, "end": 0.2, "text": SECRETS[4]}])
+    consent = speaker.consent_records.get()
+    assert any(s.encode() in _raw_database() for s in SECRETS) or connection.vendor != "sqlite"  # can fail
+    services.consent_withdraw(consent_id=consent.id, actor=users["manager"], reason=SECRETS[3])
+    purges_run_due()  # grace 0: the task queued on commit (eager here) may have run it already
+    assert Recording.objects.get(pk=recording.pk).status == "purged"
+    assert not SpeakerIdentity.objects.filter(speaker=speaker).exists()
+    for table, column in [("catalog_speakeridentity", "full_name"), ("consent_consentrecord", "reason"),
+                          ("annotation_region", "text"), ("catalog_recording", "original_name")]:
+        with connection.cursor() as cursor:
+            marks = ", ".join(["%s"] * len(SECRETS))
+            cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {column} IN ({marks})", SECRETS)
+            assert cursor.fetchone()[0] == 0, f"{table}.{column} still holds a secret"
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA secure_delete")
+            assert cursor.fetchone()[0] == 1  # set on every connection (config/settings/base.py)
+        raw = _raw_database()
+        found = [s for s in SECRETS if s.encode() in raw]
+        assert not found, f"still readable in the database files: {found}"
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'catalog_speakeridentity'")
+            assert cursor.fetchone()[0] is not None
+
+
+def _raw_database() -> bytes:
+    name = Path(connection.settings_dict["NAME"])
+    return b"".join(p.read_bytes() for p in (name, Path(f"{name}-wal"), Path(f"{name}-journal")) if p.exists())
