@@ -50,9 +50,17 @@ class CleanRegion:
     fmax: float | None
 
     def as_json(self) -> dict:
-        return {"id": self.uid, "start": self.start, "end": self.end, "channel": self.channel,
-                "label": self.label_id, "text": self.text, "attributes": self.attributes,
-                "fmin": self.fmin, "fmax": self.fmax}
+        return {
+            "id": self.uid,
+            "start": self.start,
+            "end": self.end,
+            "channel": self.channel,
+            "label": self.label_id,
+            "text": self.text,
+            "attributes": self.attributes,
+            "fmin": self.fmin,
+            "fmax": self.fmax,
+        }
 
 
 def _number(value, where: str, *, unit="seconds", allow_none=False) -> float | None:
@@ -79,7 +87,9 @@ def _attributes_clean(attributes, fields: dict, where: str) -> dict:
         if field.type == FieldType.TEXT and not isinstance(value, str):
             raise DomainError(f"{where}.attributes.{name} must be text.")
         if field.type == FieldType.CHOICE and value not in (None, "") and value not in (field.choices or []):
-            raise DomainError(f"{where}.attributes.{name}: {value!r} is not one of {', '.join(map(str, field.choices))}.")
+            raise DomainError(
+                f"{where}.attributes.{name}: {value!r} is not one of {', '.join(map(str, field.choices))}."
+            )
     return dict(attributes)
 
 
@@ -120,7 +130,9 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
             if isinstance(channel, bool) or not isinstance(channel, int) or channel < 0:
                 raise DomainError(f"{where}.channel must be a channel number or null.")
             if channel >= recording.channels:
-                raise DomainError(f"{where}.channel {channel} does not exist; the recording has {recording.channels} channel(s).")
+                raise DomainError(
+                    f"{where}.channel {channel} does not exist; the recording has {recording.channels} channel(s)."
+                )
         label = raw.get("label")
         if label is not None:
             if isinstance(label, bool) or not isinstance(label, int) or label not in region_labels:
@@ -137,7 +149,9 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
             if fmin < 0 or fmin >= fmax:
                 raise DomainError(f"{where}: fmin ({fmin} Hz) must be at least 0 and below fmax ({fmax} Hz).")
             if nyquist and fmax > nyquist + 0.5:
-                raise DomainError(f"{where}.fmax ({fmax} Hz) is above the recording's Nyquist frequency ({nyquist:g} Hz).")
+                raise DomainError(
+                    f"{where}.fmax ({fmax} Hz) is above the recording's Nyquist frequency ({nyquist:g} Hz)."
+                )
         attributes = _attributes_clean(raw.get("attributes"), fields, where)
         clean.append(CleanRegion(uid, start, end, channel, label, text, attributes, fmin, fmax))
     clean.sort(key=lambda r: (r.start, r.end, r.uid))
@@ -172,25 +186,46 @@ def _conflict(annotation_id, version: int) -> Conflict:
 def _bump(annotation, version: int, *, statuses, **changes) -> int:
     """Move ``annotation`` from ``version`` to version+1 only if nobody moved it first, else 409."""
     now = timezone.now()
-    changed = (Annotation.objects.filter(pk=annotation.pk, version=version, status__in=statuses)
-               .update(version=version + 1, updated_at=now, **changes))
+    changed = Annotation.objects.filter(pk=annotation.pk, version=version, status__in=statuses).update(
+        version=version + 1, updated_at=now, **changes
+    )
     if not changed:
         raise _conflict(annotation.pk, version)
     return version + 1
 
 
 def _snapshot(annotation, version, *, status, author, kind, regions, clip_labels, comment="") -> None:
-    AnnotationVersion.objects.create(annotation_id=annotation.pk, version=version, author=author, kind=kind,
-                                     status=status, regions=regions, clip_labels=clip_labels, comment=comment or "")
+    AnnotationVersion.objects.create(
+        annotation_id=annotation.pk,
+        version=version,
+        author=author,
+        kind=kind,
+        status=status,
+        regions=regions,
+        clip_labels=clip_labels,
+        comment=comment or "",
+    )
 
 
 def _content_replace(annotation, clean, clip) -> None:
     Region.objects.filter(annotation_id=annotation.pk).delete()
-    Region.objects.bulk_create([
-        Region(annotation_id=annotation.pk, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
-               label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax)
-        for r in clean
-    ])
+    Region.objects.bulk_create(
+        [
+            Region(
+                annotation_id=annotation.pk,
+                uid=r.uid,
+                start=r.start,
+                end=r.end,
+                channel=r.channel,
+                label_id=r.label_id,
+                text=r.text,
+                attributes=r.attributes,
+                fmin=r.fmin,
+                fmax=r.fmax,
+            )
+            for r in clean
+        ]
+    )
     annotation.clip_labels.set(clip)
 
 
@@ -216,18 +251,26 @@ def annotation_save(*, annotation, user, version: int, regions: list, clip_label
     """
     _owner_check(annotation, user)
     settings = annotation_settings_get(annotation.project_id)
-    clean, clip = regions_clean(recording=annotation.recording, regions=regions, clip_labels=clip_labels,
-                                settings=settings)
+    clean, clip = regions_clean(
+        recording=annotation.recording, regions=regions, clip_labels=clip_labels, settings=settings
+    )
     with transaction.atomic():
         new_version = _bump(annotation, version, statuses=EDITABLE)
         _content_replace(annotation, clean, clip)
         # The status cannot have changed: _bump matched it among EDITABLE, and only submit leaves those.
-        _snapshot(annotation, new_version, status=annotation.status, author=user, kind=VersionKind.SAVE,
-                  regions=[r.as_json() for r in clean], clip_labels=clip)
+        _snapshot(
+            annotation,
+            new_version,
+            status=annotation.status,
+            author=user,
+            kind=VersionKind.SAVE,
+            regions=[r.as_json() for r in clean],
+            clip_labels=clip,
+        )
         now = timezone.now()
-        Assignment.objects.filter(recording_id=annotation.recording_id, annotator=user,
-                                  status=AssignmentStatus.OPEN).update(
-            locked_until=now + timedelta(minutes=settings.lock_minutes), updated_at=now)
+        Assignment.objects.filter(
+            recording_id=annotation.recording_id, annotator=user, status=AssignmentStatus.OPEN
+        ).update(locked_until=now + timedelta(minutes=settings.lock_minutes), updated_at=now)
     return _fresh(annotation.pk)
 
 

@@ -32,8 +32,16 @@ from _common import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 FILES = [("5 s", 5), ("60 min", 3600)]
 READY_JS = """
 window.__bench = {};
@@ -64,14 +72,24 @@ ws.on('error', (e) => { window.__bench.error = String(e); });
 
 
 def server_env(var_dir: Path) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DATABASE_", "CELERY_", "AWS_", "EARMARK_", "MEDIA_", "DJANGO_"))}
-    env.update({
-        "EARMARK_VAR_DIR": str(var_dir), "EARMARK_ENV_FILE": str(var_dir / "none.env"),
-        "DJANGO_SETTINGS_MODULE": "config.settings.base", "SECRET_KEY": "benchmark-only-" + "x" * 40,
-        "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost", "CELERY_TASK_ALWAYS_EAGER": "true",
-        "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"), "PYTHONPATH": str(ROOT),
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "CELERY_", "AWS_", "EARMARK_", "MEDIA_", "DJANGO_"))
+    }
+    env.update(
+        {
+            "EARMARK_VAR_DIR": str(var_dir),
+            "EARMARK_ENV_FILE": str(var_dir / "none.env"),
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "SECRET_KEY": "benchmark-only-" + "x" * 40,
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+            "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -110,9 +128,13 @@ def seed(var_dir: Path) -> dict:
             raise SystemExit(f"seeding failed: {result}")
         client = Client()
         client.force_login(annotator)
-        out[str(seconds)] = {"project": project.id, "recording": result.recording_id, "bytes": path.stat().st_size,
-                             "session": client.cookies["sessionid"].value,
-                             "ingest_and_process_s": round(time.perf_counter() - started, 1)}
+        out[str(seconds)] = {
+            "project": project.id,
+            "recording": result.recording_id,
+            "bytes": path.stat().st_size,
+            "session": client.cookies["sessionid"].value,
+            "ingest_and_process_s": round(time.perf_counter() - started, 1),
+        }
         path.unlink()
     return out
 
@@ -134,8 +156,9 @@ def start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
     fh = open(log, "wb")
     from apps.catalog.management.commands.run_embedded import web_command  # the server `make run` starts
 
-    proc = subprocess.Popen(web_command(f"127.0.0.1:{port}"), cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        web_command(f"127.0.0.1:{port}"), cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -150,8 +173,10 @@ def start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
 
 
 def check_processed(base: str, info: dict) -> None:
-    req = urllib.request.Request(f"{base}/api/v1/recordings/{info['recording']}/peaks?max_length=100",
-                                 headers={"Cookie": f"sessionid={info['session']}"})
+    req = urllib.request.Request(
+        f"{base}/api/v1/recordings/{info['recording']}/peaks?max_length=100",
+        headers={"Cookie": f"sessionid={info['session']}"},
+    )
     try:
         urllib.request.urlopen(req, timeout=10).read()
     except OSError as exc:
@@ -217,14 +242,17 @@ def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 12
     ctx.add_init_script(READY_JS)
     if naive:
         html = NAIVE_HTML % {"rid": info["recording"]}
-        ctx.route(f"{base}/__bench__/naive", lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+        ctx.route(
+            f"{base}/__bench__/naive", lambda route: route.fulfill(status=200, content_type="text/html", body=html)
+        )
         url = f"{base}/__bench__/naive"
     else:
         url = f"{base}/projects/{info['project']}/annotate/"
     page = ctx.new_page()
     page.goto(url, wait_until="commit")
-    page.wait_for_function("window.__bench && (window.__bench.ready || window.__bench.error)",
-                           timeout=timeout_s * 1000, polling=50)
+    page.wait_for_function(
+        "window.__bench && (window.__bench.ready || window.__bench.error)", timeout=timeout_s * 1000, polling=50
+    )
     bench = page.evaluate("window.__bench")
     if bench.get("error"):
         raise SystemExit(f"{url}: {bench['error']}")
@@ -249,7 +277,8 @@ def autosave_round_trips(page, saves: int = 40) -> dict[str, list[float]]:
     Both start once the page has finished loading (no request in flight for 0.5 s).
     """
     page.wait_for_load_state("networkidle")
-    return page.evaluate("""async (n) => {
+    return page.evaluate(
+        """async (n) => {
       const p = window.earmarkAnnotator, a = p.item.autosave, api = a.api, send = api.saveAnnotation;
       let sent = 0;
       api.saveAnnotation = function (...args) { sent = performance.now(); return send.apply(this, args); };
@@ -280,12 +309,15 @@ def autosave_round_trips(page, saves: int = 40) -> dict[str, list[float]]:
         api.saveAnnotation = send;
       }
       return out;
-    }""", saves)
+    }""",
+        saves,
+    )
 
 
 def screenshot(page, path: Path, seconds: int) -> None:
     """A realistic state: a few labelled regions with transcripts, one selected."""
-    page.evaluate("""(seconds) => {
+    page.evaluate(
+        """(seconds) => {
       const p = window.earmarkAnnotator;
       p.store.replace({ regions: [], clip_labels: [] });
       const base = seconds > 60 ? 1830 : 0.3, labels = (p.schema.region_labels || []).map((l) => l.id);
@@ -300,7 +332,9 @@ def screenshot(page, path: Path, seconds: int) -> None:
         if (!p.showSpectrogram) p.toggleSpectrogram();
       }
       p.selectRegion(last, { reveal: false });
-    }""", seconds)
+    }""",
+        seconds,
+    )
     page.wait_for_timeout(1500)
     page.screenshot(path=str(path), full_page=True)
 
@@ -336,8 +370,9 @@ def main() -> None:
         var_dir = Path(tmp)
         env = server_env(var_dir)
         print("Seeding a 5-second and a 60-minute 16 kHz recording (ingest + processing)...", flush=True)
-        done = subprocess.run([sys.executable, __file__, "--seed", str(var_dir)], cwd=ROOT, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--seed", str(var_dir)], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         if done.returncode:
             raise SystemExit(f"seeding failed:\n{done.stdout}\n{done.stderr}")
         seeded = json.loads(done.stdout.strip().splitlines()[-1])
@@ -387,34 +422,50 @@ def report(results: dict, args) -> None:
 
     print()
     load = os.getloadavg()
-    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) "
-          "at the end of the run")
-    print(f"Annotator load, headless Chromium on the embedded default (gunicorn, SQLite, local media); "
-          f"median of {args.runs} cold loads (baseline: {args.naive_runs})")
-    print(f"{'file':<7} {'page':<34} {'interactive':>12} {'(fastest)':>9} {'transferred':>12} {'renderer peak':>13}"
-          f" {'JS heap':>9}")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) "
+        "at the end of the run"
+    )
+    print(
+        f"Annotator load, headless Chromium on the embedded default (gunicorn, SQLite, local media); "
+        f"median of {args.runs} cold loads (baseline: {args.naive_runs})"
+    )
+    print(
+        f"{'file':<7} {'page':<34} {'interactive':>12} {'(fastest)':>9} {'transferred':>12} {'renderer peak':>13}"
+        f" {'JS heap':>9}"
+    )
     for name, r in results.items():
-        for label, rows in (("Earmark (stored peaks + streaming)", r["ours"]),
-                            ("baseline (wavesurfer, whole file)", r["naive"])):
+        for label, rows in (
+            ("Earmark (stored peaks + streaming)", r["ours"]),
+            ("baseline (wavesurfer, whole file)", r["naive"]),
+        ):
             fastest = min(r["ready_ms"] for r in rows) / 1000
-            print(f"{name:<7} {label:<34} {med(rows, 'ready_ms') / 1000:>10.3f} s {fastest:>7.3f} s"
-                  f" {med(rows, 'bytes') / 2**20:>9.2f} MB"
-                  f" {med(rows, 'rss_mb'):>10.0f} MB {med(rows, 'heap_mb'):>6.1f} MB")
-        print(f"{'':<7} {'baseline / Earmark':<34} {med(r['naive'], 'ready_ms') / med(r['ours'], 'ready_ms'):>11.1f}x"
-              f" {'':>9} {med(r['naive'], 'bytes') / med(r['ours'], 'bytes'):>11.1f}x"
-              f" {med(r['naive'], 'rss_mb') / max(med(r['ours'], 'rss_mb'), 1e-9):>12.1f}x")
+            print(
+                f"{name:<7} {label:<34} {med(rows, 'ready_ms') / 1000:>10.3f} s {fastest:>7.3f} s"
+                f" {med(rows, 'bytes') / 2**20:>9.2f} MB"
+                f" {med(rows, 'rss_mb'):>10.0f} MB {med(rows, 'heap_mb'):>6.1f} MB"
+            )
+        print(
+            f"{'':<7} {'baseline / Earmark':<34} {med(r['naive'], 'ready_ms') / med(r['ours'], 'ready_ms'):>11.1f}x"
+            f" {'':>9} {med(r['naive'], 'bytes') / med(r['ours'], 'bytes'):>11.1f}x"
+            f" {med(r['naive'], 'rss_mb') / max(med(r['ours'], 'rss_mb'), 1e-9):>12.1f}x"
+        )
     short, long_ = results["5 s"]["ours"], results["60 min"]["ours"]
     ratio = med(long_, "ready_ms") / med(short, "ready_ms")
     print(f"Earmark 60 min / 5 s interactive time: {ratio:.2f}x")
     for name, r in results.items():
         for kind, s in r["saves"].items():
-            print(f"autosave round-trip ({name}, {kind}, {len(s)} saves of {len(s)} growing documents): "
-                  f"p50 {pct(s, 50):.1f} ms  p95 {pct(s, 95):.1f} ms")
+            print(
+                f"autosave round-trip ({name}, {kind}, {len(s)} saves of {len(s)} growing documents): "
+                f"p50 {pct(s, 50):.1f} ms  p95 {pct(s, 95):.1f} ms"
+            )
     all_saves = [x for r in results.values() for x in r["saves"]["debounced"]]
-    print("targets (60 min): interactive < 1 s: {:.3f} s | within 1.5x of 5 s: {:.2f}x | < 2 MB: {:.2f} MB | "
-          "< 300 MB renderer: {:.0f} MB | autosave (debounced) p50 < 25 ms: {:.1f} ms".format(
-              med(long_, "ready_ms") / 1000, ratio, med(long_, "bytes") / 2**20, med(long_, "rss_mb"),
-              pct(all_saves, 50)))
+    print(
+        "targets (60 min): interactive < 1 s: {:.3f} s | within 1.5x of 5 s: {:.2f}x | < 2 MB: {:.2f} MB | "
+        "< 300 MB renderer: {:.0f} MB | autosave (debounced) p50 < 25 ms: {:.1f} ms".format(
+            med(long_, "ready_ms") / 1000, ratio, med(long_, "bytes") / 2**20, med(long_, "rss_mb"), pct(all_saves, 50)
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -38,20 +38,34 @@ def seed(n: int):
     user = user or get_user_model().objects.create_user("bench-viewer", password="bench-password-1")
     project = project or project_create(name="bench-100k", created_by=user)
     langs = [Language.objects.get_or_create(tag=t)[0] for t in ("en", "de", "fr", "sw")]
-    speakers = Speaker.objects.bulk_create([Speaker(project=project, code=f"s{i:05d}") for i in range(1000)],
-                                           ignore_conflicts=True)
+    speakers = Speaker.objects.bulk_create(
+        [Speaker(project=project, code=f"s{i:05d}") for i in range(1000)], ignore_conflicts=True
+    )
     speakers = list(Speaker.objects.filter(project=project))
     _grant_consent(speakers)
     have = Recording.objects.filter(project=project).count()
     batch = []
     for i in range(have, n):
         sha = f"{i:064x}"
-        batch.append(Recording(
-            project=project, speaker=speakers[i % len(speakers)] if i % 5 else None, language=langs[i % 4],
-            original_key=f"originals/{sha[:2]}/{sha[2:4]}/{sha}.wav", original_name=f"clip{i}.wav", sha256=sha,
-            container="wav", codec="PCM_16", sample_rate=16000, channels=1, frames=16000 * (1 + i % 30),
-            duration=1.0 + i % 30, bytes=32044, status="ready" if i % 3 else "ingested", created_by=user,
-        ))
+        batch.append(
+            Recording(
+                project=project,
+                speaker=speakers[i % len(speakers)] if i % 5 else None,
+                language=langs[i % 4],
+                original_key=f"originals/{sha[:2]}/{sha[2:4]}/{sha}.wav",
+                original_name=f"clip{i}.wav",
+                sha256=sha,
+                container="wav",
+                codec="PCM_16",
+                sample_rate=16000,
+                channels=1,
+                frames=16000 * (1 + i % 30),
+                duration=1.0 + i % 30,
+                bytes=32044,
+                status="ready" if i % 3 else "ingested",
+                created_by=user,
+            )
+        )
         if len(batch) == 10_000:
             Recording.objects.bulk_create(batch)
             batch = []
@@ -127,8 +141,10 @@ def main():
     from _common import percentile
 
     ratio = percentile(results["naive DRF first page"], 95) / percentile(results["earmark first page"], 95)
-    print(f"p95 naive / earmark (first page): {ratio:.2f}x; target: earmark p95 < 50 ms. "
-          "For scale (issue #2): Label Studio's task list, 224 ms p95 at 1,000 tasks on this machine.")
+    print(
+        f"p95 naive / earmark (first page): {ratio:.2f}x; target: earmark p95 < 50 ms. "
+        "For scale (issue #2): Label Studio's task list, 224 ms p95 at 1,000 tasks on this machine."
+    )
 
 
 if __name__ == "__main__":

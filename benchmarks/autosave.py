@@ -62,8 +62,20 @@ def seed():
 
 
 def document(n: int, speech: int, clean: int, version: int) -> str:
-    regions = [{"id": f"r{i}", "start": 0.1 * i, "end": 0.1 * i + 0.08, "channel": None, "label": speech,
-                "text": f"word {i}", "attributes": {}, "fmin": None, "fmax": None} for i in range(n)]
+    regions = [
+        {
+            "id": f"r{i}",
+            "start": 0.1 * i,
+            "end": 0.1 * i + 0.08,
+            "channel": None,
+            "label": speech,
+            "text": f"word {i}",
+            "attributes": {},
+            "fmin": None,
+            "fmax": None,
+        }
+        for i in range(n)
+    ]
     return json.dumps({"version": version, "regions": regions, "clip_labels": [clean]})
 
 
@@ -84,15 +96,21 @@ def main() -> None:
     var = Path(tmp.name)
     for key in [k for k in os.environ if k.startswith(("DATABASE_", "EARMARK_", "CELERY_"))]:
         del os.environ[key]
-    setup_django("config.settings.base", EARMARK_VAR_DIR=str(var), EARMARK_ENV_FILE=str(var / "none.env"),
-                 DEBUG="false", ALLOWED_HOSTS="testserver", CELERY_TASK_ALWAYS_EAGER="true",
-                 NUMBA_CACHE_DIR=str(ROOT / "var" / "numba-cache"))
+    setup_django(
+        "config.settings.base",
+        EARMARK_VAR_DIR=str(var),
+        EARMARK_ENV_FILE=str(var / "none.env"),
+        DEBUG="false",
+        ALLOWED_HOSTS="testserver",
+        CELERY_TASK_ALWAYS_EAGER="true",
+        NUMBA_CACHE_DIR=str(ROOT / "var" / "numba-cache"),
+    )
+    from _autosave_legacy import legacy_put
     from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from _autosave_legacy import legacy_put
     from apps.annotation.views import AnnotationDetailView
 
     lean_put = AnnotationDetailView.put
@@ -123,16 +141,22 @@ def main() -> None:
     tmp.cleanup()
 
     load = os.getloadavg()
-    print(f"\nmachine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; "
-          f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[1]}")
-    print(f"Autosave PUT in-process (session auth, middleware, view, service, JSON), {args.rounds} rounds of "
-          f"1..{args.regions} regions ({len(times['earmark'])} timed saves per path)")
-    print(f"{'path':<44} {'p50':>8} {'p95':>8} {'queries/save (1 / {} regions)'.format(args.regions):>32}")
+    print(
+        f"\nmachine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; "
+        f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[1]}"
+    )
+    print(
+        f"Autosave PUT in-process (session auth, middleware, view, service, JSON), {args.rounds} rounds of "
+        f"1..{args.regions} regions ({len(times['earmark'])} timed saves per path)"
+    )
+    print(f"{'path':<44} {'p50':>8} {'p95':>8} {f'queries/save (1 / {args.regions} regions)':>32}")
     label = {"legacy": "before (pre-tuning path, _autosave_legacy.py)", "earmark": "Earmark (lean save)"}
     for mode in puts:
         q = queries[mode]
-        print(f"{label[mode]:<44} {percentile(times[mode], 50):>5.1f} ms {percentile(times[mode], 95):>5.1f} ms"
-              f" {q[1]:>25} / {q[args.regions]}")
+        print(
+            f"{label[mode]:<44} {percentile(times[mode], 50):>5.1f} ms {percentile(times[mode], 95):>5.1f} ms"
+            f" {q[1]:>25} / {q[args.regions]}"
+        )
     ratio50 = percentile(times["legacy"], 50) / percentile(times["earmark"], 50)
     ratio95 = percentile(times["legacy"], 95) / percentile(times["earmark"], 95)
     print(f"{'before / Earmark':<44} {ratio50:>6.1f}x {ratio95:>6.1f}x")

@@ -30,8 +30,24 @@ class _NaiveRecording(serializers.ModelSerializer):
 
     class Meta:
         model = Recording
-        fields = ["id", "project", "original_name", "speaker", "language", "sha256", "container", "codec",
-                  "sample_rate", "channels", "frames", "duration", "bytes", "status", "metadata", "created_at"]
+        fields = [
+            "id",
+            "project",
+            "original_name",
+            "speaker",
+            "language",
+            "sha256",
+            "container",
+            "codec",
+            "sample_rate",
+            "channels",
+            "frames",
+            "duration",
+            "bytes",
+            "status",
+            "metadata",
+            "created_at",
+        ]
 
 
 class _Pages(PageNumberPagination):

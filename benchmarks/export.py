@@ -70,10 +70,17 @@ def examples(folder: Path, n: int):
     for i in range(n):
         path = folder / f"r{i:06d}.flac"
         yield Example(
-            key=f"r{i:06d}", split=SPLIT_OF[i % 10], audio=lambda p=path: open(p, "rb"), sample_rate=SR,
-            num_samples=SR, text=f"clip number {i}", labels=(("noise", "hiss")[i % 2],),
-            speaker=f"spk{i % 97:03d}", language="en", recording_id=str(i),
-        )  # fmt: skip
+            key=f"r{i:06d}",
+            split=SPLIT_OF[i % 10],
+            audio=lambda p=path: open(p, "rb"),
+            sample_rate=SR,
+            num_samples=SR,
+            text=f"clip number {i}",
+            labels=(("noise", "hiss")[i % 2],),
+            speaker=f"spk{i % 97:03d}",
+            language="en",
+            recording_id=str(i),
+        )
 
 
 def split_counts(n: int) -> dict[str, int]:
@@ -84,8 +91,12 @@ def split_counts(n: int) -> dict[str, int]:
 
 
 def build(fmt: str, folder: Path, n: int, out: Path) -> None:
-    write_release(examples(folder, n), {fmt: LocalDirSink(out)}, split_counts=split_counts(n),
-                  card_stats={"name": "benchmark", "splits": {}})  # fmt: skip
+    write_release(
+        examples(folder, n),
+        {fmt: LocalDirSink(out)},
+        split_counts=split_counts(n),
+        card_stats={"name": "benchmark", "splits": {}},
+    )
 
 
 def timed(fn) -> float:
@@ -111,11 +122,20 @@ def child_peak_rss_mb(args: list[str]) -> float:
 
 
 def child_env(var: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EARMARK_STORAGE",
-                                                            "MEDIA_ROOT")}  # fmt: skip
-    env.update({"EARMARK_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
-                "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000", "EARMARK_ENV_FILE": "/nonexistent",
-                "PYTHONPATH": str(ROOT)})  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EARMARK_STORAGE", "MEDIA_ROOT")
+    }
+    env.update(
+        {
+            "EARMARK_VAR_DIR": str(var),
+            "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+            "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000",
+            "EARMARK_ENV_FILE": "/nonexistent",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -141,9 +161,23 @@ def seed(folder: Path, n: int) -> None:
     for i in range(n):
         src = folder / f"r{i:06d}.flac"
         os.link(src, originals / src.name)
-        rows.append(Recording(project=project, speaker=speakers[i % 97], language=lang, original_key=f"originals/{src.name}",
-                              sha256=f"{i:064x}", container="flac", codec="FLAC", sample_rate=SR, channels=1, frames=SR,
-                              duration=1.0, bytes=src.stat().st_size, status="ready"))  # fmt: skip
+        rows.append(
+            Recording(
+                project=project,
+                speaker=speakers[i % 97],
+                language=lang,
+                original_key=f"originals/{src.name}",
+                sha256=f"{i:064x}",
+                container="flac",
+                codec="FLAC",
+                sample_rate=SR,
+                channels=1,
+                frames=SR,
+                duration=1.0,
+                bytes=src.stat().st_size,
+                status="ready",
+            )
+        )
     # Fixture rows for the benchmark (a write); every read in the build goes through the consent selector.
     Recording._default_manager.bulk_create(rows, batch_size=1000)
 
@@ -176,8 +210,13 @@ def e2e_run(fmt: str, var: Path) -> tuple[float, float]:
         "r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); "
         "print(r.stdout); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, __file__, "--e2e", fmt], check=True,
-                         capture_output=True, text=True, env=child_env(var)).stdout.split()  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, sys.executable, __file__, "--e2e", fmt],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=child_env(var),
+    ).stdout.split()
     secs = float(out[out.index("E2E") + 1])
     return secs, int(out[-1]) / 1024
 
@@ -210,8 +249,10 @@ def main() -> None:
         total = make_clips(clips, args.clips)
         mb = total / 1e6
         print(f"{args.clips} clips of 1 s 16 kHz FLAC, {mb:.1f} MB, generated in {time.perf_counter() - t:.1f} s")
-        print(f"\nThroughput ({args.clips} clips; audio MB in / wall second; best of {args.repeat}, "
-              "each round running every writer once, so load on a shared machine hits all alike)")
+        print(
+            f"\nThroughput ({args.clips} clips; audio MB in / wall second; best of {args.repeat}, "
+            "each round running every writer once, so load on a shared machine hits all alike)"
+        )
         print(f"{'writer':<22}{'seconds':>9}{'clips/s':>10}{'MB/s':>8}{'vs tar cf':>11}")
 
         def gnu_tar():
@@ -231,6 +272,7 @@ def main() -> None:
                 build(fmt, clips, args.clips, out)
                 if not WRITERS[fmt].audio_files:
                     shutil.rmtree(out)
+
             return run
 
         def cp_r():
@@ -275,15 +317,20 @@ def main() -> None:
         if args.skip_e2e:
             return
 
-        print("\nEnd to end: release_build in a worker-like child "
-              "(SQLite, local storage; FLAC clips copied frame for frame)")
-        print(f"{'format':<22}{'seconds':>9}{'clips/s':>10}{'vs tar cf':>11}{'RSS ' + str(args.small):>12}"
-              f"{'RSS ' + str(args.clips):>12}")  # fmt: skip
+        print(
+            "\nEnd to end: release_build in a worker-like child "
+            "(SQLite, local storage; FLAC clips copied frame for frame)"
+        )
+        print(
+            f"{'format':<22}{'seconds':>9}{'clips/s':>10}{'vs tar cf':>11}{'RSS ' + str(args.small):>12}"
+            f"{'RSS ' + str(args.clips):>12}"
+        )
         vars_ = {}
         for n in (args.small, args.clips):
             vars_[n] = tmp / f"var-{n}"
-            subprocess.run([sys.executable, __file__, "--seed", str(clips), str(n)], check=True,
-                           env=child_env(vars_[n]))  # fmt: skip
+            subprocess.run(
+                [sys.executable, __file__, "--seed", str(clips), str(n)], check=True, env=child_env(vars_[n])
+            )
         for fmt in FORMATS:
             _, small_rss = e2e_run(fmt, vars_[args.small])
             os.sync()
@@ -294,11 +341,15 @@ def main() -> None:
                 secs, big_rss = min(secs, build_secs), max(big_rss, rss)
                 tar_now = min(tar_now, timed(gnu_tar))
                 os.sync()
-            print(f"{fmt:<22}{secs:>9.2f}{args.clips / secs:>10.0f}{tar_now / secs:>10.2f}x{small_rss:>12.0f}"
-                  f"{big_rss:>12.0f}")
-        print("\nvs tar cf: the build's seconds against GNU tar archiving the same clip files (best of "
-              f"{args.repeat} each, side by side). cp -r and the bare python loop above show what a file per clip "
-              "costs on this disk.")
+            print(
+                f"{fmt:<22}{secs:>9.2f}{args.clips / secs:>10.0f}{tar_now / secs:>10.2f}x{small_rss:>12.0f}"
+                f"{big_rss:>12.0f}"
+            )
+        print(
+            "\nvs tar cf: the build's seconds against GNU tar archiving the same clip files (best of "
+            f"{args.repeat} each, side by side). cp -r and the bare python loop above show what a file per clip "
+            "costs on this disk."
+        )
 
 
 if __name__ == "__main__":

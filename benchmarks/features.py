@@ -216,8 +216,12 @@ def child(mode: str, arg: str) -> dict:
 def run_child(mode: str, arg: str, numba_cache: Path = NUMBA_CACHE) -> dict:
     env = dict(os.environ, NUMBA_CACHE_DIR=str(numba_cache), PYTHONPATH=str(ROOT))
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, arg], env=env, cwd=str(ROOT),
-        check=True, capture_output=True, text=True,
+        [sys.executable, __file__, "--child", mode, arg],
+        env=env,
+        cwd=str(ROOT),
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -240,10 +244,20 @@ def section_single(args) -> None:
     ours = cpu_throughput(earmark, _CLIPS)
     floor_tp = cpu_throughput(floor, _CLIPS)
     auto = cpu_throughput(lambda y: typical_script(y, tuning=None), _CLIPS[: max(1, args.clips // 4)])
-    row("one-STFT features vs typical script", f"{ours:10.1f}", f"{typical:10.1f}", f"{ours / typical:7.2f}x",
-        f"target >= 3x: {verdict(ours >= 3 * typical)}")
-    row("one-STFT features vs the floor", f"{ours:10.1f}", f"{floor_tp:10.1f}", f"{ours / floor_tp:7.2f}x",
-        f"target >= 0.25x: {verdict(ours >= 0.25 * floor_tp)}")
+    row(
+        "one-STFT features vs typical script",
+        f"{ours:10.1f}",
+        f"{typical:10.1f}",
+        f"{ours / typical:7.2f}x",
+        f"target >= 3x: {verdict(ours >= 3 * typical)}",
+    )
+    row(
+        "one-STFT features vs the floor",
+        f"{ours:10.1f}",
+        f"{floor_tp:10.1f}",
+        f"{ours / floor_tp:7.2f}x",
+        f"target >= 0.25x: {verdict(ours >= 0.25 * floor_tp)}",
+    )
     row("(context) typical script, chroma auto-tuning", f"{ours:10.1f}", f"{auto:10.1f}", f"{ours / auto:7.2f}x")
 
 
@@ -257,30 +271,59 @@ def section_memory(args) -> None:
         ours_m = run_child("stream", str(long_path))
         base_m = run_child("typical-whole", str(long_path))
     row("", "Earmark", "typical", "ratio")
-    row("peak RSS (MB), block-wise to .npy vs load+script", f"{ours_m['peak_kb'] / 1024:10.0f}",
-        f"{base_m['peak_kb'] / 1024:10.0f}", f"{base_m['peak_kb'] / ours_m['peak_kb']:7.1f}x",
-        f"(file {size_mb:.0f} MB)")
-    row("peak RSS growth over the warmed-up process (MB)", f"{(ours_m['peak_kb'] - ours_m['start_kb']) / 1024:10.0f}",
+    row(
+        "peak RSS (MB), block-wise to .npy vs load+script",
+        f"{ours_m['peak_kb'] / 1024:10.0f}",
+        f"{base_m['peak_kb'] / 1024:10.0f}",
+        f"{base_m['peak_kb'] / ours_m['peak_kb']:7.1f}x",
+        f"(file {size_mb:.0f} MB)",
+    )
+    row(
+        "peak RSS growth over the warmed-up process (MB)",
+        f"{(ours_m['peak_kb'] - ours_m['start_kb']) / 1024:10.0f}",
         f"{(base_m['peak_kb'] - base_m['start_kb']) / 1024:10.0f}",
-        f"{(base_m['peak_kb'] - base_m['start_kb']) / max(1, ours_m['peak_kb'] - ours_m['start_kb']):7.1f}x")
-    row("audio s per CPU s on that file", f"{audio_s / ours_m['cpu']:10.1f}", f"{audio_s / base_m['cpu']:10.1f}",
-        f"{base_m['cpu'] / ours_m['cpu']:7.2f}x", "(Earmark includes decoding and writing .npy)")
+        f"{(base_m['peak_kb'] - base_m['start_kb']) / max(1, ours_m['peak_kb'] - ours_m['start_kb']):7.1f}x",
+    )
+    row(
+        "audio s per CPU s on that file",
+        f"{audio_s / ours_m['cpu']:10.1f}",
+        f"{audio_s / base_m['cpu']:10.1f}",
+        f"{base_m['cpu'] / ours_m['cpu']:7.2f}x",
+        "(Earmark includes decoding and writing .npy)",
+    )
 
 
 def section_workers(args) -> None:
-    print(f"\n3. Worker processes, audio seconds per wall second ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})")
+    print(
+        f"\n3. Worker processes, audio seconds per wall second ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})"
+    )
     # Alternate the runs and keep each setting's best: other load on the machine comes and goes.
     runs = {1: [], 2: []}
     for n in (1, 2) * 3:
         runs[n].append(worker_throughput(n, args.clips))
     (one, cpus1), (two, cpus2) = max(runs[1]), max(runs[2])
     row("", "2 workers", "1 worker", "ratio")
-    row("Earmark features", f"{two:10.1f}", f"{one:10.1f}", f"{two / one:7.2f}x",
-        f"target >= 1.8x: {verdict(two >= 1.8 * one)}")
-    row("CPUs the workers actually got", f"{cpus2:10.2f}", f"{cpus1:10.2f}", f"{cpus2 / cpus1:7.2f}x",
-        "(the ceiling for the ratio above on a shared machine)")
-    row("audio s per worker CPU s", f"{two / cpus2:10.1f}", f"{one / cpus1:10.1f}",
-        f"{(two / cpus2) / (one / cpus1):7.2f}x", "(1.0 = workers do not slow each other)")
+    row(
+        "Earmark features",
+        f"{two:10.1f}",
+        f"{one:10.1f}",
+        f"{two / one:7.2f}x",
+        f"target >= 1.8x: {verdict(two >= 1.8 * one)}",
+    )
+    row(
+        "CPUs the workers actually got",
+        f"{cpus2:10.2f}",
+        f"{cpus1:10.2f}",
+        f"{cpus2 / cpus1:7.2f}x",
+        "(the ceiling for the ratio above on a shared machine)",
+    )
+    row(
+        "audio s per worker CPU s",
+        f"{two / cpus2:10.1f}",
+        f"{one / cpus1:10.1f}",
+        f"{(two / cpus2) / (one / cpus1):7.2f}x",
+        "(1.0 = workers do not slow each other)",
+    )
 
 
 def section_first_task(args) -> None:
@@ -290,14 +333,27 @@ def section_first_task(args) -> None:
     with tempfile.TemporaryDirectory(dir=ROOT / "var") as cold_cache:
         cold = run_child("first-task", "warm_up", numba_cache=Path(cold_cache))
     row("", "first task", "warm task", "ratio")
-    row("after warm_up() (numba cache warm): workers", f"{warm['first']:10.3f}", f"{warm['warm']:10.3f}",
+    row(
+        "after warm_up() (numba cache warm): workers",
+        f"{warm['first']:10.3f}",
+        f"{warm['warm']:10.3f}",
         f"{warm['first'] / warm['warm']:7.2f}x",
         f"target <= 2x: {verdict(warm['first'] <= 2 * warm['warm'])}; warm_up {warm['warm_up']:.2f} s, "
-        f"import {warm['import']:.2f} s")
-    row("(context) no warm_up(), numba cache warm", f"{bare['first']:10.3f}", f"{bare['warm']:10.3f}",
-        f"{bare['first'] / bare['warm']:7.2f}x")
-    row("(context) warm_up() with a cold numba cache", f"{cold['first']:10.3f}", f"{cold['warm']:10.3f}",
-        f"{cold['first'] / cold['warm']:7.2f}x", f"warm_up {cold['warm_up']:.2f} s")
+        f"import {warm['import']:.2f} s",
+    )
+    row(
+        "(context) no warm_up(), numba cache warm",
+        f"{bare['first']:10.3f}",
+        f"{bare['warm']:10.3f}",
+        f"{bare['first'] / bare['warm']:7.2f}x",
+    )
+    row(
+        "(context) warm_up() with a cold numba cache",
+        f"{cold['first']:10.3f}",
+        f"{cold['warm']:10.3f}",
+        f"{cold['first'] / cold['warm']:7.2f}x",
+        f"warm_up {cold['warm_up']:.2f} s",
+    )
 
 
 SECTIONS = {"1": section_single, "2": section_memory, "3": section_workers, "4": section_first_task}
@@ -319,8 +375,10 @@ def main() -> None:
 
     from apps.processing.dsp import warm_up
 
-    print(f"Earmark feature benchmark  (numpy {np.__version__}, scipy {scipy.__version__}, "
-          f"librosa {librosa.__version__}; 1 BLAS/OpenMP thread per process; load {os.getloadavg()[0]:.2f})")
+    print(
+        f"Earmark feature benchmark  (numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"librosa {librosa.__version__}; 1 BLAS/OpenMP thread per process; load {os.getloadavg()[0]:.2f})"
+    )
     print(f"recipe: {RECIPE}")
     if set(args.sections) & {"1", "3"}:
         print(f"generating {args.clips} clips of {CLIP_SECONDS:.0f} s at {SR} Hz ...", flush=True)

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import requests
 import soundfile as sf
-
 from _common import ROOT, free_port, rss_now_kb, rss_peak_kb, serving_pid
 
 
@@ -39,8 +38,15 @@ def clips(n: int, seconds=5.0, sr=16000) -> list[bytes]:
 
 
 def manage(env, *args, input_text=None):
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True, input=input_text).stdout
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        input=input_text,
+    ).stdout
 
 
 def main():
@@ -53,18 +59,41 @@ def main():
 
     var = Path(tempfile.mkdtemp(prefix="earmark-bench-ingest-"))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "EARMARK_STORAGE")}
-    env.update({"EARMARK_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
-                "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000", "EARMARK_ENV_FILE": "/nonexistent",
-                "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "EARMARK_VAR_DIR": str(var),
+            "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+            "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000",
+            "EARMARK_ENV_FILE": "/nonexistent",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     manage(env, "migrate", "--noinput")
-    token = manage(env, "shell", "-v", "0", input_text=(
-        "from django.contrib.auth import get_user_model\n"
-        "from apps.accounts.services import token_create\n"
-        "u = get_user_model().objects.create_user('bench', password='bench-password-1', is_staff=True)\n"
-        "print(token_create(user=u).key)\n")).strip().splitlines()[-1]
+    token = (
+        manage(
+            env,
+            "shell",
+            "-v",
+            "0",
+            input_text=(
+                "from django.contrib.auth import get_user_model\n"
+                "from apps.accounts.services import token_create\n"
+                "u = get_user_model().objects.create_user('bench', password='bench-password-1', is_staff=True)\n"
+                "print(token_create(user=u).key)\n"
+            ),
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     from apps.catalog.management.commands.run_embedded import web_command  # the server `make run` starts
 
-    server = subprocess.Popen(web_command(f"127.0.0.1:{args.port}"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(var / "server.log", "wb"))
+    server = subprocess.Popen(
+        web_command(f"127.0.0.1:{args.port}"),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(var / "server.log", "wb"),
+    )
     base = f"http://127.0.0.1:{args.port}"
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
@@ -79,12 +108,16 @@ def main():
             raise SystemExit("the server did not start")
         data = clips(args.files)
         megabytes = sum(map(len, data)) / 1e6
-        print(f"{args.files} clips of 5 s at 16 kHz, {megabytes:.1f} MB per run, one request each; "
-              "server: gunicorn (embedded default)")
+        print(
+            f"{args.files} clips of 5 s at 16 kHz, {megabytes:.1f} MB per run, one request each; "
+            "server: gunicorn (embedded default)"
+        )
         print(f"{'run':<28}{'files/s':>10}{'MB/s':>9}{'server RSS after (MB)':>24}{'accepted':>10}")
         rows = {}
-        for label, url_for in [("earmark", lambda pid: f"/api/v1/projects/{pid}/recordings/"),
-                               ("baseline (store only)", lambda pid: f"/bench/store-only/{pid}/")]:
+        for label, url_for in [
+            ("earmark", lambda pid: f"/api/v1/projects/{pid}/recordings/"),
+            ("baseline (store only)", lambda pid: f"/bench/store-only/{pid}/"),
+        ]:
             rates = []
             for run in range(args.runs):
                 created = session.post(base + "/api/v1/projects/", json={"name": f"{label} {run}"})
@@ -100,12 +133,16 @@ def main():
                 body = response.json()
                 accepted = body.get("accepted", body.get("stored"))
                 rates.append(args.files / elapsed)
-                print(f"{label + f' #{run + 1}':<28}{args.files / elapsed:>10.0f}{megabytes / elapsed:>9.1f}"
-                      f"{rss_now_kb(serving_pid(server.pid)) / 1024:>24.0f}{accepted:>10}")
+                print(
+                    f"{label + f' #{run + 1}':<28}{args.files / elapsed:>10.0f}{megabytes / elapsed:>9.1f}"
+                    f"{rss_now_kb(serving_pid(server.pid)) / 1024:>24.0f}{accepted:>10}"
+                )
             rows[label] = max(rates)
         print(f"server peak RSS (VmHWM): {rss_peak_kb(serving_pid(server.pid)) / 1024:.0f} MB (the gunicorn worker)")
-        print(f"earmark / store-only baseline throughput: {rows['earmark'] / rows['baseline (store only)']:.2f}x "
-              "(earmark also probes, decodes, hashes, dedupes and queues processing)")
+        print(
+            f"earmark / store-only baseline throughput: {rows['earmark'] / rows['baseline (store only)']:.2f}x "
+            "(earmark also probes, decodes, hashes, dedupes and queues processing)"
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)

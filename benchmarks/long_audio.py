@@ -42,21 +42,50 @@ def _reset_peak() -> None:
 
 
 def _generate(path: Path, seconds: int) -> None:
-    subprocess.run(["sox", "-n", "-r", "16000", "-b", "16", "-c", "1", str(path), "synth", str(seconds),
-                    "pinknoise", "vol", "0.3", "tremolo", "3", "80"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "16000",
+            "-b",
+            "16",
+            "-c",
+            "1",
+            str(path),
+            "synth",
+            str(seconds),
+            "pinknoise",
+            "vol",
+            "0.3",
+            "tremolo",
+            "3",
+            "80",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def _child(root: str, audio: str, work: str) -> None:
     """One processing run in this fresh process; prints a JSON line."""
     sys.path.insert(0, root)
     os.chdir(root)
-    os.environ.update({
-        "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000",
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": f"sqlite:///{work}/db.sqlite3", "MEDIA_ROOT": f"{work}/media", "EARMARK_STORAGE": "local",
-        "CELERY_BROKER_URL": "memory://", "NUMBA_CACHE_DIR": f"{root}/var/numba-cache",
-        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1",
-    })
+    os.environ.update(
+        {
+            "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000",
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "DATABASE_URL": f"sqlite:///{work}/db.sqlite3",
+            "MEDIA_ROOT": f"{work}/media",
+            "EARMARK_STORAGE": "local",
+            "CELERY_BROKER_URL": "memory://",
+            "NUMBA_CACHE_DIR": f"{root}/var/numba-cache",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "NUMBA_NUM_THREADS": "1",
+        }
+    )
     import django
 
     django.setup()
@@ -66,9 +95,9 @@ def _child(root: str, audio: str, work: str) -> None:
     from apps.catalog.models import Project
     from apps.catalog.services import recording_ingest
     from apps.processing.models import Artifact
+    from apps.processing.services import warmup
     from apps.processing.services.pipeline import local_original, pipeline_run
     from apps.processing.services.recipes import project_recipe_get
-    from apps.processing.services import warmup
     from apps.review.services import qa_on_processed
 
     project = Project.objects.create(name="bench")
@@ -92,8 +121,13 @@ def _child(root: str, audio: str, work: str) -> None:
 
     def close_stage() -> None:
         if state["stage"] is not None:
-            stages.append({"stage": state["stage"], "seconds": time.perf_counter() - state["t"],
-                           "peak_mb": _status_kb("VmHWM") / 1024})
+            stages.append(
+                {
+                    "stage": state["stage"],
+                    "seconds": time.perf_counter() - state["t"],
+                    "peak_mb": _status_kb("VmHWM") / 1024,
+                }
+            )
 
     def progress(stage: str, _percent: float) -> None:
         if stage != state["stage"]:
@@ -111,20 +145,32 @@ def _child(root: str, audio: str, work: str) -> None:
     seconds = time.perf_counter() - started
     arts = list(Artifact.objects.filter(source_sha256=recording.sha256).values_list("kind", "bytes"))
     feature_kinds = {"spectrogram", "mel", "mfcc", "mfcc_delta", "mfcc_delta2", "chroma"}
-    print(json.dumps({
-        "idle_mb": idle_kb / 1024, "seconds": seconds, "stages": stages, "duration": recording.duration,
-        "artifact_bytes": sum(b for _, b in arts),
-        "feature_bytes": sum(b for k, b in arts if k in feature_kinds),
-        "by_kind": {k: b for k, b in arts if not k.startswith("tile_")},
-        "tile_bytes": sum(b for k, b in arts if k.startswith("tile_")),
-        "pcm16_bytes": int(round(recording.duration * 16000 * 2)),
-    }))
+    print(
+        json.dumps(
+            {
+                "idle_mb": idle_kb / 1024,
+                "seconds": seconds,
+                "stages": stages,
+                "duration": recording.duration,
+                "artifact_bytes": sum(b for _, b in arts),
+                "feature_bytes": sum(b for k, b in arts if k in feature_kinds),
+                "by_kind": {k: b for k, b in arts if not k.startswith("tile_")},
+                "tile_bytes": sum(b for k, b in arts if k.startswith("tile_")),
+                "pcm16_bytes": int(round(recording.duration * 16000 * 2)),
+            }
+        )
+    )
 
 
 def _run(root: Path, audio: Path, tmp: Path, label: str) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=tmp))
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(root), str(audio), str(work)],
-                          cwd=root, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", str(root), str(audio), str(work)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         raise SystemExit(f"{label} failed:\n{done.stderr[-3000:]}")
     subprocess.run(["rm", "-rf", str(work)], check=False)
@@ -167,17 +213,25 @@ def main() -> None:
             rows.append((name, hours, audio, mine, base))
             for label, r in (("Earmark", mine), (f"baseline {args.baseline}", base)):
                 peak = max(s["peak_mb"] for s in r["stages"])
-                print(f"{name:>4} {label:18} peak {peak:6.0f} MB  idle {r['idle_mb']:5.0f} MB  "
-                      f"{r['seconds'] / hours:7.1f} s/audio-h  artifacts {r['artifact_bytes'] / hours / 2**20:7.1f} "
-                      f"MB/audio-h (features {r['feature_bytes'] / hours / 2**20:.1f}, tiles "
-                      f"{r['tile_bytes'] / hours / 2**20:.1f}; features / 16-bit PCM "
-                      f"{r['feature_bytes'] / r['pcm16_bytes']:.2f})", flush=True)
+                print(
+                    f"{name:>4} {label:18} peak {peak:6.0f} MB  idle {r['idle_mb']:5.0f} MB  "
+                    f"{r['seconds'] / hours:7.1f} s/audio-h  artifacts {r['artifact_bytes'] / hours / 2**20:7.1f} "
+                    f"MB/audio-h (features {r['feature_bytes'] / hours / 2**20:.1f}, tiles "
+                    f"{r['tile_bytes'] / hours / 2**20:.1f}; features / 16-bit PCM "
+                    f"{r['feature_bytes'] / r['pcm16_bytes']:.2f})",
+                    flush=True,
+                )
                 print(f"     peak MB per stage: {_stage_table(label, r)}", flush=True)
-                print("     seconds per stage: " + ", ".join(f"{s['stage']} {s['seconds']:.1f}" for s in r["stages"]),
-                      flush=True)
-            print(f"     ratio: {base['seconds'] / mine['seconds']:.2f}x faster, peak "
-                  f"{max(s['peak_mb'] for s in mine['stages']) / max(s['peak_mb'] for s in base['stages']):.2f}x, "
-                  f"feature bytes {mine['feature_bytes'] / max(base['feature_bytes'], 1):.2f}x", flush=True)
+                print(
+                    "     seconds per stage: " + ", ".join(f"{s['stage']} {s['seconds']:.1f}" for s in r["stages"]),
+                    flush=True,
+                )
+            print(
+                f"     ratio: {base['seconds'] / mine['seconds']:.2f}x faster, peak "
+                f"{max(s['peak_mb'] for s in mine['stages']) / max(s['peak_mb'] for s in base['stages']):.2f}x, "
+                f"feature bytes {mine['feature_bytes'] / max(base['feature_bytes'], 1):.2f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

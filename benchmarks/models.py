@@ -34,8 +34,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
-VOICES = ["en-gb", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029",
-          "en-us+f2", "en-gb+f4", "en+m3"]
+VOICES = [
+    "en-gb",
+    "en-us",
+    "en-gb-scotland",
+    "en-gb-x-gbclan",
+    "en-gb-x-rp",
+    "en-gb-x-gbcwmd",
+    "en-029",
+    "en-us+f2",
+    "en-gb+f4",
+    "en+m3",
+]
 SPEEDS = [120, 145, 170, 195, 220]
 PITCHES = [30, 45, 60, 75]
 SR = 16000
@@ -47,15 +57,18 @@ def say(args) -> np.ndarray:
     import librosa
 
     word, voice, speed, pitch = args
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", word],
-                         check=True, capture_output=True).stdout
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", word],
+        check=True,
+        capture_output=True,
+    ).stdout
     y, sr = sf.read(io.BytesIO(wav), dtype="float32")
     y = librosa.resample(y, orig_sr=sr, target_sr=SR)
     y, _ = librosa.effects.trim(y, top_db=35)
     y = y[:SR]
     out = np.zeros(SR, dtype=np.float32)
     start = (SR - len(y)) // 2
-    out[start:start + len(y)] = y / (np.abs(y).max() + 1e-9) * 0.5
+    out[start : start + len(y)] = y / (np.abs(y).max() + 1e-9) * 0.5
     return out
 
 
@@ -78,7 +91,7 @@ def recording_of(clips, snr_db: float, seed: int) -> tuple[bytes, list[tuple[flo
     spans = []
     for n, i in enumerate(order):
         word, clip = clips[i]
-        y[n * step: n * step + SR] = clip
+        y[n * step : n * step + SR] = clip
         spans.append((n * step / SR, n * step / SR + 1.0, word))
     speech = np.concatenate([c for _, c in clips])
     power = float(np.mean(speech[np.abs(speech) > 1e-4] ** 2))
@@ -107,21 +120,37 @@ def build_project(name: str, per_voice, snr_db: float, manager):
         speaker = Speaker.objects.create(project=project, code=f"voice-{i}")
         ConsentRecord.objects.create(speaker=speaker, purpose_mask=ALL_PURPOSES_MASK, granted_at=timezone.now())
         data, spans = recording_of(clips, snr_db, seed=1000 * i + int(snr_db))
-        result = recording_ingest(project=project, fileobj=io.BytesIO(data), name=f"{voice}-{snr_db}.flac",
-                                  created_by=manager, speaker_code=speaker.code)
+        result = recording_ingest(
+            project=project,
+            fileobj=io.BytesIO(data),
+            name=f"{voice}-{snr_db}.flac",
+            created_by=manager,
+            speaker_code=speaker.code,
+        )
         assert result.status == "accepted", result
-        ann = Annotation.objects.create(project=project, recording_id=result.recording_id, annotator=manager,
-                                        status="accepted", version=1, submitted_at=timezone.now())
-        Region.objects.bulk_create([Region(annotation=ann, uid=f"{ann.id}-{n}", start=a, end=b, label=labels[w])
-                                    for n, (a, b, w) in enumerate(spans)])
+        ann = Annotation.objects.create(
+            project=project,
+            recording_id=result.recording_id,
+            annotator=manager,
+            status="accepted",
+            version=1,
+            submitted_at=timezone.now(),
+        )
+        Region.objects.bulk_create(
+            [
+                Region(annotation=ann, uid=f"{ann.id}-{n}", start=a, end=b, label=labels[w])
+                for n, (a, b, w) in enumerate(spans)
+            ]
+        )
     return project
 
 
 def train(project, manager, backend: str, **recipe):
     from apps.learning.services import model_create, model_train
 
-    model = model_create(project_id=project.id, actor=manager, backend=backend, recipe={"test_ratio": 0.3, **recipe},
-                         enqueue=False)
+    model = model_create(
+        project_id=project.id, actor=manager, backend=backend, recipe={"test_ratio": 0.3, **recipe}, enqueue=False
+    )
     started, cpu = time.perf_counter(), time.process_time()
     model = model_train(model_id=model.id)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -148,8 +177,16 @@ def active_learning(project, seeds=(0, 1, 2), start=10, step=10):
 
     def fit(ids):
         m = SklearnModel()
-        m.fit([examples[i] for i in ids], y[ids], n_classes=k, recipe={}, sr=SR, feature_params=None,
-              progress=lambda *_: None, holdout=None)
+        m.fit(
+            [examples[i] for i in ids],
+            y[ids],
+            n_classes=k,
+            recipe={},
+            sr=SR,
+            feature_params=None,
+            progress=lambda *_: None,
+            holdout=None,
+        )
         return m
 
     def accuracy(m):
@@ -182,23 +219,36 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--no-cnn", action="store_true", help="scikit-learn only (no PyTorch runs)")
-    parser.add_argument("--variants", type=int, nargs=2, metavar=("SPEEDS", "PITCHES"),
-                        help="use only the first SPEEDS speeds and PITCHES pitches (all ten voices)")
+    parser.add_argument(
+        "--variants",
+        type=int,
+        nargs=2,
+        metavar=("SPEEDS", "PITCHES"),
+        help="use only the first SPEEDS speeds and PITCHES pitches (all ten voices)",
+    )
     args = parser.parse_args()
     voices, speeds, pitches = (VOICES[:4], SPEEDS[:2], PITCHES[:2]) if args.quick else (VOICES, SPEEDS, PITCHES)
     if args.variants:
-        speeds, pitches = SPEEDS[:args.variants[0]], PITCHES[:args.variants[1]]
+        speeds, pitches = SPEEDS[: args.variants[0]], PITCHES[: args.variants[1]]
     var = Path(tempfile.mkdtemp(prefix="earmark-models-bench-"))
-    os.environ.update({"EARMARK_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
-                       "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000",
-                       "EARMARK_ENV_FILE": "/nonexistent", "CELERY_TASK_ALWAYS_EAGER": "true"})
+    os.environ.update(
+        {
+            "EARMARK_VAR_DIR": str(var),
+            "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+            "SECRET_KEY": "benchmark-only-secret-key-000000000000000000000",
+            "EARMARK_ENV_FILE": "/nonexistent",
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+        }
+    )
     for key in ("DATABASE_URL", "CELERY_BROKER_URL", "EARMARK_STORAGE", "MEDIA_ROOT"):
         os.environ.pop(key, None)
     started = time.perf_counter()
     per_voice = synthesize(voices, speeds, pitches)
     n = sum(len(c) for c in per_voice.values())
-    print(f"keyword set: {len(WORDS)} words x {len(voices)} voices x {len(speeds)} speeds x {len(pitches)} pitches "
-          f"= {n} one-second clips, synthesised in {time.perf_counter() - started:.0f} s")
+    print(
+        f"keyword set: {len(WORDS)} words x {len(voices)} voices x {len(speeds)} speeds x {len(pitches)} pitches "
+        f"= {n} one-second clips, synthesised in {time.perf_counter() - started:.0f} s"
+    )
 
     import django
 
@@ -209,8 +259,10 @@ def main():
     call_command("migrate", verbosity=0)
     manager = get_user_model().objects.create_user("bench-manager")
     epochs = 3 if args.quick else args.epochs
-    print(f"{'noise':>6} {'model':<24} {'accuracy':>8} {'macro-F1':>8} {'chance':>7} {'wall s':>8} {'cpu s':>7} "
-          f"{'train/test clips':>17}")
+    print(
+        f"{'noise':>6} {'model':<24} {'accuracy':>8} {'macro-F1':>8} {'chance':>7} {'wall s':>8} {'cpu s':>7} "
+        f"{'train/test clips':>17}"
+    )
     projects = {}
     for snr in (20, 10, 0):
         t0 = time.perf_counter()
@@ -218,13 +270,18 @@ def main():
         print(f"  ({snr} dB set ingested and processed by Earmark's services in {time.perf_counter() - t0:.0f} s)")
         runs = [("sklearn (logistic)", "sklearn", {})]
         if snr in (10, 0) and not args.no_cnn:
-            runs += [("CNN, augmented", "cnn", {"epochs": epochs, "copies": 1}),
-                     ("CNN, no augmentation", "cnn", {"epochs": epochs, "augment": False})]
+            runs += [
+                ("CNN, augmented", "cnn", {"epochs": epochs, "copies": 1}),
+                ("CNN, no augmentation", "cnn", {"epochs": epochs, "augment": False}),
+            ]
         for label, backend, recipe in runs:
             model, seconds, cpu = train(project, manager, backend, **recipe)
             m, c = model.metrics, model.counts
-            print(f"{snr:>4}dB {label:<24} {m['accuracy']:8.3f} {m['macro_f1']:8.3f} {m['chance']:7.3f} "
-                  f"{seconds:8.1f} {cpu:7.1f} {c['train']['examples']:>8}/{c['test']['examples']}", flush=True)
+            print(
+                f"{snr:>4}dB {label:<24} {m['accuracy']:8.3f} {m['macro_f1']:8.3f} {m['chance']:7.3f} "
+                f"{seconds:8.1f} {cpu:7.1f} {c['train']['examples']:>8}/{c['test']['examples']}",
+                flush=True,
+            )
     full, pool, needed = active_learning(projects[10])
     unc, rnd = np.mean(needed["uncertainty"]), np.mean(needed["random"])
     print(f"active learning (10 dB, sklearn, pool {pool} clips, full-pool accuracy {full:.3f}, goal {0.9 * full:.3f}):")

@@ -53,9 +53,7 @@ def _clips(n_clips: int, seconds: float, sr: int, seed: int = 0) -> list[np.ndar
     return clips
 
 
-def measure_qa_throughput(
-    n_clips: int = 200, clip_seconds: float = 10.0, sr: int = 16000
-) -> dict[str, float]:
+def measure_qa_throughput(n_clips: int = 200, clip_seconds: float = 10.0, sr: int = 16000) -> dict[str, float]:
     """Run QA + fingerprint on synthetic clips; return throughput figures.
 
     Keys: ``audio_seconds``; ``qa_cpu_s``, ``fingerprint_cpu_s``, ``total_cpu_s``
@@ -112,10 +110,10 @@ def _qa_main() -> None:
     for name, cpu in rows:
         print(f"{name:<38}{cpu:>10.2f}{result['audio_seconds'] / cpu:>18.0f}")
     baseline_cpu = result["audio_seconds"] / result["baseline_audio_s_per_cpu_s"]
-    print(f"{'baseline: pyloudnorm loudness alone':<38}{baseline_cpu:>10.2f}"
-          f"{result['baseline_audio_s_per_cpu_s']:>18.0f}")
+    print(
+        f"{'baseline: pyloudnorm loudness alone':<38}{baseline_cpu:>10.2f}{result['baseline_audio_s_per_cpu_s']:>18.0f}"
+    )
     print(f"wall time for QA total: {result['wall_s']:.2f} s")
-
 
 
 # ---------------------------------------------------------------------------------------------- dashboard
@@ -149,7 +147,8 @@ def _seed_dashboard(n: int):
 
     users = get_user_model().objects
     manager = users.filter(username="bench-qa-manager").first() or users.create_user(
-        "bench-qa-manager", password="bench-password-1")
+        "bench-qa-manager", password="bench-password-1"
+    )
     project = Project.objects.filter(name=f"bench-dashboard-{n}").first()
     if project is not None:
         return manager, project
@@ -158,8 +157,9 @@ def _seed_dashboard(n: int):
     Membership.objects.bulk_create([Membership(user=u, project=project, role="annotator") for u in annotators])
     langs = [Language.objects.get_or_create(tag=t)[0] for t in ("en", "de", "fr", "sw", "yo")]
     genders, ages = ["female", "male", "non-binary", ""], ["18-29", "30-44", "45-59", "60+", ""]
-    Speaker.objects.bulk_create([Speaker(project=project, code=f"s{i:04d}", gender=genders[i % 4],
-                                         age_band=ages[i % 5]) for i in range(400)])
+    Speaker.objects.bulk_create(
+        [Speaker(project=project, code=f"s{i:04d}", gender=genders[i % 4], age_band=ages[i % 5]) for i in range(400)]
+    )
     speakers = list(Speaker.objects.filter(project=project))
     consents_grant_bulk(speakers=speakers)
     rng = np.random.default_rng(0)
@@ -167,34 +167,73 @@ def _seed_dashboard(n: int):
     rows = []
     for i in range(n):
         sha = f"{project.id:08x}{i:056x}"
-        rows.append(Recording(
-            project=project, speaker=speakers[i % len(speakers)], language=langs[i % len(langs)],
-            original_key=f"originals/{sha[:2]}/{sha}.wav", original_name=f"clip{i}.wav", sha256=sha,
-            container="wav", codec="PCM_16", sample_rate=16000, channels=1, frames=int(durations[i] * 16000),
-            duration=float(durations[i]), bytes=1000, status=("ready", "ready", "ready", "ingested", "failed")[i % 5],
-        ))
+        rows.append(
+            Recording(
+                project=project,
+                speaker=speakers[i % len(speakers)],
+                language=langs[i % len(langs)],
+                original_key=f"originals/{sha[:2]}/{sha}.wav",
+                original_name=f"clip{i}.wav",
+                sha256=sha,
+                container="wav",
+                codec="PCM_16",
+                sample_rate=16000,
+                channels=1,
+                frames=int(durations[i] * 16000),
+                duration=float(durations[i]),
+                bytes=1000,
+                status=("ready", "ready", "ready", "ingested", "failed")[i % 5],
+            )
+        )
     Recording.objects.bulk_create(rows, batch_size=2000)
     recs = list(Recording.objects.filter(project=project).order_by("id").values_list("id", "duration"))
     now = timezone.now()
     qa_rows = []
     for _j, (rid, dur) in enumerate(recs):
         flags = [f for f, p in zip(QA_FLAGS, (0.04, 0.08, 0.12, 0.02, 0.05, 0.03, 0.01, 0.02)) if rng.random() < p]
-        qa_rows.append(QAResult(recording_id=rid, project=project, duration_s=dur, snr_db=float(rng.uniform(5, 60)),
-                                flags="," + ",".join(flags) + "," if flags else "", flagged=bool(flags)))
+        qa_rows.append(
+            QAResult(
+                recording_id=rid,
+                project=project,
+                duration_s=dur,
+                snr_db=float(rng.uniform(5, 60)),
+                flags="," + ",".join(flags) + "," if flags else "",
+                flagged=bool(flags),
+            )
+        )
     QAResult.objects.bulk_create(qa_rows, batch_size=2000)
     for day in range(30):  # spread QA over a month
         QAResult.objects.filter(project=project, recording_id__in=[r for r, _ in recs[day::30]]).update(
-            computed_at=now - timedelta(days=day))
+            computed_at=now - timedelta(days=day)
+        )
     speech, noise = (Label.objects.create(project=project, kind="region", name=name) for name in ("speech", "noise"))
     statuses = rng.choice(["submitted", "accepted", "rejected", "in_progress"], size=n, p=[0.3, 0.5, 0.1, 0.1])
-    annotations = [Annotation(project=project, recording_id=rid, annotator=annotators[(j + k) % 5],
-                              status=statuses[(j + k) % n], version=3, submitted_at=now - timedelta(days=j % 30))
-                   for j, (rid, _) in enumerate(recs[: n // 3]) for k in range(1 + (j % 4 == 0))]
+    annotations = [
+        Annotation(
+            project=project,
+            recording_id=rid,
+            annotator=annotators[(j + k) % 5],
+            status=statuses[(j + k) % n],
+            version=3,
+            submitted_at=now - timedelta(days=j % 30),
+        )
+        for j, (rid, _) in enumerate(recs[: n // 3])
+        for k in range(1 + (j % 4 == 0))
+    ]
     Annotation.objects.bulk_create(annotations, batch_size=2000)
-    regions = [Region(annotation=a, uid=f"r{m}", start=m * 0.3 + jitter, end=m * 0.3 + 0.25,
-                      label=speech if m % 3 else noise, text="hello" if m % 2 else "")
-               for a in Annotation.objects.filter(project=project).only("id", "annotator_id")
-               for jitter in [0.02 * (a.annotator_id % 5)] for m in range(3)]
+    regions = [
+        Region(
+            annotation=a,
+            uid=f"r{m}",
+            start=m * 0.3 + jitter,
+            end=m * 0.3 + 0.25,
+            label=speech if m % 3 else noise,
+            text="hello" if m % 2 else "",
+        )
+        for a in Annotation.objects.filter(project=project).only("id", "annotator_id")
+        for jitter in [0.02 * (a.annotator_id % 5)]
+        for m in range(3)
+    ]
     Region.objects.bulk_create(regions, batch_size=5000)
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
@@ -211,8 +250,9 @@ def _baseline_dashboard(manager, project_id: int) -> dict:
     from apps.consent.selectors import recordings_usable
     from apps.review.models import QA_FLAGS, QAResult
 
-    recs = list(recordings_usable(manager, Purpose.STORE).filter(project_id=project_id)
-                .select_related("speaker", "language"))
+    recs = list(
+        recordings_usable(manager, Purpose.STORE).filter(project_id=project_id).select_related("speaker", "language")
+    )
     ids = {r.id for r in recs}
     status, langs, genders, ages, hist = Counter(), Counter(), Counter(), Counter(), Counter()
     for r in recs:
@@ -227,12 +267,14 @@ def _baseline_dashboard(manager, project_id: int) -> dict:
             for f in QA_FLAGS:
                 if f",{f}," in q.flags:
                     flags[q.computed_at.date()][f] += 1
-    anns = [a for a in Annotation.objects.filter(project_id=project_id).select_related("annotator")
-            if a.recording_id in ids]
+    anns = [
+        a for a in Annotation.objects.filter(project_id=project_id).select_related("annotator") if a.recording_id in ids
+    ]
     per_annotator = Counter((a.annotator.username, a.status) for a in anns)
     ann_ids = {a.id for a in anns}
-    labels = Counter(r.label_id for r in Region.objects.filter(annotation__project_id=project_id)
-                     if r.annotation_id in ann_ids)
+    labels = Counter(
+        r.label_id for r in Region.objects.filter(annotation__project_id=project_id) if r.annotation_id in ann_ids
+    )
     return {"status": status, "flags": flags, "annotators": per_annotator, "labels": labels, "hist": hist}
 
 
@@ -266,7 +308,9 @@ def _dashboard_main(n: int, repeats: int) -> None:
     call_command("migrate", verbosity=0)
     start = time.perf_counter()
     manager, project = _seed_dashboard(n)
-    print(f"\nDashboard at {n:,} recordings ({url.split('://')[0]}; seeded/reused in {time.perf_counter() - start:.1f} s)")
+    print(
+        f"\nDashboard at {n:,} recordings ({url.split('://')[0]}; seeded/reused in {time.perf_counter() - start:.1f} s)"
+    )
     from apps.review.dashboard import dashboard_data
 
     client = Client()

@@ -50,7 +50,7 @@ def _write_wav(path: Path, minutes: float, sr: int, channels: int) -> None:
                     length = int(rng.uniform(0.15, 0.4) * sr)
                     t = np.arange(length) / sr
                     burst = np.sin(2 * np.pi * rng.uniform(150, 600) * t) * np.hanning(length) * 0.4
-                    y[pos:pos + length, c] += burst[: n - pos]
+                    y[pos : pos + length, c] += burst[: n - pos]
                     pos += length + int(rng.uniform(0.1, 0.4) * sr)
             y += (3e-3 * rng.standard_normal(y.shape)).astype(np.float32)
             out.write(y)
@@ -83,8 +83,13 @@ def _child(mode: str, path: str) -> None:
 
 
 def _run(mode: str, path: Path) -> dict:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.qa_memory", "--child", mode, str(path)],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.qa_memory", "--child", mode, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -109,15 +114,21 @@ def main() -> None:
     from apps.processing.dsp.fingerprint import Fingerprint, similarity
 
     print(f"{'':32}{'Earmark (blocks)':>18}{'baseline (whole)':>18}{'ratio':>8}")
-    print(f"{'peak RSS, VmHWM (MB)':32}{earmark['vmhwm_mb']:>18.0f}{baseline['vmhwm_mb']:>18.0f}"
-          f"{earmark['vmhwm_mb'] / baseline['vmhwm_mb']:>8.3f}")
+    print(
+        f"{'peak RSS, VmHWM (MB)':32}{earmark['vmhwm_mb']:>18.0f}{baseline['vmhwm_mb']:>18.0f}"
+        f"{earmark['vmhwm_mb'] / baseline['vmhwm_mb']:>8.3f}"
+    )
     print(f"{'  of which imports only (MB)':32}{imports['vmhwm_mb']:>18.0f}{imports['vmhwm_mb']:>18.0f}")
-    print(f"{'wall time (s)':32}{earmark['seconds']:>18.1f}{baseline['seconds']:>18.1f}"
-          f"{earmark['seconds'] / baseline['seconds']:>8.2f}")
+    print(
+        f"{'wall time (s)':32}{earmark['seconds']:>18.1f}{baseline['seconds']:>18.1f}"
+        f"{earmark['seconds'] / baseline['seconds']:>8.2f}"
+    )
     for name in ("loudness_lufs", "snr_db", "silence_ratio", "clipped_ratio", "rms_dbfs", "peak_dbfs"):
         print(f"{name:32}{earmark[name]!s:>18.10}{baseline[name]!s:>18.10}")
-    same = similarity(Fingerprint.from_bytes(bytes.fromhex(earmark["fingerprint"])),
-                      Fingerprint.from_bytes(bytes.fromhex(baseline["fingerprint"])))
+    same = similarity(
+        Fingerprint.from_bytes(bytes.fromhex(earmark["fingerprint"])),
+        Fingerprint.from_bytes(bytes.fromhex(baseline["fingerprint"])),
+    )
     print(f"{'fingerprint similarity':32}{same:>18.4f}")
 
 

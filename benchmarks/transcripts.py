@@ -28,13 +28,26 @@ import soundfile as sf  # noqa: E402
 from apps.processing.dsp import speech  # noqa: E402
 
 SENTENCES = [
-    "please call me tomorrow morning", "the cat sat on the mat", "one two three four five six",
-    "seven green apples under water", "we will meet at the station tonight", "open the window before dinner",
-    "my brother likes fresh bread", "the train leaves at nine", "she bought a small red car",
-    "turn left at the next corner", "the weather is cold today", "bring me a cup of coffee",
-    "children play in the park", "the meeting starts after lunch", "read the first page again",
-    "he writes letters every week", "the river runs past the old mill", "put the books on the table",
-    "our garden needs more water", "listen to the music carefully",
+    "please call me tomorrow morning",
+    "the cat sat on the mat",
+    "one two three four five six",
+    "seven green apples under water",
+    "we will meet at the station tonight",
+    "open the window before dinner",
+    "my brother likes fresh bread",
+    "the train leaves at nine",
+    "she bought a small red car",
+    "turn left at the next corner",
+    "the weather is cold today",
+    "bring me a cup of coffee",
+    "children play in the park",
+    "the meeting starts after lunch",
+    "read the first page again",
+    "he writes letters every week",
+    "the river runs past the old mill",
+    "put the books on the table",
+    "our garden needs more water",
+    "listen to the music carefully",
 ]
 GAPS = (0.08, 0.15, 0.25)
 
@@ -46,7 +59,7 @@ def say(text: str) -> tuple[np.ndarray, int]:
 
 def trimmed(y: np.ndarray, level: float = 0.01) -> np.ndarray:
     idx = np.flatnonzero(np.abs(y) > level)
-    return y[idx[0]: idx[-1] + 1]
+    return y[idx[0] : idx[-1] + 1]
 
 
 def example(sentence: str, k: int) -> tuple[np.ndarray, int, list[tuple[float, float]]]:
@@ -94,10 +107,14 @@ def main(n: int) -> None:
     ms = lambda xs, q: 1000 * float(np.percentile(xs, q))  # noqa: E731
     print(f"examples: {len(refs)} sentences, {audio_s:.1f} s of espeak-ng speech (en-us), one core")
     print(f"engine: {rec.name} {rec.version}")
-    print(f"draft WER:           recogniser {jiwer.wer(refs, hyps):.3f}   empty-draft baseline "
-          f"{jiwer.wer(refs, [''] * len(refs)):.3f}")
-    print(f"boundary error (ms): aligner median {ms(errors, 50):.0f}, p90 {ms(errors, 90):.0f}   "
-          f"even-spread baseline median {ms(even_errors, 50):.0f}, p90 {ms(even_errors, 90):.0f}")
+    print(
+        f"draft WER:           recogniser {jiwer.wer(refs, hyps):.3f}   empty-draft baseline "
+        f"{jiwer.wer(refs, [''] * len(refs)):.3f}"
+    )
+    print(
+        f"boundary error (ms): aligner median {ms(errors, 50):.0f}, p90 {ms(errors, 90):.0f}   "
+        f"even-spread baseline median {ms(even_errors, 50):.0f}, p90 {ms(even_errors, 90):.0f}"
+    )
     print(f"alignment failures:  {failures}")
     print(f"real-time factor:    recogniser {audio_s / rec_cpu:.1f}x   aligner {audio_s / ali_cpu:.1f}x")
 

@@ -49,8 +49,12 @@ SNRS = [20, 10, 0]
 
 def _espeak(voice: str, text: str, folder: Path, n: int) -> np.ndarray:
     path = folder / f"{voice}-{n}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(path), text], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", "150", "-w", str(path), text],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     y, sr = sf.read(path, dtype="float32")
     return resample_poly(y, SR, sr).astype(np.float32) if sr != SR else y
 
@@ -132,8 +136,10 @@ def main():
         speech, other = make_set(Path(tmp), args.seconds, rng)
     level = float(np.median([_rms(s) for s in speech]))
     silero(speech[0])  # load the model before timing
-    print(f"{len(speech)} speech clips ({len(VOICES)} voices/languages), {len(other)} non-speech clips "
-          f"(tones, arpeggios, white/pink noise, near-silence); background pink noise")
+    print(
+        f"{len(speech)} speech clips ({len(VOICES)} voices/languages), {len(other)} non-speech clips "
+        f"(tones, arpeggios, white/pink noise, near-silence); background pink noise"
+    )
     print(f"{'SNR dB':>7} {'detector':>10} {'F1':>6} {'precision':>9} {'recall':>7} {'x real time/core':>17}")
     for snr in SNRS:
         clips = [mix(c, level, snr, rng) for c in speech + other]

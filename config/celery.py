@@ -12,8 +12,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 # so librosa's JIT code compiles once per machine, not once per process (11-17 s cold, ~1 s warm).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                                      "var", "numba-cache"))
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "numba-cache")
+)
 
 app = Celery("earmark")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -52,9 +53,14 @@ _SWEEP = env.float("EARMARK_SWEEP_SECONDS", default=15.0)
 _SWEEP_OPTIONS = {"queue": "default", "expires": _SWEEP}
 app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
-    **{f"{task.replace('.', '-')}": {"task": task, "schedule": _SWEEP, "options": _SWEEP_OPTIONS}
-       for task in ("processing.jobs_requeue_stale", "catalog.imports_requeue_stale",
-                    "datasets.releases_requeue_stale")},
+    **{
+        f"{task.replace('.', '-')}": {"task": task, "schedule": _SWEEP, "options": _SWEEP_OPTIONS}
+        for task in (
+            "processing.jobs_requeue_stale",
+            "catalog.imports_requeue_stale",
+            "datasets.releases_requeue_stale",
+        )
+    },
     # Storage objects no row points at (a web server or worker killed between writing an object and
     # committing its row) and stale temp files, hourly; only what is older than EARMARK_SWEEP_MIN_AGE_SECONDS.
     "core-storage-sweep": {"task": "core.storage_sweep", "schedule": 3600.0},

@@ -25,8 +25,13 @@ def pytest_configure(config):
     segfault in librosa's localmax)."""
     if hasattr(config, "workerinput"):
         return
-    subprocess.run([sys.executable, "-c", "from apps.processing.dsp import warm_up; warm_up()"], cwd=ROOT,
-                   check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-c", "from apps.processing.dsp import warm_up; warm_up()"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
 
 REQUIRE_SERVICES = os.environ.get("EARMARK_REQUIRE_SERVICES") == "1"
 _not_run: list[str] = []
@@ -70,8 +75,12 @@ def pytest_terminal_summary(terminalreporter):
     if needs:
         terminalreporter.section("not run here (service missing)")
         for report in needs:
-            terminalreporter.write_line(f"{report.nodeid}: {report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr}")
-        terminalreporter.write_line("CI runs these with EARMARK_REQUIRE_SERVICES=1, where they fail instead of skipping.")
+            terminalreporter.write_line(
+                f"{report.nodeid}: {report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr}"
+            )
+        terminalreporter.write_line(
+            "CI runs these with EARMARK_REQUIRE_SERVICES=1, where they fail instead of skipping."
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +98,9 @@ def _media_storage(settings, tmp_path):
 # --- audio ----------------------------------------------------------------------------------------------
 
 
-def make_audio(seconds=1.0, sr=16000, channels=1, fmt="WAV", subtype="PCM_16", freq=440.0, seed=0, amplitude=0.5) -> bytes:
+def make_audio(
+    seconds=1.0, sr=16000, channels=1, fmt="WAV", subtype="PCM_16", freq=440.0, seed=0, amplitude=0.5
+) -> bytes:
     """Encoded audio bytes: a tone plus a little seeded noise (different seeds → different bytes)."""
     t = np.arange(int(seconds * sr)) / sr
     rng = np.random.default_rng(seed)
@@ -115,7 +126,9 @@ def make_user(db, django_user_model):
 
     def _make(username=None, **kwargs):
         counter["n"] += 1
-        return django_user_model.objects.create_user(username or f"user{counter['n']}", password="pw-not-secret-123", **kwargs)
+        return django_user_model.objects.create_user(
+            username or f"user{counter['n']}", password="pw-not-secret-123", **kwargs
+        )
 
     return _make
 
@@ -181,17 +194,32 @@ def s3_storage(settings, moto_server, monkeypatch, request):
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_S3_ENDPOINT_URL", moto_server)
     bucket = f"earmark-{request.node.name.lower().replace('_', '-')[:40]}-{_free_port()}"
-    client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     client.create_bucket(Bucket=bucket)
     settings.EARMARK_STORAGE = "s3"
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": moto_server, "access_key": "testing", "secret_key": "testing",
-            "region_name": "us-east-1", "addressing_style": "path", "default_acl": None, "file_overwrite": True,
-            "querystring_auth": True, "querystring_expire": 300,
-        }},
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": moto_server,
+                "access_key": "testing",
+                "secret_key": "testing",
+                "region_name": "us-east-1",
+                "addressing_style": "path",
+                "default_acl": None,
+                "file_overwrite": True,
+                "querystring_auth": True,
+                "querystring_expire": 300,
+            },
+        },
     }
     return client, bucket
 

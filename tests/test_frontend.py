@@ -37,5 +37,8 @@ class Ok {{}}
 mixInto(Ok, [Wiring]);
 console.log(new Ok().wire());
 """)
-    assert out.splitlines() == ["Editing.wire would overwrite Wiring.wire", "Playback.start would overwrite Page.start",
-                                "wiring"]
+    assert out.splitlines() == [
+        "Editing.wire would overwrite Wiring.wire",
+        "Playback.start would overwrite Page.start",
+        "wiring",
+    ]

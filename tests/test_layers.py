@@ -75,4 +75,5 @@ def test_no_app_imports_another_app_inside_a_function():
         for line, module in function_level_cross_app_imports(path.read_text(), app):
             found.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert found == [], "use a module-level import (downwards) or a hook in apps/core/hooks.py (upwards):\n" + (
-        "\n".join(found))
+        "\n".join(found)
+    )

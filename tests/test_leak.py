@@ -43,6 +43,8 @@ IDS_ALLOWED = {
 
 def _ids_allowed(url: str) -> bool:
     return any(re.match(pattern, url) for pattern in IDS_ALLOWED)
+
+
 # Regex-only patterns that need no walking here: the admin (staff only; our users are not staff) and static files.
 SKIP_REGEX = re.compile(r"^(admin/|static/|media/)")
 
@@ -97,7 +99,7 @@ def _request(client, method, url, query):
 def walk(clients: dict, params: dict, query: dict, urlconf=None) -> list[tuple[str, str, str, int, bytes]]:
     """Request every expanded path with every client; returns (role, method, url, status, body)."""
     out, unwalked, cached = [], [], []
-    for route, pattern in _patterns(get_resolver(urlconf)):
+    for route, _pattern in _patterns(get_resolver(urlconf)):
         paths = _expand(route, params)
         if paths is None:
             unwalked.append(route)
@@ -173,14 +175,32 @@ def _annotate(rec, user, secret):
     )
 
     label = Label.objects.get_or_create(project=rec.project, kind="region", name="speech")[0]
-    Assignment.objects.create(project=rec.project, recording=rec, annotator=user, status="open",
-                              locked_until=timezone.now() + timedelta(hours=1))
-    annotation = Annotation.objects.create(project=rec.project, recording=rec, annotator=user, status="submitted",
-                                           version=1, submitted_at=timezone.now())
-    Region.objects.create(annotation=annotation, uid=f"u{rec.id}", start=0.1, end=0.5, text=secret, label=label,
-                          attributes={"note": secret})
-    AnnotationVersion.objects.create(annotation=annotation, version=1, author=user, status="submitted",
-                                     regions=[{"start": 0.1, "end": 0.5, "text": secret}])
+    Assignment.objects.create(
+        project=rec.project,
+        recording=rec,
+        annotator=user,
+        status="open",
+        locked_until=timezone.now() + timedelta(hours=1),
+    )
+    annotation = Annotation.objects.create(
+        project=rec.project, recording=rec, annotator=user, status="submitted", version=1, submitted_at=timezone.now()
+    )
+    Region.objects.create(
+        annotation=annotation,
+        uid=f"u{rec.id}",
+        start=0.1,
+        end=0.5,
+        text=secret,
+        label=label,
+        attributes={"note": secret},
+    )
+    AnnotationVersion.objects.create(
+        annotation=annotation,
+        version=1,
+        author=user,
+        status="submitted",
+        regions=[{"start": 0.1, "end": 0.5, "text": secret}],
+    )
     return annotation
 
 
@@ -202,8 +222,11 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
     e, e_bytes = _recording(project, e_spk, E_ID, 4)
     k, _ = _recording(project, k_spk, K_ID, 5)
     _process([w, e, k], django_capture_on_commit_callbacks)
-    secrets = {W_ID: "SECRET-TRANSCRIPT-WANDA-7731", E_ID: "SECRET-TRANSCRIPT-EXPIRED-4410",
-               K_ID: "KEPT-TRANSCRIPT-0926"}
+    secrets = {
+        W_ID: "SECRET-TRANSCRIPT-WANDA-7731",
+        E_ID: "SECRET-TRANSCRIPT-EXPIRED-4410",
+        K_ID: "KEPT-TRANSCRIPT-0926",
+    }
     annotations = {r.id: _annotate(r, users["annotator"], secrets[r.id]) for r in (w, e, k)}
     w_consent, e_consent = w_spk.consent_records.get(), e_spk.consent_records.get()
     release_ids = _release(project, users["manager"])
@@ -211,18 +234,29 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
     from apps.events.models import Event, WebhookEndpoint
     from apps.processing.models import Artifact, ProcessingJob
 
-    webhook = WebhookEndpoint.objects.create(project=project, url="http://127.0.0.1:9/hook", events=Event.values,
-                                             secret="0" * 64)  # deliveries are refused (loopback not allowed)
+    webhook = WebhookEndpoint.objects.create(
+        project=project, url="http://127.0.0.1:9/hook", events=Event.values, secret="0" * 64
+    )  # deliveries are refused (loopback not allowed)
 
     kinds = sorted(set(Artifact.objects.values_list("kind", flat=True))) or ["mfcc"]
     params = {
-        "project_id": [project.id], "recording_id": [W_ID, E_ID], "speaker_id": [w_spk.id, e_spk.id],
-        "consent_id": [w_consent.id, e_consent.id], "annotation_id": [annotations[W_ID].id, annotations[E_ID].id],
-        "job_id": list(ProcessingJob.objects.filter(recording_id__in=[W_ID, E_ID]).values_list("id", flat=True))
-        or [1],
-        "import_id": [1], "source_id": [1], "token_id": [1], "release_id": release_ids, "fmt": ["jsonl", "csv"],
-        "kind": kinds, "level": [0], "index": [0],
-        "webhook_id": [webhook.id], "other_id": release_ids, "model_id": model_ids,
+        "project_id": [project.id],
+        "recording_id": [W_ID, E_ID],
+        "speaker_id": [w_spk.id, e_spk.id],
+        "consent_id": [w_consent.id, e_consent.id],
+        "annotation_id": [annotations[W_ID].id, annotations[E_ID].id],
+        "job_id": list(ProcessingJob.objects.filter(recording_id__in=[W_ID, E_ID]).values_list("id", flat=True)) or [1],
+        "import_id": [1],
+        "source_id": [1],
+        "token_id": [1],
+        "release_id": release_ids,
+        "fmt": ["jsonl", "csv"],
+        "kind": kinds,
+        "level": [0],
+        "index": [0],
+        "webhook_id": [webhook.id],
+        "other_id": release_ids,
+        "model_id": model_ids,
         "token": [optout_token_make(consent=w_consent, actor=None), optout_token_make(consent=e_consent, actor=None)],
         "uidb64": ["MQ"],  # the set-password link: no recording data on it at all
     }
@@ -230,9 +264,18 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
     for role, client in clients.items():
         client.force_login(users[role])  # a session too: HTML pages behind login_required must render, not redirect
     query = {"project": project.id}
-    return {"project": project, "users": users, "params": params, "clients": clients, "query": query,
-            "w_consent": w_consent, "e_consent": e_consent, "bytes": {W_ID: w_bytes, E_ID: e_bytes},
-            "secrets": secrets, "k": k}
+    return {
+        "project": project,
+        "users": users,
+        "params": params,
+        "clients": clients,
+        "query": query,
+        "w_consent": w_consent,
+        "e_consent": e_consent,
+        "bytes": {W_ID: w_bytes, E_ID: e_bytes},
+        "secrets": secrets,
+        "k": k,
+    }
 
 
 def _release(project, manager) -> list[int]:
@@ -272,7 +315,7 @@ def _fingerprints(responses, control) -> list[bytes]:
     for _role, _method, url, status, body in responses:
         if status != 200 or len(body) < 256 or body.lstrip()[:1] in (b"<",):
             continue
-        chunk = body[len(body) // 2: len(body) // 2 + 48]
+        chunk = body[len(body) // 2 : len(body) // 2 + 48]
         if chunk not in control.get(url.replace(str(W_ID), str(K_ID)).replace(str(E_ID), str(K_ID)), b""):
             prints.append(chunk)
     return prints
@@ -290,7 +333,7 @@ def _exclude(world):
 def _forbidden(world, prints) -> dict:
     return {
         "recording ids": [str(W_ID).encode(), str(E_ID).encode()],
-        "audio bytes": [b[len(b) // 2: len(b) // 2 + 256] for b in world["bytes"].values()],
+        "audio bytes": [b[len(b) // 2 : len(b) // 2 + 256] for b in world["bytes"].values()],
         "transcripts": [world["secrets"][W_ID].encode(), world["secrets"][E_ID].encode()],
         "derived data (peaks/features/images)": prints,
     }
@@ -320,18 +363,26 @@ def test_no_path_leaks_a_withdrawn_or_expired_speakers_data(leak_world):
     _exclude(world)
     responses = walk(world["clients"], world["params"], world["query"])
     found = leaks(responses, _forbidden(world, prints))
-    found += [f"{r[0]} {r[1]} {r[2]} ({r[3]}) leaks recording ids as JSON ids" for r in responses
-              if not _ids_allowed(r[2]) and _ids_in_json(r[4], {W_ID, E_ID})]
+    found += [
+        f"{r[0]} {r[1]} {r[2]} ({r[3]}) leaks recording ids as JSON ids"
+        for r in responses
+        if not _ids_allowed(r[2]) and _ids_in_json(r[4], {W_ID, E_ID})
+    ]
     assert not found, "consent leak:\n" + "\n".join(sorted(set(found)))
     # Paths naming an excluded recording or its annotation answer "not found" (HTML pages too, not an empty
     # shell), or refuse the method/role.
     annotations = "|".join(str(i) for i in world["params"]["annotation_id"])
     named = re.compile(rf"/(annotations/({annotations})|recordings/({W_ID}|{E_ID}))(/|$)")
-    answered = [f"{r[0]} {r[1]} {r[2]} ({r[3]})" for r in responses if named.search(r[2]) and r[3] not in (403, 404, 405)]
+    answered = [
+        f"{r[0]} {r[1]} {r[2]} ({r[3]})" for r in responses if named.search(r[2]) and r[3] not in (403, 404, 405)
+    ]
     assert not answered, "paths naming excluded items answered:\n" + "\n".join(sorted(answered))
     # The walk still reaches real data: the kept speaker's recording is listed.
-    listed = [body for role, method, url, status, body in responses
-              if role == "manager" and url.endswith(f"/projects/{world['project'].id}/recordings/")]
+    listed = [
+        body
+        for role, method, url, status, body in responses
+        if role == "manager" and url.endswith(f"/projects/{world['project'].id}/recordings/")
+    ]
     assert listed and str(K_ID).encode() in listed[0]
 
 

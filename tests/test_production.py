@@ -13,13 +13,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _production_env(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EARMARK_", "SECURE_", "DEBUG"))}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings.base", "EARMARK_PRODUCTION": "true", "DEBUG": "false",
-        "SECRET_KEY": "a-long-random-production-like-secret-for-the-deploy-check-0123456789",
-        "ALLOWED_HOSTS": "earmark.example.org", "EARMARK_ENV_FILE": "/nonexistent", "EARMARK_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "PYTHONPATH": str(ROOT),
-        "EARMARK_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO=https", **extra,
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "EARMARK_PRODUCTION": "true",
+            "DEBUG": "false",
+            "SECRET_KEY": "a-long-random-production-like-secret-for-the-deploy-check-0123456789",
+            "ALLOWED_HOSTS": "earmark.example.org",
+            "EARMARK_ENV_FILE": "/nonexistent",
+            "EARMARK_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "PYTHONPATH": str(ROOT),
+            "EARMARK_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO=https",
+            **extra,
+        }
+    )
     return env
 
 
@@ -29,21 +37,38 @@ def test_check_deploy_is_clean_under_the_production_profile(tmp_path):
     drf-spectacular adds its schema-generation warnings to `check`; the schema's correctness is issue 13's
     other half (schemathesis in CI), so they are listed here but not held against the production profile.
     """
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT,
-                            env=_production_env(tmp_path), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=_production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    issues = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("?: (")
-              or ": (" in line and line.split(": (", 1)[1][:1].isalpha() and ")" in line]
+    issues = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.startswith("?: (") or ": (" in line and line.split(": (", 1)[1][:1].isalpha() and ")" in line
+    ]
     not_schema = [line for line in issues if "(drf_spectacular." not in line]
     assert not_schema == [], "\n".join(not_schema)
     assert "security." not in result.stdout + result.stderr
 
 
 def test_production_profile_settings(tmp_path):
-    script = ("from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, "
-              "s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)")
-    result = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {script}"], cwd=ROOT,
-                            env=_production_env(tmp_path), capture_output=True, text=True, timeout=120)
+    script = (
+        "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {script}"],
+        cwd=ROOT,
+        env=_production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.stdout.strip() == "31536000 True ('HTTP_X_FORWARDED_PROTO', 'https') True True False", result.stderr
 
 
@@ -72,8 +97,13 @@ def test_schema_and_docs_need_sign_in(client, make_user):
 def test_make_run_env_file_has_debug_off_unless_asked(tmp_path):
     def bootstrap(**env):
         clean = {k: v for k, v in os.environ.items() if k != "DEBUG"}
-        subprocess.run([sys.executable, "scripts/bootstrap_env.py"], cwd=ROOT, check=True, capture_output=True,
-                       env={**clean, "EARMARK_VAR_DIR": str(tmp_path), **env})
+        subprocess.run(
+            [sys.executable, "scripts/bootstrap_env.py"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**clean, "EARMARK_VAR_DIR": str(tmp_path), **env},
+        )
         return (tmp_path / "earmark.env").read_text()
 
     assert "DEBUG=false" in bootstrap()

@@ -79,9 +79,15 @@ def role_world(leak_world, make_user, django_capture_on_commit_callbacks, api, s
     (tmp_path / "drop").mkdir()
     source = import_source_create(name="drop", kind="folder", path=str(tmp_path / "drop"), projects=[project])
     batch = ImportBatch.objects.create(project=project, source="zip", status="done", created_by=users["manager"])
-    params = {**world["params"], "recording_id": [K_ID, X_ID], "import_id": [batch.id],
-              "source_id": [source.id], "token_id": [token_create(user=users["manager"]).id],
-              "kind": ["mfcc"], "fmt": ["jsonl"]}
+    params = {
+        **world["params"],
+        "recording_id": [K_ID, X_ID],
+        "import_id": [batch.id],
+        "source_id": [source.id],
+        "token_id": [token_create(user=users["manager"]).id],
+        "kind": ["mfcc"],
+        "fmt": ["jsonl"],
+    }
     return {"clients": clients, "params": params, "query": world["query"]}
 
 
@@ -103,8 +109,10 @@ def test_every_route_follows_the_role_matrix_in_docs_roles_md(role_world):
                 response = client.get(path, role_world["query"])
                 for closer in getattr(response, "_resource_closers", []):
                     closer()
-                seen[role].add(("405" if response.status_code == 405 else "no" if _refused(response) else "yes")
-                               + ("" if in_work else "x"))
+                seen[role].add(
+                    ("405" if response.status_code == 405 else "no" if _refused(response) else "yes")
+                    + ("" if in_work else "x")
+                )
                 if response.status_code == 405 or route not in table:
                     continue
                 cell = table[route][role]

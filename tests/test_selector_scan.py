@@ -23,8 +23,10 @@ def scan(root: Path) -> list[str]:
 
 def test_recording_manager_used_only_in_catalog_and_consent():
     offenders = scan(ROOT)
-    assert not offenders, ("Read recordings through apps.consent.selectors.recordings_usable / recording_get_usable, "
-                           "not the Recording manager:\n" + "\n".join(offenders))
+    assert not offenders, (
+        "Read recordings through apps.consent.selectors.recordings_usable / recording_get_usable, "
+        "not the Recording manager:\n" + "\n".join(offenders)
+    )
 
 
 def test_scan_catches_a_bypass(tmp_path):

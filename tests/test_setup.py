@@ -14,9 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _check(env_overrides: dict) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "EARMARK_PRODUCTION", "ALLOWED_HOSTS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "EARMARK_PRODUCTION", "ALLOWED_HOSTS")
+    }
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.base", "EARMARK_ENV_FILE": "/nonexistent", **env_overrides})
-    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_missing_secret_key_refuses_to_start():
@@ -24,11 +28,17 @@ def test_missing_secret_key_refuses_to_start():
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"SECRET_KEY": "x" * 60, "DEBUG": "true", "ALLOWED_HOSTS": "example.org"}, "DEBUG must be off"),
-    ({"SECRET_KEY": "django-insecure-change-me", "ALLOWED_HOSTS": "example.org"}, "SECRET_KEY must be a long random value"),
-    ({"SECRET_KEY": "x" * 60}, "ALLOWED_HOSTS must name this site"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"SECRET_KEY": "x" * 60, "DEBUG": "true", "ALLOWED_HOSTS": "example.org"}, "DEBUG must be off"),
+        (
+            {"SECRET_KEY": "django-insecure-change-me", "ALLOWED_HOSTS": "example.org"},
+            "SECRET_KEY must be a long random value",
+        ),
+        ({"SECRET_KEY": "x" * 60}, "ALLOWED_HOSTS must name this site"),
+    ],
+)
 def test_production_refuses_unsafe_settings(overrides, message):
     result = _check({"EARMARK_PRODUCTION": "true", **overrides})
     assert result.returncode != 0 and message in result.stderr
@@ -53,8 +63,14 @@ def test_env_example_lists_every_variable_the_settings_read():
     import re
 
     read = set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', (ROOT / "config" / "settings" / "base.py").read_text()))
-    read |= set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', (ROOT / "config" / "env.py").read_text())) - {"EARMARK_ENV_FILE"}
-    listed = {line.split("=")[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#")}
+    read |= set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', (ROOT / "config" / "env.py").read_text())) - {
+        "EARMARK_ENV_FILE"
+    }
+    listed = {
+        line.split("=")[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert read - listed == set()
 
 

@@ -28,9 +28,12 @@ def _storage_env(settings) -> dict:
     opts = default.get("OPTIONS", {})
     if default["BACKEND"].endswith("S3Storage"):
         return {
-            "EARMARK_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": opts["bucket_name"],
-            "AWS_S3_ENDPOINT_URL": opts["endpoint_url"], "AWS_ACCESS_KEY_ID": opts["access_key"],
-            "AWS_SECRET_ACCESS_KEY": opts["secret_key"], "AWS_S3_REGION_NAME": opts.get("region_name") or "us-east-1",
+            "EARMARK_STORAGE": "s3",
+            "AWS_STORAGE_BUCKET_NAME": opts["bucket_name"],
+            "AWS_S3_ENDPOINT_URL": opts["endpoint_url"],
+            "AWS_ACCESS_KEY_ID": opts["access_key"],
+            "AWS_SECRET_ACCESS_KEY": opts["secret_key"],
+            "AWS_S3_REGION_NAME": opts.get("region_name") or "us-east-1",
         }
     return {"EARMARK_STORAGE": "local", "MEDIA_ROOT": opts["location"]}
 
@@ -48,10 +51,33 @@ class WorkerProcess:
         self.log = log
         self._fh = open(log, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", "1", "-P", "prefork",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO", "-n", f"test-{os.getpid()}@%h",
-             *(extra or [])],
-            cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                queues,
+                "-c",
+                "1",
+                "-P",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+                "-n",
+                f"test-{os.getpid()}@%h",
+                *(extra or []),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_for(lambda: b" ready." in log.read_bytes(), timeout=120, what="the worker to start")
 
@@ -64,7 +90,9 @@ class WorkerProcess:
             if predicate():
                 return
             if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited ({self.proc.returncode}) while waiting for {what}:\n{self.output()[-4000:]}")
+                raise AssertionError(
+                    f"worker exited ({self.proc.returncode}) while waiting for {what}:\n{self.output()[-4000:]}"
+                )
             time.sleep(0.2)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}:\n{self.output()[-4000:]}")
 
@@ -118,15 +146,21 @@ def _worker_factory(settings, tmp_path, *, url: str, transport_options: dict):
     def start(queues="default,dsp,exports,events", *, beat: bool = False, env: dict | None = None) -> WorkerProcess:
         """A worker on ``queues``; ``beat`` embeds the beat scheduler (the sweepers), as `make run` does."""
         worker_env = {
-            **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": _database_url(connection),
-            "CELERY_BROKER_URL": url, "CELERY_VISIBILITY_TIMEOUT": "30", "CELERY_TASK_ALWAYS_EAGER": "false",
-            "EARMARK_VAR_DIR": str(tmp_path / "var"), "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"),
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "DATABASE_URL": _database_url(connection),
+            "CELERY_BROKER_URL": url,
+            "CELERY_VISIBILITY_TIMEOUT": "30",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "EARMARK_VAR_DIR": str(tmp_path / "var"),
+            "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"),
             "EARMARK_PURGE_GRACE_DAYS": str(settings.EARMARK_PURGE_GRACE_DAYS),
             "EARMARK_WEBHOOK_ALLOW_HOSTS": ",".join(settings.EARMARK_WEBHOOK_ALLOW_HOSTS),
             "EARMARK_WEBHOOK_RETRY_BASE_SECONDS": str(settings.EARMARK_WEBHOOK_RETRY_BASE_SECONDS),
             "EARMARK_IMPORT_ROOTS": ",".join(str(r) for r in settings.EARMARK_IMPORT_ROOTS),
-            **_storage_env(settings), **(env or {}),
+            **_storage_env(settings),
+            **(env or {}),
         }
         extra = ["-B", "--schedule", str(tmp_path / f"beat-schedule{len(workers)}")] if beat else []
         worker = WorkerProcess(worker_env, tmp_path / f"worker{len(workers)}.log", queues, extra=extra)
@@ -158,7 +192,11 @@ def live_worker_filesystem(transactional_db, settings, tmp_path, monkeypatch):
     folders = {"queue": broker / "queue", "processed": broker / "processed", "control": broker / "control"}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
-    options = {"data_folder_in": str(folders["queue"]), "data_folder_out": str(folders["queue"]),
-               "processed_folder": str(folders["processed"]), "control_folder": str(folders["control"]),
-               "store_processed": False}
+    options = {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+        "store_processed": False,
+    }
     yield from _worker_factory(settings, tmp_path, url="filesystem://", transport_options=options)

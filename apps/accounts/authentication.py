@@ -24,7 +24,8 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         now = timezone.now()
         if token.expires_at <= now:
             raise exceptions.AuthenticationFailed(
-                f"This API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC; create a new one.")
+                f"This API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC; create a new one."
+            )
         if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -4,8 +4,10 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 
-MESSAGE = ("Too many failed sign-ins for this account from your address: signing in is blocked for "
-           "{minutes} minutes. Try again later.")
+MESSAGE = (
+    "Too many failed sign-ins for this account from your address: signing in is blocked for "
+    "{minutes} minutes. Try again later."
+)
 
 
 def lockout_response(request, original_response=None, credentials=None):

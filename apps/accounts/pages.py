@@ -24,5 +24,6 @@ def tokens_page(request):
                 return redirect("accounts:tokens")
         except DomainError as exc:
             messages.error(request, exc.message)
-    return render(request, "accounts/tokens.html", {"tokens": services.token_list(user=request.user),
-                                                    "new_key": new_key})
+    return render(
+        request, "accounts/tokens.html", {"tokens": services.token_list(user=request.user), "new_key": new_key}
+    )

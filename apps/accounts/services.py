@@ -2,6 +2,7 @@
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -54,7 +55,7 @@ def membership_remove(*, project_id: int, user) -> None:
 
 
 @transaction.atomic
-def user_create(*, username: str, email: str = "") -> "get_user_model()":
+def user_create(*, username: str, email: str = "") -> Any:
     """Create an account with no usable password; its owner sets one through ``user_password_link``."""
     User = get_user_model()
     username = (username or "").strip()
@@ -95,9 +96,14 @@ def token_create(*, user, name: str = "", days: int | None = None) -> ApiToken:
     if not 1 <= days <= settings.EARMARK_TOKEN_MAX_DAYS:
         raise DomainError(f"a token lives 1 to {settings.EARMARK_TOKEN_MAX_DAYS} days")
     key = secrets.token_urlsafe(30)
-    token = ApiToken.objects.create(user=user, name=name[:100], prefix=key[:8], key_hash=token_hash(key),
-                                    expires_at=timezone.now() + timedelta(days=days))
-    token.key = key
+    token = ApiToken.objects.create(
+        user=user,
+        name=name[:100],
+        prefix=key[:8],
+        key_hash=token_hash(key),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    token.key = key  # type: ignore[attr-defined]  # not a field: the plain key, returned once to the caller
     return token
 
 

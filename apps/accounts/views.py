@@ -7,7 +7,6 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.models import Membership
-from apps.core.errors import DomainError
 from apps.accounts.serializers import (
     CredentialsInput,
     MembershipInput,
@@ -17,10 +16,12 @@ from apps.accounts.serializers import (
     TokenOutput,
 )
 from apps.accounts.services import login_event_record, membership_set, token_create, token_list, token_revoke
+from apps.core.errors import DomainError
 from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 
-LOCKED_OUT = ("Too many failed sign-ins for this account from your address: signing in is blocked for a while. "
-              "Try again later.")
+LOCKED_OUT = (
+    "Too many failed sign-ins for this account from your address: signing in is blocked for a while. Try again later."
+)
 
 
 class ProjectMembersView(APIView):
@@ -35,8 +36,9 @@ class ProjectMembersView(APIView):
         project_role_require(request.user, project_id, MANAGERS)
         data = MembershipInput(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(project_id=project_id, user=data.validated_data["username"],
-                                    role=data.validated_data["role"])
+        membership = membership_set(
+            project_id=project_id, user=data.validated_data["username"], role=data.validated_data["role"]
+        )
         return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
 
 

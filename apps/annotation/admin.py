@@ -46,6 +46,15 @@ class AnnotationVersionInline(admin.TabularInline):
 class AnnotationAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "recording_id", "annotator", "status", "version", "updated_at"]
     list_filter = ["status", "project"]
-    readonly_fields = ["project", "recording", "annotator", "status", "version", "clip_labels", "review_comment",
-                       "submitted_at", "updated_at"]
+    readonly_fields = [
+        "project",
+        "recording",
+        "annotator",
+        "status",
+        "version",
+        "clip_labels",
+        "review_comment",
+        "submitted_at",
+        "updated_at",
+    ]
     inlines = [AnnotationVersionInline]

@@ -9,9 +9,13 @@ urlpatterns = [
     path("annotations/<int:annotation_id>/", views.AnnotationDetailView.as_view(), name="annotation-detail"),
     path("annotations/<int:annotation_id>/submit/", views.AnnotationSubmitView.as_view(), name="annotation-submit"),
     path("annotations/<int:annotation_id>/skip/", views.AnnotationSkipView.as_view(), name="annotation-skip"),
-    path("annotations/<int:annotation_id>/versions/", views.AnnotationVersionsView.as_view(),
-         name="annotation-versions"),
-    path("annotations/<int:annotation_id>/drafts/accept/", views.AnnotationDraftAcceptView.as_view(),
-         name="annotation-draft-accept"),
+    path(
+        "annotations/<int:annotation_id>/versions/", views.AnnotationVersionsView.as_view(), name="annotation-versions"
+    ),
+    path(
+        "annotations/<int:annotation_id>/drafts/accept/",
+        views.AnnotationDraftAcceptView.as_view(),
+        name="annotation-draft-accept",
+    ),
     path("recordings/<int:recording_id>/drafts/", views.RecordingDraftsView.as_view(), name="annotation-drafts"),
 ]

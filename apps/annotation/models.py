@@ -21,9 +21,12 @@ class Label(models.Model):
     project = models.ForeignKey("catalog.Project", on_delete=models.CASCADE, related_name="labels")
     kind = models.CharField(max_length=8, choices=LabelKind.choices, default=LabelKind.REGION)
     name = models.CharField(max_length=100)
-    color = models.CharField(max_length=16, blank=True, default="", validators=[_color],
-                             help_text="Hex colour, e.g. #1f77b4.")
-    hotkey = models.CharField(max_length=1, blank=True, default="", validators=[_hotkey], help_text="'1'..'9' or blank.")
+    color = models.CharField(
+        max_length=16, blank=True, default="", validators=[_color], help_text="Hex colour, e.g. #1f77b4."
+    )
+    hotkey = models.CharField(
+        max_length=1, blank=True, default="", validators=[_hotkey], help_text="'1'..'9' or blank."
+    )
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -36,8 +39,12 @@ class Label(models.Model):
         return f"{self.kind}:{self.name}"
 
     def clean(self):
-        if self.hotkey and Label.objects.filter(project_id=self.project_id, kind=self.kind, hotkey=self.hotkey).exclude(
-                pk=self.pk).exists():
+        if (
+            self.hotkey
+            and Label.objects.filter(project_id=self.project_id, kind=self.kind, hotkey=self.hotkey)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
             raise ValidationError({"hotkey": f"Another {self.kind} label of this project already uses {self.hotkey}."})
 
 
@@ -79,7 +86,8 @@ class AnnotationSettings(models.Model):
     clip_multi = models.BooleanField(default=False, help_text="Clip labels allow several choices.")
     transcript = models.BooleanField(default=True, help_text="Regions carry a transcript.")
     draft_languages = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text='Language tags whose recordings get draft transcripts from a recogniser, e.g. ["en"].',
     )
 
@@ -162,8 +170,12 @@ class Region(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     fmin = models.FloatField(null=True, blank=True)
     fmax = models.FloatField(null=True, blank=True)
-    source = models.JSONField(null=True, blank=True, help_text="Provenance of a region accepted from a model's "
-                              "suggestion: {model, version, label, confidence, start, end} as suggested.")
+    source = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Provenance of a region accepted from a model's "
+        "suggestion: {model, version, label, confidence, start, end} as suggested.",
+    )
 
     class Meta:
         ordering = ["annotation_id", "start", "id"]
@@ -174,9 +186,18 @@ class Region(models.Model):
 
     def as_dict(self) -> dict:
         """The region as the API shows it and as version snapshots store it (see RegionOutput)."""
-        return {"id": self.uid, "start": self.start, "end": self.end, "channel": self.channel, "label": self.label_id,
-                "text": self.text, "attributes": self.attributes, "fmin": self.fmin, "fmax": self.fmax,
-                "source": self.source}
+        return {
+            "id": self.uid,
+            "start": self.start,
+            "end": self.end,
+            "channel": self.channel,
+            "label": self.label_id,
+            "text": self.text,
+            "attributes": self.attributes,
+            "fmin": self.fmin,
+            "fmax": self.fmax,
+            "source": self.source,
+        }
 
 
 class VersionKind(models.TextChoices):

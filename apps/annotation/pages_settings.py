@@ -25,10 +25,14 @@ from apps.processing import services as processing_services
 
 # The uses a consent policy sets purposes for, with the words the page shows.
 POLICY_USES = [
-    ("ingest", "Accept a file at all"), ("store", "List, play and process"), ("annotate", "Hand to annotators"),
-    ("review", "Review annotations"), ("train_models", "Training releases"),
-    ("public_release", "Public releases"), ("commercial", "Commercial releases"),
-]  # fmt: skip
+    ("ingest", "Accept a file at all"),
+    ("store", "List, play and process"),
+    ("annotate", "Hand to annotators"),
+    ("review", "Review annotations"),
+    ("train_models", "Training releases"),
+    ("public_release", "Public releases"),
+    ("commercial", "Commercial releases"),
+]
 
 
 def labels_parse(text: str, kind: str) -> list[dict]:
@@ -48,8 +52,9 @@ def labels_parse(text: str, kind: str) -> list[dict]:
 
 
 def labels_format(labels: list[dict]) -> str:
-    return "\n".join(" ".join(x for x in (lb["name"], lb.get("color") or "", lb.get("hotkey") or "") if x)
-                     for lb in labels)
+    return "\n".join(
+        " ".join(x for x in (lb["name"], lb.get("color") or "", lb.get("hotkey") or "") if x) for lb in labels
+    )
 
 
 def _save(request, project, section: str) -> str:
@@ -59,14 +64,22 @@ def _save(request, project, section: str) -> str:
             rate = int(post.get("target_sample_rate", "").strip())
         except ValueError:
             raise DomainError("The target sample rate must be a whole number of Hz.") from None
-        catalog_services.project_update(project=project, name=post.get("name", ""),
-                                        description=post.get("description", ""), target_sample_rate=rate,
-                                        require_speaker=post.get("require_speaker") == "on")
+        catalog_services.project_update(
+            project=project,
+            name=post.get("name", ""),
+            description=post.get("description", ""),
+            target_sample_rate=rate,
+            require_speaker=post.get("require_speaker") == "on",
+        )
         return "Project details saved."
     if section == "labels":
-        labels_set(project_id=project.id, region_labels=labels_parse(post.get("region_labels", ""), "region"),
-                   clip_labels=labels_parse(post.get("clip_labels", ""), "clip"),
-                   transcript=post.get("transcript") == "on", clip_multi=post.get("clip_multi") == "on")
+        labels_set(
+            project_id=project.id,
+            region_labels=labels_parse(post.get("region_labels", ""), "region"),
+            clip_labels=labels_parse(post.get("clip_labels", ""), "clip"),
+            transcript=post.get("transcript") == "on",
+            clip_multi=post.get("clip_multi") == "on",
+        )
         return "Label schema saved."
     if section == "recipe":
         try:
@@ -88,8 +101,13 @@ def _save(request, project, section: str) -> str:
         retention = post.get("retention_days", "").strip()
         if retention and (not retention.isdigit() or int(retention) < 1):
             raise DomainError("The retention period must be a whole number of days (1 or more), or empty to keep.")
-        consent_services.policy_set(project=project, actor=request.user, on_missing=on_missing,
-                                    retention_days=int(retention) if retention else None, **fields)
+        consent_services.policy_set(
+            project=project,
+            actor=request.user,
+            on_missing=on_missing,
+            retention_days=int(retention) if retention else None,
+            **fields,
+        )
         return "Consent policy saved."
     raise DomainError("Unknown settings section.")
 
@@ -113,13 +131,17 @@ def project_settings_page(request, project_id):
     recipe = processing_services.project_recipe_get(project=project)
     posted = request.POST if error else {}
     context = {
-        "project": project, "error": error, "section": section,
+        "project": project,
+        "error": error,
+        "section": section,
         "region_labels": posted.get("region_labels", labels_format(schema["region_labels"])),
         "clip_labels": posted.get("clip_labels", labels_format(schema["clip_labels"])),
         "schema": schema,
-        "recipe": posted.get("recipe", json.dumps(recipe.spec, indent=2)), "recipe_hash": recipe.spec_hash[:12],
+        "recipe": posted.get("recipe", json.dumps(recipe.spec, indent=2)),
+        "recipe_hash": recipe.spec_hash[:12],
         "purposes": Purpose.choices,
         "policy_rows": [(use, label, mask_to_purposes(getattr(policy, f"{use}_mask"))) for use, label in POLICY_USES],
-        "policy": policy, "on_missing_choices": OnMissing.choices,
-    }  # fmt: skip
+        "policy": policy,
+        "on_missing_choices": OnMissing.choices,
+    }
     return render(request, "annotation/project_settings.html", context, status=status)

@@ -9,8 +9,12 @@ from apps.core.permissions import project_role_get
 def recording_annotations_panel(*, actor, recording) -> dict:
     """Every annotation of the recording: who, status, version, regions; links to open it."""
     role = project_role_get(actor, recording.project_id)
-    qs = (Annotation.objects.filter(recording=recording).select_related("annotator")
-          .annotate(n_regions=Count("regions")).order_by("-id")[:50])  # fmt: skip
+    qs = (
+        Annotation.objects.filter(recording=recording)
+        .select_related("annotator")
+        .annotate(n_regions=Count("regions"))
+        .order_by("-id")[:50]
+    )
     rows = []
     for a in qs:
         link = None
@@ -19,8 +23,19 @@ def recording_annotations_panel(*, actor, recording) -> dict:
         elif a.annotator_id == actor.id or role == "manager":
             link = f"/annotations/{a.id}/edit/"
         who = a.annotator.username if a.annotator else "—"
-        rows.append([{"text": f"#{a.id}", "url": link} if link else f"#{a.id}", who, a.get_status_display(),
-                     a.version, a.n_regions])
-    return {"order": 30, "title": "Annotations", "testid": "annotations",
-            "table": {"head": ["Annotation", "Annotator", "Status", "Version", "Regions"], "rows": rows},
-            "empty": "Nobody has annotated this recording yet."}  # fmt: skip
+        rows.append(
+            [
+                {"text": f"#{a.id}", "url": link} if link else f"#{a.id}",
+                who,
+                a.get_status_display(),
+                a.version,
+                a.n_regions,
+            ]
+        )
+    return {
+        "order": 30,
+        "title": "Annotations",
+        "testid": "annotations",
+        "table": {"head": ["Annotation", "Annotator", "Status", "Version", "Regions"], "rows": rows},
+        "empty": "Nobody has annotated this recording yet.",
+    }

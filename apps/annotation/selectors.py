@@ -60,8 +60,9 @@ def labels_schema(project_id) -> dict:
         "transcript": settings.transcript,
         "overlap": settings.overlap,
         "lock_minutes": settings.lock_minutes,
-        "region_fields": [{"name": f.name, "type": f.type, "choices": f.choices or []}
-                          for f in region_field_list(project_id)],
+        "region_fields": [
+            {"name": f.name, "type": f.type, "choices": f.choices or []} for f in region_field_list(project_id)
+        ],
     }
 
 
@@ -87,18 +88,28 @@ def annotations_for_recordings(recording_ids, statuses=None) -> QuerySet:
 def annotation_content(*, annotation_id: int) -> tuple[list[dict], list[int]]:
     """An annotation's regions (as plain dicts, in time order) and clip-label ids, read fresh (2 queries)."""
     regions = [r.as_dict() for r in Region.objects.filter(annotation_id=annotation_id).order_by("start", "end", "uid")]
-    clip = sorted(Annotation.clip_labels.through.objects.filter(annotation_id=annotation_id)
-                  .values_list("label_id", flat=True))
+    clip = sorted(
+        Annotation.clip_labels.through.objects.filter(annotation_id=annotation_id).values_list("label_id", flat=True)
+    )
     return regions, clip
 
 
 def annotations_export(*, recording_ids) -> list[dict]:
     """Plain dicts of these recordings' annotations for a speaker's subject-access export (ANNOTATIONS_EXPORT)."""
-    return [{"id": a.id, "recording_id": a.recording_id, "status": a.status, "version": a.version,
-             "clip_labels": [label.id for label in a.clip_labels.all()],
-             "regions": [{"start": r.start, "end": r.end, "label_id": r.label_id, "text": r.text,
-                          "attributes": r.attributes} for r in a.regions.all()]}
-            for a in annotations_for_recordings(recording_ids)]
+    return [
+        {
+            "id": a.id,
+            "recording_id": a.recording_id,
+            "status": a.status,
+            "version": a.version,
+            "clip_labels": [label.id for label in a.clip_labels.all()],
+            "regions": [
+                {"start": r.start, "end": r.end, "label_id": r.label_id, "text": r.text, "attributes": r.attributes}
+                for r in a.regions.all()
+            ],
+        }
+        for a in annotations_for_recordings(recording_ids)
+    ]
 
 
 def _visible(user) -> QuerySet:
@@ -163,5 +174,7 @@ def recording_in_annotator_work(*, actor, role: str, recording_id: int) -> bool:
     """RECORDING_IN_WORK for annotators: the recording is assigned to them or they annotated it."""
     if role != "annotator":
         return False
-    return (Assignment.objects.filter(annotator=actor, recording_id=recording_id).exists()
-            or Annotation.objects.filter(annotator=actor, recording_id=recording_id).exists())
+    return (
+        Assignment.objects.filter(annotator=actor, recording_id=recording_id).exists()
+        or Annotation.objects.filter(annotator=actor, recording_id=recording_id).exists()
+    )

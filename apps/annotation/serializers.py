@@ -61,8 +61,9 @@ class RegionOutput(serializers.Serializer):
     attributes = serializers.DictField()
     fmin = serializers.FloatField(allow_null=True)
     fmax = serializers.FloatField(allow_null=True)
-    source = serializers.DictField(allow_null=True, required=False,
-                                   help_text="Provenance of a region accepted from a model's suggestion.")
+    source = serializers.DictField(
+        allow_null=True, required=False, help_text="Provenance of a region accepted from a model's suggestion."
+    )
 
 
 class AnnotationOutput(serializers.Serializer):
@@ -107,9 +108,16 @@ class VersionOutput(serializers.Serializer):
     clip_labels = serializers.ListField(child=serializers.IntegerField())
 
     def to_representation(self, version) -> dict:
-        return {"version": version.version, "author": version.author_id, "kind": version.kind,
-                "status": version.status, "comment": version.comment, "created_at": version.created_at.isoformat(),
-                "regions": version.regions, "clip_labels": version.clip_labels}
+        return {
+            "version": version.version,
+            "author": version.author_id,
+            "kind": version.kind,
+            "status": version.status,
+            "comment": version.comment,
+            "created_at": version.created_at.isoformat(),
+            "regions": version.regions,
+            "clip_labels": version.clip_labels,
+        }
 
 
 class LabelOutput(serializers.Serializer):

@@ -68,8 +68,10 @@ class ProjectLabelsView(APIView):
         data.is_valid(raise_exception=True)
         data.validated_data.pop("id", None)
         label = services.label_create(project_id=project_id, **data.validated_data)
-        return Response({"id": label.id, "kind": label.kind, "name": label.name, "color": label.color,
-                         "hotkey": label.hotkey}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"id": label.id, "kind": label.kind, "name": label.name, "color": label.color, "hotkey": label.hotkey},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class QueueNextView(APIView):
@@ -82,8 +84,13 @@ class QueueNextView(APIView):
             return Response(status=status.HTTP_204_NO_CONTENT)
         annotation, recording = found
         annotation = annotation_get(request.user, annotation.pk, for_edit=True)
-        return Response({"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data,
-                         "progress": services.queue_progress(project_id=project_id, user=request.user)})
+        return Response(
+            {
+                "annotation": AnnotationOutput(annotation).data,
+                "recording": RecordingOutput(recording).data,
+                "progress": services.queue_progress(project_id=project_id, user=request.user),
+            }
+        )
 
 
 class AnnotationListView(GenericAPIView):
@@ -91,8 +98,9 @@ class AnnotationListView(GenericAPIView):
 
     serializer_class = AnnotationOutput
 
-    @extend_schema(parameters=[AnnotationListInput], operation_id="annotations_list",
-                   responses=AnnotationOutput(many=True))
+    @extend_schema(
+        parameters=[AnnotationListInput], operation_id="annotations_list", responses=AnnotationOutput(many=True)
+    )
     def get(self, request):
         params = AnnotationListInput(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -119,8 +127,9 @@ class AnnotationDetailView(VersionConflictBody, APIView):
         annotation = annotation_get_for_save(request.user, annotation_id)
         data = AnnotationSaveInput(data=request.data)
         data.is_valid(raise_exception=True)
-        saved = services.annotation_save(annotation=annotation, user=request.user,
-                                         settings=annotation_settings_of(annotation), **data.validated_data)
+        saved = services.annotation_save(
+            annotation=annotation, user=request.user, settings=annotation_settings_of(annotation), **data.validated_data
+        )
         return Response(AnnotationOutput(saved).data)
 
 
@@ -139,8 +148,9 @@ class AnnotationSkipView(APIView):
     def post(self, request, annotation_id):
         annotation = annotation_get(request.user, annotation_id, for_edit=True, with_content=False)
         assignment = services.annotation_skip(annotation=annotation, user=request.user)
-        return Response({"annotation": int(annotation_id), "recording": assignment.recording_id,
-                         "status": assignment.status})
+        return Response(
+            {"annotation": int(annotation_id), "recording": assignment.recording_id, "status": assignment.status}
+        )
 
 
 class AnnotationVersionsView(APIView):
@@ -168,6 +178,11 @@ class AnnotationDraftAcceptView(APIView):
         version, draft = request.data.get("version"), request.data.get("draft")
         if not isinstance(version, int) or not isinstance(draft, int):
             raise DomainError("Send the annotation's version and the draft's id as numbers.")
-        saved = annotation_draft_accept(annotation=annotation, user=request.user, version=version, draft_id=draft,
-                                        settings=annotation_settings_of(annotation))
+        saved = annotation_draft_accept(
+            annotation=annotation,
+            user=request.user,
+            version=version,
+            draft_id=draft,
+            settings=annotation_settings_of(annotation),
+        )
         return Response(AnnotationOutput(saved).data)

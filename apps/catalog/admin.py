@@ -38,15 +38,36 @@ class SpeakerAdmin(admin.ModelAdmin):
 
 @admin.register(Recording)
 class RecordingAdmin(admin.ModelAdmin):
-    list_display = ["id", "original_name", "project", "speaker", "language", "length", "sample_rate", "channels",
-                    "status"]
+    list_display = [
+        "id",
+        "original_name",
+        "project",
+        "speaker",
+        "language",
+        "length",
+        "sample_rate",
+        "channels",
+        "status",
+    ]
     list_filter = ["project", "status", "container", "language"]
     search_fields = ["original_name", "sha256"]
     list_select_related = ["project", "speaker", "language"]
     # Who speaks is consent's business: read-only here; apps/consent/admin.py re-registers this admin so a
     # change goes through consent's recording_speaker_change (consent re-checked, withdrawals bind, audited).
-    readonly_fields = ["speaker", "original_key", "sha256", "container", "codec", "sample_rate", "channels", "frames",
-                       "length", "bytes", "created_by", "created_at"]
+    readonly_fields = [
+        "speaker",
+        "original_key",
+        "sha256",
+        "container",
+        "codec",
+        "sample_rate",
+        "channels",
+        "frames",
+        "length",
+        "bytes",
+        "created_by",
+        "created_at",
+    ]
     exclude = ["duration"]
 
     @admin.display(description="duration", ordering="duration")
@@ -71,12 +92,25 @@ class ImportSourceForm(forms.ModelForm):
 
     class Meta:
         model = ImportSource
-        fields = ["name", "kind", "bucket", "prefix", "endpoint_url", "region_name", "access_key_id",
-                  "secret_access_key", "path", "projects", "enabled"]
+        fields = [
+            "name",
+            "kind",
+            "bucket",
+            "prefix",
+            "endpoint_url",
+            "region_name",
+            "access_key_id",
+            "secret_access_key",
+            "path",
+            "projects",
+            "enabled",
+        ]
 
     def clean(self):
         data = super().clean()
-        probe = ImportSource(pk=self.instance.pk, **{k: v for k, v in data.items() if k != "projects" and v is not None})
+        probe = ImportSource(
+            pk=self.instance.pk, **{k: v for k, v in data.items() if k != "projects" and v is not None}
+        )
         try:
             import_source_validate(probe)
         except DomainError as exc:

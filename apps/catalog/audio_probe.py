@@ -29,11 +29,31 @@ _BLOCK = 1 << 16
 FFMPEG_CONTAINERS = ("mp4", "adts")  # AAC/ALAC: libsndfile cannot read them, ffmpeg can
 
 # libsndfile subtype -> ffprobe codec name, per container (AIFF stores big-endian PCM).
-_PCM = {"PCM_S8": "pcm_s8", "PCM_U8": "pcm_u8", "PCM_16": "pcm_s16", "PCM_24": "pcm_s24", "PCM_32": "pcm_s32",
-        "FLOAT": "pcm_f32", "DOUBLE": "pcm_f64"}
-_OTHER = {"ULAW": "pcm_mulaw", "ALAW": "pcm_alaw", "IMA_ADPCM": "adpcm_ima_wav", "MS_ADPCM": "adpcm_ms",
-          "GSM610": "gsm_ms", "VORBIS": "vorbis", "OPUS": "opus", "MPEG_LAYER_I": "mp1", "MPEG_LAYER_II": "mp2",
-          "MPEG_LAYER_III": "mp3", "ALAC_16": "alac", "ALAC_20": "alac", "ALAC_24": "alac", "ALAC_32": "alac"}
+_PCM = {
+    "PCM_S8": "pcm_s8",
+    "PCM_U8": "pcm_u8",
+    "PCM_16": "pcm_s16",
+    "PCM_24": "pcm_s24",
+    "PCM_32": "pcm_s32",
+    "FLOAT": "pcm_f32",
+    "DOUBLE": "pcm_f64",
+}
+_OTHER = {
+    "ULAW": "pcm_mulaw",
+    "ALAW": "pcm_alaw",
+    "IMA_ADPCM": "adpcm_ima_wav",
+    "MS_ADPCM": "adpcm_ms",
+    "GSM610": "gsm_ms",
+    "VORBIS": "vorbis",
+    "OPUS": "opus",
+    "MPEG_LAYER_I": "mp1",
+    "MPEG_LAYER_II": "mp2",
+    "MPEG_LAYER_III": "mp3",
+    "ALAC_16": "alac",
+    "ALAC_20": "alac",
+    "ALAC_24": "alac",
+    "ALAC_32": "alac",
+}
 # Storage extension of an original, by container (and codec for Ogg).
 _EXT = {"wav": "wav", "flac": "flac", "aiff": "aiff", "mp3": "mp3", "mp4": "m4a", "adts": "aac"}
 
@@ -118,8 +138,15 @@ _NOT_AUDIO = [
     (b"{", "JSON text"),
 ]
 
-_LABEL = {"wav": "WAV", "flac": "FLAC", "ogg": "Ogg", "aiff": "AIFF", "mp3": "MP3", "mp4": "MP4/M4A",
-          "adts": "AAC (ADTS)"}
+_LABEL = {
+    "wav": "WAV",
+    "flac": "FLAC",
+    "ogg": "Ogg",
+    "aiff": "AIFF",
+    "mp3": "MP3",
+    "mp4": "MP4/M4A",
+    "adts": "AAC (ADTS)",
+}
 
 
 def describe_non_audio(head: bytes) -> str:
@@ -168,9 +195,11 @@ def _check_riff(f, size: int) -> None:
             available = size - pos - 8
             if chunk_size > available:
                 block_align, rate = fmt[4] or 1, fmt[2]
-                raise ProbeError(f"the WAV file is truncated: the header says "
-                                 f"{_seconds(chunk_size // block_align, rate)} but the data stops at "
-                                 f"{_seconds(available // block_align, rate)}")
+                raise ProbeError(
+                    f"the WAV file is truncated: the header says "
+                    f"{_seconds(chunk_size // block_align, rate)} but the data stops at "
+                    f"{_seconds(available // block_align, rate)}"
+                )
             return
         pos += 8 + chunk_size + (chunk_size & 1)
     raise ProbeError("the WAV file is truncated: it ends before its audio data begins")
@@ -186,8 +215,21 @@ def _run(cmd: list[str], *, timeout: float) -> subprocess.CompletedProcess:
 def _probe_ffmpeg(path: str, container: str, max_duration: float) -> AudioProbe:
     """Codecs libsndfile lacks (AAC/ALAC in MP4, raw ADTS AAC): ffprobe names the stream, ffmpeg decodes it all."""
     label = _LABEL[container]
-    out = _run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-                "stream=codec_name,sample_rate,channels,duration:format=duration", "-of", "json", path], timeout=120)
+    out = _run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "stream=codec_name,sample_rate,channels,duration:format=duration",
+            "-of",
+            "json",
+            path,
+        ],
+        timeout=120,
+    )
     try:
         data = json.loads(out.stdout or b"{}")
     except ValueError:
@@ -206,8 +248,11 @@ def _probe_ffmpeg(path: str, container: str, max_duration: float) -> AudioProbe:
     if container == "mp4":  # ADTS has no header duration; ffprobe only guesses it from the bitrate
         _check_limits(info, max_duration)
     # Decode everything (mono, 16-bit, to a pipe) and count the frames: the length is what decodes.
-    proc = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", "1",
-                             "-f", "s16le", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", "1", "-f", "s16le", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     decoded = 0
     try:
         while chunk := proc.stdout.read(1 << 20):
@@ -226,8 +271,10 @@ def _probe_ffmpeg(path: str, container: str, max_duration: float) -> AudioProbe:
     if err.strip():
         log.info("ffmpeg decode of %s: %s", container, err[-300:])
     if container == "mp4" and declared and frames < declared * rate * 0.98 - rate * 0.1:
-        raise ProbeError(f"the {label} file is truncated: the header says {declared:.1f} s but the data stops at "
-                         f"{_seconds(frames, rate)}")
+        raise ProbeError(
+            f"the {label} file is truncated: the header says {declared:.1f} s but the data stops at "
+            f"{_seconds(frames, rate)}"
+        )
     if proc.returncode:
         raise ProbeError(f"decoding failed after {_seconds(frames, rate)}: the {label} file is damaged")
     return info
@@ -246,8 +293,10 @@ def probe(f, *, size: int, head: bytes, max_duration: float, path: str | None = 
     label = _LABEL[container]
     if container in FFMPEG_CONTAINERS:
         if not (shutil.which("ffprobe") and shutil.which("ffmpeg")):
-            raise ProbeError(f"this is an {label} file (AAC audio), which only ffmpeg decodes, and ffmpeg is not "
-                             "installed on this server; convert it to FLAC or WAV")
+            raise ProbeError(
+                f"this is an {label} file (AAC audio), which only ffmpeg decodes, and ffmpeg is not "
+                "installed on this server; convert it to FLAC or WAV"
+            )
         if not path:
             raise ValueError("probe() needs a file path for containers that ffmpeg decodes")
         return _probe_ffmpeg(path, container, max_duration)
@@ -277,20 +326,31 @@ def probe(f, *, size: int, head: bytes, max_duration: float, path: str | None = 
         except (sf.LibsndfileError, RuntimeError) as exc:
             log.info("libsndfile decode of %s failed: %s", container, exc)
             if container in ("wav", "flac", "aiff") and info.frames > decoded:
-                raise ProbeError(f"the {label} file is truncated or damaged: the header says "
-                                 f"{_seconds(info.frames, rate)} but the data stops at {_seconds(decoded, rate)}") from None
-            raise ProbeError(f"decoding failed after {_seconds(decoded, rate)}: the {label} file is damaged "
-                             "or truncated") from None
+                raise ProbeError(
+                    f"the {label} file is truncated or damaged: the header says "
+                    f"{_seconds(info.frames, rate)} but the data stops at {_seconds(decoded, rate)}"
+                ) from None
+            raise ProbeError(
+                f"decoding failed after {_seconds(decoded, rate)}: the {label} file is damaged or truncated"
+            ) from None
     if decoded == 0:
         raise ProbeError(f"the {label} file holds no audio frames")
     # Lossless containers state their length exactly; compressed ones only estimate it.
     if container in ("wav", "flac", "aiff") and decoded != info.frames:
-        raise ProbeError(f"the {label} file is truncated: the header says {_seconds(info.frames, rate)} but the "
-                         f"data stops at {_seconds(decoded, rate)}")
+        raise ProbeError(
+            f"the {label} file is truncated: the header says {_seconds(info.frames, rate)} but the "
+            f"data stops at {_seconds(decoded, rate)}"
+        )
     if codec == "opus" and rate != OPUS_DECODE_RATE:
         # libsndfile decodes Opus at the input rate; the stream's own rate (what ffmpeg and players give) is 48 kHz.
-        return AudioProbe(container, codec, OPUS_DECODE_RATE, info.channels,
-                          int(round(decoded * OPUS_DECODE_RATE / rate)), input_rate or rate)
+        return AudioProbe(
+            container,
+            codec,
+            OPUS_DECODE_RATE,
+            info.channels,
+            int(round(decoded * OPUS_DECODE_RATE / rate)),
+            input_rate or rate,
+        )
     return AudioProbe(container, codec, rate, info.channels, decoded, input_rate)
 
 
@@ -318,12 +378,14 @@ def _open_failure(container: str, f, size: int) -> str:
         at = data.find(b"COMM")
         if at >= 0 and len(data) >= at + 26:
             channels = struct.unpack_from(">h", data, at + 8)[0]
-            rate = _ieee_extended(data[at + 16:at + 26])
+            rate = _ieee_extended(data[at + 16 : at + 26])
             _check_format_fields(int(rate), channels, label)
         elif at < 0:
             return "the AIFF file is truncated or damaged: it has no format (COMM) chunk"
     if container == "ogg":
-        return "the Ogg file could not be decoded: it holds no Vorbis, Opus or FLAC stream that decodes, or it is damaged"
+        return (
+            "the Ogg file could not be decoded: it holds no Vorbis, Opus or FLAC stream that decodes, or it is damaged"
+        )
     if size < 512:
         return f"the {label} file is truncated: it ends inside its header ({size} bytes)"
     return f"the {label} file could not be decoded: its header is damaged or the file is truncated"

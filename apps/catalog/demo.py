@@ -17,7 +17,9 @@ def demo_clip(seed: int, *, seconds: float = 6.0, sr: int = 16000, channels: int
         f0 = rng.uniform(110, 240)
         mask = (t >= pos) & (t < pos + length)
         env = np.sin(np.pi * (t[mask] - pos) / length) ** 2
-        burst = sum(np.sin(2 * np.pi * f0 * k * t[mask] * (1 + 0.03 * np.sin(2 * np.pi * 3 * t[mask]))) / k for k in range(1, 6))
+        burst = sum(
+            np.sin(2 * np.pi * f0 * k * t[mask] * (1 + 0.03 * np.sin(2 * np.pi * 3 * t[mask]))) / k for k in range(1, 6)
+        )
         y[mask] += 0.25 * env * burst
         pos += length + rng.uniform(0.2, 0.6)
     y += 0.002 * rng.standard_normal(len(y))

@@ -49,9 +49,13 @@ class Project(models.Model):
     )
     label_settings = models.JSONField(default=dict, blank=True)
     release_download_roles = models.JSONField(
-        default=release_download_roles_default, blank=True,
-        help_text="Project roles that may download releases (docs/roles.md); managers always may.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+        default=release_download_roles_default,
+        blank=True,
+        help_text="Project roles that may download releases (docs/roles.md); managers always may.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -121,18 +125,24 @@ class Recording(models.Model):
     original_name = models.CharField(max_length=255, blank=True, help_text="The uploader's file name, sanitised.")
     sha256 = models.CharField(max_length=64)
     container = models.CharField(max_length=16, help_text="File format: wav, flac, ogg, aiff, mp3, mp4 or adts.")
-    codec = models.CharField(max_length=32, blank=True, help_text="Encoding, as ffprobe names it (pcm_s16le, flac, "
-                                                                 "vorbis, opus, mp3, aac, ...).")
+    codec = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Encoding, as ffprobe names it (pcm_s16le, flac, vorbis, opus, mp3, aac, ...).",
+    )
     sample_rate = models.PositiveIntegerField(help_text="Hz, as decoders deliver the stream (Opus: always 48000).")
     input_sample_rate = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Hz the encoder was given, where the stream records it (Opus); else empty.")
+        null=True, blank=True, help_text="Hz the encoder was given, where the stream records it (Opus); else empty."
+    )
     channels = models.PositiveSmallIntegerField()
     frames = models.BigIntegerField()
     duration = models.FloatField(help_text="Seconds.")
     bytes = models.BigIntegerField()
     status = models.CharField(max_length=16, choices=RecordingStatus.choices, default=RecordingStatus.INGESTED)
     metadata = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -164,8 +174,14 @@ class ImportBatch(LeasedWork):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
     source = models.CharField(max_length=16)  # upload | zip | folder | s3
     location = models.CharField(max_length=1024, blank=True)
-    import_source = models.ForeignKey("ImportSource", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="imports", help_text="The registered source (folder and S3).")
+    import_source = models.ForeignKey(
+        "ImportSource",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="imports",
+        help_text="The registered source (folder and S3).",
+    )
     status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
@@ -174,7 +190,9 @@ class ImportBatch(LeasedWork):
     rejected = models.PositiveIntegerField(default=0)
     results = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -213,8 +231,12 @@ class ImportSource(models.Model):
     secret_access_key = models.CharField(max_length=200, blank=True)
     # Folder: an absolute path on the worker machines, inside EARMARK_IMPORT_ROOTS.
     path = models.CharField(max_length=1024, blank=True)
-    projects = models.ManyToManyField(Project, blank=True, related_name="import_sources",
-                                      help_text="The projects whose managers may import from this source.")
+    projects = models.ManyToManyField(
+        Project,
+        blank=True,
+        related_name="import_sources",
+        help_text="The projects whose managers may import from this source.",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -34,8 +34,9 @@ def _project_for(request, project_id, roles=None):
 @login_required
 def project_list_page(request):
     projects = project_list(request.user).order_by("name")
-    return render(request, "catalog/project_list.html",
-                  {"projects": projects, "can_create": project_create_allowed(request.user)})
+    return render(
+        request, "catalog/project_list.html", {"projects": projects, "can_create": project_create_allowed(request.user)}
+    )
 
 
 @login_required
@@ -58,10 +59,20 @@ def recording_list_page(request, project_id):
     page = Paginator(qs.none() if errors else filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "catalog/recording_list.html", {
-        "project": project, "role": role, "filter": filterset, "page": page, "query": query.urlencode(),
-        "statuses": RecordingStatus.choices, "errors": errors,
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "catalog/recording_list.html",
+        {
+            "project": project,
+            "role": role,
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "statuses": RecordingStatus.choices,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )
 
 
 # What a bad filter value means, in the words of the page's fields (django-filter says "Enter a number.").
@@ -75,8 +86,11 @@ FILTER_ERRORS = {
 @login_required
 def upload_page(request, project_id):
     project, role = _project_for(request, project_id, MANAGERS)
-    return render(request, "catalog/upload.html", {"project": project, "role": role,
-                                                   "import_sources": import_source_list(project_id=project_id)})
+    return render(
+        request,
+        "catalog/upload.html",
+        {"project": project, "role": role, "import_sources": import_source_list(project_id=project_id)},
+    )
 
 
 def _int(value, what: str) -> int:
@@ -96,9 +110,12 @@ def project_create_page(request):
     if request.method == "POST":
         try:
             project = services.project_create(
-                name=request.POST.get("name", ""), description=request.POST.get("description", ""),
+                name=request.POST.get("name", ""),
+                description=request.POST.get("description", ""),
                 target_sample_rate=_int(request.POST.get("target_sample_rate", "16000"), "The target sample rate"),
-                require_speaker=request.POST.get("require_speaker") == "on", created_by=request.user)
+                require_speaker=request.POST.get("require_speaker") == "on",
+                created_by=request.user,
+            )
         except DomainError as exc:
             error, status = exc.message, 400
         else:
@@ -126,8 +143,9 @@ def members_page(request, project_id):
                     else:
                         user = User.objects.filter(username=username).first()
                         if user is None:
-                            raise DomainError(f"No user is called {username!r}. Check the spelling, "
-                                              "or create them below.")
+                            raise DomainError(
+                                f"No user is called {username!r}. Check the spelling, or create them below."
+                            )
                     accounts_services.membership_set(project_id=project.id, user=user, role=member_role)
                 if action == "create":
                     created = user.username
@@ -135,13 +153,17 @@ def members_page(request, project_id):
                 else:
                     messages.success(request, f"{user.username} is now {member_role} of {project.name}.")
             elif action in ("role", "remove", "link"):
-                member = Membership.objects.select_related("user").filter(
-                    project=project, id=_int(request.POST.get("membership", "0"), "The member")).first()
+                member = (
+                    Membership.objects.select_related("user")
+                    .filter(project=project, id=_int(request.POST.get("membership", "0"), "The member"))
+                    .first()
+                )
                 if member is None:
                     raise DomainError("No such member of this project.")
                 if action == "role":
-                    accounts_services.membership_set(project_id=project.id, user=member.user,
-                                                     role=request.POST.get("role", ""))
+                    accounts_services.membership_set(
+                        project_id=project.id, user=member.user, role=request.POST.get("role", "")
+                    )
                     messages.success(request, f"{member.user.username} is now {request.POST.get('role')}.")
                 elif action == "remove":
                     accounts_services.membership_remove(project_id=project.id, user=member.user)
@@ -158,10 +180,21 @@ def members_page(request, project_id):
         if not error and not link:
             return redirect("catalog:members", project_id=project.id)
     members = Membership.objects.filter(project=project).select_related("user").order_by("user__username")
-    return render(request, "catalog/members.html", {
-        "project": project, "role": role, "members": members, "roles": Role.choices, "error": error,
-        "link": link, "created": created, "form": request.POST,
-    }, status=status)
+    return render(
+        request,
+        "catalog/members.html",
+        {
+            "project": project,
+            "role": role,
+            "members": members,
+            "roles": Role.choices,
+            "error": error,
+            "link": link,
+            "created": created,
+            "form": request.POST,
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -169,17 +202,30 @@ def recording_detail_page(request, recording_id):
     """One recording: waveform preview from stored peaks, metadata, and what each app knows of it (hook panels)."""
     recording = recording_get_visible(actor=request.user, recording_id=recording_id)
     project, role = _project_for(request, recording.project_id)
-    panels = sorted((p for p in hook_call(RECORDING_PANELS, actor=request.user, recording=recording) if p),
-                    key=lambda p: p.get("order", 100))
+    panels = sorted(
+        (p for p in hook_call(RECORDING_PANELS, actor=request.user, recording=recording) if p),
+        key=lambda p: p.get("order", 100),
+    )
     meta = [
-        ("File", recording.original_name or "—"), ("Speaker", recording.speaker.code if recording.speaker else "—"),
+        ("File", recording.original_name or "—"),
+        ("Speaker", recording.speaker.code if recording.speaker else "—"),
         ("Language", recording.language.tag if recording.language else "—"),
         ("Duration", f"{recording.duration:.3f} s"),
         ("Format", f"{recording.container} {recording.codec} · {recording.sample_rate} Hz · {recording.channels} ch"),
-        ("Size", recording.bytes), ("Status", recording.get_status_display()), ("sha256", recording.sha256),
+        ("Size", recording.bytes),
+        ("Status", recording.get_status_display()),
+        ("sha256", recording.sha256),
         ("Added", recording.created_at),
-    ]  # fmt: skip
-    return render(request, "catalog/recording_detail.html", {
-        "recording": recording, "project": project, "role": role, "meta": meta, "panels": panels,
-        "extra": sorted((recording.metadata or {}).items()),
-    })
+    ]
+    return render(
+        request,
+        "catalog/recording_detail.html",
+        {
+            "recording": recording,
+            "project": project,
+            "role": role,
+            "meta": meta,
+            "panels": panels,
+            "extra": sorted((recording.metadata or {}).items()),
+        },
+    )

@@ -9,8 +9,16 @@ class ProjectOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "target_sample_rate", "allowed_languages", "require_speaker",
-                  "label_settings", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "target_sample_rate",
+            "allowed_languages",
+            "require_speaker",
+            "label_settings",
+            "created_at",
+        ]
 
 
 class ProjectInput(serializers.Serializer):
@@ -27,9 +35,26 @@ class RecordingOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Recording
-        fields = ["id", "project", "original_name", "speaker", "language", "sha256", "container", "codec",
-                  "sample_rate", "input_sample_rate", "channels", "frames", "duration", "bytes", "status", "metadata", "created_at",
-                  "processing"]
+        fields = [
+            "id",
+            "project",
+            "original_name",
+            "speaker",
+            "language",
+            "sha256",
+            "container",
+            "codec",
+            "sample_rate",
+            "input_sample_rate",
+            "channels",
+            "frames",
+            "duration",
+            "bytes",
+            "status",
+            "metadata",
+            "created_at",
+            "processing",
+        ]
 
     def get_processing(self, recording) -> dict:
         return hook_one(RECORDING_PROCESSING, recording=recording)
@@ -40,34 +65,62 @@ class ImportBatchOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ImportBatch
-        fields = ["id", "project", "source", "location", "status", "total", "processed", "percent", "accepted",
-                  "duplicates", "rejected", "results", "error", "created_at", "finished_at"]
+        fields = [
+            "id",
+            "project",
+            "source",
+            "location",
+            "status",
+            "total",
+            "processed",
+            "percent",
+            "accepted",
+            "duplicates",
+            "rejected",
+            "results",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
 
 
 class ImportInput(serializers.Serializer):
     """A zip upload (``source: zip`` + ``file``) or an import from a registered source (``source_id`` + ``path``)."""
 
-    source = serializers.ChoiceField(choices=["zip", "folder", "s3"], required=False,
-                                     help_text="'zip' for an uploaded archive; omit (or match the source's kind) "
-                                               "with source_id.")
-    source_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
-                                         help_text="A registered import source this project may use.")
-    path = serializers.CharField(required=False, allow_blank=True, default="", max_length=1024,
-                                 help_text="Optional sub-folder (or sub-prefix) inside the source.")
+    source = serializers.ChoiceField(
+        choices=["zip", "folder", "s3"],
+        required=False,
+        help_text="'zip' for an uploaded archive; omit (or match the source's kind) with source_id.",
+    )
+    source_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="A registered import source this project may use."
+    )
+    path = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1024,
+        help_text="Optional sub-folder (or sub-prefix) inside the source.",
+    )
     file = serializers.FileField(required=False)
     sidecar = serializers.FileField(required=False)
     location = serializers.CharField(required=False, help_text="No longer accepted: name a source_id instead.")
 
     def validate(self, attrs):
         if attrs.get("location"):
-            raise serializers.ValidationError({"location": "imports no longer take a raw folder or bucket; name a "
-                                                           "registered import source with 'source_id'"})
+            raise serializers.ValidationError(
+                {
+                    "location": "imports no longer take a raw folder or bucket; name a "
+                    "registered import source with 'source_id'"
+                }
+            )
         if attrs.get("source") == "zip":
             if not attrs.get("file"):
                 raise serializers.ValidationError({"file": "a zip import needs the archive in the 'file' field"})
         elif not attrs.get("source_id"):
-            raise serializers.ValidationError({"source_id": "a folder or S3 import names a registered import "
-                                                            "source with 'source_id'"})
+            raise serializers.ValidationError(
+                {"source_id": "a folder or S3 import names a registered import source with 'source_id'"}
+            )
         return attrs
 
 
@@ -89,8 +142,21 @@ class ImportSourceOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ImportSource
-        fields = ["id", "name", "kind", "address", "bucket", "prefix", "endpoint_url", "region_name",
-                  "access_key_id", "path", "projects", "enabled", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "address",
+            "bucket",
+            "prefix",
+            "endpoint_url",
+            "region_name",
+            "access_key_id",
+            "path",
+            "projects",
+            "enabled",
+            "created_at",
+        ]
 
 
 class ImportSourceInput(serializers.Serializer):

@@ -11,10 +11,19 @@ _SPEC = re.compile(r"^(\d*)-(\d*)$")
 _CHUNK = 1 << 16
 
 CONTENT_TYPES = {
-    "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg",
-    "mp3": "audio/mpeg", "aiff": "audio/aiff", "m4a": "audio/mp4", "mp4": "audio/mp4",
-    "aac": "audio/aac", "adts": "audio/aac", "npy": "application/octet-stream",
-    "png": "image/png", "json": "application/json",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "aiff": "audio/aiff",
+    "m4a": "audio/mp4",
+    "mp4": "audio/mp4",
+    "aac": "audio/aac",
+    "adts": "audio/aac",
+    "npy": "application/octet-stream",
+    "png": "image/png",
+    "json": "application/json",
 }
 
 
@@ -96,8 +105,9 @@ def ranged_response(request, key: str, content_type: str, *, filename: str | Non
         return _unsatisfiable(size)
     status, (start, end) = (200, (0, size - 1)) if byte_range is None else (206, byte_range)
     length = end - start + 1
-    response = StreamingHttpResponse(_iter(default_storage.open(key, "rb"), start, length), status=status,
-                                     content_type=content_type)
+    response = StreamingHttpResponse(
+        _iter(default_storage.open(key, "rb"), start, length), status=status, content_type=content_type
+    )
     response["Accept-Ranges"] = "bytes"
     response["Content-Length"] = str(length)
     response["Cache-Control"] = "private, no-store"  # withdrawn audio must never replay from a browser cache
@@ -109,8 +119,11 @@ def ranged_response(request, key: str, content_type: str, *, filename: str | Non
 
 
 def _unsatisfiable(size: int) -> HttpResponse:
-    response = HttpResponse(status=416, content_type="application/json",
-                            content=b'{"detail": "The requested byte range is outside the file."}')
+    response = HttpResponse(
+        status=416,
+        content_type="application/json",
+        content=b'{"detail": "The requested byte range is outside the file."}',
+    )
     response["Content-Range"] = f"bytes */{size}"
     response["Accept-Ranges"] = "bytes"
     return response

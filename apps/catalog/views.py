@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import IsAdminUser
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -64,9 +64,17 @@ class ProjectRecordingsView(ListAPIView):
         project_role_require(self.request.user, self.kwargs["project_id"], ANYONE)
         return recording_list(actor=self.request.user, project_id=self.kwargs["project_id"])
 
-    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
-        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-        "sidecar": {"type": "string", "format": "binary"}}}})
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    "sidecar": {"type": "string", "format": "binary"},
+                },
+            }
+        }
+    )
     def post(self, request, project_id):
         project_role_require(request.user, project_id, MANAGERS)
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
@@ -87,8 +95,11 @@ class ProjectRecordingsView(ListAPIView):
             only = results[0]
             code = {"accepted": 201, "duplicate": 409, "rejected": 400}[only.status]
             return Response({"detail": only.message or "accepted", **body}, status=code)
-        code = status.HTTP_201_CREATED if body["accepted"] else (
-            status.HTTP_200_OK if body["duplicate"] else status.HTTP_400_BAD_REQUEST)
+        code = (
+            status.HTTP_201_CREATED
+            if body["accepted"]
+            else (status.HTTP_200_OK if body["duplicate"] else status.HTTP_400_BAD_REQUEST)
+        )
         if code == 400:
             body["detail"] = "none of the files could be imported; see each file's message"
         return Response(body, status=code)
@@ -107,7 +118,9 @@ class RecordingAudioView(APIView):
     def get(self, request, recording_id):
         recording = recording_get_visible(actor=request.user, recording_id=recording_id, stream=True)
         # audited (every range, suffix and open ones too) and marked no-store by consent's ServedDataMiddleware
-        return ranged_response(request, recording.original_key, CONTENT_TYPES.get(recording.container, "application/octet-stream"))
+        return ranged_response(
+            request, recording.original_key, CONTENT_TYPES.get(recording.container, "application/octet-stream")
+        )
 
 
 class ProjectImportsView(ListAPIView):
@@ -128,16 +141,20 @@ class ProjectImportsView(ListAPIView):
         project = Project.objects.get(id=project_id)
         args = data.validated_data
         if args.get("source") == "zip":
-            sidecar = services.sidecar_parse(args["sidecar"].read(), args["sidecar"].name) if args.get("sidecar") else {}
-            batch = services.import_zip_recorded(project=project, fileobj=args["file"], name=args["file"].name,
-                                                 created_by=request.user, sidecar=sidecar)
+            sidecar = (
+                services.sidecar_parse(args["sidecar"].read(), args["sidecar"].name) if args.get("sidecar") else {}
+            )
+            batch = services.import_zip_recorded(
+                project=project, fileobj=args["file"], name=args["file"].name, created_by=request.user, sidecar=sidecar
+            )
             return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
         with transaction.atomic():
             source = services.import_source_for_project(source_id=args["source_id"], project=project)
             if args.get("source") and args["source"] != source.kind:
                 raise ValidationError({"source": f"the source {source.name} is a {source.kind} source"})
-            batch = services.import_batch_create(project=project, source=source, path=args["path"],
-                                                 created_by=request.user)
+            batch = services.import_batch_create(
+                project=project, source=source, path=args["path"], created_by=request.user
+            )
         return Response(ImportBatchOutput(batch).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -62,8 +62,9 @@ def withdraw_selected(modeladmin, request, queryset):
             done += 1
         except DomainError as exc:
             modeladmin.message_user(request, f"consent {record.id}: {exc.message}", messages.WARNING)
-    modeladmin.message_user(request, f"{done} consent(s) withdrawn; their data is excluded now and purged after "
-                                     f"the grace period.")
+    modeladmin.message_user(
+        request, f"{done} consent(s) withdrawn; their data is excluded now and purged after the grace period."
+    )
 
 
 @admin.register(ConsentRecord)
@@ -81,8 +82,10 @@ class RecordingConsentForm(forms.ModelForm):
         if self.instance.pk and speaker != self.instance.speaker:
             why = recording_voice_bound(recording=self.instance)
             if why:
-                raise ValidationError(f"This recording cannot be given another speaker: {why}. A withdrawal stays "
-                                      f"with the voice in the recording.")
+                raise ValidationError(
+                    f"This recording cannot be given another speaker: {why}. A withdrawal stays "
+                    f"with the voice in the recording."
+                )
         return speaker
 
 

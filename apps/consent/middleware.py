@@ -25,8 +25,12 @@ class ServedDataMiddleware:
         response = self.get_response(request)
         response["Cache-Control"] = NO_STORE
         match = getattr(request, "resolver_match", None)
-        if (match is not None and "recording_id" in match.kwargs and request.method in ("GET", "HEAD")
-                and (200 <= response.status_code < 300 or response.status_code == 302)):
+        if (
+            match is not None
+            and "recording_id" in match.kwargs
+            and request.method in ("GET", "HEAD")
+            and (200 <= response.status_code < 300 or response.status_code == 302)
+        ):
             _audit(request, match, response)
         return response
 
@@ -44,6 +48,11 @@ def _audit(request, match, response) -> None:
         data["kind"] = str(match.kwargs["kind"])
     user = getattr(request, "user", None)
     project_id = Recording.objects.filter(pk=recording_id).values_list("project_id", flat=True).first()
-    audit_record(actor=user if getattr(user, "is_authenticated", False) else None, action="recording.served",
-                 object_type="recording", object_id=recording_id, project_id=project_id, data=data)
-
+    audit_record(
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        action="recording.served",
+        object_type="recording",
+        object_id=recording_id,
+        project_id=project_id,
+        data=data,
+    )

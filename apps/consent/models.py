@@ -19,7 +19,9 @@ class ConsentForm(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "title", "version"], name="consent_form_version_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "title", "version"], name="consent_form_version_unique")
+        ]
         ordering = ["title", "-version"]
 
     @property
@@ -51,8 +53,9 @@ class ConsentRecord(models.Model):
     purpose_mask = models.PositiveIntegerField(help_text="Purposes still granted (bit mask).")
     granted_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
-    collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     evidence_key = models.CharField(max_length=300, blank=True, help_text="Content-addressed storage key.")
     evidence_sha256 = models.CharField(max_length=64, blank=True)
     evidence_content_type = models.CharField(max_length=100, blank=True)
@@ -64,8 +67,10 @@ class ConsentRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["speaker", "status"], name="consent_speaker_status"),
-                   models.Index(fields=["status", "expires_at"], name="consent_status_expiry")]
+        indexes = [
+            models.Index(fields=["speaker", "status"], name="consent_speaker_status"),
+            models.Index(fields=["status", "expires_at"], name="consent_status_expiry"),
+        ]
         ordering = ["-granted_at", "-id"]
 
     @property
@@ -102,11 +107,14 @@ class ProjectConsentPolicy(models.Model):
     public_release_mask = _needs(Purpose.PUBLIC_RELEASE, "Needed in a public release.")
     commercial_mask = _needs(Purpose.COMMERCIAL, "Needed in a commercial release.")
     on_missing = models.CharField(max_length=16, choices=OnMissing.choices, default=OnMissing.QUARANTINE)
-    retention_days = models.PositiveIntegerField(null=True, blank=True,
-                                                 help_text="Purge recordings this many days after ingest (empty: keep).")
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Purge recordings this many days after ingest (empty: keep)."
+    )
     speech_threshold = models.FloatField(
-        default=0.5, help_text="A recording naming no speaker in which the speech detector finds speech this "
-                               "likely (peak probability, 0..1) is held until a manager decides.")
+        default=0.5,
+        help_text="A recording naming no speaker in which the speech detector finds speech this "
+        "likely (peak probability, 0..1) is held until a manager decides.",
+    )
 
     class Meta:
         verbose_name_plural = "project consent policies"
@@ -139,8 +147,9 @@ class SpeechCheck(models.Model):
     speech_seconds = models.FloatField(default=0.0)
     max_probability = models.FloatField(default=0.0)
     checked_at = models.DateTimeField()
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
 
 
@@ -161,9 +170,11 @@ class RecordingPurge(models.Model):
     recording = models.OneToOneField("catalog.Recording", on_delete=models.CASCADE, related_name="purge")
     reason = models.CharField(max_length=16, choices=WithdrawnVia.choices)
     due_at = models.DateTimeField()
-    requested_at = models.DateTimeField(null=True, blank=True,
-                                        help_text="The earliest withdrawal that asked for it; a shorter grace "
-                                                  "period counts from here.")
+    requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The earliest withdrawal that asked for it; a shorter grace period counts from here.",
+    )
     state = models.CharField(max_length=16, choices=PurgeState.choices, default=PurgeState.PENDING)
     steps_done = models.JSONField(default=list, blank=True)
     deleted_keys = models.PositiveIntegerField(default=0)
@@ -220,8 +231,10 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["project_id", "-id"], name="audit_project_id"),
-                   models.Index(fields=["object_type", "object_id"], name="audit_object")]
+        indexes = [
+            models.Index(fields=["project_id", "-id"], name="audit_project_id"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

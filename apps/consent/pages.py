@@ -33,26 +33,39 @@ PLAIN = {  # what each purpose means, in the words the speaker reads
     "commercial": "use them in commercial products",
 }
 INVALID = {
-    "expired": ("This link has expired", 410,
-                "Personal links work for {days} days. Nothing has been changed. Please ask the project team for a new "
-                "link, or write to them: they can withdraw your consent for you."),
-    "invalid": ("This link is not valid", 400,
-                "The link is incomplete or was altered, so we cannot tell whose consent it is. Nothing has been "
-                "changed. Please copy the whole link from the message you received, or ask the project team."),
+    "expired": (
+        "This link has expired",
+        410,
+        "Personal links work for {days} days. Nothing has been changed. Please ask the project team for a new "
+        "link, or write to them: they can withdraw your consent for you.",
+    ),
+    "invalid": (
+        "This link is not valid",
+        400,
+        "The link is incomplete or was altered, so we cannot tell whose consent it is. Nothing has been "
+        "changed. Please copy the whole link from the message you received, or ask the project team.",
+    ),
     "gone": ("This consent no longer exists", 404, "Nothing has been changed. Please contact the project team."),
 }
 
 
 def _invalid(request, kind):
     title, code, text = INVALID[kind]
-    return render(request, "consent/optout_invalid.html",
-                  {"title": title, "text": text.format(days=settings.EARMARK_OPTOUT_LINK_DAYS)}, status=code)
+    return render(
+        request,
+        "consent/optout_invalid.html",
+        {"title": title, "text": text.format(days=settings.EARMARK_OPTOUT_LINK_DAYS)},
+        status=code,
+    )
 
 
 def _speaker_recordings(record):
-    return list(record.speaker.recordings.exclude(status=RecordingStatus.PURGED)
-                .exclude(pk__in=RecordingWithdrawal.objects.values("recording_id"))
-                .order_by("created_at").values("id", "duration", "created_at"))
+    return list(
+        record.speaker.recordings.exclude(status=RecordingStatus.PURGED)
+        .exclude(pk__in=RecordingWithdrawal.objects.values("recording_id"))
+        .order_by("created_at")
+        .values("id", "duration", "created_at")
+    )
 
 
 PURGE_RUN_MINUTES = 10  # config/celery.py runs due purges every 10 minutes
@@ -100,8 +113,12 @@ def optout_page(request, token):
         record = optout_token_read(token)
     except OptoutLinkInvalid as exc:
         return _invalid(request, exc.kind)
-    context = {"record": record, "project": record.speaker.project, "grace": _grace_text(record),
-               "purposes": [(p, PLAIN[p]) for p in record.purposes]}
+    context = {
+        "record": record,
+        "project": record.speaker.project,
+        "grace": _grace_text(record),
+        "purposes": [(p, PLAIN[p]) for p in record.purposes],
+    }
     if not optout_still_open(record):
         due = purges_due_for_speaker(speaker_id=record.speaker_id)
         return render(request, "consent/optout_closed.html", {**context, "grace": due and _when_text(due)})
@@ -119,13 +136,18 @@ def optout_page(request, token):
     reason = request.POST.get("reason", "")[:2000]
     try:
         if scope == "all":  # every live consent record of this speaker, not only the one the link names
-            result = services.speaker_withdraw_everything(speaker_id=record.speaker_id, actor=None,
-                                                          via="self_service", reason=reason)
+            result = services.speaker_withdraw_everything(
+                speaker_id=record.speaker_id, actor=None, via="self_service", reason=reason
+            )
         else:
             result = services.consent_withdraw(
-                consent_id=record.id, actor=None, via="self_service", reason=reason,
+                consent_id=record.id,
+                actor=None,
+                via="self_service",
+                reason=reason,
                 purposes=values if scope == "purposes" else None,
-                recording_ids=values if scope == "recordings" else None)
+                recording_ids=values if scope == "recordings" else None,
+            )
     except DomainError as exc:
         return render(request, "consent/optout.html", {**context, "error": exc.message}, status=exc.status_code)
     due = purges_due_for_speaker(speaker_id=record.speaker_id)
@@ -136,13 +158,13 @@ def optout_page(request, token):
 # Destructive actions ask first (a confirmation page), then say what they did (a message on the page).
 CONFIRM = {
     "withdraw_all": "Withdraw every consent of speaker {code}? Their recordings stop being used at once and "
-                    "are deleted {when}.",
+    "are deleted {when}.",
     "withdraw": "Withdraw consent {consent} of speaker {code} (every purpose it grants)? If no other consent of "
-                "theirs covers storage, their recordings are deleted {when}.",
+    "theirs covers storage, their recordings are deleted {when}.",
     "withdraw_recording": "Withdraw recording {recording} of speaker {code}? It stops being used at once and is "
-                          "deleted {when}. This cannot be undone.",
+    "deleted {when}. This cannot be undone.",
     "purge_now": "Run the purges that are due now in this project? {due} recording(s) are due; their audio and "
-                 "everything made from it are deleted for good.",
+    "everything made from it are deleted for good.",
 }
 
 
@@ -171,16 +193,20 @@ def consent_manage_page(request, project_id):
 
 
 def _speaker(request, project):
-    speaker = selectors.speaker_list(request.user, project_id=project.id).filter(
-        pk=request.POST.get("speaker") or 0).first()
+    speaker = (
+        selectors.speaker_list(request.user, project_id=project.id).filter(pk=request.POST.get("speaker") or 0).first()
+    )
     if speaker is None:
         raise DomainError("No such speaker in this project.", status_code=404)
     return speaker
 
 
 def _consent(request, project) -> ConsentRecord:
-    record = ConsentRecord.objects.select_related("speaker").filter(
-        pk=request.POST.get("consent") or 0, speaker__project=project).first()
+    record = (
+        ConsentRecord.objects.select_related("speaker")
+        .filter(pk=request.POST.get("consent") or 0, speaker__project=project)
+        .first()
+    )
     if record is None:
         raise DomainError("No such consent in this project.", status_code=404)
     return record
@@ -206,8 +232,11 @@ def _confirm(request, project, action):
         record = _consent(request, project)
         words.update(consent=record.id, code=record.speaker.code)
     fields = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "confirm")}
-    return render(request, "consent/manage_confirm.html",
-                  {"project": project, "question": CONFIRM[action].format(**words), "fields": fields})
+    return render(
+        request,
+        "consent/manage_confirm.html",
+        {"project": project, "question": CONFIRM[action].format(**words), "fields": fields},
+    )
 
 
 def _manage_action(request, project):
@@ -217,56 +246,76 @@ def _manage_action(request, project):
         if not purposes:
             raise DomainError("Tick at least one purpose the speaker agreed to.")
         services.speaker_enrol(
-            project=project, code=request.POST.get("code", ""), actor=request.user,
+            project=project,
+            code=request.POST.get("code", ""),
+            actor=request.user,
             identity={"full_name": request.POST.get("full_name", ""), "email": request.POST.get("email", "")},
-            purposes=purposes, evidence=request.FILES.get("evidence"))
-        messages.success(request, f"Speaker {request.POST.get('code', '').strip()} added with consent for "
-                                  f"{', '.join(purposes)}.")
+            purposes=purposes,
+            evidence=request.FILES.get("evidence"),
+        )
+        messages.success(
+            request, f"Speaker {request.POST.get('code', '').strip()} added with consent for {', '.join(purposes)}."
+        )
         return None
     if action == "grant":  # consent for a speaker who already exists (e.g. quarantined recordings)
         speaker = _speaker(request, project)
         purposes = request.POST.getlist("purposes")
         if not purposes:
             raise DomainError("Tick at least one purpose the speaker agreed to.")
-        services.consent_record(speaker=speaker, actor=request.user, purposes=purposes,
-                                evidence=request.FILES.get("evidence"))
+        services.consent_record(
+            speaker=speaker, actor=request.user, purposes=purposes, evidence=request.FILES.get("evidence")
+        )
         messages.success(request, f"Consent recorded for speaker {speaker.code}: {', '.join(purposes)}.")
         return None
     if action == "withdraw_all":
         speaker = _speaker(request, project)
         result = services.speaker_withdraw_everything(speaker_id=speaker.id, actor=request.user)
-        messages.success(request, _done_text(f"Withdrew {len(result['consent_ids'])} consent record(s) of speaker "
-                                             f"{speaker.code}.", result))
+        messages.success(
+            request,
+            _done_text(f"Withdrew {len(result['consent_ids'])} consent record(s) of speaker {speaker.code}.", result),
+        )
         return None
     if action == "withdraw_recording":
         speaker = _speaker(request, project)
         record = ConsentRecord.objects.filter(speaker=speaker, status="granted").order_by("-id").first()
         if record is None:
-            raise DomainError(f"Speaker {speaker.code} has no consent left; their recordings are already excluded.",
-                              status_code=409)
-        result = services.consent_withdraw(consent_id=record.id, actor=request.user,
-                                           recording_ids=[_recording_id(request)])
+            raise DomainError(
+                f"Speaker {speaker.code} has no consent left; their recordings are already excluded.", status_code=409
+            )
+        result = services.consent_withdraw(
+            consent_id=record.id, actor=request.user, recording_ids=[_recording_id(request)]
+        )
         messages.success(request, _done_text(f"Recording {result['recording_ids'][0]} withdrawn.", result))
         return None
     if action == "purge_now":
         counts = purges_run_now(actor=request.user, project_id=project.id)
-        messages.success(request, f"Purged {counts['recordings']} recording(s) and {counts['speakers']} speaker "
-                                  f"identit(ies); {counts['still_pending']} purge(s) still wait for their date.")
+        messages.success(
+            request,
+            f"Purged {counts['recordings']} recording(s) and {counts['speakers']} speaker "
+            f"identit(ies); {counts['still_pending']} purge(s) still wait for their date.",
+        )
         return None
     record = _consent(request, project)
     if action == "link":
         return request.build_absolute_uri(f"/optout/{optout_token_make(consent=record, actor=request.user)}/")
     if action == "withdraw":
         result = services.consent_withdraw(consent_id=record.id, actor=request.user, reason="")
-        messages.success(request, _done_text(f"Consent {record.id} of speaker {record.speaker.code} withdrawn.",
-                                             result))
+        messages.success(
+            request, _done_text(f"Consent {record.id} of speaker {record.speaker.code} withdrawn.", result)
+        )
         return None
     raise DomainError("Unknown action.")
 
 
 def _done_text(head: str, result: dict) -> str:
     due = result.get("purge_due_at")
-    tail = (f" {result['purges_scheduled'] + result['purges_brought_forward']} recording(s) scheduled for deletion "
-            f"{_when_text(due)}." if due else " No recording needs deleting (other consent still covers them).")
-    return f"{head} Excluded from use at once; {result['assignments_cancelled']} open assignment(s) cancelled, " \
-           f"{result['releases_flagged']} release(s) flagged.{tail}"
+    tail = (
+        f" {result['purges_scheduled'] + result['purges_brought_forward']} recording(s) scheduled for deletion "
+        f"{_when_text(due)}."
+        if due
+        else " No recording needs deleting (other consent still covers them)."
+    )
+    return (
+        f"{head} Excluded from use at once; {result['assignments_cancelled']} open assignment(s) cancelled, "
+        f"{result['releases_flagged']} release(s) flagged.{tail}"
+    )

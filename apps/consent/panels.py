@@ -13,8 +13,20 @@ def recording_consent_panel(*, actor, recording) -> dict:
         rows.append(("Speaker", "none named (needs no consent while no speech is detected)"))
         return {"order": 20, "title": "Consent", "testid": "consent", "rows": rows}
     records = ConsentRecord.objects.filter(speaker_id=recording.speaker_id).order_by("-granted_at")[:10]
-    table = [[r.granted_at.strftime("%Y-%m-%d"), r.get_status_display(), ", ".join(r.purposes) or "—",
-              r.expires_at.strftime("%Y-%m-%d") if r.expires_at else "—"] for r in records]  # fmt: skip
-    return {"order": 20, "title": "Consent", "testid": "consent", "rows": rows,
-            "table": {"head": ["Granted", "Status", "Purposes", "Expires"], "rows": table},
-            "empty": "No consent on record for this speaker."}  # fmt: skip
+    table = [
+        [
+            r.granted_at.strftime("%Y-%m-%d"),
+            r.get_status_display(),
+            ", ".join(r.purposes) or "—",
+            r.expires_at.strftime("%Y-%m-%d") if r.expires_at else "—",
+        ]
+        for r in records
+    ]
+    return {
+        "order": 20,
+        "title": "Consent",
+        "testid": "consent",
+        "rows": rows,
+        "table": {"head": ["Granted", "Status", "Purposes", "Expires"], "rows": table},
+        "empty": "No consent on record for this speaker.",
+    }

@@ -103,12 +103,16 @@ def recording_is_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES) 
         return False
     speaker_id, require_speaker, policy_mask = row
     if speaker_id is None:  # no consent needed, unless speech was found and nobody decided yet
-        return not require_speaker and not SpeechCheck.objects.filter(
-            recording_id=recording_id, state=SpeechCheckState.HELD).exists()
+        return (
+            not require_speaker
+            and not SpeechCheck.objects.filter(recording_id=recording_id, state=SpeechCheckState.HELD).exists()
+        )
     need = (PURPOSE_BITS[Purpose.STORE] if policy_mask is None else policy_mask) | bit
-    masks = ConsentRecord.objects.filter(speaker_id=speaker_id, status=ConsentStatus.GRANTED).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-    ).values_list("purpose_mask", flat=True)
+    masks = (
+        ConsentRecord.objects.filter(speaker_id=speaker_id, status=ConsentStatus.GRANTED)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .values_list("purpose_mask", flat=True)
+    )
     return any(mask & need == need for mask in masks)
 
 
@@ -199,7 +203,8 @@ def purges_due(*, now=None, project_id=None) -> QuerySet:
     """
     now = now or timezone.now()
     qs = RecordingPurge.objects.filter(state=PurgeState.PENDING).filter(
-        Q(due_at__lte=now) | Q(requested_at__lte=now - purge_grace()))
+        Q(due_at__lte=now) | Q(requested_at__lte=now - purge_grace())
+    )
     return qs if project_id is None else qs.filter(recording__project_id=project_id)
 
 
@@ -211,9 +216,12 @@ def purges_summary(*, project_id) -> dict:
 
 def speakers_quarantined(*, project_id) -> QuerySet:
     """Speakers of a project with recordings held back because no consent of theirs is on record at all."""
-    return (Speaker.objects.filter(project_id=project_id, consent_records__isnull=True)
-            .annotate(held=Count("recordings", filter=~Q(recordings__status=RecordingStatus.PURGED)))
-            .filter(held__gt=0).order_by("code"))
+    return (
+        Speaker.objects.filter(project_id=project_id, consent_records__isnull=True)
+        .annotate(held=Count("recordings", filter=~Q(recordings__status=RecordingStatus.PURGED)))
+        .filter(held__gt=0)
+        .order_by("code")
+    )
 
 
 def recording_project_id(recording_id) -> int | None:

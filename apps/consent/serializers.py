@@ -61,14 +61,35 @@ class ConsentOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ConsentRecord
-        fields = ["id", "speaker", "form", "purposes", "granted_at", "expires_at", "collected_by", "status",
-                  "withdrawn_purposes", "withdrawn_at", "withdrawn_via", "evidence", "created_at"]
+        fields = [
+            "id",
+            "speaker",
+            "form",
+            "purposes",
+            "granted_at",
+            "expires_at",
+            "collected_by",
+            "status",
+            "withdrawn_purposes",
+            "withdrawn_at",
+            "withdrawn_via",
+            "evidence",
+            "created_at",
+        ]
 
-    @extend_schema_field({"type": "object", "nullable": True, "properties": {
-        "sha256": {"type": "string"}, "content_type": {"type": "string"}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {"sha256": {"type": "string"}, "content_type": {"type": "string"}},
+        }
+    )
     def get_evidence(self, record):
-        return {"sha256": record.evidence_sha256, "content_type": record.evidence_content_type} \
-            if record.evidence_key else None
+        return (
+            {"sha256": record.evidence_sha256, "content_type": record.evidence_content_type}
+            if record.evidence_key
+            else None
+        )
 
 
 class WithdrawInput(serializers.Serializer):
@@ -117,8 +138,9 @@ MASKS = ["ingest", "store", "annotate", "review", "train_models", "public_releas
 
 
 def _purposes_field() -> serializers.ListField:
-    return serializers.ListField(child=serializers.ChoiceField(choices=Purpose.choices), required=False,
-                                 allow_empty=False)
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=Purpose.choices), required=False, allow_empty=False
+    )
 
 
 class PolicyIO(serializers.Serializer):
@@ -135,12 +157,25 @@ class PolicyIO(serializers.Serializer):
     commercial_purposes = _purposes_field()
 
     def to_representation(self, policy: ProjectConsentPolicy):
-        return {"project": policy.project_id, "on_missing": policy.on_missing, "retention_days": policy.retention_days,
-                **{f"{name}_purposes": mask_to_purposes(getattr(policy, f"{name}_mask")) for name in MASKS}}
+        return {
+            "project": policy.project_id,
+            "on_missing": policy.on_missing,
+            "retention_days": policy.retention_days,
+            **{f"{name}_purposes": mask_to_purposes(getattr(policy, f"{name}_mask")) for name in MASKS},
+        }
 
 
 class AuditOutput(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor_id", "actor_kind", "action", "object_type", "object_id", "project_id",
-                  "data"]
+        fields = [
+            "id",
+            "created_at",
+            "actor_id",
+            "actor_kind",
+            "action",
+            "object_type",
+            "object_id",
+            "project_id",
+            "data",
+        ]

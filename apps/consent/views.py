@@ -49,8 +49,9 @@ class SpeakerListView(ListAPIView):
         args = dict(data.validated_data)
         project_role_require(request.user, args["project"], MANAGERS)
         project = Project.objects.get(pk=args.pop("project"))
-        speaker = services.speaker_create(project=project, actor=request.user, identity=args.pop("identity", None),
-                                          **args)
+        speaker = services.speaker_create(
+            project=project, actor=request.user, identity=args.pop("identity", None), **args
+        )
         return Response(s.SpeakerManagerOutput(speaker).data, status=status.HTTP_201_CREATED)
 
 
@@ -92,9 +93,15 @@ class SpeakerConsentsView(APIView):
             form = ConsentForm.objects.filter(pk=args["form"]).first()
             if form is None or form.project_id not in (None, speaker.project_id):
                 raise DomainError(f"there is no consent form {args['form']} for this project")
-        record = services.consent_record(speaker=speaker, actor=request.user, purposes=args["purposes"], form=form,
-                                         granted_at=args.get("granted_at"), expires_at=args.get("expires_at"),
-                                         evidence=args.get("evidence"))
+        record = services.consent_record(
+            speaker=speaker,
+            actor=request.user,
+            purposes=args["purposes"],
+            form=form,
+            granted_at=args.get("granted_at"),
+            expires_at=args.get("expires_at"),
+            evidence=args.get("evidence"),
+        )
         return Response(s.ConsentOutput(record).data, status=status.HTTP_201_CREATED)
 
 
@@ -112,8 +119,12 @@ class SpeakerExportView(APIView):
         project_role_require(request.user, speaker.project_id, MANAGERS)
         now = timezone.now()
         archive = speaker_export(speaker=speaker, actor=request.user, now=now)
-        return FileResponse(archive, as_attachment=True, content_type="application/zip",
-                            filename=f"speaker-{speaker.code}-{now:%Y%m%d}.zip")
+        return FileResponse(
+            archive,
+            as_attachment=True,
+            content_type="application/zip",
+            filename=f"speaker-{speaker.code}-{now:%Y%m%d}.zip",
+        )
 
 
 class ConsentDetailView(APIView):
@@ -127,8 +138,9 @@ class ConsentDetailView(APIView):
 class ConsentWithdrawView(APIView):
     """Withdraw all purposes (empty body), some (`purposes`), or single recordings (`recording_ids`)."""
 
-    @extend_schema(request=s.WithdrawInput, responses=inline_serializer(
-        "WithdrawOutput", {"consent": s.ConsentOutput()}))  # plus counts of what the withdrawal changed
+    @extend_schema(
+        request=s.WithdrawInput, responses=inline_serializer("WithdrawOutput", {"consent": s.ConsentOutput()})
+    )  # plus counts of what the withdrawal changed
     def post(self, request, consent_id):
         record = selectors.consent_get(request.user, consent_id)
         project_role_require(request.user, record.speaker.project_id, MANAGERS)
@@ -142,8 +154,10 @@ class ConsentWithdrawView(APIView):
 class ConsentOptoutLinkView(APIView):
     """Create the speaker's personal opt-out link for this consent (managers)."""
 
-    @extend_schema(request=None, responses={201: {"type": "object", "properties": {
-        "url": {"type": "string"}, "token": {"type": "string"}}}})
+    @extend_schema(
+        request=None,
+        responses={201: {"type": "object", "properties": {"url": {"type": "string"}, "token": {"type": "string"}}}},
+    )
     def post(self, request, consent_id):
         record = selectors.consent_get(request.user, consent_id)
         project_role_require(request.user, record.speaker.project_id, MANAGERS)
@@ -170,8 +184,9 @@ class ConsentFormListView(ListAPIView):
         data.is_valid(raise_exception=True)
         args = dict(data.validated_data)
         project_role_require(request.user, args["project"], MANAGERS)
-        form = services.consent_form_create(project=Project.objects.get(pk=args.pop("project")),
-                                            language_tag=args.pop("language"), **args)
+        form = services.consent_form_create(
+            project=Project.objects.get(pk=args.pop("project")), language_tag=args.pop("language"), **args
+        )
         return Response(s.ConsentFormOutput(form).data, status=status.HTTP_201_CREATED)
 
 
@@ -188,8 +203,9 @@ class ProjectConsentPolicyView(APIView):
         project_role_require(request.user, project_id, MANAGERS)
         data = s.PolicyIO(data=request.data)
         data.is_valid(raise_exception=True)
-        policy = services.policy_set(project=Project.objects.get(pk=project_id), actor=request.user,
-                                     **data.validated_data)
+        policy = services.policy_set(
+            project=Project.objects.get(pk=project_id), actor=request.user, **data.validated_data
+        )
         return Response(s.PolicyIO(policy).data)
 
 
@@ -212,8 +228,9 @@ class SpeakerWithdrawView(APIView):
         project_role_require(request.user, speaker.project_id, MANAGERS)
         data = s.WithdrawEverythingInput(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.speaker_withdraw_everything(speaker_id=speaker.id, actor=request.user,
-                                                      reason=data.validated_data["reason"])
+        result = services.speaker_withdraw_everything(
+            speaker_id=speaker.id, actor=request.user, reason=data.validated_data["reason"]
+        )
         return Response(s.WithdrawEverythingOutput(result).data)
 
 

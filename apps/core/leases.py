@@ -70,8 +70,9 @@ class LeasedWork(models.Model):
     """Fields of a row that a worker claims for long work (an import, a release build)."""
 
     claim_token = models.CharField(max_length=32, blank=True, help_text="The run that holds the work now.")
-    lease_expires_at = models.DateTimeField(null=True, blank=True,
-                                            help_text="Renewed by the run's heartbeat; once past, a sweeper re-queues.")
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed by the run's heartbeat; once past, a sweeper re-queues."
+    )
     attempts = models.PositiveIntegerField(default=0, help_text="Runs that claimed this work.")
 
     class Meta:
@@ -84,9 +85,11 @@ def work_claim(model: type[LeasedWork], *, pk: int, queued: str, running: str, *
     One conditional UPDATE, so of any number of concurrent deliveries exactly one wins.
     """
     token = uuid.uuid4().hex
-    taken = model.objects.filter(pk=pk).filter(
-        Q(status=queued) | Q(status=running, lease_expires_at__lt=timezone.now())
-    ).update(status=running, claim_token=token, lease_expires_at=lease_until(), attempts=F("attempts") + 1, **fields)
+    taken = (
+        model.objects.filter(pk=pk)
+        .filter(Q(status=queued) | Q(status=running, lease_expires_at__lt=timezone.now()))
+        .update(status=running, claim_token=token, lease_expires_at=lease_until(), attempts=F("attempts") + 1, **fields)
+    )
     return token if taken else None
 
 
@@ -97,5 +100,8 @@ def work_renew(model: type[LeasedWork], *, pk: int, token: str, running: str) ->
 
 def work_expired(model: type[LeasedWork], *, running: str, limit: int = 1000) -> list[tuple[int, int]]:
     """(id, attempts) of running work whose lease ran out: its worker died without finishing or failing it."""
-    return list(model.objects.filter(status=running, lease_expires_at__lt=timezone.now())
-                .order_by("lease_expires_at").values_list("pk", "attempts")[:limit])
+    return list(
+        model.objects.filter(status=running, lease_expires_at__lt=timezone.now())
+        .order_by("lease_expires_at")
+        .values_list("pk", "attempts")[:limit]
+    )

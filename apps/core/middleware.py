@@ -33,8 +33,13 @@ class IntegerBoundsMiddleware:
         for name, values in request.GET.lists():
             for value in values:
                 if any(integer_out_of_range(part) for part in value.split(",")):
-                    return JsonResponse({"detail": f"The value of {name[:64]!r} is too large: numbers in a request "
-                                                   f"may be at most {ID_MAX}."}, status=400)
+                    return JsonResponse(
+                        {
+                            "detail": f"The value of {name[:64]!r} is too large: numbers in a request "
+                            f"may be at most {ID_MAX}."
+                        },
+                        status=400,
+                    )
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):

@@ -37,6 +37,7 @@ class AutoSchema(SpectacularAutoSchema):
         codes = {**_ANY, **(_WRITES if self.method in ("POST", "PUT", "PATCH", "DELETE") else {})}
         for code, description in codes.items():
             if code not in responses:
-                responses[code] = self._get_response_for_code(OpenApiResponse(ErrorOutput, description=description),
-                                                              code, ["application/json"], direction)
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(ErrorOutput, description=description), code, ["application/json"], direction
+                )
         return responses

@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Iterable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 SPLIT_NAMES = ("train", "validation", "test")
 DEFAULT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
@@ -104,9 +105,7 @@ def _dims(group: list[SplitItem]) -> dict[str, float]:
     return dict(dims)
 
 
-def assign_splits(
-    items: Iterable[Any], ratios: Mapping[str, float] = DEFAULT_RATIOS, seed: int = 0
-) -> dict[str, str]:
+def assign_splits(items: Iterable[Any], ratios: Mapping[str, float] = DEFAULT_RATIOS, seed: int = 0) -> dict[str, str]:
     """Map every item key to a split name. Items carry key, speaker, labels, language, duration, recording_id."""
     targets = validate_ratios(ratios)
     items = sorted((_coerce(i) for i in items), key=lambda i: i.key)
@@ -165,7 +164,9 @@ def split_stats(items: Iterable[Any], assignment: Mapping[str, str]) -> dict[str
     acc: dict[str, dict[str, Any]] = {}
     for item in sorted((_coerce(i) for i in items), key=lambda i: i.key):
         split = assignment[item.key]
-        s = acc.setdefault(split, {"items": 0, "seconds": 0.0, "speakers": set(), "labels": Counter(), "languages": Counter()})
+        s = acc.setdefault(
+            split, {"items": 0, "seconds": 0.0, "speakers": set(), "labels": Counter(), "languages": Counter()}
+        )
         s["items"] += 1
         s["seconds"] += item.duration
         if item.speaker:
@@ -209,7 +210,9 @@ def leakage_warnings(
     pair is compared (quadratic: fine for thousands of items); with them
     (key -> bucket ids, e.g. LSH bands) only items sharing a bucket are.
     """
-    fps = dict(items_with_fingerprints.items() if isinstance(items_with_fingerprints, Mapping) else items_with_fingerprints)
+    fps = dict(
+        items_with_fingerprints.items() if isinstance(items_with_fingerprints, Mapping) else items_with_fingerprints
+    )
     keys = sorted(k for k in fps if k in assignment)
     if blocking_keys is None:
         candidates: Iterable[tuple[str, str]] = ((a, b) for i, a in enumerate(keys) for b in keys[i + 1 :])
@@ -218,7 +221,9 @@ def leakage_warnings(
         for key in keys:
             for bucket in set(blocking_keys.get(key, ())):
                 buckets[bucket].append(key)
-        candidates = sorted({(a, b) for members in buckets.values() for i, a in enumerate(members) for b in members[i + 1 :]})
+        candidates = sorted(
+            {(a, b) for members in buckets.values() for i, a in enumerate(members) for b in members[i + 1 :]}
+        )
     pairs = []
     for a, b in candidates:
         if assignment[a] != assignment[b]:

@@ -37,7 +37,7 @@ def storage_walk(prefix: str) -> Iterator[tuple[str, float]]:
         location = (getattr(storage, "location", "") or "").strip("/")
         base = f"{location}/" if location else ""
         for obj in bucket.objects.filter(Prefix=base + prefix):
-            yield obj.key[len(base):], obj.last_modified.timestamp()
+            yield obj.key[len(base) :], obj.last_modified.timestamp()
         return
     root = Path(storage.path(prefix))
     if not root.is_dir():

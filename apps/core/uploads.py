@@ -46,9 +46,14 @@ class RequestSizeLimitMiddleware:
             return JsonResponse({"detail": "The Content-Length header is not a number."}, status=400)
         limit = settings.EARMARK_MAX_REQUEST_BYTES
         if length > limit:
-            response = JsonResponse({"detail": f"This request is {human_bytes(length)}, over the limit of "
-                                               f"{human_bytes(limit)} per request; send fewer or smaller files "
-                                               "per request."}, status=413)
+            response = JsonResponse(
+                {
+                    "detail": f"This request is {human_bytes(length)}, over the limit of "
+                    f"{human_bytes(limit)} per request; send fewer or smaller files "
+                    "per request."
+                },
+                status=413,
+            )
             # A length lets the client read the answer while it is still sending (or never sends) the body.
             response["Content-Length"] = str(len(response.content))
             return response

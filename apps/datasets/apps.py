@@ -1,6 +1,12 @@
 from django.apps import AppConfig
 
-from apps.core.hooks import RECORDING_PANELS, RECORDINGS_WITHDRAWN, STORAGE_OWNERS, SUBJECT_ACCESS_SECTIONS, hook_register
+from apps.core.hooks import (
+    RECORDING_PANELS,
+    RECORDINGS_WITHDRAWN,
+    STORAGE_OWNERS,
+    SUBJECT_ACCESS_SECTIONS,
+    hook_register,
+)
 
 
 class DatasetsConfig(AppConfig):

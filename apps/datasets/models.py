@@ -31,7 +31,9 @@ class DatasetRelease(LeasedWork):
     name = models.CharField(max_length=200)
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
     unit = models.CharField(max_length=16, choices=ReleaseUnit.choices, default=ReleaseUnit.RECORDING)
-    spec = models.JSONField(help_text="The normalised spec: filters, unit and margin, audio, features, splits, formats.")
+    spec = models.JSONField(
+        help_text="The normalised spec: filters, unit and margin, audio, features, splits, formats."
+    )
     status = models.CharField(max_length=16, choices=ReleaseStatus.choices, default=ReleaseStatus.QUEUED)
     stage = models.CharField(max_length=32, blank=True)
     progress = models.FloatField(default=0.0, help_text="Percent done.")
@@ -43,8 +45,9 @@ class DatasetRelease(LeasedWork):
     needs_rebuild = models.BooleanField(default=False)
     rebuild_reason = models.TextField(blank=True)
     marked_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -67,8 +70,9 @@ class ReleaseItem(models.Model):
 
     release = models.ForeignKey(DatasetRelease, on_delete=models.CASCADE, related_name="items")
     key = models.CharField(max_length=80)
-    recording = models.ForeignKey("catalog.Recording", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+    recording = models.ForeignKey(
+        "catalog.Recording", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     recording_ref = models.BigIntegerField(help_text="The recording's id, kept if the row goes.")
     annotation_ref = models.BigIntegerField(null=True, blank=True)
     annotation_version = models.PositiveIntegerField(null=True, blank=True)

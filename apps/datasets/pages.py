@@ -48,8 +48,11 @@ def release_spec_from_form(post) -> dict:
         "unit": post.get("unit"),
         "margin": _number(post.get("margin")) or 0.0,
         "filters": filters,
-        "audio": {"format": post.get("audio_format") or "flac", "sample_rate": _number(post.get("sample_rate"), int),
-                  "source": post.get("audio_source") or "original"},
+        "audio": {
+            "format": post.get("audio_format") or "flac",
+            "sample_rate": _number(post.get("sample_rate"), int),
+            "source": post.get("audio_source") or "original",
+        },
         "features": post.getlist("features"),
         "splits": {s: r for s, r in ratios.items() if r is not None},
         "seed": _number(post.get("seed"), int) or 0,
@@ -69,19 +72,27 @@ def release_list_page(request, project_id):
         if role not in MANAGERS:
             raise Http404("No such project.")
         try:
-            release = services.release_create(actor=request.user, project_id=project_id,
-                                              spec=release_spec_from_form(request.POST))  # fmt: skip
+            release = services.release_create(
+                actor=request.user, project_id=project_id, spec=release_spec_from_form(request.POST)
+            )
             return redirect("datasets:release-detail", release_id=release.id)
         except DomainError as exc:
             error, status = exc.message, 400
     releases = project.releases.order_by("-id")[:100]
     context = {
-        "project": project, "role": role, "releases": releases, "error": error, "form": request.POST,
+        "project": project,
+        "role": role,
+        "releases": releases,
+        "error": error,
+        "form": request.POST,
         "labels": Label.objects.filter(project_id=project_id).order_by("kind", "order", "id"),
-        "purposes": RELEASE_PURPOSES, "formats": FORMATS, "features": FEATURE_KINDS,
+        "purposes": RELEASE_PURPOSES,
+        "formats": FORMATS,
+        "features": FEATURE_KINDS,
         "chosen_formats": request.POST.getlist("formats") if request.method == "POST" else list(FORMATS),
-        "chosen_features": request.POST.getlist("features"), "chosen_labels": request.POST.getlist("labels"),
-    }  # fmt: skip
+        "chosen_features": request.POST.getlist("features"),
+        "chosen_labels": request.POST.getlist("labels"),
+    }
     return render(request, "datasets/release_list.html", context, status=status)
 
 
@@ -91,24 +102,38 @@ def release_detail_page(request, release_id):
     role = project_role_get(request.user, release.project_id)
     header, _ = card_split(release.data_card)
     ready = release.status == "ready"
-    return render(request, "datasets/release_detail.html", {
-        "release": release, "project": release.project, "role": role,
-        "building": release.status in ("queued", "building"), "previous": release_previous(release=release),
-        "card_html": card_html(release.data_card) if release.data_card else "", "card_header": header,
-        "warnings": (release.stats or {}).get("warnings", []),
-        "exclusions": release_exclusions(actor=request.user, release=release) if ready else [],
-        "exclusions_cap": EXCLUSIONS_SHOWN,
-    })  # fmt: skip
+    return render(
+        request,
+        "datasets/release_detail.html",
+        {
+            "release": release,
+            "project": release.project,
+            "role": role,
+            "building": release.status in ("queued", "building"),
+            "previous": release_previous(release=release),
+            "card_html": card_html(release.data_card) if release.data_card else "",
+            "card_header": header,
+            "warnings": (release.stats or {}).get("warnings", []),
+            "exclusions": release_exclusions(actor=request.user, release=release) if ready else [],
+            "exclusions_cap": EXCLUSIONS_SHOWN,
+        },
+    )
 
 
 @login_required
 def release_diff_page(request, release_id, other_id):
     release = release_get(actor=request.user, release_id=release_id)
     other = release_get(actor=request.user, release_id=other_id)
-    return render(request, "datasets/release_diff.html", {
-        "release": release, "other": other, "project": release.project,
-        "diff": release_diff(release=release, other=other),
-    })  # fmt: skip
+    return render(
+        request,
+        "datasets/release_diff.html",
+        {
+            "release": release,
+            "other": other,
+            "project": release.project,
+            "diff": release_diff(release=release, other=other),
+        },
+    )
 
 
 @login_required

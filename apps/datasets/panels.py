@@ -13,8 +13,19 @@ def recording_releases_panel(*, actor, recording) -> dict:
         if item["withdrawn_at"]:
             withdrawn.add(item["release_id"])
     releases = DatasetRelease.objects.filter(id__in=list(splits)).order_by("-id")
-    rows = [[{"text": f"{r.name} v{r.version}", "url": f"/releases/{r.id}/"}, r.get_status_display(),
-             ", ".join(sorted(splits[r.id])), "withdrawn since" if r.id in withdrawn else "—"] for r in releases]
-    return {"order": 50, "title": "Releases it is in", "testid": "releases",
-            "table": {"head": ["Release", "Status", "Split", "Note"], "rows": rows},
-            "empty": "Not in any release."}  # fmt: skip
+    rows = [
+        [
+            {"text": f"{r.name} v{r.version}", "url": f"/releases/{r.id}/"},
+            r.get_status_display(),
+            ", ".join(sorted(splits[r.id])),
+            "withdrawn since" if r.id in withdrawn else "—",
+        ]
+        for r in releases
+    ]
+    return {
+        "order": 50,
+        "title": "Releases it is in",
+        "testid": "releases",
+        "table": {"head": ["Release", "Status", "Split", "Note"], "rows": rows},
+        "empty": "Not in any release.",
+    }

@@ -58,18 +58,26 @@ def release_exclusions(*, actor, release: DatasetRelease) -> list[dict]:
     """
     spec, f = release.spec, release.spec["filters"]
     included = ReleaseItem.objects.filter(release=release).values("recording_ref")
-    seen = (recordings_usable(actor, Purpose.STORE).filter(project_id=release.project_id)
-            .exclude(id__in=included).select_related("language").order_by("id"))  # fmt: skip
-    rows = list(seen.values("id", "original_name", "status", "language__tag", "created_at", "duration")
-                [:EXCLUSIONS_SHOWN])
+    seen = (
+        recordings_usable(actor, Purpose.STORE)
+        .filter(project_id=release.project_id)
+        .exclude(id__in=included)
+        .select_related("language")
+        .order_by("id")
+    )
+    rows = list(
+        seen.values("id", "original_name", "status", "language__tag", "created_at", "duration")[:EXCLUSIONS_SHOWN]
+    )
     ids = [r["id"] for r in rows]
     granted = set(recordings_usable(None, release.purpose).filter(id__in=ids).values_list("id", flat=True))
     held = recordings_usable(None, Purpose.STORE).filter(id__in=ids)
     kept_by_qa = set(recordings_exclude_qa_flagged(held).values_list("id", flat=True))
-    statuses = [AnnotationStatus.ACCEPTED] if f["accepted_only"] else [AnnotationStatus.ACCEPTED,
-                                                                        AnnotationStatus.SUBMITTED]
-    annotated = set(Annotation.objects.filter(recording_id__in=ids, status__in=statuses)
-                    .values_list("recording_id", flat=True))  # fmt: skip
+    statuses = (
+        [AnnotationStatus.ACCEPTED] if f["accepted_only"] else [AnnotationStatus.ACCEPTED, AnnotationStatus.SUBMITTED]
+    )
+    annotated = set(
+        Annotation.objects.filter(recording_id__in=ids, status__in=statuses).values_list("recording_id", flat=True)
+    )
     out = []
     for r in rows:
         if r["created_at"] > release.created_at:
@@ -95,8 +103,10 @@ def release_exclusions(*, actor, release: DatasetRelease) -> list[dict]:
 
 
 def _in(duration: float, f: dict) -> bool:
-    return not ((f["min_duration"] is not None and duration < f["min_duration"])
-                or (f["max_duration"] is not None and duration > f["max_duration"]))  # fmt: skip
+    return not (
+        (f["min_duration"] is not None and duration < f["min_duration"])
+        or (f["max_duration"] is not None and duration > f["max_duration"])
+    )
 
 
 def storage_owners() -> list:
@@ -109,10 +119,11 @@ def storage_owners() -> list:
             parts = key.split("/")
             if len(parts) > 3 and parts[2].isdigit():
                 ids[key] = int(parts[2])
-        live = set(DatasetRelease.objects.filter(id__in=set(ids.values())).exclude(status=ReleaseStatus.FAILED)
-                   .values_list("id", flat=True))
+        live = set(
+            DatasetRelease.objects.filter(id__in=set(ids.values()))
+            .exclude(status=ReleaseStatus.FAILED)
+            .values_list("id", flat=True)
+        )
         return {key for key, release_id in ids.items() if release_id in live}
 
     return [("releases/", owned)]
-
-

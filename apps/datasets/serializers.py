@@ -14,9 +14,29 @@ class ReleaseOutput(serializers.ModelSerializer):
 
     class Meta:
         model = DatasetRelease
-        fields = ["id", "project", "version", "name", "purpose", "unit", "spec", "status", "stage", "progress", "error",
-                  "stats", "files", "content_hash", "needs_rebuild", "download_blocked", "rebuild_reason",
-                  "marked_at", "created_at", "started_at", "finished_at"]  # fmt: skip
+        fields = [
+            "id",
+            "project",
+            "version",
+            "name",
+            "purpose",
+            "unit",
+            "spec",
+            "status",
+            "stage",
+            "progress",
+            "error",
+            "stats",
+            "files",
+            "content_hash",
+            "needs_rebuild",
+            "download_blocked",
+            "rebuild_reason",
+            "marked_at",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
 
 class ReleaseDetailOutput(ReleaseOutput):
@@ -27,8 +47,21 @@ class ReleaseDetailOutput(ReleaseOutput):
 class ReleaseItemOutput(serializers.ModelSerializer):
     class Meta:
         model = ReleaseItem
-        fields = ["key", "split", "annotation_version", "region_uid", "start", "end", "duration", "speaker_code",
-                  "language", "labels", "text", "audio_sha256", "example_sha256"]  # fmt: skip
+        fields = [
+            "key",
+            "split",
+            "annotation_version",
+            "region_uid",
+            "start",
+            "end",
+            "duration",
+            "speaker_code",
+            "language",
+            "labels",
+            "text",
+            "audio_sha256",
+            "example_sha256",
+        ]
 
 
 class WithdrawalOutput(serializers.ModelSerializer):

@@ -7,8 +7,8 @@ from apps.core.splits import (  # noqa: F401
     LeakagePair,
     SplitItem,
     assign_splits,
+    empty_split_warnings,
     leakage_warnings,
     split_stats,
-    empty_split_warnings,
     validate_ratios,
 )

@@ -1,6 +1,6 @@
 """Release API: thin views — authenticate, parse, one call, render."""
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
@@ -90,16 +90,25 @@ class ReleaseDownloadView(APIView):
         prefix = f"{release.storage_prefix}{fmt}/"
         if request.query_params.get("list"):
             services.release_download_record(actor=request.user, release=release, fmt=fmt, path="(list)")
-            return Response({"format": fmt, "checksum": release.files[fmt]["checksum"],
-                             "files": [{"path": p, "sha256": s or None} for p, s in files]})  # fmt: skip
+            return Response(
+                {
+                    "format": fmt,
+                    "checksum": release.files[fmt]["checksum"],
+                    "files": [{"path": p, "sha256": s or None} for p, s in files],
+                }
+            )
         path = request.query_params.get("file")
         if path:
             if path not in {p for p, _ in files}:
                 raise DomainError(f"Release v{release.version} has no file {path!r} in {fmt}.", status_code=404)
             services.release_download_record(actor=request.user, release=release, fmt=fmt, path=path)
             ext = path.rsplit(".", 1)[-1]
-            return ranged_response(request, prefix + path, CONTENT_TYPES.get(ext, "application/octet-stream"),
-                                   filename=path.rsplit("/", 1)[-1])  # fmt: skip
+            return ranged_response(
+                request,
+                prefix + path,
+                CONTENT_TYPES.get(ext, "application/octet-stream"),
+                filename=path.rsplit("/", 1)[-1],
+            )
         services.release_download_record(actor=request.user, release=release, fmt=fmt)
         name = f"release-{release.project_id}-v{release.version}-{fmt}"
         members = [(f"{name}/{p}", prefix + p) for p, _ in files]
@@ -149,7 +158,7 @@ class ReleaseWithdrawalsView(ListAPIView):
             if not since:
                 raise DomainError(f"since must be an ISO date or datetime such as 2026-01-31T12:00:00Z (got {raw!r}).")
             if timezone.is_naive(since):
-                since = timezone.make_aware(since, dt_timezone.utc)
+                since = timezone.make_aware(since, UTC)
         return release_withdrawals(release=release, since=since)
 
 

@@ -21,8 +21,9 @@ class WebhookEndpoint(models.Model):
     secret = models.CharField(max_length=64, help_text="HMAC-SHA256 key; shown once, when the endpoint is created.")
     description = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

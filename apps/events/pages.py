@@ -21,16 +21,28 @@ def webhook_list_page(request, project_id):
     error, status, created = None, 200, None
     if request.method == "POST":
         try:
-            created = services.webhook_endpoint_create(actor=request.user, project_id=project_id,
-                                                       url=request.POST.get("url", "").strip(),
-                                                       events=request.POST.getlist("events"),
-                                                       description=request.POST.get("description", ""))  # fmt: skip
+            created = services.webhook_endpoint_create(
+                actor=request.user,
+                project_id=project_id,
+                url=request.POST.get("url", "").strip(),
+                events=request.POST.getlist("events"),
+                description=request.POST.get("description", ""),
+            )
         except DomainError as exc:
             error, status = exc.message, 400
-    return render(request, "events/webhook_list.html", {
-        "project": Project.objects.get(id=project_id), "endpoints": endpoints, "events": Event.choices,
-        "error": error, "created": created, "form": request.POST,
-    }, status=status)  # fmt: skip
+    return render(
+        request,
+        "events/webhook_list.html",
+        {
+            "project": Project.objects.get(id=project_id),
+            "endpoints": endpoints,
+            "events": Event.choices,
+            "error": error,
+            "created": created,
+            "form": request.POST,
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -40,6 +52,12 @@ def webhook_detail_page(request, webhook_id):
         project_id = endpoint.project_id
         services.webhook_endpoint_delete(actor=request.user, endpoint=endpoint)
         return redirect("events:webhook-list", project_id=project_id)
-    return render(request, "events/webhook_detail.html", {
-        "endpoint": endpoint, "project": endpoint.project, "deliveries": delivery_list(endpoint=endpoint)[:200],
-    })  # fmt: skip
+    return render(
+        request,
+        "events/webhook_detail.html",
+        {
+            "endpoint": endpoint,
+            "project": endpoint.project,
+            "deliveries": delivery_list(endpoint=endpoint)[:200],
+        },
+    )

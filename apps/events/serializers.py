@@ -27,5 +27,17 @@ class WebhookCreatedOutput(WebhookOutput):
 class DeliveryOutput(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
-        fields = ["id", "event", "body", "status", "attempts", "response_status", "response_body", "error", "log",
-                  "next_attempt_at", "created_at", "delivered_at"]  # fmt: skip
+        fields = [
+            "id",
+            "event",
+            "body",
+            "status",
+            "attempts",
+            "response_status",
+            "response_body",
+            "error",
+            "log",
+            "next_attempt_at",
+            "created_at",
+            "delivered_at",
+        ]

@@ -72,35 +72,56 @@ def webhook_url_check(url: str) -> str:
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not address.is_global and not any(address in net for net in nets):
-            raise DomainError(f"The webhook host {host} resolves to {address}, a loopback, private, link-local or "
-                              "otherwise non-public address; Earmark does not send webhooks there unless the site "
-                              "setting EARMARK_WEBHOOK_ALLOW_HOSTS allows it.")
+            raise DomainError(
+                f"The webhook host {host} resolves to {address}, a loopback, private, link-local or "
+                "otherwise non-public address; Earmark does not send webhooks there unless the site "
+                "setting EARMARK_WEBHOOK_ALLOW_HOSTS allows it."
+            )
     return url
 
 
-def webhook_endpoint_create(*, actor, project_id: int, url: str, events: list[str],
-                            description: str = "") -> WebhookEndpoint:
+def webhook_endpoint_create(
+    *, actor, project_id: int, url: str, events: list[str], description: str = ""
+) -> WebhookEndpoint:
     """Register an endpoint (URL checked, secret generated); audit event. The caller shows the secret once."""
     unknown = sorted(set(events) - set(Event.values))
     if not events or unknown:
-        raise DomainError(f"Choose events from {', '.join(Event.values)}"
-                          + (f"; {', '.join(unknown)} is not one." if unknown else "."))  # fmt: skip
+        raise DomainError(
+            f"Choose events from {', '.join(Event.values)}"
+            + (f"; {', '.join(unknown)} is not one." if unknown else ".")
+        )
     webhook_url_check(url)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
-            project_id=project_id, url=url, events=sorted(set(events)), description=description[:200],
-            secret=secrets.token_hex(32), created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        )  # fmt: skip
-        audit_record(actor=actor, action="webhook.create", object_type="webhook", object_id=endpoint.id,
-                     project_id=project_id, data={"events": endpoint.events})  # fmt: skip
+            project_id=project_id,
+            url=url,
+            events=sorted(set(events)),
+            description=description[:200],
+            secret=secrets.token_hex(32),
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(
+            actor=actor,
+            action="webhook.create",
+            object_type="webhook",
+            object_id=endpoint.id,
+            project_id=project_id,
+            data={"events": endpoint.events},
+        )
     return endpoint
 
 
 def webhook_endpoint_delete(*, actor, endpoint: WebhookEndpoint) -> None:
     """Delete an endpoint and its delivery history; audit event."""
     with transaction.atomic():
-        audit_record(actor=actor, action="webhook.delete", object_type="webhook", object_id=endpoint.id,
-                     project_id=endpoint.project_id, data={})  # fmt: skip
+        audit_record(
+            actor=actor,
+            action="webhook.delete",
+            object_type="webhook",
+            object_id=endpoint.id,
+            project_id=endpoint.project_id,
+            data={},
+        )
         endpoint.delete()
 
 
@@ -113,8 +134,13 @@ def event_emit(*, project_id: int, event: str, data: dict[str, Any]) -> int:
     created = []
     for endpoint in endpoints:
         delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, body="")
-        body = {"id": delivery.id, "event": event, "project_id": project_id,
-                "created_at": delivery.created_at.isoformat(), "data": data}  # fmt: skip
+        body = {
+            "id": delivery.id,
+            "event": event,
+            "project_id": project_id,
+            "created_at": delivery.created_at.isoformat(),
+            "data": data,
+        }
         WebhookDelivery.objects.filter(id=delivery.id).update(body=json.dumps(body, sort_keys=True))
         created.append(delivery.id)
     for delivery_id in created:
@@ -128,8 +154,10 @@ def events_for_recordings(*, recording_ids: list[int], event: str, data: dict[st
     by_project: dict[int, list[int]] = {}
     for project_id, recording_id in pairs:
         by_project.setdefault(project_id, []).append(recording_id)
-    return sum(event_emit(project_id=p, event=event, data={**data, "recording_ids": sorted(ids)})
-               for p, ids in sorted(by_project.items()))  # fmt: skip
+    return sum(
+        event_emit(project_id=p, event=event, data={**data, "recording_ids": sorted(ids)})
+        for p, ids in sorted(by_project.items())
+    )
 
 
 def webhook_sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -167,13 +195,23 @@ def webhook_delivery_send(*, delivery_id: int) -> Attempt:
     if not error:
         body = delivery.body.encode()
         stamp = int(time.time())
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "Earmark-Event": delivery.event,
-                   "Earmark-Delivery": str(delivery.id), "Earmark-Timestamp": str(stamp),
-                   "Earmark-Signature": webhook_sign(endpoint.secret, stamp, body)}  # fmt: skip
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Earmark-Event": delivery.event,
+            "Earmark-Delivery": str(delivery.id),
+            "Earmark-Timestamp": str(stamp),
+            "Earmark-Signature": webhook_sign(endpoint.secret, stamp, body),
+        }
         try:
             # No redirects: a redirect could point at an address the check above refuses.
-            response = requests.post(endpoint.url, data=body, headers=headers, allow_redirects=False,
-                                     timeout=settings.EARMARK_WEBHOOK_TIMEOUT_SECONDS)  # fmt: skip
+            response = requests.post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=settings.EARMARK_WEBHOOK_TIMEOUT_SECONDS,
+            )
             status_code, text = response.status_code, response.text[:RESPONSE_KEEP]
         except requests.RequestException as exc:
             error = f"No response: {exc.__class__.__name__}"
@@ -183,11 +221,15 @@ def webhook_delivery_send(*, delivery_id: int) -> Attempt:
     retry_in = None if delivered or refused or attempts >= settings.EARMARK_WEBHOOK_MAX_ATTEMPTS else _backoff(attempts)
     status = DeliveryStatus.DELIVERED if delivered else (DeliveryStatus.RETRYING if retry_in else DeliveryStatus.FAILED)
     WebhookDelivery.objects.filter(id=delivery.id).update(
-        attempts=attempts, response_status=status_code, response_body=text, error=error, log=[*delivery.log, entry],
+        attempts=attempts,
+        response_status=status_code,
+        response_body=text,
+        error=error,
+        log=[*delivery.log, entry],
         status=status,
         delivered_at=now if delivered else None,
         next_attempt_at=now + timedelta(seconds=retry_in) if retry_in else None,
-    )  # fmt: skip
+    )
     return Attempt(delivered, retry_in)
 
 
@@ -196,7 +238,8 @@ def deliveries_requeue_stale(*, grace_seconds: float = 600.0) -> int:
     e.g. a worker died holding it); returns how many. Receivers drop duplicates by Earmark-Delivery."""
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
     stale = WebhookDelivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]).filter(
-        Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff))
+        Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff)
+    )
     ids = list(stale.order_by("id").values_list("id", flat=True)[:1000])
     for delivery_id in ids:
         webhook_deliver_task.delay(delivery_id)

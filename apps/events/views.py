@@ -40,8 +40,9 @@ class WebhookDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, webhook_id):
-        services.webhook_endpoint_delete(actor=request.user, endpoint=webhook_get(actor=request.user,
-                                                                                  endpoint_id=webhook_id))
+        services.webhook_endpoint_delete(
+            actor=request.user, endpoint=webhook_get(actor=request.user, endpoint_id=webhook_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

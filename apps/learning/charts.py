@@ -37,8 +37,15 @@ def confusion_chart(names: Sequence[str], matrix: Sequence[Sequence[int]]) -> st
         top = max((max(row) for row in matrix), default=0) or 1
         for i, row in enumerate(matrix):
             for j, value in enumerate(row):
-                ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
-                        color="#fff" if value > top / 2 else "#1a202c")
+                ax.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="#fff" if value > top / 2 else "#1a202c",
+                )
         fig.colorbar(image, ax=ax, shrink=0.7)
         return _svg(fig)
 
@@ -73,8 +80,14 @@ def curve_chart(curve: Sequence[dict]) -> str:
             return _svg(fig)
         xs = [p["step"] for p in points]
         if any(p.get("accuracy") is not None for p in points):
-            ax.plot(xs, [p.get("accuracy") for p in points], marker="o", markersize=3, color=PALETTE[0],
-                    label="held-out accuracy")
+            ax.plot(
+                xs,
+                [p.get("accuracy") for p in points],
+                marker="o",
+                markersize=3,
+                color=PALETTE[0],
+                label="held-out accuracy",
+            )
             ax.set_ylim(0, 1.05)
             ax.set_ylabel("accuracy")
         ax.set_xlabel(points[0].get("unit", "step"))

@@ -35,21 +35,24 @@ class ProjectModel(models.Model):
     stage = models.CharField(max_length=32, blank=True, default="queued")
     percent = models.FloatField(default=0.0)
     error = models.TextField(blank=True, default="")
-    metrics = models.JSONField(default=dict, blank=True,
-                               help_text="Held-out accuracy, macro-F1, chance, per class, confusion, curve.")
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text="Held-out accuracy, macro-F1, chance, per class, confusion, curve."
+    )
     counts = models.JSONField(default=dict, blank=True, help_text="Examples, recordings and speakers per split.")
     artifact_key = models.CharField(max_length=300, blank=True, default="")
     artifact_bytes = models.BigIntegerField(default=0)
     retrain_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retrains")
-    release_id = models.PositiveIntegerField(null=True, blank=True,
-                                             help_text="Set for a release's baseline (trained on its train split).")
+    release_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Set for a release's baseline (trained on its train split)."
+    )
     # At-least-once delivery: a run holds the model through claim_token until lease_expires_at, renewed at
     # every progress report; a redelivered or re-sent message takes over an expired lease (3 attempts).
     claim_token = models.CharField(max_length=32, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

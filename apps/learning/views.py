@@ -5,9 +5,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.permissions import ANYONE, MANAGERS, Role, project_role_require
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
+from apps.core.permissions import ANYONE, MANAGERS, Role, project_role_require
 from apps.learning import services
 from apps.learning.backends import cnn_available
 from apps.learning.models import Backend, QueueOrder, Task, Uncertainty
@@ -33,8 +33,12 @@ class ProjectModelsView(APIView):
 
     def get(self, request, project_id):
         project_role_require(request.user, project_id, ANYONE)
-        return Response({"results": [model_json(m) for m in model_list(request.user, project_id=project_id)],
-                         "cnn_available": cnn_available()})
+        return Response(
+            {
+                "results": [model_json(m) for m in model_list(request.user, project_id=project_id)],
+                "cnn_available": cnn_available(),
+            }
+        )
 
     @extend_schema(request=ModelCreateInput, responses={202: {"type": "object", "additionalProperties": True}})
     def post(self, request, project_id):
@@ -53,11 +57,22 @@ class ProjectModelsCompareView(APIView):
         rows = []
         for m in model_list(request.user, project_id=project_id):
             metrics = m.metrics or {}
-            rows.append({"id": m.pk, "version": m.version, "task": m.task, "backend": m.backend, "state": m.state,
-                         "recipe": m.recipe, "train_examples": (m.counts or {}).get("train", {}).get("examples"),
-                         "test_examples": (m.counts or {}).get("test", {}).get("examples"),
-                         "accuracy": metrics.get("accuracy"), "macro_f1": metrics.get("macro_f1"),
-                         "chance": metrics.get("chance"), "train_seconds": metrics.get("train_seconds")})
+            rows.append(
+                {
+                    "id": m.pk,
+                    "version": m.version,
+                    "task": m.task,
+                    "backend": m.backend,
+                    "state": m.state,
+                    "recipe": m.recipe,
+                    "train_examples": (m.counts or {}).get("train", {}).get("examples"),
+                    "test_examples": (m.counts or {}).get("test", {}).get("examples"),
+                    "accuracy": metrics.get("accuracy"),
+                    "macro_f1": metrics.get("macro_f1"),
+                    "chance": metrics.get("chance"),
+                    "train_seconds": metrics.get("train_seconds"),
+                }
+            )
         return Response({"results": rows})
 
 

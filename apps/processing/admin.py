@@ -28,7 +28,10 @@ class ProcessingJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected active jobs failed")
     def mark_failed(self, request, queryset):
-        n = sum(job_fail(job_id=j, error="Marked failed by an administrator.") for j in queryset.values_list("id", flat=True))
+        n = sum(
+            job_fail(job_id=j, error="Marked failed by an administrator.")
+            for j in queryset.values_list("id", flat=True)
+        )
         self.message_user(request, f"{n} job(s) marked failed.", messages.SUCCESS)
 
 

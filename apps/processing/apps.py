@@ -7,8 +7,8 @@ from apps.core.hooks import (
     RECORDING_PURGE_DERIVED,
     RECORDINGS_ANNOTATE,
     RECORDINGS_INGESTED,
-    STORAGE_OWNERS,
     RECORDINGS_RELEASED,
+    STORAGE_OWNERS,
     SUBJECT_ACCESS_SECTIONS,
     hook_register,
 )
@@ -21,8 +21,8 @@ class ProcessingConfig(AppConfig):
     def ready(self):
         # Same-app imports here: selectors and services import models, which load only once apps are ready.
         from apps.processing import selectors, services
-        from apps.processing.panels import recording_jobs_panel
         from apps.processing.hooks import recordings_released_queue, subject_access_derived
+        from apps.processing.panels import recording_jobs_panel
 
         hook_register(RECORDING_INGESTED, services.recording_queue_processing)
         hook_register(RECORDINGS_INGESTED, services.recordings_queue_processing)

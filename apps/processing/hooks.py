@@ -10,9 +10,11 @@ from apps.processing.services import recording_queue_processing
 def recordings_released_queue(*, recording_ids: list[int], reason: str) -> int:
     """Queue processing for released recordings that were never processed (quarantine lifted). Returns how many."""
     queued = 0
-    for recording in recordings_usable(None, Purpose.STORE).filter(
-            pk__in=recording_ids, status__in=[RecordingStatus.INGESTED, RecordingStatus.FAILED]
-    ).select_related("project"):
+    for recording in (
+        recordings_usable(None, Purpose.STORE)
+        .filter(pk__in=recording_ids, status__in=[RecordingStatus.INGESTED, RecordingStatus.FAILED])
+        .select_related("project")
+    ):
         recording_queue_processing(recording=recording)
         queued += 1
     return queued
@@ -24,5 +26,6 @@ def subject_access_derived(*, speaker_id: int, recordings: dict[int, str]) -> di
     held: dict[int, list] = {}
     for a in Artifact.objects.filter(source_sha256__in=list(shas)).order_by("source_sha256", "kind"):
         held.setdefault(shas[a.source_sha256], []).append(
-            {"kind": a.kind, "bytes": a.bytes, "recipe": a.recipe_hash[:12], "created_at": a.created_at})
+            {"kind": a.kind, "bytes": a.bytes, "recipe": a.recipe_hash[:12], "created_at": a.created_at}
+        )
     return {"derived.json": [{"recording_id": rid, "artifacts": held.get(rid, [])} for rid in sorted(recordings)]}

@@ -11,8 +11,9 @@ class Recipe(models.Model):
     name = models.CharField(max_length=200)
     spec = models.JSONField(help_text="Normalised by services.recipe_spec_validate; never edited in place.")
     spec_hash = models.CharField(max_length=64, help_text="sha256 of the canonical JSON of spec.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,8 +56,9 @@ class ProcessingJob(models.Model):
 
     kind = models.CharField(max_length=16, choices=JobKind.choices, default=JobKind.RECORDING)
     project = models.ForeignKey("catalog.Project", on_delete=models.CASCADE, related_name="+")
-    recording = models.ForeignKey("catalog.Recording", null=True, blank=True, on_delete=models.CASCADE,
-                                  related_name="+")
+    recording = models.ForeignKey(
+        "catalog.Recording", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     recipe = models.ForeignKey(Recipe, on_delete=models.PROTECT, related_name="jobs")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     only_missing = models.BooleanField(default=False, help_text="Parent jobs: skip recordings already complete.")
@@ -71,8 +73,9 @@ class ProcessingJob(models.Model):
     # renewed as it reports progress; an expired lease lets a redelivered message take over.
     claim_token = models.CharField(max_length=32, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -96,8 +99,14 @@ class ProcessingJob(models.Model):
 class Artifact(models.Model):
     """One derived file in storage, keyed by what it was made from: (source bytes, recipe, kind)."""
 
-    recording = models.ForeignKey("catalog.Recording", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+", help_text="The recording that first produced it.")
+    recording = models.ForeignKey(
+        "catalog.Recording",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The recording that first produced it.",
+    )
     source_sha256 = models.CharField(max_length=64)
     recipe_hash = models.CharField(max_length=64)
     kind = models.CharField(max_length=64)

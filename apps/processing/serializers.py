@@ -1,6 +1,5 @@
 """Shapes only: input checks and output rendering for recipes and jobs. Nothing here writes."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -27,8 +26,24 @@ class ReprocessInput(serializers.Serializer):
 class JobOutput(serializers.ModelSerializer):
     class Meta:
         model = ProcessingJob
-        fields = ["id", "kind", "project", "recording", "recipe", "parent", "only_missing", "status", "stage",
-                  "percent", "error", "notes", "attempts", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "kind",
+            "project",
+            "recording",
+            "recipe",
+            "parent",
+            "only_missing",
+            "status",
+            "stage",
+            "percent",
+            "error",
+            "notes",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
 
 class JobDetailOutput(JobOutput):
@@ -37,8 +52,14 @@ class JobDetailOutput(JobOutput):
     class Meta(JobOutput.Meta):
         fields = JobOutput.Meta.fields + ["children"]
 
-    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True,
-                          "description": "Counts per status of a project job's children; null for one recording."})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": True,
+            "description": "Counts per status of a project job's children; null for one recording.",
+        }
+    )
     def get_children(self, job):
         if job.kind != "project":
             return None

@@ -24,9 +24,17 @@ class ProcessingTask(Task):
             job_fail(job_id=job_id, error=f"Processing failed: {type(exc).__name__}: {exc}")
 
 
-@shared_task(bind=True, base=ProcessingTask, name="processing.recording_process", acks_late=True,
-             reject_on_worker_lost=True, soft_time_limit=SOFT_LIMIT, time_limit=SOFT_LIMIT + 120,
-             max_retries=5, retry_backoff=True)
+@shared_task(
+    bind=True,
+    base=ProcessingTask,
+    name="processing.recording_process",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=SOFT_LIMIT,
+    time_limit=SOFT_LIMIT + 120,
+    max_retries=5,
+    retry_backoff=True,
+)
 def recording_process_task(self, job_id: int) -> str:
     """Process one recording job (see apps.processing.services.runner.job_run)."""
     worker = f"{self.request.hostname or socket.gethostname()}"

@@ -34,8 +34,9 @@ class ProjectRecipeView(APIView):
         project_role_require(request.user, project_id, MANAGERS)
         data = RecipeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        recipe = services.project_recipe_set(project=Project.objects.get(id=project_id), created_by=request.user,
-                                             **data.validated_data)
+        recipe = services.project_recipe_set(
+            project=Project.objects.get(id=project_id), created_by=request.user, **data.validated_data
+        )
         return Response(RecipeOutput(recipe).data)
 
 
@@ -48,8 +49,9 @@ class ProjectReprocessView(APIView):
         data = ReprocessInput(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
-            parent = services.project_reprocess(project=Project.objects.get(id=project_id), created_by=request.user,
-                                                **data.validated_data)
+            parent = services.project_reprocess(
+                project=Project.objects.get(id=project_id), created_by=request.user, **data.validated_data
+            )
         return Response(JobDetailOutput(parent).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -66,9 +68,13 @@ class JobListView(ListAPIView):
         query = JobListQuery.parse(self.request.query_params)
         if "project" in query:
             project_role_require(self.request.user, query["project"], ANYONE)
-        return selectors.job_list(actor=self.request.user, project_id=query.get("project"),
-                                  recording_id=query.get("recording"), status=query.get("status"),
-                                  kind=query.get("kind"))
+        return selectors.job_list(
+            actor=self.request.user,
+            project_id=query.get("project"),
+            recording_id=query.get("recording"),
+            status=query.get("status"),
+            kind=query.get("kind"),
+        )
 
 
 class JobDetailView(APIView):

@@ -57,11 +57,17 @@ class RecordingFeatureView(APIView):
     """A feature: .npy download (?format=json for small slices; ?start=&end= in seconds pick frames), JSON for
     voiced_segments and qa. Chunked artifacts are read only as far as the slice needs."""
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["npy", "json"]),
-                               OpenApiParameter("start", float, description="seconds; slices the frames"),
-                               OpenApiParameter("end", float, description="seconds; slices the frames")],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
-                              (200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=["npy", "json"]),
+            OpenApiParameter("start", float, description="seconds; slices the frames"),
+            OpenApiParameter("end", float, description="seconds; slices the frames"),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+        },
+    )
     def get(self, request, recording_id, kind):
         recording = _recording(request, recording_id)
         if kind in JSON_KINDS:
@@ -69,28 +75,42 @@ class RecordingFeatureView(APIView):
             return Response(json.loads(selectors.artifact_read(artifact=artifact)))
         if AUDIO_KINDS.match(kind):
             artifact = selectors.artifact_get(recording=recording, kind=kind)
-            return ranged_response(request, artifact.key, "audio/flac", filename=f"recording-{recording.id}-{kind}.flac")
+            return ranged_response(
+                request, artifact.key, "audio/flac", filename=f"recording-{recording.id}-{kind}.flac"
+            )
         if not NPY_KINDS.match(kind):
             raise Http404(f"There is no feature called {kind!r}.")
         artifact = selectors.artifact_get(recording=recording, kind=kind)
         if kind.startswith("mel_specaug_"):  # whole-signal recipes only: a plain .npy
-            return ranged_response(request, artifact.key, "application/octet-stream",
-                                   filename=f"recording-{recording.id}-{kind}.npy")
+            return ranged_response(
+                request, artifact.key, "application/octet-stream", filename=f"recording-{recording.id}-{kind}.npy"
+            )
         array = selectors.feature_open(artifact=artifact)
         first, last = self._frames(request, artifact, array.frames)
         shape = tuple(array.shape[:-1]) + (last - first,)
         dtype = np.dtype(artifact.meta.get("dtype") or "float32")
         if request.query_params.get("format") == "json":
             if math.prod(shape) > JSON_MAX_VALUES:
-                raise DomainError(f"The {kind} slice holds {math.prod(shape):,} values, too many for JSON (limit "
-                                  f"{JSON_MAX_VALUES:,}); ask for a shorter start/end range or download the .npy.")
+                raise DomainError(
+                    f"The {kind} slice holds {math.prod(shape):,} values, too many for JSON (limit "
+                    f"{JSON_MAX_VALUES:,}); ask for a shorter start/end range or download the .npy."
+                )
             data = array.read(first, last).astype(dtype)
-            return Response({"kind": kind, "shape": list(shape), "dtype": str(dtype), "first_frame": first,
-                             "data": data.astype(np.float64).round(6).tolist(), **_meta(artifact)})
+            return Response(
+                {
+                    "kind": kind,
+                    "shape": list(shape),
+                    "dtype": str(dtype),
+                    "first_frame": first,
+                    "data": data.astype(np.float64).round(6).tolist(),
+                    **_meta(artifact),
+                }
+            )
         # Streamed in Fortran order (frames last and slowest), so each stored chunk goes out as it is decoded.
         header = io.BytesIO()
-        np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dtype),
-                                                      "fortran_order": True, "shape": shape})
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": True, "shape": shape}
+        )
 
         def body():
             yield header.getvalue()
@@ -121,8 +141,13 @@ class RecordingFeatureView(APIView):
         if end is not None and end <= start:
             raise DomainError(f"'end' ({end:g} s) must come after 'start' ({start:g} s).")
         meta = artifact.meta
-        return selectors.feature_frame_range(start=start, end=end, hop_length=int(meta.get("hop_length") or 1),
-                                             sample_rate=int(meta.get("sample_rate") or 1), frames=frames)
+        return selectors.feature_frame_range(
+            start=start,
+            end=end,
+            hop_length=int(meta.get("hop_length") or 1),
+            sample_rate=int(meta.get("sample_rate") or 1),
+            frames=frames,
+        )
 
 
 def _meta(artifact):
@@ -132,8 +157,10 @@ def _meta(artifact):
 class RecordingSpectrogramView(APIView):
     """The labelled preview PNG (?kind=mel, the default, or linear)."""
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=["mel", "linear"])],
-                   responses={(200, "image/png"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str, enum=["mel", "linear"])],
+        responses={(200, "image/png"): OpenApiTypes.BINARY},
+    )
     def get(self, request, recording_id):
         recording = _recording(request, recording_id)
         which = request.query_params.get("kind", "mel")
@@ -162,8 +189,11 @@ class RecordingTileView(APIView):
         recording = _recording(request, recording_id)
         tiles = selectors.artifact_get(recording=recording, kind="tiles_index")
         try:
-            tile = selectors.artifact_get(recording=recording, kind=f"tile_{level}_{index}",
-                                          recipe_hash=tiles.recipe_hash)
+            tile = selectors.artifact_get(
+                recording=recording, kind=f"tile_{level}_{index}", recipe_hash=tiles.recipe_hash
+            )
         except Http404:
-            raise Http404(f"There is no spectrogram tile {index} at level {level} for recording {recording.id}.") from None
+            raise Http404(
+                f"There is no spectrogram tile {index} at level {level} for recording {recording.id}."
+            ) from None
         return ranged_response(request, tile.key, "image/png")

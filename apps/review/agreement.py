@@ -31,8 +31,10 @@ FINISHED = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED)
 
 
 def _annotation_dict(annotation) -> dict:
-    regions = [{"start": r.start, "end": r.end, "label": r.label_id, "channel": r.channel, "text": r.text}
-               for r in annotation.regions.all()]
+    regions = [
+        {"start": r.start, "end": r.end, "label": r.label_id, "channel": r.channel, "text": r.text}
+        for r in annotation.regions.all()
+    ]
     return {"clip_labels": sorted(lb.id for lb in annotation.clip_labels.all()), "regions": regions}
 
 
@@ -45,7 +47,8 @@ def annotations_by_recording(*, actor, project_id: int) -> tuple[dict, dict]:
     usable = recordings_usable(actor, Purpose.REVIEW, roles=AGREEMENT_ROLES).filter(project_id=project_id)
     finished = Annotation.objects.filter(project_id=project_id, status__in=FINISHED, recording__in=usable.values("id"))
     rows = finished.order_by("recording_id", "annotator_id").values_list(
-        "id", "recording_id", "annotator_id", "annotator__username")
+        "id", "recording_id", "annotator_id", "annotator__username"
+    )
     by_id: dict = {}
     units: dict = defaultdict(dict)
     names: dict = {}
@@ -55,14 +58,21 @@ def annotations_by_recording(*, actor, project_id: int) -> tuple[dict, dict]:
     if not by_id:
         return {}, {}
     ids = finished.values("id")
-    regions = (Region.objects.filter(annotation_id__in=ids).order_by("annotation_id", "start", "end", "id")
-               .values_list("annotation_id", "start", "end", "label_id", "channel", "text"))
+    regions = (
+        Region.objects.filter(annotation_id__in=ids)
+        .order_by("annotation_id", "start", "end", "id")
+        .values_list("annotation_id", "start", "end", "label_id", "channel", "text")
+    )
     for annotation_id, start, end, label, channel, text in regions:
         if annotation_id in by_id:
             by_id[annotation_id]["regions"].append(
-                {"start": start, "end": end, "label": label, "channel": channel, "text": text})
-    clips = (Annotation.clip_labels.through.objects.filter(annotation_id__in=ids)
-             .order_by("annotation_id", "label_id").values_list("annotation_id", "label_id"))
+                {"start": start, "end": end, "label": label, "channel": channel, "text": text}
+            )
+    clips = (
+        Annotation.clip_labels.through.objects.filter(annotation_id__in=ids)
+        .order_by("annotation_id", "label_id")
+        .values_list("annotation_id", "label_id")
+    )
     for annotation_id, label in clips:
         if annotation_id in by_id:
             by_id[annotation_id]["clip_labels"].append(label)
@@ -88,7 +98,9 @@ def _pool_regions(results: list[dict]) -> dict | None:
         "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0,
         "mean_boundary_error_ms": boundary / tp if tp else None,
         "label_agreement": same / tp if tp else None,
-        "matched": tp, "unmatched": fp + fn, "units": len(results),
+        "matched": tp,
+        "unmatched": fp + fn,
+        "units": len(results),
     }
 
 
@@ -104,7 +116,9 @@ def project_agreement(*, actor, project_id: int, iou_threshold: float = 0.5) -> 
     multi = bool(multi)
     overlap = {rid: by for rid, by in units.items() if len(by) >= 2}
 
-    clip_units = {rid: {a: _clip_value(ann["clip_labels"], multi) for a, ann in by.items()} for rid, by in overlap.items()}
+    clip_units = {
+        rid: {a: _clip_value(ann["clip_labels"], multi) for a, ann in by.items()} for rid, by in overlap.items()
+    }
     clip_units = {rid: {a: v for a, v in by.items() if v not in (None, frozenset())} for rid, by in clip_units.items()}
     clip: dict = {"units": sum(1 for by in clip_units.values() if len(by) >= 2)}
     if multi:
@@ -117,20 +131,27 @@ def project_agreement(*, actor, project_id: int, iou_threshold: float = 0.5) -> 
         annotators = sorted({a for by in clip_units.values() for a in by})
         if len(annotators) == 2:
             a, b = annotators
-            cohen = metrics.cohen_kappa({u: by.get(a) for u, by in clip_units.items()},
-                                        {u: by.get(b) for u, by in clip_units.items()})
+            cohen = metrics.cohen_kappa(
+                {u: by.get(a) for u, by in clip_units.items()}, {u: by.get(b) for u, by in clip_units.items()}
+            )
             clip["cohen_kappa"], clip["cohen_kappa_note"] = cohen.value, cohen.reason
 
-    regions = _pool_regions([
-        metrics.region_agreement_pairwise({a: ann["regions"] for a, ann in by.items()}, iou_threshold)
-        for by in overlap.values()
-    ])
+    regions = _pool_regions(
+        [
+            metrics.region_agreement_pairwise({a: ann["regions"] for a, ann in by.items()}, iou_threshold)
+            for by in overlap.values()
+        ]
+    )
     texts = [
         metrics.transcript_error_pairwise({a: metrics.annotation_transcript(ann) for a, ann in by.items()})
-        for by in overlap.values() if any(r["text"] for ann in by.values() for r in ann["regions"])
+        for by in overlap.values()
+        if any(r["text"] for ann in by.values() for r in ann["regions"])
     ]
-    transcripts = {"wer": _mean([t["wer"] for t in texts]), "cer": _mean([t["cer"] for t in texts]),
-                   "units": len(texts)}
+    transcripts = {
+        "wer": _mean([t["wer"] for t in texts]),
+        "cer": _mean([t["cer"] for t in texts]),
+        "units": len(texts),
+    }
 
     return {
         "overlap_units": len(overlap),
@@ -153,15 +174,17 @@ def project_agreement_cached(*, actor, project_id: int, iou_threshold: float = 0
     count and latest time; entries also expire after ``AGREEMENT_CACHE_SECONDS``.
     """
     usable = recordings_usable(actor, Purpose.REVIEW, roles=AGREEMENT_ROLES).filter(project_id=project_id)
-    state = Annotation.objects.filter(project_id=project_id, status__in=FINISHED,
-                                      recording__in=usable.values("id")).aggregate(
-        n=Count("id"), ids=Sum("id"), latest=Max("updated_at"))
-    gold = GoldItem.objects.filter(project_id=project_id).aggregate(n=Count("id"), ids=Sum("id"),
-                                                                    latest=Max("created_at"))
+    state = Annotation.objects.filter(
+        project_id=project_id, status__in=FINISHED, recording__in=usable.values("id")
+    ).aggregate(n=Count("id"), ids=Sum("id"), latest=Max("updated_at"))
+    gold = GoldItem.objects.filter(project_id=project_id).aggregate(
+        n=Count("id"), ids=Sum("id"), latest=Max("created_at")
+    )
     state = f"{iou_threshold}:{state['n']}:{state['ids']}:{state['latest']}:{gold['n']}:{gold['ids']}:{gold['latest']}"
     key = f"review:agreement:{project_id}:{hashlib.sha1(state.encode()).hexdigest()}"
     return cache.get_or_set(
-        key, lambda: project_agreement(actor=actor, project_id=project_id, iou_threshold=iou_threshold),
+        key,
+        lambda: project_agreement(actor=actor, project_id=project_id, iou_threshold=iou_threshold),
         AGREEMENT_CACHE_SECONDS,
     )
 
@@ -180,8 +203,11 @@ def _per_annotator(units, overlap, names, multi, iou_threshold, project_id) -> l
             la, lb = by[a]["clip_labels"], by[b]["clip_labels"]
             if la or lb:
                 peer_labels[a].append(_clip_value(la, multi) == _clip_value(lb, multi))
-    gold_refs = dict(GoldItem.objects.filter(project_id=project_id, recording_id__in=list(units))
-                     .values_list("recording_id", "reference"))
+    gold_refs = dict(
+        GoldItem.objects.filter(project_id=project_id, recording_id__in=list(units)).values_list(
+            "recording_id", "reference"
+        )
+    )
     by_annotator: dict = defaultdict(dict)
     for rid, by in units.items():
         if rid in gold_refs:
@@ -195,15 +221,19 @@ def _per_annotator(units, overlap, names, multi, iou_threshold, project_id) -> l
     rows = []
     for a in sorted(names, key=lambda x: names[x]):
         pooled = _pool_regions(peer_regions.get(a, []))
-        rows.append({
-            "annotator": a, "username": names[a], "annotations": counts[a],
-            "overlap_units": sum(1 for by in overlap.values() if a in by),
-            "region_f1_vs_peers": pooled["f1"] if pooled else None,
-            "mean_boundary_error_ms_vs_peers": pooled["mean_boundary_error_ms"] if pooled else None,
-            "clip_label_agreement_vs_peers": _mean([float(x) for x in peer_labels.get(a, [])]),
-            "wer_vs_peers": _mean(peer_text.get(a, [])),
-            "gold": gold.get(a),
-        })
+        rows.append(
+            {
+                "annotator": a,
+                "username": names[a],
+                "annotations": counts[a],
+                "overlap_units": sum(1 for by in overlap.values() if a in by),
+                "region_f1_vs_peers": pooled["f1"] if pooled else None,
+                "mean_boundary_error_ms_vs_peers": pooled["mean_boundary_error_ms"] if pooled else None,
+                "clip_label_agreement_vs_peers": _mean([float(x) for x in peer_labels.get(a, [])]),
+                "wer_vs_peers": _mean(peer_text.get(a, [])),
+                "gold": gold.get(a),
+            }
+        )
     return rows
 
 

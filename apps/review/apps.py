@@ -3,8 +3,8 @@ from django.apps import AppConfig
 from apps.core.hooks import (
     QUEUE_EXCLUDED_IDS,
     QUEUE_GOLD_IDS,
-    RECORDING_PANELS,
     RECORDING_IN_WORK,
+    RECORDING_PANELS,
     RECORDING_PROCESSED,
     hook_register,
 )

@@ -16,19 +16,38 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-PALETTE = ["#2f6fde", "#1f8a4c", "#b7791f", "#c53030", "#6b46c1", "#0f7b8a", "#d53f8c", "#5b6475", "#975a16",
-           "#2c7a7b", "#9b2c2c"]
-_RC = {"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-       "axes.edgecolor": "#9aa3b2", "axes.titlesize": 10, "axes.titleweight": "bold",
-       # User text (label names, usernames) is never parsed as TeX: "$\\frac{a}{$" made mathtext raise (a 500).
-       "text.parse_math": False, "text.usetex": False}
+PALETTE = [
+    "#2f6fde",
+    "#1f8a4c",
+    "#b7791f",
+    "#c53030",
+    "#6b46c1",
+    "#0f7b8a",
+    "#d53f8c",
+    "#5b6475",
+    "#975a16",
+    "#2c7a7b",
+    "#9b2c2c",
+]
+_RC = {
+    "svg.fonttype": "none",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#9aa3b2",
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    # User text (label names, usernames) is never parsed as TeX: "$\\frac{a}{$" made mathtext raise (a 500).
+    "text.parse_math": False,
+    "text.usetex": False,
+}
 
 
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prolog and doctype so it can sit inline in HTML
+    return text[text.index("<svg") :]  # drop the XML prolog and doctype so it can sit inline in HTML
 
 
 def _figure(width=5.2, height=2.8):
@@ -53,8 +72,15 @@ def _empty(ax, message="No data yet"):
     ax.set_yticks([])
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, ylabel: str = "",
-              horizontal: bool = False, color: str = PALETTE[0]) -> str:
+def bar_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    ylabel: str = "",
+    horizontal: bool = False,
+    color: str = PALETTE[0],
+) -> str:
     """One series of bars (horizontal for long category names)."""
     with matplotlib.rc_context(_RC):
         fig, ax = _figure(height=max(2.4, 0.28 * len(labels) + 0.8) if horizontal else 2.8)
@@ -74,8 +100,9 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, yla
         return _svg(fig)
 
 
-def grouped_bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], *, ylabel: str = "",
-                 stacked: bool = True) -> str:
+def grouped_bars(
+    title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], *, ylabel: str = "", stacked: bool = True
+) -> str:
     """Several series over the same categories, stacked (default) or side by side."""
     with matplotlib.rc_context(_RC):
         fig, ax = _figure()
@@ -122,8 +149,9 @@ def lines_over_time(title: str, days: Sequence, series: Mapping[str, Sequence[fl
         return _svg(fig)
 
 
-def scatter_annotators(title: str, names: Sequence[str], throughput: Sequence[float],
-                       agreement: Sequence[float | None]) -> str:
+def scatter_annotators(
+    title: str, names: Sequence[str], throughput: Sequence[float], agreement: Sequence[float | None]
+) -> str:
     """Annotators placed by throughput (x) and agreement with peers (y).
 
     An annotator with no peers to compare with has no agreement at all: no point is drawn (an F1 of 0
@@ -142,8 +170,14 @@ def scatter_annotators(title: str, names: Sequence[str], throughput: Sequence[fl
         for name, x, y in placed:
             ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
         if missing:
-            ax.text(0.0, -0.32, "n/a (no peers yet): " + ", ".join(missing), transform=ax.transAxes, fontsize=8,
-                    color="#5b6475")
+            ax.text(
+                0.0,
+                -0.32,
+                "n/a (no peers yet): " + ", ".join(missing),
+                transform=ax.transAxes,
+                fontsize=8,
+                color="#5b6475",
+            )
         ax.set_xlabel("hours submitted")
         ax.set_xlim(left=0, right=max(throughput) * 1.25 or 1)
         ax.set_ylabel("region F1 vs peers")

@@ -25,6 +25,7 @@ DURATION_BINS = [0, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600]
 def _bin_label(lo, hi):
     def fmt(s):
         return f"{s // 60}m" if s >= 60 else f"{s}s"
+
     return f"{fmt(lo)}-{fmt(hi)}" if hi is not None else f">{fmt(lo)}"
 
 
@@ -35,14 +36,18 @@ def dashboard_data(*, actor, project_id: int) -> dict:
     hours = Coalesce(Sum("duration"), 0.0, output_field=FloatField()) / 3600.0
 
     status_rows = {r["status"]: r for r in usable.order_by().values("status").annotate(n=Count("id"), hours=hours)}
-    status = [(s.label, status_rows.get(s.value, {}).get("n", 0), status_rows.get(s.value, {}).get("hours", 0.0))
-              for s in RecordingStatus]
+    status = [
+        (s.label, status_rows.get(s.value, {}).get("n", 0), status_rows.get(s.value, {}).get("hours", 0.0))
+        for s in RecordingStatus
+    ]
 
     edges = DURATION_BINS + [None]
-    bins = usable.aggregate(**{
-        f"b{i}": Count("id", filter=Q(duration__gte=lo) & (Q(duration__lt=hi) if hi is not None else Q()))
-        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))
-    })
+    bins = usable.aggregate(
+        **{
+            f"b{i}": Count("id", filter=Q(duration__gte=lo) & (Q(duration__lt=hi) if hi is not None else Q()))
+            for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))
+        }
+    )
     histogram = [(_bin_label(lo, hi), bins[f"b{i}"]) for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))]
 
     def balance(field, empty="not given"):
@@ -61,16 +66,22 @@ def dashboard_data(*, actor, project_id: int) -> dict:
     annotations = Annotation.objects.filter(project_id=project_id, recording_id__in=usable_ids)
     region_labels = (
         Region.objects.filter(annotation__in=annotations.values("id"))
-        .order_by().values("label__name").annotate(n=Count("id"), seconds=Sum(F("end") - F("start")))
+        .order_by()
+        .values("label__name")
+        .annotate(n=Count("id"), seconds=Sum(F("end") - F("start")))
         .order_by("-n")
     )
     labels = [(r["label__name"] or "(no label)", r["n"], r["seconds"] or 0.0) for r in region_labels]
 
     flag_rows = (
-        QAResult.objects.filter(recording_id__in=usable_ids).annotate(day=TruncDate("computed_at"))
-        .order_by().values("day")
-        .annotate(flagged_total=Count("id", filter=Q(flagged=True)),
-                  **{f: Count("id", filter=Q(flags__contains=f",{f},")) for f in QA_FLAGS})
+        QAResult.objects.filter(recording_id__in=usable_ids)
+        .annotate(day=TruncDate("computed_at"))
+        .order_by()
+        .values("day")
+        .annotate(
+            flagged_total=Count("id", filter=Q(flagged=True)),
+            **{f: Count("id", filter=Q(flags__contains=f",{f},")) for f in QA_FLAGS},
+        )
         .order_by("day")
     )
     flag_rows = list(flag_rows)
@@ -79,13 +90,16 @@ def dashboard_data(*, actor, project_id: int) -> dict:
 
     submitted = Q(status__in=[AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED, AnnotationStatus.REJECTED])
     per_annotator = list(
-        annotations.order_by().values("annotator_id", "annotator__username").annotate(
+        annotations.order_by()
+        .values("annotator_id", "annotator__username")
+        .annotate(
             submitted=Count("id", filter=submitted),
             accepted=Count("id", filter=Q(status=AnnotationStatus.ACCEPTED)),
             rejected=Count("id", filter=Q(status=AnnotationStatus.REJECTED)),
             in_progress=Count("id", filter=Q(status=AnnotationStatus.IN_PROGRESS)),
             hours=Coalesce(Sum("recording__duration", filter=submitted), 0.0, output_field=FloatField()) / 3600.0,
-        ).order_by("annotator__username")
+        )
+        .order_by("annotator__username")
     )
     backlog = dict(annotations.order_by().values_list("status").annotate(n=Count("id")))
     return {
@@ -133,36 +147,91 @@ def dashboard_render(*, actor, project_id: int, agreement_rows: list[dict] | Non
 
     def amounts(rows):  # hours → the unit the totals read best in
         return [h * per_hour for _, _, h in rows]
+
     f1 = {row["annotator"]: row["region_f1_vs_peers"] for row in agreement_rows or []}
     names = [r["annotator__username"] for r in d["annotators"]]
     charts_svg = {
-        "status": _chart(charts.bar_chart, "Audio by status", [s for s, _, _ in d["status"]],
-                         amounts(d["status"]), ylabel=unit),
-        "status_counts": _chart(charts.bar_chart, "Recording counts by status", [s for s, _, _ in d["status"]],
-                                          [n for _, n, _ in d["status"]], ylabel="recordings"),
-        "durations": _chart(charts.bar_chart, "Duration histogram", [b for b, _ in d["histogram"]],
-                                      [n for _, n in d["histogram"]], ylabel="recordings", color=charts.PALETTE[5]),
-        "labels": _chart(charts.bar_chart, "Region labels", [lb for lb, _, _ in d["labels"][:20]],
-                                   [n for _, n, _ in d["labels"][:20]], ylabel="regions", horizontal=True,
-                                   color=charts.PALETTE[4]),
-        "languages": _chart(charts.bar_chart, "Audio by language", [k for k, _, _ in d["languages"][:15]],
-                                      amounts(d["languages"][:15]), ylabel=unit, horizontal=True),
-        "genders": _chart(charts.bar_chart, "Audio by gender (as described)", [k for k, _, _ in d["genders"][:15]],
-                                    amounts(d["genders"][:15]), ylabel=unit, horizontal=True,
-                                    color=charts.PALETTE[1]),
-        "ages": _chart(charts.bar_chart, "Audio by age band", [k for k, _, _ in d["ages"]], amounts(d["ages"]),
-                                 ylabel=unit, color=charts.PALETTE[2]),
-        "qa": _chart(charts.lines_over_time, "QA flags per day", d["qa_days"], d["qa_series"], ylabel="recordings flagged"),
-        "throughput": _chart(charts.grouped_bars, 
-            "Annotator throughput", names,
-            {"accepted": [r["accepted"] for r in d["annotators"]],
-             "awaiting review": [r["submitted"] - r["accepted"] - r["rejected"] for r in d["annotators"]],
-             "rejected": [r["rejected"] for r in d["annotators"]]}, ylabel="annotations"),
-        "agreement": _chart(charts.scatter_annotators, "Throughput and agreement", names,
-                                               [r["hours"] for r in d["annotators"]],
-                                               [f1.get(r["annotator_id"]) for r in d["annotators"]]),
-        "backlog": _chart(charts.bar_chart, "Review backlog (annotations by status)", [s for s, _ in d["backlog"]],
-                                    [n for _, n in d["backlog"]], ylabel="annotations", color=charts.PALETTE[3]),
+        "status": _chart(
+            charts.bar_chart, "Audio by status", [s for s, _, _ in d["status"]], amounts(d["status"]), ylabel=unit
+        ),
+        "status_counts": _chart(
+            charts.bar_chart,
+            "Recording counts by status",
+            [s for s, _, _ in d["status"]],
+            [n for _, n, _ in d["status"]],
+            ylabel="recordings",
+        ),
+        "durations": _chart(
+            charts.bar_chart,
+            "Duration histogram",
+            [b for b, _ in d["histogram"]],
+            [n for _, n in d["histogram"]],
+            ylabel="recordings",
+            color=charts.PALETTE[5],
+        ),
+        "labels": _chart(
+            charts.bar_chart,
+            "Region labels",
+            [lb for lb, _, _ in d["labels"][:20]],
+            [n for _, n, _ in d["labels"][:20]],
+            ylabel="regions",
+            horizontal=True,
+            color=charts.PALETTE[4],
+        ),
+        "languages": _chart(
+            charts.bar_chart,
+            "Audio by language",
+            [k for k, _, _ in d["languages"][:15]],
+            amounts(d["languages"][:15]),
+            ylabel=unit,
+            horizontal=True,
+        ),
+        "genders": _chart(
+            charts.bar_chart,
+            "Audio by gender (as described)",
+            [k for k, _, _ in d["genders"][:15]],
+            amounts(d["genders"][:15]),
+            ylabel=unit,
+            horizontal=True,
+            color=charts.PALETTE[1],
+        ),
+        "ages": _chart(
+            charts.bar_chart,
+            "Audio by age band",
+            [k for k, _, _ in d["ages"]],
+            amounts(d["ages"]),
+            ylabel=unit,
+            color=charts.PALETTE[2],
+        ),
+        "qa": _chart(
+            charts.lines_over_time, "QA flags per day", d["qa_days"], d["qa_series"], ylabel="recordings flagged"
+        ),
+        "throughput": _chart(
+            charts.grouped_bars,
+            "Annotator throughput",
+            names,
+            {
+                "accepted": [r["accepted"] for r in d["annotators"]],
+                "awaiting review": [r["submitted"] - r["accepted"] - r["rejected"] for r in d["annotators"]],
+                "rejected": [r["rejected"] for r in d["annotators"]],
+            },
+            ylabel="annotations",
+        ),
+        "agreement": _chart(
+            charts.scatter_annotators,
+            "Throughput and agreement",
+            names,
+            [r["hours"] for r in d["annotators"]],
+            [f1.get(r["annotator_id"]) for r in d["annotators"]],
+        ),
+        "backlog": _chart(
+            charts.bar_chart,
+            "Review backlog (annotations by status)",
+            [s for s, _ in d["backlog"]],
+            [n for _, n in d["backlog"]],
+            ylabel="annotations",
+            color=charts.PALETTE[3],
+        ),
     }
     totals = {
         "recordings": sum(n for _, n, _ in d["status"]),

@@ -159,8 +159,10 @@ class Region:
 
 def region_from(value: Region | Mapping[str, Any]) -> Region:
     """A ``Region`` from a ``Region`` or a dict with start/end (seconds) and optional label/channel."""
-    r = value if isinstance(value, Region) else Region(
-        float(value["start"]), float(value["end"]), value.get("label"), value.get("channel")
+    r = (
+        value
+        if isinstance(value, Region)
+        else Region(float(value["start"]), float(value["end"]), value.get("label"), value.get("channel"))
     )
     if not r.end > r.start:
         raise ValueError(f"region end ({r.end}) must be after its start ({r.start})")
@@ -278,6 +280,7 @@ def region_agreement_pairwise(
 
 # ---------------------------------------------------------------- transcripts
 
+
 class _RemovePunctuation(jiwer.RemovePunctuation):
     """jiwer's RemovePunctuation (every Unicode "P*" character) as one ``str.translate``.
 
@@ -298,10 +301,14 @@ def _transforms() -> tuple[jiwer.Compose, jiwer.Compose]:
     """(words, characters) transforms, built on first use: listing Unicode punctuation takes ~1 s, which
     every importer of this module (a release build's data card, say) would otherwise pay."""
     normalise = [jiwer.ToLowerCase(), _RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()]
-    return (jiwer.Compose([*normalise, jiwer.ReduceToListOfListOfWords()]),
-            jiwer.Compose([*normalise, jiwer.ReduceToListOfListOfChars()]))  # fmt: skip
+    return (
+        jiwer.Compose([*normalise, jiwer.ReduceToListOfListOfWords()]),
+        jiwer.Compose([*normalise, jiwer.ReduceToListOfListOfChars()]),
+    )
+
+
 TRANSCRIPT_NORMALISATION = (
-    "lowercase, remove punctuation (so \"don't\" becomes \"dont\"), collapse runs of spaces, strip the ends; "
+    'lowercase, remove punctuation (so "don\'t" becomes "dont"), collapse runs of spaces, strip the ends; '
     "CER counts the single spaces left between words"
 )
 

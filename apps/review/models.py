@@ -66,7 +66,9 @@ class QAResult(models.Model):
     flags = models.CharField(max_length=300, default="", blank=True)
     flagged = models.BooleanField(default=False)
     error = models.TextField(blank=True)
-    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_note = models.TextField(blank=True)
     computed_at = models.DateTimeField(auto_now=True)
@@ -128,11 +130,10 @@ class ReviewSample(models.Model):
     selected = models.BooleanField()
     decided_at = models.DateTimeField(auto_now_add=True)
     # The reviewer who was handed this item, so two reviewers never work on the same one at once.
-    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     claimed_until = models.DateTimeField(null=True, blank=True)
-
-
 
 
 class Consensus(models.Model):

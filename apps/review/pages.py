@@ -22,8 +22,12 @@ from apps.review.services import REVIEW_ROLES, consensus_decide
 
 def _config(request, project_id, annotation_id):
     return {
-        "project_id": project_id, "annotation_id": annotation_id, "mode": "review", "api_base": "/api/v1",
-        "csrf_token": get_token(request), "user_id": request.user.id,
+        "project_id": project_id,
+        "annotation_id": annotation_id,
+        "mode": "review",
+        "api_base": "/api/v1",
+        "csrf_token": get_token(request),
+        "user_id": request.user.id,
         "next_url": reverse("catalog:project-detail", args=[project_id]),
     }
 
@@ -33,18 +37,24 @@ def review_queue_page(request, project_id):
     """The annotator page in review mode: it asks ``review/next/`` for each item."""
     project, _ = project_page_get(user=request.user, project_id=project_id, roles=REVIEW_ROLES)
     own = own_submissions_waiting(project_id=project_id, user=request.user)
-    return render(request, "annotation/annotator.html",
-                  {"project": project, "config": _config(request, project_id, None), "own_waiting": own})
+    return render(
+        request,
+        "annotation/annotator.html",
+        {"project": project, "config": _config(request, project_id, None), "own_waiting": own},
+    )
 
 
 @login_required
 def annotation_review_page(request, annotation_id):
     annotation = annotation_get(request.user, annotation_id)
     project, _ = project_page_get(user=request.user, project_id=annotation.project_id, roles=REVIEW_ROLES)
-    config = {**_config(request, annotation.project_id, annotation.id),
-              "annotator_name": annotation.annotator.username if annotation.annotator_id else None}
-    return render(request, "annotation/annotator.html",
-                  {"project": project, "annotation": annotation, "config": config})
+    config = {
+        **_config(request, annotation.project_id, annotation.id),
+        "annotator_name": annotation.annotator.username if annotation.annotator_id else None,
+    }
+    return render(
+        request, "annotation/annotator.html", {"project": project, "annotation": annotation, "config": config}
+    )
 
 
 @login_required
@@ -54,8 +64,9 @@ def dashboard_page(request, project_id):
     if role in agreement.AGREEMENT_ROLES:
         rows = agreement.project_agreement_cached(actor=request.user, project_id=project_id)["annotators"]
     context = dashboard_render(actor=request.user, project_id=project_id, agreement_rows=rows)
-    return render(request, "review/dashboard.html", {"project": project, "role": role, **context,
-                                                     "agreement_rows": rows})
+    return render(
+        request, "review/dashboard.html", {"project": project, "role": role, **context, "agreement_rows": rows}
+    )
 
 
 @login_required
@@ -98,8 +109,11 @@ def consensus_page(request, recording_id):
                 consensus_decide(recording=recording, reviewer=request.user, annotation_id=base, regions=regions)
                 messages.success(request, f"Merged {len(regions)} region(s) into annotation {base} and accepted it.")
             else:
-                consensus_decide(recording=recording, reviewer=request.user,
-                                 annotation_id=int(request.POST.get("annotation_id", "0")))
+                consensus_decide(
+                    recording=recording,
+                    reviewer=request.user,
+                    annotation_id=int(request.POST.get("annotation_id", "0")),
+                )
                 messages.success(request, "Consensus recorded.")
         except (DomainError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", "annotation_id must be a number."))

@@ -13,9 +13,13 @@ def recording_qa_panel(*, actor, recording) -> dict:
     def fmt(value, unit=""):
         return "—" if value is None else f"{value:.2f}{unit}"
 
-    rows = [("Flags", ", ".join(flags) or "none"), ("SNR", fmt(qa.snr_db, " dB")),
-            ("Loudness", fmt(qa.loudness_lufs, " LUFS")), ("Silence", fmt(qa.silence_ratio)),
-            ("Clipped", fmt(qa.clipped_ratio))]  # fmt: skip
+    rows = [
+        ("Flags", ", ".join(flags) or "none"),
+        ("SNR", fmt(qa.snr_db, " dB")),
+        ("Loudness", fmt(qa.loudness_lufs, " LUFS")),
+        ("Silence", fmt(qa.silence_ratio)),
+        ("Clipped", fmt(qa.clipped_ratio)),
+    ]
     if qa.accepted_at:
         rows.append(("Accepted by a manager", qa.accepted_at.strftime("%Y-%m-%d")))
     return {"order": 40, "title": "QA flags", "testid": "qa", "rows": rows}

@@ -38,8 +38,15 @@ def gold_recording_ids(*, project_id: int) -> QuerySet:
 
 # Numeric QA fields the list can filter by range (?min_snr_db=10&max_silence_ratio=0.5).
 QA_RANGE_FIELDS = (
-    "duration_s", "clipped_ratio", "silence_ratio", "snr_db", "dc_offset", "loudness_lufs",
-    "peak_dbfs", "rms_dbfs", "near_duplicate_similarity",
+    "duration_s",
+    "clipped_ratio",
+    "silence_ratio",
+    "snr_db",
+    "dc_offset",
+    "loudness_lufs",
+    "peak_dbfs",
+    "rms_dbfs",
+    "near_duplicate_similarity",
 )
 
 
@@ -74,8 +81,9 @@ def qa_result_get(*, actor, recording_id: int) -> QAResult | None:
 def own_submissions_waiting(*, project_id: int, user) -> int:
     """How many of ``user``'s own submissions in the project wait for review (nobody reviews their own work)."""
     usable = recordings_usable(user, Purpose.REVIEW).filter(project_id=project_id).values("id")
-    return Annotation.objects.filter(project_id=project_id, annotator_id=user.id, status=AnnotationStatus.SUBMITTED,
-                                     recording__in=usable).count()
+    return Annotation.objects.filter(
+        project_id=project_id, annotator_id=user.id, status=AnnotationStatus.SUBMITTED, recording__in=usable
+    ).count()
 
 
 def recording_in_reviewer_work(*, actor, role: str, recording_id: int) -> bool:

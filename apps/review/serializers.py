@@ -16,10 +16,29 @@ class QAResultOutput(serializers.ModelSerializer):
     class Meta:
         model = QAResult
         fields = [
-            "recording", "original_name", "flags", "flagged", "duration_s", "sample_rate", "channels",
-            "clipped_ratio", "clip_runs", "silence_ratio", "snr_db", "dc_offset", "loudness_lufs", "peak_dbfs",
-            "rms_dbfs", "duplicate_of", "near_duplicate_of", "near_duplicate_similarity", "error",
-            "accepted_by", "accepted_at", "accepted_note", "computed_at",
+            "recording",
+            "original_name",
+            "flags",
+            "flagged",
+            "duration_s",
+            "sample_rate",
+            "channels",
+            "clipped_ratio",
+            "clip_runs",
+            "silence_ratio",
+            "snr_db",
+            "dc_offset",
+            "loudness_lufs",
+            "peak_dbfs",
+            "rms_dbfs",
+            "duplicate_of",
+            "near_duplicate_of",
+            "near_duplicate_similarity",
+            "error",
+            "accepted_by",
+            "accepted_at",
+            "accepted_note",
+            "computed_at",
         ]
 
 

@@ -8,9 +8,8 @@ import warnings
 from datetime import timedelta
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, VAR_DIR, env
 
@@ -25,9 +24,7 @@ if EARMARK_PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("EARMARK_PRODUCTION is set: DEBUG must be off.")
     if SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 40 or "change-me" in SECRET_KEY:
-        raise ImproperlyConfigured(
-            "EARMARK_PRODUCTION is set: SECRET_KEY must be a long random value, not a default."
-        )
+        raise ImproperlyConfigured("EARMARK_PRODUCTION is set: SECRET_KEY must be a long random value, not a default.")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("EARMARK_PRODUCTION is set: ALLOWED_HOSTS must name this site.")
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
@@ -50,8 +47,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Browser features no Earmark page uses (apps.core.security.PermissionsPolicyMiddleware).
-EARMARK_PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-                              "microphone=(), payment=(), usb=(), interest-cohort=()")
+EARMARK_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
 SILENCED_SYSTEM_CHECKS = [] if env.bool("SECURE_HSTS_PRELOAD", default=False) else ["security.W021"]
 
 INSTALLED_APPS = [

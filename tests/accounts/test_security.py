@@ -105,8 +105,12 @@ def test_tokens_expire(client, make_user):
 def test_owner_lists_and_revokes_tokens_and_nobody_else_can(api, client, make_user):
     owner, other = make_user("owner"), make_user("other")
     first = token_create(user=owner, name="laptop")
-    created = client.post("/api/v1/auth/tokens/", {"name": "ci", "days": 7},
-                          HTTP_AUTHORIZATION=f"Token {first.key}", content_type="application/json")
+    created = client.post(
+        "/api/v1/auth/tokens/",
+        {"name": "ci", "days": 7},
+        HTTP_AUTHORIZATION=f"Token {first.key}",
+        content_type="application/json",
+    )
     assert created.status_code == 201
     second = created.json()
     listed = client.get("/api/v1/auth/tokens/", HTTP_AUTHORIZATION=f"Token {first.key}").json()
@@ -114,8 +118,10 @@ def test_owner_lists_and_revokes_tokens_and_nobody_else_can(api, client, make_us
     # Another user's revoke is a 404 and changes nothing.
     assert api(other).delete(f"/api/v1/auth/tokens/{second['id']}/").status_code == 404
     assert api(other).get("/api/v1/auth/tokens/").json() == []
-    assert client.delete(f"/api/v1/auth/tokens/{second['id']}/",
-                         HTTP_AUTHORIZATION=f"Token {first.key}").status_code == 204
+    assert (
+        client.delete(f"/api/v1/auth/tokens/{second['id']}/", HTTP_AUTHORIZATION=f"Token {first.key}").status_code
+        == 204
+    )
     assert client.get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Token {second['token']}").status_code == 401
     assert client.get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Token {first.key}").status_code == 200
 
@@ -136,7 +142,9 @@ def test_token_page_creates_lists_and_revokes(client, make_user):
 def test_only_staff_create_projects_by_default(api, make_user, settings):
     response = api(make_user("eager")).post("/api/v1/projects/", {"name": "Mine"}, format="json")
     assert response.status_code == 403 and "site administrators" in response.json()["detail"]
-    assert api(make_user("admin1", is_staff=True)).post("/api/v1/projects/", {"name": "Ok"},
-                                                        format="json").status_code == 201
+    assert (
+        api(make_user("admin1", is_staff=True)).post("/api/v1/projects/", {"name": "Ok"}, format="json").status_code
+        == 201
+    )
     settings.EARMARK_PROJECT_CREATORS = "users"
     assert api(make_user("eager2")).post("/api/v1/projects/", {"name": "Mine"}, format="json").status_code == 201

@@ -18,8 +18,9 @@ def test_folder_import_runs_on_a_real_worker(live_worker, project_with_roles, se
     settings.EARMARK_IMPORT_ROOTS = [str(tmp_path)]
     source = import_source_create(name="drop", kind="folder", path=str(folder), projects=[project])
     worker = live_worker()
-    response = api(users["manager"]).post(f"/api/v1/projects/{project.id}/imports/",
-                                          {"source_id": source.id}, format="json")
+    response = api(users["manager"]).post(
+        f"/api/v1/projects/{project.id}/imports/", {"source_id": source.id}, format="json"
+    )
     assert response.status_code == 202, response.json()
     batch_id = response.json()["id"]
     worker.wait_for(lambda: ImportBatch.objects.get(id=batch_id).status == "done", timeout=60, what="the import")

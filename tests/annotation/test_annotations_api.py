@@ -10,8 +10,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _put(client, aid, version, regions, clip_labels=()):
-    return client.put(f"/api/v1/annotations/{aid}/", {"version": version, "regions": regions,
-                                                       "clip_labels": list(clip_labels)}, format="json")
+    return client.put(
+        f"/api/v1/annotations/{aid}/",
+        {"version": version, "regions": regions, "clip_labels": list(clip_labels)},
+        format="json",
+    )
 
 
 def test_queue_item_is_empty_version_zero(item):
@@ -26,8 +29,10 @@ def test_queue_item_is_empty_version_zero(item):
 def test_save_stores_regions_and_bumps_version(item, schema):
     client, annotation, _ = item
     labels = schema[2]
-    body = [region("b", 3.0, 4.5, label=labels["noise"].id, channel=1, attributes={"quality": "good"}),
-            region("a", 0.1234, 1.0006, label=labels["speech"].id, text="hello world", fmin=100, fmax=4000)]
+    body = [
+        region("b", 3.0, 4.5, label=labels["noise"].id, channel=1, attributes={"quality": "good"}),
+        region("a", 0.1234, 1.0006, label=labels["speech"].id, text="hello world", fmin=100, fmax=4000),
+    ]
     response = _put(client, annotation["id"], 0, body, [labels["clean"].id])
     assert response.status_code == 200, response.content
     saved = response.json()
@@ -41,21 +46,24 @@ def test_save_stores_regions_and_bumps_version(item, schema):
     assert again == saved
 
 
-@pytest.mark.parametrize("bad, words", [
-    (region(start=2.0, end=2.0), "start (2.0 s) must be before end"),
-    (region(start=3.0, end=1.0), "must be before end"),
-    (region(start=9.0, end=10.5), "past the end of the recording"),
-    (region(start=-1.0, end=1.0), "must not be negative"),
-    (region(label=999999), "is not a region label of this project"),
-    (region(channel=2), "channel 2 does not exist"),
-    (region(fmin=4000, fmax=100), "must be at least 0 and below fmax"),
-    (region(fmin=100, fmax=None), "give both fmin and fmax"),
-    (region(fmin=100, fmax=9000), "above the recording's Nyquist"),
-    (region(start="soon"), "must be a number of seconds"),
-    (region(uid=""), "id must be a non-empty string"),
-    (region(attributes={"quality": "superb"}), "is not one of good, bad"),
-    (region(attributes={"note": 5}), "must be text"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (region(start=2.0, end=2.0), "start (2.0 s) must be before end"),
+        (region(start=3.0, end=1.0), "must be before end"),
+        (region(start=9.0, end=10.5), "past the end of the recording"),
+        (region(start=-1.0, end=1.0), "must not be negative"),
+        (region(label=999999), "is not a region label of this project"),
+        (region(channel=2), "channel 2 does not exist"),
+        (region(fmin=4000, fmax=100), "must be at least 0 and below fmax"),
+        (region(fmin=100, fmax=None), "give both fmin and fmax"),
+        (region(fmin=100, fmax=9000), "above the recording's Nyquist"),
+        (region(start="soon"), "must be a number of seconds"),
+        (region(uid=""), "id must be a non-empty string"),
+        (region(attributes={"quality": "superb"}), "is not one of good, bad"),
+        (region(attributes={"note": 5}), "must be text"),
+    ],
+)
 def test_invalid_region_is_400_naming_the_field_and_writes_nothing(item, bad, words):
     client, annotation, _ = item
     assert _put(client, annotation["id"], 0, [region("ok", 0.0, 0.5, text="kept")]).status_code == 200
@@ -115,7 +123,11 @@ def test_history_keeps_every_save(item):
     assert _put(client, aid, 3, []).status_code == 200
     history = client.get(f"/api/v1/annotations/{aid}/versions/").json()
     assert [(v["version"], v["kind"], [r["text"] for r in v["regions"]]) for v in history] == [
-        (1, "save", ["a"]), (2, "save", ["ab"]), (3, "save", ["abc"]), (4, "save", [])]
+        (1, "save", ["a"]),
+        (2, "save", ["ab"]),
+        (3, "save", ["abc"]),
+        (4, "save", []),
+    ]
 
 
 def test_submit_then_no_more_edits(item):
@@ -133,8 +145,9 @@ def test_submit_then_no_more_edits(item):
 
 
 def test_other_annotator_cannot_read_or_edit(item, make_user, schema):
-    from apps.accounts.models import Membership
     from rest_framework.test import APIClient
+
+    from apps.accounts.models import Membership
 
     project = schema[0]
     client, annotation, _ = item
@@ -143,11 +156,13 @@ def test_other_annotator_cannot_read_or_edit(item, make_user, schema):
     Membership.objects.create(user=other, project=project, role="annotator")
     stranger = APIClient()
     stranger.force_authenticate(other)
-    for call in (lambda: stranger.get(f"/api/v1/annotations/{aid}/"),
-                 lambda: _put(stranger, aid, 0, [region()]),
-                 lambda: stranger.post(f"/api/v1/annotations/{aid}/submit/", {"version": 0}, format="json"),
-                 lambda: stranger.post(f"/api/v1/annotations/{aid}/skip/"),
-                 lambda: stranger.get(f"/api/v1/annotations/{aid}/versions/")):
+    for call in (
+        lambda: stranger.get(f"/api/v1/annotations/{aid}/"),
+        lambda: _put(stranger, aid, 0, [region()]),
+        lambda: stranger.post(f"/api/v1/annotations/{aid}/submit/", {"version": 0}, format="json"),
+        lambda: stranger.post(f"/api/v1/annotations/{aid}/skip/"),
+        lambda: stranger.get(f"/api/v1/annotations/{aid}/versions/"),
+    ):
         response = call()
         assert response.status_code == 404 and response.json() == {"detail": "No such annotation."}
     assert Annotation.objects.get(pk=aid).version == 0
@@ -191,8 +206,13 @@ def test_annotation_list_has_constant_queries(api, schema, django_assert_max_num
         for _ in range(n):
             annotation, _ = queue_next(project_id=project.id, user=annotator)
             annotation = Annotation.objects.select_related("recording").get(pk=annotation.pk)
-            annotation_save(annotation=annotation, user=annotator, version=0, clip_labels=[labels["clean"].id],
-                            regions=[region("a", label=labels["speech"].id), region("b", 3.0, 4.0)])
+            annotation_save(
+                annotation=annotation,
+                user=annotator,
+                version=0,
+                clip_labels=[labels["clean"].id],
+                regions=[region("a", label=labels["speech"].id), region("b", 3.0, 4.0)],
+            )
             annotation_submit(annotation=annotation, user=annotator, version=1)
 
     add(2)
@@ -214,8 +234,9 @@ def test_annotation_list_has_constant_queries(api, schema, django_assert_max_num
 SAVE_QUERIES = 15
 
 
-def test_save_query_count_does_not_grow_with_regions(item, schema, django_assert_num_queries,
-                                                     django_assert_max_num_queries):
+def test_save_query_count_does_not_grow_with_regions(
+    item, schema, django_assert_num_queries, django_assert_max_num_queries
+):
     client, annotation, _ = item
     labels = schema[2]
     speech = labels["speech"].id

@@ -12,8 +12,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _put(client, aid, version, regions, clip_labels=()):
-    return client.put(f"/api/v1/annotations/{aid}/", {"version": version, "regions": regions,
-                                                       "clip_labels": list(clip_labels)}, format="json")
+    return client.put(
+        f"/api/v1/annotations/{aid}/",
+        {"version": version, "regions": regions, "clip_labels": list(clip_labels)},
+        format="json",
+    )
 
 
 def _rows(aid):
@@ -23,12 +26,20 @@ def _rows(aid):
 def test_unchanged_regions_keep_their_rows_changed_ones_are_replaced_removed_ones_go(item, schema):
     client, annotation, _ = item
     aid, speech = annotation["id"], schema[2]["speech"].id
-    first = [region("keep", 1.0, 2.0, label=speech, text="same"), region("edit", 3.0, 4.0, text="old"),
-             region("drop", 5.0, 6.0), region("flag", 7.0, 8.0, attributes={"seen": 1})]
+    first = [
+        region("keep", 1.0, 2.0, label=speech, text="same"),
+        region("edit", 3.0, 4.0, text="old"),
+        region("drop", 5.0, 6.0),
+        region("flag", 7.0, 8.0, attributes={"seen": 1}),
+    ]
     assert _put(client, aid, 0, first).status_code == 200
     before = _rows(aid)
-    second = [region("keep", 1.0, 2.0, label=speech, text="same"), region("edit", 3.0, 4.0, text="new"),
-              region("flag", 7.0, 8.0, attributes={"seen": True}), region("new", 8.5, 9.0)]
+    second = [
+        region("keep", 1.0, 2.0, label=speech, text="same"),
+        region("edit", 3.0, 4.0, text="new"),
+        region("flag", 7.0, 8.0, attributes={"seen": True}),
+        region("new", 8.5, 9.0),
+    ]
     saved = _put(client, aid, 1, second)
     assert saved.status_code == 200, saved.content
     after = _rows(aid)
@@ -45,7 +56,8 @@ def test_clip_labels_are_replaced_and_cleared(item, schema):
     aid, labels = annotation["id"], schema[2]
     AnnotationSettings.objects.create(project=schema[0], clip_multi=True)
     assert _put(client, aid, 0, [], [labels["clean"].id, labels["noisy"].id]).json()["clip_labels"] == sorted(
-        [labels["clean"].id, labels["noisy"].id])
+        [labels["clean"].id, labels["noisy"].id]
+    )
     assert _put(client, aid, 1, [], [labels["noisy"].id]).json()["clip_labels"] == [labels["noisy"].id]
     assert list(Annotation.objects.get(pk=aid).clip_labels.values_list("id", flat=True)) == [labels["noisy"].id]
     cleared = _put(client, aid, 2, [], [])

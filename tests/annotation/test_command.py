@@ -13,8 +13,11 @@ pytestmark = pytest.mark.django_db
 def test_load_and_dump_schema(schema, tmp_path, capsys):
     project = schema[0]
     path = tmp_path / "schema.json"
-    path.write_text(json.dumps({"region_labels": [{"name": "bird", "hotkey": "1"}, {"name": "speech"}],
-                                "clip_labels": [], "overlap": 2}))
+    path.write_text(
+        json.dumps(
+            {"region_labels": [{"name": "bird", "hotkey": "1"}, {"name": "speech"}], "clip_labels": [], "overlap": 2}
+        )
+    )
     Label.objects.filter(kind="clip").delete()
     call_command("annotation_schema", str(project.id), "--load", str(path))
     out = json.loads(capsys.readouterr().out)

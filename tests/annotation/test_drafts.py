@@ -32,8 +32,13 @@ def drafting(project_with_roles):
     duration = sf.info(io.BytesIO(wav)).duration
 
     def recording(language="en-US"):
-        rec = RecordingFactory(project=project, status="ready", language=LanguageFactory(tag=language),
-                               sample_rate=22050, duration=duration)
+        rec = RecordingFactory(
+            project=project,
+            status="ready",
+            language=LanguageFactory(tag=language),
+            sample_rate=22050,
+            duration=duration,
+        )
         default_storage.save(rec.original_key, ContentFile(wav))
         return rec
 
@@ -84,14 +89,18 @@ def test_an_accepted_then_edited_draft_keeps_both_texts_and_the_engine_in_histor
     client = api(users["annotator"])
     ann = client.post(f"/api/v1/projects/{project.id}/queue/next/").json()["annotation"]
     assert ann["recording"] == rec.id or ann["recording"]["id"] == rec.id
-    accepted = client.post(f"/api/v1/annotations/{ann['id']}/drafts/accept/",
-                           {"version": ann["version"], "draft": draft.id}, format="json")
+    accepted = client.post(
+        f"/api/v1/annotations/{ann['id']}/drafts/accept/", {"version": ann["version"], "draft": draft.id}, format="json"
+    )
     assert accepted.status_code == 200, accepted.content
     region = accepted.json()["regions"][0]
     assert region["text"] == draft.text
     edited = {**region, "text": "please call me tomorrow morning"}
-    saved = client.put(f"/api/v1/annotations/{ann['id']}/", {"version": accepted.json()["version"],
-                                                              "regions": [edited], "clip_labels": []}, format="json")
+    saved = client.put(
+        f"/api/v1/annotations/{ann['id']}/",
+        {"version": accepted.json()["version"], "regions": [edited], "clip_labels": []},
+        format="json",
+    )
     assert saved.status_code == 200, saved.content
     versions = client.get(f"/api/v1/annotations/{ann['id']}/versions/").json()
     texts = [v["regions"][0]["text"] for v in versions if v["regions"]]

@@ -23,9 +23,23 @@ pytestmark = pytest.mark.django_db
 def _annotate(project, user, labels, text="secret words", submit=True):
     annotation, _ = queue_next(project_id=project.id, user=user)
     annotation = Annotation.objects.select_related("recording").get(pk=annotation.pk)
-    annotation_save(annotation=annotation, user=user, version=0, clip_labels=[labels["clean"].id], regions=[
-        region("a", 0.0, 1.0, label=labels["speech"].id, text=text, attributes={"note": "Alice said", "quality": "good"}),
-        region("b", 2.0, 3.0, text=text + " again")])
+    annotation_save(
+        annotation=annotation,
+        user=user,
+        version=0,
+        clip_labels=[labels["clean"].id],
+        regions=[
+            region(
+                "a",
+                0.0,
+                1.0,
+                label=labels["speech"].id,
+                text=text,
+                attributes={"note": "Alice said", "quality": "good"},
+            ),
+            region("b", 2.0, 3.0, text=text + " again"),
+        ],
+    )
     if submit:
         annotation_submit(annotation=annotation, user=user, version=1)
     return Annotation.objects.select_related("recording").get(pk=annotation.pk)
@@ -68,16 +82,22 @@ def test_reviewer_decisions_keep_history(schema, recordings):
     annotation = _annotate(project, users["annotator"], labels)
     with pytest.raises(DomainError, match="needs a comment"):
         annotation_set_status(annotation=annotation, status="rejected", actor=users["reviewer"])
-    rejected = annotation_set_status(annotation=annotation, status="rejected", actor=users["reviewer"],
-                                     comment="Second region is silence")
+    rejected = annotation_set_status(
+        annotation=annotation, status="rejected", actor=users["reviewer"], comment="Second region is silence"
+    )
     assert rejected.status == "rejected" and rejected.review_comment == "Second region is silence"
     assert rejected.version == 3
-    corrected = annotation_save_version(annotation=rejected, regions=[region("a", 0.0, 1.2, text="fixed")],
-                                        clip_labels=[], author=users["reviewer"])
+    corrected = annotation_save_version(
+        annotation=rejected, regions=[region("a", 0.0, 1.2, text="fixed")], clip_labels=[], author=users["reviewer"]
+    )
     assert corrected.version == 4 and [r.text for r in corrected.regions.all()] == ["fixed"]
     history = list(AnnotationVersion.objects.filter(annotation=annotation).values_list("version", "kind", "author"))
-    assert history == [(1, "save", users["annotator"].id), (2, "submit", users["annotator"].id),
-                       (3, "review", users["reviewer"].id), (4, "correction", users["reviewer"].id)]
+    assert history == [
+        (1, "save", users["annotator"].id),
+        (2, "submit", users["annotator"].id),
+        (3, "review", users["reviewer"].id),
+        (4, "correction", users["reviewer"].id),
+    ]
     original = AnnotationVersion.objects.get(annotation=annotation, version=2).regions
     assert [r["text"] for r in original] == ["secret words", "secret words again"]  # original kept
 
@@ -88,8 +108,9 @@ def test_correction_is_validated_and_in_progress_work_cannot_be_reviewed(schema,
     with pytest.raises(DomainError, match="still in progress"):
         annotation_set_status(annotation=annotation, status="accepted", actor=users["reviewer"])
     with pytest.raises(DomainError, match="past the end of the recording"):
-        annotation_save_version(annotation=annotation, regions=[region("z", 9.0, 11.0)], clip_labels=[],
-                                author=users["reviewer"])
+        annotation_save_version(
+            annotation=annotation, regions=[region("z", 9.0, 11.0)], clip_labels=[], author=users["reviewer"]
+        )
     assert Annotation.objects.get(pk=annotation.pk).version == 1
     assert AnnotationVersion.objects.filter(annotation=annotation).count() == 1
 

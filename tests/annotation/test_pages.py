@@ -16,7 +16,9 @@ def _client(user):
 
 
 def _config(response) -> dict:
-    match = re.search(r'<script id="annotator-config" type="application/json">(.*?)</script>', response.content.decode())
+    match = re.search(
+        r'<script id="annotator-config" type="application/json">(.*?)</script>', response.content.decode()
+    )
     assert match, "the page must carry the annotator-config json_script"
     return json.loads(match.group(1))
 

@@ -97,8 +97,14 @@ def test_skip_is_recorded_and_item_goes_to_someone_else(schema, annotators):
 def test_skip_keeps_saved_work(item):
     client, annotation, _ = item
     aid = annotation["id"]
-    assert client.put(f"/api/v1/annotations/{aid}/", {"version": 0, "regions": [
-        {"id": "x", "start": 0, "end": 1, "text": "typed"}]}, format="json").status_code == 200
+    assert (
+        client.put(
+            f"/api/v1/annotations/{aid}/",
+            {"version": 0, "regions": [{"id": "x", "start": 0, "end": 1, "text": "typed"}]},
+            format="json",
+        ).status_code
+        == 200
+    )
     assert client.post(f"/api/v1/annotations/{aid}/skip/").status_code == 200
     assert Annotation.objects.get(pk=aid).versions.get().regions[0]["text"] == "typed"
     again = client.post(f"/api/v1/annotations/{aid}/skip/")

@@ -17,8 +17,9 @@ def _flag(recording):
 
 
 def _gold(recording):
-    return GoldItem.objects.create(project=recording.project, recording=recording,
-                                   reference={"clip_labels": [], "regions": [], "transcript": ""})
+    return GoldItem.objects.create(
+        project=recording.project, recording=recording, reference={"clip_labels": [], "regions": [], "transcript": ""}
+    )
 
 
 @pytest.fixture

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TOOLS = ("ffmpeg", "ffprobe", "sox", "espeak-ng")
-TEXT = ("Earmark keeps every recording with its speaker and consent. The quick brown fox jumps over the lazy dog, "
-        "and a second sentence makes the clip a few seconds long.")
+TEXT = (
+    "Earmark keeps every recording with its speaker and consent. The quick brown fox jumps over the lazy dog, "
+    "and a second sentence makes the clip a few seconds long."
+)
 
 
 @dataclass(frozen=True)
@@ -53,20 +55,31 @@ _FFMPEG_GOOD = [
     ("wav_s16_192k_mono.wav", ("-ar", "192000", "-ac", "1", "-c:a", "pcm_s16le"), "wav", "pcm_s16le", False, None),
     ("wav_s16_11k025_4ch.wav", ("-ar", "11025", "-ac", "4", "-c:a", "pcm_s16le"), "wav", "pcm_s16le", False, None),
     ("flac_s16_16k_mono.flac", ("-ar", "16000", "-ac", "1", "-c:a", "flac"), "flac", "flac", False, None),
-    ("flac_s24_96k_stereo.flac", ("-ar", "96000", "-ac", "2", "-c:a", "flac", "-sample_fmt", "s32"), "flac", "flac",
-     False, None),
+    (
+        "flac_s24_96k_stereo.flac",
+        ("-ar", "96000", "-ac", "2", "-c:a", "flac", "-sample_fmt", "s32"),
+        "flac",
+        "flac",
+        False,
+        None,
+    ),
     ("flac_s16_8k_mono.flac", ("-ar", "8000", "-ac", "1", "-c:a", "flac"), "flac", "flac", False, None),
     ("aiff_s16_16k_mono.aiff", ("-ar", "16000", "-ac", "1", "-c:a", "pcm_s16be"), "aiff", "pcm_s16be", False, None),
-    ("aiff_s24_44k1_stereo.aif", ("-ar", "44100", "-ac", "2", "-c:a", "pcm_s24be"), "aiff", "pcm_s24be", False,
-     None),
+    ("aiff_s24_44k1_stereo.aif", ("-ar", "44100", "-ac", "2", "-c:a", "pcm_s24be"), "aiff", "pcm_s24be", False, None),
     ("vorbis_44k1_stereo.ogg", ("-ar", "44100", "-ac", "2", "-c:a", "libvorbis"), "ogg", "vorbis", True, None),
     ("vorbis_16k_mono.ogg", ("-ar", "16000", "-ac", "1", "-c:a", "libvorbis"), "ogg", "vorbis", True, None),
     ("opus_from_16k_mono.opus", ("-ar", "16000", "-ac", "1", "-c:a", "libopus"), "ogg", "opus", True, 16000),
     ("opus_48k_stereo.opus", ("-ar", "48000", "-ac", "2", "-c:a", "libopus"), "ogg", "opus", True, 48000),
     ("mp3_44k1_stereo.mp3", ("-ar", "44100", "-ac", "2", "-c:a", "libmp3lame"), "mp3", "mp3", True, None),
     ("mp3_8k_mono.mp3", ("-ar", "8000", "-ac", "1", "-c:a", "libmp3lame"), "mp3", "mp3", True, None),
-    ("mp3_id3_22k05_mono.mp3", ("-ar", "22050", "-ac", "1", "-c:a", "libmp3lame", "-id3v2_version", "3",
-                                "-metadata", "title=corpus"), "mp3", "mp3", True, None),
+    (
+        "mp3_id3_22k05_mono.mp3",
+        ("-ar", "22050", "-ac", "1", "-c:a", "libmp3lame", "-id3v2_version", "3", "-metadata", "title=corpus"),
+        "mp3",
+        "mp3",
+        True,
+        None,
+    ),
     ("aac_44k1_stereo.m4a", ("-ar", "44100", "-ac", "2", "-c:a", "aac"), "mp4", "aac", True, None),
     ("aac_16k_mono.m4a", ("-ar", "16000", "-ac", "1", "-c:a", "aac"), "mp4", "aac", True, None),
     ("alac_48k_stereo.m4a", ("-ar", "48000", "-ac", "2", "-c:a", "alac"), "mp4", "alac", False, None),
@@ -94,7 +107,20 @@ def build(folder: Path) -> list[Item]:
     _ff(speech, folder / "音声_🎤 take.2.wav", "-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le", "-af", "volume=0.9")
     items.append(Item("音声_🎤 take.2.wav", True, "wav", "pcm_s16le"))
     # Wrong extension: a FLAC named .mp3 is a FLAC (the bytes decide, not the name).
-    _ff(speech, folder / "really_flac.mp3", "-ar", "16000", "-ac", "1", "-c:a", "flac", "-af", "volume=0.8", "-f", "flac")
+    _ff(
+        speech,
+        folder / "really_flac.mp3",
+        "-ar",
+        "16000",
+        "-ac",
+        "1",
+        "-c:a",
+        "flac",
+        "-af",
+        "volume=0.8",
+        "-f",
+        "flac",
+    )
     items.append(Item("really_flac.mp3", True, "flac", "flac"))
 
     # Broken variants.
@@ -123,8 +149,9 @@ def build(folder: Path) -> list[Item]:
 
 
 def _ff_bytes(src: Path, *args: str) -> bytes:
-    return subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(src), *args, "-"], check=True,
-                          capture_output=True).stdout
+    return subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(src), *args, "-"], check=True, capture_output=True
+    ).stdout
 
 
 def ffprobe_facts(path: Path) -> dict:
@@ -133,19 +160,40 @@ def ffprobe_facts(path: Path) -> dict:
     For raw ADTS and MP3, whose duration ffprobe estimates from the bit rate and frame count (encoder padding
     included), the duration is the length ffmpeg decodes.
     """
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-                          "stream=codec_name,sample_rate,channels,duration:format=format_name,duration",
-                          "-of", "json", str(path)], check=True, capture_output=True).stdout
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "stream=codec_name,sample_rate,channels,duration:format=format_name,duration",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     data = json.loads(out)
     s, fmt = data["streams"][0], data["format"]
     rate = int(s["sample_rate"])
     duration = float(s.get("duration") or fmt.get("duration") or 0)
     if fmt.get("format_name") in ("aac", "mp3"):
-        pcm = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-f", "s16le", "-"],
-                             check=True, capture_output=True).stdout
+        pcm = subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-f", "s16le", "-"],
+            check=True,
+            capture_output=True,
+        ).stdout
         duration = len(pcm) / 2 / rate
-    return {"codec": s["codec_name"], "sample_rate": rate, "channels": int(s["channels"]), "duration": duration,
-            "format": fmt.get("format_name", "")}
+    return {
+        "codec": s["codec_name"],
+        "sample_rate": rate,
+        "channels": int(s["channels"]),
+        "duration": duration,
+        "format": fmt.get("format_name", ""),
+    }
 
 
 if __name__ == "__main__":  # python -m tests.catalog.corpus OUT_DIR: write the corpus for a look by hand

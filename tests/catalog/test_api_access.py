@@ -16,16 +16,21 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def recording(project_with_roles):
     project, users = project_with_roles
-    result = recording_ingest(project=project, fileobj=io.BytesIO(make_audio(seconds=1.0)), name="a.wav",
-                              created_by=users["manager"])
+    result = recording_ingest(
+        project=project, fileobj=io.BytesIO(make_audio(seconds=1.0)), name="a.wav", created_by=users["manager"]
+    )
     return project, users, result.recording_id
 
 
 def test_every_endpoint_requires_authentication(api, recording):
     project, _, rid = recording
     client = api()
-    for url in ["/api/v1/projects/", f"/api/v1/projects/{project.id}/recordings/", f"/api/v1/recordings/{rid}/",
-                f"/api/v1/recordings/{rid}/audio"]:
+    for url in [
+        "/api/v1/projects/",
+        f"/api/v1/projects/{project.id}/recordings/",
+        f"/api/v1/recordings/{rid}/",
+        f"/api/v1/recordings/{rid}/audio",
+    ]:
         assert client.get(url).status_code in (401, 403), url
 
 
@@ -135,9 +140,22 @@ def test_project_create_makes_creator_manager_and_members_endpoint(api, make_use
     response = client.post("/api/v1/projects/", {"name": "Birds", "target_sample_rate": 48000}, format="json")
     assert response.status_code == 201
     pid = response.json()["id"]
-    assert client.post(f"/api/v1/projects/{pid}/members/", {"username": "helper", "role": "annotator"}, format="json").status_code == 201
-    assert {m["username"]: m["role"] for m in client.get(f"/api/v1/projects/{pid}/members/").json()} == {"boss": "manager", "helper": "annotator"}
-    assert api(other).post(f"/api/v1/projects/{pid}/members/", {"username": "helper", "role": "manager"}, format="json").status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/projects/{pid}/members/", {"username": "helper", "role": "annotator"}, format="json"
+        ).status_code
+        == 201
+    )
+    assert {m["username"]: m["role"] for m in client.get(f"/api/v1/projects/{pid}/members/").json()} == {
+        "boss": "manager",
+        "helper": "annotator",
+    }
+    assert (
+        api(other)
+        .post(f"/api/v1/projects/{pid}/members/", {"username": "helper", "role": "manager"}, format="json")
+        .status_code
+        == 403
+    )
     bad = client.post("/api/v1/projects/", {"name": "X", "target_sample_rate": 5}, format="json")
     assert bad.status_code == 400 and "target_sample_rate" in bad.json()["detail"]
 

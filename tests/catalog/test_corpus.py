@@ -107,8 +107,9 @@ def test_corpus_as_a_zip_gets_a_result_per_member(api, project_with_roles, corpu
         zf.writestr("__MACOSX/set/._a.wav", b"\x00\x05\x16\x07")
     buf.seek(0)
     buf.name = "corpus.zip"
-    response = api(users["manager"]).post(f"/api/v1/projects/{project.id}/imports/", {"source": "zip", "file": buf},
-                                          format="multipart")
+    response = api(users["manager"]).post(
+        f"/api/v1/projects/{project.id}/imports/", {"source": "zip", "file": buf}, format="multipart"
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert len(body["results"]) == len(items) + 3  # every member answered for
@@ -120,14 +121,15 @@ def test_corpus_as_a_zip_gets_a_result_per_member(api, project_with_roles, corpu
             _check_good(item, facts[item.name], Recording.objects.get(id=result["recording_id"]))
         else:
             _check_bad(item, result["message"])
-    tail = body["results"][len(items):]
+    tail = body["results"][len(items) :]
     assert all(r["status"] == "rejected" for r in tail)
     assert "starts with a dot" in tail[0]["message"] and "starts with a dot" in tail[1]["message"]
     assert "__MACOSX" in tail[2]["message"]
 
 
-def test_corpus_as_a_folder_import(api, project_with_roles, corpus_files, settings, _media_storage,
-                                   django_capture_on_commit_callbacks):
+def test_corpus_as_a_folder_import(
+    api, project_with_roles, corpus_files, settings, _media_storage, django_capture_on_commit_callbacks
+):
     folder, items, facts = corpus_files
     project, _ = project_with_roles
     settings.EARMARK_IMPORT_ROOTS = [str(folder.parent)]
@@ -187,8 +189,9 @@ def test_point3_messages_name_the_fault_without_internals(api, project_with_role
     garbage_flac = b"fLaC" + bytes(range(256)) * 4
     buf = io.BytesIO(garbage_flac)
     buf.name = "junk.flac"
-    detail = client.post(f"/api/v1/projects/{project.id}/recordings/", {"files": [buf]},
-                         format="multipart").json()["detail"]
+    detail = client.post(f"/api/v1/projects/{project.id}/recordings/", {"files": [buf]}, format="multipart").json()[
+        "detail"
+    ]
     assert "FLAC" in detail and not any(leak in detail for leak in _LEAKS), detail
 
 
@@ -202,8 +205,11 @@ def test_point4_dotted_zip_members_get_results(api, project_with_roles, corpus_f
         zf.write(folder / "flac_s16_16k_mono.flac", "..%2f..%2fx.wav")
     buf.seek(0)
     buf.name = "dots.zip"
-    body = api(users["manager"]).post(f"/api/v1/projects/{project.id}/imports/", {"source": "zip", "file": buf},
-                                      format="multipart").json()
+    body = (
+        api(users["manager"])
+        .post(f"/api/v1/projects/{project.id}/imports/", {"source": "zip", "file": buf}, format="multipart")
+        .json()
+    )
     assert len(body["results"]) == 3 and (body["accepted"], body["rejected"]) == (1, 2)
     assert ImportBatch.objects.get(id=body["id"]).total == 3
 
@@ -234,7 +240,8 @@ def test_point6_names_keep_their_characters_and_codecs_speak_one_vocabulary(api,
 
 
 def test_point7_import_audio_prints_a_line_per_file_and_draws_progress_without_a_terminal(
-        project_with_roles, corpus_files, tmp_path):
+    project_with_roles, corpus_files, tmp_path
+):
     folder, items, _ = corpus_files
     out, err = io.StringIO(), io.StringIO()
     call_command("import_audio", "Speech", str(folder), stdout=out, stderr=err)
@@ -245,8 +252,9 @@ def test_point7_import_audio_prints_a_line_per_file_and_draws_progress_without_a
     assert "100%" in err.getvalue() and "importing" in err.getvalue()  # StringIO is no terminal
     quiet = io.StringIO()
     call_command("import_audio", "Speech", str(folder), "--quiet", stdout=quiet, stderr=io.StringIO())
-    assert quiet.getvalue().splitlines() == [f"0 accepted, {sum(i.good for i in items)} duplicates, "
-                                             f"{sum(not i.good for i in items)} rejected"]
+    assert quiet.getvalue().splitlines() == [
+        f"0 accepted, {sum(i.good for i in items)} duplicates, {sum(not i.good for i in items)} rejected"
+    ]
 
 
 def test_point7_import_audio_output_has_no_library_warnings(project_with_roles, corpus_files, tmp_path):
@@ -257,17 +265,40 @@ def test_point7_import_audio_output_has_no_library_warnings(project_with_roles, 
     for name in ("wav_s16_16k_mono.wav", "rate0.wav"):
         (small / name).write_bytes((folder / name).read_bytes())
     root = Path(__file__).resolve().parents[2]
-    env = {"SECRET_KEY": "test-only-secret-key-000000000000000000000000",
-           "DJANGO_SETTINGS_MODULE": "config.settings.base", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-           "MEDIA_ROOT": str(tmp_path / "m"), "CELERY_BROKER_URL": "filesystem://", "PATH": "/usr/bin:/bin",
-           "HOME": str(tmp_path)}
+    env = {
+        "SECRET_KEY": "test-only-secret-key-000000000000000000000000",
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "MEDIA_ROOT": str(tmp_path / "m"),
+        "CELERY_BROKER_URL": "filesystem://",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=root, env=env, check=True)
-    subprocess.run([sys.executable, "manage.py", "shell", "-c",
-                    "from apps.catalog.models import Project; Project.objects.create(name='P')"], cwd=root, env=env,
-                   check=True)
-    done = subprocess.run([sys.executable, "manage.py", "import_audio", "P", str(small)], cwd=root, env=env,
-                          capture_output=True, text=True, check=False)
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from apps.catalog.models import Project; Project.objects.create(name='P')",
+        ],
+        cwd=root,
+        env=env,
+        check=True,
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_audio", "P", str(small)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["rejected    rate0.wav  (the WAV header is damaged: the sample rate is 0)",
-                                        "accepted    wav_s16_16k_mono.wav", "1 accepted, 0 duplicates, 1 rejected"]
+    assert done.stdout.splitlines() == [
+        "rejected    rate0.wav  (the WAV header is damaged: the sample rate is 0)",
+        "accepted    wav_s16_16k_mono.wav",
+        "1 accepted, 0 duplicates, 1 rejected",
+    ]
     assert "No hostname" not in done.stderr and "WARNING" not in done.stderr.upper(), done.stderr

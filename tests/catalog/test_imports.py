@@ -5,9 +5,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.core.errors import DomainError
 from apps.catalog.models import ImportSource, Recording
 from apps.catalog.services import import_source_create
+from apps.core.errors import DomainError
 from tests.conftest import make_audio
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,9 @@ def test_import_audio_command_reports_each_file(project_with_roles, folder):
     lines = out.getvalue().splitlines()
     assert lines[-1] == "2 accepted, 1 duplicates, 2 rejected"
     assert "rejected    .hidden.wav  (its name starts with a dot (a hidden file), so it was not imported)" in lines
-    assert "accepted    a.wav" in lines and any(line.startswith("duplicate   c-copy.wav  (duplicate of recording") for line in lines)
+    assert "accepted    a.wav" in lines and any(
+        line.startswith("duplicate   c-copy.wav  (duplicate of recording") for line in lines
+    )
     b = Recording.objects.get(project=project, original_name="b.wav")
     assert (b.speaker.code, b.language.tag, b.metadata) == ("s9", "de", {"mic": "lav"})
 
@@ -45,13 +47,16 @@ def test_import_audio_command_unknown_project_or_folder(project_with_roles, fold
         call_command("import_audio", "Speech", str(folder / "missing"))
 
 
-def test_api_folder_import_runs_with_progress(api, project_with_roles, folder, settings, django_capture_on_commit_callbacks):
+def test_api_folder_import_runs_with_progress(
+    api, project_with_roles, folder, settings, django_capture_on_commit_callbacks
+):
     project, users = project_with_roles
     settings.EARMARK_IMPORT_ROOTS = [str(folder.parent)]
     source = import_source_create(name="session1", kind="folder", path=str(folder), projects=[project])
     with django_capture_on_commit_callbacks(execute=True):
-        response = api(users["manager"]).post(f"/api/v1/projects/{project.id}/imports/",
-                                              {"source_id": source.id}, format="json")
+        response = api(users["manager"]).post(
+            f"/api/v1/projects/{project.id}/imports/", {"source_id": source.id}, format="json"
+        )
     assert response.status_code == 202
     # Celery is eager in unit tests: the batch ran on commit.
     detail = api(users["manager"]).get(f"/api/v1/imports/{response.json()['id']}/").json()
@@ -76,5 +81,7 @@ def test_api_import_input_errors_name_the_field(api, project_with_roles):
     assert "source_id" in client.post(url, {"source": "folder"}, format="json").json()["detail"]
     assert "file" in client.post(url, {"source": "zip"}, format="multipart").json()["detail"]
     assert "source" in client.post(url, {"source": "ftp", "source_id": 1}, format="json").json()["detail"]
-    assert "registered import source" in client.post(url, {"source": "s3", "location": "s3://bucket/x"},
-                                                     format="json").json()["detail"]
+    assert (
+        "registered import source"
+        in client.post(url, {"source": "s3", "location": "s3://bucket/x"}, format="json").json()["detail"]
+    )

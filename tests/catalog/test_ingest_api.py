@@ -25,19 +25,24 @@ def _stored_files(media):
     return sorted(p.relative_to(media).as_posix() for p in media.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("fmt,subtype,ext,sr,channels", [
-    ("WAV", "PCM_16", "wav", 16000, 1),
-    ("WAV", "PCM_U8", "wav", 8000, 1),
-    ("WAV", "PCM_24", "wav", 48000, 2),
-    ("WAV", "PCM_32", "wav", 44100, 1),
-    ("WAV", "FLOAT", "wav", 192000, 1),
-    ("FLAC", "PCM_16", "flac", 22050, 6),
-    ("OGG", "VORBIS", "ogg", 44100, 2),
-    ("OGG", "OPUS", "opus", 48000, 1),
-    ("MP3", "MPEG_LAYER_III", "mp3", 44100, 1),
-    ("AIFF", "PCM_16", "aiff", 16000, 1),
-])
-def test_accepted_formats_are_probed_and_stored(api, project_with_roles, _media_storage, fmt, subtype, ext, sr, channels):
+@pytest.mark.parametrize(
+    "fmt,subtype,ext,sr,channels",
+    [
+        ("WAV", "PCM_16", "wav", 16000, 1),
+        ("WAV", "PCM_U8", "wav", 8000, 1),
+        ("WAV", "PCM_24", "wav", 48000, 2),
+        ("WAV", "PCM_32", "wav", 44100, 1),
+        ("WAV", "FLOAT", "wav", 192000, 1),
+        ("FLAC", "PCM_16", "flac", 22050, 6),
+        ("OGG", "VORBIS", "ogg", 44100, 2),
+        ("OGG", "OPUS", "opus", 48000, 1),
+        ("MP3", "MPEG_LAYER_III", "mp3", 44100, 1),
+        ("AIFF", "PCM_16", "aiff", 16000, 1),
+    ],
+)
+def test_accepted_formats_are_probed_and_stored(
+    api, project_with_roles, _media_storage, fmt, subtype, ext, sr, channels
+):
     project, users = project_with_roles
     content = make_audio(seconds=0.5, sr=sr, channels=channels, fmt=fmt, subtype=subtype)
     response = _upload(api(users["manager"]), project, (f"clip.{ext}", content))
@@ -71,7 +76,9 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("name,content,message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-def test_bad_single_upload_gets_400_naming_problem_and_leaves_nothing(api, project_with_roles, _media_storage, name, content, message):
+def test_bad_single_upload_gets_400_naming_problem_and_leaves_nothing(
+    api, project_with_roles, _media_storage, name, content, message
+):
     project, users = project_with_roles
     response = _upload(api(users["manager"]), project, (name, content))
     assert response.status_code == 400
@@ -122,11 +129,22 @@ def test_same_bytes_twice_is_a_duplicate_not_a_copy(api, project_with_roles, _me
 def test_batch_goes_on_past_bad_files_with_per_file_results(api, project_with_roles, _media_storage):
     project, users = project_with_roles
     good1, good2 = make_audio(seed=1), make_audio(seed=2)
-    response = _upload(api(users["manager"]), project, ("one.wav", good1), ("bad.wav", b"nope"), ("two.wav", good2),
-                       ("again.wav", good1))
+    response = _upload(
+        api(users["manager"]),
+        project,
+        ("one.wav", good1),
+        ("bad.wav", b"nope"),
+        ("two.wav", good2),
+        ("again.wav", good1),
+    )
     assert response.status_code == 201
     statuses = [(r["name"], r["status"]) for r in response.json()["results"]]
-    assert statuses == [("one.wav", "accepted"), ("bad.wav", "rejected"), ("two.wav", "accepted"), ("again.wav", "duplicate")]
+    assert statuses == [
+        ("one.wav", "accepted"),
+        ("bad.wav", "rejected"),
+        ("two.wav", "accepted"),
+        ("again.wav", "duplicate"),
+    ]
     assert Recording.objects.count() == 2 and len(_stored_files(_media_storage)) == 2
 
 
@@ -134,8 +152,9 @@ def test_sidecar_sets_speaker_language_and_metadata(api, project_with_roles):
     project, users = project_with_roles
     sidecar = io.BytesIO(b"file,speaker,language,room\na.wav,spk7,pt-BR,kitchen\nb.wav,spk8,not a tag!,hall\n")
     sidecar.name = "meta.csv"
-    response = _upload(api(users["manager"]), project, ("a.wav", make_audio(seed=1)), ("b.wav", make_audio(seed=2)),
-                       sidecar=sidecar)
+    response = _upload(
+        api(users["manager"]), project, ("a.wav", make_audio(seed=1)), ("b.wav", make_audio(seed=2)), sidecar=sidecar
+    )
     results = response.json()["results"]
     rec = Recording.objects.get(id=results[0]["recording_id"])
     assert (rec.speaker.code, rec.language.tag, rec.metadata) == ("spk7", "pt-BR", {"room": "kitchen"})
@@ -178,20 +197,24 @@ def _zip(entries, compression=zipfile.ZIP_DEFLATED):
 
 
 def _import_zip(client, project, archive):
-    return client.post(f"/api/v1/projects/{project.id}/imports/", {"source": "zip", "file": archive}, format="multipart")
+    return client.post(
+        f"/api/v1/projects/{project.id}/imports/", {"source": "zip", "file": archive}, format="multipart"
+    )
 
 
 def test_zip_import_with_nested_folders_traversal_and_nested_archives(api, project_with_roles, _media_storage):
     project, users = project_with_roles
-    archive = _zip([
-        ("metadata.csv", "file,speaker\ninner/deep/a.wav,spk1\n"),
-        ("inner/deep/a.wav", make_audio(seed=1)),
-        ("b.flac", make_audio(seed=2, fmt="FLAC")),
-        ("../escape.wav", make_audio(seed=3)),
-        ("/abs.wav", make_audio(seed=4)),
-        ("more.zip", b"PK\x03\x04 nested"),
-        ("readme.txt", b"just text"),
-    ])
+    archive = _zip(
+        [
+            ("metadata.csv", "file,speaker\ninner/deep/a.wav,spk1\n"),
+            ("inner/deep/a.wav", make_audio(seed=1)),
+            ("b.flac", make_audio(seed=2, fmt="FLAC")),
+            ("../escape.wav", make_audio(seed=3)),
+            ("/abs.wav", make_audio(seed=4)),
+            ("more.zip", b"PK\x03\x04 nested"),
+            ("readme.txt", b"just text"),
+        ]
+    )
     response = _import_zip(api(users["manager"]), project, archive)
     assert response.status_code == 201
     body = response.json()

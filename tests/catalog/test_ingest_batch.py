@@ -46,8 +46,9 @@ def test_a_chunk_that_fails_leaves_no_row_and_no_object(project_with_roles, monk
     assert _stored(_media_storage) == []
 
 
-def test_a_batch_publishes_one_fan_out_message_per_chunk(project_with_roles, monkeypatch,
-                                                          django_capture_on_commit_callbacks):
+def test_a_batch_publishes_one_fan_out_message_per_chunk(
+    project_with_roles, monkeypatch, django_capture_on_commit_callbacks
+):
     from apps.processing import tasks
 
     project, users = project_with_roles

@@ -10,30 +10,33 @@ from tests.conftest import make_audio
 SIZE = 1000
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, None),
-    ("", None),
-    ("bytes=0-99", ByteRange(0, 99)),
-    ("bytes=100-", ByteRange(100, 999)),
-    ("bytes=990-5000", ByteRange(990, 999)),          # last-pos past the end is clamped
-    ("bytes=-10", ByteRange(990, 999)),
-    ("bytes=-5000", ByteRange(0, 999)),               # suffix longer than the file: the whole file, still 206
-    ("Bytes = 5-6", ByteRange(5, 6)),                 # the unit is case-insensitive
-    ("bytes=0-1,5-9", None),                          # several ranges: ignored (no multipart), 200
-    ("bytes=0-1, 5-9", None),
-    ("pages=1-2", None),                              # unknown unit: ignored, never refused
-    ("items=0-", None),
-    ("bytes=abc", None),                              # malformed: ignored
-    ("bytes=-", None),
-    ("bytes=9-3", None),                              # last before first: an invalid spec, ignored
-    ("bytes", None),
-    ("bytes=" + "9" * 5000 + "-" + "9" * 5000, "416"),
-    ("bytes=0-" + "9" * 5000, ByteRange(0, 999)),
-    ("bytes=-" + "9" * 5000, ByteRange(0, 999)),
-    ("bytes=1000-", "416"),                           # starts at the end
-    ("bytes=" + "9" * 5000 + "-", "416"),             # 5,000 digits: was a ValueError (500)
-    ("bytes=-0", "416"),                              # the last 0 bytes select nothing
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, None),
+        ("", None),
+        ("bytes=0-99", ByteRange(0, 99)),
+        ("bytes=100-", ByteRange(100, 999)),
+        ("bytes=990-5000", ByteRange(990, 999)),  # last-pos past the end is clamped
+        ("bytes=-10", ByteRange(990, 999)),
+        ("bytes=-5000", ByteRange(0, 999)),  # suffix longer than the file: the whole file, still 206
+        ("Bytes = 5-6", ByteRange(5, 6)),  # the unit is case-insensitive
+        ("bytes=0-1,5-9", None),  # several ranges: ignored (no multipart), 200
+        ("bytes=0-1, 5-9", None),
+        ("pages=1-2", None),  # unknown unit: ignored, never refused
+        ("items=0-", None),
+        ("bytes=abc", None),  # malformed: ignored
+        ("bytes=-", None),
+        ("bytes=9-3", None),  # last before first: an invalid spec, ignored
+        ("bytes", None),
+        ("bytes=" + "9" * 5000 + "-" + "9" * 5000, "416"),
+        ("bytes=0-" + "9" * 5000, ByteRange(0, 999)),
+        ("bytes=-" + "9" * 5000, ByteRange(0, 999)),
+        ("bytes=1000-", "416"),  # starts at the end
+        ("bytes=" + "9" * 5000 + "-", "416"),  # 5,000 digits: was a ValueError (500)
+        ("bytes=-0", "416"),  # the last 0 bytes select nothing
+    ],
+)
 def test_parse_range_follows_rfc_9110(header, expected):
     if expected == "416":
         with pytest.raises(RangeNotSatisfiable):
@@ -65,8 +68,9 @@ def audio(api, project_with_roles):
 
     project, users = project_with_roles
     content = make_audio(seconds=0.5)
-    res = api(users["manager"]).post(f"/api/v1/projects/{project.id}/recordings/", {"files": [io.BytesIO(content)]},
-                                     format="multipart")
+    res = api(users["manager"]).post(
+        f"/api/v1/projects/{project.id}/recordings/", {"files": [io.BytesIO(content)]}, format="multipart"
+    )
     assert res.status_code == 201
     recording_id = res.json()["results"][0]["recording_id"]
     return api(users["viewer"]), f"/api/v1/recordings/{recording_id}/audio", content

@@ -37,10 +37,13 @@ def test_recording_page_is_not_found_outside_the_project(project_with_roles, mak
     assert _client(make_user("stranger")).get(f"/recordings/{recording.id}/").status_code == 404
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("min_duration", "abc", "Minimum duration must be a number of seconds"),
-    ("max_duration", "2s", "Maximum duration must be a number of seconds"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("min_duration", "abc", "Minimum duration must be a number of seconds"),
+        ("max_duration", "2s", "Maximum duration must be a number of seconds"),
+    ],
+)
 def test_bad_filters_read_as_sentences(project_with_roles, field, value, message):
     project, users = project_with_roles
     response = _client(users["manager"]).get(f"/projects/{project.id}/recordings/", {field: value})

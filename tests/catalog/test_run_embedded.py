@@ -60,14 +60,27 @@ def _wait(predicate, timeout, what, log):
 def test_signal_stops_web_server_and_worker(tmp_path, sig):
     var = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DATABASE_URL")}
-    env.update({"SECRET_KEY": "test-run-embedded-not-secret", "EARMARK_VAR_DIR": str(var), "DEBUG": "false",
-                "ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SETTINGS_MODULE": "config.settings.base",
-                "EARMARK_ENV_FILE": str(tmp_path / "none.env"), "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache")})
+    env.update(
+        {
+            "SECRET_KEY": "test-run-embedded-not-secret",
+            "EARMARK_VAR_DIR": str(var),
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "EARMARK_ENV_FILE": str(tmp_path / "none.env"),
+            "NUMBA_CACHE_DIR": str(ROOT / "var" / "numba-cache"),
+        }
+    )
     log = tmp_path / "run.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "manage.py", "run_embedded", "--addr", "127.0.0.1:0",
-                                 "--concurrency", "1"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "run_embedded", "--addr", "127.0.0.1:0", "--concurrency", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     children: set[int] = set()
     try:
         _wait(lambda: re.search(rb"Listening at: http://127.0.0.1:(\d+)", log.read_bytes()), 60, "gunicorn", log)

@@ -75,15 +75,17 @@ def test_s3_prefix_import_decodes_aac_with_the_real_ffmpeg(project_with_roles, s
     require_service("ffmpeg, ffprobe, sox and espeak-ng", not corpus.missing_tools())
     client_s3, bucket = s3_storage
     project, _ = project_with_roles
+    source = bucket + "-source"  # never the platform's own bucket: imports from it are refused (issue 13)
+    client_s3.create_bucket(Bucket=source)
     folder = tmp_path / "c"
     folder.mkdir()
     speech = tmp_path / "s.wav"
     subprocess.run(["espeak-ng", "-w", str(speech), "one two three"], check=True)
     for name, args in (("a.m4a", ["-c:a", "aac"]), ("b.aac", ["-c:a", "aac", "-f", "adts"])):
         subprocess.run(["ffmpeg", "-v", "error", "-i", str(speech), *args, str(folder / name)], check=True)
-        client_s3.put_object(Bucket=bucket, Key=f"in/{name}", Body=(folder / name).read_bytes())
+        client_s3.put_object(Bucket=source, Key=f"in/{name}", Body=(folder / name).read_bytes())
     out = io.StringIO()
-    call_command("import_audio", str(project.id), f"s3://{bucket}/in/", stdout=out, stderr=io.StringIO())
+    call_command("import_audio", str(project.id), f"s3://{source}/in/", stdout=out, stderr=io.StringIO())
     assert out.getvalue().splitlines()[-1] == "2 accepted, 0 duplicates, 0 rejected"
     recs = {r.original_name: (r.container, r.codec) for r in Recording.objects.filter(project=project)}
     assert recs == {"a.m4a": ("mp4", "aac"), "b.aac": ("adts", "aac")}

@@ -70,8 +70,10 @@ def upload_env(settings, tmp_path, transactional_db, make_user):
 
 
 def _multipart_head(field: str, name: str, boundary: str, content_type: str = "audio/wav") -> bytes:
-    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n"
-            f"Content-Type: {content_type}\r\n\r\n").encode()
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
 
 
 def _post_stream(live_server, path, token, parts, *, declared_length=None, send_body=True, timeout=120):
@@ -119,10 +121,13 @@ def test_400_mb_upload_against_20_mb_limit_keeps_temp_folder_small(live_server, 
     ]
     started = time.perf_counter()
     with PeakBytes(upload_env["temp"]) as peak:
-        status, body = _post_stream(live_server, f"/api/v1/projects/{upload_env['project'].id}/recordings/",
-                                    upload_env["token"], parts)
-    print(f"\n400 MB upload, 20 MB limit: temp folder peak {peak.peak / 1e6:.1f} MB, "
-          f"{time.perf_counter() - started:.1f} s")
+        status, body = _post_stream(
+            live_server, f"/api/v1/projects/{upload_env['project'].id}/recordings/", upload_env["token"], parts
+        )
+    print(
+        f"\n400 MB upload, 20 MB limit: temp folder peak {peak.peak / 1e6:.1f} MB, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     assert status == 201, body
     assert b"huge.wav: the file is larger than the limit of 20.0 MB; nothing of it was kept" in body
     assert peak.peak < 25 * 1000 * 1000
@@ -135,8 +140,14 @@ def test_request_over_the_limit_is_refused_before_its_body_is_read(live_server, 
     settings.EARMARK_MAX_REQUEST_BYTES = 100 * 1000 * 1000
     parts = [(("files", "huge.wav"), 400 * 1000 * 1000, [])]
     with PeakBytes(upload_env["temp"]) as peak:
-        status, body = _post_stream(live_server, f"/api/v1/projects/{upload_env['project'].id}/recordings/",
-                                    upload_env["token"], parts, send_body=False, timeout=20)
+        status, body = _post_stream(
+            live_server,
+            f"/api/v1/projects/{upload_env['project'].id}/recordings/",
+            upload_env["token"],
+            parts,
+            send_body=False,
+            timeout=20,
+        )
     assert status == 413
     assert b"over the limit of 100.0 MB per request" in body
     assert peak.peak == 0
@@ -165,12 +176,19 @@ def _lie_about_size(archive: bytes, declared: int) -> bytes:
 def _import_zip(live_server, env, archive: bytes):
     """POST /imports/ with source=zip and the archive, over real HTTP."""
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\nzip\r\n".encode()
-            + _multipart_head("file", "batch.zip", boundary, "application/zip") + archive
-            + f"\r\n--{boundary}--\r\n".encode())
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="source"\r\n\r\nzip\r\n'.encode()
+        + _multipart_head("file", "batch.zip", boundary, "application/zip")
+        + archive
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     conn = http.client.HTTPConnection(live_server.url.split("//", 1)[1], timeout=120)
-    conn.request("POST", f"/api/v1/projects/{env['project'].id}/imports/", body=body, headers={
-        "Authorization": f"Token {env['token']}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    conn.request(
+        "POST",
+        f"/api/v1/projects/{env['project'].id}/imports/",
+        body=body,
+        headers={"Authorization": f"Token {env['token']}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     response = conn.getresponse()
     status, data = response.status, response.read()
     conn.close()

@@ -35,13 +35,19 @@ def live_release(live_worker, live_server, corpus, token_for):  # noqa: F811
     token = token_for(corpus["users"]["manager"])
 
     def build(formats=ALL_FORMATS, **spec):
-        response = requests.post(f"{live_server.url}/api/v1/projects/{corpus['project'].id}/releases/",
-                                 json={"spec": {"unit": "region", "formats": formats, **spec}},
-                                 headers={"Authorization": f"Token {token}"}, timeout=60)
+        response = requests.post(
+            f"{live_server.url}/api/v1/projects/{corpus['project'].id}/releases/",
+            json={"spec": {"unit": "region", "formats": formats, **spec}},
+            headers={"Authorization": f"Token {token}"},
+            timeout=60,
+        )
         assert response.status_code == 201, response.text
         release_id = response.json()["id"]
-        release = poll(lambda: DatasetRelease.objects.filter(id=release_id, status__in=["ready", "failed"]).first(),
-                       timeout=180, step=0.2)
+        release = poll(
+            lambda: DatasetRelease.objects.filter(id=release_id, status__in=["ready", "failed"]).first(),
+            timeout=180,
+            step=0.2,
+        )
         assert release.status == "ready", f"{release.error}\n{worker.output()[-3000:]}"
         return release, live_server.url, token
 

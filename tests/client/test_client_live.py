@@ -56,7 +56,7 @@ def open_with_consumer(fmt: str, root: Path, tmp_path: Path) -> set[str]:
         from lhotse import CutSet, RecordingSet, SupervisionSet
 
         for path in (root / "lhotse").glob("recordings_*.jsonl.gz"):
-            split = path.name[len("recordings_"):-len(".jsonl.gz")]
+            split = path.name[len("recordings_") : -len(".jsonl.gz")]
             recs = RecordingSet.from_file(path).with_path_prefix(root)
             sups = SupervisionSet.from_file(root / f"lhotse/supervisions_{split}.jsonl.gz")
             for cut in CutSet.from_manifests(recordings=recs, supervisions=sups):
@@ -114,8 +114,9 @@ def test_pull_every_format_open_it_then_sync_a_withdrawal_away(live_release, cor
     # A speaker withdraws: the server marks the release, deletes its files, and lists the examples to delete.
     victim = corpus["speakers"][1]
     with transaction.atomic():
-        consent_withdraw(consent_id=ConsentRecord.objects.get(speaker=victim, status="granted").id,
-                         actor=corpus["users"]["manager"])
+        consent_withdraw(
+            consent_id=ConsentRecord.objects.get(speaker=victim, status="granted").id, actor=corpus["users"]["manager"]
+        )
     gone = set(ReleaseItem.objects.filter(release=release, withdrawn_at__isnull=False).values_list("key", flat=True))
     assert gone and gone < all_keys
     with pytest.raises(EarmarkError) as refused:  # a fresh pull is refused with the server's sentence
@@ -131,7 +132,8 @@ def test_pull_every_format_open_it_then_sync_a_withdrawal_away(live_release, cor
         assert not [k for k in gone if k in after], f"{fmt}: a withdrawn example is still on disk"
         assert verify(root) == [], f"{fmt}: local checksums do not verify after sync"
         assert set(parse_sums((root / "SHA256SUMS").read_text())) | {"SHA256SUMS"} == {
-            str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".earmark" not in p.parts}
+            str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".earmark" not in p.parts
+        }
         assert open_with_consumer(fmt, root, tmp_path) == all_keys - gone, fmt
         log = [json.loads(line) for line in (root / ".earmark/sync.log").read_text().splitlines()]
         assert {entry["key"] for entry in log} == gone and all(entry["release_id"] == release.id for entry in log)
@@ -258,12 +260,17 @@ def test_stream_shards_over_http_with_webdataset_and_the_client(live_release, tm
 
 def test_cli_lists_pulls_streams_and_syncs(live_release, corpus, tmp_path):
     release, url, token = live_release(formats=["csv", "webdataset"])
-    env = {**os.environ, "EARMARK_URL": url, "EARMARK_TOKEN": token,
-           "PYTHONPATH": f"{ROOT / 'client' / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {
+        **os.environ,
+        "EARMARK_URL": url,
+        "EARMARK_TOKEN": token,
+        "PYTHONPATH": f"{ROOT / 'client' / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
 
     def earmark(*args):
-        return subprocess.run([sys.executable, "-m", "earmark_client", *args], env=env, capture_output=True,
-                              text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "earmark_client", *args], env=env, capture_output=True, text=True, timeout=300
+        )
 
     listed = earmark("releases", str(corpus["project"].id))
     assert listed.returncode == 0 and listed.stdout.startswith(f"{release.id}\tv1\tready"), listed.stderr
@@ -274,4 +281,8 @@ def test_cli_lists_pulls_streams_and_syncs(live_release, corpus, tmp_path):
     synced = earmark("sync", str(tmp_path / "csv"))
     assert synced.returncode == 0 and "0 withdrawn example(s) removed" in synced.stdout, synced.stderr
     unknown = earmark("pull", str(release.id), "--format", "mp3", "--out", str(tmp_path / "x"), "--quiet")
-    assert unknown.returncode == 2 and "Unknown release format 'mp3'" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert (
+        unknown.returncode == 2
+        and "Unknown release format 'mp3'" in unknown.stderr
+        and "Traceback" not in unknown.stderr
+    )

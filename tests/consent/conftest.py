@@ -28,6 +28,15 @@ def consent_world(project_with_roles):
     a1, a1_bytes = store_recording(project, alice, 1)
     a2, a2_bytes = store_recording(project, alice, 2)
     b1, b1_bytes = store_recording(project, bob, 3)
-    return {"project": project, "users": users, "alice": alice, "bob": bob, "a1": a1, "a2": a2, "b1": b1,
-            "bytes": {a1.id: a1_bytes, a2.id: a2_bytes, b1.id: b1_bytes},
-            "alice_consent": alice.consent_records.get(), "bob_consent": bob.consent_records.get()}
+    return {
+        "project": project,
+        "users": users,
+        "alice": alice,
+        "bob": bob,
+        "a1": a1,
+        "a2": a2,
+        "b1": b1,
+        "bytes": {a1.id: a1_bytes, a2.id: a2_bytes, b1.id: b1_bytes},
+        "alice_consent": alice.consent_records.get(),
+        "bob_consent": bob.consent_records.get(),
+    }

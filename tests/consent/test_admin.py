@@ -27,8 +27,9 @@ def test_audit_events_cannot_be_changed_or_deleted_in_the_admin(staff):
 
 def test_admin_withdraw_action_calls_the_service(staff, consent_world):
     w = consent_world
-    response = staff.post("/admin/consent/consentrecord/", {
-        "action": "withdraw_selected", "_selected_action": [w["bob_consent"].id]})
+    response = staff.post(
+        "/admin/consent/consentrecord/", {"action": "withdraw_selected", "_selected_action": [w["bob_consent"].id]}
+    )
     assert response.status_code == 302
     assert ConsentRecord.objects.get(pk=w["bob_consent"].id).status == "withdrawn"
     assert AuditEvent.objects.filter(action="consent.withdrawn", object_id=str(w["bob_consent"].id)).exists()

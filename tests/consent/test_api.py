@@ -17,9 +17,11 @@ pytestmark = pytest.mark.django_db
 def test_speaker_create_and_list_identity_only_for_managers(api, consent_world):
     w = consent_world
     manager = api(w["users"]["manager"])
-    response = manager.post("/api/v1/speakers/", {"project": w["project"].id, "code": "carol",
-                                                   "identity": {"full_name": "Carol C", "email": "c@example.org"}},
-                            format="json")
+    response = manager.post(
+        "/api/v1/speakers/",
+        {"project": w["project"].id, "code": "carol", "identity": {"full_name": "Carol C", "email": "c@example.org"}},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["identity"]["full_name"] == "Carol C"
     listed = manager.get(f"/api/v1/speakers/?project={w['project'].id}").json()["results"]
@@ -30,11 +32,14 @@ def test_speaker_create_and_list_identity_only_for_managers(api, consent_world):
     assert "Carol C" not in json.dumps(list(AuditEvent.objects.values("data")))
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"code": "x"}, 400, "project"),
-    ({"project": "PID", "code": ""}, 400, "code"),
-    ({"project": "PID", "code": "alice-code"}, 409, "already used"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"code": "x"}, 400, "project"),
+        ({"project": "PID", "code": ""}, 400, "code"),
+        ({"project": "PID", "code": "alice-code"}, 409, "already used"),
+    ],
+)
 def test_speaker_create_refusals(api, consent_world, body, status, words):
     w = consent_world
     body = {k: (w["project"].id if v == "PID" else v) for k, v in body.items()}
@@ -60,7 +65,9 @@ def test_record_consent_with_evidence_upload(api, consent_world):
     upload = SimpleUploadedFile("signed.pdf", b"%PDF-1.4 I agree", content_type="application/pdf")
     response = api(w["users"]["manager"]).post(
         f"/api/v1/speakers/{w['bob'].id}/consents/",
-        {"purposes": ["store", "annotate"], "evidence": upload}, format="multipart")
+        {"purposes": ["store", "annotate"], "evidence": upload},
+        format="multipart",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["purposes"] == ["store", "annotate"] and body["evidence"]["content_type"] == "application/pdf"
@@ -69,11 +76,14 @@ def test_record_consent_with_evidence_upload(api, consent_world):
     assert AuditEvent.objects.filter(action="consent.granted", object_id=str(record.id)).exists()
 
 
-@pytest.mark.parametrize("data, words", [
-    ({"purposes": ["fly"]}, "purposes"),
-    ({"purposes": ["store"], "evidence": ("note.txt", b"just text")}, "evidence must be"),
-    ({"purposes": ["store"], "expires_at": "2000-01-01T00:00:00Z"}, "expires_at"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ({"purposes": ["fly"]}, "purposes"),
+        ({"purposes": ["store"], "evidence": ("note.txt", b"just text")}, "evidence must be"),
+        ({"purposes": ["store"], "expires_at": "2000-01-01T00:00:00Z"}, "expires_at"),
+    ],
+)
 def test_record_consent_refusals_leave_nothing(api, consent_world, data, words):
     w = consent_world
     if "evidence" in data:
@@ -86,8 +96,9 @@ def test_record_consent_refusals_leave_nothing(api, consent_world, data, words):
     assert "consent-evidence" not in evidence_dir
 
 
-def test_withdraw_endpoint_partial_then_full_with_grace_zero_purges(api, consent_world, settings,
-                                                                    django_capture_on_commit_callbacks):
+def test_withdraw_endpoint_partial_then_full_with_grace_zero_purges(
+    api, consent_world, settings, django_capture_on_commit_callbacks
+):
     w = consent_world
     settings.EARMARK_PURGE_GRACE_DAYS = 0
     client = api(w["users"]["manager"])
@@ -149,8 +160,9 @@ def test_policy_get_and_put(api, consent_world):
     client = api(w["users"]["manager"])
     url = f"/api/v1/projects/{w['project'].id}/consent-policy/"
     assert client.get(url).json()["annotate_purposes"] == ["store", "annotate"]
-    response = client.put(url, {"on_missing": "reject", "train_models_purposes": ["store", "train_models", "review"]},
-                          format="json")
+    response = client.put(
+        url, {"on_missing": "reject", "train_models_purposes": ["store", "train_models", "review"]}, format="json"
+    )
     assert response.status_code == 200 and response.json()["on_missing"] == "reject"
     bad = client.put(url, {"on_missing": "ignore"}, format="json")
     assert bad.status_code == 400 and "on_missing" in bad.json()["detail"]
@@ -185,8 +197,9 @@ def test_consent_form_versions_keep_old_text(api, consent_world):
     listed = client.get(f"/api/v1/consent-forms/?project={w['project'].id}").json()["results"]
     assert [f["text"] for f in listed] == ["I agree v2", "I agree v1"]
     # A consent under v1 may not grant what the form does not cover.
-    bad = client.post(f"/api/v1/speakers/{w['bob'].id}/consents/", {"purposes": ["commercial"], "form": first["id"]},
-                      format="json")
+    bad = client.post(
+        f"/api/v1/speakers/{w['bob'].id}/consents/", {"purposes": ["commercial"], "form": first["id"]}, format="json"
+    )
     assert bad.status_code == 400 and "does not cover commercial" in bad.json()["detail"]
     empty = client.post("/api/v1/consent-forms/", {**body, "text": "  "}, format="json")
     assert empty.status_code == 400 and "text" in empty.json()["detail"]

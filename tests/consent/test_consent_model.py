@@ -206,8 +206,12 @@ class ConsentMachine(RuleBasedStateMachine):
         for index, speaker_index in enumerate(RECORDING_SPEAKERS):
             n = next(_keys)
             data = make_audio(seconds=0.1, seed=n, freq=200.0 + index * 50)
-            rec = RecordingFactory(project=self.project, sha256=f"{n:08d}model".ljust(64, "0"), bytes=len(data),
-                                   speaker=None if speaker_index is None else self.speakers[speaker_index])
+            rec = RecordingFactory(
+                project=self.project,
+                sha256=f"{n:08d}model".ljust(64, "0"),
+                bytes=len(data),
+                speaker=None if speaker_index is None else self.speakers[speaker_index],
+            )
             default_storage.save(rec.original_key, ContentFile(data))
             self.oracle.recordings.append(ORecording(pk=rec.pk, key=rec.original_key, speaker=speaker_index))
 
@@ -222,15 +226,18 @@ class ConsentMachine(RuleBasedStateMachine):
 
     # --- rules ---------------------------------------------------------------------------------------------
 
-    @rule(speaker=st.integers(0, SPEAKERS - 1),
-          extra=st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])),
-          expires_in=st.sampled_from([None, 1, 3, 10]))
+    @rule(
+        speaker=st.integers(0, SPEAKERS - 1),
+        extra=st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])),
+        expires_in=st.sampled_from([None, 1, 3, 10]),
+    )
     def grant(self, speaker, extra, expires_in):
         """Consent (again): store plus some purposes, maybe with an expiry."""
         expires = None if expires_in is None else timezone.now() + timedelta(days=expires_in)
         purposes = ["store", *sorted(extra)]
-        record = services.consent_record(speaker=self.speakers[speaker], actor=self.manager, purposes=purposes,
-                                         expires_at=expires)
+        record = services.consent_record(
+            speaker=self.speakers[speaker], actor=self.manager, purposes=purposes, expires_at=expires
+        )
         mask = sum(BIT[p] for p in purposes)
         self.oracle.consents.append(OConsent(pk=record.pk, speaker=speaker, mask=mask, expires=expires))
 
@@ -270,8 +277,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.oracle.after_withdrawal(c.speaker)
 
     def _withdrawable_recordings(self, speaker):
-        return [r for r in self.oracle.recordings
-                if r.speaker == speaker and not r.withdrawn and r.purge != "done"]
+        return [r for r in self.oracle.recordings if r.speaker == speaker and not r.withdrawn and r.purge != "done"]
 
     @precondition(lambda self: "withdraw_record" not in OFF and self._has_granted())
     @rule(data=st.data())
@@ -336,8 +342,9 @@ class ConsentMachine(RuleBasedStateMachine):
         allowed = not self.oracle.voice_bound(r)
         if allowed:
             r.speaker = to
-        assert Recording.objects.get(pk=r.pk).speaker_id == (None if r.speaker is None else self.speakers[r.speaker].pk), \
-            f"admin speaker change {'refused' if allowed else 'allowed'} (oracle: {'allowed' if allowed else 'refused'})"
+        assert Recording.objects.get(pk=r.pk).speaker_id == (
+            None if r.speaker is None else self.speakers[r.speaker].pk
+        ), f"admin speaker change {'refused' if allowed else 'allowed'} (oracle: {'allowed' if allowed else 'refused'})"
         if allowed:
             assert response.status_code == 302, response.content[:3000]
 
@@ -415,7 +422,14 @@ PHASES = [p for p in Phase if not (os.environ.get("EARMARK_MODEL_NO_SHRINK") == 
 
 
 def test_consent_rules_hold_on_random_sequences(db):
-    run_state_machine_as_test(ConsentMachine, settings=hsettings(
-        max_examples=int(os.environ.get("EARMARK_MODEL_EXAMPLES", "25")), stateful_step_count=18, deadline=None,
-        phases=PHASES, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        ConsentMachine,
+        settings=hsettings(
+            max_examples=int(os.environ.get("EARMARK_MODEL_EXAMPLES", "25")),
+            stateful_step_count=18,
+            deadline=None,
+            phases=PHASES,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

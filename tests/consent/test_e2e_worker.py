@@ -19,15 +19,19 @@ SECRET = "SECRET-TRANSCRIPT-E2E-5521"
 
 
 def _speaker_with_consent(client, project, code, name):
-    res = client.post("/api/v1/speakers/", {"project": project.id, "code": code,
-                                             "identity": {"full_name": name, "email": f"{code}@example.org"}},
-                      format="json")
+    res = client.post(
+        "/api/v1/speakers/",
+        {"project": project.id, "code": code, "identity": {"full_name": name, "email": f"{code}@example.org"}},
+        format="json",
+    )
     assert res.status_code == 201, res.content
     evidence = io.BytesIO(b"%PDF-1.4 consent of " + code.encode())
     evidence.name = "consent.pdf"
-    res = client.post(f"/api/v1/speakers/{res.json()['id']}/consents/",
-                      {"purposes": ["store", "annotate", "review", "train_models"], "evidence": evidence},
-                      format="multipart")
+    res = client.post(
+        f"/api/v1/speakers/{res.json()['id']}/consents/",
+        {"purposes": ["store", "annotate", "review", "train_models"], "evidence": evidence},
+        format="multipart",
+    )
     assert res.status_code == 201, res.content
     return res.json()
 
@@ -37,8 +41,9 @@ def _upload(client, project, code, seed):
     f.name = f"{code}-{seed}.wav"
     sidecar = io.BytesIO(f"file,speaker\n{f.name},{code}\n".encode())
     sidecar.name = "meta.csv"
-    res = client.post(f"/api/v1/projects/{project.id}/recordings/", {"files": [f], "sidecar": sidecar},
-                      format="multipart")
+    res = client.post(
+        f"/api/v1/projects/{project.id}/recordings/", {"files": [f], "sidecar": sidecar}, format="multipart"
+    )
     assert res.status_code == 201, res.content
     return res.json()["results"][0]["recording_id"]
 
@@ -72,8 +77,9 @@ def _run(api, project_with_roles, live_worker, settings, list_keys):
     # A transcript the purge must redact.
     from apps.annotation.models import Annotation, Region
 
-    annotation = Annotation.objects.create(project=project, recording_id=gone_ids[0], annotator=users["annotator"],
-                                           status="submitted", version=1)
+    annotation = Annotation.objects.create(
+        project=project, recording_id=gone_ids[0], annotator=users["annotator"], status="submitted", version=1
+    )
     Region.objects.create(annotation=annotation, uid="r1", start=0.1, end=0.4, text=SECRET)
 
     with mock.patch("apps.datasets.services.releases.releases_on_withdrawal", return_value=1) as releases:
@@ -86,8 +92,11 @@ def _run(api, project_with_roles, live_worker, settings, list_keys):
         assert manager.get(f"/api/v1/recordings/{rid}/audio").status_code == 404
     assert manager.get(f"/api/v1/recordings/{kept_id}/").status_code == 200
 
-    worker.wait_for(lambda: SpeakerTombstone.objects.filter(speaker_id=gone["speaker"]).exists(), timeout=120,
-                    what="the purge on the worker")
+    worker.wait_for(
+        lambda: SpeakerTombstone.objects.filter(speaker_id=gone["speaker"]).exists(),
+        timeout=120,
+        what="the purge on the worker",
+    )
     after = list_keys()
     leftovers = [k for k in after if shas[gone_ids[0]] in k or shas[gone_ids[1]] in k]
     assert not leftovers, leftovers
@@ -135,8 +144,9 @@ def test_purge_survives_a_worker_killed_midway(s3_storage, api, project_with_rol
         default_storage.save(rec.original_key, ContentFile(b"RIFF" + bytes([i]) * 64))
         ids.append(rec.id)
     assert len(s3_keys(client, bucket, "originals/")) == 60
-    res = api(users["manager"]).post(f"/api/v1/consents/{speaker.consent_records.get().id}/withdraw/", {},
-                                     format="json")
+    res = api(users["manager"]).post(
+        f"/api/v1/consents/{speaker.consent_records.get().id}/withdraw/", {}, format="json"
+    )
     assert res.status_code == 200 and res.json()["purges_scheduled"] == 60
     worker = live_worker()  # picks up the purge queued on commit
     done = lambda: RecordingPurge.objects.filter(state="done").count()  # noqa: E731
@@ -147,8 +157,11 @@ def test_purge_survives_a_worker_killed_midway(s3_storage, api, project_with_rol
     steps_before = {p.recording_id: list(p.steps_done) for p in RecordingPurge.objects.filter(state="done")}
     second = live_worker()
     purge_due.delay()
-    second.wait_for(lambda: done() == 60 and SpeakerTombstone.objects.filter(speaker=speaker).exists(), timeout=180,
-                    what="the rerun to finish")
+    second.wait_for(
+        lambda: done() == 60 and SpeakerTombstone.objects.filter(speaker=speaker).exists(),
+        timeout=180,
+        what="the rerun to finish",
+    )
     assert s3_keys(client, bucket, "originals/") == []
     assert Recording.objects.filter(id__in=ids).exclude(status="purged").count() == 0
     purges = {p.recording_id: p for p in RecordingPurge.objects.all()}

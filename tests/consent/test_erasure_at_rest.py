@@ -11,8 +11,14 @@ from apps.consent import services
 from apps.consent.services.purge import purges_run_due
 from tests.consent.conftest import store_recording
 
-SECRETS = ["Zebulon Quaxworth", "zebulon.quax@example.org", "+44 7700 900461", "moving to Quaxland for good",
-           "SECRET-TRANSCRIPT-QUAX-5531", "quax-private-file-name"]
+SECRETS = [
+    "Zebulon Quaxworth",
+    "zebulon.quax@example.org",
+    "+44 7700 900461",
+    "moving to Quaxland for good",
+    "SECRET-TRANSCRIPT-QUAX-5531",
+    "quax-private-file-name",
+]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -28,19 +34,34 @@ def test_purged_speaker_is_gone_from_the_raw_database_files(project_with_roles, 
     recording, _ = store_recording(project, speaker, 77)
     Recording.objects.filter(pk=recording.pk).update(original_name=SECRETS[5])
     label = Label.objects.create(project=project, kind="region", name="speech")
-    annotation = Annotation.objects.create(project=project, recording=recording, annotator=users["annotator"],
-                                           status="submitted", version=1, submitted_at=timezone.now())
+    annotation = Annotation.objects.create(
+        project=project,
+        recording=recording,
+        annotator=users["annotator"],
+        status="submitted",
+        version=1,
+        submitted_at=timezone.now(),
+    )
     Region.objects.create(annotation=annotation, uid="u1", start=0.0, end=0.2, text=SECRETS[4], label=label)
-    AnnotationVersion.objects.create(annotation=annotation, version=1, author=users["annotator"], status="submitted",
-                                     regions=[{"start": 0.0, "end": 0.2, "text": SECRETS[4]}])
+    AnnotationVersion.objects.create(
+        annotation=annotation,
+        version=1,
+        author=users["annotator"],
+        status="submitted",
+        regions=[{"start": 0.0, "end": 0.2, "text": SECRETS[4]}],
+    )
     consent = speaker.consent_records.get()
     assert any(s.encode() in _raw_database() for s in SECRETS) or connection.vendor != "sqlite"  # can fail
     services.consent_withdraw(consent_id=consent.id, actor=users["manager"], reason=SECRETS[3])
     purges_run_due()  # grace 0: the task queued on commit (eager here) may have run it already
     assert Recording.objects.get(pk=recording.pk).status == "purged"
     assert not SpeakerIdentity.objects.filter(speaker=speaker).exists()
-    for table, column in [("catalog_speakeridentity", "full_name"), ("consent_consentrecord", "reason"),
-                          ("annotation_region", "text"), ("catalog_recording", "original_name")]:
+    for table, column in [
+        ("catalog_speakeridentity", "full_name"),
+        ("consent_consentrecord", "reason"),
+        ("annotation_region", "text"),
+        ("catalog_recording", "original_name"),
+    ]:
         with connection.cursor() as cursor:
             marks = ", ".join(["%s"] * len(SECRETS))
             cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {column} IN ({marks})", SECRETS)

@@ -17,8 +17,9 @@ def _upload(client, project, code, seed=11):
     f.name = "clip.wav"
     sidecar = io.BytesIO(f"file,speaker\nclip.wav,{code}\n".encode())
     sidecar.name = "meta.csv"
-    return client.post(f"/api/v1/projects/{project.id}/recordings/", {"files": [f], "sidecar": sidecar},
-                       format="multipart")
+    return client.post(
+        f"/api/v1/projects/{project.id}/recordings/", {"files": [f], "sidecar": sidecar}, format="multipart"
+    )
 
 
 def _stored_originals():
@@ -55,8 +56,9 @@ def test_quarantine_policy_stores_but_hides_until_consent(api, project_with_role
 
 
 @pytest.mark.parametrize("path", ["api", "page"])
-def test_consent_for_a_quarantined_speaker_queues_processing_at_once(api, project_with_roles,
-                                                                     django_capture_on_commit_callbacks, path):
+def test_consent_for_a_quarantined_speaker_queues_processing_at_once(
+    api, project_with_roles, django_capture_on_commit_callbacks, path
+):
     """Issue 12, point 6: the quarantine leads somewhere — the consent page lists the speaker with a form, the
     API records consent, and processing is queued the moment the quarantine lifts."""
     from django.test import Client
@@ -81,8 +83,11 @@ def test_consent_for_a_quarantined_speaker_queues_processing_at_once(api, projec
             response = client.post(f"/api/v1/speakers/{speaker.id}/consents/", {"purposes": ["store"]}, format="json")
             assert response.status_code == 201, response.content
         else:
-            response = page.post(f"/projects/{project.id}/consent/",
-                                 {"action": "grant", "speaker": speaker.id, "purposes": ["store"]}, follow=True)
+            response = page.post(
+                f"/projects/{project.id}/consent/",
+                {"action": "grant", "speaker": speaker.id, "purposes": ["store"]},
+                follow=True,
+            )
             assert b"Consent recorded for speaker held" in response.content
     assert ProcessingJob.objects.filter(recording_id=rid, status="queued").count() == 1
     assert client.get(f"/api/v1/recordings/{rid}/").status_code == 200

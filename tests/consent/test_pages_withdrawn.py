@@ -14,8 +14,14 @@ def annotated(consent_world):
     from apps.annotation.models import Annotation
 
     w = consent_world
-    annotation = Annotation.objects.create(project=w["project"], recording=w["a1"], annotator=w["users"]["annotator"],
-                                           status="submitted", version=1, submitted_at=timezone.now())
+    annotation = Annotation.objects.create(
+        project=w["project"],
+        recording=w["a1"],
+        annotator=w["users"]["annotator"],
+        status="submitted",
+        version=1,
+        submitted_at=timezone.now(),
+    )
     return w, annotation
 
 
@@ -25,19 +31,25 @@ def _get(user, url):
     return client.get(url)
 
 
-@pytest.mark.parametrize("role, url", [
-    ("annotator", "/annotations/{annotation}/edit/"),
-    ("reviewer", "/annotations/{annotation}/review/"),
-    ("manager", "/annotations/{annotation}/review/"),
-    ("reviewer", "/recordings/{recording}/consensus/"),
-    ("manager", "/recordings/{recording}/consensus/"),
-])
+@pytest.mark.parametrize(
+    "role, url",
+    [
+        ("annotator", "/annotations/{annotation}/edit/"),
+        ("reviewer", "/annotations/{annotation}/review/"),
+        ("manager", "/annotations/{annotation}/review/"),
+        ("reviewer", "/recordings/{recording}/consensus/"),
+        ("manager", "/recordings/{recording}/consensus/"),
+    ],
+)
 @pytest.mark.parametrize("how", ["everything", "recording", "annotate_and_review"])
 def test_pages_of_withdrawn_items_answer_404(annotated, role, url, how):
     w, annotation = annotated
     path = url.format(annotation=annotation.id, recording=w["a1"].id)
     assert _get(w["users"][role], path).status_code == 200  # the page exists before the withdrawal
-    kwargs = {"everything": {}, "recording": {"recording_ids": [w["a1"].id]},
-              "annotate_and_review": {"purposes": ["annotate", "review"]}}[how]
+    kwargs = {
+        "everything": {},
+        "recording": {"recording_ids": [w["a1"].id]},
+        "annotate_and_review": {"purposes": ["annotate", "review"]},
+    }[how]
     services.consent_withdraw(consent_id=w["alice_consent"].id, actor=w["users"]["manager"], **kwargs)
     assert _get(w["users"][role], path).status_code == 404

@@ -39,8 +39,12 @@ def test_purge_waits_for_the_grace_period(consent_world, settings):
 
 def test_purge_deletes_objects_wipes_identity_keeps_tombstone(consent_world, settings):
     w = consent_world
-    evidence = services.consent_record(speaker=w["alice"], actor=w["users"]["manager"], purposes=["store"],
-                                       evidence=Evidence(b"%PDF-1.4 signed by Alice"))
+    evidence = services.consent_record(
+        speaker=w["alice"],
+        actor=w["users"]["manager"],
+        purposes=["store"],
+        evidence=Evidence(b"%PDF-1.4 signed by Alice"),
+    )
     services.consent_withdraw(consent_id=evidence.id, actor=w["users"]["manager"])
     assert default_storage.exists(evidence.evidence_key)
     redact = mock.Mock(return_value=0)
@@ -91,10 +95,14 @@ def test_crash_midway_then_rerun_finishes_without_double_work(consent_world, set
         calls["artifacts"] += 1
         return 0
 
-    steps = [(n, {"original": crashing_original, "artifacts": counting_artifacts}.get(n, f))
-             for n, f in purge_mod.PURGE_STEPS]
-    with mock.patch.object(purge_mod, "PURGE_STEPS", steps), \
-            mock.patch("apps.consent.services.withdrawal._enqueue_purge_if_due"):
+    steps = [
+        (n, {"original": crashing_original, "artifacts": counting_artifacts}.get(n, f))
+        for n, f in purge_mod.PURGE_STEPS
+    ]
+    with (
+        mock.patch.object(purge_mod, "PURGE_STEPS", steps),
+        mock.patch("apps.consent.services.withdrawal._enqueue_purge_if_due"),
+    ):
         services.consent_withdraw(consent_id=w["bob_consent"].id, actor=w["users"]["manager"])
         with pytest.raises(SystemExit):
             purges_run_due()
@@ -124,8 +132,9 @@ def test_shared_original_survives_until_last_owner_purged(consent_world, setting
 
     w = consent_world
     other = project_create(name="Other", created_by=make_user("m2"))
-    twin = RecordingFactory(project=other, speaker=SpeakerFactory(project=other), sha256=w["b1"].sha256,
-                            original_key=w["b1"].original_key)
+    twin = RecordingFactory(
+        project=other, speaker=SpeakerFactory(project=other), sha256=w["b1"].sha256, original_key=w["b1"].original_key
+    )
     settings.EARMARK_PURGE_GRACE_DAYS = 0
     services.consent_withdraw(consent_id=w["bob_consent"].id, actor=w["users"]["manager"])
     purges_run_due()
@@ -136,8 +145,13 @@ def test_shared_original_survives_until_last_owner_purged(consent_world, setting
 def test_audit_events_are_append_only(consent_world):
     from apps.consent.models import AuditImmutable
 
-    event = services.audit_record(actor=None, action="x.y", object_type="thing", object_id=1,
-                                  data={"name": "Alice Example", "email": "a@b.org", "ok": "train_models", "n": 3})
+    event = services.audit_record(
+        actor=None,
+        action="x.y",
+        object_type="thing",
+        object_id=1,
+        data={"name": "Alice Example", "email": "a@b.org", "ok": "train_models", "n": 3},
+    )
     assert event.data == {"name": "[removed: not an id]", "email": "[removed: not an id]", "ok": "train_models", "n": 3}
     event.action = "changed"
     with pytest.raises(AuditImmutable):

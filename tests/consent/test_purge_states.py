@@ -127,8 +127,15 @@ def staff(make_user):
 
 
 def _admin_change_speaker(staff, recording, speaker_id):
-    data = {"project": recording.project_id, "speaker": speaker_id or "", "language": recording.language_id or "",
-            "original_name": recording.original_name, "status": recording.status, "metadata": "{}", "_save": "Save"}
+    data = {
+        "project": recording.project_id,
+        "speaker": speaker_id or "",
+        "language": recording.language_id or "",
+        "original_name": recording.original_name,
+        "status": recording.status,
+        "metadata": "{}",
+        "_save": "Save",
+    }
     return staff.post(f"/admin/catalog/recording/{recording.id}/change/", data)
 
 

@@ -28,14 +28,17 @@ def test_grant_covers_only_its_purposes_plus_store_requirement(project_with_role
     project, _ = project_with_roles
     speaker = SpeakerFactory(project=project, consent=False)
     rec = RecordingFactory(project=project, speaker=speaker)
-    ConsentRecord.objects.create(speaker=speaker, purpose_mask=purposes_to_mask(["store", "annotate"]),
-                                 granted_at=timezone.now())
+    ConsentRecord.objects.create(
+        speaker=speaker, purpose_mask=purposes_to_mask(["store", "annotate"]), granted_at=timezone.now()
+    )
     assert rec.id in _ids("store") and rec.id in _ids("annotate")
     assert rec.id not in _ids("train_models") and rec.id not in _ids("review")
     # annotate alone, without store, is not enough under the default policy
     speaker2 = SpeakerFactory(project=project, consent=False)
     rec2 = RecordingFactory(project=project, speaker=speaker2)
-    ConsentRecord.objects.create(speaker=speaker2, purpose_mask=purposes_to_mask(["annotate"]), granted_at=timezone.now())
+    ConsentRecord.objects.create(
+        speaker=speaker2, purpose_mask=purposes_to_mask(["annotate"]), granted_at=timezone.now()
+    )
     assert rec2.id not in _ids("annotate")
 
 
@@ -43,10 +46,13 @@ def test_project_policy_can_require_more_purposes(project_with_roles):
     project, _ = project_with_roles
     speaker = SpeakerFactory(project=project, consent=False)
     rec = RecordingFactory(project=project, speaker=speaker)
-    ConsentRecord.objects.create(speaker=speaker, purpose_mask=purposes_to_mask(["store", "annotate"]),
-                                 granted_at=timezone.now())
+    ConsentRecord.objects.create(
+        speaker=speaker, purpose_mask=purposes_to_mask(["store", "annotate"]), granted_at=timezone.now()
+    )
     assert rec.id in _ids("annotate")
-    ProjectConsentPolicy.objects.create(project=project, annotate_mask=purposes_to_mask(["store", "annotate", "review"]))
+    ProjectConsentPolicy.objects.create(
+        project=project, annotate_mask=purposes_to_mask(["store", "annotate", "review"])
+    )
     assert rec.id not in _ids("annotate")
     assert rec.id in _ids("store")
 
@@ -55,9 +61,12 @@ def test_expired_consent_is_excluded_before_any_task_marks_it(project_with_roles
     project, _ = project_with_roles
     speaker = SpeakerFactory(project=project, consent=False)
     rec = RecordingFactory(project=project, speaker=speaker)
-    record = ConsentRecord.objects.create(speaker=speaker, purpose_mask=purposes_to_mask(["store"]),
-                                          granted_at=timezone.now() - timedelta(days=2),
-                                          expires_at=timezone.now() + timedelta(hours=1))
+    record = ConsentRecord.objects.create(
+        speaker=speaker,
+        purpose_mask=purposes_to_mask(["store"]),
+        granted_at=timezone.now() - timedelta(days=2),
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
     assert rec.id in _ids("store")
     ConsentRecord.objects.filter(pk=record.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert rec.id not in _ids("store")
@@ -117,8 +126,9 @@ def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(
     rng = random.Random(20261202)
     project, users = project_with_roles
     strict = ProjectFactory(require_speaker=True)
-    ProjectConsentPolicy.objects.create(project=strict, **{f"{p}_mask": rng.randrange(ALL_PURPOSES_MASK + 1)
-                                                           for p in PURPOSE_BITS})  # fmt: skip
+    ProjectConsentPolicy.objects.create(
+        project=strict, **{f"{p}_mask": rng.randrange(ALL_PURPOSES_MASK + 1) for p in PURPOSE_BITS}
+    )
     now = timezone.now()
     recordings = []
     for _i in range(80):
@@ -128,11 +138,17 @@ def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(
             speaker = SpeakerFactory(project=where, consent=False)
             for _ in range(rng.randrange(3)):
                 ConsentRecord.objects.create(
-                    speaker=speaker, purpose_mask=rng.randrange(ALL_PURPOSES_MASK + 1), granted_at=now,
+                    speaker=speaker,
+                    purpose_mask=rng.randrange(ALL_PURPOSES_MASK + 1),
+                    granted_at=now,
                     status=rng.choice(list(ConsentStatus.values)),
-                    expires_at=rng.choice([None, now - timedelta(hours=1), now + timedelta(hours=1)]))  # fmt: skip
-        rec = RecordingFactory(project=where, speaker=speaker,
-                               status=RecordingStatus.PURGED if rng.random() < 0.1 else RecordingStatus.READY)
+                    expires_at=rng.choice([None, now - timedelta(hours=1), now + timedelta(hours=1)]),
+                )
+        rec = RecordingFactory(
+            project=where,
+            speaker=speaker,
+            status=RecordingStatus.PURGED if rng.random() < 0.1 else RecordingStatus.READY,
+        )
         if rng.random() < 0.1:
             RecordingWithdrawal.objects.create(recording=rec, withdrawn_at=now, withdrawn_via="manager")
         recordings.append(rec)

@@ -8,19 +8,25 @@ from apps.consent.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("header, status, start, end", [
-    (None, 200, None, None), ("bytes=0-99", 206, 0, 99), ("bytes=-99999999", 206, 0, "last"),
-    ("bytes=100-", 206, 100, "last"), ("bytes=-10", 206, "size-10", "last"),
-])
+@pytest.mark.parametrize(
+    "header, status, start, end",
+    [
+        (None, 200, None, None),
+        ("bytes=0-99", 206, 0, 99),
+        ("bytes=-99999999", 206, 0, "last"),
+        ("bytes=100-", 206, 100, "last"),
+        ("bytes=-10", 206, "size-10", "last"),
+    ],
+)
 def test_every_audio_response_is_audited_and_never_cached(consent_world, api, header, status, start, end):
     w = consent_world
     size = len(w["bytes"][w["a1"].id])
-    client = api(w["users"]["annotator"])
+    client = api(w["users"]["manager"])  # annotators stream only their own queue's recordings (issue 13)
     response = client.get(f"/api/v1/recordings/{w['a1'].id}/audio", **({"HTTP_RANGE": header} if header else {}))
     assert response.status_code == status
     assert response["Cache-Control"] == "private, no-store"
     event = AuditEvent.objects.get(action="recording.served")
-    assert event.object_id == str(w["a1"].id) and event.actor_id == w["users"]["annotator"].id
+    assert event.object_id == str(w["a1"].id) and event.actor_id == w["users"]["manager"].id
     assert event.project_id == w["project"].id and event.data["route"] == "recording-audio"
     if start is not None:
         assert event.data["range_start"] == (size - 10 if start == "size-10" else start)

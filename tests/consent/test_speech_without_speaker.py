@@ -30,14 +30,16 @@ def _process(recording, capture):
         recording_queue_processing(recording=recording)
 
 
-def test_speech_without_a_speaker_is_held_until_a_manager_confirms(project_with_roles, api, tmp_path,
-                                                                   django_capture_on_commit_callbacks):
+def test_speech_without_a_speaker_is_held_until_a_manager_confirms(
+    project_with_roles, api, tmp_path, django_capture_on_commit_callbacks
+):
     from apps.processing.models import Artifact
 
     project, users = project_with_roles
     path = tmp_path / "speech.wav"
-    subprocess.run(["espeak-ng", "-v", "en", "-w", str(path), "My name is Alice and I live at number twelve."],
-                   check=True)
+    subprocess.run(
+        ["espeak-ng", "-v", "en", "-w", str(path), "My name is Alice and I live at number twelve."], check=True
+    )
     speech = _speakerless(project, path.read_bytes(), 0xA11CE)
     tones = _speakerless(project, make_audio(seconds=2.0, seed=5), 0x70E5)
     _process(speech, django_capture_on_commit_callbacks)

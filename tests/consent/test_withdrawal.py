@@ -28,8 +28,10 @@ def _usable(purpose):
 def test_full_withdrawal_excludes_at_once_and_schedules_purge_after_grace(consent_world, settings):
     settings.EARMARK_PURGE_GRACE_DAYS = 7
     w = consent_world
-    with mock.patch("apps.datasets.services.releases.releases_on_withdrawal", return_value=2) as releases, \
-            mock.patch("apps.annotation.services.hooks.assignments_cancel_for_recordings", return_value=1) as cancel:
+    with (
+        mock.patch("apps.datasets.services.releases.releases_on_withdrawal", return_value=2) as releases,
+        mock.patch("apps.annotation.services.hooks.assignments_cancel_for_recordings", return_value=1) as cancel,
+    ):
         result = services.consent_withdraw(consent_id=w["alice_consent"].id, actor=w["users"]["manager"])
     alice_ids = {w["a1"].id, w["a2"].id}
     for purpose in ("store", "annotate", "review", "train_models"):
@@ -50,8 +52,9 @@ def test_full_withdrawal_excludes_at_once_and_schedules_purge_after_grace(consen
 def test_partial_withdrawal_keeps_store_drops_train_models_without_purge(consent_world):
     w = consent_world
     with mock.patch("apps.datasets.services.releases.releases_on_withdrawal", return_value=0) as releases:
-        services.consent_withdraw(consent_id=w["alice_consent"].id, actor=w["users"]["manager"],
-                                  purposes=["train_models"])
+        services.consent_withdraw(
+            consent_id=w["alice_consent"].id, actor=w["users"]["manager"], purposes=["train_models"]
+        )
     assert w["a1"].id in _usable("store") and w["a1"].id in _usable("annotate")
     assert w["a1"].id not in _usable("train_models")
     assert sorted(releases.call_args.kwargs["recording_ids"]) == sorted([w["a1"].id, w["a2"].id])
@@ -63,18 +66,20 @@ def test_partial_withdrawal_keeps_store_drops_train_models_without_purge(consent
 
 def test_single_recording_withdrawal(consent_world):
     w = consent_world
-    services.consent_withdraw(consent_id=w["alice_consent"].id, actor=w["users"]["manager"],
-                              recording_ids=[w["a1"].id])
+    services.consent_withdraw(consent_id=w["alice_consent"].id, actor=w["users"]["manager"], recording_ids=[w["a1"].id])
     assert w["a1"].id not in _usable("store") and w["a2"].id in _usable("store")
     assert list(RecordingPurge.objects.values_list("recording_id", flat=True)) == [w["a1"].id]
     assert ConsentRecord.objects.get(pk=w["alice_consent"].id).status == ConsentStatus.GRANTED
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"purposes": ["nonsense"]}, "unknown purpose"),
-    ({"recording_ids": [999999]}, "do not belong to this speaker"),
-    ({"purposes": ["store"], "recording_ids": [1]}, "either purposes or recordings"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"purposes": ["nonsense"]}, "unknown purpose"),
+        ({"recording_ids": [999999]}, "do not belong to this speaker"),
+        ({"purposes": ["store"], "recording_ids": [1]}, "either purposes or recordings"),
+    ],
+)
 def test_bad_withdrawals_name_the_problem_and_change_nothing(consent_world, kwargs, message):
     w = consent_world
     if "recording_ids" in kwargs and kwargs["recording_ids"] == [999999]:

@@ -22,9 +22,14 @@ def _no_trace(res):
 def test_non_utf8_sidecar_on_upload_is_a_400_sentence_and_stores_nothing(api, project_with_roles, _media_storage):
     project, users = project_with_roles
     client = api(users["manager"])
-    res = client.post(f"/api/v1/projects/{project.id}/recordings/",
-                      {"files": [io.BytesIO(make_audio(seconds=0.2))], "sidecar": io.BytesIO("file;speaker\nä.wav;x\n".encode("latin-1") + b"\xff\xfe")},
-                      format="multipart")
+    res = client.post(
+        f"/api/v1/projects/{project.id}/recordings/",
+        {
+            "files": [io.BytesIO(make_audio(seconds=0.2))],
+            "sidecar": io.BytesIO("file;speaker\nä.wav;x\n".encode("latin-1") + b"\xff\xfe"),
+        },
+        format="multipart",
+    )
     assert res.status_code == 400
     assert "is not UTF-8 text" in res.json()["detail"]
     _no_trace(res)
@@ -42,19 +47,23 @@ def test_non_utf8_sidecar_in_a_zip_import_is_a_400_sentence(api, project_with_ro
         zf.writestr("metadata.csv", b"file,speaker\n\xff\xfe.wav,x\n")
     buf.seek(0)
     buf.name = "batch.zip"
-    res = api(users["manager"]).post(f"/api/v1/projects/{project.id}/imports/", {"source": "zip", "file": buf},
-                                     format="multipart")
+    res = api(users["manager"]).post(
+        f"/api/v1/projects/{project.id}/imports/", {"source": "zip", "file": buf}, format="multipart"
+    )
     assert res.status_code == 400 and "is not UTF-8 text" in res.json()["detail"]
     assert not Recording.objects.filter(project=project).exists() and not ImportBatch.objects.exists()
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/annotations/?project={big}",
-    "/api/v1/jobs/?project={big}",
-    "/api/v1/speakers/?project={big}",
-    "/api/v1/annotations/?project=-{big}",
-    "/api/v1/projects/{pid}/recordings/?speaker=1,{big}",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/annotations/?project={big}",
+        "/api/v1/jobs/?project={big}",
+        "/api/v1/speakers/?project={big}",
+        "/api/v1/annotations/?project=-{big}",
+        "/api/v1/projects/{pid}/recordings/?speaker=1,{big}",
+    ],
+)
 def test_integer_query_parameters_beyond_an_id_are_a_400_sentence(api, project_with_roles, url):
     project, users = project_with_roles
     res = api(users["manager"]).get(url.format(big=BIG, pid=project.id))
@@ -62,8 +71,9 @@ def test_integer_query_parameters_beyond_an_id_are_a_400_sentence(api, project_w
     assert res.json()["detail"].endswith(f"is too large: numbers in a request may be at most {ID_MAX}.")
 
 
-@pytest.mark.parametrize("url", ["/api/v1/projects/{big}/", "/api/v1/projects/{big}/recordings/",
-                                 "/api/v1/annotations/{big}/"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/projects/{big}/", "/api/v1/projects/{big}/recordings/", "/api/v1/annotations/{big}/"]
+)
 def test_ids_in_the_path_beyond_an_id_are_not_found(api, project_with_roles, url):
     _, users = project_with_roles
     res = api(users["manager"]).get(url.format(big=BIG))
@@ -85,8 +95,11 @@ def test_integer_bounds():
 
 def test_label_with_tex_markup_does_not_break_the_dashboard(project_with_roles):
     project, users = project_with_roles
-    labels_set(project_id=project.id, region_labels=[{"name": r"$\frac{a}{$"}, {"name": "$x$"}],
-               clip_labels=[{"name": "cost $5 and $6"}])
+    labels_set(
+        project_id=project.id,
+        region_labels=[{"name": r"$\frac{a}{$"}, {"name": "$x$"}],
+        clip_labels=[{"name": "cost $5 and $6"}],
+    )
     from apps.annotation.models import Label
     from tests.catalog.factories import RecordingFactory
     from tests.review.conftest import do_work, region
@@ -99,13 +112,19 @@ def test_label_with_tex_markup_does_not_break_the_dashboard(project_with_roles):
     res = client.get(f"/projects/{project.id}/dashboard/")
     assert res.status_code == 200
     html = res.content.decode()
-    # The names are drawn as the text they are, not as TeX.
-    assert r"$\frac{a}{$" in html and "$x$" in html
+    # Charts are SVGs in <img> data URIs (the CSP forbids their inline styles): the names are drawn in them as the
+    # text they are, not as TeX.
+    import base64
+    import re
 
+    uris = re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)
+    svgs = "".join(base64.b64decode(b).decode() for b in uris)
+    assert r"$\frac{a}{$" in svgs and "$x$" in svgs
 
 
 def test_an_id_beyond_the_range_in_a_request_body_is_not_a_500(api, project_with_roles):
     _, users = project_with_roles
-    res = api(users["manager"]).post("/api/v1/consent-forms/", {"project": int(BIG), "title": "t", "text": "x",
-                                                                 "purposes": ["store"]}, format="json")
+    res = api(users["manager"]).post(
+        "/api/v1/consent-forms/", {"project": int(BIG), "title": "t", "text": "x", "purposes": ["store"]}, format="json"
+    )
     assert res.status_code in (403, 404) and res.json()["detail"]

@@ -13,13 +13,16 @@ class Shape(QueryInput):
     kind = QueryChoice(choices=["a", "b"])
 
 
-@pytest.mark.parametrize("query, sentence", [
-    ({"count": "x"}, "count must be a whole number between 1 and 10, not 'x'."),
-    ({"count": "11"}, "count must be a whole number between 1 and 10, not '11'."),
-    ({"ratio": "half"}, "ratio must be a number, not 'half'."),
-    ({"on": "maybe"}, "on must be true or false, not 'maybe'."),
-    ({"kind": "c"}, "kind must be one of a, b, not 'c'."),
-])
+@pytest.mark.parametrize(
+    "query, sentence",
+    [
+        ({"count": "x"}, "count must be a whole number between 1 and 10, not 'x'."),
+        ({"count": "11"}, "count must be a whole number between 1 and 10, not '11'."),
+        ({"ratio": "half"}, "ratio must be a number, not 'half'."),
+        ({"on": "maybe"}, "on must be true or false, not 'maybe'."),
+        ({"kind": "c"}, "kind must be one of a, b, not 'c'."),
+    ],
+)
 def test_a_bad_query_value_is_one_sentence_naming_the_parameter(query, sentence):
     with pytest.raises(ValidationError) as raised:
         Shape.parse(query)

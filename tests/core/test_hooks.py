@@ -8,8 +8,14 @@ from apps.core import hooks
 from apps.core.permissions import MANAGERS, project_role_get, project_role_require
 
 # Hooks that answer a question need exactly one handler; the rest are notifications (any number).
-ANSWERS = {hooks.PROJECT_ROLE, hooks.RECORDINGS_USABLE, hooks.RECORDING_GET_USABLE, hooks.AUDIT_RECORD,
-           hooks.RECORDING_PROCESSING, hooks.ANNOTATIONS_EXPORT}
+ANSWERS = {
+    hooks.PROJECT_ROLE,
+    hooks.RECORDINGS_USABLE,
+    hooks.RECORDING_GET_USABLE,
+    hooks.AUDIT_RECORD,
+    hooks.RECORDING_PROCESSING,
+    hooks.ANNOTATIONS_EXPORT,
+}
 
 
 def test_every_declared_hook_has_a_handler_registered_by_a_higher_app():

@@ -29,8 +29,11 @@ PAST = timedelta(seconds=5)
 
 
 def _upload(api, project, user, seed=0):
-    res = api(user).post(f"/api/v1/projects/{project.id}/recordings/",
-                         {"files": [io.BytesIO(make_audio(seconds=0.5, seed=seed))]}, format="multipart")
+    res = api(user).post(
+        f"/api/v1/projects/{project.id}/recordings/",
+        {"files": [io.BytesIO(make_audio(seconds=0.5, seed=seed))]},
+        format="multipart",
+    )
     assert res.status_code == 201, res.content
     return res.json()["results"][0]["recording_id"]
 
@@ -44,8 +47,9 @@ def test_sweeper_resumes_a_job_whose_worker_died(api, project_with_roles):
     job = ProcessingJob.objects.get(recording_id=rid)
     Artifact.objects.filter(recording_id=rid).delete()
     # As a worker killed mid-job leaves it: running, claimed, lease in the past.
-    ProcessingJob.objects.filter(id=job.id).update(status=JobStatus.RUNNING, claim_token="dead", percent=40,
-                                                   lease_expires_at=timezone.now() - PAST, attempts=1)
+    ProcessingJob.objects.filter(id=job.id).update(
+        status=JobStatus.RUNNING, claim_token="dead", percent=40, lease_expires_at=timezone.now() - PAST, attempts=1
+    )
     assert jobs_requeue_stale() == 1  # eager in unit tests: the re-sent message ran here
     job.refresh_from_db()
     assert (job.status, job.attempts, job.percent) == (JobStatus.DONE, 2, 100.0)
@@ -57,8 +61,9 @@ def test_a_job_whose_lease_is_alive_is_not_taken_over(api, project_with_roles):
     project, users = project_with_roles
     rid = _upload(api, project, users["manager"])
     job = ProcessingJob.objects.get(recording_id=rid)
-    ProcessingJob.objects.filter(id=job.id).update(status=JobStatus.RUNNING, claim_token="alive",
-                                                   lease_expires_at=timezone.now() + timedelta(seconds=30))
+    ProcessingJob.objects.filter(id=job.id).update(
+        status=JobStatus.RUNNING, claim_token="alive", lease_expires_at=timezone.now() + timedelta(seconds=30)
+    )
     assert jobs_requeue_stale() == 0
     assert ProcessingJob.objects.get(id=job.id).claim_token == "alive"
 
@@ -67,9 +72,12 @@ def test_a_job_interrupted_too_often_fails_with_a_sentence(api, project_with_rol
     project, users = project_with_roles
     rid = _upload(api, project, users["manager"])
     job = ProcessingJob.objects.get(recording_id=rid)
-    ProcessingJob.objects.filter(id=job.id).update(status=JobStatus.RUNNING, claim_token="dead",
-                                                   lease_expires_at=timezone.now() - PAST,
-                                                   attempts=settings.EARMARK_MAX_ATTEMPTS)
+    ProcessingJob.objects.filter(id=job.id).update(
+        status=JobStatus.RUNNING,
+        claim_token="dead",
+        lease_expires_at=timezone.now() - PAST,
+        attempts=settings.EARMARK_MAX_ATTEMPTS,
+    )
     jobs_requeue_stale()
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "interrupted 5 times" in job.error
@@ -103,8 +111,13 @@ def folder_batch(tmp_path, project_with_roles, settings):
     for i in range(4):
         (root / f"f{i}.wav").write_bytes(make_audio(seconds=0.3, seed=100 + i))
     settings.EARMARK_IMPORT_ROOTS = [str(root.parent)]
-    batch = ImportBatch.objects.create(project=project, source="folder", location=str(root),
-                                       created_by=users["manager"])
+    from apps.catalog.services import import_source_create
+
+    # Imports read only from registered sources (issue 13): a folder source allowed for this project.
+    source = import_source_create(name="recovery drop", kind="folder", path=str(root), projects=[project])
+    batch = ImportBatch.objects.create(
+        project=project, source="folder", import_source=source, location="", created_by=users["manager"]
+    )
     return batch, root
 
 
@@ -113,9 +126,14 @@ def test_sweeper_resumes_a_dead_import_and_counts_files_the_dead_run_stored_as_a
 
     batch, root = folder_batch
     # The dead run: claimed, stored two files, then its worker was killed (lease in the past).
-    ImportBatch.objects.filter(id=batch.id).update(status=ImportStatus.RUNNING, claim_token="dead", attempts=1,
-                                                   started_at=timezone.now() - timedelta(minutes=1),
-                                                   processed=2, accepted=2)
+    ImportBatch.objects.filter(id=batch.id).update(
+        status=ImportStatus.RUNNING,
+        claim_token="dead",
+        attempts=1,
+        started_at=timezone.now() - timedelta(minutes=1),
+        processed=2,
+        accepted=2,
+    )
     partial = root.parent / "partial"
     partial.mkdir()
     for name in ("f0.wav", "f1.wav"):
@@ -162,9 +180,12 @@ def test_the_import_tasks_failure_hook_fails_the_batch(folder_batch):
 
 def test_an_import_interrupted_too_often_fails(folder_batch, settings):
     batch, _ = folder_batch
-    ImportBatch.objects.filter(id=batch.id).update(status=ImportStatus.RUNNING, claim_token="dead",
-                                                   attempts=settings.EARMARK_MAX_ATTEMPTS,
-                                                   lease_expires_at=timezone.now() - PAST)
+    ImportBatch.objects.filter(id=batch.id).update(
+        status=ImportStatus.RUNNING,
+        claim_token="dead",
+        attempts=settings.EARMARK_MAX_ATTEMPTS,
+        lease_expires_at=timezone.now() - PAST,
+    )
     assert imports_requeue_stale() == 0
     batch.refresh_from_db()
     assert batch.status == ImportStatus.FAILED and "interrupted 5 times" in batch.error
@@ -175,18 +196,24 @@ def test_an_import_interrupted_too_often_fails(folder_batch, settings):
 
 @pytest.fixture
 def queued_release(corpus):
-    release = release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id,
-                             spec={"unit": "recording", "formats": ["jsonl"]}, enqueue=False)
+    release = release_create(
+        actor=corpus["users"]["manager"],
+        project_id=corpus["project"].id,
+        spec={"unit": "recording", "formats": ["jsonl"]},
+        enqueue=False,
+    )
     return release
 
 
 def test_sweeper_rebuilds_a_release_whose_worker_died_from_an_empty_prefix(queued_release):
     release = queued_release
     # The dead run: building, lease in the past, a partial file written.
-    DatasetRelease.objects.filter(id=release.id).update(status=ReleaseStatus.BUILDING, claim_token="dead",
-                                                        attempts=1, lease_expires_at=timezone.now() - PAST)
-    leftover = default_storage.save(f"{release.storage_prefix}jsonl/leftover-from-the-dead-run.tmp",
-                                    ContentFile(b"partial"))
+    DatasetRelease.objects.filter(id=release.id).update(
+        status=ReleaseStatus.BUILDING, claim_token="dead", attempts=1, lease_expires_at=timezone.now() - PAST
+    )
+    leftover = default_storage.save(
+        f"{release.storage_prefix}jsonl/leftover-from-the-dead-run.tmp", ContentFile(b"partial")
+    )
     assert releases_requeue_stale() == 1
     release.refresh_from_db()
     assert (release.status, release.attempts, release.error) == (ReleaseStatus.READY, 2, "")
@@ -197,9 +224,12 @@ def test_sweeper_rebuilds_a_release_whose_worker_died_from_an_empty_prefix(queue
 
 def test_a_release_build_interrupted_too_often_fails_and_its_files_go(queued_release, settings):
     release = queued_release
-    DatasetRelease.objects.filter(id=release.id).update(status=ReleaseStatus.BUILDING, claim_token="dead",
-                                                        attempts=settings.EARMARK_MAX_ATTEMPTS,
-                                                        lease_expires_at=timezone.now() - PAST)
+    DatasetRelease.objects.filter(id=release.id).update(
+        status=ReleaseStatus.BUILDING,
+        claim_token="dead",
+        attempts=settings.EARMARK_MAX_ATTEMPTS,
+        lease_expires_at=timezone.now() - PAST,
+    )
     partial = default_storage.save(f"{release.storage_prefix}jsonl/part.jsonl", ContentFile(b"x"))
     assert releases_requeue_stale() == 0
     release.refresh_from_db()
@@ -211,8 +241,9 @@ def test_a_stale_build_run_cannot_publish_or_fail_the_run_that_took_over(queued_
     from apps.datasets.services.build import release_fail
 
     release = queued_release
-    DatasetRelease.objects.filter(id=release.id).update(status=ReleaseStatus.BUILDING, claim_token="new-run",
-                                                        lease_expires_at=timezone.now() + timedelta(seconds=30))
+    DatasetRelease.objects.filter(id=release.id).update(
+        status=ReleaseStatus.BUILDING, claim_token="new-run", lease_expires_at=timezone.now() + timedelta(seconds=30)
+    )
     kept = default_storage.save(f"{release.storage_prefix}jsonl/new-run.jsonl", ContentFile(b"x"))
     release_fail(release_id=release.id, message="from the old run", token="old-run")
     release.refresh_from_db()
@@ -242,12 +273,15 @@ def test_storage_sweep_removes_old_objects_no_row_points_at_and_nothing_else(api
     project, users = project_with_roles
     rid = _upload(api, project, users["manager"])
     owned = [Recording.objects.get(id=rid).original_key, *Artifact.objects.values_list("key", flat=True)]
-    orphans = [default_storage.save(key, ContentFile(b"orphan")) for key in (
-        "originals/ab/cd/" + "ab" * 32 + ".wav",        # a web server killed between storing and committing
-        "artifacts/ab/" + "ab" * 32 + "/x/peaks.json",   # a worker killed between storing and its row
-        "consent-evidence/00/11/" + "0" * 64 + ".p",
-        "releases/1/999999/jsonl/train.jsonl",           # a release row that does not exist
-    )]
+    orphans = [
+        default_storage.save(key, ContentFile(b"orphan"))
+        for key in (
+            "originals/ab/cd/" + "ab" * 32 + ".wav",  # a web server killed between storing and committing
+            "artifacts/ab/" + "ab" * 32 + "/x/peaks.json",  # a worker killed between storing and its row
+            "consent-evidence/00/11/" + "0" * 64 + ".p",
+            "releases/1/999999/jsonl/train.jsonl",  # a release row that does not exist
+        )
+    ]
     young = default_storage.save("originals/ee/ff/" + "e" * 64 + ".wav", ContentFile(b"being ingested now"))
     foreign = default_storage.save("somebody-else/file.bin", ContentFile(b"not ours"))
     for key in [*owned, *orphans, foreign]:

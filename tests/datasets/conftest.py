@@ -26,19 +26,35 @@ def stored_recording(project, speaker, *, seed, seconds=2.0, sr=SR, language="en
     sha = hashlib.sha256(data).hexdigest()
     key = f"originals/{sha[:2]}/{sha[2:4]}/{sha}.wav"
     default_storage.save(key, ContentFile(data))
-    rec = RecordingFactory(project=project, speaker=speaker, language=LanguageFactory(tag=language), sha256=sha,
-                           original_key=key, sample_rate=sr, frames=len(samples), duration=len(samples) / sr,
-                           bytes=len(data), status="ready")  # fmt: skip
+    rec = RecordingFactory(
+        project=project,
+        speaker=speaker,
+        language=LanguageFactory(tag=language),
+        sha256=sha,
+        original_key=key,
+        sample_rate=sr,
+        frames=len(samples),
+        duration=len(samples) / sr,
+        bytes=len(data),
+        status="ready",
+    )
     return rec, samples
 
 
 def annotate(recording, annotator, regions, *, status="accepted", clip_labels=()):
     """regions: (start, end, label or None, text)."""
-    ann = Annotation.objects.create(project=recording.project, recording=recording, annotator=annotator,
-                                    status=status, version=3)  # fmt: skip
+    ann = Annotation.objects.create(
+        project=recording.project, recording=recording, annotator=annotator, status=status, version=3
+    )
     for i, (start, end, label, text) in enumerate(regions):
-        Region.objects.create(annotation=ann, uid=f"u{recording.id}-{i}", start=Decimal(str(start)),
-                              end=Decimal(str(end)), label=label, text=text)  # fmt: skip
+        Region.objects.create(
+            annotation=ann,
+            uid=f"u{recording.id}-{i}",
+            start=Decimal(str(start)),
+            end=Decimal(str(end)),
+            label=label,
+            text=text,
+        )
     ann.clip_labels.set(clip_labels)
     return ann
 
@@ -51,8 +67,7 @@ def corpus(project_with_roles):
     """
     project, users = project_with_roles
     labels = {
-        name: Label.objects.create(project=project, kind=LabelKind.REGION, name=name)
-        for name in ("dog", "cat", "bird")
+        name: Label.objects.create(project=project, kind=LabelKind.REGION, name=name) for name in ("dog", "cat", "bird")
     }
     labels["indoor"] = Label.objects.create(project=project, kind=LabelKind.CLIP, name="indoor")
     speakers = [SpeakerFactory(project=project, code=f"spk{i}") for i in range(6)]
@@ -68,8 +83,14 @@ def corpus(project_with_roles):
                 spans.append((1.0, 1.5, labels["bird"], f"text {s}-{j}-b"))
             annotate(rec, users["annotator"], spans, clip_labels=[labels["indoor"]] if j else [])
             regions[rec.id] = spans
-    return {"project": project, "users": users, "labels": labels, "recs": recs, "speakers": speakers,
-            "regions": regions}  # fmt: skip
+    return {
+        "project": project,
+        "users": users,
+        "labels": labels,
+        "recs": recs,
+        "speakers": speakers,
+        "regions": regions,
+    }
 
 
 @pytest.fixture

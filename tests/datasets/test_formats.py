@@ -58,19 +58,39 @@ def make_examples(rows=ROWS, features=True) -> list[Example]:
         samples = _samples(i, secs)
         feats = {"mfcc": np.random.default_rng(100 + i).random((3 + i, 4), dtype=np.float32)} if features else {}
         out.append(
-            Example(key=key, split=split, audio=_audio_source(i, _encode(samples, fmt)), audio_format=fmt,
-                    sample_rate=SR, num_samples=len(samples), source_offset=off, text=text, labels=labels,
-                    speaker=spk, language=lang, recording_id=rec, extra={"b": i, "a": "x"}, features=feats)
-        )  # fmt: skip
+            Example(
+                key=key,
+                split=split,
+                audio=_audio_source(i, _encode(samples, fmt)),
+                audio_format=fmt,
+                sample_rate=SR,
+                num_samples=len(samples),
+                source_offset=off,
+                text=text,
+                labels=labels,
+                speaker=spk,
+                language=lang,
+                recording_id=rec,
+                extra={"b": i, "a": "x"},
+                features=feats,
+            )
+        )
     return out
 
 
 def expected(rows=ROWS) -> dict:
     return {
-        key: {"split": split, "text": text, "labels": list(labels), "speaker": spk, "language": lang,
-              "source_offset": off, "samples": _samples(i, secs)}
+        key: {
+            "split": split,
+            "text": text,
+            "labels": list(labels),
+            "speaker": spk,
+            "language": lang,
+            "source_offset": off,
+            "samples": _samples(i, secs),
+        }
         for i, (key, split, fmt, secs, off, text, labels, spk, lang, rec) in enumerate(rows)
-    }  # fmt: skip
+    }
 
 
 def split_counts(rows=ROWS) -> dict:
@@ -80,8 +100,9 @@ def split_counts(rows=ROWS) -> dict:
 def build(root: Path, formats=FORMATS, rows=ROWS, options=None, **kw) -> dict:
     targets = {fmt: LocalDirSink(root / fmt) for fmt in formats}
     stats = {"name": "Test release", "splits": {s: {"items": n} for s, n in split_counts(rows).items()}}
-    return write_release(make_examples(rows, **kw), targets, split_counts=split_counts(rows),
-                         options=options, card_stats=stats)  # fmt: skip
+    return write_release(
+        make_examples(rows, **kw), targets, split_counts=split_counts(rows), options=options, card_stats=stats
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -103,9 +124,16 @@ def read_jsonl(root: Path) -> dict:
             assert row["duration"] == pytest.approx(len(samples) / SR)
             assert row["label"] == (row["labels"][0] if len(row["labels"]) == 1 else None)
             mfcc = np.load(manifest.parent / row["features"]["mfcc"]) if "features" in row else None
-            out[row["key"]] = dict(split=row["split"], text=row["text"], labels=row["labels"], speaker=row["speaker"],
-                                   language=row["language"], source_offset=row["source_offset"], samples=samples,
-                                   mfcc=mfcc)  # fmt: skip
+            out[row["key"]] = dict(
+                split=row["split"],
+                text=row["text"],
+                labels=row["labels"],
+                speaker=row["speaker"],
+                language=row["language"],
+                source_offset=row["source_offset"],
+                samples=samples,
+                mfcc=mfcc,
+            )
     return out
 
 
@@ -116,10 +144,16 @@ def read_csv(root: Path) -> dict:
         samples, sr = sf.read(root / row["file"], dtype="int16")
         assert sr == row["sample_rate"] == SR
         assert row["duration"] == pytest.approx(len(samples) / SR)
-        out[row["key"]] = dict(split=row["split"], text=row["text"], labels=[x for x in row["labels"].split(";") if x],
-                               speaker=row["speaker"] or None, language=row["language"] or None,
-                               source_offset=row["source_offset"], samples=samples,
-                               mfcc=np.load(root / row["feature_mfcc"]) if "feature_mfcc" in row else None)  # fmt: skip
+        out[row["key"]] = dict(
+            split=row["split"],
+            text=row["text"],
+            labels=[x for x in row["labels"].split(";") if x],
+            speaker=row["speaker"] or None,
+            language=row["language"] or None,
+            source_offset=row["source_offset"],
+            samples=samples,
+            mfcc=np.load(root / row["feature_mfcc"]) if "feature_mfcc" in row else None,
+        )
     return out
 
 
@@ -144,9 +178,16 @@ def read_hf(root: Path, tmp_path: Path) -> dict:
             assert sr == SR and row["audio"]["path"].startswith(row["key"] + ".")
             labels = [names[row["label"]]] if names else row["labels"]
             mfcc = np.asarray(row["mfcc"], dtype=np.float32).reshape(row["mfcc_shape"]) if "mfcc" in row else None
-            out[row["key"]] = dict(split=split, text=row["text"], labels=labels, speaker=row["speaker"],
-                                   language=row["language"], source_offset=row["source_offset"], samples=samples,
-                                   mfcc=mfcc)  # fmt: skip
+            out[row["key"]] = dict(
+                split=split,
+                text=row["text"],
+                labels=labels,
+                speaker=row["speaker"],
+                language=row["language"],
+                source_offset=row["source_offset"],
+                samples=samples,
+                mfcc=mfcc,
+            )
     return out
 
 
@@ -164,11 +205,16 @@ def read_lhotse(root: Path) -> dict:
             audio = cut.load_audio()
             assert cut.sampling_rate == SR and audio.shape[0] == 1
             samples = np.round(audio[0] * 32768).astype(np.int16)
-            out[cut.recording_id] = dict(split=sup.custom["split"], text=sup.text, labels=sup.custom["labels"],
-                                         speaker=sup.speaker, language=sup.language,
-                                         source_offset=sup.custom["source_offset"], samples=samples,
-                                         mfcc=np.load(root / sup.custom["features"]["mfcc"])
-                                         if "features" in sup.custom else None)  # fmt: skip
+            out[cut.recording_id] = dict(
+                split=sup.custom["split"],
+                text=sup.text,
+                labels=sup.custom["labels"],
+                speaker=sup.speaker,
+                language=sup.language,
+                source_offset=sup.custom["source_offset"],
+                samples=samples,
+                mfcc=np.load(root / sup.custom["features"]["mfcc"]) if "features" in sup.custom else None,
+            )
     return out
 
 
@@ -185,10 +231,16 @@ def read_webdataset(root: Path) -> dict:
             audio = sample.get("flac", sample.get("wav"))
             samples, sr = sf.read(io.BytesIO(audio), dtype="int16")
             assert sr == SR and sample["__key__"] == meta["key"]
-            out[meta["key"]] = dict(split=meta["split"], text=meta["text"], labels=meta["labels"],
-                                    speaker=meta["speaker"], language=meta["language"],
-                                    source_offset=meta["source_offset"], samples=samples,
-                                    mfcc=np.load(io.BytesIO(sample["mfcc.npy"])) if "mfcc.npy" in sample else None)  # fmt: skip
+            out[meta["key"]] = dict(
+                split=meta["split"],
+                text=meta["text"],
+                labels=meta["labels"],
+                speaker=meta["speaker"],
+                language=meta["language"],
+                source_offset=meta["source_offset"],
+                samples=samples,
+                mfcc=np.load(io.BytesIO(sample["mfcc.npy"])) if "mfcc.npy" in sample else None,
+            )
     return out
 
 
@@ -257,8 +309,12 @@ def test_hf_parquet_class_labels_refuse_examples_without_exactly_one_label(tmp_p
 def test_hf_parquet_shards_by_rows_with_the_count_in_the_name(tmp_path):
     build(tmp_path / "out", formats=["hf-parquet"], options={"hf-parquet": {"max_rows_per_shard": 2}})
     names = sorted(p.name for p in (tmp_path / "out/hf-parquet/data").iterdir())
-    assert names == ["test-00000-of-00001.parquet", "train-00000-of-00002.parquet", "train-00001-of-00002.parquet",
-                     "validation-00000-of-00001.parquet"]  # fmt: skip
+    assert names == [
+        "test-00000-of-00001.parquet",
+        "train-00000-of-00002.parquet",
+        "train-00001-of-00002.parquet",
+        "validation-00000-of-00001.parquet",
+    ]
     assert len(read_hf(tmp_path / "out/hf-parquet", tmp_path)) == len(ROWS)
 
 
@@ -269,9 +325,17 @@ def test_webdataset_shards_roll_over_and_list_their_brace_range(tmp_path):
     assert (shards / "test.txt").read_text() == "test-000000.tar\n"
     with tarfile.open(shards / "train-000000.tar") as tar:
         members = tar.getmembers()
-    assert [m.name for m in members] == ["r000001.flac", "r000001.json", "r000001.mfcc.npy",
-                                         "r000002-g0000.flac", "r000002-g0000.json", "r000002-g0000.mfcc.npy"]  # fmt: skip
-    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) for m in members} == {(0, 0, 0, "earmark", "earmark", 0o644)}
+    assert [m.name for m in members] == [
+        "r000001.flac",
+        "r000001.json",
+        "r000001.mfcc.npy",
+        "r000002-g0000.flac",
+        "r000002-g0000.json",
+        "r000002-g0000.mfcc.npy",
+    ]
+    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) for m in members} == {
+        (0, 0, 0, "earmark", "earmark", 0o644)
+    }
     assert (shards / "train-000000.tar").stat().st_size % 10240 == 0
     assert sorted(read_webdataset(tmp_path / "out/webdataset")) == sorted(expected())
 
@@ -376,14 +440,25 @@ def test_local_dir_sink_refuses_a_non_empty_dir_and_escaping_paths(tmp_path):
 
 def test_data_card_reports_counts_hours_labels_consent_and_checksum():
     stats = {
-        "name": "Barks", "version": 3, "format": "jsonl", "checksum": "ab" * 32,
-        "splits": {"test": {"items": 5, "hours": 0.25, "speakers": 1, "labels": {"dog": 5}, "languages": {"en": 5}},
-                   "train": {"items": 40, "hours": 2.5, "speakers": 8, "labels": {"dog": 30, "cat": 10},
-                             "languages": {"en": 40}}},
+        "name": "Barks",
+        "version": 3,
+        "format": "jsonl",
+        "checksum": "ab" * 32,
+        "splits": {
+            "test": {"items": 5, "hours": 0.25, "speakers": 1, "labels": {"dog": 5}, "languages": {"en": 5}},
+            "train": {
+                "items": 40,
+                "hours": 2.5,
+                "speakers": 8,
+                "labels": {"dog": 30, "cat": 10},
+                "languages": {"en": 40},
+            },
+        },
         "speakers": {"count": 9, "demographics": {"gender": {"female": 5, "male": 4}}},
         "consent_purposes": ["train_models", "public_release"],
-        "agreement": {"krippendorff_alpha": 0.81}, "limitations": ["Only adult speakers."],
-    }  # fmt: skip
+        "agreement": {"krippendorff_alpha": 0.81},
+        "limitations": ["Only adult speakers."],
+    }
     card = render_data_card(stats)
     assert card == render_data_card(dict(reversed(list(stats.items()))))
     assert "# Barks (version 3)" in card
@@ -392,7 +467,6 @@ def test_data_card_reports_counts_hours_labels_consent_and_checksum():
     assert "| dog | 35 |" in card and "| cat | 10 |" in card and "| female | 5 |" in card
     assert "`public_release`, `train_models`" in card and "krippendorff_alpha | 0.81" in card
     assert "Only adult speakers." in card and "ab" * 32 in card
-
 
 
 @pytest.mark.parametrize("formats", [("jsonl",), ("webdataset",), ("hf-parquet",), FORMATS])

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def create(api, corpus, spec, role="manager"):
-    return api(corpus["users"][role]).post(f"/api/v1/projects/{corpus['project'].id}/releases/", {"spec": spec},
-                                           format="json")  # fmt: skip
+    return api(corpus["users"][role]).post(
+        f"/api/v1/projects/{corpus['project'].id}/releases/", {"spec": spec}, format="json"
+    )
 
 
 @pytest.fixture
@@ -94,8 +95,11 @@ def test_exporter_reads_and_downloads_the_whole_format_as_a_tar(api, corpus, bui
     for path, digest in sums.items():
         assert hashlib.sha256(members[path]).hexdigest() == digest
     event = AuditEvent.objects.filter(action="release.download").get()
-    assert (event.object_id, event.actor_id, event.data["format"]) == (str(built.id), corpus["users"]["exporter"].id,
-                                                                        "webdataset")  # fmt: skip
+    assert (event.object_id, event.actor_id, event.data["format"]) == (
+        str(built.id),
+        corpus["users"]["exporter"].id,
+        "webdataset",
+    )
 
 
 def test_single_file_download_with_range_and_file_list(api, corpus, built):

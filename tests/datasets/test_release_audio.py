@@ -19,7 +19,9 @@ def stored(samples, fmt="FLAC", subtype="PCM_16", title=None, sr=SR) -> str:
         if title:
             f.title = title
         f.write(samples)
-    return default_storage.save(f"src/{abs(hash((title, fmt, subtype, sr)))}.{fmt.lower()}", ContentFile(buf.getvalue()))
+    return default_storage.save(
+        f"src/{abs(hash((title, fmt, subtype, sr)))}.{fmt.lower()}", ContentFile(buf.getvalue())
+    )
 
 
 def decode(enc):
@@ -68,8 +70,14 @@ def test_resampling_gives_the_asked_rate_and_length(samples):
     assert sr == 8000 and len(got) == enc.num_samples and abs(len(got) - 8000) <= 1
 
 
-@pytest.mark.parametrize("data, message", [(b"RIFF....", "not a FLAC"), (b"fLaC\x00\x00\x00\x22abc", "truncated"),
-                                           (b"fLaC\x84\x00\x00\x00", "without STREAMINFO")])  # fmt: skip
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"RIFF....", "not a FLAC"),
+        (b"fLaC\x00\x00\x00\x22abc", "truncated"),
+        (b"fLaC\x84\x00\x00\x00", "without STREAMINFO"),
+    ],
+)
 def test_broken_flac_metadata_is_refused(data, message):
     with pytest.raises(ValueError, match=message):
         flac_copy_without_metadata(io.BytesIO(data), io.BytesIO())
@@ -94,11 +102,17 @@ def test_open_copy_streams_exactly_the_bytes_audio_encode_writes(samples):
     src.close()
 
 
-@pytest.mark.parametrize("fmt, subtype, kwargs", [
-    ("WAV", "PCM_16", {}), ("FLAC", "PCM_24", {}), ("FLAC", "PCM_16", {"start": 0.5}),
-    ("FLAC", "PCM_16", {"end": 1.0}), ("FLAC", "PCM_16", {"sample_rate": 8000}),
-    ("FLAC", "PCM_16", {"audio_format": "wav"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "fmt, subtype, kwargs",
+    [
+        ("WAV", "PCM_16", {}),
+        ("FLAC", "PCM_24", {}),
+        ("FLAC", "PCM_16", {"start": 0.5}),
+        ("FLAC", "PCM_16", {"end": 1.0}),
+        ("FLAC", "PCM_16", {"sample_rate": 8000}),
+        ("FLAC", "PCM_16", {"audio_format": "wav"}),
+    ],
+)
 def test_open_copy_declines_what_needs_transcoding(samples, fmt, subtype, kwargs):
     from apps.datasets.services.audio import flac_open_copy
 

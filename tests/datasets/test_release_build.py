@@ -18,8 +18,9 @@ SR = 16000
 
 
 def build(corpus, **spec):
-    release = release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id,
-                             spec={"name": "barks", **spec}, enqueue=False)  # fmt: skip
+    release = release_create(
+        actor=corpus["users"]["manager"], project_id=corpus["project"].id, spec={"name": "barks", **spec}, enqueue=False
+    )
     release = release_build(release_id=release.id)
     assert release.status == "ready", release.error
     return release
@@ -57,8 +58,11 @@ def test_hf_parquet_audio_is_an_audio_feature_at_the_release_rate_with_class_lab
 
     release = build(corpus, unit="region", formats=["hf-parquet"], audio={"sample_rate": 8000})
     root = release_root(release, "hf-parquet")
-    files = {s: str(root / "data" / f"{s}-*.parquet") for s in ("train", "validation", "test")
-             if list((root / "data").glob(f"{s}-*"))}  # fmt: skip
+    files = {
+        s: str(root / "data" / f"{s}-*.parquet")
+        for s in ("train", "validation", "test")
+        if list((root / "data").glob(f"{s}-*"))
+    }
     dd = datasets.load_dataset("parquet", data_files=files, cache_dir=str(tmp_path / "hf"))
     ds = dd["train"]
     assert ds.features["audio"] == datasets.Audio(sampling_rate=8000)
@@ -116,8 +120,9 @@ def test_filters_select_labels_languages_and_accepted_only(corpus):
     from apps.annotation.models import Annotation
 
     Annotation.objects.filter(recording_id=min(corpus["recs"])).update(status="submitted")
-    release = build(corpus, unit="region", formats=["csv"],
-                    filters={"labels": ["bird"], "languages": ["en"], "accepted_only": True})  # fmt: skip
+    release = build(
+        corpus, unit="region", formats=["csv"], filters={"labels": ["bird"], "languages": ["en"], "accepted_only": True}
+    )
     items = list(ReleaseItem.objects.filter(release=release))
     assert items and all(i.labels == ["bird"] and i.language == "en" for i in items)
     assert min(corpus["recs"]) not in {i.recording_ref for i in items}
@@ -212,8 +217,9 @@ def test_data_card_names_the_purposes_the_project_policy_requires(corpus):
     from apps.consent.models import ProjectConsentPolicy
     from apps.consent.purposes import purposes_to_mask
 
-    ProjectConsentPolicy.objects.create(project=corpus["project"],
-                                        train_models_mask=purposes_to_mask(["store", "annotate", "train_models"]))
+    ProjectConsentPolicy.objects.create(
+        project=corpus["project"], train_models_mask=purposes_to_mask(["store", "annotate", "train_models"])
+    )
     release = build(corpus, formats=["csv"])
     assert "covering: `annotate`, `store`, `train_models`." in release.data_card
 
@@ -235,8 +241,15 @@ def _processed_artifacts(corpus, meta):
         buf = io.BytesIO()
         sf.write(buf, y, 8000, format="FLAC", subtype="PCM_16")
         key = default_storage.save(f"artifacts/{rec.sha256}/audio.flac", ContentFile(buf.getvalue()))
-        Artifact.objects.create(recording=rec, source_sha256=rec.sha256, recipe_hash=recipe.spec_hash, kind="audio",
-                                key=key, bytes=len(buf.getvalue()), meta=meta)  # fmt: skip
+        Artifact.objects.create(
+            recording=rec,
+            source_sha256=rec.sha256,
+            recipe_hash=recipe.spec_hash,
+            kind="audio",
+            key=key,
+            bytes=len(buf.getvalue()),
+            meta=meta,
+        )
         processed[rid] = (y, _h.sha256(buf.getvalue()).hexdigest())
     return processed
 
@@ -260,9 +273,12 @@ def test_recipe_audio_source_releases_the_processed_audio(corpus, release_root):
 
 def test_region_release_from_trimmed_processed_audio_fails_with_a_sentence(corpus):
     _processed_artifacts(corpus, {"sample_rate": 8000, "trim": [0.1, 1.9]})
-    release = release_create(actor=None, project_id=corpus["project"].id,
-                             spec={"unit": "region", "audio": {"source": "recipe"}, "formats": ["csv"]},
-                             enqueue=False)  # fmt: skip
+    release = release_create(
+        actor=None,
+        project_id=corpus["project"].id,
+        spec={"unit": "region", "audio": {"source": "recipe"}, "formats": ["csv"]},
+        enqueue=False,
+    )
     release = release_build(release_id=release.id)
     assert release.status == "failed" and "region times no longer match" in release.error
     assert not ReleaseItem.objects.filter(release=release).exists()

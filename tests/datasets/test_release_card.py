@@ -25,9 +25,15 @@ def _header(card: str) -> str:
 
 
 def test_card_opens_with_a_hugging_face_header_and_states_licence_recipe_and_citation(corpus, release_root):
-    release = build(corpus, unit="region", formats=["hf-parquet", "jsonl"], license="cc-by-4.0",
-                    description="Barks and meows from six speakers.", citation="@misc{barks, title={Barks}}",
-                    features=[])
+    release = build(
+        corpus,
+        unit="region",
+        formats=["hf-parquet", "jsonl"],
+        license="cc-by-4.0",
+        description="Barks and meows from six speakers.",
+        citation="@misc{barks, title={Barks}}",
+        features=[],
+    )
     import yaml as pyyaml  # PyYAML arrives with the test tools (lhotse, datasets): the header must parse as YAML
 
     head = pyyaml.safe_load(_header(release.data_card))
@@ -69,13 +75,21 @@ def test_no_sample_rate_means_the_projects_rate(corpus, release_root):
 
 
 def test_a_requested_split_that_would_be_empty_is_named_with_the_speakers_it_needs(corpus, client):
-    spec = {"name": "thin", "unit": "recording", "formats": ["jsonl"],
-            "splits": {"train": 0.9, "validation": 0.05, "test": 0.05}}
-    release = release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id, spec=spec,
-                             enqueue=False)
+    spec = {
+        "name": "thin",
+        "unit": "recording",
+        "formats": ["jsonl"],
+        "splits": {"train": 0.9, "validation": 0.05, "test": 0.05},
+    }
+    release = release_create(
+        actor=corpus["users"]["manager"], project_id=corpus["project"].id, spec=spec, enqueue=False
+    )
     [warning, *_] = release.stats["warnings"]
-    assert re.search(r"The (validation|test) split \(5% requested\) is empty: .* 6 speaker\(s\) .* needs at least 20 "
-                     r"speakers", warning)
+    assert re.search(
+        r"The (validation|test) split \(5% requested\) is empty: .* 6 speaker\(s\) .* needs at least 20 "
+        r"speakers",
+        warning,
+    )
     client.force_login(corpus["users"]["manager"])
     api = client.get(f"/api/v1/releases/{release.id}/").json()
     assert warning in api["stats"]["warnings"]
@@ -122,8 +136,12 @@ def test_spec_refuses_a_malformed_licence_with_a_sentence(corpus):
     from apps.core.errors import DomainError
 
     with pytest.raises(DomainError, match="SPDX-style identifier"):
-        release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id,
-                       spec={"license": "CC BY 4.0!", "formats": ["jsonl"]}, enqueue=False)
+        release_create(
+            actor=corpus["users"]["manager"],
+            project_id=corpus["project"].id,
+            spec={"license": "CC BY 4.0!", "formats": ["jsonl"]},
+            enqueue=False,
+        )
 
 
 def test_lhotse_cuts_equal_what_cutset_from_manifests_makes(tmp_path):
@@ -139,7 +157,8 @@ def test_lhotse_cuts_equal_what_cutset_from_manifests_makes(tmp_path):
         ours = CutSet.from_file(cuts_file).with_recording_path_prefix(root)
         theirs = CutSet.from_manifests(
             recordings=RecordingSet.from_file(root / f"lhotse/recordings_{split}.jsonl.gz").with_path_prefix(root),
-            supervisions=SupervisionSet.from_file(root / f"lhotse/supervisions_{split}.jsonl.gz"))
+            supervisions=SupervisionSet.from_file(root / f"lhotse/supervisions_{split}.jsonl.gz"),
+        )
         by_recording = {c.recording_id: c for c in theirs}
         for cut in ours:
             other = by_recording[cut.recording_id]
@@ -153,8 +172,13 @@ def test_lhotse_cuts_equal_what_cutset_from_manifests_makes(tmp_path):
 
 
 def test_card_html_is_rendered_markdown_with_nothing_unsafe():
-    card = render_data_card({"name": "x <script>alert(1)</script>", "splits": {"train": {"items": 1}},
-                             "description": "<img src=x onerror=alert(1)> [link](javascript:alert(1)) **bold**"})
+    card = render_data_card(
+        {
+            "name": "x <script>alert(1)</script>",
+            "splits": {"train": {"items": 1}},
+            "description": "<img src=x onerror=alert(1)> [link](javascript:alert(1)) **bold**",
+        }
+    )
     html = str(card_html(card))
     assert "<h1>" in html and "<table>" in html and "<strong>bold</strong>" in html
     assert "<script" not in html and "<img" not in html and 'href="javascript' not in html  # text, not markup

@@ -19,9 +19,17 @@ def test_sigkill_mid_build_is_rebuilt_once_and_ready(live_worker_filesystem, pro
         rec, _ = stored_recording(project, speakers[i % 6], seed=900 + i, seconds=8.0)
         annotate(rec, users["annotator"], [(0.5, 1.5, None, f"words {i}")])
     first = live_worker_filesystem("exports,default", beat=True)
-    response = api(users["manager"]).post(f"/api/v1/projects/{project.id}/releases/", {"spec": {
-        "unit": "recording", "audio": {"sample_rate": 8000}, "formats": ["jsonl", "webdataset", "hf-parquet"],
-    }}, format="json")  # fmt: skip
+    response = api(users["manager"]).post(
+        f"/api/v1/projects/{project.id}/releases/",
+        {
+            "spec": {
+                "unit": "recording",
+                "audio": {"sample_rate": 8000},
+                "formats": ["jsonl", "webdataset", "hf-parquet"],
+            }
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     release_id = response.json()["id"]
 
@@ -37,8 +45,11 @@ def test_sigkill_mid_build_is_rebuilt_once_and_ready(live_worker_filesystem, pro
     assert written_by_the_dead_run
 
     second = live_worker_filesystem("exports,default", beat=True)
-    second.wait_for(lambda: DatasetRelease.objects.get(id=release_id).status != ReleaseStatus.BUILDING, timeout=90,
-                    what="the release to be rebuilt within 90 s of the new worker's start")
+    second.wait_for(
+        lambda: DatasetRelease.objects.get(id=release_id).status != ReleaseStatus.BUILDING,
+        timeout=90,
+        what="the release to be rebuilt within 90 s of the new worker's start",
+    )
     release = DatasetRelease.objects.get(id=release_id)
     assert release.status == ReleaseStatus.READY, release.error
     assert release.attempts == 2 and release.error == ""

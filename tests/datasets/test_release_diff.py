@@ -17,8 +17,12 @@ pytestmark = pytest.mark.django_db
 
 
 def build(corpus, **spec):
-    release = release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id,
-                             spec={"unit": "region", "formats": ["jsonl"], **spec}, enqueue=False)  # fmt: skip
+    release = release_create(
+        actor=corpus["users"]["manager"],
+        project_id=corpus["project"].id,
+        spec={"unit": "region", "formats": ["jsonl"], **spec},
+        enqueue=False,
+    )
     release = release_build(release_id=release.id)
     assert release.status == "ready", release.error
     return release
@@ -42,8 +46,10 @@ def test_diff_lists_each_kind_of_change_with_its_reason(api, corpus, django_capt
     Annotation.objects.filter(recording=unfiltered).update(status="rejected")  # the spec no longer selects it
     QAResult.objects.create(recording=flagged, project=corpus["project"], flagged=True, flags="clipping")
     with django_capture_on_commit_callbacks(execute=True):
-        consent_withdraw(consent_id=ConsentRecord.objects.get(speaker=corpus["speakers"][5], status="granted").id,
-                         actor=users["manager"])
+        consent_withdraw(
+            consent_id=ConsentRecord.objects.get(speaker=corpus["speakers"][5], status="granted").id,
+            actor=users["manager"],
+        )
     newcomer, _ = stored_recording(corpus["project"], SpeakerFactory(project=corpus["project"], code="spk6"), seed=77)
     annotate(newcomer, users["annotator"], [(0.1, 0.6, labels["dog"], "new words")])
     v2 = build(corpus, splits={"train": 0.5, "validation": 0.5}, seed=3)  # no test split: its examples move
@@ -55,8 +61,11 @@ def test_diff_lists_each_kind_of_change_with_its_reason(api, corpus, django_capt
     withdrawn = {k for r in recs["spk5"] for k in keys_of(r)}
     assert diff["added"] == [{"key": k, "split": new[k].split} for k in sorted(keys_of(newcomer))]
     removed = {(x["key"], x["reason"]) for x in diff["removed"]}
-    assert removed == ({(k, "withdrawn") for k in withdrawn} | {(k, "filter") for k in keys_of(unfiltered)}
-                       | {(k, "qa") for k in keys_of(flagged)})
+    assert removed == (
+        {(k, "withdrawn") for k in withdrawn}
+        | {(k, "filter") for k in keys_of(unfiltered)}
+        | {(k, "qa") for k in keys_of(flagged)}
+    )
     (changed_key,) = keys_of(relabel)
     assert diff["relabelled"] == [{"key": changed_key, "from": old[changed_key].labels, "to": ["bird"]}]
     assert diff["retranscribed"] == [{"key": k} for k in sorted(keys_of(retext))]
@@ -64,9 +73,17 @@ def test_diff_lists_each_kind_of_change_with_its_reason(api, corpus, django_capt
     assert moved and [x["key"] for x in diff["moved"]] == moved
     assert all(old[x["key"]].split == x["from"] and new[x["key"]].split == x["to"] for x in diff["moved"])
     assert diff["summary"] == {
-        "added": 1, "removed": len(removed), "relabelled": 1, "retranscribed": len(keys_of(retext)), "moved": len(moved),
-        "removed_by_reason": {"withdrawn": len(withdrawn), "qa": len(keys_of(flagged)), "filter": len(keys_of(unfiltered))},
-    }  # fmt: skip
+        "added": 1,
+        "removed": len(removed),
+        "relabelled": 1,
+        "retranscribed": len(keys_of(retext)),
+        "moved": len(moved),
+        "removed_by_reason": {
+            "withdrawn": len(withdrawn),
+            "qa": len(keys_of(flagged)),
+            "filter": len(keys_of(unfiltered)),
+        },
+    }
     assert "a better transcript" not in response.content.decode() and "text 5-" not in response.content.decode()
 
     # The new release's card sums its diff from the previous release up; the detail page links the diff page.
@@ -98,7 +115,8 @@ def test_diff_needs_two_releases_of_one_project_the_user_may_see(api, corpus, ma
     assert same["summary"]["added"] == same["summary"]["removed"] == same["summary"]["moved"] == 0
     from apps.datasets.models import DatasetRelease
 
-    foreign = DatasetRelease.objects.create(project=other_project, version=1, name="x", purpose="train_models",
-                                            spec={}, status="ready")  # fmt: skip
+    foreign = DatasetRelease.objects.create(
+        project=other_project, version=1, name="x", purpose="train_models", spec={}, status="ready"
+    )
     response = api(corpus["users"]["manager"]).get(f"/api/v1/releases/{v1.id}/diff/{foreign.id}")
     assert response.status_code == 404 and "same project" in response.json()["detail"]

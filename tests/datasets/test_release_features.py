@@ -22,8 +22,9 @@ def processed(corpus, django_capture_on_commit_callbacks):
     from apps.processing.selectors import feature_open
     from apps.processing.services import project_recipe_set, recording_queue_processing
 
-    recipe = project_recipe_set(project=corpus["project"], spec={"artifacts": ["mel", "mfcc"],
-                                                                 "features": {"hop_length": HOP}})  # fmt: skip
+    recipe = project_recipe_set(
+        project=corpus["project"], spec={"artifacts": ["mel", "mfcc"], "features": {"hop_length": HOP}}
+    )
     for rec, _ in corpus["recs"].values():
         with django_capture_on_commit_callbacks(execute=True):
             recording_queue_processing(recording=rec)
@@ -35,8 +36,12 @@ def processed(corpus, django_capture_on_commit_callbacks):
 
 
 def create(corpus, **spec):
-    return release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id,
-                          spec={"name": "feats", "filters": {"qa": "any"}, **spec}, enqueue=False)  # fmt: skip
+    return release_create(
+        actor=corpus["users"]["manager"],
+        project_id=corpus["project"].id,
+        spec={"name": "feats", "filters": {"qa": "any"}, **spec},
+        enqueue=False,
+    )
 
 
 def build(corpus, **spec):
@@ -92,14 +97,17 @@ def test_recording_features_are_the_whole_artifact_and_rebuilds_stay_byte_identi
         pattern = (root / "shards" / f"{split}.txt").read_text().strip()
         for sample in wds.WebDataset(str(root / "shards" / pattern), shardshuffle=False):
             rec, _ = processed["recs"][int(sample["__key__"][1:9])]
-            np.testing.assert_array_equal(np.load(io.BytesIO(sample["mel.npy"])),
-                                          processed["arrays"][(rec.sha256, "mel")])  # fmt: skip
+            np.testing.assert_array_equal(
+                np.load(io.BytesIO(sample["mel.npy"])), processed["arrays"][(rec.sha256, "mel")]
+            )
             seen += 1
     assert seen == len(processed["recs"])
     again = release_build(release_id=release_rebuild(actor=processed["users"]["manager"], release_id=release.id).id)
     assert again.status == "ready", again.error
     for fmt in ("webdataset", "jsonl"):
-        assert (release_root(again, fmt) / "SHA256SUMS").read_bytes() == (release_root(release, fmt) / "SHA256SUMS").read_bytes()
+        assert (release_root(again, fmt) / "SHA256SUMS").read_bytes() == (
+            release_root(release, fmt) / "SHA256SUMS"
+        ).read_bytes()
         assert again.files[fmt]["checksum"] == release.files[fmt]["checksum"]
 
 

@@ -6,16 +6,28 @@ from apps.datasets.models import DatasetRelease
 
 pytestmark = pytest.mark.django_db
 
-FORM = {"name": "page release", "purpose": "train_models", "unit": "region", "margin": "0", "qa": "exclude_flagged",
-        "audio_format": "flac", "ratio_train": "0.8", "ratio_validation": "0.1", "ratio_test": "0.1", "seed": "0",
-        "formats": ["jsonl", "csv"]}  # fmt: skip
+FORM = {
+    "name": "page release",
+    "purpose": "train_models",
+    "unit": "region",
+    "margin": "0",
+    "qa": "exclude_flagged",
+    "audio_format": "flac",
+    "ratio_train": "0.8",
+    "ratio_validation": "0.1",
+    "ratio_test": "0.1",
+    "seed": "0",
+    "formats": ["jsonl", "csv"],
+}
 
 
 def test_manager_builds_from_the_form_and_reads_the_data_card(client, corpus, django_capture_on_commit_callbacks):
     client.force_login(corpus["users"]["manager"])
     url = f"/projects/{corpus['project'].id}/releases/"
     page = client.get(url)
-    assert page.status_code == 200 and b'data-testid="release-form"' in page.content and b"No releases yet" in page.content
+    assert (
+        page.status_code == 200 and b'data-testid="release-form"' in page.content and b"No releases yet" in page.content
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {**FORM, "labels": ["dog"]})
     release = DatasetRelease.objects.get()
@@ -43,8 +55,16 @@ def test_viewers_see_releases_but_no_form_and_cannot_post(client, corpus):
 
 
 def test_a_building_release_shows_progress_and_refreshes(client, corpus):
-    release = DatasetRelease.objects.create(project=corpus["project"], version=1, name="x", purpose="train_models",
-                                            spec={}, status="building", stage="writing", progress=42.0)  # fmt: skip
+    release = DatasetRelease.objects.create(
+        project=corpus["project"],
+        version=1,
+        name="x",
+        purpose="train_models",
+        spec={},
+        status="building",
+        stage="writing",
+        progress=42.0,
+    )
     client.force_login(corpus["users"]["viewer"])
     html = client.get(f"/releases/{release.id}/").content.decode()
     assert 'http-equiv="refresh"' in html and 'value="42.0"' in html and "writing" in html

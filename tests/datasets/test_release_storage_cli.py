@@ -20,12 +20,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.s3
-def test_release_on_s3_lists_every_object_presigns_files_and_streams_the_tar(s3_storage, corpus, api, monkeypatch,
-                                                                               tmp_path):  # fmt: skip
+def test_release_on_s3_lists_every_object_presigns_files_and_streams_the_tar(
+    s3_storage, corpus, api, monkeypatch, tmp_path
+):
     client_s3, bucket = s3_storage
     monkeypatch.setattr(_RemoteFile, "SMALL", 20_000)  # push the larger files through the multipart path
-    release = release_create(actor=None, project_id=corpus["project"].id,
-                             spec={"unit": "region", "formats": ["webdataset", "jsonl"]}, enqueue=False)  # fmt: skip
+    release = release_create(
+        actor=None,
+        project_id=corpus["project"].id,
+        spec={"unit": "region", "formats": ["webdataset", "jsonl"]},
+        enqueue=False,
+    )
     release = release_build(release_id=release.id)
     assert release.status == "ready", release.error
     for fmt in ("webdataset", "jsonl"):
@@ -37,14 +42,21 @@ def test_release_on_s3_lists_every_object_presigns_files_and_streams_the_tar(s3_
         for path, digest in listed.items():
             body = client_s3.get_object(Bucket=bucket, Key=prefix + path)["Body"].read()
             assert hashlib.sha256(body).hexdigest() == digest, path
-    assert any(len(client_s3.get_object(Bucket=bucket, Key=k)["Body"].read()) > 20_000
-               for k in s3_keys(client_s3, bucket, release.storage_prefix))  # fmt: skip
+    assert any(
+        len(client_s3.get_object(Bucket=bucket, Key=k)["Body"].read()) > 20_000
+        for k in s3_keys(client_s3, bucket, release.storage_prefix)
+    )
 
     client = api(corpus["users"]["exporter"])
     one = client.get(f"/api/v1/releases/{release.id}/download/jsonl", {"file": "SHA256SUMS"})
     assert one.status_code == 302 and "Signature" in one["Location"]
-    assert requests.get(one["Location"], timeout=10).content.decode().splitlines() == \
-        client_s3.get_object(Bucket=bucket, Key=f"{release.storage_prefix}jsonl/SHA256SUMS")["Body"].read().decode().splitlines()
+    assert (
+        requests.get(one["Location"], timeout=10).content.decode().splitlines()
+        == client_s3.get_object(Bucket=bucket, Key=f"{release.storage_prefix}jsonl/SHA256SUMS")["Body"]
+        .read()
+        .decode()
+        .splitlines()
+    )
     body = b"".join(client.get(f"/api/v1/releases/{release.id}/download/webdataset").streaming_content)
     with tarfile.open(fileobj=io.BytesIO(body)) as tar:
         tar.extractall(tmp_path / "x", filter="data")

@@ -22,9 +22,12 @@ def withdraw(speaker, manager):
 
 
 def new_release(corpus, **spec):
-    return release_create(actor=corpus["users"]["manager"], project_id=corpus["project"].id,
-                          spec={"name": "barks", "unit": "region", "formats": ["jsonl", "webdataset"], **spec},
-                          enqueue=False)  # fmt: skip
+    return release_create(
+        actor=corpus["users"]["manager"],
+        project_id=corpus["project"].id,
+        spec={"name": "barks", "unit": "region", "formats": ["jsonl", "webdataset"], **spec},
+        enqueue=False,
+    )
 
 
 def files_under(prefix: str) -> list[str]:
@@ -63,8 +66,13 @@ def test_withdrawal_committed_during_the_build_never_ships_that_speaker(corpus, 
         assert "withdrawn while this release was being built" in release.error
         assert shipped == set()  # the manifest (with its transcripts) is gone too
         assert files_under(release.storage_prefix.rstrip("/")) == []
-    assert DatasetRelease.objects.filter(status="ready", items__recording_ref__in=[
-        rid for rid, (rec, _) in corpus["recs"].items() if rec.speaker_id == victim.id]).count() == 0
+    assert (
+        DatasetRelease.objects.filter(
+            status="ready",
+            items__recording_ref__in=[rid for rid, (rec, _) in corpus["recs"].items() if rec.speaker_id == victim.id],
+        ).count()
+        == 0
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -94,7 +102,10 @@ def test_withdrawal_after_the_build_blocks_downloads_and_lists_the_withdrawn_exa
     assert release.needs_rebuild and "withdrew consent" in release.rebuild_reason
 
     client = api(corpus["users"]["exporter"])
-    for url in (f"/api/v1/releases/{release.id}/download/jsonl", f"/api/v1/releases/{release.id}/download/jsonl?list=1"):
+    for url in (
+        f"/api/v1/releases/{release.id}/download/jsonl",
+        f"/api/v1/releases/{release.id}/download/jsonl?list=1",
+    ):
         response = client.get(url)
         assert response.status_code == 410
         assert "withdrew consent" in response.json()["detail"] and "/rebuild/" in response.json()["detail"]
@@ -115,9 +126,13 @@ def test_withdrawal_after_the_build_blocks_downloads_and_lists_the_withdrawn_exa
 
     rebuilt = release_build(release_id=release_rebuild(actor=corpus["users"]["manager"], release_id=release.id).id)
     assert rebuilt.version == 2 and rebuilt.status == "ready" and not rebuilt.needs_rebuild
-    assert not {k.split("-")[0] for k in ReleaseItem.objects.filter(release=rebuilt).values_list("key", flat=True)} \
+    assert (
+        not {k.split("-")[0] for k in ReleaseItem.objects.filter(release=rebuilt).values_list("key", flat=True)}
         & victim_keys
-    assert api(corpus["users"]["exporter"]).get(f"/api/v1/releases/{rebuilt.id}/download/jsonl?list=1").status_code == 200
+    )
+    assert (
+        api(corpus["users"]["exporter"]).get(f"/api/v1/releases/{rebuilt.id}/download/jsonl?list=1").status_code == 200
+    )
 
 
 @pytest.mark.django_db

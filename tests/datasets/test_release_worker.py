@@ -41,9 +41,17 @@ def test_withdrawal_committed_while_the_worker_builds_never_ships_that_speaker(l
     victim = speakers[7]
     worker = live_worker("exports")
 
-    response = api(users["manager"]).post(f"/api/v1/projects/{project.id}/releases/", {"spec": {
-        "unit": "recording", "audio": {"sample_rate": 8000}, "formats": ["jsonl", "webdataset", "hf-parquet"],
-    }}, format="json")  # fmt: skip
+    response = api(users["manager"]).post(
+        f"/api/v1/projects/{project.id}/releases/",
+        {
+            "spec": {
+                "unit": "recording",
+                "audio": {"sample_rate": 8000},
+                "formats": ["jsonl", "webdataset", "hf-parquet"],
+            }
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     release_id = response.json()["id"]
     poll(lambda: DatasetRelease.objects.filter(id=release_id, stage="writing").exists())
@@ -55,8 +63,11 @@ def test_withdrawal_committed_while_the_worker_builds_never_ships_that_speaker(l
         consent = ConsentRecord.objects.get(speaker=victim, status="granted")
         consent_withdraw(consent_id=consent.id, actor=users["manager"])
 
-    release = poll(lambda: DatasetRelease.objects.filter(id=release_id, status__in=["ready", "failed"]).first(),
-                   timeout=180, step=0.2)  # fmt: skip
+    release = poll(
+        lambda: DatasetRelease.objects.filter(id=release_id, status__in=["ready", "failed"]).first(),
+        timeout=180,
+        step=0.2,
+    )
     # The manifest was frozen (with the victim) before the withdrawal, so the only safe outcome is a failed build.
     assert release.status == "failed", worker.output()[-3000:]
     assert "withdrawn while this release was being built" in release.error
@@ -68,8 +79,11 @@ def test_withdrawal_committed_while_the_worker_builds_never_ships_that_speaker(l
     # A rebuild now leaves the speaker out.
     again = api(users["manager"]).post(f"/api/v1/releases/{release_id}/rebuild/")
     assert again.status_code == 201
-    rebuilt = poll(lambda: DatasetRelease.objects.filter(id=again.json()["id"], status__in=["ready", "failed"]).first(),
-                   timeout=180, step=0.2)  # fmt: skip
+    rebuilt = poll(
+        lambda: DatasetRelease.objects.filter(id=again.json()["id"], status__in=["ready", "failed"]).first(),
+        timeout=180,
+        step=0.2,
+    )
     assert rebuilt.status == "ready", rebuilt.error
     shipped = set(ReleaseItem.objects.filter(release=rebuilt).values_list("recording_ref", flat=True))
     assert len(shipped) == 35 and not shipped & set(victim.recordings.values_list("id", flat=True))

@@ -79,8 +79,15 @@ def test_splits_follow_the_ratios_per_label_and_language():
         label = "rare" if s % 25 == 0 else rng.choice(["dog", "cat", "bird"])
         language = rng.choice(["en", "de", "fr"])
         for k in range(rng.randint(1, 5)):
-            items.append(SplitItem(key=f"s{s:03d}-{k}", speaker=f"spk{s}", labels=(label,), language=language,
-                                   duration=rng.uniform(1, 10)))  # fmt: skip
+            items.append(
+                SplitItem(
+                    key=f"s{s:03d}-{k}",
+                    speaker=f"spk{s}",
+                    labels=(label,),
+                    language=language,
+                    duration=rng.uniform(1, 10),
+                )
+            )
     stats = split_stats(items, assign_splits(items, seed=3))
     total_items = sum(s["items"] for s in stats.values())
     total_hours = sum(s["hours"] for s in stats.values())
@@ -143,7 +150,13 @@ def test_split_stats_counts_items_hours_speakers_labels_languages():
     ]
     stats = split_stats(items, {"a": "train", "b": "train", "c": "test"})
     assert list(stats) == ["train", "test"]
-    assert stats["train"] == {"items": 2, "hours": 1.0, "speakers": 1, "labels": {"cat": 1, "dog": 2}, "languages": {"en": 2}}
+    assert stats["train"] == {
+        "items": 2,
+        "hours": 1.0,
+        "speakers": 1,
+        "labels": {"cat": 1, "dog": 2},
+        "languages": {"en": 2},
+    }
     assert stats["test"] == {"items": 1, "hours": 0.1, "speakers": 0, "labels": {}, "languages": {"de": 1}}
 
 
@@ -157,6 +170,7 @@ def test_leakage_warnings_report_only_near_duplicates_across_splits():
     pairs = leakage_warnings(fps, assignment, sim, threshold=0.95)
     assert [(p.key_a, p.key_b) for p in pairs] == [("a", "b"), ("b", "e")]  # c/d are in the same split
     assert pairs[0].split_a == "train" and pairs[0].split_b == "test" and pairs[0].similarity > 0.95
-    blocked = leakage_warnings(list(fps.items()), assignment, sim, threshold=0.95,
-                               blocking_keys={"a": ["x"], "b": ["x"], "e": ["y"]})  # fmt: skip
+    blocked = leakage_warnings(
+        list(fps.items()), assignment, sim, threshold=0.95, blocking_keys={"a": ["x"], "b": ["x"], "e": ["y"]}
+    )
     assert [(p.key_a, p.key_b) for p in blocked] == [("a", "b")]

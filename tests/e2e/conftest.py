@@ -18,9 +18,17 @@ import pytest
 
 from tests.conftest import CHROMIUM, chromium_available, require_service
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 PASSWORD = "pw-not-secret-123"  # what tests/conftest.py's make_user sets
 
 
@@ -52,8 +60,14 @@ def _watch(page):
     page.on("pageerror", lambda exc: page.console_errors.append(f"pageerror: {exc}"))
     # Chromium logs every 4xx/5xx response as "Failed to load resource"; expected ones (a 409, a 404 before
     # processing) are the page's business, so only script errors count here.
-    page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            and page.console_errors.append(f"console: {msg.text}"))
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type == "error"
+            and not msg.text.startswith("Failed to load resource")
+            and page.console_errors.append(f"console: {msg.text}")
+        ),
+    )
     page.set_default_timeout(15000)
     return page
 
@@ -80,8 +94,11 @@ def session_cookie_for(user, url: str) -> dict:
 
     client = Client()
     client.force_login(user)
-    return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-            "url": url}
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": url,
+    }
 
 
 @pytest.fixture

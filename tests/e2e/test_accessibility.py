@@ -9,8 +9,9 @@ from tests.e2e.test_annotator import _ingest, _labels, _speechy
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def test_main_pages_have_no_serious_accessibility_violations(live_server, browser_context, transactional_db,
-                                                             project_with_roles):
+def test_main_pages_have_no_serious_accessibility_violations(
+    live_server, browser_context, transactional_db, project_with_roles
+):
     from tests.e2e.conftest import session_cookie_for
 
     project, users = project_with_roles
@@ -20,11 +21,19 @@ def test_main_pages_have_no_serious_accessibility_violations(live_server, browse
     ctx.add_cookies([session_cookie_for(users["manager"], live_server.url)])
     page = _watch(ctx.new_page())
     problems = []
-    for path in ("/", f"/projects/{project.id}/", "/account/tokens/", f"/projects/{project.id}/processing/",
-                 f"/projects/{project.id}/overlap/", f"/recordings/{rid}/",
-                 f"/projects/{project.id}/recordings/?min_duration=x",
-                 f"/projects/{project.id}/releases/", f"/projects/{project.id}/settings/",
-                 f"/projects/{project.id}/members/", "/projects/new/"):
+    for path in (
+        "/",
+        f"/projects/{project.id}/",
+        "/account/tokens/",
+        f"/projects/{project.id}/processing/",
+        f"/projects/{project.id}/overlap/",
+        f"/recordings/{rid}/",
+        f"/projects/{project.id}/recordings/?min_duration=x",
+        f"/projects/{project.id}/releases/",
+        f"/projects/{project.id}/settings/",
+        f"/projects/{project.id}/members/",
+        "/projects/new/",
+    ):
         page.goto(live_server.url + path)
         problems += [f"{path}: {v}" for v in axe_violations(page)]
     assert not problems, "\n".join(problems)

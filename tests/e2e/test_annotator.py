@@ -25,8 +25,12 @@ READY = '[data-testid="interactive"][data-ready="true"]'
 def _labels(project):
     from apps.annotation.models import Label, LabelKind
 
-    speech = Label.objects.create(project=project, kind=LabelKind.REGION, name="speech", color="#2563eb", hotkey="1", order=0)
-    noise = Label.objects.create(project=project, kind=LabelKind.REGION, name="noise", color="#dc2626", hotkey="2", order=1)
+    speech = Label.objects.create(
+        project=project, kind=LabelKind.REGION, name="speech", color="#2563eb", hotkey="1", order=0
+    )
+    noise = Label.objects.create(
+        project=project, kind=LabelKind.REGION, name="noise", color="#dc2626", hotkey="2", order=1
+    )
     return speech, noise
 
 
@@ -137,8 +141,10 @@ def test_draw_label_transcribe_reload_submit_next(live_server, new_page, labelli
     page.locator('[data-testid="transcript-input"]').fill("hello world")
     _wait_saved(page)
 
-    annotation = _wait_for(lambda: (a := _annotation(annotator, current_rid)) and a.regions.count() == 1 and a,
-                           what="the region to reach the server")
+    annotation = _wait_for(
+        lambda: (a := _annotation(annotator, current_rid)) and a.regions.count() == 1 and a,
+        what="the region to reach the server",
+    )
     region = annotation.regions.get()
     assert region.label_id == labels["speech"].id
     _wait_for(lambda: annotation.regions.get().text == "hello world", what="the transcript to be saved")
@@ -163,7 +169,9 @@ def test_draw_label_transcribe_reload_submit_next(live_server, new_page, labelli
     page.wait_for_function(
         "t => { const el = document.querySelector('[data-testid=\"recording-title\"]');"
         " return el && el.textContent !== t && el.textContent !== 'Loading…'; }",
-        arg=first_title, timeout=30000)
+        arg=first_title,
+        timeout=30000,
+    )
     page.wait_for_selector(READY, timeout=30000)
     assert page.locator('[data-testid="recording-title"]').inner_text() != first_title
     assert page.locator('[data-testid="region-item"]').count() == 0
@@ -181,7 +189,8 @@ def test_stale_context_gets_conflict_and_keeps_both_versions(live_server, logged
     stale = logged_in_page(annotator)  # a second browser (context) on the same item, at the same version
     _open(stale, url)
     assert first.evaluate("window.earmarkAnnotator.item.annotation.id") == stale.evaluate(
-        "window.earmarkAnnotator.item.annotation.id")
+        "window.earmarkAnnotator.item.annotation.id"
+    )
     annotation_id = first.evaluate("window.earmarkAnnotator.item.annotation.id")
 
     _drag(first, 0.1, 0.3)
@@ -215,8 +224,9 @@ def test_stale_context_gets_conflict_and_keeps_both_versions(live_server, logged
     assert not first.console_errors and not stale.console_errors
 
 
-def test_one_hour_recording_opens_and_is_labelled_near_its_end(live_server, logged_in_page, transactional_db,
-                                                                  project_with_roles, tmp_path):
+def test_one_hour_recording_opens_and_is_labelled_near_its_end(
+    live_server, logged_in_page, transactional_db, project_with_roles, tmp_path
+):
     project, users = project_with_roles
     annotator = users["annotator"]
     speech, _ = _labels(project)
@@ -238,15 +248,17 @@ def test_one_hour_recording_opens_and_is_labelled_near_its_end(live_server, logg
     for _ in range(8):
         page.keyboard.press("+")  # zoom in ~25x
     page.keyboard.press("End")  # jump to the end
-    page.wait_for_function("!window.earmarkAnnotator.waveform.busy", polling=100)  # finer peaks swapped in
+    page.wait_for_function("() => !window.earmarkAnnotator.waveform.busy", polling=100)  # finer peaks swapped in
     visible = page.evaluate("window.earmarkAnnotator.waveform.visibleRange()")
     assert visible[1] > 3590 and visible[1] - visible[0] < 600, visible
     _drag(page, 0.55, 0.8)
     page.keyboard.press("1")
     _wait_saved(page)
 
-    annotation = _wait_for(lambda: (a := _annotation(annotator, result.recording_id)) and a.regions.count() == 1 and a,
-                           what="the region near the end to be saved")
+    annotation = _wait_for(
+        lambda: (a := _annotation(annotator, result.recording_id)) and a.regions.count() == 1 and a,
+        what="the region near the end to be saved",
+    )
     region = annotation.regions.get()
     assert region.label_id == speech.id
     assert visible[0] < region.start < region.end <= 3600
@@ -276,8 +288,8 @@ def test_keyboard_only_marks_nudges_undo_and_spectrogram_box(live_server, logged
     page.keyboard.press("ArrowRight")
     page.keyboard.press("o")
     page.keyboard.press("2")
-    page.keyboard.press("BracketRight")          # start +10 ms
-    page.keyboard.press("Shift+BracketRight")    # start +100 ms
+    page.keyboard.press("BracketRight")  # start +10 ms
+    page.keyboard.press("Shift+BracketRight")  # start +100 ms
     regions = page.evaluate("window.earmarkAnnotator.store.regions")
     assert len(regions) == 1
     assert regions[0]["start"] == pytest.approx(1.11, abs=1e-6) and regions[0]["end"] == pytest.approx(3.0, abs=1e-6)
@@ -301,7 +313,8 @@ def test_keyboard_only_marks_nudges_undo_and_spectrogram_box(live_server, logged
     canvas.wait_for(state="visible")
     page.wait_for_function(
         "() => [...performance.getEntriesByType('resource')].some((e) => e.name.includes('/spectrogram/tiles/0/'))",
-        timeout=15000)
+        timeout=15000,
+    )
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.2)
     page.mouse.down()
@@ -310,8 +323,9 @@ def test_keyboard_only_marks_nudges_undo_and_spectrogram_box(live_server, logged
     page.mouse.up()
     _wait_saved(page)
 
-    annotation = _wait_for(lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 2 and a,
-                           what="both regions to be saved")
+    annotation = _wait_for(
+        lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 2 and a, what="both regions to be saved"
+    )
     tf = annotation.regions.exclude(fmin=None).get()
     assert 0 < tf.fmin < tf.fmax
     plain = annotation.regions.get(fmin=None)
@@ -319,8 +333,9 @@ def test_keyboard_only_marks_nudges_undo_and_spectrogram_box(live_server, logged
     assert not page.console_errors, page.console_errors
 
 
-def test_stereo_recording_shows_channels_solo_and_ties_a_region_to_a_channel(live_server, logged_in_page,
-                                                                              transactional_db, project_with_roles):
+def test_stereo_recording_shows_channels_solo_and_ties_a_region_to_a_channel(
+    live_server, logged_in_page, transactional_db, project_with_roles
+):
     project, users = project_with_roles
     annotator = users["annotator"]
     speech, _ = _labels(project)
@@ -345,8 +360,10 @@ def test_stereo_recording_shows_channels_solo_and_ties_a_region_to_a_channel(liv
     page.keyboard.press("c")  # all channels -> channel 1
     page.keyboard.press("c")  # -> channel 2
     _wait_saved(page)
-    annotation = _wait_for(lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 1 and a,
-                           what="the channel region to be saved")
+    annotation = _wait_for(
+        lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 1 and a,
+        what="the channel region to be saved",
+    )
     _wait_for(lambda: annotation.regions.get().channel == 1, what="the region's channel to be saved")
     assert annotation.regions.get().label_id == speech.id
     assert not page.console_errors, page.console_errors
@@ -372,8 +389,9 @@ def test_lost_connection_shows_unsaved_and_retries(live_server, logged_in_page, 
 
     page.context.set_offline(False)
     _wait_saved(page)
-    annotation = _wait_for(lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 1 and a,
-                           what="the retried save")
+    annotation = _wait_for(
+        lambda: (a := _annotation(annotator, rid)) and a.regions.count() == 1 and a, what="the retried save"
+    )
     assert annotation.regions.get().label_id == labels["speech"].id
     assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('earmark:draft:')).length") == 0
     assert not page.console_errors, page.console_errors

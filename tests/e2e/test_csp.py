@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 WATCH_CSP = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', (e) => {
-  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample || ""}`);
+  const where = `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`;
+  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${where} ${e.sample || ""}`);
 });
 """
 
@@ -25,16 +26,29 @@ def _violations(page, messages) -> list[str]:
     return page.evaluate("window.__csp") + [m for m in messages if "Content Security Policy" in m]
 
 
-def test_main_pages_report_no_csp_violation(live_server, logged_in_page, new_page, labelling_project,  # noqa: F811
-                                            make_user):
+def test_main_pages_report_no_csp_violation(
+    live_server,
+    logged_in_page,
+    new_page,
+    labelling_project,  # noqa: F811
+    make_user,
+):
     project, users, _, recording_ids = labelling_project
     pid = project.id
     pages = {
         "manager": [
-            "/", f"/projects/{pid}/", f"/projects/{pid}/recordings/", f"/projects/{pid}/upload/",
-            f"/projects/{pid}/processing/", f"/projects/{pid}/dashboard/", f"/projects/{pid}/review/",
-            f"/projects/{pid}/overlap/", f"/projects/{pid}/releases/", f"/projects/{pid}/consent/",
-            "/account/tokens/", "/api/docs/",
+            "/",
+            f"/projects/{pid}/",
+            f"/projects/{pid}/recordings/",
+            f"/projects/{pid}/upload/",
+            f"/projects/{pid}/processing/",
+            f"/projects/{pid}/dashboard/",
+            f"/projects/{pid}/review/",
+            f"/projects/{pid}/overlap/",
+            f"/projects/{pid}/releases/",
+            f"/projects/{pid}/consent/",
+            "/account/tokens/",
+            "/api/docs/",
         ],
         "annotator": [f"/projects/{pid}/annotate/"],
     }

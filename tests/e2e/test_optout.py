@@ -111,10 +111,14 @@ def test_bad_links_get_a_clear_page_and_change_nothing(live_server, speaker_link
     else:
         settings.EARMARK_OPTOUT_LINK_DAYS = 1
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(signing, "time", __import__("types").SimpleNamespace(time=lambda: (
-                timezone.now() - timedelta(days=2)).timestamp()))
-            token = signing.dumps({"c": consent.id, "s": consent.speaker_id}, salt="earmark.consent.optout",
-                                  compress=True)
+            mp.setattr(
+                signing,
+                "time",
+                __import__("types").SimpleNamespace(time=lambda: (timezone.now() - timedelta(days=2)).timestamp()),
+            )
+            token = signing.dumps(
+                {"c": consent.id, "s": consent.speaker_id}, salt="earmark.consent.optout", compress=True
+            )
         title = "This link has expired"
     events = AuditEvent.objects.count()
     page = nojs_page()

@@ -10,8 +10,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 READY = '[data-testid="interactive"][data-ready="true"]'
 
 
-def test_accept_model_suggestions_saves_their_provenance(transactional_db, live_server, logged_in_page,
-                                                         learning_world, django_capture_on_commit_callbacks):
+def test_accept_model_suggestions_saves_their_provenance(
+    transactional_db, live_server, logged_in_page, learning_world, django_capture_on_commit_callbacks
+):
     from apps.annotation.models import Annotation, AnnotationVersion, Region
     from apps.learning.models import ModelState
 

@@ -15,24 +15,38 @@ def _work(user, project, regions):
     from apps.annotation.services import annotation_save, annotation_submit, queue_next
 
     annotation, recording = queue_next(project_id=project.id, user=user)
-    annotation = annotation_save(annotation=annotation, user=user, version=annotation.version, regions=regions,
-                                 clip_labels=[])
+    annotation = annotation_save(
+        annotation=annotation, user=user, version=annotation.version, regions=regions, clip_labels=[]
+    )
     return annotation_submit(annotation=annotation, user=user, version=annotation.version), recording
 
 
 def _region(uid, start, end, label):
-    return {"id": uid, "start": start, "end": end, "channel": None, "label": label, "text": "", "attributes": {},
-            "fmin": None, "fmax": None}
+    return {
+        "id": uid,
+        "start": start,
+        "end": end,
+        "channel": None,
+        "label": label,
+        "text": "",
+        "attributes": {},
+        "fmin": None,
+        "fmax": None,
+    }
 
 
 def _wait_title_change(page, old):
     page.wait_for_function(
         "t => { const el = document.querySelector('[data-testid=\"recording-title\"]');"
-        " return el && el.textContent !== t && el.textContent !== 'Loading…'; }", arg=old, timeout=30000)
+        " return el && el.textContent !== t && el.textContent !== 'Loading…'; }",
+        arg=old,
+        timeout=30000,
+    )
 
 
-def test_reviewer_rejects_and_corrects_then_annotator_sees_rejection(live_server, logged_in_page, transactional_db,
-                                                                    project_with_roles):
+def test_reviewer_rejects_and_corrects_then_annotator_sees_rejection(
+    live_server, logged_in_page, transactional_db, project_with_roles
+):
     from apps.annotation.models import Annotation, AnnotationVersion
     from apps.review.models import Review
 
@@ -64,14 +78,15 @@ def test_reviewer_rejects_and_corrects_then_annotator_sees_rejection(live_server
     reviewer.fill('[data-testid="review-comment"]', "Added the missed opening word.")
     reviewer.click('[data-testid="review-correct"]')
     reviewer.wait_for_function(
-        "() => document.querySelector('[data-testid=\"recording-title\"]').textContent === 'Queue empty'",
-        timeout=30000)
+        "() => document.querySelector('[data-testid=\"recording-title\"]').textContent === 'Queue empty'", timeout=30000
+    )
     assert not reviewer.console_errors, reviewer.console_errors
 
     first.refresh_from_db()
     assert first.status == "rejected" and first.review_comment == "The first region is noise, not speech."
-    second = _wait_for(lambda: (a := Annotation.objects.get(pk=second.pk)).status == "accepted" and a,
-                       what="the correction to land")
+    second = _wait_for(
+        lambda: (a := Annotation.objects.get(pk=second.pk)).status == "accepted" and a, what="the correction to land"
+    )
     assert second.regions.count() == 2
     correction = AnnotationVersion.objects.get(annotation=second, kind="correction")
     assert correction.author == users["reviewer"] and len(correction.regions) == 2

@@ -64,7 +64,10 @@ def _drag(page, x0, x1):
 def _next_title(page, old):
     page.wait_for_function(
         "t => { const el = document.querySelector('[data-testid=\"recording-title\"]');"
-        " return el && el.textContent !== t && el.textContent !== 'Loading…'; }", arg=old, timeout=60000)
+        " return el && el.textContent !== t && el.textContent !== 'Loading…'; }",
+        arg=old,
+        timeout=60000,
+    )
 
 
 def _sign_in(page, url, username, password):

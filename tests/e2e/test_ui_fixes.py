@@ -1,6 +1,7 @@
 """Visual and interaction fixes, in Chromium: ruler labels, label chip vs hover label, Skip's confirmation,
 Previous, progress, the dashboard's categories, the upload page."""
 
+import base64
 import re
 
 import pytest
@@ -21,9 +22,19 @@ LABELS_JS = """() => {
 }"""
 
 
+def _chart_texts(page, testid: str) -> list[str]:
+    """The text drawn in a dashboard chart, an <img> with an SVG data URI (no inline SVG under the CSP)."""
+    img = page.locator(f'[data-testid="{testid}"] img')
+    assert img.evaluate("i => i.complete && i.naturalWidth > 0"), f"{testid} did not render"
+    src = img.get_attribute("src")
+    assert src.startswith("data:image/svg+xml;base64,"), src[:40]
+    svg = base64.b64decode(src.split(",", 1)[1]).decode()
+    return [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg) if t.strip()]
+
+
 def _seconds(label: str) -> float:
     parts = [float(p) for p in label.split(":")]
-    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    return sum(p * 60**i for i, p in enumerate(reversed(parts)))
 
 
 @pytest.fixture
@@ -68,8 +79,12 @@ def test_a_short_regions_label_chip_is_not_under_the_hover_label(live_server, lo
     hover = page.locator('[part~="hover-label"]').first
     hover.wait_for(state="visible")
     a, b = chip.bounding_box(), hover.bounding_box()
-    overlap = not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
-                   or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+    overlap = not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
     assert not overlap, (a, b)
 
 
@@ -92,25 +107,31 @@ def test_progress_skip_confirmation_and_previous(live_server, logged_in_page, sh
     assert page.locator('[data-testid="recording-title"]').inner_text() == first  # kept
 
     page.click('[data-testid="submit-button"]')
-    page.wait_for_function("t => document.querySelector('[data-testid=\"recording-title\"]').textContent !== t"
-                           " && document.querySelector('[data-testid=\"interactive\"]').dataset.ready === 'true'",
-                           arg=first, timeout=30000)
+    page.wait_for_function(
+        "t => document.querySelector('[data-testid=\"recording-title\"]').textContent !== t"
+        " && document.querySelector('[data-testid=\"interactive\"]').dataset.ready === 'true'",
+        arg=first,
+        timeout=30000,
+    )
     assert page.locator('[data-testid="queue-progress"]').inner_text() == "· 2 of 3 left"
     page.click('[data-testid="previous-button"]')
-    page.wait_for_function("t => document.querySelector('[data-testid=\"recording-title\"]').textContent === t",
-                           arg=first, timeout=30000)
+    page.wait_for_function(
+        "t => document.querySelector('[data-testid=\"recording-title\"]').textContent === t", arg=first, timeout=30000
+    )
     page.wait_for_selector(READY)
     assert page.locator('[data-testid="region-item"]').count() == 1
     assert page.locator('[data-testid="submit-button"]').is_disabled()
     assert "reopens for editing only if a reviewer returns it" in page.locator('[data-role="notice"]').inner_text()
     page.click('[data-testid="next-button"]')
-    page.wait_for_function("t => document.querySelector('[data-testid=\"recording-title\"]').textContent !== t",
-                           arg=first, timeout=30000)
+    page.wait_for_function(
+        "t => document.querySelector('[data-testid=\"recording-title\"]').textContent !== t", arg=first, timeout=30000
+    )
     assert not page.console_errors, page.console_errors
 
 
-def test_dashboard_categories_units_and_qa_axis_in_the_browser(live_server, logged_in_page, transactional_db,
-                                                                project_with_roles):
+def test_dashboard_categories_units_and_qa_axis_in_the_browser(
+    live_server, logged_in_page, transactional_db, project_with_roles
+):
     from django.utils import timezone
 
     from apps.review.models import QAResult
@@ -124,15 +145,16 @@ def test_dashboard_categories_units_and_qa_axis_in_the_browser(live_server, logg
             QAResult.objects.create(recording=rec, project=project, flags=",clipping,", flagged=True)
     page = logged_in_page(users["manager"])
     page.goto(f"{live_server.url}/projects/{project.id}/dashboard/")
-    genders = page.locator('[data-testid="chart-genders"] svg text').all_text_contents()
-    assert [t.strip() for t in genders].count("not given") == 1, genders
+    genders = _chart_texts(page, "chart-genders")
+    assert genders.count("not given") == 1, genders
     assert page.locator('[data-testid="total-audio"]').inner_text() == "1.6 min"
-    qa = " ".join(page.locator('[data-testid="chart-qa"] svg text').all_text_contents())
+    qa = " ".join(_chart_texts(page, "chart-qa"))
     assert set(re.findall(r"\b20\d\d\b", qa)) == {str(timezone.now().year)}, qa
 
 
-def test_upload_page_says_what_is_missing_keeps_the_picker_and_sums_up(live_server, logged_in_page, transactional_db,
-                                                                       project_with_roles, tmp_path):
+def test_upload_page_says_what_is_missing_keeps_the_picker_and_sums_up(
+    live_server, logged_in_page, transactional_db, project_with_roles, tmp_path
+):
     project, users = project_with_roles
     page = logged_in_page(users["manager"])
     page.goto(f"{live_server.url}/projects/{project.id}/upload/")

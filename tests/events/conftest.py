@@ -21,8 +21,9 @@ class Receiver:
                     delivery = self.headers.get("Earmark-Delivery")
                     n = sum(1 for r in receiver.requests if r["headers"].get("Earmark-Delivery") == delivery)
                     status = receiver.script[min(n, len(receiver.script) - 1)]
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                                              "status": status})
+                    receiver.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": body, "status": status}
+                    )
                 reply = b'{"ok": true}' if status < 300 else b"receiver is down for a moment"
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(reply)))

@@ -57,16 +57,19 @@ def test_deliveries_are_signed_retried_after_a_500_until_a_200_and_carry_ids_onl
     made = register(api, users["manager"], project.id, receiver.url)
     assert made.status_code == 201, made.content
     secret = made.json()["secret"]
-    assert len(secret) == 64 and "secret" not in api(users["manager"]).get(
-        f"/api/v1/webhooks/{made.json()['id']}/").json()
+    assert (
+        len(secret) == 64 and "secret" not in api(users["manager"]).get(f"/api/v1/webhooks/{made.json()['id']}/").json()
+    )
 
     # Four kinds of news, from four apps, each through its service.
-    release = release_create(actor=users["manager"], project_id=project.id,
-                             spec={"unit": "region", "formats": ["jsonl"]}, enqueue=False)
+    release = release_create(
+        actor=users["manager"], project_id=project.id, spec={"unit": "region", "formats": ["jsonl"]}, enqueue=False
+    )
     release_build(release_id=release.id)  # -> release.published
     with transaction.atomic():  # -> recording.withdrawn and release.needs_rebuild
-        consent_withdraw(consent_id=ConsentRecord.objects.get(speaker=victim, status="granted").id,
-                         actor=users["manager"])
+        consent_withdraw(
+            consent_id=ConsentRecord.objects.get(speaker=victim, status="granted").id, actor=users["manager"]
+        )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("petra-private-voice.wav", make_audio(seconds=0.5, seed=99))
@@ -74,8 +77,14 @@ def test_deliveries_are_signed_retried_after_a_500_until_a_200_and_carry_ids_onl
     import_zip_recorded(project=project, fileobj=buf, name="petra-uploads.zip", created_by=users["manager"])
 
     wanted = {"release.published", "recording.withdrawn", "release.needs_rebuild", "import.finished"}
-    poll(lambda: set(WebhookDelivery.objects.filter(status="delivered").values_list("event", flat=True)) == wanted
-         and not WebhookDelivery.objects.exclude(status="delivered").exists(), timeout=120, step=0.2)
+    poll(
+        lambda: (
+            set(WebhookDelivery.objects.filter(status="delivered").values_list("event", flat=True)) == wanted
+            and not WebhookDelivery.objects.exclude(status="delivered").exists()
+        ),
+        timeout=120,
+        step=0.2,
+    )
     deliveries = list(WebhookDelivery.objects.order_by("id"))
     assert len(deliveries) == 4, worker.output()[-2000:]
     for d in deliveries:
@@ -104,15 +113,47 @@ def test_deliveries_are_signed_retried_after_a_500_until_a_200_and_carry_ids_onl
     assert bodies["import.finished"]["data"]["counts"]["accepted"] == 1
 
     # Nothing personal in any body: no names, e-mails, speaker codes, transcripts, file or user names.
-    personal = ["Petra", "petra", "example.org", *(s.code for s in corpus["speakers"]), users["manager"].username,
-                "text ", ".wav", ".zip"]  # fmt: skip
+    personal = [
+        "Petra",
+        "petra",
+        "example.org",
+        *(s.code for s in corpus["speakers"]),
+        users["manager"].username,
+        "text ",
+        ".wav",
+        ".zip",
+    ]
     for r in receiver.requests:
         assert not [p for p in personal if p.encode() in r["body"]], r["body"]
         texts = set(strings_in(json.loads(r["body"]))) - {"id", "event", "project_id", "created_at", "data"}
-        assert all(t in {*EVENTS, "consent_withdrawn", "done", "failed", "reason", "purposes", "recording_ids",
-                         "release_id", "version", "import_id", "status", "counts", "accepted", "duplicate",
-                         "rejected", "store", "annotate", "review", "train_models", "public_release", "commercial"}
-                   or re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", t) for t in texts), texts
+        assert all(
+            t
+            in {
+                *EVENTS,
+                "consent_withdrawn",
+                "done",
+                "failed",
+                "reason",
+                "purposes",
+                "recording_ids",
+                "release_id",
+                "version",
+                "import_id",
+                "status",
+                "counts",
+                "accepted",
+                "duplicate",
+                "rejected",
+                "store",
+                "annotate",
+                "review",
+                "train_models",
+                "public_release",
+                "commercial",
+            }
+            or re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", t)
+            for t in texts
+        ), texts
 
     # The deliveries are listed with their responses, in the API and on the page.
     listed = api(users["manager"]).get(f"/api/v1/webhooks/{made.json()['id']}/deliveries/").json()["results"]
@@ -124,16 +165,19 @@ def test_deliveries_are_signed_retried_after_a_500_until_a_200_and_carry_ids_onl
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url, sentence", [
-    ("ftp://example.org/hook", "must start with http:// or https://"),
-    ("http://127.0.0.1:9/hook", "resolves to 127.0.0.1, a loopback, private"),
-    ("http://localhost/hook", "resolves to"),
-    ("http://169.254.169.254/latest/meta-data/", "resolves to 169.254.169.254"),
-    ("http://10.1.2.3/hook", "resolves to 10.1.2.3"),
-    ("http://[::1]/hook", "resolves to ::1"),
-    ("http://user:pw@example.org/hook", "must not carry a user name or password"),
-    ("http://no-such-host.invalid/hook", "does not resolve"),
-])
+@pytest.mark.parametrize(
+    "url, sentence",
+    [
+        ("ftp://example.org/hook", "must start with http:// or https://"),
+        ("http://127.0.0.1:9/hook", "resolves to 127.0.0.1, a loopback, private"),
+        ("http://localhost/hook", "resolves to"),
+        ("http://169.254.169.254/latest/meta-data/", "resolves to 169.254.169.254"),
+        ("http://10.1.2.3/hook", "resolves to 10.1.2.3"),
+        ("http://[::1]/hook", "resolves to ::1"),
+        ("http://user:pw@example.org/hook", "must not carry a user name or password"),
+        ("http://no-such-host.invalid/hook", "does not resolve"),
+    ],
+)
 def test_endpoint_urls_must_be_public_http_unless_the_site_allows_them(api, project_with_roles, url, sentence):
     project, users = project_with_roles
     response = register(api, users["manager"], project.id, url)
@@ -150,8 +194,9 @@ def test_unknown_events_are_a_400_sentence(api, project_with_roles, receiver):
 
 
 @pytest.mark.django_db
-def test_addresses_are_checked_again_at_delivery_time(api, project_with_roles, receiver, settings,
-                                                      django_capture_on_commit_callbacks):
+def test_addresses_are_checked_again_at_delivery_time(
+    api, project_with_roles, receiver, settings, django_capture_on_commit_callbacks
+):
     project, users = project_with_roles
     assert register(api, users["manager"], project.id, receiver.url).status_code == 201
     settings.EARMARK_WEBHOOK_ALLOW_HOSTS = []  # the site stops allowing loopback (or DNS now points there)
@@ -164,8 +209,9 @@ def test_addresses_are_checked_again_at_delivery_time(api, project_with_roles, r
 
 
 @pytest.mark.django_db
-def test_model_ready_is_declared_for_the_learning_app_and_delivered(api, project_with_roles, receiver,
-                                                                    django_capture_on_commit_callbacks):
+def test_model_ready_is_declared_for_the_learning_app_and_delivered(
+    api, project_with_roles, receiver, django_capture_on_commit_callbacks
+):
     project, users = project_with_roles
     secret = register(api, users["manager"], project.id, receiver.url, events=["model.ready"]).json()["secret"]
     assert hook_handlers(MODEL_READY), "events registers a handler for model_ready"
@@ -214,12 +260,22 @@ def test_a_delivery_whose_retry_message_was_lost_is_sent_by_the_sweeper(api, pro
 
     project, users = project_with_roles
     made = register(api, users["manager"], project.id, receiver.url).json()
-    overdue = WebhookDelivery.objects.create(endpoint_id=made["id"], event="model.ready", body='{"id": 1}',
-                                             status="retrying", attempts=1,
-                                             next_attempt_at=timezone.now() - timedelta(hours=1))  # fmt: skip
-    waiting = WebhookDelivery.objects.create(endpoint_id=made["id"], event="model.ready", body='{"id": 2}',
-                                             status="retrying", attempts=1,
-                                             next_attempt_at=timezone.now() + timedelta(minutes=5))  # fmt: skip
+    overdue = WebhookDelivery.objects.create(
+        endpoint_id=made["id"],
+        event="model.ready",
+        body='{"id": 1}',
+        status="retrying",
+        attempts=1,
+        next_attempt_at=timezone.now() - timedelta(hours=1),
+    )
+    waiting = WebhookDelivery.objects.create(
+        endpoint_id=made["id"],
+        event="model.ready",
+        body='{"id": 2}',
+        status="retrying",
+        attempts=1,
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
     assert deliveries_requeue_stale_task() == 1
     overdue.refresh_from_db()
     waiting.refresh_from_db()

@@ -14,8 +14,11 @@ def test_train_list_compare_detail_and_refusals(learning_world, api, django_capt
     project = w["project"]
     manager = api(w["users"]["manager"])
     with django_capture_on_commit_callbacks(execute=True):
-        res = manager.post(f"/api/v1/projects/{project.id}/models/", {"task": "region", "backend": "sklearn",
-                                                                      "recipe": {"C": 0.5}}, format="json")
+        res = manager.post(
+            f"/api/v1/projects/{project.id}/models/",
+            {"task": "region", "backend": "sklearn", "recipe": {"C": 0.5}},
+            format="json",
+        )
     assert res.status_code == 202, res.content
     model_id = res.json()["id"]
     detail = manager.get(f"/api/v1/models/{model_id}/").json()
@@ -39,7 +42,9 @@ def test_train_list_compare_detail_and_refusals(learning_world, api, django_capt
     assert api(w["users"]["viewer"]).get("/api/v1/models/999999/").status_code == 404
 
 
-def test_model_page_draws_plots_and_keeps_label_text_literal(learning_world, client, django_capture_on_commit_callbacks):
+def test_model_page_draws_plots_and_keeps_label_text_literal(
+    learning_world, client, django_capture_on_commit_callbacks
+):
     w = learning_world
     w["labels"]["high"].name = "$x^2$ high"
     w["labels"]["high"].save()
@@ -69,8 +74,10 @@ def test_uncertainty_order_uses_the_latest_ready_model(learning_world, api, djan
     manager = api(w["users"]["manager"])
     res = manager.put(f"/api/v1/projects/{project.id}/learning/", {"queue_order": "uncertainty"}, format="json")
     assert res.status_code == 200 and "once a model is ready" in res.json()["text"]
-    assert manager.put(f"/api/v1/projects/{project.id}/learning/", {"queue_order": "best"},
-                       format="json").status_code == 400
+    assert (
+        manager.put(f"/api/v1/projects/{project.id}/learning/", {"queue_order": "best"}, format="json").status_code
+        == 400
+    )
     model = train(project, w["users"]["manager"], django_capture_on_commit_callbacks)
     scores = {s.recording_id: s.priority for s in RecordingScore.objects.filter(model=model)}
     assert len(scores) == 7  # every recording usable for annotation and not done yet
@@ -92,18 +99,26 @@ def test_accepted_suggestion_keeps_its_provenance_in_history(learning_world, api
     rec_id = item["recording"]["id"]
     suggestion = annotator.get(f"/api/v1/recordings/{rec_id}/suggestions").json()
     s = suggestion["regions"][0]
-    source = {"model": model.id, "version": model.version, "label": s["label"], "confidence": s["confidence"],
-              "start": s["start"], "end": s["end"]}
+    source = {
+        "model": model.id,
+        "version": model.version,
+        "label": s["label"],
+        "confidence": s["confidence"],
+        "start": s["start"],
+        "end": s["end"],
+    }
     region = {"id": "acc-1", "start": s["start"], "end": s["end"], "label": s["label"], "source": source}
     aid = item["annotation"]["id"]
-    res = annotator.put(f"/api/v1/annotations/{aid}/", {"version": 0, "regions": [region], "clip_labels": []},
-                        format="json")
+    res = annotator.put(
+        f"/api/v1/annotations/{aid}/", {"version": 0, "regions": [region], "clip_labels": []}, format="json"
+    )
     assert res.status_code == 200, res.content
     assert res.json()["regions"][0]["source"]["model"] == model.id
     assert Region.objects.get(annotation_id=aid, uid="acc-1").source["version"] == model.version
     assert AnnotationVersion.objects.get(annotation_id=aid, version=1).regions[0]["source"]["model"] == model.id
     bad = {**region, "source": {"model": "x", "version": 1, "confidence": 2}}
-    res = annotator.put(f"/api/v1/annotations/{aid}/", {"version": 1, "regions": [bad], "clip_labels": []},
-                        format="json")
+    res = annotator.put(
+        f"/api/v1/annotations/{aid}/", {"version": 1, "regions": [bad], "clip_labels": []}, format="json"
+    )
     assert res.status_code == 400 and res.json()["detail"] == "regions[0].source.model must be a positive whole number."
     assert Annotation.objects.get(pk=aid).version == 1

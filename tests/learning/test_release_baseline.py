@@ -26,8 +26,13 @@ def test_release_baseline_and_prelabel_share_on_the_card(learning_world):
     a.source = {"model": 1, "version": 1, "label": a.label_id, "confidence": 0.9, "start": a.start, "end": a.end}
     b.source = {"model": 1, "version": 1, "label": b.label_id, "confidence": 0.6, "start": b.start - 0.1, "end": b.end}
     Region.objects.bulk_update([a, b], ["source"])
-    spec = {"unit": "region", "formats": ["jsonl"], "filters": {"qa": "any", "accepted_only": True},
-            "splits": {"train": 0.7, "test": 0.3}, "baseline": True}
+    spec = {
+        "unit": "region",
+        "formats": ["jsonl"],
+        "filters": {"qa": "any", "accepted_only": True},
+        "splits": {"train": 0.7, "test": 0.3},
+        "baseline": True,
+    }
     release = _build(w["project"], w["users"]["manager"], spec)
     card = release.data_card
     total = Region.objects.filter(annotation__recording__in=w["recordings"]).count()

@@ -52,8 +52,13 @@ def test_same_seed_same_split_and_figures(learning_world, django_capture_on_comm
 
 def test_cnn_backend_trains_with_augmentation(learning_world, django_capture_on_commit_callbacks):
     w = learning_world
-    model = train(w["project"], w["users"]["manager"], django_capture_on_commit_callbacks, backend="cnn",
-                  recipe={"epochs": 3, "copies": 1, "width": 8})
+    model = train(
+        w["project"],
+        w["users"]["manager"],
+        django_capture_on_commit_callbacks,
+        backend="cnn",
+        recipe={"epochs": 3, "copies": 1, "width": 8},
+    )
     assert model.state == ModelState.READY, model.error
     assert [p["step"] for p in model.metrics["curve"]] == [1, 2, 3]
     assert all("train_loss" in p for p in model.metrics["curve"])

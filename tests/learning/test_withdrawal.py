@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_withdrawal_stales_model_at_once_retrains_without_speaker_and_purges_after_grace(
-        learning_world, api, settings, django_capture_on_commit_callbacks):
+    learning_world, api, settings, django_capture_on_commit_callbacks
+):
     w = learning_world
     settings.EARMARK_PURGE_GRACE_DAYS = 7
     manager = w["users"]["manager"]
@@ -73,7 +74,9 @@ def test_withdrawing_only_train_models_stales_too(learning_world, settings, djan
     assert model.state == ModelState.STALE
 
 
-def test_withdrawal_of_a_speaker_the_model_never_saw_leaves_it_ready(learning_world, django_capture_on_commit_callbacks):
+def test_withdrawal_of_a_speaker_the_model_never_saw_leaves_it_ready(
+    learning_world, django_capture_on_commit_callbacks
+):
     w = learning_world
     manager = w["users"]["manager"]
     model = train(w["project"], manager, django_capture_on_commit_callbacks)

@@ -20,8 +20,11 @@ def _run(w, api, live_worker, settings, exists):
     res = manager.post(f"/api/v1/projects/{project.id}/models/", {"backend": "sklearn"}, format="json")
     assert res.status_code == 202, res.content
     model_id = res.json()["id"]
-    worker.wait_for(lambda: ProjectModel.objects.get(pk=model_id).state != ModelState.TRAINING, timeout=180,
-                    what="training on the train queue")
+    worker.wait_for(
+        lambda: ProjectModel.objects.get(pk=model_id).state != ModelState.TRAINING,
+        timeout=180,
+        what="training on the train queue",
+    )
     model = ProjectModel.objects.get(pk=model_id)
     assert model.state == ModelState.READY, model.error
     key = model.artifact_key
@@ -38,14 +41,18 @@ def _run(w, api, live_worker, settings, exists):
     assert body["model"] is None or body["model"]["id"] != model_id
 
     retrain = ProjectModel.objects.get(retrain_of_id=model_id)
-    worker.wait_for(lambda: ProjectModel.objects.get(pk=retrain.id).state != ModelState.TRAINING, timeout=180,
-                    what="the retrain")
+    worker.wait_for(
+        lambda: ProjectModel.objects.get(pk=retrain.id).state != ModelState.TRAINING, timeout=180, what="the retrain"
+    )
     retrain.refresh_from_db()
     assert retrain.state == ModelState.READY, retrain.error
     assert not TrainingExample.objects.filter(model=retrain, speaker=gone).exists()
     assert TrainingExample.objects.filter(model=retrain).exists()
-    worker.wait_for(lambda: ProjectModel.objects.get(pk=model_id).state == ModelState.PURGED, timeout=120,
-                    what="the purge of the stale model's artifact")
+    worker.wait_for(
+        lambda: ProjectModel.objects.get(pk=model_id).state == ModelState.PURGED,
+        timeout=120,
+        what="the purge of the stale model's artifact",
+    )
     assert not exists(key)
     assert exists(retrain.artifact_key)
     body = manager.get(f"/api/v1/recordings/{rec.id}/suggestions").json()

@@ -5,8 +5,19 @@ import io
 from tests.conftest import make_audio
 
 
-def ingest(project, user, *, seconds=2.0, sr=16000, channels=1, seed=0, name="clip.wav", freq=440.0, fmt="WAV",
-           subtype="PCM_16"):
+def ingest(
+    project,
+    user,
+    *,
+    seconds=2.0,
+    sr=16000,
+    channels=1,
+    seed=0,
+    name="clip.wav",
+    freq=440.0,
+    fmt="WAV",
+    subtype="PCM_16",
+):
     """Upload through the catalogue's ingest service; returns the Recording (its job runs eagerly in unit tests)."""
     from apps.catalog.services import recording_ingest
 
@@ -23,9 +34,11 @@ def artifact_kinds(recording):
 
     # voice_activity (speakerless recordings only, keyed by the detector, not the recipe) is tested in
     # tests/consent/test_speech_without_speaker.py
-    return set(Artifact.objects.filter(source_sha256=recording.sha256).exclude(kind="voice_activity")
-               .values_list("kind", flat=True))
-
+    return set(
+        Artifact.objects.filter(source_sha256=recording.sha256)
+        .exclude(kind="voice_activity")
+        .values_list("kind", flat=True)
+    )
 
 
 def stored_feature(kind: str):

@@ -25,19 +25,22 @@ def test_recipe_get_gives_the_default_to_managers_only(project_with_roles, api, 
     assert api(outsider).get(f"/api/v1/projects/{project.id}/recipe/").status_code == 404
 
 
-@pytest.mark.parametrize("spec, words", [
-    ({"target_sample_rate": 100}, "target_sample_rate"),
-    ({"channels": "stereo"}, "channels"),
-    ({"features": {"n_mfcc": 90, "n_mels": 40}}, "n_mfcc"),
-    ({"features": {"chroma_tuning": "guess"}}, "chroma_tuning"),
-    ({"feature_dtype": "int8"}, "feature_dtype"),
-    ({"peaks": {"samples_per_pixel": [256, 300]}}, "samples_per_pixel"),
-    ({"length": {"mode": "windows"}}, "length"),
-    ({"artifacts": ["peaks", "hologram"]}, "hologram"),
-    ({"augmentations": [{"kind": "reverse"}]}, "augmentations[0]"),
-    ({"colour": "blue"}, "colour"),
-    ("not an object", "JSON object"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ({"target_sample_rate": 100}, "target_sample_rate"),
+        ({"channels": "stereo"}, "channels"),
+        ({"features": {"n_mfcc": 90, "n_mels": 40}}, "n_mfcc"),
+        ({"features": {"chroma_tuning": "guess"}}, "chroma_tuning"),
+        ({"feature_dtype": "int8"}, "feature_dtype"),
+        ({"peaks": {"samples_per_pixel": [256, 300]}}, "samples_per_pixel"),
+        ({"length": {"mode": "windows"}}, "length"),
+        ({"artifacts": ["peaks", "hologram"]}, "hologram"),
+        ({"augmentations": [{"kind": "reverse"}]}, "augmentations[0]"),
+        ({"colour": "blue"}, "colour"),
+        ("not an object", "JSON object"),
+    ],
+)
 def test_recipe_put_rejects_bad_specs_with_a_sentence_and_writes_nothing(project_with_roles, api, spec, words):
     project, users = project_with_roles
     client = api(users["manager"])
@@ -62,8 +65,11 @@ def test_recipe_change_keeps_earlier_artifacts_and_they_stay_served(processed, a
     project, users, recording = processed
     client = api(users["manager"])
     artifacts = set(Artifact.objects.values_list("id", flat=True))
-    res = client.put(f"/api/v1/projects/{project.id}/recipe/",
-                     {"spec": {"features": {"n_mels": 64}}, "name": "smaller mel"}, format="json")
+    res = client.put(
+        f"/api/v1/projects/{project.id}/recipe/",
+        {"spec": {"features": {"n_mels": 64}}, "name": "smaller mel"},
+        format="json",
+    )
     assert res.status_code == 200 and res.json()["spec"]["features"]["n_mels"] == 64
     assert res.json()["name"] == "smaller mel"
     assert set(Artifact.objects.values_list("id", flat=True)) == artifacts
@@ -90,8 +96,10 @@ def test_peaks_pick_the_finest_resolution_that_fits(processed, api):
     assert exact["samples_per_pixel"] == 2048 and exact["length"] == 16
 
 
-@pytest.mark.parametrize("query, words", [("samples_per_pixel=300", "256, 2048, 16384"),
-                                          ("max_length=0", "max_length"), ("max_length=abc", "max_length")])
+@pytest.mark.parametrize(
+    "query, words",
+    [("samples_per_pixel=300", "256, 2048, 16384"), ("max_length=0", "max_length"), ("max_length=abc", "max_length")],
+)
 def test_peaks_bad_parameters_are_400(processed, api, query, words):
     _, users, recording = processed
     res = api(users["viewer"]).get(f"/api/v1/recordings/{recording.id}/peaks?{query}")
@@ -115,8 +123,11 @@ def test_features_npy_json_and_voiced_segments(processed, api):
     assert big.status_code == 400 and "too many for JSON" in big.json()["detail"]
     part = client.get(f"/api/v1/recordings/{recording.id}/features/spectrogram?format=json&start=0.5&end=0.6").json()
     assert part["shape"] == [257, 10] and part["first_frame"] == 50
-    sliced = np.load(io.BytesIO(b"".join(client.get(
-        f"/api/v1/recordings/{recording.id}/features/mel?start=1&end=1.5").streaming_content)))
+    sliced = np.load(
+        io.BytesIO(
+            b"".join(client.get(f"/api/v1/recordings/{recording.id}/features/mel?start=1&end=1.5").streaming_content)
+        )
+    )
     np.testing.assert_array_equal(sliced, mel[:, 100:150])
     bad = client.get(f"/api/v1/recordings/{recording.id}/features/mel?start=2&end=1")
     assert bad.status_code == 400 and "must come after" in bad.json()["detail"]
@@ -137,8 +148,16 @@ def test_spectrogram_preview_and_tiles(processed, api):
     index = client.get(f"/api/v1/recordings/{recording.id}/spectrogram/tiles/").json()
     assert index["duration"] == pytest.approx(2.0)
     assert [lvl["count"] for lvl in index["levels"]] == [1, 1, 1]
-    assert index["levels"][0] | {"count": 1} == {"level": 0, "seconds_per_tile": 10.0, "tile_width": 512,
-                                                  "height": 128, "count": 1, "fmin": 0, "fmax": 8000, "mel": True}
+    assert index["levels"][0] | {"count": 1} == {
+        "level": 0,
+        "seconds_per_tile": 10.0,
+        "tile_width": 512,
+        "height": 128,
+        "count": 1,
+        "fmin": 0,
+        "fmax": 8000,
+        "mel": True,
+    }
     tile = client.get(f"/api/v1/recordings/{recording.id}/spectrogram/tiles/0/0.png")
     assert tile.status_code == 200 and b"".join(tile.streaming_content).startswith(b"\x89PNG")
     missing = client.get(f"/api/v1/recordings/{recording.id}/spectrogram/tiles/0/5.png")
@@ -150,8 +169,14 @@ def test_artifacts_404_with_a_sentence_before_processing(project_with_roles, api
     recording = ingest(project, users["manager"], seconds=1.0)  # no commit in this test: the job stays queued
     assert ProcessingJob.objects.get(recording=recording).status == JobStatus.QUEUED
     client = api(users["manager"])
-    for path in ("peaks", "features/mel", "features/voiced_segments", "spectrogram.png", "spectrogram/tiles/",
-                 "spectrogram/tiles/0/0.png"):
+    for path in (
+        "peaks",
+        "features/mel",
+        "features/voiced_segments",
+        "spectrogram.png",
+        "spectrogram/tiles/",
+        "spectrogram/tiles/0/0.png",
+    ):
         res = client.get(f"/api/v1/recordings/{recording.id}/{path}")
         assert res.status_code == 404, path
         assert "processing has not finished" in res.json()["detail"], path
@@ -163,10 +188,15 @@ def test_other_projects_users_get_404_everywhere(processed, api, outsider):
     _, _, recording = processed
     client = api(outsider)
     job = ProcessingJob.objects.get(recording=recording)
-    for path in (f"recordings/{recording.id}/peaks", f"recordings/{recording.id}/features/mel",
-                 f"recordings/{recording.id}/features/voiced_segments", f"recordings/{recording.id}/spectrogram.png",
-                 f"recordings/{recording.id}/spectrogram/tiles/", f"recordings/{recording.id}/spectrogram/tiles/0/0.png",
-                 f"jobs/{job.id}/"):
+    for path in (
+        f"recordings/{recording.id}/peaks",
+        f"recordings/{recording.id}/features/mel",
+        f"recordings/{recording.id}/features/voiced_segments",
+        f"recordings/{recording.id}/spectrogram.png",
+        f"recordings/{recording.id}/spectrogram/tiles/",
+        f"recordings/{recording.id}/spectrogram/tiles/0/0.png",
+        f"jobs/{job.id}/",
+    ):
         res = client.get(f"/api/v1/{path}")
         assert res.status_code == 404, path
         assert "No such" in res.json()["detail"], path

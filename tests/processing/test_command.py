@@ -32,8 +32,9 @@ def test_process_inline_with_a_recipe_file_then_only_missing(project_with_roles,
     assert "0 recording(s) to process" in out.getvalue()
 
 
-@pytest.mark.parametrize("content, words", [("{not json", "not valid JSON"),
-                                            ('{"target_sample_rate": 5}', "target_sample_rate")])
+@pytest.mark.parametrize(
+    "content, words", [("{not json", "not valid JSON"), ('{"target_sample_rate": 5}', "target_sample_rate")]
+)
 def test_process_refuses_a_bad_recipe_file_and_writes_nothing(project_with_roles, tmp_path, content, words):
     project, _ = project_with_roles
     recipe = tmp_path / "recipe.json"

@@ -18,8 +18,11 @@ pytestmark = [pytest.mark.xdist_group("worker")]
 
 
 def _upload(api, project, user, *, seconds, seed):
-    res = api(user).post(f"/api/v1/projects/{project.id}/recordings/",
-                         {"files": [io.BytesIO(make_audio(seconds=seconds, sr=16000, seed=seed))]}, format="multipart")
+    res = api(user).post(
+        f"/api/v1/projects/{project.id}/recordings/",
+        {"files": [io.BytesIO(make_audio(seconds=seconds, sr=16000, seed=seed))]},
+        format="multipart",
+    )
     assert res.status_code == 201, res.json()
     return res.json()["results"][0]["recording_id"]
 
@@ -44,8 +47,11 @@ def _killed_mid_job_then_resumed(start_worker, api, project_with_roles, *, env=N
 
     # Default lease and sweep interval: the new worker (with beat, as `make run` starts it) resumes the job.
     second = start_worker(beat=True, env=env)
-    second.wait_for(lambda: _job(recording_id).status in (JobStatus.DONE, JobStatus.FAILED), timeout=90,
-                    what="the job to be done within 90 s of the new worker's start")
+    second.wait_for(
+        lambda: _job(recording_id).status in (JobStatus.DONE, JobStatus.FAILED),
+        timeout=90,
+        what="the job to be done within 90 s of the new worker's start",
+    )
     job = _job(recording_id)
     assert job.status == JobStatus.DONE, job.error
     assert ProcessingJob.objects.filter(recording_id=recording_id).count() == 1

@@ -10,8 +10,18 @@ from apps.catalog.models import RecordingStatus
 from apps.processing.models import Artifact, JobStatus, ProcessingJob
 from tests.processing.helpers import artifact_kinds, ingest, stored_feature
 
-BASE_KINDS = {"peaks", "voiced_segments", "spectrogram", "mel", "mfcc", "chroma", "preview_mel",
-              "preview_spectrogram", "tiles_index", "audio"}
+BASE_KINDS = {
+    "peaks",
+    "voiced_segments",
+    "spectrogram",
+    "mel",
+    "mfcc",
+    "chroma",
+    "preview_mel",
+    "preview_spectrogram",
+    "tiles_index",
+    "audio",
+}
 
 
 def _storage_keys(prefix="artifacts/"):
@@ -53,8 +63,9 @@ def test_upload_queues_job_that_writes_every_artifact(project_with_roles, django
 
 
 @pytest.mark.django_db
-def test_processed_audio_is_flac_at_the_recipe_rate_and_qa_is_opt_in(project_with_roles,
-                                                                       django_capture_on_commit_callbacks):
+def test_processed_audio_is_flac_at_the_recipe_rate_and_qa_is_opt_in(
+    project_with_roles, django_capture_on_commit_callbacks
+):
     import io
 
     import soundfile as sf
@@ -62,13 +73,26 @@ def test_processed_audio_is_flac_at_the_recipe_rate_and_qa_is_opt_in(project_wit
     from apps.processing.services import project_recipe_set
 
     project, users = project_with_roles
-    project_recipe_set(project=project, spec={"target_sample_rate": 8000, "channels": "keep",
-                                              "artifacts": ["processed_audio", "qa", "fingerprint", "peaks", "mel",
-                                                            "previews", "voiced_segments"]})
+    project_recipe_set(
+        project=project,
+        spec={
+            "target_sample_rate": 8000,
+            "channels": "keep",
+            "artifacts": ["processed_audio", "qa", "fingerprint", "peaks", "mel", "previews", "voiced_segments"],
+        },
+    )
     with django_capture_on_commit_callbacks(execute=True):
         recording = ingest(project, users["manager"], seconds=1.5, sr=22050, channels=2)
-    assert artifact_kinds(recording) == {"audio", "qa", "fingerprint", "peaks", "mel", "preview_mel",
-                                         "preview_spectrogram", "voiced_segments"}
+    assert artifact_kinds(recording) == {
+        "audio",
+        "qa",
+        "fingerprint",
+        "peaks",
+        "mel",
+        "preview_mel",
+        "preview_spectrogram",
+        "voiced_segments",
+    }
     mel = stored_feature("mel")
     assert mel.shape[:2] == (2, 80)  # channels kept: (channels, n_mels, frames)
     art = Artifact.objects.get(kind="audio")
@@ -88,5 +112,5 @@ def test_preview_pooling_takes_the_max_of_each_group(n, max_columns):
     S = np.random.default_rng(n).standard_normal((4, n)).astype(np.float32)
     pooled, factor = _pool_columns(S, max_columns)
     assert pooled.shape == (4, -(-n // factor)) and pooled.shape[1] <= max_columns
-    expected = np.stack([S[:, i:i + factor].max(axis=1) for i in range(0, n, factor)], axis=1)
+    expected = np.stack([S[:, i : i + factor].max(axis=1) for i in range(0, n, factor)], axis=1)
     np.testing.assert_array_equal(pooled, expected)

@@ -35,7 +35,13 @@ def test_only_one_claim_wins_until_the_lease_expires(project_with_roles):
     assert services.job_claim(job_id=job.id, worker="b") is None
     first.progress("features", 40)
     job.refresh_from_db()
-    assert (job.status, job.stage, job.percent, job.attempts, job.worker) == (JobStatus.RUNNING, "features", 40.0, 1, "a")
+    assert (job.status, job.stage, job.percent, job.attempts, job.worker) == (
+        JobStatus.RUNNING,
+        "features",
+        40.0,
+        1,
+        "a",
+    )
     # The first run's worker dies: once its lease is past, a redelivery takes over and the old run is out.
     ProcessingJob.objects.filter(id=job.id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     second = services.job_claim(job_id=job.id, worker="b")
@@ -124,8 +130,9 @@ def test_a_recording_no_longer_usable_is_skipped(project_with_roles):
 def test_stale_running_job_is_requeued_and_finished(project_with_roles):
     project, users = project_with_roles
     _, job = _queued(project, users["manager"], seconds=0.5)
-    ProcessingJob.objects.filter(id=job.id).update(status=JobStatus.RUNNING, claim_token="dead",
-                                                   lease_expires_at=timezone.now() - timedelta(minutes=1))
+    ProcessingJob.objects.filter(id=job.id).update(
+        status=JobStatus.RUNNING, claim_token="dead", lease_expires_at=timezone.now() - timedelta(minutes=1)
+    )
     assert services.jobs_requeue_stale() == 1  # eager in tests: the re-sent task runs here
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.claim_token != "dead"
@@ -137,8 +144,9 @@ def test_queued_jobs_are_not_resent_and_a_job_that_keeps_dying_is_given_up(proje
     _, job = _queued(project, users["manager"], seconds=0.5)
     ProcessingJob.objects.filter(id=job.id).update(created_at=timezone.now() - timedelta(days=1))
     assert services.jobs_requeue_stale() == 0  # its message is in the broker
-    ProcessingJob.objects.filter(id=job.id).update(status=JobStatus.RUNNING, attempts=5, claim_token="dead",
-                                                   lease_expires_at=timezone.now() - timedelta(minutes=1))
+    ProcessingJob.objects.filter(id=job.id).update(
+        status=JobStatus.RUNNING, attempts=5, claim_token="dead", lease_expires_at=timezone.now() - timedelta(minutes=1)
+    )
     assert services.jobs_requeue_stale() == 1
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "interrupted 5 times" in job.error
@@ -152,26 +160,49 @@ def _padded_tone_wav(sr=22050, before=0.5, tone=1.5, after=1.0) -> bytes:
     return buf.getvalue()
 
 
-def test_full_recipe_trim_loudness_windows_float16_deltas_augment(project_with_roles, django_capture_on_commit_callbacks):
+def test_full_recipe_trim_loudness_windows_float16_deltas_augment(
+    project_with_roles, django_capture_on_commit_callbacks
+):
     project, users = project_with_roles
-    services.project_recipe_set(project=project, spec={
-        "target_sample_rate": 16000, "trim": {"top_db": 30}, "normalise": {"loudness_lufs": -23},
-        "length": {"mode": "windows", "seconds": 0.5, "hop_seconds": 0.25},
-        "feature_dtype": "float16", "features": {"deltas": True, "chroma_tuning": "estimate"},
-        "augmentations": [{"kind": "noise", "snr_db": 20}, {"kind": "spec_augment", "n_time_masks": 1}],
-        "artifacts": ["peaks", "voiced_segments", "mel", "mfcc", "chroma", "processed_audio", "tiles"],
-    })
+    services.project_recipe_set(
+        project=project,
+        spec={
+            "target_sample_rate": 16000,
+            "trim": {"top_db": 30},
+            "normalise": {"loudness_lufs": -23},
+            "length": {"mode": "windows", "seconds": 0.5, "hop_seconds": 0.25},
+            "feature_dtype": "float16",
+            "features": {"deltas": True, "chroma_tuning": "estimate"},
+            "augmentations": [{"kind": "noise", "snr_db": 20}, {"kind": "spec_augment", "n_time_masks": 1}],
+            "artifacts": ["peaks", "voiced_segments", "mel", "mfcc", "chroma", "processed_audio", "tiles"],
+        },
+    )
     from apps.catalog.services import recording_ingest
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = recording_ingest(project=project, fileobj=io.BytesIO(_padded_tone_wav()), name="padded.wav",
-                                  created_by=users["manager"])
+        result = recording_ingest(
+            project=project, fileobj=io.BytesIO(_padded_tone_wav()), name="padded.wav", created_by=users["manager"]
+        )
     job = ProcessingJob.objects.get(recording_id=result.recording_id)
     assert job.status == JobStatus.DONE, job.error
-    kinds = {k for k in Artifact.objects.values_list("kind", flat=True)
-             if not k.startswith("tile_") and k != "voice_activity"}  # speakerless: tests/consent/test_speech_*
-    assert kinds == {"peaks", "voiced_segments", "mel", "mfcc", "mfcc_delta", "mfcc_delta2", "chroma",
-                     "audio", "tiles_index", "audio_aug_0", "mel_specaug_1"}
+    kinds = {
+        k
+        for k in Artifact.objects.values_list("kind", flat=True)
+        if not k.startswith("tile_") and k != "voice_activity"
+    }  # speakerless: tests/consent/test_speech_*
+    assert kinds == {
+        "peaks",
+        "voiced_segments",
+        "mel",
+        "mfcc",
+        "mfcc_delta",
+        "mfcc_delta2",
+        "chroma",
+        "audio",
+        "tiles_index",
+        "audio_aug_0",
+        "mel_specaug_1",
+    }
 
     def load(kind):
         return default_storage.open(Artifact.objects.get(kind=kind).key, "rb").read()
@@ -182,7 +213,9 @@ def test_full_recipe_trim_loudness_windows_float16_deltas_augment(project_with_r
 
     assert loudness_lufs(audio, sr) == pytest.approx(-23, abs=0.5)
     mel = stored_feature("mel")
-    assert Artifact.objects.get(kind="mel").meta["dtype"] == "float16" and mel.shape[0] == 5 and mel.shape[1] == 80  # 5 windows of 0.5 s every 0.25 s
+    assert (
+        Artifact.objects.get(kind="mel").meta["dtype"] == "float16" and mel.shape[0] == 5 and mel.shape[1] == 80
+    )  # 5 windows of 0.5 s every 0.25 s
     assert isinstance(Artifact.objects.get(kind="chroma").meta["tuning"], float)
     # Region suggestions stay on the original's timeline even though the processed audio is trimmed.
     segments = json.loads(load("voiced_segments"))["segments"]
@@ -194,8 +227,9 @@ def test_full_recipe_trim_loudness_windows_float16_deltas_augment(project_with_r
     assert masked.shape == mel.shape
 
 
-def test_whole_signal_recipe_over_the_limit_fails_with_a_sentence(project_with_roles, settings,
-                                                                    django_capture_on_commit_callbacks):
+def test_whole_signal_recipe_over_the_limit_fails_with_a_sentence(
+    project_with_roles, settings, django_capture_on_commit_callbacks
+):
     project, users = project_with_roles
     settings.EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS = 1
     services.project_recipe_set(project=project, spec={"trim": {"top_db": 30}})
@@ -225,8 +259,9 @@ def test_purge_keeps_artifacts_another_live_recording_shares(processed, make_use
 
     other_project = project_create(name="Copy", created_by=users["manager"])
     data = default_storage.open(recording.original_key, "rb").read()
-    twin = recording_ingest(project=other_project, fileobj=io.BytesIO(data), name="twin.wav",
-                            created_by=users["manager"])
+    twin = recording_ingest(
+        project=other_project, fileobj=io.BytesIO(data), name="twin.wav", created_by=users["manager"]
+    )
     assert twin.status == "accepted"
     before = set(Artifact.objects.values_list("key", flat=True))
     assert services.artifacts_purge_for_recording(recording=recording) == []
@@ -285,11 +320,13 @@ def test_soft_time_limit_fails_the_job_with_a_sentence(project_with_roles, monke
     assert recording.status == RecordingStatus.FAILED
 
 
-def test_windows_policy_keeps_the_window_axis_for_a_single_window(project_with_roles,
-                                                                  django_capture_on_commit_callbacks):
+def test_windows_policy_keeps_the_window_axis_for_a_single_window(
+    project_with_roles, django_capture_on_commit_callbacks
+):
     project, users = project_with_roles
-    services.project_recipe_set(project=project, spec={
-        "length": {"mode": "windows", "seconds": 2.0, "hop_seconds": 1.0}, "artifacts": ["mel"]})
+    services.project_recipe_set(
+        project=project, spec={"length": {"mode": "windows", "seconds": 2.0, "hop_seconds": 1.0}, "artifacts": ["mel"]}
+    )
     with django_capture_on_commit_callbacks(execute=True):
         ingest(project, users["manager"], seconds=1.0)
     mel = stored_feature("mel")

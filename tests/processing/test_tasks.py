@@ -35,12 +35,23 @@ def test_importing_the_celery_app_limits_blas_threads_and_sets_a_numba_cache():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_CACHE_DIR")}
-    code = ("import config.celery, os; print(os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'], "
-            "os.environ['NUMBA_CACHE_DIR'])")
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, env={**env, "SECRET_KEY": "x" * 60},
-                         capture_output=True, text=True, check=True).stdout.split()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_CACHE_DIR")
+    }
+    code = (
+        "import config.celery, os; print(os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'], "
+        "os.environ['NUMBA_CACHE_DIR'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**env, "SECRET_KEY": "x" * 60},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert out[:2] == ["1", "1"]
     assert out[2] == str(root / "var" / "numba-cache")
 

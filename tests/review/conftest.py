@@ -15,8 +15,11 @@ def review_project(project_with_roles, make_user):
     for name, role in (("annotator2", "annotator"), ("reviewer2", "reviewer")):
         users[name] = make_user(name)
         Membership.objects.create(user=users[name], project=project, role=role)
-    labels_set(project_id=project.id, region_labels=[{"name": "speech"}, {"name": "noise"}],
-               clip_labels=[{"name": "good"}, {"name": "bad"}])
+    labels_set(
+        project_id=project.id,
+        region_labels=[{"name": "speech"}, {"name": "noise"}],
+        clip_labels=[{"name": "good"}, {"name": "bad"}],
+    )
     labels = {lb.name: lb.id for lb in Label.objects.filter(project_id=project.id)}
     return project, users, labels
 
@@ -30,16 +33,26 @@ def recordings(review_project):
 def do_work(user, project, regions, clip_labels=(), submit=True):
     """The annotator takes the next item, saves ``regions`` and (by default) submits; returns the annotation."""
     annotation, _ = queue_next(project_id=project.id, user=user)
-    annotation = annotation_save(annotation=annotation, user=user, version=annotation.version,
-                                 regions=regions, clip_labels=list(clip_labels))
+    annotation = annotation_save(
+        annotation=annotation, user=user, version=annotation.version, regions=regions, clip_labels=list(clip_labels)
+    )
     if submit:
         annotation = annotation_submit(annotation=annotation, user=user, version=annotation.version)
     return annotation
 
 
 def region(uid, start, end, label=None, text=""):
-    return {"id": uid, "start": start, "end": end, "channel": None, "label": label, "text": text,
-            "attributes": {}, "fmin": None, "fmax": None}
+    return {
+        "id": uid,
+        "start": start,
+        "end": end,
+        "channel": None,
+        "label": label,
+        "text": text,
+        "attributes": {},
+        "fmin": None,
+        "fmax": None,
+    }
 
 
 @pytest.fixture

@@ -57,8 +57,11 @@ def test_iou_threshold_parameter_changes_matching(api, overlap):
 
 def test_per_annotator_filter_and_annotators_endpoint(api, overlap):
     project, users, _ = overlap
-    one = api(users["manager"]).get(f"/api/v1/projects/{project.id}/agreement/",
-                                    {"annotator": users["annotator2"].id}).json()
+    one = (
+        api(users["manager"])
+        .get(f"/api/v1/projects/{project.id}/agreement/", {"annotator": users["annotator2"].id})
+        .json()
+    )
     assert [row["username"] for row in one["annotators"]] == ["annotator2"]
     rows = api(users["manager"]).get(f"/api/v1/projects/{project.id}/agreement/annotators/").json()
     assert sorted(r["username"] for r in rows) == ["annotator", "annotator2"]
@@ -75,10 +78,14 @@ def test_gold_scores_per_annotator(api, review_project, recordings):
     labels_set(project_id=project.id, overlap=2)
     sp, good, bad = labels["speech"], labels["good"], labels["bad"]
     client = api(users["manager"])
-    response = client.post(f"/api/v1/projects/{project.id}/gold/", {
-        "recording": recordings[0].id,
-        "reference": {"clip_labels": [good], "regions": [{"start": 0, "end": 2, "label": sp}]},
-    }, format="json")
+    response = client.post(
+        f"/api/v1/projects/{project.id}/gold/",
+        {
+            "recording": recordings[0].id,
+            "reference": {"clip_labels": [good], "regions": [{"start": 0, "end": 2, "label": sp}]},
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     assert list(gold_recording_ids(project_id=project.id)) == [recordings[0].id]
     do_work(users["annotator"], project, [region("a", 0, 2, sp)], [good])
@@ -90,24 +97,30 @@ def test_gold_scores_per_annotator(api, review_project, recordings):
     assert rows["annotator2"]["mean_boundary_error_ms"] == pytest.approx(500.0)
 
 
-@pytest.mark.parametrize("body, sentence", [
-    ({"reference": {"regions": [{"start": 3, "end": 1}]}}, "reference.regions[0]"),
-    ({"reference": {"colour": "red"}}, "unknown field 'colour'"),
-    ({}, "Give either a reference or an annotation"),
-])
+@pytest.mark.parametrize(
+    "body, sentence",
+    [
+        ({"reference": {"regions": [{"start": 3, "end": 1}]}}, "reference.regions[0]"),
+        ({"reference": {"colour": "red"}}, "unknown field 'colour'"),
+        ({}, "Give either a reference or an annotation"),
+    ],
+)
 def test_bad_gold_reference_is_400_and_writes_nothing(api, review_project, recordings, body, sentence):
     project, users, _ = review_project
-    response = api(users["manager"]).post(f"/api/v1/projects/{project.id}/gold/",
-                                          {"recording": recordings[0].id, **body}, format="json")
+    response = api(users["manager"]).post(
+        f"/api/v1/projects/{project.id}/gold/", {"recording": recordings[0].id, **body}, format="json"
+    )
     assert response.status_code == 400 and sentence in response.json()["detail"]
     assert not GoldItem.objects.exists()
 
 
 def test_gold_needs_a_manager(api, review_project, recordings):
     project, users, _ = review_project
-    response = api(users["reviewer"]).post(f"/api/v1/projects/{project.id}/gold/",
-                                           {"recording": recordings[0].id, "reference": {"clip_labels": []}},
-                                           format="json")
+    response = api(users["reviewer"]).post(
+        f"/api/v1/projects/{project.id}/gold/",
+        {"recording": recordings[0].id, "reference": {"clip_labels": []}},
+        format="json",
+    )
     assert response.status_code == 403
 
 
@@ -130,8 +143,9 @@ def test_consensus_merge_saves_a_correction_version(api, overlap):
     project, users, labels = overlap
     b = Annotation.objects.filter(project_id=project.id, annotator=users["annotator2"]).order_by("recording_id").first()
     merged = [region("m1", 0, 1, labels["speech"], "hello"), region("m2", 2, 3, labels["speech"], "world")]
-    response = api(users["reviewer"]).post(f"/api/v1/recordings/{b.recording_id}/consensus/",
-                                           {"annotation_id": b.id, "regions": merged}, format="json")
+    response = api(users["reviewer"]).post(
+        f"/api/v1/recordings/{b.recording_id}/consensus/", {"annotation_id": b.id, "regions": merged}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["consensus"]["decision"] == "merge"
     correction = AnnotationVersion.objects.get(annotation=b, kind="correction")

@@ -20,7 +20,7 @@ def test_overlap_list_then_side_by_side_then_adopt(overlap):
     client = _client(users["reviewer"])
     listing = client.get(f"/projects/{project.id}/overlap/").content.decode()
     first = Annotation.objects.filter(project_id=project.id).order_by("recording_id", "id").first()
-    assert f'href="/recordings/{first.recording_id}/consensus/"' in listing and listing.count("badge\">open") == 3
+    assert f'href="/recordings/{first.recording_id}/consensus/"' in listing and listing.count('badge">open') == 3
     page = client.get(f"/recordings/{first.recording_id}/consensus/").content.decode()
     assert page.count('data-testid="consensus-annotation"') == 2
     assert "Region F1 between annotators 0.50" in page and "speech" in page and "noise" in page
@@ -56,9 +56,11 @@ def test_merge_keeps_exactly_the_ticked_regions_of_both_annotations(overlap):
     client = _client(users["reviewer"])
     page = client.get(f"/recordings/{first.recording_id}/consensus/").content.decode()
     assert page.count('data-testid="merge-region"') == first.regions.count() + second.regions.count()
-    response = client.post(f"/recordings/{first.recording_id}/consensus/",
-                           {"action": "merge", "base": first.id, "region": [f"{first.id}:0", f"{second.id}:0"]},
-                           follow=True)
+    response = client.post(
+        f"/recordings/{first.recording_id}/consensus/",
+        {"action": "merge", "base": first.id, "region": [f"{first.id}:0", f"{second.id}:0"]},
+        follow=True,
+    )
     assert "Merged 2 region(s) into annotation" in response.content.decode()
     first.refresh_from_db()
     assert first.status == "accepted" and first.regions.count() == 2
@@ -68,7 +70,8 @@ def test_merge_keeps_exactly_the_ticked_regions_of_both_annotations(overlap):
 def test_merge_with_nothing_ticked_says_so_and_writes_nothing(overlap):
     project, users, _ = overlap
     first = Annotation.objects.filter(project_id=project.id).order_by("recording_id", "id").first()
-    response = _client(users["reviewer"]).post(f"/recordings/{first.recording_id}/consensus/",
-                                               {"action": "merge", "base": first.id}, follow=True)
+    response = _client(users["reviewer"]).post(
+        f"/recordings/{first.recording_id}/consensus/", {"action": "merge", "base": first.id}, follow=True
+    )
     assert "Tick the regions the merged annotation should keep." in response.content.decode()
     assert not Consensus.objects.exists()

@@ -33,8 +33,18 @@ def test_dashboard_renders_every_chart_with_numbers(review_project):
     response = _client(users["manager"]).get(f"/projects/{project.id}/dashboard/")
     assert response.status_code == 200
     html = response.content.decode()
-    for chart in ("status", "durations", "labels", "languages", "genders", "ages", "qa", "throughput",
-                  "agreement", "backlog"):
+    for chart in (
+        "status",
+        "durations",
+        "labels",
+        "languages",
+        "genders",
+        "ages",
+        "qa",
+        "throughput",
+        "agreement",
+        "backlog",
+    ):
         assert f'data-testid="chart-{chart}"' in html
     assert html.count("data:image/svg+xml;base64,") >= 11  # charts as images: no inline style under the CSP
     data = dashboard_data(actor=users["manager"], project_id=project.id)
@@ -90,6 +100,8 @@ def test_review_pages_render_annotator_in_review_mode(review_project, recordings
 def test_project_page_links_review_and_dashboard(review_project):
     project, users, _ = review_project
     reviewer = _client(users["reviewer"]).get(f"/projects/{project.id}/").content.decode()
-    assert f'href="/projects/{project.id}/review/"' in reviewer and f'href="/projects/{project.id}/dashboard/"' in reviewer
+    assert (
+        f'href="/projects/{project.id}/review/"' in reviewer and f'href="/projects/{project.id}/dashboard/"' in reviewer
+    )
     annotator = _client(users["annotator"]).get(f"/projects/{project.id}/").content.decode()
     assert f'href="/projects/{project.id}/review/"' not in annotator

@@ -290,18 +290,20 @@ def test_annotator_scores_against_gold():
     # Regions: u1 tp 1 (IoU 1/1.1), u2 fp 1 -> P 1/2, R 1, F1 2/3; boundary |0-0| + |1-1.1| = 0.1 s / 2 = 50 ms.
     # WER: u1 1 substitution (world->word) / 2, u2 0 / 2 -> 1/4.
     # CER: "hello world" -> "hello word" 1 deletion / 11, "good morning" 0 / 12 -> 1/23.
-    assert scores["ann1"] == pytest.approx({
-        "units": 3,
-        "clip_label_accuracy": 2 / 3,
-        "clip_label_units": 3,
-        "region_f1": 2 / 3,
-        "region_precision": 0.5,
-        "region_recall": 1.0,
-        "mean_boundary_error_ms": 50,
-        "region_units": 2,
-        "wer": 0.25,
-        "cer": 1 / 23,
-        "transcript_units": 2,
-    })
+    assert scores["ann1"] == pytest.approx(
+        {
+            "units": 3,
+            "clip_label_accuracy": 2 / 3,
+            "clip_label_units": 3,
+            "region_f1": 2 / 3,
+            "region_precision": 0.5,
+            "region_recall": 1.0,
+            "mean_boundary_error_ms": 50,
+            "region_units": 2,
+            "wer": 0.25,
+            "cer": 1 / 23,
+            "transcript_units": 2,
+        }
+    )
     ann2 = scores["ann2"]
     assert (ann2["units"], ann2["clip_label_accuracy"], ann2["region_f1"], ann2["wer"]) == (1, 1.0, None, None)

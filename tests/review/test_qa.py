@@ -23,8 +23,9 @@ def _ingest(project, data: bytes, name="clip.wav"):
 @pytest.fixture
 def project(make_user):
     project = project_create(name="QA", created_by=make_user("qa-manager"))
-    QASettings.objects.create(project=project, expected_sample_rate=SR, expected_channels=1,
-                              min_duration=1.0, max_duration=30.0)
+    QASettings.objects.create(
+        project=project, expected_sample_rate=SR, expected_channels=1, min_duration=1.0, max_duration=30.0
+    )
     return project
 
 

@@ -13,8 +13,11 @@ def _result(project, flags=(), **metrics):
     recording = RecordingFactory(project=project)
     values = {"duration_s": 1.0, "snr_db": 30.0, "silence_ratio": 0.1, **metrics}
     return QAResult.objects.create(
-        recording=recording, project=project, flags="," + ",".join(flags) + "," if flags else "",
-        flagged=bool(flags), **values,
+        recording=recording,
+        project=project,
+        flags="," + ",".join(flags) + "," if flags else "",
+        flagged=bool(flags),
+        **values,
     )
 
 
@@ -45,11 +48,14 @@ def test_filters_by_flag_flagged_and_metric_range(api, seeded):
     assert row["flags"] == ["clipping"] and row["snr_db"] == 12.0
 
 
-@pytest.mark.parametrize("query, sentence", [
-    ({"flag": "hum"}, "Unknown QA flag 'hum'"),
-    ({"min_snr_db": "loud"}, "min_snr_db must be a number"),
-    ({"flagged": "maybe"}, "flagged must be true or false"),
-])
+@pytest.mark.parametrize(
+    "query, sentence",
+    [
+        ({"flag": "hum"}, "Unknown QA flag 'hum'"),
+        ({"min_snr_db": "loud"}, "min_snr_db must be a number"),
+        ({"flagged": "maybe"}, "flagged must be true or false"),
+    ],
+)
 def test_bad_filters_are_400_with_a_sentence(api, seeded, query, sentence):
     project, users, _ = seeded
     response = api(users["viewer"]).get(f"/api/v1/projects/{project.id}/qa/", query)
@@ -94,8 +100,9 @@ def test_accept_refusals_leave_nothing_written(api, seeded):
     assert no_note.status_code == 400 and "note must not be empty" in no_note.json()["detail"]
     reviewer = api(users["reviewer"]).post(url, {"note": "fine"}, format="json")
     assert reviewer.status_code == 403 and "manager" in reviewer.json()["detail"]
-    clean = api(users["manager"]).post(f"/api/v1/recordings/{r['clean'].recording_id}/qa/accept/",
-                                       {"note": "x"}, format="json")
+    clean = api(users["manager"]).post(
+        f"/api/v1/recordings/{r['clean'].recording_id}/qa/accept/", {"note": "x"}, format="json"
+    )
     assert clean.status_code == 400 and "no QA flags" in clean.json()["detail"]
     assert not QAResult.objects.filter(accepted_at__isnull=False).exists()
 

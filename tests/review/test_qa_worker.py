@@ -11,8 +11,9 @@ pytestmark = [pytest.mark.services, pytest.mark.xdist_group("worker")]
 
 
 def _upload(api, project, user, data, name):
-    res = api(user).post(f"/api/v1/projects/{project.id}/recordings/",
-                         {"files": [io.BytesIO(data)]}, format="multipart")
+    res = api(user).post(
+        f"/api/v1/projects/{project.id}/recordings/", {"files": [io.BytesIO(data)]}, format="multipart"
+    )
     assert res.status_code == 201, res.json()
     return res.json()["results"][0]["recording_id"]
 
@@ -23,12 +24,16 @@ def test_worker_flags_clipped_and_near_duplicate_uploads(live_worker, project_wi
     worker = live_worker()
     y = speech_like(5.0, seed=21)
     clean = _upload(api, project, users["manager"], encode(y), "clean.wav")
-    worker.wait_for(lambda: QAResult.objects.filter(recording_id=clean).exists(), timeout=180,
-                    what="QA of the clean upload")
+    worker.wait_for(
+        lambda: QAResult.objects.filter(recording_id=clean).exists(), timeout=180, what="QA of the clean upload"
+    )
     quieter_copy = _upload(api, project, users["manager"], encode(y * 0.5, fmt="OGG", subtype="VORBIS"), "copy.ogg")
     clipped = _upload(api, project, users["manager"], encode(speech_like(5.0, seed=22) * 6), "hot.wav")
-    worker.wait_for(lambda: QAResult.objects.filter(recording_id__in=[quieter_copy, clipped]).count() == 2,
-                    timeout=180, what="QA of the other uploads")
+    worker.wait_for(
+        lambda: QAResult.objects.filter(recording_id__in=[quieter_copy, clipped]).count() == 2,
+        timeout=180,
+        what="QA of the other uploads",
+    )
     assert QAResult.objects.get(recording_id=clean).flag_list == []
     copy = QAResult.objects.get(recording_id=quieter_copy)
     assert "near_duplicate" in copy.flag_list and copy.near_duplicate_of_id == clean

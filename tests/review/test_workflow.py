@@ -28,7 +28,11 @@ def test_accept_moves_submitted_to_accepted_and_records_the_decision(api, submit
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "accepted"
     review = Review.objects.get()
-    assert (review.decision, review.reviewer, review.reviewed_version) == ("accept", users["reviewer"], annotation.version)
+    assert (review.decision, review.reviewer, review.reviewed_version) == (
+        "accept",
+        users["reviewer"],
+        annotation.version,
+    )
 
 
 def test_reject_needs_a_comment_and_returns_work_to_its_annotator_who_resubmits(api, submitted):

@@ -63,6 +63,7 @@ def recording_drafts_make(*, recording_id: int) -> int:
     language = recording.language.tag if recording.language_id else None
     if not _wants_drafts(language, draft_languages(project_id=recording.project_id)):
         return 0
+    assert language is not None  # _wants_drafts is False for no language
     engine = speech.recogniser_for(language)
     if engine is None:
         log.info("No recogniser for %s: recording %s gets no drafts.", language, recording_id)
@@ -71,13 +72,22 @@ def recording_drafts_make(*, recording_id: int) -> int:
         y, sr = dsp_io.load(f, sr=DRAFT_SR, mono=True)
     rows = []
     for start, end in _segments(y, sr):
-        result = engine.recognise(y[int(start * sr): int(end * sr)], sr)
+        result = engine.recognise(y[int(start * sr) : int(end * sr)], sr)
         if not result.text:
             continue
         words = [[w.word, round(start + w.start, 3), round(start + w.end, 3), round(w.score, 3)] for w in result.words]
-        rows.append(TranscriptDraft(recording_id=recording_id, start=round(start, 3), end=round(end, 3),
-                                    text=result.text, words=words, engine=engine.name,
-                                    engine_version=engine.version, language=language))
+        rows.append(
+            TranscriptDraft(
+                recording_id=recording_id,
+                start=round(start, 3),
+                end=round(end, 3),
+                text=result.text,
+                words=words,
+                engine=engine.name,
+                engine_version=engine.version,
+                language=language,
+            )
+        )
     with transaction.atomic():
         # Consent may have changed while the recogniser ran: ask again inside the write.
         TranscriptDraft.objects.filter(recording_id=recording_id).delete()
@@ -95,8 +105,15 @@ def drafts_delete_for_recordings(*, recording_ids: list[int]) -> int:
 def drafts_of(*, recording_id: int) -> list[dict]:
     """A usable recording's drafts as plain data (the caller has asked the consent selector)."""
     return [
-        {"id": d.id, "start": d.start, "end": d.end, "text": d.text, "words": d.words, "language": d.language,
-         "provenance": {"engine": d.engine, "version": d.engine_version, "created_at": d.created_at.isoformat()}}
+        {
+            "id": d.id,
+            "start": d.start,
+            "end": d.end,
+            "text": d.text,
+            "words": d.words,
+            "language": d.language,
+            "provenance": {"engine": d.engine, "version": d.engine_version, "created_at": d.created_at.isoformat()},
+        }
         for d in TranscriptDraft.objects.filter(recording_id=recording_id)
     ]
 
@@ -107,9 +124,17 @@ def draft_region(*, draft: TranscriptDraft) -> dict:
     ``draft_text`` keeps the recogniser's words, so after the annotator edits ``text`` the region (and every
     AnnotationVersion snapshot) holds both the draft and the edit; ``draft_engine`` says which engine wrote it.
     """
-    return {"id": f"draft-{draft.id}", "start": draft.start, "end": draft.end, "channel": None, "label": None,
-            "text": draft.text, "fmin": None, "fmax": None,
-            "attributes": {"draft_engine": f"{draft.engine} {draft.engine_version}", "draft_text": draft.text}}
+    return {
+        "id": f"draft-{draft.id}",
+        "start": draft.start,
+        "end": draft.end,
+        "channel": None,
+        "label": None,
+        "text": draft.text,
+        "fmin": None,
+        "fmax": None,
+        "attributes": {"draft_engine": f"{draft.engine} {draft.engine_version}", "draft_text": draft.text},
+    }
 
 
 def annotation_draft_accept(*, annotation, user, version: int, draft_id: int, settings=None):
@@ -118,12 +143,27 @@ def annotation_draft_accept(*, annotation, user, version: int, draft_id: int, se
     if draft is None:
         raise DomainError("That draft does not belong to this recording, or it is gone.")
     regions = [
-        {"id": r.uid, "start": r.start, "end": r.end, "channel": r.channel, "label": r.label_id, "text": r.text,
-         "attributes": r.attributes, "fmin": r.fmin, "fmax": r.fmax}
+        {
+            "id": r.uid,
+            "start": r.start,
+            "end": r.end,
+            "channel": r.channel,
+            "label": r.label_id,
+            "text": r.text,
+            "attributes": r.attributes,
+            "fmin": r.fmin,
+            "fmax": r.fmax,
+        }
         for r in annotation.regions.all()
     ]
     if any(r["id"] == f"draft-{draft.id}" for r in regions):
         raise DomainError("This draft is already a region of the annotation.")
     clip_labels = list(annotation.clip_labels.values_list("id", flat=True))
-    return annotation_save(annotation=annotation, user=user, version=version,
-                           regions=[*regions, draft_region(draft=draft)], clip_labels=clip_labels, settings=settings)
+    return annotation_save(
+        annotation=annotation,
+        user=user,
+        version=version,
+        regions=[*regions, draft_region(draft=draft)],
+        clip_labels=clip_labels,
+        settings=settings,
+    )

@@ -28,20 +28,28 @@ def on_recordings_withdrawn(*, recording_ids: list[int], lost: dict[str, set[int
 
 def demo_labels_seed(*, project, actor, speaker_codes) -> None:
     """DEMO_PROJECT_SEED: the demo project's label schema."""
-    labels_set(project_id=project.id, transcript=True,
-               region_labels=[{"name": "speech", "color": "#2563eb", "hotkey": "1"},
-                              {"name": "laughter", "color": "#d97706", "hotkey": "2"},
-                              {"name": "noise", "color": "#64748b", "hotkey": "3"}],
-               clip_labels=[{"name": "clean", "color": "#16a34a", "hotkey": "7"},
-                            {"name": "noisy", "color": "#dc2626", "hotkey": "8"}],
-               region_fields=[{"name": "overlapping speech", "type": "checkbox"}])
+    labels_set(
+        project_id=project.id,
+        transcript=True,
+        region_labels=[
+            {"name": "speech", "color": "#2563eb", "hotkey": "1"},
+            {"name": "laughter", "color": "#d97706", "hotkey": "2"},
+            {"name": "noise", "color": "#64748b", "hotkey": "3"},
+        ],
+        clip_labels=[
+            {"name": "clean", "color": "#16a34a", "hotkey": "7"},
+            {"name": "noisy", "color": "#dc2626", "hotkey": "8"},
+        ],
+        region_fields=[{"name": "overlapping speech", "type": "checkbox"}],
+    )
 
 
 def assignments_cancel_for_recordings(*, recording_ids: list[int]) -> int:
     """Cancel open assignments on these recordings (consent withdrawn); returns how many."""
     now = timezone.now()
     return Assignment.objects.filter(recording_id__in=list(recording_ids), status=AssignmentStatus.OPEN).update(
-        status=AssignmentStatus.CANCELLED, locked_until=None, finished_at=now, updated_at=now)
+        status=AssignmentStatus.CANCELLED, locked_until=None, finished_at=now, updated_at=now
+    )
 
 
 def _attributes_redact(attributes, choice_fields: set[str]):
@@ -68,7 +76,8 @@ def annotations_redact_for_recordings(*, recording_ids: list[int]) -> int:
     project_ids = {r.annotation.project_id for r in regions} | {v.annotation.project_id for v in versions}
     choices: dict[int, set[str]] = {pid: set() for pid in project_ids}
     for project_id, name in RegionField.objects.filter(project_id__in=project_ids, type=FieldType.CHOICE).values_list(
-            "project_id", "name"):
+        "project_id", "name"
+    ):
         choices[project_id].add(name)
     changed_regions = []
     for region in regions:

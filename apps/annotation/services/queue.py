@@ -31,22 +31,35 @@ def _active(now) -> Q:
 
 def _own_work(user, project_id, usable, lock_until):
     """This annotator's rejected or still-open work, oldest first, with its lock renewed."""
-    rejected = (Annotation.objects.filter(project_id=project_id, annotator=user, status=AnnotationStatus.REJECTED,
-                                          recording__in=usable.values("id")).order_by("id").first())
+    rejected = (
+        Annotation.objects.filter(
+            project_id=project_id, annotator=user, status=AnnotationStatus.REJECTED, recording__in=usable.values("id")
+        )
+        .order_by("id")
+        .first()
+    )
     if rejected is not None:
         Assignment.objects.update_or_create(
-            recording_id=rejected.recording_id, annotator=user,
-            defaults={"project_id": project_id, "status": AssignmentStatus.OPEN, "locked_until": lock_until,
-                      "finished_at": None},
+            recording_id=rejected.recording_id,
+            annotator=user,
+            defaults={
+                "project_id": project_id,
+                "status": AssignmentStatus.OPEN,
+                "locked_until": lock_until,
+                "finished_at": None,
+            },
         )
         return rejected
-    for assignment in (Assignment.objects.filter(project_id=project_id, annotator=user, status=AssignmentStatus.OPEN,
-                                                 recording__in=usable.values("id")).order_by("id")):
+    for assignment in Assignment.objects.filter(
+        project_id=project_id, annotator=user, status=AssignmentStatus.OPEN, recording__in=usable.values("id")
+    ).order_by("id"):
         # Conditional: a lock that expired may just have been handed to someone else.
         if Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.OPEN).update(
-                locked_until=lock_until, updated_at=timezone.now()):
+            locked_until=lock_until, updated_at=timezone.now()
+        ):
             annotation, _ = Annotation.objects.get_or_create(
-                recording_id=assignment.recording_id, annotator=user, defaults={"project_id": project_id})
+                recording_id=assignment.recording_id, annotator=user, defaults={"project_id": project_id}
+            )
             return annotation
     return None
 
@@ -58,8 +71,13 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
     """
     # Lock the recording row so concurrent claims on it run one after another (PostgreSQL);
     # SQLite serialises writers on its own.
-    locked = (recordings_usable(None, Purpose.ANNOTATE).select_for_update(of=("self",))
-              .filter(pk=recording_id).values_list("id", flat=True).first())
+    locked = (
+        recordings_usable(None, Purpose.ANNOTATE)
+        .select_for_update(of=("self",))
+        .filter(pk=recording_id)
+        .values_list("id", flat=True)
+        .first()
+    )
     if locked is None:
         return None
     if overlap is not None:
@@ -72,12 +90,18 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
             expired.update(status=AssignmentStatus.CANCELLED, locked_until=None, finished_at=now, updated_at=now)
     try:
         with transaction.atomic():
-            Assignment.objects.create(project_id=project_id, recording_id=recording_id, annotator=user,
-                                      status=AssignmentStatus.OPEN, locked_until=lock_until)
+            Assignment.objects.create(
+                project_id=project_id,
+                recording_id=recording_id,
+                annotator=user,
+                status=AssignmentStatus.OPEN,
+                locked_until=lock_until,
+            )
     except IntegrityError:  # the same annotator asked twice at once; the other request has it
         return None
     annotation, _ = Annotation.objects.get_or_create(
-        recording_id=recording_id, annotator=user, defaults={"project_id": project_id})
+        recording_id=recording_id, annotator=user, defaults={"project_id": project_id}
+    )
     return annotation
 
 
@@ -98,15 +122,22 @@ def _usable(user, project_id):
 
 def _open_items(user, project_id, usable, settings, now):
     """Recordings this annotator could still be handed: not theirs yet, a free overlap slot (or gold)."""
-    gold = Value(False, output_field=BooleanField())
+    gold: Value | Exists = Value(False, output_field=BooleanField())
     for gold_ids in hook_call(QUEUE_GOLD_IDS, project_id=project_id):  # review: gold recordings
         gold = Exists(gold_ids.filter(recording_id=OuterRef("pk")))
-    return (usable.exclude(status=RecordingStatus.FAILED)
-            .exclude(assignments__annotator=user)
-            .annotate(taken=Count("assignments", filter=Q(assignments__status=AssignmentStatus.DONE)
-                                  | Q(assignments__status=AssignmentStatus.OPEN, assignments__locked_until__gt=now)))
-            .annotate(gold=gold)
-            .filter(Q(taken__lt=settings.overlap) | Q(gold=True)))  # fmt: skip
+    return (
+        usable.exclude(status=RecordingStatus.FAILED)
+        .exclude(assignments__annotator=user)
+        .annotate(
+            taken=Count(
+                "assignments",
+                filter=Q(assignments__status=AssignmentStatus.DONE)
+                | Q(assignments__status=AssignmentStatus.OPEN, assignments__locked_until__gt=now),
+            )
+        )
+        .annotate(gold=gold)
+        .filter(Q(taken__lt=settings.overlap) | Q(gold=True))
+    )
 
 
 def queue_progress(*, project_id: int, user) -> dict:
@@ -142,11 +173,13 @@ def queue_next(*, project_id, user):
         annotation = _own_work(user, project_id, usable, lock_until)
     if annotation is None:
         candidates = _ordered(project_id, _open_items(user, project_id, usable, settings, now)).values_list(
-            "id", "gold")[:_CANDIDATES]
+            "id", "gold"
+        )[:_CANDIDATES]
         for recording_id, is_gold in candidates:
             with transaction.atomic():
-                annotation = _claim(user, project_id, recording_id, None if is_gold else settings.overlap, now,
-                                    lock_until)
+                annotation = _claim(
+                    user, project_id, recording_id, None if is_gold else settings.overlap, now, lock_until
+                )
             if annotation is not None:
                 break
     if annotation is None:
@@ -164,13 +197,19 @@ def annotation_skip(*, annotation, user) -> Assignment:
     if annotation.annotator_id != user.id:
         raise DomainError("Only the annotator can skip their own item.", status_code=404)
     if annotation.status != AnnotationStatus.IN_PROGRESS:
-        raise DomainError(f"This annotation is {annotation.get_status_display().lower()}; only work in progress "
-                          "can be skipped.")
+        raise DomainError(
+            f"This annotation is {annotation.get_status_display().lower()}; only work in progress can be skipped."
+        )
     now = timezone.now()
     assignment, _ = Assignment.objects.update_or_create(
-        recording_id=annotation.recording_id, annotator=user,
-        defaults={"project_id": annotation.project_id, "status": AssignmentStatus.SKIPPED, "locked_until": None,
-                  "finished_at": now},
+        recording_id=annotation.recording_id,
+        annotator=user,
+        defaults={
+            "project_id": annotation.project_id,
+            "status": AssignmentStatus.SKIPPED,
+            "locked_until": None,
+            "finished_at": now,
+        },
     )
     if annotation.version == 0:
         annotation.delete()

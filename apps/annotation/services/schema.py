@@ -88,8 +88,12 @@ def _labels_replace(project_id, kind: str, items: list[dict]) -> None:
     gone = set(existing) - {lb.id for lb in keep if lb.id}
     if gone:
         used = Region.objects.filter(label_id__in=gone).values_list("label__name", flat=True).first()
-        used = used or Annotation.clip_labels.through.objects.filter(label_id__in=gone).values_list(
-            "label__name", flat=True).first()
+        used = (
+            used
+            or Annotation.clip_labels.through.objects.filter(label_id__in=gone)
+            .values_list("label__name", flat=True)
+            .first()
+        )
         if used:
             raise DomainError(f"The label {used!r} is used in annotations and cannot be removed; rename it instead.")
         Label.objects.filter(id__in=gone).delete()
@@ -121,11 +125,18 @@ def labels_set(*, project_id, region_labels=None, clip_labels=None, region_field
             _labels_replace(project_id, kind, items)
     if region_fields is not None:
         RegionField.objects.filter(project_id=project_id).delete()
-        RegionField.objects.bulk_create([
-            RegionField(project_id=project_id, name=f["name"].strip(), type=f["type"], choices=f.get("choices") or [],
-                        order=i)
-            for i, f in enumerate(region_fields)
-        ])
+        RegionField.objects.bulk_create(
+            [
+                RegionField(
+                    project_id=project_id,
+                    name=f["name"].strip(),
+                    type=f["type"],
+                    choices=f.get("choices") or [],
+                    order=i,
+                )
+                for i, f in enumerate(region_fields)
+            ]
+        )
     given = {k: v for k, v in settings.items() if v is not None}
     if given:
         AnnotationSettings.objects.update_or_create(project_id=project_id, defaults=given)
@@ -139,6 +150,11 @@ def label_create(*, project_id, kind: str = LabelKind.REGION, name: str, color: 
         raise DomainError(f"kind must be one of {', '.join(LabelKind.values)}.")
     current = [{"name": lb.name, "color": lb.color, "hotkey": lb.hotkey} for lb in label_list(project_id, kind)]
     _labels_check(kind, [*current, {"name": name, "color": color, "hotkey": hotkey}])
-    return Label.objects.create(project_id=project_id, kind=kind, name=name.strip(),
-                                color=color or PALETTE[len(current) % len(PALETTE)], hotkey=hotkey,
-                                order=len(current))
+    return Label.objects.create(
+        project_id=project_id,
+        kind=kind,
+        name=name.strip(),
+        color=color or PALETTE[len(current) % len(PALETTE)],
+        hotkey=hotkey,
+        order=len(current),
+    )

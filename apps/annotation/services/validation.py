@@ -33,9 +33,18 @@ class CleanRegion:
     source: dict | None = None
 
     def as_json(self) -> dict:
-        return {"id": self.uid, "start": self.start, "end": self.end, "channel": self.channel,
-                "label": self.label_id, "text": self.text, "attributes": self.attributes,
-                "fmin": self.fmin, "fmax": self.fmax, "source": self.source}
+        return {
+            "id": self.uid,
+            "start": self.start,
+            "end": self.end,
+            "channel": self.channel,
+            "label": self.label_id,
+            "text": self.text,
+            "attributes": self.attributes,
+            "fmin": self.fmin,
+            "fmax": self.fmax,
+            "source": self.source,
+        }
 
 
 class _Schema:
@@ -90,7 +99,9 @@ def _attributes_clean(attributes, schema: "_Schema", where: str) -> dict:
         if field.type == FieldType.TEXT and not isinstance(value, str):
             raise DomainError(f"{where}.attributes.{name} must be text.")
         if field.type == FieldType.CHOICE and value not in (None, "") and value not in (field.choices or []):
-            raise DomainError(f"{where}.attributes.{name}: {value!r} is not one of {', '.join(map(str, field.choices))}.")
+            raise DomainError(
+                f"{where}.attributes.{name}: {value!r} is not one of {', '.join(map(str, field.choices))}."
+            )
     return dict(attributes)
 
 
@@ -156,7 +167,9 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
             if isinstance(channel, bool) or not isinstance(channel, int) or channel < 0:
                 raise DomainError(f"{where}.channel must be a channel number or null.")
             if channel >= recording.channels:
-                raise DomainError(f"{where}.channel {channel} does not exist; the recording has {recording.channels} channel(s).")
+                raise DomainError(
+                    f"{where}.channel {channel} does not exist; the recording has {recording.channels} channel(s)."
+                )
         label = raw.get("label")
         if label is not None:
             if isinstance(label, bool) or not isinstance(label, int) or label not in schema.region_labels:
@@ -173,7 +186,9 @@ def regions_clean(*, recording, regions, clip_labels, settings=None) -> tuple[li
             if fmin < 0 or fmin >= fmax:
                 raise DomainError(f"{where}: fmin ({fmin} Hz) must be at least 0 and below fmax ({fmax} Hz).")
             if nyquist and fmax > nyquist + 0.5:
-                raise DomainError(f"{where}.fmax ({fmax} Hz) is above the recording's Nyquist frequency ({nyquist:g} Hz).")
+                raise DomainError(
+                    f"{where}.fmax ({fmax} Hz) is above the recording's Nyquist frequency ({nyquist:g} Hz)."
+                )
         attributes = _attributes_clean(raw.get("attributes"), schema, where)
         source = _source_clean(raw.get("source"), where)
         clean.append(CleanRegion(uid, start, end, channel, label, text, attributes, fmin, fmax, source))

@@ -49,16 +49,25 @@ def _conflict(annotation_id, version: int) -> VersionConflict:
 def _bump(annotation, version: int, *, statuses, now=None, **changes) -> int:
     """Move ``annotation`` from ``version`` to version+1 only if nobody moved it first, else 409."""
     now = now or timezone.now()
-    changed = (Annotation.objects.filter(pk=annotation.pk, version=version, status__in=statuses)
-               .update(version=version + 1, updated_at=now, **changes))
+    changed = Annotation.objects.filter(pk=annotation.pk, version=version, status__in=statuses).update(
+        version=version + 1, updated_at=now, **changes
+    )
     if not changed:
         raise _conflict(annotation.pk, version)
     return version + 1
 
 
 def _snapshot(annotation, version, *, status, author, kind, regions, clip_labels, comment="") -> None:
-    AnnotationVersion.objects.create(annotation_id=annotation.pk, version=version, author=author, kind=kind,
-                                     status=status, regions=regions, clip_labels=clip_labels, comment=comment or "")
+    AnnotationVersion.objects.create(
+        annotation_id=annotation.pk,
+        version=version,
+        author=author,
+        kind=kind,
+        status=status,
+        regions=regions,
+        clip_labels=clip_labels,
+        comment=comment or "",
+    )
 
 
 _REGION_COLUMNS = ("uid", "start", "end", "channel", "label_id", "text", "attributes", "fmin", "fmax", "source")
@@ -66,8 +75,18 @@ _REGION_COLUMNS = ("uid", "start", "end", "channel", "label_id", "text", "attrib
 
 def _region_key(uid, start, end, channel, label_id, text, attributes, fmin, fmax, source) -> tuple:
     # json.dumps so that true and 1 (equal in Python) still count as a change.
-    return (uid, start, end, channel, label_id, text, json.dumps(attributes, sort_keys=True), fmin, fmax,
-            json.dumps(source, sort_keys=True))
+    return (
+        uid,
+        start,
+        end,
+        channel,
+        label_id,
+        text,
+        json.dumps(attributes, sort_keys=True),
+        fmin,
+        fmax,
+        json.dumps(source, sort_keys=True),
+    )
 
 
 def _regions_sync(annotation_id, clean) -> None:
@@ -76,22 +95,38 @@ def _regions_sync(annotation_id, clean) -> None:
     Rows are matched by uid; unchanged rows are left alone, changed ones are replaced. Call it after
     the conditional version UPDATE, inside its transaction, so the rows read belong to that version.
     """
-    stored = {row[1]: row for row in
-              Region.objects.filter(annotation_id=annotation_id).values_list("id", *_REGION_COLUMNS)}
+    stored = {
+        row[1]: row for row in Region.objects.filter(annotation_id=annotation_id).values_list("id", *_REGION_COLUMNS)
+    }
     wanted = {r.uid: r for r in clean}
-    stale = {row[0] for uid, row in stored.items()
-             if uid not in wanted or _region_key(*row[1:]) != _region_key(*(getattr(wanted[uid], c)
-                                                                           for c in _REGION_COLUMNS))}
+    stale = {
+        row[0]
+        for uid, row in stored.items()
+        if uid not in wanted
+        or _region_key(*row[1:]) != _region_key(*(getattr(wanted[uid], c) for c in _REGION_COLUMNS))
+    }
     if stale:
         Region.objects.filter(id__in=stale).delete()
     fresh = [r for r in clean if r.uid not in stored or stored[r.uid][0] in stale]
     if fresh:
-        Region.objects.bulk_create([
-            Region(annotation_id=annotation_id, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
-                   label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax,
-                   source=r.source)
-            for r in fresh
-        ])
+        Region.objects.bulk_create(
+            [
+                Region(
+                    annotation_id=annotation_id,
+                    uid=r.uid,
+                    start=r.start,
+                    end=r.end,
+                    channel=r.channel,
+                    label_id=r.label_id,
+                    text=r.text,
+                    attributes=r.attributes,
+                    fmin=r.fmin,
+                    fmax=r.fmax,
+                    source=r.source,
+                )
+                for r in fresh
+            ]
+        )
 
 
 def _clip_labels_sync(annotation_id, clip: list[int]) -> None:
@@ -99,8 +134,9 @@ def _clip_labels_sync(annotation_id, clip: list[int]) -> None:
     through = Annotation.clip_labels.through
     through.objects.filter(annotation_id=annotation_id).exclude(label_id__in=clip).delete()
     if clip:
-        through.objects.bulk_create([through(annotation_id=annotation_id, label_id=pk) for pk in clip],
-                                    ignore_conflicts=True)
+        through.objects.bulk_create(
+            [through(annotation_id=annotation_id, label_id=pk) for pk in clip], ignore_conflicts=True
+        )
 
 
 def _content_replace(annotation, clean, clip) -> None:
@@ -110,17 +146,32 @@ def _content_replace(annotation, clean, clip) -> None:
 
 def _content_cache(annotation, clean, clip) -> Annotation:
     """Give ``annotation`` its just-written regions and clip labels as if prefetched: the response reads no rows."""
+
     def cached(model, rows):
         qs = model.objects.all()
         qs._result_cache, qs._prefetch_done = rows, True
         return qs
 
-    regions = [Region(annotation_id=annotation.pk, uid=r.uid, start=r.start, end=r.end, channel=r.channel,
-                      label_id=r.label_id, text=r.text, attributes=r.attributes, fmin=r.fmin, fmax=r.fmax,
-                   source=r.source)
-               for r in clean]
-    annotation._prefetched_objects_cache = {"regions": cached(Region, regions),
-                                            "clip_labels": cached(Label, [Label(id=pk) for pk in clip])}
+    regions = [
+        Region(
+            annotation_id=annotation.pk,
+            uid=r.uid,
+            start=r.start,
+            end=r.end,
+            channel=r.channel,
+            label_id=r.label_id,
+            text=r.text,
+            attributes=r.attributes,
+            fmin=r.fmin,
+            fmax=r.fmax,
+            source=r.source,
+        )
+        for r in clean
+    ]
+    annotation._prefetched_objects_cache = {
+        "regions": cached(Region, regions),
+        "clip_labels": cached(Label, [Label(id=pk) for pk in clip]),
+    }
     return annotation
 
 
@@ -146,8 +197,9 @@ def annotation_save(*, annotation, user, version: int, regions: list, clip_label
     """
     _owner_check(annotation, user)
     settings = settings or annotation_settings_get(annotation.project_id)
-    clean, clip = regions_clean(recording=annotation.recording, regions=regions, clip_labels=clip_labels,
-                                settings=settings)
+    clean, clip = regions_clean(
+        recording=annotation.recording, regions=regions, clip_labels=clip_labels, settings=settings
+    )
     snapshot = [r.as_json() for r in clean]
     now = timezone.now()
     with transaction.atomic():
@@ -155,11 +207,18 @@ def annotation_save(*, annotation, user, version: int, regions: list, clip_label
         _regions_sync(annotation.pk, clean)
         _clip_labels_sync(annotation.pk, clip)
         # The status cannot have changed: _bump matched it among EDITABLE, and only submit leaves those.
-        _snapshot(annotation, new_version, status=annotation.status, author=user, kind=VersionKind.SAVE,
-                  regions=snapshot, clip_labels=clip)
-        Assignment.objects.filter(recording_id=annotation.recording_id, annotator=user,
-                                  status=AssignmentStatus.OPEN).update(
-            locked_until=now + timedelta(minutes=settings.lock_minutes), updated_at=now)
+        _snapshot(
+            annotation,
+            new_version,
+            status=annotation.status,
+            author=user,
+            kind=VersionKind.SAVE,
+            regions=snapshot,
+            clip_labels=clip,
+        )
+        Assignment.objects.filter(
+            recording_id=annotation.recording_id, annotator=user, status=AssignmentStatus.OPEN
+        ).update(locked_until=now + timedelta(minutes=settings.lock_minutes), updated_at=now)
     annotation.version, annotation.updated_at = new_version, now
     return _content_cache(annotation, clean, clip)
 
@@ -174,19 +233,32 @@ def annotation_submit(*, annotation, user, version: int) -> Annotation:
     if assignment is not None and assignment.status == AssignmentStatus.SKIPPED:
         raise DomainError("You skipped this recording, so it can no longer be submitted.")
     if assignment is not None and assignment.status == AssignmentStatus.CANCELLED:
-        raise Conflict("Your lock on this recording expired and it went to another annotator; "
-                       "your saved versions are kept but it can no longer be submitted.")
+        raise Conflict(
+            "Your lock on this recording expired and it went to another annotator; "
+            "your saved versions are kept but it can no longer be submitted."
+        )
     now = timezone.now()
     with transaction.atomic():
-        new_version = _bump(annotation, version, statuses=EDITABLE, status=AnnotationStatus.SUBMITTED,
-                            submitted_at=now)
+        new_version = _bump(annotation, version, statuses=EDITABLE, status=AnnotationStatus.SUBMITTED, submitted_at=now)
         regions, clip = _current_content(annotation)
-        _snapshot(annotation, new_version, status=AnnotationStatus.SUBMITTED, author=user, kind=VersionKind.SUBMIT,
-                  regions=regions, clip_labels=clip)
+        _snapshot(
+            annotation,
+            new_version,
+            status=AnnotationStatus.SUBMITTED,
+            author=user,
+            kind=VersionKind.SUBMIT,
+            regions=regions,
+            clip_labels=clip,
+        )
         Assignment.objects.update_or_create(
-            recording_id=annotation.recording_id, annotator=user,
-            defaults={"project_id": annotation.project_id, "status": AssignmentStatus.DONE, "locked_until": None,
-                      "finished_at": now},
+            recording_id=annotation.recording_id,
+            annotator=user,
+            defaults={
+                "project_id": annotation.project_id,
+                "status": AssignmentStatus.DONE,
+                "locked_until": None,
+                "finished_at": now,
+            },
         )
     return _fresh(annotation.pk)
 
@@ -205,17 +277,27 @@ def annotation_set_status(*, annotation, status: str, actor, comment: str = "") 
     current = Annotation.objects.select_for_update().get(pk=annotation.pk)
     if current.status not in REVIEWABLE:
         raise DomainError("Only submitted annotations can be reviewed; this one is still in progress.")
-    new_version = _bump(current, current.version, statuses=REVIEWABLE, status=status,
-                        review_comment=(comment or "").strip() or None)
+    new_version = _bump(
+        current, current.version, statuses=REVIEWABLE, status=status, review_comment=(comment or "").strip() or None
+    )
     regions, clip = _current_content(current)
-    _snapshot(current, new_version, status=status, author=actor, kind=VersionKind.REVIEW, regions=regions,
-              clip_labels=clip, comment=comment)
+    _snapshot(
+        current,
+        new_version,
+        status=status,
+        author=actor,
+        kind=VersionKind.REVIEW,
+        regions=regions,
+        clip_labels=clip,
+        comment=comment,
+    )
     return _fresh(annotation.pk)
 
 
 @transaction.atomic
-def annotation_save_version(*, annotation, regions: list, clip_labels: list, author,
-                            kind: str = VersionKind.CORRECTION) -> Annotation:
+def annotation_save_version(
+    *, annotation, regions: list, clip_labels: list, author, kind: str = VersionKind.CORRECTION
+) -> Annotation:
     """Replace the content with a new version (a reviewer's correction); earlier versions stay in history.
 
     Validates like annotation_save; writes Region rows, clip labels and an AnnotationVersion of ``kind``.
@@ -226,6 +308,13 @@ def annotation_save_version(*, annotation, regions: list, clip_labels: list, aut
     clean, clip = regions_clean(recording=current.recording, regions=regions, clip_labels=clip_labels)
     new_version = _bump(current, current.version, statuses=AnnotationStatus.values)
     _content_replace(current, clean, clip)
-    _snapshot(current, new_version, status=current.status, author=author, kind=kind,
-              regions=[r.as_json() for r in clean], clip_labels=clip)
+    _snapshot(
+        current,
+        new_version,
+        status=current.status,
+        author=author,
+        kind=kind,
+        regions=[r.as_json() for r in clean],
+        clip_labels=clip,
+    )
     return _fresh(annotation.pk)

@@ -1,5 +1,12 @@
 """Writes of the catalogue: projects, speakers, recordings and their ingest."""
 
+from .import_sources import (  # noqa: F401
+    import_source_create,
+    import_source_delete,
+    import_source_for_project,
+    import_source_update,
+    import_source_validate,
+)
 from .imports import (  # noqa: F401
     import_batch_create,
     import_batch_fail,
@@ -17,13 +24,6 @@ from .ingest import (  # noqa: F401
     recording_ingest,
     recordings_ingest_many,
     sanitize_name,
-)
-from .import_sources import (  # noqa: F401
-    import_source_create,
-    import_source_delete,
-    import_source_for_project,
-    import_source_update,
-    import_source_validate,
 )
 from .projects import (  # noqa: F401
     language_get_or_create,

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
 
-from apps.core.errors import DomainError
 from apps.catalog.models import ImportSource, ImportSourceKind, Project
+from apps.core.errors import DomainError
 
 _S3_FIELDS = ("bucket", "prefix", "endpoint_url", "region_name", "access_key_id", "secret_access_key")
 SOURCE_FIELDS = ("name", "kind", "path", "enabled", *_S3_FIELDS)
@@ -28,7 +29,7 @@ SOURCE_FIELDS = ("name", "kind", "path", "enabled", *_S3_FIELDS)
 
 def platform_storage() -> dict:
     """The platform's own bucket, endpoint and key (empty strings on local storage)."""
-    storage = settings.STORAGES["default"]
+    storage = cast(dict[str, Any], settings.STORAGES["default"])  # the settings plugin infers object
     opts = storage.get("OPTIONS", {}) if "s3" in storage.get("BACKEND", "").lower() else {}
     return {
         "bucket": (opts.get("bucket_name") or getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or "").lower(),
@@ -63,8 +64,9 @@ def import_source_validate(source: ImportSource) -> None:
         if not source.bucket.strip():
             raise DomainError("an S3 source needs a bucket")
         if is_platform_bucket(source.bucket):
-            raise DomainError(f"the bucket {source.bucket} is the platform's own storage and can never be an "
-                              "import source")
+            raise DomainError(
+                f"the bucket {source.bucket} is the platform's own storage and can never be an import source"
+            )
         if not (source.access_key_id and source.secret_access_key):
             raise DomainError("an S3 source needs its own access key id and secret access key")
         own_key = platform_storage()["access_key_id"]
@@ -73,8 +75,9 @@ def import_source_validate(source: ImportSource) -> None:
         source.bucket = source.bucket.strip()
         source.prefix = _norm_prefix(source.prefix)
         source.path = ""
-        others = ImportSource.objects.filter(kind=ImportSourceKind.S3, bucket__iexact=source.bucket,
-                                             endpoint_url=source.endpoint_url).exclude(pk=source.pk)
+        others = ImportSource.objects.filter(
+            kind=ImportSourceKind.S3, bucket__iexact=source.bucket, endpoint_url=source.endpoint_url
+        ).exclude(pk=source.pk)
         for other in others:
             if other.prefix.startswith(source.prefix) or source.prefix.startswith(other.prefix):
                 raise DomainError(f"this prefix overlaps the source {other.name}: sources may not overlap")
@@ -84,8 +87,7 @@ def import_source_validate(source: ImportSource) -> None:
         real = Path(source.path).resolve()
         roots = [Path(root).resolve() for root in settings.EARMARK_IMPORT_ROOTS]
         if not any(real.is_relative_to(root) for root in roots):
-            raise DomainError(f"{source.path} is outside the folders the server may import from "
-                              "(EARMARK_IMPORT_ROOTS)")
+            raise DomainError(f"{source.path} is outside the folders the server may import from (EARMARK_IMPORT_ROOTS)")
         if _overlaps(real, _media_root()):
             raise DomainError(f"{source.path} overlaps the platform's own media storage and can never be a source")
         source.path = str(real)
@@ -172,6 +174,9 @@ def import_source_client(source: ImportSource):
     import boto3
 
     return boto3.client(
-        "s3", endpoint_url=source.endpoint_url or None, region_name=source.region_name or "us-east-1",
-        aws_access_key_id=source.access_key_id, aws_secret_access_key=source.secret_access_key,
+        "s3",
+        endpoint_url=source.endpoint_url or None,
+        region_name=source.region_name or "us-east-1",
+        aws_access_key_id=source.access_key_id,
+        aws_secret_access_key=source.secret_access_key,
     )

@@ -9,6 +9,7 @@ import logging
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -44,8 +45,10 @@ def sidecar_parse(data: bytes, name: str) -> dict[str, dict]:
     try:
         text = data.decode("utf-8-sig", errors="strict") if data else ""
     except UnicodeDecodeError:
-        raise DomainError(f"the sidecar {sanitize_name(name)} is not UTF-8 text; save it as UTF-8 "
-                          "(e.g. 'CSV UTF-8' in a spreadsheet) and upload it again") from None
+        raise DomainError(
+            f"the sidecar {sanitize_name(name)} is not UTF-8 text; save it as UTF-8 "
+            "(e.g. 'CSV UTF-8' in a spreadsheet) and upload it again"
+        ) from None
     try:
         if name.lower().endswith(".json"):
             raw = json.loads(text)
@@ -68,10 +71,14 @@ def sidecar_parse(data: bytes, name: str) -> dict[str, dict]:
 
 
 def _ingest_one(project, name, fileobj, created_by, sidecar) -> IngestResult:
-    return recording_ingest_with_sidecar(project=project, name=name, fileobj=fileobj, created_by=created_by, sidecar=sidecar)
+    return recording_ingest_with_sidecar(
+        project=project, name=name, fileobj=fileobj, created_by=created_by, sidecar=sidecar
+    )
 
 
-def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | None = None, progress=None) -> list[IngestResult]:
+def import_zip(
+    *, project: Project, fileobj, created_by=None, sidecar: dict | None = None, progress=None
+) -> list[IngestResult]:
     """Import every audio entry of a zip; unsafe, nested or oversized entries are rejected one by one.
 
     Raises DomainError before writing anything when the archive itself is not
@@ -86,7 +93,9 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
     with archive:
         entries = [i for i in archive.infolist() if not i.is_dir()]
         if len(entries) > settings.EARMARK_ZIP_MAX_ENTRIES:
-            raise DomainError(f"the zip has {len(entries):,} entries; the limit is {settings.EARMARK_ZIP_MAX_ENTRIES:,}")
+            raise DomainError(
+                f"the zip has {len(entries):,} entries; the limit is {settings.EARMARK_ZIP_MAX_ENTRIES:,}"
+            )
         declared = sum(i.file_size for i in entries)
         if declared > settings.EARMARK_ZIP_MAX_UNCOMPRESSED_BYTES:
             raise DomainError(
@@ -111,7 +120,9 @@ def import_zip(*, project: Project, fileobj, created_by=None, sidecar: dict | No
                     try:
                         result = _ingest_one(project, name, member, created_by, sidecar)
                     except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
-                        result = _refused(name, "the zip entry is damaged (its compressed data does not unpack)")
+                        result = _refused(
+                            name, "damaged zip entry (its compressed data does not unpack to the size it declares)"
+                        )
             results.append(result)
             if progress:
                 progress(result)
@@ -127,8 +138,10 @@ def _name_refusal(path: str, size: int | None = None) -> str | None:
     """Why an archive entry or folder file is not imported because of its name or place, or None."""
     base = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     if is_unsafe_path(path):
-        return ("its path points outside the archive (path traversal: an absolute path or a '..' part), "
-                "so it was not imported")
+        return (
+            "its path points outside the archive (path traversal: an absolute path or a '..' part), "
+            "so it was not imported"
+        )
     parts = path.replace("\\", "/").split("/")
     if parts[0] == "__MACOSX":
         return "it is macOS Finder metadata (__MACOSX), not audio"
@@ -145,12 +158,15 @@ def zip_member_refusal(info: zipfile.ZipInfo) -> str | None:
     """Why a zip member is refused from its declared sizes alone (before a byte is inflated), or None."""
     limit = settings.EARMARK_MAX_FILE_BYTES
     if info.file_size > limit:
-        return (f"it expands to {info.file_size:,} bytes, over the limit of {limit:,} per file "
-                "(refused before inflating)")
+        return (
+            f"it expands to {info.file_size:,} bytes, over the limit of {limit:,} per file (refused before inflating)"
+        )
     ratio = info.file_size / max(info.compress_size, 1)
     if info.compress_type != zipfile.ZIP_STORED and ratio > settings.EARMARK_ZIP_MAX_RATIO:
-        return (f"it compresses {ratio:,.0f} to 1, more than audio does (the limit is "
-                f"{settings.EARMARK_ZIP_MAX_RATIO:,.0f} to 1): refused as a likely zip bomb before inflating")
+        return (
+            f"it compresses {ratio:,.0f} to 1, more than audio does (the limit is "
+            f"{settings.EARMARK_ZIP_MAX_RATIO:,.0f} to 1): refused as a likely zip bomb before inflating"
+        )
     return None
 
 
@@ -234,7 +250,9 @@ def _s3_client():
     opts: dict = settings.STORAGES["default"].get("OPTIONS", {})  # type: ignore[attr-defined]
     return boto3.client(
         "s3",
-        endpoint_url=os.environ.get("EARMARK_IMPORT_S3_ENDPOINT_URL") or opts.get("endpoint_url") or os.environ.get("AWS_S3_ENDPOINT_URL"),
+        endpoint_url=os.environ.get("EARMARK_IMPORT_S3_ENDPOINT_URL")
+        or opts.get("endpoint_url")
+        or os.environ.get("AWS_S3_ENDPOINT_URL"),
         aws_access_key_id=opts.get("access_key") or os.environ.get("AWS_ACCESS_KEY_ID"),
         aws_secret_access_key=opts.get("secret_key") or os.environ.get("AWS_SECRET_ACCESS_KEY"),
         region_name=opts.get("region_name") or os.environ.get("AWS_S3_REGION_NAME") or "us-east-1",
@@ -250,8 +268,17 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def import_s3_prefix(*, project: Project, uri: str | None = None, bucket: str | None = None, prefix: str = "",
-                     client=None, created_by=None, progress=None, total=None) -> list[IngestResult]:
+def import_s3_prefix(
+    *,
+    project: Project,
+    uri: str | None = None,
+    bucket: str | None = None,
+    prefix: str = "",
+    client=None,
+    created_by=None,
+    progress=None,
+    total=None,
+) -> list[IngestResult]:
     """Import every object under an S3 prefix, streamed (boto3 listing + get_object).
 
     The API passes a registered source's bucket, prefix and client (its own keys); the CLI passes an
@@ -274,8 +301,9 @@ def import_s3_prefix(*, project: Project, uri: str | None = None, bucket: str | 
         ]
     except (BotoCoreError, ClientError) as exc:
         log.info("S3 listing of %s failed: %s", uri, exc)
-        raise DomainError(f"could not list {uri}: the bucket does not exist, cannot be reached, or access to it "
-                          "is denied") from None
+        raise DomainError(
+            f"could not list {uri}: the bucket does not exist, cannot be reached, or access to it is denied"
+        ) from None
     sidecar = {}
     for key in keys:
         if key.rsplit("/", 1)[-1].lower() in SIDECAR_NAMES:
@@ -285,15 +313,18 @@ def import_s3_prefix(*, project: Project, uri: str | None = None, bucket: str | 
         total(len(keys))
     results = []
     for key in keys:
-        name = key[len(prefix):].lstrip("/") or key
+        name = key[len(prefix) :].lstrip("/") or key
         try:
             body = client.get_object(Bucket=bucket, Key=key)["Body"]
             results.append(_ingest_one(project, name, body, created_by, sidecar))
             body.close()
         except (BotoCoreError, ClientError) as exc:
             log.info("S3 read of %s failed: %s", key, exc)
-            results.append(_refused(name, "the object could not be read from S3 (it may have been deleted, or access "
-                                          "to it is denied)"))
+            results.append(
+                _refused(
+                    name, "the object could not be read from S3 (it may have been deleted, or access to it is denied)"
+                )
+            )
         if progress:
             progress(results[-1])
     return results
@@ -313,15 +344,25 @@ def result_counts(results: list[IngestResult]) -> dict[str, int]:
     return counts
 
 
-def import_zip_recorded(*, project: Project, fileobj, name: str, created_by=None, sidecar: dict | None = None) -> ImportBatch:
+def import_zip_recorded(
+    *, project: Project, fileobj, name: str, created_by=None, sidecar: dict | None = None
+) -> ImportBatch:
     """Import an uploaded zip at once (``import_zip``) and keep the outcome as a finished ImportBatch."""
     results = import_zip(project=project, fileobj=fileobj, created_by=created_by, sidecar=sidecar)
     counts = result_counts(results)
     with transaction.atomic():
         batch = ImportBatch.objects.create(
-            project=project, source="zip", location=sanitize_name(name), status=ImportStatus.DONE, total=len(results),
-            processed=len(results), results=[r.as_dict() for r in results], created_by=created_by,
-            accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
+            project=project,
+            source="zip",
+            location=sanitize_name(name),
+            status=ImportStatus.DONE,
+            total=len(results),
+            processed=len(results),
+            results=[r.as_dict() for r in results],
+            created_by=created_by,
+            accepted=counts["accepted"],
+            duplicates=counts["duplicate"],
+            rejected=counts["rejected"],
         )
         hook_call(IMPORT_FINISHED, import_id=batch.id, project_id=project.id, status=batch.status, counts=counts)
     return batch
@@ -331,8 +372,13 @@ def import_zip_recorded(*, project: Project, fileobj, name: str, created_by=None
 def import_batch_create(*, project: Project, source: ImportSource, created_by, path: str = "") -> ImportBatch:
     """Record an import from a registered source (``path``: a sub-folder inside it) and queue it after commit."""
     import_source_resolve(source=source, project=project, subpath=path)  # refuse now, not on the worker
-    batch = ImportBatch.objects.create(project=project, source=source.kind, import_source=source,
-                                       location=path.strip().strip("/"), created_by=created_by)
+    batch = ImportBatch.objects.create(
+        project=project,
+        source=source.kind,
+        import_source=source,
+        location=path.strip().strip("/"),
+        created_by=created_by,
+    )
     from apps.catalog.tasks import import_batch_run_task  # tasks import these services: module level would cycle
 
     transaction.on_commit(lambda: import_batch_run_task.delay(batch.id))
@@ -346,7 +392,8 @@ class ImportLost(Exception):
 def _batch_record(batch_id: int, token: str, result: IngestResult) -> None:
     counter = {"accepted": "accepted", "duplicate": "duplicates", "rejected": "rejected"}[result.status]
     if not ImportBatch.objects.filter(id=batch_id, claim_token=token, status=ImportStatus.RUNNING).update(
-            processed=F("processed") + 1, **{counter: F(counter) + 1}):
+        processed=F("processed") + 1, **{counter: F(counter) + 1}
+    ):
         raise ImportLost(f"import {batch_id} is no longer held by this run")
 
 
@@ -354,8 +401,9 @@ def _resumed(batch: ImportBatch, result: IngestResult) -> IngestResult:
     """On a resumed import, a "duplicate" of a recording an earlier run of this import stored is an acceptance."""
     if result.status != "duplicate" or batch.attempts < 2 or result.recording_id is None:
         return result
-    if not Recording.objects.filter(id=result.recording_id, project_id=batch.project_id,
-                                    created_at__gte=batch.started_at).exists():
+    if not Recording.objects.filter(
+        id=result.recording_id, project_id=batch.project_id, created_at__gte=batch.started_at
+    ).exists():
         return result
     return IngestResult(result.name, "accepted", "", result.recording_id, {"resumed": True})
 
@@ -369,12 +417,18 @@ def import_batch_fail(*, batch_id: int, error: str, token: str | None = None) ->
     if token is not None:
         qs = qs.filter(claim_token=token)
     with transaction.atomic():
-        if not qs.update(status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now(),
-                         lease_expires_at=None):
+        if not qs.update(
+            status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now(), lease_expires_at=None
+        ):
             return False
         batch = ImportBatch.objects.get(id=batch_id)
-        hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=ImportStatus.FAILED,
-                  counts={"accepted": batch.accepted, "duplicate": batch.duplicates, "rejected": batch.rejected})
+        hook_call(
+            IMPORT_FINISHED,
+            import_id=batch_id,
+            project_id=batch.project_id,
+            status=ImportStatus.FAILED,
+            counts={"accepted": batch.accepted, "duplicate": batch.duplicates, "rejected": batch.rejected},
+        )
     return True
 
 
@@ -384,9 +438,18 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
     Claims the batch with a lease (renewed by a heartbeat) so one run at a time holds it. Any error ends
     it as failed with a sentence; a DomainError's own sentence is shown as is.
     """
-    token = work_claim(ImportBatch, pk=batch_id, queued=ImportStatus.QUEUED, running=ImportStatus.RUNNING,
-                       started_at=Coalesce("started_at", Value(timezone.now())), error="",
-                       processed=0, accepted=0, duplicates=0, rejected=0)
+    token = work_claim(
+        ImportBatch,
+        pk=batch_id,
+        queued=ImportStatus.QUEUED,
+        running=ImportStatus.RUNNING,
+        started_at=Coalesce("started_at", Value(timezone.now())),
+        error="",
+        processed=0,
+        accepted=0,
+        duplicates=0,
+        rejected=0,
+    )
     if token is None:
         return None
     batch = ImportBatch.objects.select_related("project", "created_by", "import_source").get(id=batch_id)
@@ -405,11 +468,18 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
             raise DomainError("this import names no registered source; imports read only from registered sources")
         # Checked again at use: the source may have lost this project, or settings may have changed.
         where = import_source_resolve(source=batch.import_source, project=batch.project, subpath=batch.location)
+        runner: Callable[..., list[IngestResult]]
         if batch.import_source.kind == ImportSourceKind.FOLDER:
             runner, kwargs = import_folder, {"path": where["path"]}
         else:
-            runner, kwargs = import_s3_prefix, {"bucket": where["bucket"], "prefix": where["prefix"],
-                                                "client": import_source_client(batch.import_source)}
+            runner, kwargs = (
+                import_s3_prefix,
+                {
+                    "bucket": where["bucket"],
+                    "prefix": where["prefix"],
+                    "client": import_source_client(batch.import_source),
+                },
+            )
         with lease_heartbeat(lambda: work_renew(ImportBatch, pk=batch_id, token=token, running=ImportStatus.RUNNING)):
             runner(project=batch.project, created_by=batch.created_by, progress=progress, total=total, **kwargs)
         status, error = ImportStatus.DONE, ""
@@ -419,17 +489,31 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
     except DomainError as exc:
         status, error = ImportStatus.FAILED, exc.message
     except Exception as exc:
-        import_batch_fail(batch_id=batch_id, token=token, error=(
-            f"The import stopped on an unexpected error ({type(exc).__name__}) after {len(results)} file(s); "
-            "the details are in the worker's log. Start the import again to bring in the rest: files "
-            "already imported are recognised as duplicates."))
+        import_batch_fail(
+            batch_id=batch_id,
+            token=token,
+            error=(
+                f"The import stopped on an unexpected error ({type(exc).__name__}) after {len(results)} file(s); "
+                "the details are in the worker's log. Start the import again to bring in the rest: files "
+                "already imported are recognised as duplicates."
+            ),
+        )
         raise
     with transaction.atomic():
         if ImportBatch.objects.filter(id=batch_id, claim_token=token).update(
-                status=status, error=error, finished_at=timezone.now(), results=[r.as_dict() for r in results],
-                lease_expires_at=None):
-            hook_call(IMPORT_FINISHED, import_id=batch_id, project_id=batch.project_id, status=status,
-                      counts=result_counts(results))
+            status=status,
+            error=error,
+            finished_at=timezone.now(),
+            results=[r.as_dict() for r in results],
+            lease_expires_at=None,
+        ):
+            hook_call(
+                IMPORT_FINISHED,
+                import_id=batch_id,
+                project_id=batch.project_id,
+                status=status,
+                counts=result_counts(results),
+            )
     batch.refresh_from_db()
     return batch
 
@@ -448,9 +532,13 @@ def imports_requeue_stale() -> int:
     resent = 0
     for batch_id, attempts in work_expired(ImportBatch, running=ImportStatus.RUNNING):
         if attempts >= settings.EARMARK_MAX_ATTEMPTS:
-            import_batch_fail(batch_id=batch_id, error=(
-                f"The import was interrupted {attempts} times (its worker died or hit its time limit) and was "
-                "stopped. Files imported so far are kept; start it again to bring in the rest."))
+            import_batch_fail(
+                batch_id=batch_id,
+                error=(
+                    f"The import was interrupted {attempts} times (its worker died or hit its time limit) and was "
+                    "stopped. Files imported so far are kept; start it again to bring in the rest."
+                ),
+            )
             continue
         _enqueue_run(batch_id)
         resent += 1

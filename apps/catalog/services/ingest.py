@@ -10,6 +10,7 @@ import tempfile
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from itertools import islice
+from typing import IO
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -47,8 +48,12 @@ class IngestResult:
 
 # Characters that never stay in a shown name: path separators, and bidi controls that reorder what a reader sees
 # (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069). Control characters (category Cc) go too.
-_DROP = set("/\\") | {"\u061c", "\u200e", "\u200f"} | {chr(c) for c in range(0x202A, 0x202F)} \
+_DROP = (
+    set("/\\")
+    | {"\u061c", "\u200e", "\u200f"}
+    | {chr(c) for c in range(0x202A, 0x202F)}
     | {chr(c) for c in range(0x2066, 0x206A)}
+)
 
 
 def sanitize_name(name: str) -> str:
@@ -80,7 +85,7 @@ class _Spooled:
 
     def __init__(self, fileobj, max_bytes: int):
         self.file = tempfile.SpooledTemporaryFile(max_size=16 * _CHUNK, dir=settings.FILE_UPLOAD_TEMP_DIR)
-        self._named = None
+        self._named: IO[bytes] | None = None
         digest = hashlib.sha256()
         size = 0
         head = b""
@@ -135,9 +140,18 @@ def _duplicate(project: Project, name: str, sha256: str) -> IngestResult | None:
     return IngestResult(name, "duplicate", f"duplicate of recording {existing}", existing, {"duplicate_of": existing})
 
 
-def recording_ingest(*, project: Project, fileobj, name: str, created_by=None, speaker_code: str | None = None,
-                     language_tag: str | None = None, metadata: dict | None = None, queue: bool = True,
-                     written: list[str] | None = None) -> IngestResult:
+def recording_ingest(
+    *,
+    project: Project,
+    fileobj,
+    name: str,
+    created_by=None,
+    speaker_code: str | None = None,
+    language_tag: str | None = None,
+    metadata: dict | None = None,
+    queue: bool = True,
+    written: list[str] | None = None,
+) -> IngestResult:
     """Check, hash, probe and store one file; creates a Recording and queues its processing.
 
     Side effects on acceptance: one storage object (unless the same bytes are
@@ -155,18 +169,32 @@ def recording_ingest(*, project: Project, fileobj, name: str, created_by=None, s
     except ProbeError as exc:
         return IngestResult(clean, "rejected", f"{clean}: {exc}")
     try:
-        return _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_tag, metadata or {},
-                               queue=queue, written=written)
+        return _ingest_spooled(
+            project,
+            spooled,
+            clean,
+            created_by,
+            speaker_code,
+            language_tag,
+            metadata or {},
+            queue=queue,
+            written=written,
+        )
     finally:
         spooled.close()
 
 
-def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_tag, metadata, *, queue,
-                    written) -> IngestResult:
+def _ingest_spooled(
+    project, spooled, clean, created_by, speaker_code, language_tag, metadata, *, queue, written
+) -> IngestResult:
     try:
-        info = probe(spooled.file, size=spooled.size, head=spooled.head,
-                     max_duration=settings.EARMARK_MAX_DURATION_SECONDS,
-                     path=spooled.path() if sniff(spooled.head) in FFMPEG_CONTAINERS else None)
+        info = probe(
+            spooled.file,
+            size=spooled.size,
+            head=spooled.head,
+            max_duration=settings.EARMARK_MAX_DURATION_SECONDS,
+            path=spooled.path() if sniff(spooled.head) in FFMPEG_CONTAINERS else None,
+        )
     except ProbeError as exc:
         return IngestResult(clean, "rejected", f"{clean}: {exc}")
     # No duplicate pre-check: the unique (project, sha256) constraint answers it in the same insert, so an
@@ -181,11 +209,22 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
             hook_call(RECORDING_INGEST_CHECK, project=project, speaker=speaker)  # consent decides, not the catalogue
             wrote = _store_once(key, spooled)
             recording = Recording.objects.create(
-                project=project, speaker=speaker, language=language, original_key=key, original_name=clean,
-                sha256=spooled.sha256, container=info.container, codec=info.codec, sample_rate=info.sample_rate,
-                input_sample_rate=info.input_sample_rate, channels=info.channels, frames=info.frames,
-                duration=info.duration, bytes=spooled.size,
-                metadata=metadata, created_by=created_by,
+                project=project,
+                speaker=speaker,
+                language=language,
+                original_key=key,
+                original_name=clean,
+                sha256=spooled.sha256,
+                container=info.container,
+                codec=info.codec,
+                sample_rate=info.sample_rate,
+                input_sample_rate=info.input_sample_rate,
+                channels=info.channels,
+                frames=info.frames,
+                duration=info.duration,
+                bytes=spooled.size,
+                metadata=metadata,
+                created_by=created_by,
             )
             if queue:
                 hook_call(RECORDING_INGESTED, recording=recording)
@@ -194,15 +233,21 @@ def _ingest_spooled(project, spooled, clean, created_by, speaker_code, language_
         return IngestResult(clean, "rejected", f"{clean}: {exc.message}")
     except IntegrityError:
         _discard(key, wrote)
-        return _duplicate(project, clean, spooled.sha256) or IngestResult(clean, "rejected", f"{clean}: could not be saved")
+        return _duplicate(project, clean, spooled.sha256) or IngestResult(
+            clean, "rejected", f"{clean}: could not be saved"
+        )
     except Exception:
         _discard(key, wrote)
         raise
     if wrote and written is not None:
         written.append(key)
-    return IngestResult(clean, "accepted", "", recording.id, {"duration": round(info.duration, 3),
-                                                               "sample_rate": info.sample_rate,
-                                                               "channels": info.channels})
+    return IngestResult(
+        clean,
+        "accepted",
+        "",
+        recording.id,
+        {"duration": round(info.duration, 3), "sample_rate": info.sample_rate, "channels": info.channels},
+    )
 
 
 def _discard(key: str, wrote: bool) -> None:
@@ -220,20 +265,27 @@ def _check_project_rules(project: Project, speaker, language) -> None:
             raise DomainError(f"the language {language.tag} is not one of this project's ({', '.join(allowed)})")
 
 
-def recording_ingest_with_sidecar(*, project: Project, name: str, fileobj, created_by=None,
-                                  sidecar: dict | None = None, **options) -> IngestResult:
+def recording_ingest_with_sidecar(
+    *, project: Project, name: str, fileobj, created_by=None, sidecar: dict | None = None, **options
+) -> IngestResult:
     """recording_ingest with speaker, language and metadata looked up in a sidecar by path or base name."""
     sidecar = sidecar or {}
     meta = dict(sidecar.get(name) or sidecar.get(name.replace("\\", "/").rsplit("/", 1)[-1]) or {})
     return recording_ingest(
-        project=project, fileobj=fileobj, name=name, created_by=created_by,
-        speaker_code=meta.pop("speaker", None) or None, language_tag=meta.pop("language", None) or None,
-        metadata=meta, **options,
+        project=project,
+        fileobj=fileobj,
+        name=name,
+        created_by=created_by,
+        speaker_code=meta.pop("speaker", None) or None,
+        language_tag=meta.pop("language", None) or None,
+        metadata=meta,
+        **options,
     )
 
 
-def recordings_ingest_many(*, project: Project, files, created_by=None, sidecar: dict | None = None,
-                           progress=None) -> list[IngestResult]:
+def recordings_ingest_many(
+    *, project: Project, files, created_by=None, sidecar: dict | None = None, progress=None
+) -> list[IngestResult]:
     """Ingest many (name, fileobj) pairs; a bad file never stops the batch.
 
     Files go in chunks of _BATCH: one transaction and one processing-queue insert per chunk (each
@@ -255,11 +307,22 @@ def _ingest_chunk(project, files, created_by, sidecar) -> list[IngestResult]:
     try:
         with transaction.atomic():
             for name, fileobj in files:
-                results.append(recording_ingest_with_sidecar(project=project, name=name, fileobj=fileobj,
-                                                             created_by=created_by, sidecar=sidecar, queue=False,
-                                                             written=written))
-            hook_call(RECORDINGS_INGESTED, project=project, recording_ids=[
-                r.recording_id for r in results if r.status == "accepted"])
+                results.append(
+                    recording_ingest_with_sidecar(
+                        project=project,
+                        name=name,
+                        fileobj=fileobj,
+                        created_by=created_by,
+                        sidecar=sidecar,
+                        queue=False,
+                        written=written,
+                    )
+                )
+            hook_call(
+                RECORDINGS_INGESTED,
+                project=project,
+                recording_ids=[r.recording_id for r in results if r.status == "accepted"],
+            )
     except BaseException:
         for key in written:  # the chunk's rows are gone, so are its objects
             _discard(key, True)

@@ -17,13 +17,17 @@ SPEAKER_CODE_MAX = 64  # Speaker.code's max_length
 
 
 @transaction.atomic
-def project_create(*, name: str, created_by, description: str = "", target_sample_rate: int = 16000,
-                   require_speaker: bool = False) -> Project:
+def project_create(
+    *, name: str, created_by, description: str = "", target_sample_rate: int = 16000, require_speaker: bool = False
+) -> Project:
     """Create a project and make its creator a manager."""
     name = _project_fields_check(name=name, target_sample_rate=target_sample_rate)
     project = Project.objects.create(
-        name=name, description=description, target_sample_rate=target_sample_rate,
-        require_speaker=require_speaker, created_by=created_by,
+        name=name,
+        description=description,
+        target_sample_rate=target_sample_rate,
+        require_speaker=require_speaker,
+        created_by=created_by,
     )
     if created_by is not None:
         membership_set(project_id=project.id, user=created_by, role=Role.MANAGER)
@@ -79,8 +83,9 @@ def _project_fields_check(*, name: str, target_sample_rate: int) -> str:
 
 
 @transaction.atomic
-def project_update(*, project: Project, name: str, description: str = "", target_sample_rate: int,
-                   require_speaker: bool) -> Project:
+def project_update(
+    *, project: Project, name: str, description: str = "", target_sample_rate: int, require_speaker: bool
+) -> Project:
     """Change a project's name, description, target rate and speaker rule (recordings are not reprocessed)."""
     project.name = _project_fields_check(name=name, target_sample_rate=target_sample_rate)
     project.description = (description or "").strip()

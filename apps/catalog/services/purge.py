@@ -27,8 +27,12 @@ def storage_delete_verified(key: str) -> bool:
 
 def recording_original_delete(*, recording: Recording) -> bool:
     """Delete the recording's original object unless another live recording shares those bytes (content-addressed)."""
-    shared = (Recording.objects.filter(original_key=recording.original_key)
-              .exclude(pk=recording.pk).exclude(status=RecordingStatus.PURGED).exists())
+    shared = (
+        Recording.objects.filter(original_key=recording.original_key)
+        .exclude(pk=recording.pk)
+        .exclude(status=RecordingStatus.PURGED)
+        .exists()
+    )
     if shared:
         return False
     return storage_delete_verified(recording.original_key)

@@ -19,7 +19,17 @@ from apps.consent.services.withdrawal import (
 )
 
 __all__ = [
-    "audit_record", "consent_form_create", "consent_record", "consents_grant_bulk", "policy_get",
-    "policy_set", "recording_ingest_check", "speaker_create", "speaker_enrol", "consent_withdraw", "consents_expire",
-    "recordings_retention_due", "speaker_withdraw_everything",
+    "audit_record",
+    "consent_form_create",
+    "consent_record",
+    "consents_grant_bulk",
+    "policy_get",
+    "policy_set",
+    "recording_ingest_check",
+    "speaker_create",
+    "speaker_enrol",
+    "consent_withdraw",
+    "consents_expire",
+    "recordings_retention_due",
+    "speaker_withdraw_everything",
 ]

@@ -28,8 +28,13 @@ def audit_record(*, actor, action: str, object_type: str, object_id, project_id=
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     kind = "user" if is_user else (actor if isinstance(actor, str) and actor in ("system", "speaker") else "system")
     return AuditEvent.objects.create(
-        actor_id=actor.pk if is_user else None, actor_kind=kind, action=action, object_type=object_type,
-        object_id=str(object_id), project_id=project_id, data=_clean(data or {}),
+        actor_id=actor.pk if is_user else None,
+        actor_kind=kind,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        project_id=project_id,
+        data=_clean(data or {}),
     )
 
 
@@ -40,6 +45,10 @@ def audit_login_event(*, event: str, user_id: int | None, via: str) -> AuditEven
     no password, typed name or address is kept.
     """
     return AuditEvent.objects.create(
-        actor_id=user_id, actor_kind="user" if user_id else "anonymous", action=f"auth.{event}",
-        object_type="user", object_id=str(user_id or ""), data=_clean({"via": via}),
+        actor_id=user_id,
+        actor_kind="user" if user_id else "anonymous",
+        action=f"auth.{event}",
+        object_type="user",
+        object_id=str(user_id or ""),
+        data=_clean({"via": via}),
     )

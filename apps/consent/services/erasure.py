@@ -15,9 +15,16 @@ from disk for certain (docs/consent.md says so).
 from django.db import connection
 
 # Tables that hold direct identifiers, free text or transcripts that a purge wipes or blanks.
-PURGED_TABLES = ["catalog_speakeridentity", "catalog_speaker", "catalog_recording", "consent_consentrecord",
-                 "consent_recordingwithdrawal", "annotation_region", "annotation_annotationversion",
-                 "datasets_releaseitem"]
+PURGED_TABLES = [
+    "catalog_speakeridentity",
+    "catalog_speaker",
+    "catalog_recording",
+    "consent_consentrecord",
+    "consent_recordingwithdrawal",
+    "annotation_region",
+    "annotation_annotationversion",
+    "datasets_releaseitem",
+]
 
 
 def database_forget_deleted() -> str:

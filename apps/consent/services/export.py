@@ -68,45 +68,117 @@ def speaker_export(*, speaker: Speaker, actor, now) -> tempfile.SpooledTemporary
     out = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("README.txt", README.format(code=speaker.code, when=now.isoformat()))
-        zf.writestr("speaker.json", _json({
-            "id": speaker.id, "project": speaker.project_id, "code": speaker.code, "age_band": speaker.age_band,
-            "gender": speaker.gender, "accent": speaker.accent, "created_at": speaker.created_at,
-            "native_languages": list(speaker.native_languages.values_list("tag", flat=True)),
-            "identity": {"full_name": identity.full_name, "email": identity.email, "phone": identity.phone,
-                         "notes": identity.notes} if identity else None,
-            "tombstone": {"purged_at": tomb.purged_at, "recordings_purged": tomb.recordings_purged} if tomb else None}))
+        zf.writestr(
+            "speaker.json",
+            _json(
+                {
+                    "id": speaker.id,
+                    "project": speaker.project_id,
+                    "code": speaker.code,
+                    "age_band": speaker.age_band,
+                    "gender": speaker.gender,
+                    "accent": speaker.accent,
+                    "created_at": speaker.created_at,
+                    "native_languages": list(speaker.native_languages.values_list("tag", flat=True)),
+                    "identity": {
+                        "full_name": identity.full_name,
+                        "email": identity.email,
+                        "phone": identity.phone,
+                        "notes": identity.notes,
+                    }
+                    if identity
+                    else None,
+                    "tombstone": {"purged_at": tomb.purged_at, "recordings_purged": tomb.recordings_purged}
+                    if tomb
+                    else None,
+                }
+            ),
+        )
         forms = {c.form_id: c.form for c in consents if c.form_id}
         for form in forms.values():
-            zf.writestr(f"forms/form-{form.id}-v{form.version}.txt",
-                        f"{form.title}, version {form.version} (sha256 {form.sha256})\n\n{form.text}")
-        zf.writestr("consents.json", _json([{
-            "id": c.id, "purposes": c.purposes, "granted_at": c.granted_at,
-            "form": {"id": c.form.id, "title": c.form.title, "version": c.form.version, "sha256": c.form.sha256,
-                     "text": c.form.text, "file": f"forms/form-{c.form.id}-v{c.form.version}.txt"} if c.form else None,
-            "expires_at": c.expires_at, "status": c.status, "withdrawn_purposes": c.withdrawn_purposes,
-            "withdrawn_at": c.withdrawn_at, "withdrawn_via": c.withdrawn_via, "reason": c.reason,
-            "evidence_sha256": c.evidence_sha256 or None} for c in consents]))
+            assert form is not None  # form_id is set, so the (select_related) form is there
+            zf.writestr(
+                f"forms/form-{form.id}-v{form.version}.txt",
+                f"{form.title}, version {form.version} (sha256 {form.sha256})\n\n{form.text}",
+            )
+        zf.writestr(
+            "consents.json",
+            _json(
+                [
+                    {
+                        "id": c.id,
+                        "purposes": c.purposes,
+                        "granted_at": c.granted_at,
+                        "form": {
+                            "id": c.form.id,
+                            "title": c.form.title,
+                            "version": c.form.version,
+                            "sha256": c.form.sha256,
+                            "text": c.form.text,
+                            "file": f"forms/form-{c.form.id}-v{c.form.version}.txt",
+                        }
+                        if c.form
+                        else None,
+                        "expires_at": c.expires_at,
+                        "status": c.status,
+                        "withdrawn_purposes": c.withdrawn_purposes,
+                        "withdrawn_at": c.withdrawn_at,
+                        "withdrawn_via": c.withdrawn_via,
+                        "reason": c.reason,
+                        "evidence_sha256": c.evidence_sha256 or None,
+                    }
+                    for c in consents
+                ]
+            ),
+        )
         for c in consents:
             if c.evidence_key and default_storage.exists(c.evidence_key):
                 with default_storage.open(c.evidence_key, "rb") as fh:
                     zf.writestr(f"evidence/{c.evidence_key.rsplit('/', 1)[-1]}", fh.read())
-        zf.writestr("recordings.json", _json([{
-            "id": r.id, "sha256": r.sha256, "duration": r.duration, "sample_rate": r.sample_rate,
-            "channels": r.channels, "container": r.container, "status": r.status, "created_at": r.created_at,
-            "in_use": r.id in usable, "withdrawn_at": withdrawn[r.id].withdrawn_at if r.id in withdrawn else None,
-            "purge": _purge(purges.get(r.id)),
-            "original_name": r.original_name, "metadata": r.metadata} for r in recordings]))
+        zf.writestr(
+            "recordings.json",
+            _json(
+                [
+                    {
+                        "id": r.id,
+                        "sha256": r.sha256,
+                        "duration": r.duration,
+                        "sample_rate": r.sample_rate,
+                        "channels": r.channels,
+                        "container": r.container,
+                        "status": r.status,
+                        "created_at": r.created_at,
+                        "in_use": r.id in usable,
+                        "withdrawn_at": withdrawn[r.id].withdrawn_at if r.id in withdrawn else None,
+                        "purge": _purge(purges.get(r.id)),
+                        "original_name": r.original_name,
+                        "metadata": r.metadata,
+                    }
+                    for r in recordings
+                ]
+            ),
+        )
         for r in recordings:
             if r.id in usable and default_storage.exists(r.original_key):
-                with default_storage.open(r.original_key, "rb") as src, zf.open(f"audio/{r.id}.{r.original_key.rsplit('.', 1)[-1]}", "w") as dst:
+                with (
+                    default_storage.open(r.original_key, "rb") as src,
+                    zf.open(f"audio/{r.id}.{r.original_key.rsplit('.', 1)[-1]}", "w") as dst,
+                ):
                     for chunk in iter(lambda: src.read(1024 * 1024), b""):
                         dst.write(chunk)
         zf.writestr("annotations.json", _json(_annotations(sorted(usable))))
-        for sections in hook_call(SUBJECT_ACCESS_SECTIONS, speaker_id=speaker.id,
-                                  recordings={r.id: r.sha256 for r in recordings}):
+        for sections in hook_call(
+            SUBJECT_ACCESS_SECTIONS, speaker_id=speaker.id, recordings={r.id: r.sha256 for r in recordings}
+        ):
             for name, data in sections.items():
                 zf.writestr(name, _json(data))
     out.seek(0)
-    audit_record(actor=actor, action="speaker.exported", object_type="speaker", object_id=speaker.id,
-                 project_id=speaker.project_id, data={"recordings": len(usable), "consents": len(consents)})
+    audit_record(
+        actor=actor,
+        action="speaker.exported",
+        object_type="speaker",
+        object_id=speaker.id,
+        project_id=speaker.project_id,
+        data={"recordings": len(usable), "consents": len(consents)},
+    )
     return out

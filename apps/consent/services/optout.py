@@ -20,8 +20,13 @@ class OptoutLinkInvalid(Exception):
 def optout_token_make(*, consent: ConsentRecord, actor) -> str:
     """A signed token for this consent (valid EARMARK_OPTOUT_LINK_DAYS days); audited."""
     token = signing.dumps({"c": consent.id, "s": consent.speaker_id}, salt=SALT, compress=True)
-    audit_record(actor=actor, action="consent.optout_link_created", object_type="consent", object_id=consent.id,
-                 project_id=consent.speaker.project_id)
+    audit_record(
+        actor=actor,
+        action="consent.optout_link_created",
+        object_type="consent",
+        object_id=consent.id,
+        project_id=consent.speaker.project_id,
+    )
     return token
 
 
@@ -33,8 +38,11 @@ def optout_token_read(token: str) -> ConsentRecord:
         raise OptoutLinkInvalid("expired") from None
     except signing.BadSignature:
         raise OptoutLinkInvalid("invalid") from None
-    record = (ConsentRecord.objects.select_related("speaker", "speaker__project")
-              .filter(pk=data.get("c"), speaker_id=data.get("s")).first())
+    record = (
+        ConsentRecord.objects.select_related("speaker", "speaker__project")
+        .filter(pk=data.get("c"), speaker_id=data.get("s"))
+        .first()
+    )
     if record is None:
         raise OptoutLinkInvalid("gone")
     return record

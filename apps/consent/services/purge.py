@@ -6,6 +6,7 @@ rest complete. Every storage deletion is checked afterwards.
 """
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max
@@ -57,8 +58,13 @@ def _step_row(recording) -> int:
 
 
 # In order: stop work, redact text, delete derived files, delete the original, then mark the row.
-PURGE_STEPS = [("assignments", _step_assignments), ("transcripts", _step_transcripts),
-               ("artifacts", _step_artifacts), ("original", _step_original), ("row", _step_row)]
+PURGE_STEPS = [
+    ("assignments", _step_assignments),
+    ("transcripts", _step_transcripts),
+    ("artifacts", _step_artifacts),
+    ("original", _step_original),
+    ("row", _step_row),
+]
 
 
 def _still_excluded(recording) -> bool:
@@ -76,8 +82,14 @@ def recording_purge_run(*, purge_id) -> str:
     recording = purge.recording
     if not purge.steps_done and not _still_excluded(recording):
         RecordingPurge.objects.filter(pk=purge.pk, state=PurgeState.PENDING).update(state=PurgeState.CANCELLED)
-        audit_record(actor="system", action="recording.purge_cancelled", object_type="recording",
-                     object_id=recording.id, project_id=recording.project_id, data={"reason": "usable_again"})
+        audit_record(
+            actor="system",
+            action="recording.purge_cancelled",
+            object_type="recording",
+            object_id=recording.id,
+            project_id=recording.project_id,
+            data={"reason": "usable_again"},
+        )
         return PurgeState.CANCELLED
     RecordingPurge.objects.filter(pk=purge.pk).update(attempts=F("attempts") + 1)
     done = list(purge.steps_done)
@@ -89,13 +101,23 @@ def recording_purge_run(*, purge_id) -> str:
         RecordingPurge.objects.filter(pk=purge.pk).update(steps_done=done, deleted_keys=F("deleted_keys") + deleted)
     with transaction.atomic():
         changed = RecordingPurge.objects.filter(pk=purge.pk, state=PurgeState.PENDING).update(
-            state=PurgeState.DONE, finished_at=timezone.now())
+            state=PurgeState.DONE, finished_at=timezone.now()
+        )
         if changed:
             purge.refresh_from_db()
-            audit_record(actor="system", action="recording.purged", object_type="recording", object_id=recording.id,
-                         project_id=recording.project_id,
-                         data={"reason": purge.reason, "steps": done, "objects_deleted": purge.deleted_keys,
-                               "attempts": purge.attempts})
+            audit_record(
+                actor="system",
+                action="recording.purged",
+                object_type="recording",
+                object_id=recording.id,
+                project_id=recording.project_id,
+                data={
+                    "reason": purge.reason,
+                    "steps": done,
+                    "objects_deleted": purge.deleted_keys,
+                    "attempts": purge.attempts,
+                },
+            )
     return PurgeState.DONE
 
 
@@ -127,14 +149,26 @@ def speaker_purge_if_complete(*, speaker_id) -> bool:
         records.update(reason="")
         RecordingWithdrawal.objects.filter(recording__speaker=speaker).exclude(reason="").update(reason="")
         first = records.order_by("granted_at").values_list("granted_at", flat=True).first()
-        tomb, created = SpeakerTombstone.objects.get_or_create(speaker=speaker, defaults={
-            "code": speaker.code, "first_granted_at": first,
-            "withdrawn_at": records.aggregate(m=Max("withdrawn_at"))["m"], "purged_at": timezone.now(),
-            "recordings_purged": Recording.objects.filter(speaker=speaker).count(), "consent_records": records.count()})
+        tomb, created = SpeakerTombstone.objects.get_or_create(
+            speaker=speaker,
+            defaults={
+                "code": speaker.code,
+                "first_granted_at": first,
+                "withdrawn_at": records.aggregate(m=Max("withdrawn_at"))["m"],
+                "purged_at": timezone.now(),
+                "recordings_purged": Recording.objects.filter(speaker=speaker).count(),
+                "consent_records": records.count(),
+            },
+        )
         if created:
-            audit_record(actor="system", action="speaker.purged", object_type="speaker", object_id=speaker.id,
-                         project_id=speaker.project_id,
-                         data={"recordings_purged": tomb.recordings_purged, "evidence_deleted": deleted})
+            audit_record(
+                actor="system",
+                action="speaker.purged",
+                object_type="speaker",
+                object_id=speaker.id,
+                project_id=speaker.project_id,
+                data={"recordings_purged": tomb.recordings_purged, "evidence_deleted": deleted},
+            )
     return created
 
 
@@ -146,14 +180,17 @@ def purges_schedule(*, recording_ids, via: str, due_at: datetime, now: datetime 
     earliest due date among these recordings' pending purges (None when there are none).
     """
     now = now or timezone.now()
-    out = {"scheduled": 0, "brought_forward": 0, "pending": 0, "due_at": None}
-    existing = {p.recording_id: p for p in RecordingPurge.objects.select_for_update().filter(
-        recording_id__in=list(recording_ids))}
+    out: dict[str, Any] = {"scheduled": 0, "brought_forward": 0, "pending": 0, "due_at": None}
+    existing = {
+        p.recording_id: p
+        for p in RecordingPurge.objects.select_for_update().filter(recording_id__in=list(recording_ids))
+    }
     for recording_id in recording_ids:
         purge = existing.get(recording_id)
         if purge is None:
-            purge = RecordingPurge.objects.create(recording_id=recording_id, reason=via, due_at=due_at,
-                                                  requested_at=now)
+            purge = RecordingPurge.objects.create(
+                recording_id=recording_id, reason=via, due_at=due_at, requested_at=now
+            )
             out["scheduled"] += 1
         elif purge.state == PurgeState.DONE:
             continue
@@ -187,17 +224,21 @@ def purges_due_for_speaker(*, speaker_id) -> datetime | None:
 
 
 def purges_run_due(*, now=None, limit: int = 200, project_id=None) -> dict:
-    """Run every purge that is due (optionally one project's), then tombstone speakers whose data is all gone.
-    """
+    """Run every purge that is due (optionally one project's), then tombstone speakers whose data is all gone."""
     now = now or timezone.now()
     counts = {"recordings": 0, "speakers": 0}
     ids = list(purges_due(now=now, project_id=project_id).order_by("due_at", "id").values_list("pk", flat=True)[:limit])
     for purge_id in ids:
         counts["recordings"] += recording_purge_run(purge_id=purge_id) == PurgeState.DONE
     cutoff = now - purge_grace()
-    speakers = (Speaker.objects.filter(tombstone__isnull=True, consent_records__status__in=[
-        ConsentStatus.WITHDRAWN, ConsentStatus.EXPIRED]).exclude(consent_records__status=ConsentStatus.GRANTED)
-        .annotate(last=Max("consent_records__withdrawn_at")).filter(last__lte=cutoff))
+    speakers = (
+        Speaker.objects.filter(
+            tombstone__isnull=True, consent_records__status__in=[ConsentStatus.WITHDRAWN, ConsentStatus.EXPIRED]
+        )
+        .exclude(consent_records__status=ConsentStatus.GRANTED)
+        .annotate(last=Max("consent_records__withdrawn_at"))
+        .filter(last__lte=cutoff)
+    )
     if project_id is not None:
         speakers = speakers.filter(project_id=project_id)
     for speaker_id in list(speakers.values_list("pk", flat=True))[:limit]:
@@ -214,6 +255,12 @@ def purges_run_now(*, actor, project_id=None) -> dict:
     if project_id is not None:
         pending = pending.filter(recording__project_id=project_id)
     counts["still_pending"] = pending.count()
-    audit_record(actor=actor, action="purge.run_now", object_type="project" if project_id else "system",
-                 object_id=project_id or "all", project_id=project_id, data=counts)
+    audit_record(
+        actor=actor,
+        action="purge.run_now",
+        object_type="project" if project_id else "system",
+        object_id=project_id or "all",
+        project_id=project_id,
+        data=counts,
+    )
     return counts

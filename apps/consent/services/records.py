@@ -30,8 +30,12 @@ from apps.core.hooks import RECORDINGS_RELEASED, hook_call
 
 EVIDENCE_MAX_BYTES = 50 * 1024 * 1024
 EVIDENCE_TYPES = {  # leading bytes -> (extension, content type); evidence is a signed document or a recording
-    b"%PDF": ("pdf", "application/pdf"), b"\x89PNG": ("png", "image/png"), b"\xff\xd8\xff": ("jpg", "image/jpeg"),
-    b"RIFF": ("wav", "audio/wav"), b"fLaC": ("flac", "audio/flac"), b"OggS": ("ogg", "audio/ogg"),
+    b"%PDF": ("pdf", "application/pdf"),
+    b"\x89PNG": ("png", "image/png"),
+    b"\xff\xd8\xff": ("jpg", "image/jpeg"),
+    b"RIFF": ("wav", "audio/wav"),
+    b"fLaC": ("flac", "audio/flac"),
+    b"OggS": ("ogg", "audio/ogg"),
     b"ID3": ("mp3", "audio/mpeg"),
 }
 
@@ -48,7 +52,9 @@ def _mask(purposes, what="purposes") -> int:
 
 def policy_get(project_id) -> ProjectConsentPolicy:
     """The project's consent policy; unsaved defaults when none was stored."""
-    return ProjectConsentPolicy.objects.filter(project_id=project_id).first() or ProjectConsentPolicy(project_id=project_id)
+    return ProjectConsentPolicy.objects.filter(project_id=project_id).first() or ProjectConsentPolicy(
+        project_id=project_id
+    )
 
 
 @transaction.atomic
@@ -61,8 +67,14 @@ def policy_set(*, project: Project, actor, **fields) -> ProjectConsentPolicy:
         else:
             setattr(policy, key, value)
     policy.save()
-    audit_record(actor=actor, action="consent_policy.set", object_type="project", object_id=project.id,
-                 project_id=project.id, data={"fields": sorted(fields)})
+    audit_record(
+        actor=actor,
+        action="consent_policy.set",
+        object_type="project",
+        object_id=project.id,
+        project_id=project.id,
+        data={"fields": sorted(fields)},
+    )
     return policy
 
 
@@ -79,9 +91,13 @@ def recording_ingest_check(*, project, speaker) -> None:
         return
     need = policy.ingest_mask
     now = timezone.now()
-    masks = [mask for mask, expires in ConsentRecord.objects.filter(
-        speaker=speaker, status=ConsentStatus.GRANTED).values_list("purpose_mask", "expires_at")
-        if expires is None or expires > now]
+    masks = [
+        mask
+        for mask, expires in ConsentRecord.objects.filter(speaker=speaker, status=ConsentStatus.GRANTED).values_list(
+            "purpose_mask", "expires_at"
+        )
+        if expires is None or expires > now
+    ]
     if any(mask & need == need for mask in masks):
         return
     held = 0
@@ -89,8 +105,10 @@ def recording_ingest_check(*, project, speaker) -> None:
         held |= mask
     missing = mask_to_purposes(need & ~held) or mask_to_purposes(need)
     if missing:
-        raise DomainError(f"speaker {speaker.code} has no consent on record for {', '.join(missing)}, "
-                          f"which this project needs before it accepts their recordings")
+        raise DomainError(
+            f"speaker {speaker.code} has no consent on record for {', '.join(missing)}, "
+            f"which this project needs before it accepts their recordings"
+        )
 
 
 @transaction.atomic
@@ -101,8 +119,13 @@ def consent_form_create(*, title: str, text: str, purposes, language_tag: str = 
     language = catalog_services.language_get_or_create(tag=language_tag) if language_tag else None
     last = ConsentForm.objects.select_for_update().filter(project=project, title=title).order_by("-version").first()
     return ConsentForm.objects.create(
-        project=project, title=title, text=text, version=(last.version + 1) if last else 1, language=language,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), purpose_mask=_mask(purposes),
+        project=project,
+        title=title,
+        text=text,
+        version=(last.version + 1) if last else 1,
+        language=language,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        purpose_mask=_mask(purposes),
     )
 
 
@@ -110,8 +133,9 @@ def consent_form_create(*, title: str, text: str, purposes, language_tag: str = 
 def speaker_create(*, project: Project, code: str, actor, identity: dict | None = None, **attributes) -> Speaker:
     """Create a pseudonymous speaker (and their identity row, managers only see it); audited without names."""
     speaker = catalog_services.speaker_create(project=project, code=code, identity=identity, **attributes)
-    audit_record(actor=actor, action="speaker.created", object_type="speaker", object_id=speaker.id,
-                 project_id=project.id)
+    audit_record(
+        actor=actor, action="speaker.created", object_type="speaker", object_id=speaker.id, project_id=project.id
+    )
     return speaker
 
 
@@ -131,9 +155,16 @@ def _evidence_store(upload) -> tuple[str, str, str]:
     return key, digest, kind[1]
 
 
-def consent_record(*, speaker: Speaker, actor, purposes, form: ConsentForm | None = None,
-                   granted_at: datetime | None = None, expires_at: datetime | None = None,
-                   evidence=None) -> ConsentRecord:
+def consent_record(
+    *,
+    speaker: Speaker,
+    actor,
+    purposes,
+    form: ConsentForm | None = None,
+    granted_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    evidence=None,
+) -> ConsentRecord:
     """Record a speaker's consent; stores the evidence (content-addressed) and writes an audit event.
 
     Checks run before anything is written; an evidence object written for a
@@ -156,13 +187,24 @@ def consent_record(*, speaker: Speaker, actor, purposes, form: ConsentForm | Non
     try:
         with transaction.atomic():
             record = ConsentRecord.objects.create(
-                speaker=speaker, form=form, purpose_mask=mask, granted_at=granted_at, expires_at=expires_at,
-                collected_by=actor if getattr(actor, "is_authenticated", False) else None, evidence_key=key,
-                evidence_sha256=digest, evidence_content_type=content_type,
+                speaker=speaker,
+                form=form,
+                purpose_mask=mask,
+                granted_at=granted_at,
+                expires_at=expires_at,
+                collected_by=actor if getattr(actor, "is_authenticated", False) else None,
+                evidence_key=key,
+                evidence_sha256=digest,
+                evidence_content_type=content_type,
             )
-            audit_record(actor=actor, action="consent.granted", object_type="consent", object_id=record.id,
-                         project_id=speaker.project_id,
-                         data={"speaker_id": speaker.id, "purposes": record.purposes, "evidence": bool(key)})
+            audit_record(
+                actor=actor,
+                action="consent.granted",
+                object_type="consent",
+                object_id=record.id,
+                project_id=speaker.project_id,
+                data={"speaker_id": speaker.id, "purposes": record.purposes, "evidence": bool(key)},
+            )
             _quarantine_lift(speaker)
     except Exception:
         if wrote and not ConsentRecord.objects.filter(evidence_key=key).exists():
@@ -174,8 +216,11 @@ def consent_record(*, speaker: Speaker, actor, purposes, form: ConsentForm | Non
 def _quarantine_lift(speaker: Speaker) -> None:
     """Recordings of ``speaker`` that this consent makes storable and that were never processed (quarantined
     on ingest): processing is queued now (RECORDINGS_RELEASED), inside the consent's transaction."""
-    ids = list(recordings_usable(None, Purpose.STORE).filter(
-        speaker=speaker, status__in=[RecordingStatus.INGESTED, RecordingStatus.FAILED]).values_list("pk", flat=True))
+    ids = list(
+        recordings_usable(None, Purpose.STORE)
+        .filter(speaker=speaker, status__in=[RecordingStatus.INGESTED, RecordingStatus.FAILED])
+        .values_list("pk", flat=True)
+    )
     if ids:
         hook_call(RECORDINGS_RELEASED, recording_ids=ids, reason="consent_recorded")
 
@@ -188,21 +233,26 @@ def consents_grant_bulk(*, speakers, purposes=None) -> int:
     return len(ConsentRecord.objects.bulk_create(rows, batch_size=1000))
 
 
-
 @transaction.atomic
 def demo_speakers_seed(*, project: Project, actor, speaker_codes) -> None:
     """DEMO_PROJECT_SEED: a demo consent form and speakers who consented to every purpose (so the demo's clips
     are usable at once; without consent on record the default policy quarantines a speaker's audio)."""
-    form = consent_form_create(title="Demo consent", text="Generated audio; no real person.",
-                               purposes=list(Purpose), language_tag="en", project=project)
+    form = consent_form_create(
+        title="Demo consent",
+        text="Generated audio; no real person.",
+        purposes=list(Purpose),
+        language_tag="en",
+        project=project,
+    )
     for code in speaker_codes:
         speaker = speaker_create(project=project, code=code, actor=actor)
         consent_record(speaker=speaker, actor=actor, purposes=list(Purpose), form=form)
 
 
 @transaction.atomic
-def speaker_enrol(*, project: Project, code: str, actor, purposes, identity: dict | None = None,
-                  evidence=None) -> ConsentRecord:
+def speaker_enrol(
+    *, project: Project, code: str, actor, purposes, identity: dict | None = None, evidence=None
+) -> ConsentRecord:
     """A new speaker and their first consent record, together or neither (the manager's "add speaker" form).
 
     Writes Speaker (and its identity), ConsentRecord and audit events; see speaker_create and consent_record.

@@ -30,11 +30,16 @@ def recording_voice_bound(*, recording: Recording) -> str:
         return "it has been purged"
     if RecordingWithdrawal.objects.filter(recording_id=recording.pk).exists():
         return "it was withdrawn"
-    if RecordingPurge.objects.filter(recording_id=recording.pk,
-                                     state__in=[PurgeState.PENDING, PurgeState.DONE]).exists():
+    if RecordingPurge.objects.filter(
+        recording_id=recording.pk, state__in=[PurgeState.PENDING, PurgeState.DONE]
+    ).exists():
         return "it is scheduled for deletion"
-    if recording.speaker_id and ConsentRecord.objects.filter(speaker_id=recording.speaker_id).exclude(
-            status=ConsentStatus.GRANTED, withdrawn_mask=0).exists():
+    if (
+        recording.speaker_id
+        and ConsentRecord.objects.filter(speaker_id=recording.speaker_id)
+        .exclude(status=ConsentStatus.GRANTED, withdrawn_mask=0)
+        .exists()
+    ):
         return "its speaker withdrew consent (or let it expire)"
     return ""
 
@@ -51,20 +56,29 @@ def recording_speaker_change(*, recording_id: int, speaker_id: int | None, actor
             raise DomainError("No such recording.", status_code=404)
         if recording.speaker_id == speaker_id:
             return recording
-        if speaker_id is not None and not Speaker.objects.filter(pk=speaker_id, project_id=recording.project_id) \
-                .exists():
+        if (
+            speaker_id is not None
+            and not Speaker.objects.filter(pk=speaker_id, project_id=recording.project_id).exists()
+        ):
             raise DomainError(f"speaker {speaker_id} is not a speaker of this recording's project")
         why = recording_voice_bound(recording=recording)
         if why:
-            raise Conflict(f"recording {recording.pk} cannot be given another speaker: {why}. A withdrawal stays "
-                           f"with the voice in the recording; it is not used again under any name.")
+            raise Conflict(
+                f"recording {recording.pk} cannot be given another speaker: {why}. A withdrawal stays "
+                f"with the voice in the recording; it is not used again under any name."
+            )
         before = recording_is_usable(None, Purpose.STORE, recording.pk)
         old = recording.speaker_id
         recording_speaker_set(recording_id=recording.pk, speaker_id=speaker_id)
         after = recording_is_usable(None, Purpose.STORE, recording.pk)
-        audit_record(actor=actor, action="recording.speaker_changed", object_type="recording",
-                     object_id=recording.pk, project_id=recording.project_id,
-                     data={"from_speaker_id": old, "to_speaker_id": speaker_id, "storable": after})
+        audit_record(
+            actor=actor,
+            action="recording.speaker_changed",
+            object_type="recording",
+            object_id=recording.pk,
+            project_id=recording.project_id,
+            data={"from_speaker_id": old, "to_speaker_id": speaker_id, "storable": after},
+        )
         if after and not before:
             hook_call(RECORDINGS_RELEASED, recording_ids=[recording.pk], reason="speaker_named")
         recording.refresh_from_db()

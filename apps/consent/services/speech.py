@@ -28,14 +28,28 @@ def recording_speech_check(*, recording_id: int, speech_seconds: float, max_prob
         threshold = policy_get(recording.project_id).speech_threshold
         held = max_probability >= threshold and speech_seconds >= MIN_SPEECH_SECONDS
         state = SpeechCheckState.HELD if held else SpeechCheckState.CLEAR
-        SpeechCheck.objects.update_or_create(recording_id=recording_id, defaults={
-            "state": state, "speech_seconds": speech_seconds, "max_probability": max_probability,
-            "checked_at": timezone.now()})
+        SpeechCheck.objects.update_or_create(
+            recording_id=recording_id,
+            defaults={
+                "state": state,
+                "speech_seconds": speech_seconds,
+                "max_probability": max_probability,
+                "checked_at": timezone.now(),
+            },
+        )
         if held and (existing is None or existing.state != SpeechCheckState.HELD):
-            audit_record(actor="system", action="recording.speech_held", object_type="recording",
-                         object_id=recording_id, project_id=recording.project_id,
-                         data={"speech_seconds": round(speech_seconds, 2), "max_probability": round(max_probability, 3),
-                               "threshold": threshold})
+            audit_record(
+                actor="system",
+                action="recording.speech_held",
+                object_type="recording",
+                object_id=recording_id,
+                project_id=recording.project_id,
+                data={
+                    "speech_seconds": round(speech_seconds, 2),
+                    "max_probability": round(max_probability, 3),
+                    "threshold": threshold,
+                },
+            )
     return state
 
 
@@ -43,17 +57,25 @@ def recording_speech_confirm(*, recording_id: int, actor) -> SpeechCheck:
     """A manager confirms a held recording holds no identifiable voice: usable again without consent. Audited;
     processing of it is queued if it never ran."""
     with transaction.atomic():
-        check = SpeechCheck.objects.select_for_update().select_related("recording").filter(
-            recording_id=recording_id).first()
+        check = (
+            SpeechCheck.objects.select_for_update()
+            .select_related("recording")
+            .filter(recording_id=recording_id)
+            .first()
+        )
         if check is None:
             raise DomainError("This recording was not held for speech.", status_code=404)
         if check.state != SpeechCheckState.HELD:
             raise Conflict(f"This recording is not held (its state is: {check.get_state_display().lower()}).")
         check.state, check.decided_by, check.decided_at = SpeechCheckState.CONFIRMED, actor, timezone.now()
         check.save(update_fields=["state", "decided_by", "decided_at"])
-        audit_record(actor=actor, action="recording.speech_confirmed_no_voice", object_type="recording",
-                     object_id=recording_id, project_id=check.recording.project_id,
-                     data={"speech_seconds": round(check.speech_seconds, 2),
-                           "max_probability": round(check.max_probability, 3)})
+        audit_record(
+            actor=actor,
+            action="recording.speech_confirmed_no_voice",
+            object_type="recording",
+            object_id=recording_id,
+            project_id=check.recording.project_id,
+            data={"speech_seconds": round(check.speech_seconds, 2), "max_probability": round(check.max_probability, 3)},
+        )
         hook_call(RECORDINGS_RELEASED, recording_ids=[recording_id], reason="speech_confirmed_no_voice")
     return check

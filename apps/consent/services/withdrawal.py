@@ -44,14 +44,19 @@ def _effects(*, lost: dict, reason: str, via: str, due_at, project_id, unstorabl
     schedules a purge", re-opening a cancelled one (docs/consent.md, "Purges").
     """
     summary: dict = {"assignments_cancelled": 0, "releases_flagged": 0}
-    for counts in hook_call(RECORDINGS_WITHDRAWN, recording_ids=sorted(set().union(*lost.values())), lost=lost,
-                            reason=reason):
+    for counts in hook_call(
+        RECORDINGS_WITHDRAWN, recording_ids=sorted(set().union(*lost.values())), lost=lost, reason=reason
+    ):
         summary.update(counts or {})
     scheduled = purges_schedule(recording_ids=sorted(lost[Purpose.STORE] | set(unstorable)), via=via, due_at=due_at)
     if scheduled["pending"]:
         transaction.on_commit(_enqueue_purge_if_due)
-    return {**summary, "purges_scheduled": scheduled["scheduled"],
-            "purges_brought_forward": scheduled["brought_forward"], "purge_due_at": scheduled["due_at"]}
+    return {
+        **summary,
+        "purges_scheduled": scheduled["scheduled"],
+        "purges_brought_forward": scheduled["brought_forward"],
+        "purge_due_at": scheduled["due_at"],
+    }
 
 
 def _enqueue_purge_if_due():
@@ -63,8 +68,11 @@ def _enqueue_purge_if_due():
 
 
 def _speaker_recording_ids(speaker_id) -> list[int]:
-    return list(Recording.objects.filter(speaker_id=speaker_id).exclude(status=RecordingStatus.PURGED)
-                .values_list("pk", flat=True))
+    return list(
+        Recording.objects.filter(speaker_id=speaker_id)
+        .exclude(status=RecordingStatus.PURGED)
+        .values_list("pk", flat=True)
+    )
 
 
 def _recordings_withdraw(record, recording_ids, *, via, reason, now) -> list[int]:
@@ -72,14 +80,20 @@ def _recordings_withdraw(record, recording_ids, *, via, reason, now) -> list[int
     wanted = {int(i) for i in recording_ids}
     foreign = sorted(wanted - own)
     if foreign:
-        raise DomainError(f"recording(s) {', '.join(map(str, foreign))} do not belong to this speaker "
-                          f"or are already purged")
-    done = sorted(set(RecordingWithdrawal.objects.filter(recording_id__in=wanted).values_list("recording_id", flat=True)))
+        raise DomainError(
+            f"recording(s) {', '.join(map(str, foreign))} do not belong to this speaker or are already purged"
+        )
+    done = sorted(
+        set(RecordingWithdrawal.objects.filter(recording_id__in=wanted).values_list("recording_id", flat=True))
+    )
     if done:
         raise Conflict(f"recording(s) {', '.join(map(str, done))} were already withdrawn")
-    RecordingWithdrawal.objects.bulk_create([
-        RecordingWithdrawal(recording_id=i, consent=record, withdrawn_at=now, withdrawn_via=via, reason=reason)
-        for i in sorted(wanted)])
+    RecordingWithdrawal.objects.bulk_create(
+        [
+            RecordingWithdrawal(recording_id=i, consent=record, withdrawn_at=now, withdrawn_via=via, reason=reason)
+            for i in sorted(wanted)
+        ]
+    )
     return sorted(wanted)
 
 
@@ -90,8 +104,10 @@ def _purposes_withdraw(record, purposes, *, via, reason, now) -> int:
         raise DomainError(f"purposes: {exc}") from None
     not_granted = mask & ~record.purpose_mask
     if not_granted:
-        raise DomainError(f"this consent does not grant {', '.join(mask_to_purposes(not_granted))}; "
-                          f"it grants {', '.join(record.purposes)}")
+        raise DomainError(
+            f"this consent does not grant {', '.join(mask_to_purposes(not_granted))}; "
+            f"it grants {', '.join(record.purposes)}"
+        )
     record.purpose_mask &= ~mask
     record.withdrawn_mask |= mask
     record.withdrawn_at, record.withdrawn_via = now, via
@@ -102,8 +118,9 @@ def _purposes_withdraw(record, purposes, *, via, reason, now) -> int:
     return mask
 
 
-def consent_withdraw(*, consent_id, actor, via: str = WithdrawnVia.MANAGER, purposes=None, recording_ids=None,
-                     reason: str = "") -> dict:
+def consent_withdraw(
+    *, consent_id, actor, via: str = WithdrawnVia.MANAGER, purposes=None, recording_ids=None, reason: str = ""
+) -> dict:
     """Withdraw all or some purposes of a consent, or single recordings.
 
     Side effects, in one transaction: the consent (or RecordingWithdrawal rows)
@@ -130,11 +147,22 @@ def consent_withdraw(*, consent_id, actor, via: str = WithdrawnVia.MANAGER, purp
             data = {"purposes": mask_to_purposes(mask), "full": record.status == ConsentStatus.WITHDRAWN}
             action = "consent.withdrawn"
         after = _usable_map(ids)
-        effects = _effects(lost=_lost(before, after), reason="consent_withdrawn", via=via, due_at=_grace_due(now),
-                           project_id=record.speaker.project_id, unstorable=set(ids) - after[Purpose.STORE])
-        audit_record(actor=actor if via == WithdrawnVia.MANAGER else "speaker", action=action, object_type="consent",
-                     object_id=record.id, project_id=record.speaker.project_id,
-                     data={**data, "via": via, "speaker_id": record.speaker_id, **_audited(effects)})
+        effects = _effects(
+            lost=_lost(before, after),
+            reason="consent_withdrawn",
+            via=via,
+            due_at=_grace_due(now),
+            project_id=record.speaker.project_id,
+            unstorable=set(ids) - after[Purpose.STORE],
+        )
+        audit_record(
+            actor=actor if via == WithdrawnVia.MANAGER else "speaker",
+            action=action,
+            object_type="consent",
+            object_id=record.id,
+            project_id=record.speaker.project_id,
+            data={**data, "via": via, "speaker_id": record.speaker_id, **_audited(effects)},
+        )
     return {"consent": record, **data, **effects}
 
 
@@ -150,12 +178,22 @@ def speaker_withdraw_everything(*, speaker_id, actor, via: str = WithdrawnVia.MA
     Returns the summed effects, the withdrawn consent ids and the earliest purge due date.
     """
     with transaction.atomic():
-        ids = list(ConsentRecord.objects.select_for_update().filter(
-            speaker_id=speaker_id, status=ConsentStatus.GRANTED).order_by("id").values_list("pk", flat=True))
+        ids = list(
+            ConsentRecord.objects.select_for_update()
+            .filter(speaker_id=speaker_id, status=ConsentStatus.GRANTED)
+            .order_by("id")
+            .values_list("pk", flat=True)
+        )
         if not ids:
             raise Conflict("this speaker has no consent left to withdraw")
-        total = {"consent_ids": ids, "assignments_cancelled": 0, "releases_flagged": 0, "purges_scheduled": 0,
-                 "purges_brought_forward": 0, "purge_due_at": None}
+        total = {
+            "consent_ids": ids,
+            "assignments_cancelled": 0,
+            "releases_flagged": 0,
+            "purges_scheduled": 0,
+            "purges_brought_forward": 0,
+            "purge_due_at": None,
+        }
         for consent_id in ids:
             result = consent_withdraw(consent_id=consent_id, actor=actor, via=via, reason=reason)
             for key in ("assignments_cancelled", "releases_flagged", "purges_scheduled", "purges_brought_forward"):
@@ -172,24 +210,38 @@ def consents_expire(*, now=None) -> int:
     now = now or timezone.now()
     count = 0
     for consent_id in ConsentRecord.objects.filter(status=ConsentStatus.GRANTED, expires_at__lte=now).values_list(
-            "pk", flat=True):
+        "pk", flat=True
+    ):
         with transaction.atomic():
             record = ConsentRecord.objects.select_for_update().select_related("speaker").get(pk=consent_id)
             if record.status != ConsentStatus.GRANTED:
                 continue
             held = record.purpose_mask
-            record.status, record.withdrawn_at, record.withdrawn_via = ConsentStatus.EXPIRED, record.expires_at, \
-                WithdrawnVia.EXPIRY
+            record.status, record.withdrawn_at, record.withdrawn_via = (
+                ConsentStatus.EXPIRED,
+                record.expires_at,
+                WithdrawnVia.EXPIRY,
+            )
             record.save(update_fields=["status", "withdrawn_at", "withdrawn_via"])
             ids = _speaker_recording_ids(record.speaker_id)
             after = _usable_map(ids)
             lost = {p: (set(ids) - after[p]) if p in mask_to_purposes(held) else set() for p in after}
-            effects = _effects(lost=lost, reason="consent_expired", via=WithdrawnVia.EXPIRY,
-                               due_at=_grace_due(now), project_id=record.speaker.project_id,
-                               unstorable=set(ids) - after[Purpose.STORE])
-            audit_record(actor="system", action="consent.expired", object_type="consent", object_id=record.id,
-                         project_id=record.speaker.project_id,
-                         data={"speaker_id": record.speaker_id, **_audited(effects)})
+            effects = _effects(
+                lost=lost,
+                reason="consent_expired",
+                via=WithdrawnVia.EXPIRY,
+                due_at=_grace_due(now),
+                project_id=record.speaker.project_id,
+                unstorable=set(ids) - after[Purpose.STORE],
+            )
+            audit_record(
+                actor="system",
+                action="consent.expired",
+                object_type="consent",
+                object_id=record.id,
+                project_id=record.speaker.project_id,
+                data={"speaker_id": record.speaker_id, **_audited(effects)},
+            )
             count += 1
     return count
 
@@ -200,20 +252,32 @@ def recordings_retention_due(*, now=None) -> int:
     count = 0
     for policy in ProjectConsentPolicy.objects.filter(retention_days__isnull=False):
         cutoff = now - timedelta(days=policy.retention_days or 0)  # the filter excludes null
-        ids = list(Recording.objects.filter(project_id=policy.project_id, created_at__lt=cutoff)
-                   .exclude(status=RecordingStatus.PURGED).filter(withdrawal__isnull=True)
-                   .values_list("pk", flat=True))
+        ids = list(
+            Recording.objects.filter(project_id=policy.project_id, created_at__lt=cutoff)
+            .exclude(status=RecordingStatus.PURGED)
+            .filter(withdrawal__isnull=True)
+            .values_list("pk", flat=True)
+        )
         if not ids:
             continue
         with transaction.atomic():
-            RecordingWithdrawal.objects.bulk_create([
-                RecordingWithdrawal(recording_id=i, withdrawn_at=now, withdrawn_via=WithdrawnVia.RETENTION) for i in ids])
+            RecordingWithdrawal.objects.bulk_create(
+                [
+                    RecordingWithdrawal(recording_id=i, withdrawn_at=now, withdrawn_via=WithdrawnVia.RETENTION)
+                    for i in ids
+                ]
+            )
             lost = {p.value: set(ids) for p in Purpose}
-            effects = _effects(lost=lost, reason="retention", via=WithdrawnVia.RETENTION, due_at=now,
-                               project_id=policy.project_id)
-            audit_record(actor="system", action="recording.retention_expired", object_type="project",
-                         object_id=policy.project_id, project_id=policy.project_id,
-                         data={"recording_ids": ids, **_audited(effects)})
+            effects = _effects(
+                lost=lost, reason="retention", via=WithdrawnVia.RETENTION, due_at=now, project_id=policy.project_id
+            )
+            audit_record(
+                actor="system",
+                action="recording.retention_expired",
+                object_type="project",
+                object_id=policy.project_id,
+                project_id=policy.project_id,
+                data={"recording_ids": ids, **_audited(effects)},
+            )
         count += len(ids)
     return count
-

@@ -17,8 +17,9 @@ Typical use::
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from .base import (
     Example,
@@ -43,9 +44,20 @@ WRITERS: dict[str, type[FormatWriter]] = {
 FORMATS = tuple(WRITERS)
 
 __all__ = [
-    "FORMATS", "WRITERS", "Example", "FileEntry", "FormatWriter", "LocalDirSink", "ReleaseResult",
-    "ReleaseSink", "make_writer", "render_data_card", "sha256sums_text", "write_release", "write_sha256sums",
-]  # fmt: skip
+    "FORMATS",
+    "WRITERS",
+    "Example",
+    "FileEntry",
+    "FormatWriter",
+    "LocalDirSink",
+    "ReleaseResult",
+    "ReleaseSink",
+    "make_writer",
+    "render_data_card",
+    "sha256sums_text",
+    "write_release",
+    "write_sha256sums",
+]
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,9 @@ def write_release(
     """
     options = options or {}
     lanes = IOLanes()
-    writers = {fmt: make_writer(fmt, sink, split_counts=split_counts, **options.get(fmt, {})) for fmt, sink in targets.items()}
+    writers = {
+        fmt: make_writer(fmt, sink, split_counts=split_counts, **options.get(fmt, {})) for fmt, sink in targets.items()
+    }
     for writer in writers.values():
         writer.lanes = lanes
     if on_audio is not None and writers:

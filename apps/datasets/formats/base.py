@@ -17,10 +17,11 @@ import math
 import os
 import re
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 import numpy as np
 
@@ -66,8 +67,7 @@ class Example:
         object.__setattr__(self, "labels", tuple(self.labels))
         if not _KEY_RE.match(self.key):
             raise ValueError(
-                f"Example key {self.key!r} must be 1-80 letters, digits, '-' or '_' "
-                "and start with a letter or digit."
+                f"Example key {self.key!r} must be 1-80 letters, digits, '-' or '_' and start with a letter or digit."
             )
         if not _SPLIT_RE.match(self.split):
             raise ValueError(f"Split name {self.split!r} of {self.key} must be letters, digits or '_'.")
@@ -243,8 +243,13 @@ class HashedFile(io.RawIOBase):
     with the first block; a file smaller than one block is written and hashed at close, in this thread.
     """
 
-    def __init__(self, opener: Callable[[], BinaryIO], path: str, on_close: Callable[[FileEntry], None],
-                 lanes: IOLanes | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        opener: Callable[[], BinaryIO],
+        path: str,
+        on_close: Callable[[FileEntry], None],
+        lanes: IOLanes | None = None,
+    ) -> None:
         self._opener, self.path, self._on_close = opener, path, on_close
         self._raw: BinaryIO | None = None
         self._sha, self._size, self._buf = hashlib.sha256(), 0, bytearray()
@@ -406,8 +411,7 @@ class FormatWriter(abc.ABC):
     def add(self, ex: Example) -> None:
         if self._last_key is not None and ex.key <= self._last_key:
             raise ValueError(
-                f"Example {ex.key} arrived after {self._last_key}: examples must be sorted by key, "
-                "with no duplicates."
+                f"Example {ex.key} arrived after {self._last_key}: examples must be sorted by key, with no duplicates."
             )
         names = tuple(sorted(ex.features))
         if self.feature_names is None:

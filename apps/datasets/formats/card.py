@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -60,8 +61,13 @@ SPLIT_FILES = {
 
 
 def _size_category(n: int) -> str:
-    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-              (10_000_000, "1M<n<10M")]  # fmt: skip
+    bounds = [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ]
     return next((name for bound, name in bounds if n < bound), "n>10M")
 
 
@@ -75,14 +81,18 @@ def _header(stats: Mapping[str, Any], order: list[str]) -> list[str]:
     languages = sorted({tag.split("-")[0].lower() for s in order for tag in splits[s].get("languages", {})})
     labels = any(splits[s].get("labels") for s in order)
     tasks = (["automatic-speech-recognition"] if stats.get("has_text") else []) + (
-        ["audio-classification"] if labels else [])
+        ["audio-classification"] if labels else []
+    )
     lines = ["---", f"license: {_yaml(stats.get('license') or 'unknown')}"]
     if languages:
         lines += ["language:"] + [f"- {_yaml(x)}" for x in languages]
     if tasks:
         lines += ["task_categories:"] + [f"- {_yaml(x)}" for x in tasks]
-    lines += [f"pretty_name: {_yaml(stats.get('name', 'Earmark dataset release'))}",
-              "size_categories:", f"- {_yaml(_size_category(items))}"]
+    lines += [
+        f"pretty_name: {_yaml(stats.get('name', 'Earmark dataset release'))}",
+        "size_categories:",
+        f"- {_yaml(_size_category(items))}",
+    ]
     fmt = stats.get("format") or next((f for f in SPLIT_FILES if f in (stats.get("formats") or ())), None)
     if fmt in SPLIT_FILES and order:
         lines += ["configs:", "- config_name: default", "  data_files:"]
@@ -123,8 +133,11 @@ def _audio_section(stats: Mapping[str, Any]) -> list[str]:
         return []
     out = ["## Audio and processing", ""]
     if audio:
-        source = ("the output of the processing recipe below" if audio.get("source") == "recipe"
-                  else "the original recordings (cut to the example), not the processed audio")
+        source = (
+            "the output of the processing recipe below"
+            if audio.get("source") == "recipe"
+            else "the original recordings (cut to the example), not the processed audio"
+        )
         encoding = str(audio.get("format", "flac")).upper()
         out += [f"Audio: {encoding} at {audio.get('sample_rate')} Hz, from {source}.", ""]
     if processing:
@@ -134,8 +147,11 @@ def _audio_section(stats: Mapping[str, Any]) -> list[str]:
     feats = stats.get("features") or []
     params = processing.get("features") or {}
     if feats:
-        out += [f"Feature arrays with every example: {', '.join(f'`{f}`' for f in feats)} "
-                f"({processing.get('feature_dtype', 'float32')}, frames on the last axis).", ""]
+        out += [
+            f"Feature arrays with every example: {', '.join(f'`{f}`' for f in feats)} "
+            f"({processing.get('feature_dtype', 'float32')}, frames on the last axis).",
+            "",
+        ]
     if params:
         out += ["Feature parameters (librosa, one STFT shared by every feature):", ""]
         out += _table(["parameter", "value"], [[k, json.dumps(v)] for k, v in sorted(params.items())]) + [""]
@@ -159,7 +175,10 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
         out += ["## How to load", "", f"Format `{stats['format']}`: {USAGE[stats['format']]}", ""]
 
     out += ["## Splits", ""]
-    rows = [[s, splits[s].get("items", 0), f"{splits[s].get('hours', 0.0):.2f}", splits[s].get("speakers", 0)] for s in order]
+    rows = [
+        [s, splits[s].get("items", 0), f"{splits[s].get('hours', 0.0):.2f}", splits[s].get("speakers", 0)]
+        for s in order
+    ]
     rows.append(["total", sum(r[1] for r in rows), f"{sum(splits[s].get('hours', 0.0) for s in order):.2f}", ""])
     out += _table(["split", "items", "hours", "speakers"], rows) + [""]
     out += ["Splits are speaker-disjoint: every speaker's items are in one split.", ""]
@@ -167,13 +186,19 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     speakers = stats.get("speakers") or {}
     out += ["## Speakers", ""]
     if "count" in speakers:
-        who = ("pseudonyms made for this release (salted per release, so they match no other release and no "
-               "project code)" if speakers.get("pseudonymised") else "pseudonymous codes")
+        who = (
+            "pseudonyms made for this release (salted per release, so they match no other release and no project code)"
+            if speakers.get("pseudonymised")
+            else "pseudonymous codes"
+        )
         out += [f"{speakers['count']} speakers, identified only by {who}.", ""]
     k = speakers.get("k_anonymity")
     if k:
-        out += [f"Demographic counts below {k} speakers are not shown (k-anonymity, k = {k}), so no small group "
-                "can be singled out.", ""]
+        out += [
+            f"Demographic counts below {k} speakers are not shown (k-anonymity, k = {k}), so no small group "
+            "can be singled out.",
+            "",
+        ]
     for field, counts in sorted((speakers.get("demographics") or {}).items()):
         rows, hidden = _suppressed(counts, k)
         out += [f"### {field.replace('_', ' ').capitalize()}", ""]
@@ -199,7 +224,7 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
         "Every speaker in this release had a live consent grant covering: "
         + (", ".join(f"`{p}`" for p in sorted(purposes)) if purposes else "(not stated)")
         + ". Recordings that name no speaker were included without a consent grant; no speech detector has "
-          "checked them, so they may contain voices.",
+        "checked them, so they may contain voices.",
         "",
     ]
     out += ["## Collection", "", stats.get("collection") or "Not described.", ""]
@@ -213,19 +238,28 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     if changes:
         why = ", ".join(f"{n} {r}" for r, n in sorted((changes.get("removed_by_reason") or {}).items()) if n)
         out += [f"## Changes since version {changes['against_version']}", ""]
-        out += _table(["change", "examples"], [
-            ["added", changes.get("added", 0)], ["removed" + (f" ({why})" if why else ""), changes.get("removed", 0)],
-            ["relabelled", changes.get("relabelled", 0)], ["re-transcribed", changes.get("retranscribed", 0)],
-            ["moved between splits", changes.get("moved", 0)],
-        ]) + [""]  # fmt: skip
+        out += _table(
+            ["change", "examples"],
+            [
+                ["added", changes.get("added", 0)],
+                ["removed" + (f" ({why})" if why else ""), changes.get("removed", 0)],
+                ["relabelled", changes.get("relabelled", 0)],
+                ["re-transcribed", changes.get("retranscribed", 0)],
+                ["moved between splits", changes.get("moved", 0)],
+            ],
+        ) + [""]
     prelabel = stats.get("prelabel") or {}
     if prelabel.get("regions"):
         share = prelabel["from_model"] / prelabel["regions"]
         unchanged = prelabel["accepted_unchanged"] / prelabel["regions"]
-        out += ["### Pre-labelling", "",
-                f"{prelabel['from_model']} of {prelabel['regions']} labelled regions ({share:.1%}) came from a project "
-                f"model's suggestions; {prelabel['accepted_unchanged']} ({unchanged:.1%}) were accepted unchanged "
-                "(same label and times as suggested).", ""]
+        out += [
+            "### Pre-labelling",
+            "",
+            f"{prelabel['from_model']} of {prelabel['regions']} labelled regions ({share:.1%}) came from a project "
+            f"model's suggestions; {prelabel['accepted_unchanged']} ({unchanged:.1%}) were accepted unchanged "
+            "(same label and times as suggested).",
+            "",
+        ]
     baseline = stats.get("baseline")
     if baseline:
         out += ["## Baseline", ""]
@@ -233,12 +267,20 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
             out += [f"No baseline: {_cell(baseline['error'])}", ""]
         else:
             recipe = ", ".join(f"{k}={v}" for k, v in sorted((baseline.get("recipe") or {}).items()))
-            out += [f"Earmark's default {baseline['task']} model ({baseline['backend']}), trained on the train split "
-                    f"({baseline.get('train_examples')} examples) and scored on the test split "
-                    f"({baseline.get('test_examples')} examples, speakers it never saw):", ""]
-            out += _table(["metric", "value"], [["accuracy", f"{baseline['accuracy']:.3f}"],
-                                                ["macro-F1", f"{baseline['macro_f1']:.3f}"],
-                                                ["chance (commonest label)", f"{baseline['chance']:.3f}"]]) + [""]
+            out += [
+                f"Earmark's default {baseline['task']} model ({baseline['backend']}), trained on the train split "
+                f"({baseline.get('train_examples')} examples) and scored on the test split "
+                f"({baseline.get('test_examples')} examples, speakers it never saw):",
+                "",
+            ]
+            out += _table(
+                ["metric", "value"],
+                [
+                    ["accuracy", f"{baseline['accuracy']:.3f}"],
+                    ["macro-F1", f"{baseline['macro_f1']:.3f}"],
+                    ["chance (commonest label)", f"{baseline['chance']:.3f}"],
+                ],
+            ) + [""]
             out += [f"Recipe: {_cell(recipe)}.", ""]
 
     out += ["## Known limitations", ""]

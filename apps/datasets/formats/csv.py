@@ -23,9 +23,20 @@ import io
 from .base import Example, FormatWriter, dumps, sorted_extra
 
 BASE_COLUMNS = (
-    "key", "split", "file", "duration", "sample_rate", "num_samples", "text", "labels",
-    "speaker", "language", "recording_id", "source_offset", "extra",
-)  # fmt: skip
+    "key",
+    "split",
+    "file",
+    "duration",
+    "sample_rate",
+    "num_samples",
+    "text",
+    "labels",
+    "speaker",
+    "language",
+    "recording_id",
+    "source_offset",
+    "extra",
+)
 
 
 class CsvWriter(FormatWriter):
@@ -58,12 +69,22 @@ class CsvWriter(FormatWriter):
         features = self.write_feature_files(ex)
         self._row(
             [
-                ex.key, ex.split, audio, repr(ex.duration), ex.sample_rate, ex.num_samples, ex.text,
-                ";".join(ex.labels), ex.speaker or "", ex.language or "", ex.recording_id or "",
-                repr(ex.source_offset), dumps(sorted_extra(ex)) if ex.extra else "",
+                ex.key,
+                ex.split,
+                audio,
+                repr(ex.duration),
+                ex.sample_rate,
+                ex.num_samples,
+                ex.text,
+                ";".join(ex.labels),
+                ex.speaker or "",
+                ex.language or "",
+                ex.recording_id or "",
+                repr(ex.source_offset),
+                dumps(sorted_extra(ex)) if ex.extra else "",
                 *(features[n] for n in self.feature_names),
             ]
-        )  # fmt: skip
+        )
 
     def _finish(self) -> None:
         if self._file is None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import ctypes
 import json
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -79,10 +79,13 @@ class HFParquetWriter(FormatWriter):
     def _build_schema(self, ex: Example) -> pa.Schema:
         fields = [
             ("key", pa.string(), _STRING),
-            ("audio", pa.struct([("bytes", pa.binary()), ("path", pa.string())]),
-             {"sampling_rate": ex.sample_rate, "_type": "Audio"}),
+            (
+                "audio",
+                pa.struct([("bytes", pa.binary()), ("path", pa.string())]),
+                {"sampling_rate": ex.sample_rate, "_type": "Audio"},
+            ),
             ("text", pa.string(), _STRING),
-        ]  # fmt: skip
+        ]
         if self.class_names is not None:
             fields.append(("label", pa.int64(), {"names": self.class_names, "_type": "ClassLabel"}))
         else:
@@ -201,7 +204,11 @@ class _SplitState:
         self.total += 1
         self.in_shard += 1
         shard_full = self.in_shard >= self.rows_per_shard
-        if shard_full or len(self.rows) >= self.owner.row_group_rows or self.pending_bytes >= self.owner.row_group_bytes:
+        if (
+            shard_full
+            or len(self.rows) >= self.owner.row_group_rows
+            or self.pending_bytes >= self.owner.row_group_bytes
+        ):
             self.flush()
         if shard_full:
             self.close_shard()

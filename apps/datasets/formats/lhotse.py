@@ -94,11 +94,17 @@ class LhotseWriter(FormatWriter):
         supervision = {k: v for k, v in supervision.items() if v is not None}
         self._out("recordings", ex.split).write(recording)
         self._out("supervisions", ex.split).write(supervision)
-        self._out("cuts", ex.split).write({
-            "id": ex.key, "start": 0.0, "duration": ex.duration, "channel": supervision["channel"],
-            "supervisions": [supervision], "recording": recording,
-            "type": "MonoCut" if len(channels) == 1 else "MultiCut",
-        })  # fmt: skip
+        self._out("cuts", ex.split).write(
+            {
+                "id": ex.key,
+                "start": 0.0,
+                "duration": ex.duration,
+                "channel": supervision["channel"],
+                "supervisions": [supervision],
+                "recording": recording,
+                "type": "MonoCut" if len(channels) == 1 else "MultiCut",
+            }
+        )
 
     def _finish(self) -> None:
         for key in sorted(self._files):

@@ -102,8 +102,7 @@ class WebDatasetWriter(FormatWriter):
         members += [(f"{ex.key}.{n}.npy", npy_bytes(ex.features[n])) for n in sorted(ex.features)]
         shard = self._shards.get(ex.split)
         if shard is not None and (
-            shard.samples >= self.max_shard_samples
-            or shard.file.tell() + sample_size(members) > self.max_shard_bytes
+            shard.samples >= self.max_shard_samples or shard.file.tell() + sample_size(members) > self.max_shard_bytes
         ):
             shard.close()
             shard = None

@@ -11,6 +11,13 @@ from apps.datasets.services.releases import (
 )
 
 __all__ = [
-    "release_build", "release_create", "release_download_check", "release_download_record", "release_fail",
-    "release_files", "release_rebuild", "releases_on_withdrawal", "releases_requeue_stale",
-]  # fmt: skip
+    "release_build",
+    "release_create",
+    "release_download_check",
+    "release_download_record",
+    "release_fail",
+    "release_files",
+    "release_rebuild",
+    "releases_on_withdrawal",
+    "releases_requeue_stale",
+]

@@ -70,8 +70,11 @@ class SourceKeys:
         """Look up the processed audio of these recordings (those about to be read)."""
         if self.recipe_hash is None:
             return
-        arts = Artifact.objects.filter(source_sha256__in=sorted({r.sha256 for r in recordings}),
-                                       recipe_hash=self.recipe_hash, kind=PROCESSED_AUDIO_KIND)  # fmt: skip
+        arts = Artifact.objects.filter(
+            source_sha256__in=sorted({r.sha256 for r in recordings}),
+            recipe_hash=self.recipe_hash,
+            kind=PROCESSED_AUDIO_KIND,
+        )
         self._arts = {a.source_sha256: a for a in arts}
 
     def key_for(self, recording) -> str:
@@ -81,8 +84,10 @@ class SourceKeys:
         if art is None:
             raise DomainError(f"Recording {recording.id} has no processed audio for the project's active recipe yet.")
         if self.spec["unit"] == "region" and ("trim" in art.meta or "windows" in art.meta):
-            raise DomainError(f"The active recipe trims or cuts recording {recording.id}, so region times no longer "
-                              "match its processed audio; build region releases from the original audio.")  # fmt: skip
+            raise DomainError(
+                f"The active recipe trims or cuts recording {recording.id}, so region times no longer "
+                "match its processed audio; build region releases from the original audio."
+            )
         return art.key
 
 
@@ -147,8 +152,9 @@ class CopiedFlac:
         self._fh.close()
 
 
-def flac_open_copy(*, key: str, start: float, end: float | None, sample_rate: int | None,
-                   audio_format: str) -> CopiedFlac | None:  # fmt: skip
+def flac_open_copy(
+    *, key: str, start: float, end: float | None, sample_rate: int | None, audio_format: str
+) -> CopiedFlac | None:
     """A `CopiedFlac` when the stored audio already is what the release wants (a whole 16-bit FLAC at the
     wanted rate, its length known), else None (then `audio_encode` transcodes)."""
     if audio_format != "flac" or start != 0.0 or end is not None:
@@ -170,8 +176,9 @@ def _transcode(src, out, *, first: int, last: int, rate: int, audio_format: str)
     resampler = soxr.ResampleStream(in_rate, rate, channels, dtype="float32", quality="HQ") if rate != in_rate else None
     dtype = "int16" if resampler is None else "float32"
     written = 0
-    with sf.SoundFile(out, "w", samplerate=rate, channels=channels, format=audio_format.upper(),
-                      subtype="PCM_16") as dst:  # fmt: skip
+    with sf.SoundFile(
+        out, "w", samplerate=rate, channels=channels, format=audio_format.upper(), subtype="PCM_16"
+    ) as dst:
         src.seek(first)
         remaining = last - first
         while remaining > 0:
@@ -192,7 +199,9 @@ def _transcode(src, out, *, first: int, last: int, rate: int, audio_format: str)
     return written
 
 
-def audio_encode(*, key: str, start: float, end: float | None, sample_rate: int | None, audio_format: str) -> EncodedAudio:
+def audio_encode(
+    *, key: str, start: float, end: float | None, sample_rate: int | None, audio_format: str
+) -> EncodedAudio:
     """Read [start, end) seconds of the stored audio at ``key`` and encode it; see the module docstring.
 
     A whole 16-bit FLAC source already at the wanted rate is copied frame for frame (metadata
@@ -205,8 +214,14 @@ def audio_encode(*, key: str, start: float, end: float | None, sample_rate: int 
             rate = sample_rate or in_rate
             first = min(frames, int(round(start * in_rate)))
             last = frames if end is None else min(frames, int(round(end * in_rate)))
-            copy = (audio_format == "flac" and src.format == "FLAC" and src.subtype == "PCM_16" and rate == in_rate
-                    and first == 0 and last == frames)  # fmt: skip
+            copy = (
+                audio_format == "flac"
+                and src.format == "FLAC"
+                and src.subtype == "PCM_16"
+                and rate == in_rate
+                and first == 0
+                and last == frames
+            )
             if not copy:
                 written = _transcode(src, out, first=first, last=last, rate=rate, audio_format=audio_format)
         if copy:

@@ -63,7 +63,8 @@ class BuildLost(Exception):
 
 def _progress(release_id: int, token: str, stage: str, percent: float) -> None:
     if not DatasetRelease.objects.filter(id=release_id, claim_token=token, status=ReleaseStatus.BUILDING).update(
-            stage=stage, progress=round(percent, 1)):
+        stage=stage, progress=round(percent, 1)
+    ):
         raise BuildLost(f"release {release_id} is no longer built by this run")
 
 
@@ -87,9 +88,22 @@ class FrozenItem(NamedTuple):
 
 
 def _item_hash(item: FrozenItem) -> str:
-    return json.dumps([item.key, item.split, item.recording_ref, item.annotation_ref, item.annotation_version,
-                       item.region_uid, item.start, item.end, item.text, item.labels, item.audio_sha256],
-                      ensure_ascii=False)  # fmt: skip
+    return json.dumps(
+        [
+            item.key,
+            item.split,
+            item.recording_ref,
+            item.annotation_ref,
+            item.annotation_version,
+            item.region_uid,
+            item.start,
+            item.end,
+            item.text,
+            item.labels,
+            item.audio_sha256,
+        ],
+        ensure_ascii=False,
+    )
 
 
 def _items_insert(release_id: int, items: list[FrozenItem]) -> None:
@@ -99,14 +113,20 @@ def _items_insert(release_id: int, items: list[FrozenItem]) -> None:
     """
     quote = connection.ops.quote_name
     columns = ("release_id", "recording_id", *FrozenItem._fields, "example_sha256")  # that one is set at publish
-    sql = (f"INSERT INTO {quote(ReleaseItem._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")  # fmt: skip
+    sql = (
+        f"INSERT INTO {quote(ReleaseItem._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
     labels = ReleaseItem._meta.get_field("labels")
     with connection.cursor() as cursor:
         for start in range(0, len(items), CHUNK):
-            cursor.executemany(sql, [(release_id, i.recording_ref,
-                                      *i._replace(labels=labels.get_db_prep_save(i.labels, connection)), "")
-                                     for i in items[start : start + CHUNK]])  # fmt: skip
+            cursor.executemany(
+                sql,
+                [
+                    (release_id, i.recording_ref, *i._replace(labels=labels.get_db_prep_save(i.labels, connection)), "")
+                    for i in items[start : start + CHUNK]
+                ],
+            )
 
 
 def _freeze_manifest(release: DatasetRelease) -> list[FrozenItem]:
@@ -117,10 +137,24 @@ def _freeze_manifest(release: DatasetRelease) -> list[FrozenItem]:
             raise BuildAborted("Nothing is left to release: no usable recording matches the spec any more.")
         assignment = assign_splits(split_items(candidates), spec["splits"], seed=spec["seed"])
         items = [
-            FrozenItem(c.key, assignment[c.key], c.recording_id, c.annotation_id, c.annotation_version, c.region_uid,
-                       c.start, c.end, c.speaker_code, c.language, c.text, list(c.labels), c.duration, c.audio_sha256)
+            FrozenItem(
+                c.key,
+                assignment[c.key],
+                c.recording_id,
+                c.annotation_id,
+                c.annotation_version,
+                c.region_uid,
+                c.start,
+                c.end,
+                c.speaker_code,
+                c.language,
+                c.text,
+                list(c.labels),
+                c.duration,
+                c.audio_sha256,
+            )
             for c in candidates
-        ]  # fmt: skip
+        ]
         ReleaseItem.objects.filter(release=release).delete()
         _items_insert(release.id, items)
     return items
@@ -170,10 +204,14 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     for n, item in enumerate(items):
         if item.recording_ref not in recs:
             # The next CHUNK items by key range (a subquery on the unique (release, key) index, no id list).
-            chunk = ReleaseItem.objects.filter(release_id=release.id, key__gte=item.key,
-                                               key__lte=items[min(n + CHUNK, len(items)) - 1].key)  # fmt: skip
-            rows = (recordings_usable(None, spec["purpose"]).filter(id__in=chunk.values("recording_ref"))
-                    .values_list(*_Source._fields))  # fmt: skip
+            chunk = ReleaseItem.objects.filter(
+                release_id=release.id, key__gte=item.key, key__lte=items[min(n + CHUNK, len(items)) - 1].key
+            )
+            rows = (
+                recordings_usable(None, spec["purpose"])
+                .filter(id__in=chunk.values("recording_ref"))
+                .values_list(*_Source._fields)
+            )
             recs = {row[0]: _Source(*row) for row in rows}
             sources.prefetch(recs.values())
         rec = recs.get(item.recording_ref)
@@ -182,21 +220,30 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
         key, fmt = sources.key_for(rec), spec["audio"]["format"]
         # A source that already is the wanted audio streams straight into the release; anything else
         # is cut/resampled/encoded into a temporary file first. The writers hash what they write.
-        src: CopiedFlac | EncodedAudio | None = flac_open_copy(key=key, start=item.start, end=item.end,
-                                                                sample_rate=rate, audio_format=fmt)
+        src: CopiedFlac | EncodedAudio | None = flac_open_copy(
+            key=key, start=item.start, end=item.end, sample_rate=rate, audio_format=fmt
+        )
         if src is None:
             src = audio_encode(key=key, start=item.start, end=item.end, sample_rate=rate, audio_format=fmt)
         arrays = features.for_example(rec, start=item.start, end=item.end)
         try:
             yield Example(
-                key=item.key, split=item.split,
+                key=item.key,
+                split=item.split,
                 audio=src.reader if isinstance(src, EncodedAudio) else src,  # type: ignore[arg-type]  # file-like
-                audio_format=fmt, sample_rate=src.sample_rate, num_samples=src.num_samples, channels=src.channels,
-                source_offset=item.start, text=item.text, labels=tuple(item.labels),
-                speaker=speaker_pseudonym(salt, item.speaker_code) or None, language=item.language or None,
-                recording_id=str(item.recording_ref), features=arrays,
+                audio_format=fmt,
+                sample_rate=src.sample_rate,
+                num_samples=src.num_samples,
+                channels=src.channels,
+                source_offset=item.start,
+                text=item.text,
+                labels=tuple(item.labels),
+                speaker=speaker_pseudonym(salt, item.speaker_code) or None,
+                language=item.language or None,
+                recording_id=str(item.recording_ref),
+                features=arrays,
                 extra={"annotation_version": item.annotation_version, "region_uid": item.region_uid or None},
-            )  # fmt: skip
+            )
         finally:
             src.close()
         on_progress(n + 1)
@@ -205,71 +252,107 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
 def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: dict) -> dict:
     spec = release.spec
     salt = spec.get("pseudonym_salt")
-    split_items = [{"key": i.key, "speaker": speaker_pseudonym(salt, i.speaker_code) or None, "labels": i.labels,
-                    "language": i.language or None, "duration": i.duration} for i in items]  # fmt: skip
+    split_items = [
+        {
+            "key": i.key,
+            "speaker": speaker_pseudonym(salt, i.speaker_code) or None,
+            "labels": i.labels,
+            "language": i.language or None,
+            "duration": i.duration,
+        }
+        for i in items
+    ]
     splits = split_stats(split_items, assignment)
     codes = {i.speaker_code for i in items if i.speaker_code}
     # Codes are unique in a project: the project's speakers read as plain tuples and matched by code in Python
     # (a join through the manifest with DISTINCT took 0.13 s at 10,000 items on SQLite).
     demographics: dict[str, Counter] = {"gender": Counter(), "age_band": Counter()}
-    for code, gender, age_band in Speaker.objects.filter(project_id=release.project_id).values_list(
-            "code", "gender", "age_band").order_by():  # fmt: skip
+    for code, gender, age_band in (
+        Speaker.objects.filter(project_id=release.project_id).values_list("code", "gender", "age_band").order_by()
+    ):
         if code in codes:
             demographics["gender"][gender or "not given"] += 1
             demographics["age_band"][age_band or "not given"] += 1
     f = spec["filters"]
     leaks = release.stats.get("leakage_warnings", [])
     limitations = list(release.stats.get("warnings", []))
-    limitations += [f"{len(leaks)} near-duplicate pair(s) sit in different splits (QA fingerprint): "
-                    + ", ".join(f"{a}/{b}" for a, b in leaks[:10])] if leaks else []  # fmt: skip
+    limitations += (
+        [
+            f"{len(leaks)} near-duplicate pair(s) sit in different splits (QA fingerprint): "
+            + ", ".join(f"{a}/{b}" for a, b in leaks[:10])
+        ]
+        if leaks
+        else []
+    )
     if f["qa"] == "any":
         limitations.append("Recordings flagged by automatic QA were not excluded.")
     public = spec["purpose"] == Purpose.PUBLIC_RELEASE
     processing = _processing(release.project)
     return {
-        "name": release.name, "version": release.version, "splits": splits,
-        "description": spec.get("description") or "", "license": spec.get("license") or "",
+        "name": release.name,
+        "version": release.version,
+        "splits": splits,
+        "description": spec.get("description") or "",
+        "license": spec.get("license") or "",
         "citation": spec.get("citation") or "",
-        "speakers": {"count": len(codes), "demographics": {k: dict(v) for k, v in demographics.items()},
-                     "pseudonymised": bool(salt), **({"k_anonymity": K_ANONYMITY} if public else {})},
+        "speakers": {
+            "count": len(codes),
+            "demographics": {k: dict(v) for k, v in demographics.items()},
+            "pseudonymised": bool(salt),
+            **({"k_anonymity": K_ANONYMITY} if public else {}),
+        },
         "consent_purposes": _purposes_required(release.project_id, spec["purpose"]),
         "collection": f"{len({i.recording_ref for i in items})} recordings of project {release.project.name!r}, "
-                      "ingested into Earmark and kept only while their speakers' consent holds.",
-        "annotation": ("Whole recordings; labels are clip labels plus region labels, text joins the region "
-                       "transcripts." if spec["unit"] == "recording" else
-                       f"One example per labelled region, cut with a {spec['margin']:g} s margin.")
-                      + (" Only annotations accepted in review." if f["accepted_only"]
-                         else " Accepted annotations, else the latest submitted one."),
+        "ingested into Earmark and kept only while their speakers' consent holds.",
+        "annotation": (
+            "Whole recordings; labels are clip labels plus region labels, text joins the region transcripts."
+            if spec["unit"] == "recording"
+            else f"One example per labelled region, cut with a {spec['margin']:g} s margin."
+        )
+        + (
+            " Only annotations accepted in review."
+            if f["accepted_only"]
+            else " Accepted annotations, else the latest submitted one."
+        ),
         "agreement": _agreement(release.project_id),
         "limitations": limitations,
         "prelabel": _prelabel_stats(items),
         **({"baseline": _baseline(release, items)} if spec.get("baseline") else {}),
-        "audio": {"format": spec["audio"]["format"],
-                  "sample_rate": _target_rate(release) or processing["audio"].get("target_sample_rate"),
-                  "source": spec["audio"].get("source", "original")},
+        "audio": {
+            "format": spec["audio"]["format"],
+            "sample_rate": _target_rate(release) or processing["audio"].get("target_sample_rate"),
+            "source": spec["audio"].get("source", "original"),
+        },
         "processing": processing,
         "features": list(spec.get("features") or []),
-        "has_text": any(i.text for i in items), "formats": list(spec["formats"]),
-    }  # fmt: skip
+        "has_text": any(i.text for i in items),
+        "formats": list(spec["formats"]),
+    }
 
 
 def _prelabel_stats(items: list[FrozenItem]) -> dict:
     """How many of the release's labelled regions a model suggested, and how many were accepted unchanged."""
-    refs = {(i.annotation_ref, i.region_uid) for i in items if i.annotation_ref and i.region_uid}
+    refs: set[tuple[int, str | None]] = {
+        (i.annotation_ref, i.region_uid) for i in items if i.annotation_ref and i.region_uid
+    }
     if not refs:
         refs = {(i.annotation_ref, None) for i in items if i.annotation_ref}
     by_annotation = {a for a, _ in refs}
     total = from_model = unchanged = 0
     rows = Region.objects.filter(annotation_id__in=by_annotation).values_list(
-        "annotation_id", "uid", "label_id", "start", "end", "source")
+        "annotation_id", "uid", "label_id", "start", "end", "source"
+    )
     for annotation_id, uid, label_id, start, end, source in rows.iterator(chunk_size=2000):
         if (annotation_id, uid) not in refs and (annotation_id, None) not in refs:
             continue
         total += 1
         if source:
             from_model += 1
-            unchanged += (source.get("label") == label_id and abs(source.get("start", -1) - start) < 0.0005
-                          and abs(source.get("end", -1) - end) < 0.0005)
+            unchanged += (
+                source.get("label") == label_id
+                and abs(source.get("start", -1) - start) < 0.0005
+                and abs(source.get("end", -1) - end) < 0.0005
+            )
     return {"regions": total, "from_model": from_model, "accepted_unchanged": unchanged}
 
 
@@ -283,18 +366,32 @@ def _baseline(release: DatasetRelease, items: list[FrozenItem]) -> dict | None:
         split[i.recording_ref] = "test" if i.split == "test" else "train"
     task = "region" if release.spec["unit"] == "region" else "clip"
     try:
-        model = model_create(project_id=release.project_id, actor=None, task=task, backend=wanted["backend"],
-                             release_id=release.id, enqueue=False)
+        created = model_create(
+            project_id=release.project_id,
+            actor=None,
+            task=task,
+            backend=wanted["backend"],
+            release_id=release.id,
+            enqueue=False,
+        )
     except DomainError as exc:
         return {"error": exc.message}
-    model = model_train(model_id=model.id, split=split)
+    model = model_train(model_id=created.id, split=split)
     if model is None or model.state != "ready":
         return {"model": model.id if model else None, "error": model.error if model else "not trained"}
     m = model.metrics
-    return {"model": model.id, "version": model.version, "backend": model.backend, "task": task,
-            "recipe": model.recipe, "accuracy": m.get("accuracy"), "macro_f1": m.get("macro_f1"),
-            "chance": m.get("chance"), "test_examples": m.get("n"),
-            "train_examples": (model.counts or {}).get("train", {}).get("examples")}
+    return {
+        "model": model.id,
+        "version": model.version,
+        "backend": model.backend,
+        "task": task,
+        "recipe": model.recipe,
+        "accuracy": m.get("accuracy"),
+        "macro_f1": m.get("macro_f1"),
+        "chance": m.get("chance"),
+        "test_examples": m.get("n"),
+        "train_examples": (model.counts or {}).get("train", {}).get("examples"),
+    }
 
 
 K_ANONYMITY = 5
@@ -304,9 +401,13 @@ def _processing(project) -> dict:
     """The project's active recipe as the card states it: its id and the parameters that shape audio and features."""
     recipe = project_recipe_get(project=project)  # the default recipe when the project never processed
     keep = ("target_sample_rate", "channels", "trim", "normalise", "length")
-    return {"name": recipe.name, "hash": recipe.spec_hash[:12],
-            "audio": {k: recipe.spec.get(k) for k in keep if k in recipe.spec},
-            "features": recipe.spec.get("features") or {}, "feature_dtype": recipe.spec.get("feature_dtype", "float32")}
+    return {
+        "name": recipe.name,
+        "hash": recipe.spec_hash[:12],
+        "audio": {k: recipe.spec.get(k) for k in keep if k in recipe.spec},
+        "features": recipe.spec.get("features") or {},
+        "feature_dtype": recipe.spec.get("feature_dtype", "float32"),
+    }
 
 
 def _purposes_required(project_id: int, purpose: str) -> list[str]:
@@ -352,20 +453,28 @@ def _publish(release: DatasetRelease, token: str, items: list[FrozenItem], sums:
             raise BuildLost(f"release {release.id} is no longer built by this run")
         refs = {i.recording_ref for i in items}
         in_manifest = ReleaseItem.objects.filter(release=release).values("recording_ref")
-        usable = set(recordings_usable(None, release.spec["purpose"]).filter(id__in=in_manifest)
-                     .values_list("id", flat=True))  # fmt: skip
+        usable = set(
+            recordings_usable(None, release.spec["purpose"]).filter(id__in=in_manifest).values_list("id", flat=True)
+        )
         gone = refs - usable
         if gone or locked.needs_rebuild:
             raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=len(gone) or 1))
         # executemany rather than bulk_update: its CASE expressions cost ~0.7 ms a row (10,000 rows: 7 s).
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {quote(ReleaseItem._meta.db_table)} SET example_sha256 = %s "
-                               f"WHERE release_id = %s AND {quote('key')} = %s",
-                               [(sums[item.key], release.id, item.key) for item in items])  # fmt: skip
+            cursor.executemany(
+                f"UPDATE {quote(ReleaseItem._meta.db_table)} SET example_sha256 = %s "
+                f"WHERE release_id = %s AND {quote('key')} = %s",
+                [(sums[item.key], release.id, item.key) for item in items],
+            )
         DatasetRelease.objects.filter(id=release.id).update(
-            status=ReleaseStatus.READY, stage="done", progress=100.0, finished_at=timezone.now(), error="",
-            lease_expires_at=None, **fields
+            status=ReleaseStatus.READY,
+            stage="done",
+            progress=100.0,
+            finished_at=timezone.now(),
+            error="",
+            lease_expires_at=None,
+            **fields,
         )
         hook_call(RELEASE_PUBLISHED, release_id=release.id, project_id=release.project_id, version=release.version)
 
@@ -382,8 +491,13 @@ def release_fail(*, release_id: int, message: str, token: str | None = None) -> 
     storage_delete_prefix(release.storage_prefix)
     with transaction.atomic():
         ReleaseItem.objects.filter(release_id=release_id).delete()
-        DatasetRelease.objects.filter(id=release_id).update(status=ReleaseStatus.FAILED, stage="failed", error=message,
-                                                            finished_at=timezone.now(), lease_expires_at=None)  # fmt: skip
+        DatasetRelease.objects.filter(id=release_id).update(
+            status=ReleaseStatus.FAILED,
+            stage="failed",
+            error=message,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+        )
 
 
 def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None:
@@ -392,8 +506,15 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
     Claims the build with a lease renewed by a heartbeat; a build whose worker died (lease expired) is
     taken over by the next run, which deletes the dead run's partial files and starts over.
     """
-    token = work_claim(DatasetRelease, pk=release_id, queued=ReleaseStatus.QUEUED, running=ReleaseStatus.BUILDING,
-                       stage="selecting", progress=0.0, started_at=timezone.now())
+    token = work_claim(
+        DatasetRelease,
+        pk=release_id,
+        queued=ReleaseStatus.QUEUED,
+        running=ReleaseStatus.BUILDING,
+        stage="selecting",
+        progress=0.0,
+        started_at=timezone.now(),
+    )
     if token is None:
         log.info("release %s is not queued (or another run holds it); nothing to build", release_id)
         return None
@@ -401,8 +522,9 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
     if release.attempts > 1:  # a killed run's partial files: never mixed into this run's
         storage_delete_prefix(release.storage_prefix)
     try:
-        with lease_heartbeat(lambda: work_renew(DatasetRelease, pk=release_id, token=token,
-                                                running=ReleaseStatus.BUILDING)):
+        with lease_heartbeat(
+            lambda: work_renew(DatasetRelease, pk=release_id, token=token, running=ReleaseStatus.BUILDING)
+        ):
             _build(release, token, on_progress)
     except BuildLost:
         log.warning("release %s: lost its build to another run; stopping", release_id)
@@ -411,9 +533,14 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
         release_fail(release_id=release_id, message=str(exc), token=token)
     except Exception as exc:
         log.exception("release %s failed", release_id)
-        release_fail(release_id=release_id, token=token, message=(
-            f"The build stopped on an unexpected error ({type(exc).__name__}: {exc}); its files were deleted. "
-            "Build it again (rebuild) once the cause is fixed."))
+        release_fail(
+            release_id=release_id,
+            token=token,
+            message=(
+                f"The build stopped on an unexpected error ({type(exc).__name__}: {exc}); its files were deleted. "
+                "Build it again (rebuild) once the cause is fixed."
+            ),
+        )
         raise
     release.refresh_from_db()
     return release
@@ -423,8 +550,10 @@ def _build(release: DatasetRelease, token: str, on_progress) -> None:
     release_id = release.id
     items = _freeze_manifest(release)
     assignment = {i.key: i.split for i in items}
-    release.stats = {"leakage_warnings": _leakage(release.id, items),
-                     "warnings": empty_split_warnings(split_items(items), assignment, release.spec["splits"])}
+    release.stats = {
+        "leakage_warnings": _leakage(release.id, items),
+        "warnings": empty_split_warnings(split_items(items), assignment, release.spec["splits"]),
+    }
     total = len(items)
     step = max(1, total // 100)
 
@@ -446,22 +575,43 @@ def _build(release: DatasetRelease, token: str, on_progress) -> None:
     # The files' data card leaves out the version number, so the same spec rebuilt as a new
     # version gives byte-identical files; the API's card (below) names it.
     file_card = {k: v for k, v in card.items() if k != "version"}
-    results = write_release(_examples(release, items, progress), sinks, split_counts=split_counts,
-                            options=options, card_stats=file_card, on_audio=sums.__setitem__)  # fmt: skip
+    results = write_release(
+        _examples(release, items, progress),
+        sinks,
+        split_counts=split_counts,
+        options=options,
+        card_stats=file_card,
+        on_audio=sums.__setitem__,
+    )
     _progress(release_id, token, "checking consent", 97.0)
     manifest_hash = hashlib.sha256("\n".join(_item_hash(i) for i in items).encode()).hexdigest()
-    files = {fmt: {"checksum": r.checksum, "files": len(r.entries), "bytes": sum(e.size for e in r.entries)}
-             for fmt, r in results.items()}  # fmt: skip
-    stats = {"splits": card["splits"], "leakage_warnings": release.stats["leakage_warnings"],
-             "warnings": release.stats["warnings"], "items": total, "speakers": card["speakers"]["count"]}  # fmt: skip
+    files = {
+        fmt: {"checksum": r.checksum, "files": len(r.entries), "bytes": sum(e.size for e in r.entries)}
+        for fmt, r in results.items()
+    }
+    stats = {
+        "splits": card["splits"],
+        "leakage_warnings": release.stats["leakage_warnings"],
+        "warnings": release.stats["warnings"],
+        "items": total,
+        "speakers": card["speakers"]["count"],
+    }
     previous = release_previous(release=release)
     if previous is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff
         diff = release_diff(release=release, other=previous)
-        stats["diff"] = card["changes"] = {"against": previous.id, "against_version": previous.version,
-                                           **diff["summary"]}  # fmt: skip
+        stats["diff"] = card["changes"] = {
+            "against": previous.id,
+            "against_version": previous.version,
+            **diff["summary"],
+        }
     data_card = render_data_card({**card, "checksum": manifest_hash})
-    _publish(release, token, items, sums, {"files": files, "stats": stats, "content_hash": manifest_hash,
-                                           "data_card": data_card})  # fmt: skip
+    _publish(
+        release,
+        token,
+        items,
+        sums,
+        {"files": files, "stats": stats, "content_hash": manifest_hash, "data_card": data_card},
+    )
 
 
 def releases_requeue_stale() -> int:
@@ -474,9 +624,13 @@ def releases_requeue_stale() -> int:
     resent = 0
     for release_id, attempts in work_expired(DatasetRelease, running=ReleaseStatus.BUILDING):
         if attempts >= settings.EARMARK_MAX_ATTEMPTS:
-            release_fail(release_id=release_id, message=(
-                f"The build was interrupted {attempts} times (its worker died or hit its time limit) and was "
-                "stopped; its files were deleted. Build it again (rebuild) with more memory or time for the worker."))
+            release_fail(
+                release_id=release_id,
+                message=(
+                    f"The build was interrupted {attempts} times (its worker died or hit its time limit) and was "
+                    "stopped; its files were deleted. Build it again (rebuild) with more memory or time for the worker."
+                ),
+            )
             continue
         release_build_task.delay(release_id)
         resent += 1

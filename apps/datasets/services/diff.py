@@ -35,16 +35,22 @@ class _Row(NamedTuple):
 
 def _rows(release: DatasetRelease) -> dict[tuple, _Row]:
     out = {}
-    for key, split, labels, text, ref, uid, withdrawn_at in ReleaseItem.objects.filter(release=release).values_list(
-            "key", "split", "labels", "text", "recording_ref", "region_uid", "withdrawn_at").order_by("key"):
+    for key, split, labels, text, ref, uid, withdrawn_at in (
+        ReleaseItem.objects.filter(release=release)
+        .values_list("key", "split", "labels", "text", "recording_ref", "region_uid", "withdrawn_at")
+        .order_by("key")
+    ):
         row = _Row(key, split, tuple(sorted(labels or ())), text, ref, uid, withdrawn_at is not None)
         out[(ref, uid) if uid else (key,)] = row
     return out
 
 
 def _usable(release: DatasetRelease, refs: set[int]) -> set[int]:
-    return set(recordings_usable(None, release.purpose).filter(project_id=release.project_id, id__in=refs)
-               .values_list("id", flat=True))  # fmt: skip
+    return set(
+        recordings_usable(None, release.purpose)
+        .filter(project_id=release.project_id, id__in=refs)
+        .values_list("id", flat=True)
+    )
 
 
 def release_diff(*, release: DatasetRelease, other: DatasetRelease) -> dict[str, Any]:
@@ -82,15 +88,32 @@ def release_diff(*, release: DatasetRelease, other: DatasetRelease) -> dict[str,
                 moved.append({"key": n.key, "from": o.split, "to": n.split})
     reasons = {r: sum(1 for x in removed if x["reason"] == r) for r in ("withdrawn", "qa", "filter")}
     return {
-        "release": release.id, "version": release.version, "against": other.id, "against_version": other.version,
-        "summary": {"added": len(added), "removed": len(removed), "removed_by_reason": reasons,
-                    "relabelled": len(relabelled), "retranscribed": len(retranscribed), "moved": len(moved)},
-        "added": added, "removed": removed, "relabelled": relabelled, "retranscribed": retranscribed, "moved": moved,
-    }  # fmt: skip
+        "release": release.id,
+        "version": release.version,
+        "against": other.id,
+        "against_version": other.version,
+        "summary": {
+            "added": len(added),
+            "removed": len(removed),
+            "removed_by_reason": reasons,
+            "relabelled": len(relabelled),
+            "retranscribed": len(retranscribed),
+            "moved": len(moved),
+        },
+        "added": added,
+        "removed": removed,
+        "relabelled": relabelled,
+        "retranscribed": retranscribed,
+        "moved": moved,
+    }
 
 
 def release_previous(*, release: DatasetRelease) -> DatasetRelease | None:
     """The project's latest built release before ``release`` (the baseline its card compares against)."""
-    return (DatasetRelease.objects.filter(project_id=release.project_id, version__lt=release.version,
-                                          status=ReleaseStatus.READY)
-            .order_by("-version").first())  # fmt: skip
+    return (
+        DatasetRelease.objects.filter(
+            project_id=release.project_id, version__lt=release.version, status=ReleaseStatus.READY
+        )
+        .order_by("-version")
+        .first()
+    )

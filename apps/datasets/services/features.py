@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 
 from apps.core.errors import DomainError
-from apps.processing.selectors import feature_frame_range, feature_open
 from apps.processing.models import (
     ACTIVE_STATUSES,
     Artifact,
     ProcessingJob,
     ProjectProcessing,
 )
+from apps.processing.selectors import feature_frame_range, feature_open
 
 FEATURE_KINDS = ("spectrogram", "mel", "mfcc", "mfcc_delta", "mfcc_delta2", "chroma")
 ID_CHUNK = 2000
@@ -43,15 +43,21 @@ def feature_kinds_validate(kinds: list[str]) -> list[str]:
 def _active_recipe(project_id: int) -> Any:
     pp = ProjectProcessing.objects.filter(project_id=project_id).select_related("active_recipe").first()
     if pp is None:
-        raise DomainError("This project has no processing recipe yet, so it has no feature files; process its "
-                          "recordings first or leave features empty.")  # fmt: skip
+        raise DomainError(
+            "This project has no processing recipe yet, so it has no feature files; process its "
+            "recordings first or leave features empty."
+        )
     return pp.active_recipe
 
 
 def _check_recipe(recipe, spec: dict) -> None:
-    if spec["unit"] == "region" and (recipe.spec.get("trim") or recipe.spec.get("length", {}).get("mode", "none") != "none"):
-        raise DomainError("The active recipe trims or cuts the recordings, so region times do not match its feature "
-                          "frames; use unit 'recording' or a recipe without trim and length policy for features.")  # fmt: skip
+    if spec["unit"] == "region" and (
+        recipe.spec.get("trim") or recipe.spec.get("length", {}).get("mode", "none") != "none"
+    ):
+        raise DomainError(
+            "The active recipe trims or cuts the recordings, so region times do not match its feature "
+            "frames; use unit 'recording' or a recipe without trim and length policy for features."
+        )
 
 
 def frame_range(*, start: float, end: float | None, hop_length: int, sample_rate: int, frames: int) -> tuple[int, int]:
@@ -69,25 +75,34 @@ def features_require(*, project_id: int, spec: dict, recordings: list[tuple[int,
     shas = sorted({sha for _, sha in recordings})
     have: dict[str, set[str]] = {}
     for i in range(0, len(shas), ID_CHUNK):
-        rows = Artifact.objects.filter(recipe_hash=recipe.spec_hash, kind__in=kinds, source_sha256__in=shas[i : i + ID_CHUNK])
+        rows = Artifact.objects.filter(
+            recipe_hash=recipe.spec_hash, kind__in=kinds, source_sha256__in=shas[i : i + ID_CHUNK]
+        )
         for sha, kind in rows.values_list("source_sha256", "kind"):
             have.setdefault(sha, set()).add(kind)
     lacking = [(rid, sha) for rid, sha in recordings if not set(kinds) <= have.get(sha, set())]
     if not lacking:
         return
     ids = [rid for rid, _ in lacking]
-    running = sum(ProcessingJob.objects.filter(recording_id__in=ids[i : i + ID_CHUNK], status__in=ACTIVE_STATUSES)
-                  .values("recording_id").distinct().count() for i in range(0, len(ids), ID_CHUNK))  # fmt: skip
+    running = sum(
+        ProcessingJob.objects.filter(recording_id__in=ids[i : i + ID_CHUNK], status__in=ACTIVE_STATUSES)
+        .values("recording_id")
+        .distinct()
+        .count()
+        for i in range(0, len(ids), ID_CHUNK)
+    )
     if running:
-        raise DomainError(f"Processing is still running for {running} recording(s) of this release, so their "
-                          f"feature files are not ready yet; create the release when processing has finished.")  # fmt: skip
+        raise DomainError(
+            f"Processing is still running for {running} recording(s) of this release, so their "
+            f"feature files are not ready yet; create the release when processing has finished."
+        )
     for kind in kinds:
         n = sum(1 for _, sha in lacking if kind not in have.get(sha, set()))
         if n:
             raise DomainError(
                 f"{n} of {len(recordings)} recording(s) in this release have no {kind!r} feature file for the "
                 f"project's active recipe; reprocess the project (POST /api/v1/projects/{project_id}/reprocess/ "
-                f"with {{\"only_missing\": true}}, after adding {kind!r} to the recipe if it lacks it) or leave "
+                f'with {{"only_missing": true}}, after adding {kind!r} to the recipe if it lacks it) or leave '
                 f"{kind!r} out of features."
             )
 
@@ -104,15 +119,21 @@ class FeatureReader:
         self._arrays: dict[str, tuple] = {}
 
     def _load(self, recording) -> None:
-        rows = {a.kind: a for a in Artifact.objects.filter(source_sha256=recording.sha256, kind__in=self.kinds,
-                                                           recipe_hash=self.recipe.spec_hash)}  # fmt: skip
+        rows = {
+            a.kind: a
+            for a in Artifact.objects.filter(
+                source_sha256=recording.sha256, kind__in=self.kinds, recipe_hash=self.recipe.spec_hash
+            )
+        }
         f = self.recipe.spec["features"]
         arrays = {}
         for kind in self.kinds:
             art = rows.get(kind)
             if art is None:
-                raise DomainError(f"Recording {recording.id} has no {kind!r} feature file for the project's active "
-                                  "recipe any more; reprocess it or leave the kind out of features.")  # fmt: skip
+                raise DomainError(
+                    f"Recording {recording.id} has no {kind!r} feature file for the project's active "
+                    "recipe any more; reprocess it or leave the kind out of features."
+                )
             # Chunked artifacts: only the chunks an example's frames fall in are fetched and decoded.
             arr = feature_open(artifact=art)
             hop = int(art.meta.get("hop_length") or f["hop_length"])

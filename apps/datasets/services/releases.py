@@ -55,25 +55,45 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
         spec=spec,
         project_labels=set(Label.objects.filter(project_id=project_id).values_list("name", flat=True)),
         # The project's own language tags (not every tag in the database), as the refusal says.
-        project_languages=set(recordings_usable(None, Purpose.STORE).filter(project_id=project_id)
-                              .exclude(language=None).values_list("language__tag", flat=True).distinct()),
+        project_languages=set(
+            recordings_usable(None, Purpose.STORE)
+            .filter(project_id=project_id)
+            .exclude(language=None)
+            .values_list("language__tag", flat=True)
+            .distinct()
+        ),
     )  # whether consent grants the purpose is the selector's answer: see candidates_require
     candidates = candidates_require(project_id=project_id, spec=normalised)
     warnings = split_warnings_for(candidates, normalised)
-    features_require(project_id=project_id, spec=normalised,
-                     recordings=sorted({(c.recording_id, c.audio_sha256) for c in candidates}))
+    features_require(
+        project_id=project_id,
+        spec=normalised,
+        recordings=sorted({(c.recording_id, c.audio_sha256) for c in candidates}),
+    )
     for _ in range(3):  # two managers creating at once: the unique (project, version) decides
         try:
             with transaction.atomic():
-                version = (DatasetRelease.objects.filter(project_id=project_id).aggregate(v=Max("version"))["v"] or 0) + 1
+                version = (
+                    DatasetRelease.objects.filter(project_id=project_id).aggregate(v=Max("version"))["v"] or 0
+                ) + 1
                 release = DatasetRelease.objects.create(
-                    project=project, version=version, name=normalised["name"] or f"{project.name} release",
-                    purpose=normalised["purpose"], unit=normalised["unit"], spec=normalised,
+                    project=project,
+                    version=version,
+                    name=normalised["name"] or f"{project.name} release",
+                    purpose=normalised["purpose"],
+                    unit=normalised["unit"],
+                    spec=normalised,
                     stats={"warnings": warnings},
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                )  # fmt: skip
-                audit_record(actor=actor, action="release.create", object_type="release", object_id=release.id,
-                             project_id=project_id, data={"version": version})  # fmt: skip
+                )
+                audit_record(
+                    actor=actor,
+                    action="release.create",
+                    object_type="release",
+                    object_id=release.id,
+                    project_id=project_id,
+                    data={"version": version},
+                )
                 if enqueue:
                     _enqueue(release.id)
             return release
@@ -84,9 +104,17 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
 
 def split_items(candidates) -> list[dict]:
     """What the split assignment reads of each candidate (or frozen item)."""
-    return [{"key": c.key, "speaker": c.speaker_code or None, "labels": c.labels, "language": c.language or None,
-             "duration": c.duration, "recording_id": str(getattr(c, "recording_id", None) or c.recording_ref)}
-            for c in candidates]  # fmt: skip
+    return [
+        {
+            "key": c.key,
+            "speaker": c.speaker_code or None,
+            "labels": c.labels,
+            "language": c.language or None,
+            "duration": c.duration,
+            "recording_id": str(getattr(c, "recording_id", None) or c.recording_ref),
+        }
+        for c in candidates
+    ]
 
 
 def split_warnings_for(candidates, spec: dict) -> list[str]:
@@ -122,8 +150,9 @@ def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:
     now = timezone.now()
     marked = 0
     with transaction.atomic():
-        affected = DatasetRelease.objects.filter(id__in=ReleaseItem.objects.filter(recording_ref__in=ids)
-                                                 .values("release_id")).order_by("id")  # fmt: skip
+        affected = DatasetRelease.objects.filter(
+            id__in=ReleaseItem.objects.filter(recording_ref__in=ids).values("release_id")
+        ).order_by("id")
         for release in affected.select_for_update():
             # Consent may have lost a purpose this release does not need (e.g. only `commercial`).
             still = set(recordings_usable(None, release.purpose).filter(id__in=ids).values_list("id", flat=True))
@@ -131,14 +160,21 @@ def releases_on_withdrawal(*, recording_ids: list[int], reason: str) -> int:
             if not gone:
                 continue
             ReleaseItem.objects.filter(release=release, recording_ref__in=gone, withdrawn_at__isnull=True).update(
-                withdrawn_at=now, text="")
+                withdrawn_at=now, text=""
+            )
             if not release.needs_rebuild:
                 DatasetRelease.objects.filter(id=release.id).update(
-                    needs_rebuild=True, marked_at=now,
-                    rebuild_reason=REASONS.get(reason, reason or REASONS["consent_withdrawn"]))  # fmt: skip
+                    needs_rebuild=True,
+                    marked_at=now,
+                    rebuild_reason=REASONS.get(reason, reason or REASONS["consent_withdrawn"]),
+                )
                 marked += 1
-                hook_call(RELEASE_NEEDS_REBUILD, release_id=release.id, project_id=release.project_id,
-                          reason=reason or "consent_withdrawn")
+                hook_call(
+                    RELEASE_NEEDS_REBUILD,
+                    release_id=release.id,
+                    project_id=release.project_id,
+                    reason=reason or "consent_withdrawn",
+                )
             if release.status == ReleaseStatus.READY:
                 transaction.on_commit(functools.partial(storage_delete_prefix, release.storage_prefix))
     return marked
@@ -149,11 +185,16 @@ def release_download_check(*, release: DatasetRelease, fmt: str) -> None:
     if fmt not in FORMATS:
         raise DomainError(f"Unknown release format {fmt!r}; choose from {', '.join(FORMATS)}.", status_code=404)
     if release.status != ReleaseStatus.READY:
-        raise Conflict(f"Release v{release.version} is {release.status}, not ready; "
-                       + (release.error or "wait for the build to finish."))  # fmt: skip
+        raise Conflict(
+            f"Release v{release.version} is {release.status}, not ready; "
+            + (release.error or "wait for the build to finish.")
+        )
     if fmt not in release.spec["formats"]:
-        raise DomainError(f"Release v{release.version} was not built in the {fmt} format; it has "
-                          f"{', '.join(release.spec['formats'])}.", status_code=404)  # fmt: skip
+        raise DomainError(
+            f"Release v{release.version} was not built in the {fmt} format; it has "
+            f"{', '.join(release.spec['formats'])}.",
+            status_code=404,
+        )
     blocked = release.needs_rebuild
     if not blocked:  # expiry needs no withdrawal event: ask the consent selector directly
         refs = ReleaseItem.objects.filter(release=release).values("recording_ref")
@@ -166,8 +207,14 @@ def release_download_check(*, release: DatasetRelease, fmt: str) -> None:
 
 def release_download_record(*, actor, release: DatasetRelease, fmt: str, path: str | None = None) -> None:
     """Every download is an audit event (ids only)."""
-    audit_record(actor=actor, action="release.download", object_type="release", object_id=release.id,
-                 project_id=release.project_id, data={"format": fmt, **({"file": path} if path else {})})  # fmt: skip
+    audit_record(
+        actor=actor,
+        action="release.download",
+        object_type="release",
+        object_id=release.id,
+        project_id=release.project_id,
+        data={"format": fmt, **({"file": path} if path else {})},
+    )
 
 
 def release_files(*, release: DatasetRelease, fmt: str) -> list[tuple[str, str]]:

@@ -8,8 +8,7 @@ of `Candidate`s, each a frozen description of one example (no audio yet).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from apps.annotation.models import AnnotationStatus, Label
@@ -75,7 +74,7 @@ def _as_datetime(value: str, *, end_of_day: bool = False):
         parsed = datetime(d.year, d.month, d.day)
         if end_of_day:
             parsed += timedelta(days=1)
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt_timezone.utc)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
 def _pick_annotation(annotations: list, accepted_only: bool):
@@ -87,8 +86,10 @@ def _pick_annotation(annotations: list, accepted_only: bool):
 
 
 def _in_bounds(duration: float, f: dict) -> bool:
-    return not ((f["min_duration"] is not None and duration < f["min_duration"])
-                or (f["max_duration"] is not None and duration > f["max_duration"]))  # fmt: skip
+    return not (
+        (f["min_duration"] is not None and duration < f["min_duration"])
+        or (f["max_duration"] is not None and duration > f["max_duration"])
+    )
 
 
 def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None) -> list[Candidate]:
@@ -96,10 +97,16 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
     purpose = purpose or spec["purpose"]
     f = spec["filters"]
     # Plain tuples, not model instances: this list holds every selected recording at once.
-    recordings = [_Rec(*row) for row in _recordings(project_id, spec, purpose).order_by("id").values_list(
-        "id", "sha256", "duration", "speaker__code", "language__tag")]
+    recordings = [
+        _Rec(*row)
+        for row in _recordings(project_id, spec, purpose)
+        .order_by("id")
+        .values_list("id", "sha256", "duration", "speaker__code", "language__tag")
+    ]
     label_names = dict(Label.objects.filter(project_id=project_id).values_list("id", "name"))
-    statuses = [AnnotationStatus.ACCEPTED] if f["accepted_only"] else [AnnotationStatus.ACCEPTED, AnnotationStatus.SUBMITTED]
+    statuses = (
+        [AnnotationStatus.ACCEPTED] if f["accepted_only"] else [AnnotationStatus.ACCEPTED, AnnotationStatus.SUBMITTED]
+    )
     by_recording: dict[int, list] = {}
     ids = [r.id for r in recordings]
     for i in range(0, len(ids), ID_CHUNK):  # bounded parameter lists (SQLite caps them)
@@ -113,10 +120,13 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
             continue
         regions = list(ann.regions.all()) if ann else []
         base: dict[str, Any] = dict(
-            recording_id=rec.id, audio_sha256=rec.sha256,
-            speaker_code=rec.speaker_code or "", language=rec.language or "",
-            annotation_id=ann.id if ann else None, annotation_version=ann.version if ann else None,
-        )  # fmt: skip
+            recording_id=rec.id,
+            audio_sha256=rec.sha256,
+            speaker_code=rec.speaker_code or "",
+            language=rec.language or "",
+            annotation_id=ann.id if ann else None,
+            annotation_version=ann.version if ann else None,
+        )
         if spec["unit"] == "recording":
             labels = {label_names[lb.id] for lb in ann.clip_labels.all()} if ann else set()
             labels |= {label_names[r.label_id] for r in regions if r.label_id}
@@ -125,8 +135,17 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
             if not _in_bounds(rec.duration, f):
                 continue
             text = " ".join(r.text.strip() for r in regions if r.text.strip())
-            out.append(Candidate(key=f"r{rec.id:08d}", start=0.0, end=None, duration=rec.duration, text=text,
-                                 labels=tuple(sorted(labels)), **base))  # fmt: skip
+            out.append(
+                Candidate(
+                    key=f"r{rec.id:08d}",
+                    start=0.0,
+                    end=None,
+                    duration=rec.duration,
+                    text=text,
+                    labels=tuple(sorted(labels)),
+                    **base,
+                )
+            )
             continue
         margin = spec["margin"]
         for index, region in enumerate(regions):
@@ -139,10 +158,19 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
             end = min(rec.duration, float(region.end) + margin)
             if end <= start or not _in_bounds(end - start, f):
                 continue
-            out.append(Candidate(key=f"r{rec.id:08d}-g{index:04d}", start=start, end=end, duration=end - start,
-                                 text=region.text, labels=(label,) if label else (), region_uid=region.uid,
-                                 extra={"region_start": float(region.start), "region_end": float(region.end)},
-                                 **base))  # fmt: skip
+            out.append(
+                Candidate(
+                    key=f"r{rec.id:08d}-g{index:04d}",
+                    start=start,
+                    end=end,
+                    duration=end - start,
+                    text=region.text,
+                    labels=(label,) if label else (),
+                    region_uid=region.uid,
+                    extra={"region_start": float(region.start), "region_end": float(region.end)},
+                    **base,
+                )
+            )
     out.sort(key=lambda c: c.key)
     return out
 

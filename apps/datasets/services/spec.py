@@ -45,13 +45,38 @@ QA_CHOICES = ("exclude_flagged", "any")
 AUDIO_SOURCES = ("original", "recipe")
 AUDIO_FORMATS = ("flac", "wav")
 MAX_MARGIN = 5.0
-SPEC_KEYS = {"name", "purpose", "unit", "margin", "filters", "audio", "features", "splits", "seed", "formats",
-             "webdataset", "baseline", "license", "licence", "description", "citation", "pseudonym_salt"}
+SPEC_KEYS = {
+    "name",
+    "purpose",
+    "unit",
+    "margin",
+    "filters",
+    "audio",
+    "features",
+    "splits",
+    "seed",
+    "formats",
+    "webdataset",
+    "baseline",
+    "license",
+    "licence",
+    "description",
+    "citation",
+    "pseudonym_salt",
+}
 BASELINE_BACKENDS = ("sklearn", "cnn")
 _LICENSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
 _SALT = re.compile(r"^[0-9a-f]{32}$")
-FILTER_KEYS = {"labels", "languages", "qa", "accepted_only", "min_duration", "max_duration", "recorded_after",
-               "recorded_before"}  # fmt: skip
+FILTER_KEYS = {
+    "labels",
+    "languages",
+    "qa",
+    "accepted_only",
+    "min_duration",
+    "max_duration",
+    "recorded_after",
+    "recorded_before",
+}
 
 
 def _fail(message: str):
@@ -154,7 +179,7 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
 
     ratios = spec.get("splits", DEFAULT_RATIOS)
     if not isinstance(ratios, dict):
-        _fail("splits must map split names to ratios, e.g. {\"train\": 0.8, \"validation\": 0.1, \"test\": 0.1}.")
+        _fail('splits must map split names to ratios, e.g. {"train": 0.8, "validation": 0.1, "test": 0.1}.')
     try:
         ratios = validate_ratios(ratios)
     except ValueError as exc:
@@ -205,8 +230,14 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
         "unit": str(unit),
         "margin": margin,
         "filters": {
-            "labels": labels, "languages": languages, "qa": qa, "accepted_only": accepted_only,
-            "min_duration": min_d, "max_duration": max_d, "recorded_after": after, "recorded_before": before,
+            "labels": labels,
+            "languages": languages,
+            "qa": qa,
+            "accepted_only": accepted_only,
+            "min_duration": min_d,
+            "max_duration": max_d,
+            "recorded_after": after,
+            "recorded_before": before,
         },
         "audio": {"source": source, "format": audio_format, "sample_rate": rate},
         "features": features,
@@ -216,6 +247,8 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
         "webdataset": {"shard_mb": shard_mb},
         # Only when asked, so specs without a baseline keep their canonical form (and hash).
         **({"baseline": {"backend": baseline}} if baseline else {}),
-        "license": license_id.strip().lower(), "description": texts["description"], "citation": texts["citation"],
+        "license": license_id.strip().lower(),
+        "description": texts["description"],
+        "citation": texts["citation"],
         **({"pseudonym_salt": salt} if salt else {}),
-    }  # fmt: skip
+    }

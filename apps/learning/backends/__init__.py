@@ -39,9 +39,18 @@ class FitResult:
 class Model(Protocol):
     backend: str
 
-    def fit(self, train: Sequence[Example], y: np.ndarray, *, n_classes: int, recipe: dict, sr: int,
-            feature_params: Any, progress: Progress, holdout: tuple[Sequence[Example], np.ndarray] | None
-            ) -> FitResult: ...
+    def fit(
+        self,
+        train: Sequence[Example],
+        y: np.ndarray,
+        *,
+        n_classes: int,
+        recipe: dict,
+        sr: int,
+        feature_params: Any,
+        progress: Progress,
+        holdout: tuple[Sequence[Example], np.ndarray] | None,
+    ) -> FitResult: ...
 
     def predict_proba(self, examples: Sequence[Example]) -> np.ndarray: ...
 
@@ -113,8 +122,9 @@ def evaluate(model: Model, examples: Sequence[Example], y: np.ndarray, n_classes
         "accuracy": float((pred == y).mean()),
         "macro_f1": macro_f1(y, pred, n_classes),
         "chance": float(counts.max() / counts.sum()),
-        "per_class": [{"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
-                      for i in labels],
+        "per_class": [
+            {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])} for i in labels
+        ],
         "confusion": confusion_matrix(y, pred, labels=labels).tolist(),
     }
 
@@ -132,8 +142,8 @@ def fix_length(mel: np.ndarray, frames: int, *, offset: int | None = None) -> np
     n = mel.shape[-1]
     if n >= frames:
         start = (n - frames) // 2 if offset is None else min(max(0, offset), n - frames)
-        return mel[:, start:start + frames]
+        return mel[:, start : start + frames]
     out = np.full((mel.shape[0], frames), FLOOR_DB, dtype=np.float32)
     left = (frames - n) // 2
-    out[:, left:left + n] = mel
+    out[:, left : left + n] = mel
     return out

@@ -34,11 +34,17 @@ class Net(nn.Module):
         self.pool_in = nn.AvgPool2d(2)
 
         def block(cin, cout):
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
-                                 nn.MaxPool2d(2))
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)
+            )
 
-        self.features = nn.Sequential(block(1, width), block(width, 2 * width), block(2 * width, 4 * width),
-                                      nn.Conv2d(4 * width, 4 * width, 3, padding=1), nn.ReLU())
+        self.features = nn.Sequential(
+            block(1, width),
+            block(width, 2 * width),
+            block(2 * width, 4 * width),
+            nn.Conv2d(4 * width, 4 * width, 3, padding=1),
+            nn.ReLU(),
+        )
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(8 * width, n_classes))
 
     def forward(self, x):
@@ -105,8 +111,13 @@ class CnnModel:
             mels, labels = mels + more, labels + more_y
         # Random crops for long examples at training time; centred (and windowed) at prediction.
         stacked = np.concatenate([m.reshape(m.shape[0], -1) for m in mels], axis=1)
-        self.meta = {"frames": frames, "n_mels": int(mels[0].shape[0]), "n_classes": n_classes,
-                     "mean": float(stacked.mean()), "std": float(stacked.std() or 1.0)}
+        self.meta = {
+            "frames": frames,
+            "n_mels": int(mels[0].shape[0]),
+            "n_classes": n_classes,
+            "mean": float(stacked.mean()),
+            "std": float(stacked.std() or 1.0),
+        }
         self.net = Net(self.meta["n_mels"], n_classes, width=int(recipe.get("width", 16)))
         epochs, batch = int(recipe.get("epochs", 20)), int(recipe.get("batch_size", 64))
         opt = torch.optim.AdamW(self.net.parameters(), lr=float(recipe.get("lr", 3e-3)), weight_decay=1e-3)
@@ -114,16 +125,21 @@ class CnnModel:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(recipe.get("lr", 3e-3)), total_steps=steps)
         loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
         labels_t = np.asarray(labels)
-        specaug = recipe.get("spec_augment", {"n_freq_masks": 2, "freq_mask_param": 10, "n_time_masks": 2,
-                                              "time_mask_param": max(1, frames // 8)}) if recipe.get(
-            "augment", True) else None
+        specaug = (
+            recipe.get(
+                "spec_augment",
+                {"n_freq_masks": 2, "freq_mask_param": 10, "n_time_masks": 2, "time_mask_param": max(1, frames // 8)},
+            )
+            if recipe.get("augment", True)
+            else None
+        )
         curve = []
         for epoch in range(epochs):
             self.net.train()
             order = rng.permutation(len(mels))
             total = 0.0
             for b in range(0, len(order), batch):
-                idx = order[b:b + batch]
+                idx = order[b : b + batch]
                 xb = []
                 for i in idx:
                     m = mels[i]
@@ -155,7 +171,7 @@ class CnnModel:
         x, owner = self._patches(examples)
         probs = []
         for b in range(0, len(x), 256):
-            probs.append(torch.softmax(self.net(torch.from_numpy(x[b:b + 256])), dim=1).numpy())
+            probs.append(torch.softmax(self.net(torch.from_numpy(x[b : b + 256])), dim=1).numpy())
         windows = np.concatenate(probs)
         out = np.zeros((len(examples), n_classes))
         np.add.at(out, np.asarray(owner), windows)

@@ -19,8 +19,12 @@ def summary(mel: np.ndarray) -> np.ndarray:
     n_mels, frames = mel.shape
     pooled = mel[: n_mels - n_mels % BANDS].reshape(BANDS, -1, frames).mean(axis=1) if n_mels >= BANDS else mel
     pooled = pooled - pooled.max()  # level-free: a louder take of the same word looks the same
-    parts = [pooled.mean(axis=1), pooled.std(axis=1), *np.percentile(pooled, [10, 90], axis=1),
-             np.abs(np.diff(pooled, axis=1)).mean(axis=1) if frames > 1 else np.zeros(len(pooled))]
+    parts = [
+        pooled.mean(axis=1),
+        pooled.std(axis=1),
+        *np.percentile(pooled, [10, 90], axis=1),
+        np.abs(np.diff(pooled, axis=1)).mean(axis=1) if frames > 1 else np.zeros(len(pooled)),
+    ]
     for piece in np.array_split(pooled, SEGMENTS, axis=1):
         parts.append(piece.mean(axis=1) if piece.shape[1] else pooled.mean(axis=1))
     return np.concatenate(parts).astype(np.float32)
@@ -41,9 +45,11 @@ class SklearnModel:
 
         seed = int(recipe.get("seed", 0))
         if recipe.get("classifier", "logistic") == "gradient_boosting":
-            clf = HistGradientBoostingClassifier(max_iter=int(recipe.get("max_iter", 200)),
-                                                 learning_rate=float(recipe.get("learning_rate", 0.1)),
-                                                 random_state=seed)
+            clf = HistGradientBoostingClassifier(
+                max_iter=int(recipe.get("max_iter", 200)),
+                learning_rate=float(recipe.get("learning_rate", 0.1)),
+                random_state=seed,
+            )
         else:
             clf = LogisticRegression(C=float(recipe.get("C", 1.0)), max_iter=int(recipe.get("max_iter", 2000)))
         return make_pipeline(StandardScaler(), clf)

@@ -19,7 +19,19 @@ from apps.learning.services.training import (
 )
 
 __all__ = [
-    "learning_settings_get", "learning_settings_set", "model_create", "model_fail", "model_latest_ready",
-    "model_load", "model_score_pool", "model_train", "models_on_withdrawal", "models_purge_due", "models_requeue_stale",
-    "queue_order_describe", "queue_order_for", "recipe_clean", "recording_suggestions",
+    "learning_settings_get",
+    "learning_settings_set",
+    "model_create",
+    "model_fail",
+    "model_latest_ready",
+    "model_load",
+    "model_score_pool",
+    "model_train",
+    "models_on_withdrawal",
+    "models_purge_due",
+    "models_requeue_stale",
+    "queue_order_describe",
+    "queue_order_for",
+    "recipe_clean",
+    "recording_suggestions",
 ]

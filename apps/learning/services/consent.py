@@ -34,21 +34,38 @@ def models_on_withdrawal(*, recording_ids, lost: dict, reason: str, **_ignored) 
     models = list(ProjectModel.objects.select_for_update().filter(pk__in=ids, state__in=LIVE).order_by("id"))
     retrains = 0
     for model in models:
-        ProjectModel.objects.filter(pk=model.pk).update(state=ModelState.STALE, stale_at=now, purge_due_at=due,
-                                                        stage="stale")
+        ProjectModel.objects.filter(pk=model.pk).update(
+            state=ModelState.STALE, stale_at=now, purge_due_at=due, stage="stale"
+        )
         RecordingScore.objects.filter(model=model).delete()
         retrain = None
         if model.release_id is None and not ProjectModel.objects.filter(retrain_of=model).exists():
             recipe = {k: v for k, v in model.recipe.items() if k != "backend"}
-            retrain = model_create(project_id=model.project_id, actor=None, task=model.task, backend=model.backend,
-                                   recipe=recipe, retrain_of=model)
+            retrain = model_create(
+                project_id=model.project_id,
+                actor=None,
+                task=model.task,
+                backend=model.backend,
+                recipe=recipe,
+                retrain_of=model,
+            )
             retrains += 1
-        audit_record(actor="system", action="model.stale", object_type="model", object_id=model.pk,
-                     project_id=model.project_id,
-                     data={"version": model.version, "reason": reason, "purge_due_days": settings.EARMARK_PURGE_GRACE_DAYS,
-                           "retrain_model_id": retrain.pk if retrain else None,
-                           "recordings_withdrawn": len(gone & set(TrainingExample.objects.filter(
-                               model=model).values_list("recording_id", flat=True)))})
+        audit_record(
+            actor="system",
+            action="model.stale",
+            object_type="model",
+            object_id=model.pk,
+            project_id=model.project_id,
+            data={
+                "version": model.version,
+                "reason": reason,
+                "purge_due_days": settings.EARMARK_PURGE_GRACE_DAYS,
+                "retrain_model_id": retrain.pk if retrain else None,
+                "recordings_withdrawn": len(
+                    gone & set(TrainingExample.objects.filter(model=model).values_list("recording_id", flat=True))
+                ),
+            },
+        )
     if models and float(settings.EARMARK_PURGE_GRACE_DAYS) <= 0:
         from apps.learning.tasks import purge_models
 
@@ -57,19 +74,27 @@ def models_on_withdrawal(*, recording_ids, lost: dict, reason: str, **_ignored) 
 
 
 def models_purge_due(*, now=None) -> int:
-    """Delete the artifacts of stale models whose grace period is over, verify they are gone, audit; returns how many."""
+    """Delete the artifacts of stale models past their grace period, verify they are gone, audit; returns how many."""
     now = now or timezone.now()
     count = 0
     for model_id in ProjectModel.objects.filter(state=ModelState.STALE, purge_due_at__lte=now).values_list(
-            "pk", flat=True):
+        "pk", flat=True
+    ):
         with transaction.atomic():
             model = ProjectModel.objects.select_for_update().filter(pk=model_id, state=ModelState.STALE).first()
             if model is None:
                 continue
             existed = storage_delete_verified(model.artifact_key)  # raises if the object survives
-            ProjectModel.objects.filter(pk=model.pk).update(state=ModelState.PURGED, purged_at=now, artifact_key="",
-                                                            stage="purged")
-            audit_record(actor="system", action="model.purged", object_type="model", object_id=model.pk,
-                         project_id=model.project_id, data={"version": model.version, "objects_deleted": int(existed)})
+            ProjectModel.objects.filter(pk=model.pk).update(
+                state=ModelState.PURGED, purged_at=now, artifact_key="", stage="purged"
+            )
+            audit_record(
+                actor="system",
+                action="model.purged",
+                object_type="model",
+                object_id=model.pk,
+                project_id=model.project_id,
+                data={"version": model.version, "objects_deleted": int(existed)},
+            )
             count += 1
     return count

@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 
-import numpy as np
 import soundfile as sf
 from django.http import Http404
 
@@ -20,7 +20,7 @@ from apps.catalog.models import Project
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.learning.backends import Example, mel_db
-from apps.processing.selectors import artifact_get, artifact_read
+from apps.processing.selectors import artifact_get, artifact_read, feature_open
 from apps.processing.services.plan import PROCESSED_AUDIO_KIND, feature_params
 from apps.processing.services.recipes import project_recipe_get
 
@@ -50,23 +50,30 @@ def usable_for_training(project_id: int, recording_ids=None):
 
 def labelled_spans(*, project_id: int, task: str, recording_ids=None) -> list[LabelledSpan]:
     """Accepted labels of recordings usable for training: regions with a region label, or single clip labels."""
-    rows = {r[0]: r[1:] for r in usable_for_training(project_id, recording_ids).values_list(
-        "id", "speaker_id", "language__tag")}
+    rows: dict[int, tuple[int | None, str | None]] = {  # recording id: (speaker id, language tag)
+        r[0]: r[1:]
+        for r in usable_for_training(project_id, recording_ids).values_list("id", "speaker_id", "language__tag")
+    }
     if not rows:
         return []
-    accepted = Annotation.objects.filter(project_id=project_id, status=AnnotationStatus.ACCEPTED,
-                                         recording_id__in=list(rows))
+    accepted = Annotation.objects.filter(
+        project_id=project_id, status=AnnotationStatus.ACCEPTED, recording_id__in=list(rows)
+    )
     spans = []
     if task == "region":
-        regions = (Region.objects.filter(annotation__in=accepted, label__isnull=False, label__kind=LabelKind.REGION)
-                   .order_by("id").values_list("id", "annotation__recording_id", "label_id", "start", "end"))
+        regions = (
+            Region.objects.filter(annotation__in=accepted, label__isnull=False, label__kind=LabelKind.REGION)
+            .order_by("id")
+            .values_list("id", "annotation__recording_id", "label_id", "start", "end")
+        )
         for region_id, rec_id, label_id, start, end in regions:
             spans.append(LabelledSpan(rec_id, *rows[rec_id], region_id, label_id, start, end))
     else:
         through = Annotation.clip_labels.through
         per = defaultdict(set)
         for ann_id, rec_id, label_id in through.objects.filter(annotation__in=accepted).values_list(
-                "annotation_id", "annotation__recording_id", "label_id"):
+            "annotation_id", "annotation__recording_id", "label_id"
+        ):
             per[(ann_id, rec_id)].add(label_id)
         seen = set()
         for (_, rec_id), labels in sorted(per.items()):
@@ -90,9 +97,11 @@ class RecordingInputs:
             try:
                 art = artifact_get(recording=recording, kind="mel")
             except Http404:
-                raise LookupError(f"recording {recording.id} has no stored mel features yet "
-                                  "(its processing has not finished or its recipe makes none)") from None
-            mel = mel_db(np.load(io.BytesIO(artifact_read(artifact=art))))
+                raise LookupError(
+                    f"recording {recording.id} has no stored mel features yet "
+                    "(its processing has not finished or its recipe makes none)"
+                ) from None
+            mel = mel_db(feature_open(artifact=art).read())  # chunked half-precision files, read as float32
             if mel.ndim == 3:  # kept channels: average them
                 mel = mel.mean(axis=0)
             sr, hop = int(art.meta.get("sample_rate", 16000)), int(art.meta.get("hop_length", 160))
@@ -110,7 +119,7 @@ class RecordingInputs:
         b = mel.shape[-1] if end is None else max(a + 1, int(round(end * sr / hop)))
         clip = None
         if audio is not None:
-            clip = audio[int((start or 0) * sr): len(audio) if end is None else int(end * sr)]
+            clip = audio[int((start or 0) * sr) : len(audio) if end is None else int(end * sr)]
         return Example(mel=mel[:, a:b], audio=clip)
 
     def rate(self, recording) -> tuple[int, int, float]:
@@ -119,8 +128,9 @@ class RecordingInputs:
         return sr, hop, mel.shape[-1] * hop / sr
 
 
-def examples_load(*, project_id: int, spans: list[LabelledSpan], with_audio: bool, progress=None
-                  ) -> tuple[list[Example], RecordingInputs]:
+def examples_load(
+    *, project_id: int, spans: list[LabelledSpan], with_audio: bool, progress=None
+) -> tuple[list[Example], RecordingInputs]:
     """The examples of ``spans`` (in order), read recording by recording; recordings re-checked for consent."""
     inputs = RecordingInputs(project_id=project_id, with_audio=with_audio)
     recordings = {r.id: r for r in usable_for_training(project_id, {s.recording_id for s in spans})}
@@ -134,4 +144,4 @@ def examples_load(*, project_id: int, spans: list[LabelledSpan], with_audio: boo
         out[i] = inputs.example(recordings[s.recording_id], s.start, s.end)
         if progress and n % 200 == 0:
             progress("load", 100.0 * n / max(1, len(spans)))
-    return out, inputs
+    return cast(list[Example], out), inputs  # order covers every index, so no slot is left None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 from django.http import Http404
@@ -19,8 +20,11 @@ MAX_SUGGESTIONS = 2000
 
 def model_latest_ready(*, project_id: int, task: str = Task.REGION) -> ProjectModel | None:
     """The newest ready model of the project for ``task`` (release baselines excluded); stale ones never."""
-    return (ProjectModel.objects.filter(project_id=project_id, task=task, state=ModelState.READY,
-                                        release_id__isnull=True).order_by("-version").first())
+    return (
+        ProjectModel.objects.filter(project_id=project_id, task=task, state=ModelState.READY, release_id__isnull=True)
+        .order_by("-version")
+        .first()
+    )
 
 
 def _segments(recording, seconds: float) -> tuple[list[tuple[float, float]], bool]:
@@ -52,8 +56,9 @@ def _merge(regions: list[dict]) -> list[dict]:
     return out
 
 
-def predictions_for(*, model: ProjectModel, recording, engine=None, inputs: RecordingInputs | None = None
-                    ) -> tuple[list[tuple[float, float]], np.ndarray, bool]:
+def predictions_for(
+    *, model: ProjectModel, recording, engine=None, inputs: RecordingInputs | None = None
+) -> tuple[list[tuple[float, float]], np.ndarray, bool]:
     """(spans, probabilities, windowed) of one recording the caller read through the consent selector."""
     engine = engine or model_load(model)
     inputs = inputs or RecordingInputs(project_id=model.project_id)
@@ -77,7 +82,7 @@ def recording_suggestions(*, recording) -> dict:
     names = {int(i): n for i, n in model.classes}
     order = [int(i) for i, _ in model.classes]
     spans, proba, windowed = predictions_for(model=model, recording=recording)
-    regions = []
+    regions: list[dict[str, Any]] = []
     for (a, b), p in zip(spans, proba):
         k = int(np.argmax(p))
         regions.append({"start": round(a, 3), "end": round(b, 3), "label": order[k], "confidence": float(p[k])})
@@ -86,5 +91,8 @@ def recording_suggestions(*, recording) -> dict:
     for r in regions:
         r["confidence"] = round(r["confidence"], 3)
         r["label_name"] = names[r["label"]]
-    return {"model": {"id": model.pk, "version": model.version, "backend": model.backend}, "regions": regions,
-            "clip": None}
+    return {
+        "model": {"id": model.pk, "version": model.version, "backend": model.backend},
+        "regions": regions,
+        "clip": None,
+    }

@@ -9,10 +9,10 @@ import numpy as np
 from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
-from apps.core.errors import DomainError
 from apps.annotation.models import Assignment, AssignmentStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
+from apps.core.errors import DomainError
 from apps.learning.backends import uncertainty
 from apps.learning.models import (
     LearningSettings,
@@ -33,9 +33,14 @@ def learning_settings_get(project_id: int) -> LearningSettings:
 
 
 @transaction.atomic
-def learning_settings_set(*, project_id: int, queue_order: str | None = None, uncertainty: str | None = None,
-                          coverage_weight: float | None = None) -> LearningSettings:
-    """Choose the project's queue order (id, random, uncertainty) and its uncertainty measure. Writes LearningSettings."""
+def learning_settings_set(
+    *,
+    project_id: int,
+    queue_order: str | None = None,
+    uncertainty: str | None = None,
+    coverage_weight: float | None = None,
+) -> LearningSettings:
+    """Choose the project's queue order (id, random, uncertainty) and uncertainty measure. Writes LearningSettings."""
     row, _ = LearningSettings.objects.select_for_update().get_or_create(project_id=project_id)
     if queue_order is not None:
         if queue_order not in QueueOrder.values:
@@ -68,8 +73,13 @@ def model_score_pool(*, model: ProjectModel, engine) -> int:
     """
     cfg = learning_settings_get(model.project_id)
     done = Assignment.objects.filter(status=AssignmentStatus.DONE).values("recording_id")
-    pool = list(recordings_usable(None, Purpose.ANNOTATE).filter(project_id=model.project_id)
-                .exclude(pk__in=done).select_related("language").order_by("id")[:MAX_POOL])
+    pool = list(
+        recordings_usable(None, Purpose.ANNOTATE)
+        .filter(project_id=model.project_id)
+        .exclude(pk__in=done)
+        .select_related("language")
+        .order_by("id")[:MAX_POOL]
+    )
     seen = TrainingExample.objects.filter(model=model, split="train")
     by_label = Counter(seen.values_list("label_id", flat=True))
     by_speaker = Counter(seen.values_list("speaker_id", flat=True))
@@ -90,11 +100,22 @@ def model_score_pool(*, model: ProjectModel, engine) -> int:
         predicted = order[int(np.argmax(mean_p))]
         margin, entropy = float(margins.mean()), float(entropies.mean())
         unsure = 1.0 - margin if cfg.uncertainty == Uncertainty.MARGIN else entropy / math.log(k)
-        coverage = (_rarity(predicted, by_label) + _rarity(recording.speaker_id, by_speaker)
-                    + _rarity(recording.language_id, by_language)) / 3
+        coverage = (
+            _rarity(predicted, by_label)
+            + _rarity(recording.speaker_id, by_speaker)
+            + _rarity(recording.language_id, by_language)
+        ) / 3
         w = cfg.coverage_weight
-        rows.append(RecordingScore(model=model, recording=recording, predicted_label_id=predicted, margin=margin,
-                                   entropy=entropy, priority=(1 - w) * unsure + w * coverage))
+        rows.append(
+            RecordingScore(
+                model=model,
+                recording=recording,
+                predicted_label_id=predicted,
+                margin=margin,
+                entropy=entropy,
+                priority=(1 - w) * unsure + w * coverage,
+            )
+        )
     with transaction.atomic():
         RecordingScore.objects.filter(model=model).delete()
         RecordingScore.objects.bulk_create(rows, batch_size=1000)
@@ -120,12 +141,22 @@ def queue_order_describe(project_id: int) -> dict:
     cfg = learning_settings_get(project_id)
     model = model_latest_ready(project_id=project_id)
     uses = model if cfg.queue_order == QueueOrder.UNCERTAINTY else None
-    text = {QueueOrder.ID: "Recordings come in id order.",
-            QueueOrder.RANDOM: "Recordings come in random order.",
-            QueueOrder.UNCERTAINTY: (f"Most uncertain first ({cfg.get_uncertainty_display().lower()}) by model "
-                                     f"v{model.version}, balanced with coverage of rare labels, speakers and languages "
-                                     f"(weight {cfg.coverage_weight:g})." if model else
-                                     "Most uncertain first once a model is ready; until then in id order.")}
-    return {"queue_order": cfg.queue_order, "uncertainty": cfg.uncertainty, "coverage_weight": cfg.coverage_weight,
-            "model": uses.pk if uses else None, "model_version": uses.version if uses else None,
-            "text": text[cfg.queue_order]}
+    text: dict[str, str] = {
+        QueueOrder.ID: "Recordings come in id order.",
+        QueueOrder.RANDOM: "Recordings come in random order.",
+        QueueOrder.UNCERTAINTY: (
+            f"Most uncertain first ({cfg.get_uncertainty_display().lower()}) by model "
+            f"v{model.version}, balanced with coverage of rare labels, speakers and languages "
+            f"(weight {cfg.coverage_weight:g})."
+            if model
+            else "Most uncertain first once a model is ready; until then in id order."
+        ),
+    }
+    return {
+        "queue_order": cfg.queue_order,
+        "uncertainty": cfg.uncertainty,
+        "coverage_weight": cfg.coverage_weight,
+        "model": uses.pk if uses else None,
+        "model_version": uses.version if uses else None,
+        "text": text[cfg.queue_order],
+    }

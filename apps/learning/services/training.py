@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import resource
 import secrets
 import time
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -17,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from apps.core.errors import DomainError
 from apps.annotation.models import Label, LabelKind
+from apps.core.errors import DomainError
 from apps.core.hooks import MODEL_READY, hook_call
 from apps.core.splits import assign_splits
 from apps.learning import backends
@@ -29,10 +31,18 @@ log = logging.getLogger(__name__)
 
 MODEL_PREFIX = "models/"
 # Hyperparameters each backend takes, with defaults; a request may set only these keys.
-RECIPE_DEFAULTS = {
+RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "sklearn": {"classifier": "logistic", "C": 1.0, "max_iter": 2000, "learning_rate": 0.1},
-    "cnn": {"epochs": 20, "batch_size": 64, "lr": 3e-3, "width": 16, "patch_seconds": 1.0, "augment": True,
-            "copies": 2, "threads": 2},
+    "cnn": {
+        "epochs": 20,
+        "batch_size": 64,
+        "lr": 3e-3,
+        "width": 16,
+        "patch_seconds": 1.0,
+        "augment": True,
+        "copies": 2,
+        "threads": 2,
+    },
 }
 COMMON_DEFAULTS = {"seed": 0, "test_ratio": 0.2}
 CLASSIFIERS = ("logistic", "gradient_boosting")
@@ -53,8 +63,10 @@ def recipe_clean(backend: str, recipe: dict | None) -> dict:
     allowed = {**COMMON_DEFAULTS, **RECIPE_DEFAULTS[backend]}
     unknown = sorted(set(recipe) - set(allowed) - {"augment_specs", "spec_augment"})
     if unknown:
-        raise DomainError(f"recipe: {', '.join(unknown)} is not a setting of the {backend} backend; "
-                          f"it takes {', '.join(sorted(allowed))}.")
+        raise DomainError(
+            f"recipe: {', '.join(unknown)} is not a setting of the {backend} backend; "
+            f"it takes {', '.join(sorted(allowed))}."
+        )
     out = {**allowed, **recipe, "backend": backend}
     for key, default in allowed.items():
         value = out[key]
@@ -74,17 +86,27 @@ def recipe_clean(backend: str, recipe: dict | None) -> dict:
     return out
 
 
-def model_create(*, project_id: int, actor, task: str = Task.REGION, backend: str = Backend.SKLEARN,
-                 recipe: dict | None = None, retrain_of: ProjectModel | None = None, release_id: int | None = None,
-                 enqueue: bool = True) -> ProjectModel:
+def model_create(
+    *,
+    project_id: int,
+    actor,
+    task: str = Task.REGION,
+    backend: str = Backend.SKLEARN,
+    recipe: dict | None = None,
+    retrain_of: ProjectModel | None = None,
+    release_id: int | None = None,
+    enqueue: bool = True,
+) -> ProjectModel:
     """Create a model in state training and queue it on the ``train`` queue after commit. Writes ProjectModel."""
     if task not in Task.values:
         raise DomainError(f"task must be one of {', '.join(Task.values)}.")
     if backend not in Backend.values:
         raise DomainError(f"backend must be one of {', '.join(Backend.values)}.")
     if backend == Backend.CNN and not backends.cnn_available():
-        raise DomainError("The CNN backend needs the ML extra (pip install -r requirements/ml.txt), "
-                          "which this server does not have; use the sklearn backend.")
+        raise DomainError(
+            "The CNN backend needs the ML extra (pip install -r requirements/ml.txt), "
+            "which this server does not have; use the sklearn backend."
+        )
     kind = LabelKind.REGION if task == Task.REGION else LabelKind.CLIP
     if Label.objects.filter(project_id=project_id, kind=kind).count() < 2:
         raise DomainError(f"A {task} model needs at least two {kind} labels in the project's schema.")
@@ -94,9 +116,15 @@ def model_create(*, project_id: int, actor, task: str = Task.REGION, backend: st
         try:
             with transaction.atomic():
                 model = ProjectModel.objects.create(
-                    project_id=project_id, version=version, task=task, backend=backend, recipe=clean,
-                    retrain_of=retrain_of, release_id=release_id,
-                    created_by=actor if getattr(actor, "is_authenticated", False) else None)
+                    project_id=project_id,
+                    version=version,
+                    task=task,
+                    backend=backend,
+                    recipe=clean,
+                    retrain_of=retrain_of,
+                    release_id=release_id,
+                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                )
             break
         except IntegrityError:  # another request took this version number
             continue
@@ -117,15 +145,18 @@ def _progress_writer(model_id: int, token: str):
     def report(stage: str, pct: float) -> None:
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if limit_mb and rss_mb > limit_mb:
-            raise MemoryLimit(f"training used {rss_mb:.0f} MB, over this server's limit of {limit_mb:.0f} MB "
-                              "(EARMARK_TRAIN_MAX_MEMORY_MB); train on fewer examples or a smaller model")
+            raise MemoryLimit(
+                f"training used {rss_mb:.0f} MB, over this server's limit of {limit_mb:.0f} MB "
+                "(EARMARK_TRAIN_MAX_MEMORY_MB); train on fewer examples or a smaller model"
+            )
         now = time.monotonic()
         if now - last[0] < 0.5 and pct < 100:
             return
         last[0] = now
         lo, hi = weights.get(stage, (0, 100))
         ProjectModel.objects.filter(pk=model_id, claim_token=token).update(
-            stage=stage, percent=round(lo + (hi - lo) * min(max(pct, 0.0), 100.0) / 100.0, 1), lease_expires_at=_lease())
+            stage=stage, percent=round(lo + (hi - lo) * min(max(pct, 0.0), 100.0) / 100.0, 1), lease_expires_at=_lease()
+        )
 
     return report
 
@@ -134,8 +165,17 @@ def _split(spans: list[LabelledSpan], recipe: dict, fixed: dict[int, str] | None
     """train/test per span: speaker-disjoint (the release split code), or as a release fixed them."""
     if fixed is not None:
         return [fixed.get(s.recording_id, "") for s in spans]
-    items = [{"key": s.key, "speaker": f"s{s.speaker_id}" if s.speaker_id else None, "labels": (str(s.label_id),),
-              "language": s.language, "duration": 1.0, "recording_id": str(s.recording_id)} for s in spans]
+    items = [
+        {
+            "key": s.key,
+            "speaker": f"s{s.speaker_id}" if s.speaker_id else None,
+            "labels": (str(s.label_id),),
+            "language": s.language,
+            "duration": 1.0,
+            "recording_id": str(s.recording_id),
+        }
+        for s in spans
+    ]
     ratio = recipe["test_ratio"]
     assignment = assign_splits(items, {"train": 1 - ratio, "test": ratio}, seed=recipe["seed"])
     return [assignment[s.key] for s in spans]
@@ -163,8 +203,12 @@ def model_train(*, model_id: int, split: dict[int, str] | None = None) -> Projec
     token = secrets.token_hex(8)
     free = Q(claim_token="") | Q(lease_expires_at__lt=timezone.now())
     if not ProjectModel.objects.filter(free, pk=model_id, state=ModelState.TRAINING).update(
-            claim_token=token, started_at=timezone.now(), stage="starting", lease_expires_at=_lease(),
-            attempts=F("attempts") + 1):
+        claim_token=token,
+        started_at=timezone.now(),
+        stage="starting",
+        lease_expires_at=_lease(),
+        attempts=F("attempts") + 1,
+    ):
         return None
     model = ProjectModel.objects.get(pk=model_id)
     report = _progress_writer(model_id, token)
@@ -190,36 +234,57 @@ def _sentence(exc: Exception) -> str:
 
 def _train(model: ProjectModel, token: str, report, split) -> ProjectModel:
     recipe = model.recipe
-    spans = labelled_spans(project_id=model.project_id, task=model.task,
-                           recording_ids=None if split is None else list(split))
+    spans = labelled_spans(
+        project_id=model.project_id, task=model.task, recording_ids=None if split is None else list(split)
+    )
     kind = LabelKind.REGION if model.task == Task.REGION else LabelKind.CLIP
     names = dict(Label.objects.filter(project_id=model.project_id, kind=kind).values_list("id", "name"))
     present = sorted({s.label_id for s in spans} & set(names))
     if len(present) < 2:
-        raise ValueError(f"there are accepted {kind} labels of {len(present)} kind(s) on recordings usable for model "
-                         "training; a model needs examples of at least two labels")
+        raise ValueError(
+            f"there are accepted {kind} labels of {len(present)} kind(s) on recordings usable for model "
+            "training; a model needs examples of at least two labels"
+        )
     index = {label_id: i for i, label_id in enumerate(present)}
     parts = _split(spans, recipe, split)
     # The exact training set, recorded before anything is read: a withdrawal from now on finds this model.
     with transaction.atomic():
         TrainingExample.objects.filter(model=model).delete()
-        TrainingExample.objects.bulk_create([
-            TrainingExample(model=model, recording_id=s.recording_id, speaker_id=s.speaker_id, region_id=s.region_id,
-                            label_id=s.label_id, split=p) for s, p in zip(spans, parts) if p], batch_size=1000)
+        TrainingExample.objects.bulk_create(
+            [
+                TrainingExample(
+                    model=model,
+                    recording_id=s.recording_id,
+                    speaker_id=s.speaker_id,
+                    region_id=s.region_id,
+                    label_id=s.label_id,
+                    split=p,
+                )
+                for s, p in zip(spans, parts)
+                if p
+            ],
+            batch_size=1000,
+        )
         ProjectModel.objects.filter(pk=model.pk).update(classes=[[i, names[i]] for i in present])
     train_idx = [i for i, p in enumerate(parts) if p == "train"]
     test_idx = [i for i, p in enumerate(parts) if p == "test"]
     if len({spans[i].label_id for i in train_idx}) < 2:
         raise ValueError("the training split holds examples of fewer than two labels; label more recordings")
     want_audio = model.backend == Backend.CNN and recipe.get("augment", True)
-    examples, inputs = examples_load(project_id=model.project_id, spans=spans, with_audio=want_audio,
-                                     progress=report)
+    examples, inputs = examples_load(project_id=model.project_id, spans=spans, with_audio=want_audio, progress=report)
     y = np.array([index[s.label_id] for s in spans])
     engine = backends.backend_new(model.backend)
     started = time.monotonic()
-    fit = engine.fit([examples[i] for i in train_idx], y[train_idx], n_classes=len(present), recipe=recipe,
-                     sr=inputs.params.sr, feature_params=inputs.params, progress=report,
-                     holdout=([examples[i] for i in test_idx], y[test_idx]))
+    fit = engine.fit(
+        [examples[i] for i in train_idx],
+        y[train_idx],
+        n_classes=len(present),
+        recipe=recipe,
+        sr=inputs.params.sr,
+        feature_params=inputs.params,
+        progress=report,
+        holdout=([examples[i] for i in test_idx], y[test_idx]),
+    )
     seconds = time.monotonic() - started
     report("evaluate", 0)
     metrics = backends.evaluate(engine, [examples[i] for i in test_idx], y[test_idx], len(present))
@@ -228,10 +293,12 @@ def _train(model: ProjectModel, token: str, report, split) -> ProjectModel:
     key = _artifact_save(model, data)
     counts = _counts(spans, parts)
     with transaction.atomic():
-        ProjectModel.objects.filter(pk=model.pk).update(artifact_key=key, artifact_bytes=len(data), metrics=metrics,
-                                                        counts=counts, finished_at=timezone.now())
+        ProjectModel.objects.filter(pk=model.pk).update(
+            artifact_key=key, artifact_bytes=len(data), metrics=metrics, counts=counts, finished_at=timezone.now()
+        )
         became = ProjectModel.objects.filter(pk=model.pk, state=ModelState.TRAINING, claim_token=token).update(
-            state=ModelState.READY, stage="done", percent=100.0)
+            state=ModelState.READY, stage="done", percent=100.0
+        )
         if became:
             hook_call(MODEL_READY, model_id=model.pk, project_id=model.project_id)  # events: webhooks
     model.refresh_from_db()
@@ -247,8 +314,11 @@ def _counts(spans, parts) -> dict:
     out = {}
     for name in ("train", "test"):
         mine = [s for s, p in zip(spans, parts) if p == name]
-        out[name] = {"examples": len(mine), "recordings": len({s.recording_id for s in mine}),
-                     "speakers": len({s.speaker_id for s in mine if s.speaker_id})}
+        out[name] = {
+            "examples": len(mine),
+            "recordings": len({s.recording_id for s in mine}),
+            "speakers": len({s.speaker_id for s in mine if s.speaker_id}),
+        }
     return out
 
 
@@ -260,18 +330,21 @@ def models_requeue_stale(*, now=None) -> dict:
     lost = ProjectModel.objects.filter(state=ModelState.TRAINING, lease_expires_at__lt=now).exclude(claim_token="")
     given_up = list(lost.filter(attempts__gte=MAX_ATTEMPTS).values_list("pk", flat=True))
     for model_id in given_up:
-        model_fail(model_id=model_id, error=f"training was interrupted {MAX_ATTEMPTS} times (the worker stopped); "
-                                            "start a new model")
+        model_fail(
+            model_id=model_id,
+            error=f"training was interrupted {MAX_ATTEMPTS} times (the worker stopped); start a new model",
+        )
     resent = list(lost.exclude(pk__in=given_up).values_list("pk", flat=True))
     for model_id in resent:
-        transaction.on_commit(lambda model_id=model_id: train_model.delay(model_id))
+        transaction.on_commit(functools.partial(train_model.delay, model_id))
     return {"resent": len(resent), "failed": len(given_up)}
 
 
 def model_fail(*, model_id: int, error: str) -> None:
     """Mark a training model failed with a sentence (the task's failure hook); a stale one stays stale."""
     ProjectModel.objects.filter(pk=model_id, state=ModelState.TRAINING).update(
-        state=ModelState.FAILED, error=error[:1000], stage="failed", finished_at=timezone.now())
+        state=ModelState.FAILED, error=error[:1000], stage="failed", finished_at=timezone.now()
+    )
 
 
 def model_load(model: ProjectModel):

@@ -94,12 +94,10 @@ def parse_spec(spec: Mapping[str, Any] | AugmentSpec) -> AugmentSpec:
     if isinstance(spec, AugmentSpec):
         spec = spec.as_dict()
     if not isinstance(spec, Mapping):
-        raise ValueError(f"An augmentation spec must be a mapping with a \"kind\", got {spec!r}.")
+        raise ValueError(f'An augmentation spec must be a mapping with a "kind", got {spec!r}.')
     kind = spec.get("kind")
     if kind not in KINDS:
-        raise ValueError(
-            f"Unknown augmentation kind {kind!r}; expected one of: {', '.join(sorted(KINDS))}."
-        )
+        raise ValueError(f"Unknown augmentation kind {kind!r}; expected one of: {', '.join(sorted(KINDS))}.")
     definition = KINDS[kind]
     known = {p.name for p in definition.params}
     unknown = set(spec) - known - {"kind"}
@@ -134,9 +132,7 @@ def parse_spec(spec: Mapping[str, Any] | AugmentSpec) -> AugmentSpec:
                 )
             low, high = (_check_number(kind, p, v) for v in value)
             if low > high:
-                raise ValueError(
-                    f'Augmentation "{kind}" parameter "{p.name}" range has low {low} above high {high}.'
-                )
+                raise ValueError(f'Augmentation "{kind}" parameter "{p.name}" range has low {low} above high {high}.')
             params[p.name] = (low, high)
         else:
             params[p.name] = _check_number(kind, p, value)
@@ -175,15 +171,17 @@ def _frozen(transform, **parameters):
     return transform
 
 
-def time_shift(
-    y: np.ndarray, sr: int, seconds: float, *, rollover: bool = False, fade_s: float = 0.0
-) -> np.ndarray:
+def time_shift(y: np.ndarray, sr: int, seconds: float, *, rollover: bool = False, fade_s: float = 0.0) -> np.ndarray:
     """Move the signal by ``seconds`` (positive = later), zero-filling unless ``rollover``."""
     y = _prepare(y)
     shift = _frozen(
         Shift(
-            min_shift=seconds, max_shift=seconds, shift_unit="seconds",
-            rollover=rollover, fade_duration=fade_s, p=1.0,
+            min_shift=seconds,
+            max_shift=seconds,
+            shift_unit="seconds",
+            rollover=rollover,
+            fade_duration=fade_s,
+            p=1.0,
         ),
         shift_amount=seconds,
     )
@@ -322,9 +320,7 @@ KINDS: dict[str, _Kind] = {
 }
 
 
-def augment(
-    y: np.ndarray, sr: int, spec: Mapping[str, Any] | AugmentSpec, seed: Seed = None
-) -> np.ndarray:
+def augment(y: np.ndarray, sr: int, spec: Mapping[str, Any] | AugmentSpec, seed: Seed = None) -> np.ndarray:
     """Apply one augmentation spec to ``y``; same ``(spec, seed)`` → identical output.
 
     ``seed`` is an int or a ``numpy.random.Generator`` (shared generators

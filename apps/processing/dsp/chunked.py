@@ -104,20 +104,31 @@ class ChunkedWriter:
         if self._pending_frames:
             self._flush(self._pending_frames)
         shape = list(self.lead if self.lead is not None else (lead or ())) + [self.frames]
-        index = {"shape": shape, "store": self.store, "chunk_frames": self.chunk_frames,
-                 "offsets": self.offsets + [self._pos], "floor": None if floor is None else float(floor)}
+        index = {
+            "shape": shape,
+            "store": self.store,
+            "chunk_frames": self.chunk_frames,
+            "offsets": self.offsets + [self._pos],
+            "floor": None if floor is None else float(floor),
+        }
         body = json.dumps(index, separators=(",", ":")).encode()
         self.f.write(body + _TAIL.pack(len(body)) + MAGIC)
         return index
 
 
-def write_chunked(fileobj: IO[bytes], array: np.ndarray, *, store: str = "float16", floor: float | None = None,
-                  chunk_frames: int = DEFAULT_CHUNK_FRAMES) -> dict[str, Any]:
+def write_chunked(
+    fileobj: IO[bytes],
+    array: np.ndarray,
+    *,
+    store: str = "float16",
+    floor: float | None = None,
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+) -> dict[str, Any]:
     """Write a whole ``(..., d, T)`` array; returns the index."""
     w = ChunkedWriter(fileobj, store=store, chunk_frames=chunk_frames)
     array = np.asarray(array)
     for start in range(0, array.shape[-1], chunk_frames):
-        w.append(array[..., start:start + chunk_frames])
+        w.append(array[..., start : start + chunk_frames])
     return w.close(floor=floor, lead=array.shape[:-1])
 
 
@@ -127,9 +138,9 @@ class ChunkedArray:
     def __init__(self, read_at: Callable[[int, int], bytes], size: int):
         self._read_at = read_at
         tail = read_at(size - _TAIL.size - len(MAGIC), _TAIL.size + len(MAGIC))
-        if tail[-len(MAGIC):] != MAGIC:
+        if tail[-len(MAGIC) :] != MAGIC:
             raise ValueError("not an Earmark chunked feature file")
-        (length,) = _TAIL.unpack(tail[:_TAIL.size])
+        (length,) = _TAIL.unpack(tail[: _TAIL.size])
         self.index = json.loads(read_at(size - _TAIL.size - len(MAGIC) - length, length))
         self.shape: tuple[int, ...] = tuple(self.index["shape"])
         self.store: str = self.index["store"]
@@ -144,8 +155,9 @@ class ChunkedArray:
     def _chunk(self, i: int) -> np.ndarray:
         start = i * self.chunk_frames
         n = min(self.chunk_frames, self.frames - start)
-        a = _decode(self._read_at(self._offsets[i], self._offsets[i + 1] - self._offsets[i]),
-                    self.shape[:-1] + (n,), self.store)
+        a = _decode(
+            self._read_at(self._offsets[i], self._offsets[i + 1] - self._offsets[i]), self.shape[:-1] + (n,), self.store
+        )
         if self.floor is not None:
             np.maximum(a, np.float32(self.floor), out=a)
         return a
@@ -182,4 +194,4 @@ def open_chunked(fileobj: IO[bytes]) -> ChunkedArray:
 
 
 def is_chunked(head: bytes) -> bool:
-    return head[:len(MAGIC)] == MAGIC
+    return head[: len(MAGIC)] == MAGIC

@@ -104,7 +104,9 @@ class FeatureParams:
     def frame_times(self, n_frames: int) -> np.ndarray:
         """Time in seconds of each frame (its centre when ``center=True``)."""
         return librosa.frames_to_time(
-            np.arange(n_frames), sr=self.sr, hop_length=self.hop_length,
+            np.arange(n_frames),
+            sr=self.sr,
+            hop_length=self.hop_length,
             n_fft=None if self.center else self.n_fft,
         )
 
@@ -136,9 +138,7 @@ def feature_dims(params: FeatureParams) -> dict[str, int]:
     return dims
 
 
-def compute_features(
-    y: np.ndarray, params: FeatureParams, kinds: Iterable[str] = DEFAULT_KINDS
-) -> Features:
+def compute_features(y: np.ndarray, params: FeatureParams, kinds: Iterable[str] = DEFAULT_KINDS) -> Features:
     """Features of ``y`` (shape (..., N), at ``params.sr``) from one STFT.
 
     ``spectrogram`` is power dB (``power_to_db(abs(stft)**2, top_db)``),
@@ -179,8 +179,10 @@ def _frame_view(padded: np.ndarray, n_fft: int, hop: int, n_frames: int) -> np.n
     """(B, L) -> read-only (B, n_frames, n_fft) view, no copy."""
     b_stride, s_stride = padded.strides
     return as_strided(
-        padded, shape=(padded.shape[0], n_frames, n_fft),
-        strides=(b_stride, hop * s_stride, s_stride), writeable=False,
+        padded,
+        shape=(padded.shape[0], n_frames, n_fft),
+        strides=(b_stride, hop * s_stride, s_stride),
+        writeable=False,
     )
 
 
@@ -316,7 +318,9 @@ class _Engine:
         if S.shape[-1] == 0:
             tuning = 0.0
         else:
-            tuning = librosa.estimate_tuning(S=S[0] if S.shape[0] == 1 else S, sr=p.sr, n_fft=p.n_fft, bins_per_octave=p.n_chroma)
+            tuning = librosa.estimate_tuning(
+                S=S[0] if S.shape[0] == 1 else S, sr=p.sr, n_fft=p.n_fft, bins_per_octave=p.n_chroma
+            )
         self.tuning = float(tuning)
         self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
 

@@ -102,9 +102,7 @@ class Fingerprint:
 
     def to_bytes(self) -> bytes:
         """Compact binary form: header, summary (float32), frames (uint32 LE), loud bits."""
-        header = _HEADER.pack(
-            _MAGIC, _VERSION, self.frames.size, self.hop_s, self.duration_s, self.summary.size
-        )
+        header = _HEADER.pack(_MAGIC, _VERSION, self.frames.size, self.hop_s, self.duration_s, self.summary.size)
         return (
             header
             + np.asarray(self.summary, dtype="<f4").tobytes()
@@ -129,8 +127,11 @@ class Fingerprint:
         offset += 4 * n_frames
         loud = np.unpackbits(np.frombuffer(data, dtype=np.uint8, offset=offset), count=n_frames)
         return cls(
-            frames=frames, loud=loud.astype(bool), duration_s=float(duration_s),
-            summary=summary, hop_s=float(hop_s),
+            frames=frames,
+            loud=loud.astype(bool),
+            duration_s=float(duration_s),
+            summary=summary,
+            hop_s=float(hop_s),
         )
 
 
@@ -244,6 +245,11 @@ def coarse_key_distance(a: Fingerprint | int, b: Fingerprint | int) -> int:
 
 
 __all__ = [
-    "Fingerprint", "bit_error_rate", "coarse_key_distance", "fingerprint",
-    "is_near_duplicate", "similarity", "summary_similarity",
+    "Fingerprint",
+    "bit_error_rate",
+    "coarse_key_distance",
+    "fingerprint",
+    "is_near_duplicate",
+    "similarity",
+    "summary_similarity",
 ]

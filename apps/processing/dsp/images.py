@@ -76,9 +76,17 @@ def spectrogram_figure(
     fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     img = display.specshow(
-        np.asarray(S_db), ax=ax, sr=params.sr, hop_length=params.hop_length, n_fft=params.n_fft,
-        win_length=params.win_length, x_axis="time", y_axis="mel" if mel else "hz",
-        fmin=params.fmin if mel else None, fmax=params.fmax if mel else None, cmap=cmap,
+        np.asarray(S_db),
+        ax=ax,
+        sr=params.sr,
+        hop_length=params.hop_length,
+        n_fft=params.n_fft,
+        win_length=params.win_length,
+        x_axis="time",
+        y_axis="mel" if mel else "hz",
+        fmin=params.fmin if mel else None,
+        fmax=params.fmax if mel else None,
+        cmap=cmap,
     )
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Frequency (Hz, mel scale)" if mel else "Frequency (Hz)")
@@ -118,16 +126,18 @@ def tile_index(
     fmax = sr / 2 if fmax is None else fmax
     levels = []
     for level, spt in enumerate(seconds_per_tile_levels):
-        levels.append({
-            "level": level,
-            "seconds_per_tile": float(spt),
-            "tile_width": int(tile_width),
-            "height": int(height),
-            "count": int(math.ceil(duration / spt)) if duration > 0 else 0,
-            "fmin": _num(fmin),
-            "fmax": _num(fmax),
-            "mel": True,
-        })
+        levels.append(
+            {
+                "level": level,
+                "seconds_per_tile": float(spt),
+                "tile_width": int(tile_width),
+                "height": int(height),
+                "count": int(math.ceil(duration / spt)) if duration > 0 else 0,
+                "fmin": _num(fmin),
+                "fmax": _num(fmax),
+                "mel": True,
+            }
+        )
     return {"levels": levels, "duration": float(duration)}
 
 
@@ -143,11 +153,28 @@ class SpectrogramTiles:
     per level.
     """
 
-    def __init__(self, source: Any, params: FeatureParams, duration: float, levels: Sequence[float],
-                 tile_width: int, height: int, db_range: tuple[float, float], cmap: str, block_frames: int):
+    def __init__(
+        self,
+        source: Any,
+        params: FeatureParams,
+        duration: float,
+        levels: Sequence[float],
+        tile_width: int,
+        height: int,
+        db_range: tuple[float, float],
+        cmap: str,
+        block_frames: int,
+    ):
         self.params = params
-        self.index = tile_index(duration, sr=params.sr, seconds_per_tile_levels=levels,
-                                tile_width=tile_width, height=height, fmin=params.fmin, fmax=params.fmax)
+        self.index = tile_index(
+            duration,
+            sr=params.sr,
+            seconds_per_tile_levels=levels,
+            tile_width=tile_width,
+            height=height,
+            fmin=params.fmin,
+            fmax=params.fmax,
+        )
         self._source = source
         self._start = source.tell() if is_audio_source(source) and hasattr(source, "tell") else None
         self._duration = duration
@@ -237,10 +264,12 @@ def spectrogram_tiles(
         if y.ndim != 1:
             raise ValueError("pass a file or a 1-D waveform")
         duration = y.shape[0] / params.sr
-    tile_params = params.replace(n_mels=height, fmin=fmin, fmax=fmax, n_mfcc=min(params.n_mfcc, height),
-                                 top_db=None, tuning=0.0)
-    return SpectrogramTiles(source, tile_params, duration, seconds_per_tile_levels, tile_width, height,
-                            db_range, cmap, block_frames)
+    tile_params = params.replace(
+        n_mels=height, fmin=fmin, fmax=fmax, n_mfcc=min(params.n_mfcc, height), top_db=None, tuning=0.0
+    )
+    return SpectrogramTiles(
+        source, tile_params, duration, seconds_per_tile_levels, tile_width, height, db_range, cmap, block_frames
+    )
 
 
 class _LevelTiler:
@@ -324,9 +353,18 @@ def _full_scale_db(params: FeatureParams) -> float:
     """dB of a full-scale sine's power in the most sensitive mel band (tile 0 dB)."""
     w = _window(params.window, params.win_length, params.n_fft, params.dtype)
     peak = float(np.sum(w, dtype=np.float64)) / 2.0
-    weight = max(float(b[4].max()) for b in _mel_basis(
-        params.sr, params.n_fft, params.n_mels, float(params.fmin),
-        None if params.fmax is None else float(params.fmax), params.htk, params.dtype))
+    weight = max(
+        float(b[4].max())
+        for b in _mel_basis(
+            params.sr,
+            params.n_fft,
+            params.n_mels,
+            float(params.fmin),
+            None if params.fmax is None else float(params.fmax),
+            params.htk,
+            params.dtype,
+        )
+    )
     return 10.0 * math.log10(peak * peak * max(weight, 1e-20))
 
 

@@ -117,9 +117,7 @@ def iter_blocks(
         yield np.ascontiguousarray(buf)
 
 
-def _iter_chunks(
-    file: Source, *, sr: float | None, mono: bool, dtype: Any, hint: int
-) -> Iterator[np.ndarray]:
+def _iter_chunks(file: Source, *, sr: float | None, mono: bool, dtype: Any, hint: int) -> Iterator[np.ndarray]:
     """Yield non-overlapping chunks of variable length at the target rate."""
     with _open(file) as f:
         native_sr = int(f.samplerate)
@@ -194,4 +192,3 @@ def _is_file_like(obj: object) -> bool:
 def is_audio_source(obj: object) -> bool:
     """True for things :func:`iter_blocks` can open (path, file-like, SoundFile)."""
     return isinstance(obj, (str, os.PathLike, sf.SoundFile)) or _is_file_like(obj)
-

@@ -97,7 +97,12 @@ def stream_artifacts(
     if tiles is not None and mono:
         tp = tiles.params
         if (tp.n_fft, tp.hop_length, tp.win_length, tp.window, tp.center) != (
-                params.n_fft, params.hop_length, params.win_length, params.window, params.center):
+            params.n_fft,
+            params.hop_length,
+            params.win_length,
+            params.window,
+            params.center,
+        ):
             raise ValueError("tiles must share the features' STFT settings")
         tile_engine = _Engine(tp, ("mel",), tuning=0.0)
     factor = max(1, -(-int(expected_frames or 1) // preview_columns)) if previews else 1
@@ -136,8 +141,9 @@ def stream_artifacts(
                 peaks[k] = max(peaks[k], float(a.max()))
             if k == "logmel":
                 if logmel is None:
-                    logmel = NpyFrameWriter(out / ".logmel.tmp", a.shape[2:] if B == 1 else (a.shape[2], B),
-                                            engine.dtype)
+                    logmel = NpyFrameWriter(
+                        out / ".logmel.tmp", a.shape[2:] if B == 1 else (a.shape[2], B), engine.dtype
+                    )
                 logmel.append(a[0] if B == 1 else np.ascontiguousarray(np.transpose(a, (1, 2, 0))))
             elif k in kinds:
                 writer(k).append(_librosa_layout(a, mono))
@@ -201,8 +207,9 @@ def _librosa_layout(raw: np.ndarray, mono: bool) -> np.ndarray:
     return a[0] if mono and a.shape[0] == 1 else a
 
 
-def _mfcc_files(logmel: NpyFrameWriter, params: FeatureParams, floor: float | None, out: Path, mono: bool,
-                res: LongformResult) -> None:
+def _mfcc_files(
+    logmel: NpyFrameWriter, params: FeatureParams, floor: float | None, out: Path, mono: bool, res: LongformResult
+) -> None:
     """MFCC (and deltas) from the clipped log-mel, chunk by chunk, into chunked files."""
     dct = _dct_basis(params.n_mels, params.n_mfcc, params.dtype)
     tmp = NpyFrameWriter(out / ".mfcc.tmp", (params.n_mfcc,) + logmel.frame_shape[1:], logmel.dtype)
@@ -219,7 +226,11 @@ def _mfcc_files(logmel: NpyFrameWriter, params: FeatureParams, floor: float | No
             _delta_file(tmp, out / f".{name}.tmp", order, _chunk_frames(tmp))
             sources[name] = NpyFrameWriter.__new__(NpyFrameWriter)
             sources[name].path, sources[name].frame_shape, sources[name].dtype, sources[name].n = (
-                out / f".{name}.tmp", tmp.frame_shape, tmp.dtype, tmp.n)
+                out / f".{name}.tmp",
+                tmp.frame_shape,
+                tmp.dtype,
+                tmp.n,
+            )
     for kind, src in sources.items():
         path = out / f"{kind}.{FEATURE_EXT}"
         with open(path, "wb") as fh:

@@ -33,9 +33,7 @@ def _as_float(y: np.ndarray) -> np.ndarray:
     if not np.issubdtype(y.dtype, np.floating):
         raise ValueError(f"Audio must be a floating-point array, got dtype {y.dtype}.")
     if y.ndim not in (1, 2):
-        raise ValueError(
-            f"Audio must be 1-D (n,) or 2-D (channels, n), got shape {y.shape}."
-        )
+        raise ValueError(f"Audio must be 1-D (n,) or 2-D (channels, n), got shape {y.shape}.")
     return y
 
 
@@ -63,9 +61,7 @@ def to_mono(y: np.ndarray, *, channel: int | None = None) -> np.ndarray:
         return librosa.to_mono(y)
     n_channels = y.shape[0]
     if not -n_channels <= channel < n_channels:
-        raise ValueError(
-            f"Channel {channel} does not exist in a signal with {n_channels} channels."
-        )
+        raise ValueError(f"Channel {channel} does not exist in a signal with {n_channels} channels.")
     return np.ascontiguousarray(y[channel])
 
 
@@ -120,9 +116,7 @@ def trim_silence(
     _check_sr(sr)
     if y.shape[-1] == 0 or not np.any(y):
         return y[..., :0].copy(), (0.0, 0.0)
-    _, (start, end) = librosa.effects.trim(
-        y, top_db=top_db, frame_length=frame_length, hop_length=hop_length
-    )
+    _, (start, end) = librosa.effects.trim(y, top_db=top_db, frame_length=frame_length, hop_length=hop_length)
     if end <= start:
         return y[..., :0].copy(), (0.0, 0.0)
     envelope, threshold = _envelope_and_threshold(y, top_db, frame_length, hop_length)
@@ -154,9 +148,7 @@ def voiced_segments(
         raise ValueError("min_silence_s and min_segment_s must not be negative.")
     if y.shape[-1] == 0 or not np.any(y):
         return []
-    intervals = librosa.effects.split(
-        y, top_db=top_db, frame_length=frame_length, hop_length=hop_length
-    )
+    intervals = librosa.effects.split(y, top_db=top_db, frame_length=frame_length, hop_length=hop_length)
     envelope, threshold = _envelope_and_threshold(y, top_db, frame_length, hop_length)
     reach = frame_length // 2 + hop_length
     merged: list[list[int]] = []
@@ -234,8 +226,7 @@ def normalize_peak(y: np.ndarray, peak_dbfs: float = -1.0) -> np.ndarray:
     y = _as_float(y)
     if peak_dbfs > 0:
         warnings.warn(
-            f"Peak target {peak_dbfs} dBFS is above full scale; output will clip "
-            "when written as PCM.",
+            f"Peak target {peak_dbfs} dBFS is above full scale; output will clip when written as PCM.",
             stacklevel=2,
         )
     peak = float(np.max(np.abs(y))) if y.size else 0.0
@@ -363,16 +354,15 @@ class LengthPolicy:
 
     def __post_init__(self) -> None:
         if self.mode not in ("none", "pad_or_truncate", "windows"):
-            raise ValueError(
-                f'Length mode must be "none", "pad_or_truncate" or "windows", '
-                f"got {self.mode!r}."
-            )
+            raise ValueError(f'Length mode must be "none", "pad_or_truncate" or "windows", got {self.mode!r}.')
         for name in ("seconds", "hop_seconds"):
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value) and value > 0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value) and value > 0)
             ):
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}.")
         if self.mode != "none" and self.seconds is None:
@@ -402,7 +392,5 @@ class LengthPolicy:
             return [_as_float(y)]
         if self.mode == "pad_or_truncate":
             return [fix_length(y, sr, self.seconds, pad=self.pad, align=self.align)]
-        stacked = windows(
-            y, sr, seconds=self.seconds, hop_seconds=self.hop_seconds, pad_last=self.pad_last
-        )
+        stacked = windows(y, sr, seconds=self.seconds, hop_seconds=self.hop_seconds, pad_last=self.pad_last)
         return list(stacked)

@@ -23,7 +23,14 @@ import numpy as np
 import pyloudnorm
 
 FLAG_ORDER = (
-    "clipping", "silence", "low_snr", "dc_offset", "loudness", "duration", "sample_rate", "channels",
+    "clipping",
+    "silence",
+    "low_snr",
+    "dc_offset",
+    "loudness",
+    "duration",
+    "sample_rate",
+    "channels",
 )
 
 _LOUDNESS_BLOCK_S = 0.400
@@ -104,9 +111,7 @@ def _db(power: float) -> float:
     return 10.0 * math.log10(power) if power > 0 else float("-inf")
 
 
-def clipping_stats(
-    y: np.ndarray, *, clip_level: float = 0.999, min_clip_run: int = 3
-) -> tuple[float, int, int]:
+def clipping_stats(y: np.ndarray, *, clip_level: float = 0.999, min_clip_run: int = 3) -> tuple[float, int, int]:
     """``(clipped_ratio, clip_runs, longest_clip_run)``, see ``QAMetrics``."""
     x = _as_2d(y)
     if x.size == 0:
@@ -274,9 +279,7 @@ def qa_flags(
     if lufs is not None and not (t.min_loudness_lufs <= lufs <= t.max_loudness_lufs):
         flags.add("loudness")
     duration = metrics.duration_s if duration is None else duration
-    if (min_duration is not None and duration < min_duration) or (
-        max_duration is not None and duration > max_duration
-    ):
+    if (min_duration is not None and duration < min_duration) or (max_duration is not None and duration > max_duration):
         flags.add("duration")
     if expected_sr is not None:
         if sample_rate is None:

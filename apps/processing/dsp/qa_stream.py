@@ -51,8 +51,10 @@ class LoudnessStream:
         self.sr = sr
         self.mix = channels > 5  # beyond BS.1770's channel weights: measure the mixdown (as qa.py)
         self.channels = 1 if self.mix else channels
-        self.stages = [IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sr, "high_shelf"),
-                       IIRfilter(0.0, 0.5, 38.0, sr, "high_pass")]
+        self.stages = [
+            IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sr, "high_shelf"),
+            IIRfilter(0.0, 0.5, 38.0, sr, "high_pass"),
+        ]
         self.states = [np.zeros((self.channels, max(len(f.a), len(f.b)) - 1)) for f in self.stages]
         self.n = 0
         self.total = np.zeros(self.channels)  # running sum of squares of the filtered signal
@@ -107,8 +109,17 @@ class LoudnessStream:
 class QAStream:
     """``qa.qa_measure`` over blocks ``(channels, n)`` pushed in order."""
 
-    def __init__(self, sr: int, channels: int, *, clip_level: float = 0.999, min_clip_run: int = 3,
-                 frame_s: float = 0.02, silence_threshold_dbfs: float = -60.0, snr_percentile: float = 10.0):
+    def __init__(
+        self,
+        sr: int,
+        channels: int,
+        *,
+        clip_level: float = 0.999,
+        min_clip_run: int = 3,
+        frame_s: float = 0.02,
+        silence_threshold_dbfs: float = -60.0,
+        snr_percentile: float = 10.0,
+    ):
         if not (isinstance(sr, (int, np.integer)) and sr > 0):
             raise ValueError(f"Sample rate must be a positive integer, got {sr!r}.")
         self.sr, self.channels = int(sr), int(channels)
@@ -177,7 +188,7 @@ class QAStream:
             body = buf[:, : n_full * self.frame].reshape(self.channels, n_full, self.frame)
             self.powers.append(np.mean(np.square(body), axis=2).max(axis=0))
             self.full_frames += n_full
-        self.rest = buf[:, n_full * self.frame:]
+        self.rest = buf[:, n_full * self.frame :]
 
     def finish(self) -> QAMetrics:
         for c in range(self.channels):
@@ -256,7 +267,7 @@ class FingerprintStream:
         self.energy.append(energies.sum(axis=1))
         self.band_sum += energies.sum(axis=0)
         self.n_frames += n
-        self.buf = self.buf[n * fpmod.HOP:]
+        self.buf = self.buf[n * fpmod.HOP :]
 
     def finish(self) -> fpmod.Fingerprint:
         if self.resampler is not None and self.n_in:
@@ -276,8 +287,9 @@ class FingerprintStream:
         return fpmod.Fingerprint(frames=frames, loud=loud, duration_s=float(self.n_in / self.sr), summary=summary)
 
 
-def qa_and_fingerprint_file(source: Any, *, block_frames: int = DEFAULT_BLOCK_FRAMES,
-                            **measure: Any) -> tuple[QAMetrics, fpmod.Fingerprint]:
+def qa_and_fingerprint_file(
+    source: Any, *, block_frames: int = DEFAULT_BLOCK_FRAMES, **measure: Any
+) -> tuple[QAMetrics, fpmod.Fingerprint]:
     """QA metrics and fingerprint of an audio file (path or seekable file object), read in blocks.
 
     ``measure`` takes ``qa_measure``'s keyword options. Peak memory is a few blocks plus a few

@@ -36,8 +36,10 @@ def spec_augment_masks(
     policy (F=27, mF=2, T=100, mT=2, p=1.0).  Masks may overlap.
     """
     for name, value in (
-        ("n_freq_masks", n_freq_masks), ("freq_mask_param", freq_mask_param),
-        ("n_time_masks", n_time_masks), ("time_mask_param", time_mask_param),
+        ("n_freq_masks", n_freq_masks),
+        ("freq_mask_param", freq_mask_param),
+        ("n_time_masks", n_time_masks),
+        ("time_mask_param", time_mask_param),
     ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
@@ -96,9 +98,13 @@ def spec_augment(
     else:
         fill = float(mask_value)
     freq_masks, time_masks = spec_augment_masks(
-        mel.shape[-2], mel.shape[-1], rng=rng if rng is not None else seed,
-        n_freq_masks=n_freq_masks, freq_mask_param=freq_mask_param,
-        n_time_masks=n_time_masks, time_mask_param=time_mask_param,
+        mel.shape[-2],
+        mel.shape[-1],
+        rng=rng if rng is not None else seed,
+        n_freq_masks=n_freq_masks,
+        freq_mask_param=freq_mask_param,
+        n_time_masks=n_time_masks,
+        time_mask_param=time_mask_param,
         max_time_fraction=max_time_fraction,
     )
     out = np.array(mel, dtype=np.result_type(mel.dtype, np.float32), copy=True)

@@ -185,8 +185,7 @@ class PocketSphinx:
 
     def _shift(self, words: list[Word], duration: float) -> list[Word]:
         return [
-            Word(w.word, _clamp(w.start - _PAD_S, duration), _clamp(w.end - _PAD_S, duration), w.score)
-            for w in words
+            Word(w.word, _clamp(w.start - _PAD_S, duration), _clamp(w.end - _PAD_S, duration), w.score) for w in words
         ]
 
     def _run(self, pcm: bytes) -> None:

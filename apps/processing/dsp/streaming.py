@@ -190,7 +190,9 @@ class _GrowingArray:
     def append(self, a: np.ndarray) -> None:
         t = a.shape[1]
         if self.n + t > self.buf.shape[1]:
-            grown = np.empty((self.buf.shape[0], max(self.n + t, int(self.buf.shape[1] * 1.5)), self.buf.shape[2]), self.buf.dtype)
+            grown = np.empty(
+                (self.buf.shape[0], max(self.n + t, int(self.buf.shape[1] * 1.5)), self.buf.shape[2]), self.buf.dtype
+            )
             grown[:, : self.n] = self.buf[:, : self.n]
             self.buf = grown
         self.buf[:, self.n : self.n + t] = a
@@ -255,8 +257,15 @@ def _frames_of(raw: np.ndarray) -> np.ndarray:
     return raw[0] if raw.shape[0] == 1 else np.ascontiguousarray(np.transpose(raw, (1, 2, 0)))
 
 
-def _iter_file_frames(path: Path, frame_shape: tuple[int, ...], dtype: np.dtype, n: int, chunk: int,
-                      start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def _iter_file_frames(
+    path: Path,
+    frame_shape: tuple[int, ...],
+    dtype: np.dtype,
+    n: int,
+    chunk: int,
+    start: int = 0,
+    stop: int | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
     """Read frames [start, stop) of a writer's file in chunks, with plain reads (no mmap, no RSS growth)."""
     items = int(np.prod(frame_shape, dtype=int))
     stop = n if stop is None else stop
@@ -277,8 +286,12 @@ def _stream_to_files(
     peaks = {"spectrogram": -np.inf, "logmel": -np.inf}
     engine = None
     # logmel is a temporary unless mel_db was asked for.
-    names = {"spectrogram": "spectrogram", "mel": "mel", "chroma": "chroma",
-             "logmel": "mel_db" if "mel_db" in kinds else ".logmel.tmp"}
+    names = {
+        "spectrogram": "spectrogram",
+        "mel": "mel",
+        "chroma": "chroma",
+        "logmel": "mel_db" if "mel_db" in kinds else ".logmel.tmp",
+    }
     try:
         for engine, _lead, raw in _raw_stream(source, params, kinds, block_frames, mono):  # noqa: B007 (read after)
             for k, a in raw.items():
@@ -349,7 +362,7 @@ def _delta_file(src: NpyFrameWriter, path: Path, order: int, chunk: int) -> None
             # Interior points only see +-4 neighbours; the first/last 4 are fitted
             # over the first/last 9 frames, so take at least those at the edges.
             lo, hi = max(0, min(a - half, n - 2 * half - 1)), min(n, max(b + half, 2 * half + 1))
-            (_, fr), = _iter_file_frames(src.path, src.frame_shape, src.dtype, n, hi - lo, lo, hi)
+            ((_, fr),) = _iter_file_frames(src.path, src.frame_shape, src.dtype, n, hi - lo, lo, hi)
             d = _delta(np.moveaxis(fr, 0, -1), order)  # (d[, B], t)
             out.append(np.moveaxis(d, -1, 0)[a - lo : b - lo])
     finally:

@@ -82,10 +82,10 @@ def speech_probabilities_stream(blocks) -> np.ndarray:
         x = np.concatenate([pending, np.asarray(block, dtype=np.float32)])
         whole = len(x) // FRAME * FRAME
         for i in range(0, whole, FRAME):
-            window = np.concatenate([context, x[i:i + FRAME]])[None, :]  # 64 samples of context + the frame
+            window = np.concatenate([context, x[i : i + FRAME]])[None, :]  # 64 samples of context + the frame
             prob, state = session.run(None, {"input": window, "state": state, "sr": rate})
             out.append(float(prob[0, 0]))
-            context = x[i + FRAME - CONTEXT:i + FRAME]
+            context = x[i + FRAME - CONTEXT : i + FRAME]
         pending = x[whole:]
     if len(pending):
         window = np.concatenate([context, pending, np.zeros(FRAME - len(pending), dtype=np.float32)])[None, :]
@@ -101,8 +101,14 @@ class SpeechRegion:
     probability: float  # mean speech probability over the region's frames
 
 
-def speech_regions(probs: np.ndarray, *, threshold: float = 0.5, min_speech_s: float = 0.25,
-                   min_silence_s: float = 0.1, pad_s: float = 0.03) -> list[SpeechRegion]:
+def speech_regions(
+    probs: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    min_speech_s: float = 0.25,
+    min_silence_s: float = 0.1,
+    pad_s: float = 0.03,
+) -> list[SpeechRegion]:
     """Regions where the probability stays above ``threshold`` (hysteresis: it ends below threshold - 0.15),
     gaps shorter than ``min_silence_s`` bridged, regions shorter than ``min_speech_s`` dropped, edges padded."""
     low = max(threshold - 0.15, 0.01)
@@ -128,9 +134,13 @@ def speech_regions(probs: np.ndarray, *, threshold: float = 0.5, min_speech_s: f
     for s, e in merged:
         if (e - s) * FRAME_SECONDS < min_speech_s:
             continue
-        out.append(SpeechRegion(start=round(max(s * FRAME_SECONDS - pad_s, 0.0), 3),
-                                end=round(min(e * FRAME_SECONDS + pad_s, total), 3),
-                                probability=round(float(np.mean(probs[s:e])), 3)))
+        out.append(
+            SpeechRegion(
+                start=round(max(s * FRAME_SECONDS - pad_s, 0.0), 3),
+                end=round(min(e * FRAME_SECONDS + pad_s, total), 3),
+                probability=round(float(np.mean(probs[s:e])), 3),
+            )
+        )
     return out
 
 
@@ -150,5 +160,8 @@ def voice_activity(y: np.ndarray, sr: int, *, threshold: float = 0.5) -> VoiceAc
 def voice_activity_of(probs: np.ndarray, *, threshold: float = 0.5) -> VoiceActivity:
     """Regions, speech time and peak probability from per-frame probabilities."""
     regions = speech_regions(probs, threshold=threshold)
-    return VoiceActivity(regions=regions, speech_seconds=round(sum(r.end - r.start for r in regions), 3),
-                         max_probability=round(float(probs.max()) if len(probs) else 0.0, 3))
+    return VoiceActivity(
+        regions=regions,
+        speech_seconds=round(sum(r.end - r.start for r in regions), 3),
+        max_probability=round(float(probs.max()) if len(probs) else 0.0, 3),
+    )

@@ -37,14 +37,31 @@ def recordings_queue_processing(*, project, recording_ids) -> None:
     Only for recordings created in the current transaction (they cannot have a job yet). Writes ProcessingJob.
     """
     if recording_ids:
-        recording_jobs_create_new(project=project, recording_ids=recording_ids,
-                                  recipe=project_recipe_get(project=project))
+        recording_jobs_create_new(
+            project=project, recording_ids=recording_ids, recipe=project_recipe_get(project=project)
+        )
 
 
 __all__ = [
-    "ArtifactWriter", "JobOutcome", "RecipeError", "artifact_key", "artifacts_purge_for_recording", "job_claim",
-    "job_fail", "job_progress_aggregate", "job_run", "jobs_requeue_stale", "project_recipe_activate",
-    "project_recipe_get", "project_recipe_set", "project_reprocess", "recipe_create", "recipe_default_spec",
-    "recipe_spec_validate", "recording_job_create", "recording_jobs_create_new", "recording_queue_processing",
+    "ArtifactWriter",
+    "JobOutcome",
+    "RecipeError",
+    "artifact_key",
+    "artifacts_purge_for_recording",
+    "job_claim",
+    "job_fail",
+    "job_progress_aggregate",
+    "job_run",
+    "jobs_requeue_stale",
+    "project_recipe_activate",
+    "project_recipe_get",
+    "project_recipe_set",
+    "project_reprocess",
+    "recipe_create",
+    "recipe_default_spec",
+    "recipe_spec_validate",
+    "recording_job_create",
+    "recording_jobs_create_new",
+    "recording_queue_processing",
     "recordings_queue_processing",
 ]

@@ -64,8 +64,15 @@ class ArtifactWriter:
         _store(key, fh)
         try:
             with transaction.atomic():
-                Artifact.objects.create(recording=self.recording, source_sha256=self.sha, recipe_hash=self.recipe_hash,
-                                        kind=kind, key=key, bytes=size, meta=meta or {})
+                Artifact.objects.create(
+                    recording=self.recording,
+                    source_sha256=self.sha,
+                    recipe_hash=self.recipe_hash,
+                    kind=kind,
+                    key=key,
+                    bytes=size,
+                    meta=meta or {},
+                )
         except IntegrityError:
             # Another run of the same job wrote the row first; its object is at the same key with the same bytes.
             self.existing.add(kind)

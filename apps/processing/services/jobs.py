@@ -54,8 +54,9 @@ class Claim:
     def progress(self, stage: str, percent: float) -> None:
         """Record stage/percent and renew the lease; raises JobLost when another run holds the job."""
         lease = timezone.now() + timedelta(seconds=settings.EARMARK_PROCESSING_LEASE_SECONDS)
-        if not self._rows().update(stage=stage, percent=round(min(max(percent, 0.0), 100.0), 1),
-                                   lease_expires_at=lease):
+        if not self._rows().update(
+            stage=stage, percent=round(min(max(percent, 0.0), 100.0), 1), lease_expires_at=lease
+        ):
             raise JobLost(f"job {self.job_id} is no longer held by this run")
 
 
@@ -89,19 +90,31 @@ def job_enqueue_on_commit(job_ids: list[int]) -> None:
         transaction.on_commit(lambda: _enqueue(ids))
 
 
-def recording_job_create(*, recording, recipe: Recipe, parent: ProcessingJob | None = None, created_by=None,
-                         enqueue: bool = True) -> ProcessingJob:
+def recording_job_create(
+    *, recording, recipe: Recipe, parent: ProcessingJob | None = None, created_by=None, enqueue: bool = True
+) -> ProcessingJob:
     """A queued job for one recording (or the active one already queued/running for the same recipe).
 
     Writes ProcessingJob; enqueues after commit.
     """
     with transaction.atomic():
-        active = (ProcessingJob.objects.filter(recording=recording, recipe=recipe, kind=JobKind.RECORDING,
-                                               status__in=ACTIVE_STATUSES).order_by("-id").first())
+        active = (
+            ProcessingJob.objects.filter(
+                recording=recording, recipe=recipe, kind=JobKind.RECORDING, status__in=ACTIVE_STATUSES
+            )
+            .order_by("-id")
+            .first()
+        )
         if active is not None:
             return active
-        job = ProcessingJob.objects.create(kind=JobKind.RECORDING, project_id=recording.project_id,
-                                           recording=recording, recipe=recipe, parent=parent, created_by=created_by)
+        job = ProcessingJob.objects.create(
+            kind=JobKind.RECORDING,
+            project_id=recording.project_id,
+            recording=recording,
+            recipe=recipe,
+            parent=parent,
+            created_by=created_by,
+        )
         if enqueue:
             job_enqueue_on_commit([job.id])
     return job
@@ -112,10 +125,12 @@ def recording_jobs_create_new(*, project, recording_ids, recipe: Recipe) -> list
 
     Writes ProcessingJob; enqueues after commit.
     """
-    jobs = ProcessingJob.objects.bulk_create([
-        ProcessingJob(kind=JobKind.RECORDING, project_id=project.id, recording_id=recording_id, recipe=recipe)
-        for recording_id in recording_ids
-    ])
+    jobs = ProcessingJob.objects.bulk_create(
+        [
+            ProcessingJob(kind=JobKind.RECORDING, project_id=project.id, recording_id=recording_id, recipe=recipe)
+            for recording_id in recording_ids
+        ]
+    )
     job_enqueue_on_commit([job.id for job in jobs])
     return jobs
 
@@ -127,11 +142,19 @@ def job_claim(*, job_id: int, worker: str = "") -> Claim | None:
     """
     now = timezone.now()
     token = uuid.uuid4().hex
-    taken = ProcessingJob.objects.filter(id=job_id, kind=JobKind.RECORDING).filter(
-        Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now)
-    ).update(status=JobStatus.RUNNING, claim_token=token, stage="starting", error="",
-             lease_expires_at=now + timedelta(seconds=settings.EARMARK_PROCESSING_LEASE_SECONDS),
-             started_at=Coalesce("started_at", now), worker=(worker or socket.gethostname())[:200])
+    taken = (
+        ProcessingJob.objects.filter(id=job_id, kind=JobKind.RECORDING)
+        .filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now))
+        .update(
+            status=JobStatus.RUNNING,
+            claim_token=token,
+            stage="starting",
+            error="",
+            lease_expires_at=now + timedelta(seconds=settings.EARMARK_PROCESSING_LEASE_SECONDS),
+            started_at=Coalesce("started_at", now),
+            worker=(worker or socket.gethostname())[:200],
+        )
+    )
     if not taken:
         return None
     ProcessingJob.objects.filter(id=job_id).update(attempts=F("attempts") + 1)
@@ -145,8 +168,14 @@ def job_release(*, claim: Claim, error: str = "") -> None:
 
 def job_finish(*, claim: Claim, notes: list[str] | None = None) -> bool:
     """Mark a claimed job done; False if the claim was lost meanwhile. Writes ProcessingJob (+ parent progress)."""
-    done = claim._rows().update(status=JobStatus.DONE, stage="done", percent=100.0, finished_at=timezone.now(),
-                                lease_expires_at=None, notes=notes or [])
+    done = claim._rows().update(
+        status=JobStatus.DONE,
+        stage="done",
+        percent=100.0,
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+        notes=notes or [],
+    )
     if done:
         _parent_refresh(claim.job_id)
     return bool(done)
@@ -160,8 +189,7 @@ def job_fail(*, job_id: int, error: str, token: str | None = None) -> bool:
     qs = ProcessingJob.objects.filter(id=job_id, status__in=ACTIVE_STATUSES)
     if token is not None:
         qs = qs.filter(claim_token=token)
-    changed = qs.update(status=JobStatus.FAILED, error=error[:2000], finished_at=timezone.now(),
-                        lease_expires_at=None)
+    changed = qs.update(status=JobStatus.FAILED, error=error[:2000], finished_at=timezone.now(), lease_expires_at=None)
     if changed:
         job = ProcessingJob.objects.only("recording_id").get(id=job_id)
         if job.recording_id:
@@ -173,7 +201,8 @@ def job_fail(*, job_id: int, error: str, token: str | None = None) -> bool:
 def job_skip(*, job_id: int, reason: str) -> None:
     """Close a job that no longer qualifies (recording gone or unusable). Writes ProcessingJob."""
     if ProcessingJob.objects.filter(id=job_id, status__in=ACTIVE_STATUSES).update(
-            status=JobStatus.SKIPPED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None):
+        status=JobStatus.SKIPPED, error=reason[:2000], finished_at=timezone.now(), lease_expires_at=None
+    ):
         _parent_refresh(job_id)
 
 
@@ -187,8 +216,14 @@ def job_progress_aggregate(*, parent: ProcessingJob) -> dict:
     """
     agg = parent.children.aggregate(
         total=Count("id"),
-        percent_sum=Coalesce(Sum(Case(When(status__in=CLOSED_STATUSES, then=Value(100.0)), default=F("percent"),
-                                      output_field=FloatField())), Value(0.0)),
+        percent_sum=Coalesce(
+            Sum(
+                Case(
+                    When(status__in=CLOSED_STATUSES, then=Value(100.0)), default=F("percent"), output_field=FloatField()
+                )
+            ),
+            Value(0.0),
+        ),
         **{s.value: Count("id", filter=Q(status=s.value)) for s in JobStatus},
     )
     total, percent_sum = agg.pop("total"), agg.pop("percent_sum")
@@ -206,14 +241,17 @@ def _parent_refresh(job_id: int) -> None:
     fields = {"percent": agg["percent"], "stage": f"{agg['closed']} of {agg['total']} recordings"}
     if agg["closed"] == agg["total"]:
         failed = agg["counts"]["failed"]
-        fields.update(status=JobStatus.FAILED if failed and failed == agg["total"] else JobStatus.DONE,
-                      finished_at=timezone.now(),
-                      error=f"{failed} of {agg['total']} recordings failed" if failed else "")
+        fields.update(
+            status=JobStatus.FAILED if failed and failed == agg["total"] else JobStatus.DONE,
+            finished_at=timezone.now(),
+            error=f"{failed} of {agg['total']} recordings failed" if failed else "",
+        )
     ProcessingJob.objects.filter(id=parent_id, status__in=ACTIVE_STATUSES).update(**fields)
 
 
-def project_reprocess(*, project, created_by=None, only_missing: bool = False, recipe: Recipe | None = None,
-                      enqueue: bool = True) -> ProcessingJob:
+def project_reprocess(
+    *, project, created_by=None, only_missing: bool = False, recipe: Recipe | None = None, enqueue: bool = True
+) -> ProcessingJob:
     """Fan a project's usable recordings out into per-recording jobs under one parent job.
 
     ``only_missing`` skips recordings whose artifacts for the recipe are complete. Writes ProcessingJob rows;
@@ -226,22 +264,38 @@ def project_reprocess(*, project, created_by=None, only_missing: bool = False, r
     if only_missing:
         recordings = recordings_missing_artifacts(recordings=recordings, recipe=recipe)
     with transaction.atomic():
-        parent = ProcessingJob.objects.create(kind=JobKind.PROJECT, project=project, recipe=recipe,
-                                              only_missing=only_missing, created_by=created_by,
-                                              status=JobStatus.RUNNING if recordings else JobStatus.DONE,
-                                              percent=0.0 if recordings else 100.0,
-                                              started_at=timezone.now(),
-                                              finished_at=None if recordings else timezone.now(),
-                                              stage=f"0 of {len(recordings)} recordings")
+        parent = ProcessingJob.objects.create(
+            kind=JobKind.PROJECT,
+            project=project,
+            recipe=recipe,
+            only_missing=only_missing,
+            created_by=created_by,
+            status=JobStatus.RUNNING if recordings else JobStatus.DONE,
+            percent=0.0 if recordings else 100.0,
+            started_at=timezone.now(),
+            finished_at=None if recordings else timezone.now(),
+            stage=f"0 of {len(recordings)} recordings",
+        )
         ids = []
         for recording in recordings:
-            active = ProcessingJob.objects.filter(recording=recording, recipe=recipe, kind=JobKind.RECORDING,
-                                                  status__in=ACTIVE_STATUSES, parent__isnull=True).first()
+            active = ProcessingJob.objects.filter(
+                recording=recording,
+                recipe=recipe,
+                kind=JobKind.RECORDING,
+                status__in=ACTIVE_STATUSES,
+                parent__isnull=True,
+            ).first()
             if active is not None:  # already on its way: adopt it rather than run it twice
                 ProcessingJob.objects.filter(id=active.id).update(parent=parent)
                 continue
-            child = ProcessingJob.objects.create(kind=JobKind.RECORDING, project=project, recording=recording,
-                                                 recipe=recipe, parent=parent, created_by=created_by)
+            child = ProcessingJob.objects.create(
+                kind=JobKind.RECORDING,
+                project=project,
+                recording=recording,
+                recipe=recipe,
+                parent=parent,
+                created_by=created_by,
+            )
             ids.append(child.id)
         if enqueue:
             job_enqueue_on_commit(ids)
@@ -255,7 +309,10 @@ def jobs_requeue_stale() -> int:
     beat would only pile up duplicates. Runs that keep dying stop at EARMARK_MAX_ATTEMPTS (see job_run).
     """
     now = timezone.now()
-    stale = list(ProcessingJob.objects.filter(kind=JobKind.RECORDING, status=JobStatus.RUNNING,
-                                              lease_expires_at__lt=now).values_list("id", flat=True)[:1000])
+    stale = list(
+        ProcessingJob.objects.filter(
+            kind=JobKind.RECORDING, status=JobStatus.RUNNING, lease_expires_at__lt=now
+        ).values_list("id", flat=True)[:1000]
+    )
     _enqueue(stale)
     return len(stale)

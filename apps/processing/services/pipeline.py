@@ -140,9 +140,12 @@ class _Run:
         path = self.tmp / f"original.{ext}"
         if hasattr(default_storage, "bucket"):
             # S3: stream straight to disk (django-storages' S3File would buffer the whole object in memory).
-            default_storage.bucket.download_file(default_storage._normalize_name(  # type: ignore[attr-defined]
-                self.recording.original_key),
-                                                 str(path))
+            default_storage.bucket.download_file(
+                default_storage._normalize_name(  # type: ignore[attr-defined]
+                    self.recording.original_key
+                ),
+                str(path),
+            )
         else:
             with default_storage.open(self.recording.original_key, "rb") as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
@@ -151,8 +154,9 @@ class _Run:
             import subprocess
 
             flac = self.tmp / "original.flac"
-            done = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-c:a", "flac", str(flac)],
-                                  capture_output=True)
+            done = subprocess.run(
+                ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-c:a", "flac", str(flac)], capture_output=True
+            )
             if done.returncode != 0:
                 raise UndecodableAudio(f"ffmpeg could not decode the original: {done.stderr.decode()[-200:]}")
             path.unlink()
@@ -167,20 +171,25 @@ class _Run:
         self.timeline_preserved = True
         if not whole_signal(self.spec):
             self.processed_meta["duration"] = dsp.resampled_length(meta.frames, meta.sample_rate, self.rate) / self.rate
-            if (meta.format, meta.subtype, meta.sample_rate) == ("FLAC", "PCM_16", self.rate) \
-                    and channels == meta.channels:
+            if (meta.format, meta.subtype, meta.sample_rate) == (
+                "FLAC",
+                "PCM_16",
+                self.rate,
+            ) and channels == meta.channels:
                 self.processed = self.original  # already the processed audio: no decode and re-encode
                 return None
             with sf.SoundFile(self.processed, "w", self.rate, channels, format="FLAC", subtype="PCM_16") as out:
-                for block in dsp.iter_blocks(str(self.original), block_frames=BLOCK_FRAMES, sr=self.rate,
-                                             mono=self.mono):
+                for block in dsp.iter_blocks(
+                    str(self.original), block_frames=BLOCK_FRAMES, sr=self.rate, mono=self.mono
+                ):
                     out.write(np.clip(np.atleast_2d(block).T, -1.0, 1.0))
             return None
         limit = settings.EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS
         if meta.duration > limit:
             raise UndecodableAudio(
                 f"This recipe trims, normalises, fixes the length or augments, which needs the whole signal in "
-                f"memory; the recording is {meta.duration:.0f} s long and the limit is {limit:.0f} s.")
+                f"memory; the recording is {meta.duration:.0f} s long and the limit is {limit:.0f} s."
+            )
         y, _ = dsp.load(str(self.original), sr=self.rate, mono=self.mono)
         spec = self.spec
         if spec["trim"]:
@@ -200,8 +209,11 @@ class _Run:
             y = clips[0]
             self.timeline_preserved = False
         elif policy.mode == "windows":
-            self.processed_meta["windows"] = {"count": len(clips), "seconds": policy.seconds,
-                                              "hop_seconds": policy.hop_seconds or policy.seconds}
+            self.processed_meta["windows"] = {
+                "count": len(clips),
+                "seconds": policy.seconds,
+                "hop_seconds": policy.hop_seconds or policy.seconds,
+            }
         self.processed_meta["duration"] = y.shape[-1] / self.rate
         sf.write(self.processed, np.clip(np.atleast_2d(y).T, -1.0, 1.0), self.rate, format="FLAC", subtype="PCM_16")
         self.signal = y
@@ -216,10 +228,19 @@ class _Run:
     def _peaks(self) -> None:
         p = self.spec["peaks"]
         peaks = dsp.compute_peaks(str(self.original), samples_per_pixel=p["samples_per_pixel"], bits=p["bits"])
-        self.writer.put_bytes("peaks", peaks.to_bytes(), "bin", meta={
-            "sample_rate": peaks.sample_rate, "channels": peaks.channels, "frames": peaks.frames,
-            "samples_per_pixel": [lvl.samples_per_pixel for lvl in peaks.levels],
-            "lengths": [lvl.length for lvl in peaks.levels], "bits": peaks.bits})
+        self.writer.put_bytes(
+            "peaks",
+            peaks.to_bytes(),
+            "bin",
+            meta={
+                "sample_rate": peaks.sample_rate,
+                "channels": peaks.channels,
+                "frames": peaks.frames,
+                "samples_per_pixel": [lvl.samples_per_pixel for lvl in peaks.levels],
+                "lengths": [lvl.length for lvl in peaks.levels],
+                "bits": peaks.bits,
+            },
+        )
 
     def _voiced(self) -> None:
         v = self.spec["voiced"]
@@ -228,9 +249,9 @@ class _Run:
         offset = 0
         # Chunked so hours of audio stay in bounded memory; exact for recordings up to one chunk.
         for block in dsp.iter_blocks(self._timeline_source(), block_frames=chunk, sr=self.rate, mono=True):
-            for start, end in preprocess.voiced_segments(block, self.rate, top_db=v["top_db"],
-                                                         min_silence_s=v["min_silence_s"],
-                                                         min_segment_s=v["min_segment_s"]):
+            for start, end in preprocess.voiced_segments(
+                block, self.rate, top_db=v["top_db"], min_silence_s=v["min_silence_s"], min_segment_s=v["min_segment_s"]
+            ):
                 start, end = start + offset / self.rate, end + offset / self.rate
                 if segments and start - segments[-1][1] < v["min_silence_s"]:
                     segments[-1][1] = end
@@ -238,8 +259,9 @@ class _Run:
                     segments.append([start, end])
             offset += block.shape[-1]
         body = {"segments": [[round(s, 3), round(e, 3)] for s, e in segments]}
-        self.writer.put_bytes("voiced_segments", json.dumps(body).encode(), "json",
-                              meta={"count": len(segments), "timeline": "original"})
+        self.writer.put_bytes(
+            "voiced_segments", json.dumps(body).encode(), "json", meta={"count": len(segments), "timeline": "original"}
+        )
 
     def _features(self, clips) -> dict:
         kinds = tuple(k for k in FEATURE_GROUPS if k in self.arts)
@@ -250,8 +272,9 @@ class _Run:
             feats = dsp.compute_features(np.stack(clips), self.params, wanted)
             tuning = feats.tuning
         else:
-            feats = dsp.stream_features(str(self.processed), self.params, wanted, mono=self.mono,
-                                        out_dir=self.tmp / "features")
+            feats = dsp.stream_features(
+                str(self.processed), self.params, wanted, mono=self.mono, out_dir=self.tmp / "features"
+            )
             tuning = feats.tuning
         for n, kind in enumerate(k for k in feats if k in kinds or k.startswith("mfcc_delta")):
             self.report("features", 35 + 30 * n / max(len(feats), 1), force=False)
@@ -265,8 +288,14 @@ class _Run:
         return feats
 
     def _put_feature(self, kind: str, path: Path, index: dict, tuning) -> None:
-        meta = {"format": "chunked", "shape": index["shape"], "store": index["store"],
-                "dtype": self.spec["feature_dtype"], "hop_length": self.params.hop_length, "sample_rate": self.rate}
+        meta = {
+            "format": "chunked",
+            "shape": index["shape"],
+            "store": index["store"],
+            "dtype": self.spec["feature_dtype"],
+            "hop_length": self.params.hop_length,
+            "sample_rate": self.rate,
+        }
         if kind == "chroma":
             meta["tuning"] = None if tuning is None else float(tuning)
         self.writer.put_path(kind, path, FEATURE_EXT, meta=meta)
@@ -274,8 +303,9 @@ class _Run:
     def _spectral_pass(self) -> None:
         """Features, previews and tiles of a streamed recording from one pass over its STFT."""
         kinds = tuple(k for k in FEATURE_GROUPS if k in self.arts and not self._has_feature(k))
-        previews = "previews" in self.arts and not (self.writer.has("preview_mel")
-                                                    and self.writer.has("preview_spectrogram"))
+        previews = "previews" in self.arts and not (
+            self.writer.has("preview_mel") and self.writer.has("preview_spectrogram")
+        )
         tiles = None
         if "tiles" in self.arts and not self.writer.has("tiles_index"):
             tiles = self._make_tiles()
@@ -287,16 +317,24 @@ class _Run:
         shared_tiles = tiles if self.mono else None
         total = max(sum(level["count"] for level in tiles.index["levels"]), 1) if tiles else 1
         n = 0
-        for level, index, png in stream_artifacts(str(self.processed), self.params, kinds,
-                                                  out_dir=self.tmp / "features", mono=self.mono,
-                                                  expected_frames=expected if previews else None,
-                                                  tiles=shared_tiles, block_frames=BLOCK_FRAMES, result=result):
+        for level, index, png in stream_artifacts(
+            str(self.processed),
+            self.params,
+            kinds,
+            out_dir=self.tmp / "features",
+            mono=self.mono,
+            expected_frames=expected if previews else None,
+            tiles=shared_tiles,
+            block_frames=BLOCK_FRAMES,
+            result=result,
+        ):
             n += 1
             self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
             self.report("features", 35 + 55 * n / total, force=False)
         for kind, path in result.files.items():
-            self._put_feature(kind, path, {"shape": result.shapes[kind],
-                                           "store": FEATURE_STORES.get(kind, "float16")}, result.tuning)
+            self._put_feature(
+                kind, path, {"shape": result.shapes[kind], "store": FEATURE_STORES.get(kind, "float16")}, result.tuning
+            )
             path.unlink()
         if previews:
             self.report("previews", 90)
@@ -306,14 +344,21 @@ class _Run:
             if shared_tiles is None:  # several channels: tiles come from the mixdown, in a pass of their own
                 self._tiles()
             else:
-                self.writer.put_bytes("tiles_index", json.dumps(tiles.index).encode(), "json",
-                                      meta={"tiles": sum(level["count"] for level in tiles.index["levels"])})
+                self.writer.put_bytes(
+                    "tiles_index",
+                    json.dumps(tiles.index).encode(),
+                    "json",
+                    meta={"tiles": sum(level["count"] for level in tiles.index["levels"])},
+                )
 
     def _has_feature(self, kind: str) -> bool:
         if not self.writer.has(kind):
             return False
-        return kind != "mfcc" or not self.params.mfcc_deltas or (
-            self.writer.has("mfcc_delta") and self.writer.has("mfcc_delta2"))
+        return (
+            kind != "mfcc"
+            or not self.params.mfcc_deltas
+            or (self.writer.has("mfcc_delta") and self.writer.has("mfcc_delta2"))
+        )
 
     def _previews(self, feats: dict) -> None:
         pooled = {}
@@ -336,8 +381,12 @@ class _Run:
                 top = self.params.top_db
                 if top is not None:
                     S = np.maximum(S, S.max() - top)
-            png = dsp.spectrogram_png(S, self.params.replace(hop_length=self.params.hop_length * factor), mel=mel,
-                                      title=f"{'Mel spectrogram' if mel else 'Spectrogram'} — {self.recording.original_name}")
+            png = dsp.spectrogram_png(
+                S,
+                self.params.replace(hop_length=self.params.hop_length * factor),
+                mel=mel,
+                title=f"{'Mel spectrogram' if mel else 'Spectrogram'} — {self.recording.original_name}",
+            )
             self.writer.put_bytes(kind, png, "png", meta={"columns": int(S.shape[-1]), "pool": factor})
 
     def _augmentations(self, clips, feats: dict) -> None:
@@ -348,8 +397,13 @@ class _Run:
                 kind = f"mel_specaug_{i}"
                 if self.writer.has(kind):
                     continue
-                mel = np.asarray(feats["mel"]) if "mel" in feats else dsp.compute_features(
-                    np.stack(clips) if self.windowed else clips[0], self.params, ("mel",))["mel"]
+                mel = (
+                    np.asarray(feats["mel"])
+                    if "mel" in feats
+                    else dsp.compute_features(np.stack(clips) if self.windowed else clips[0], self.params, ("mel",))[
+                        "mel"
+                    ]
+                )
                 db = 10.0 * np.log10(np.maximum(mel, 1e-10))
                 params = {k: v for k, v in aug.items() if k != "kind"}
                 params.setdefault("mask_value", "min")
@@ -358,8 +412,12 @@ class _Run:
                 out = spec_augment(db, seed=seed, **params).astype(self.spec["feature_dtype"])
                 path = self.tmp / f"{kind}.npy"
                 np.save(path, out)
-                self.writer.put_path(kind, path, "npy", meta={"spec": aug, "seed": seed, "shape": list(out.shape),
-                                                              "values": "mel power in dB"})
+                self.writer.put_path(
+                    kind,
+                    path,
+                    "npy",
+                    meta={"spec": aug, "seed": seed, "shape": list(out.shape), "values": "mel power in dB"},
+                )
             else:
                 kind = f"audio_aug_{i}"
                 if self.writer.has(kind):
@@ -373,9 +431,16 @@ class _Run:
 
     def _make_tiles(self) -> dsp.SpectrogramTiles:
         t = self.spec["tiles"]
-        return dsp.spectrogram_tiles(self._timeline_source(), self.params, seconds_per_tile_levels=t["seconds_per_tile"],
-                                     tile_width=t["tile_width"], height=t["height"], fmin=self.params.fmin,
-                                     fmax=t["fmax"], block_frames=BLOCK_FRAMES)
+        return dsp.spectrogram_tiles(
+            self._timeline_source(),
+            self.params,
+            seconds_per_tile_levels=t["seconds_per_tile"],
+            tile_width=t["tile_width"],
+            height=t["height"],
+            fmin=self.params.fmin,
+            fmax=t["fmax"],
+            block_frames=BLOCK_FRAMES,
+        )
 
     def _tiles(self) -> None:
         tiles = self._make_tiles()
@@ -383,8 +448,12 @@ class _Run:
         for n, (level, index, png) in enumerate(tiles, 1):
             self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
             self.report("tiles", 70 + 25 * n / total, force=False)
-        self.writer.put_bytes("tiles_index", json.dumps(tiles.index).encode(), "json",
-                              meta={"tiles": sum(level["count"] for level in tiles.index["levels"])})
+        self.writer.put_bytes(
+            "tiles_index",
+            json.dumps(tiles.index).encode(),
+            "json",
+            meta={"tiles": sum(level["count"] for level in tiles.index["levels"])},
+        )
 
     def _capped(self, meta, sr: int | None, mono: bool) -> tuple[np.ndarray, int, bool]:
         limit = settings.EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS
@@ -406,20 +475,28 @@ class _Run:
 
         y, rate, capped = self._capped(meta, None, False)
         metrics = qa_measure(y, rate).as_dict()
-        body = {"metrics": metrics, "measured_seconds": y.shape[-1] / rate, "sample_rate": rate,
-                "channels": meta.channels, "duration": meta.duration}
+        body = {
+            "metrics": metrics,
+            "measured_seconds": y.shape[-1] / rate,
+            "sample_rate": rate,
+            "channels": meta.channels,
+            "duration": meta.duration,
+        }
         if capped:
             self.notes.append(f"QA measured the first {body['measured_seconds']:.0f} s only")
-        self.writer.put_bytes("qa", json.dumps(_finite(body)).encode(), "json",
-                              meta={"capped": capped})
+        self.writer.put_bytes("qa", json.dumps(_finite(body)).encode(), "json", meta={"capped": capped})
 
     def _fingerprint(self, meta) -> None:
         from apps.processing.dsp.fingerprint import SAMPLE_RATE, fingerprint  # loaded by the first job that needs it
 
         y, rate, capped = self._capped(meta, SAMPLE_RATE, True)
         fp = fingerprint(np.asarray(y, dtype=np.float32), rate)
-        self.writer.put_bytes("fingerprint", fp.to_bytes(), "bin",
-                              meta={"coarse_key": int(fp.coarse_key), "capped": capped, "frames": len(fp)})
+        self.writer.put_bytes(
+            "fingerprint",
+            fp.to_bytes(),
+            "bin",
+            meta={"coarse_key": int(fp.coarse_key), "capped": capped, "frames": len(fp)},
+        )
 
 
 def _pool_columns(S: np.ndarray, max_columns: int) -> tuple[np.ndarray, int]:
@@ -432,7 +509,7 @@ def _pool_columns(S: np.ndarray, max_columns: int) -> tuple[np.ndarray, int]:
     step = factor * max(1, (1 << 16) // factor)  # whole groups of columns per slab
     out = []
     for start in range(0, n, step):
-        slab = np.asarray(S[:, start:start + step], dtype=np.float32)
+        slab = np.asarray(S[:, start : start + step], dtype=np.float32)
         cols = slab.shape[-1]
         full = cols // factor * factor
         if full:
@@ -460,5 +537,11 @@ def _short(exc: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
-__all__ = ["PROCESSED_AUDIO_KIND", "UndecodableAudio", "expected_kinds", "feature_params", "pipeline_run",
-           "recording_artifacts_complete"]
+__all__ = [
+    "PROCESSED_AUDIO_KIND",
+    "UndecodableAudio",
+    "expected_kinds",
+    "feature_params",
+    "pipeline_run",
+    "recording_artifacts_complete",
+]

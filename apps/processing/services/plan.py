@@ -15,9 +15,17 @@ def feature_params(spec: dict) -> dsp.FeatureParams:
     """The DSP feature parameters a validated recipe spec stands for."""
     f = spec["features"]
     return dsp.FeatureParams(
-        sr=spec["target_sample_rate"], n_fft=f["n_fft"], hop_length=f["hop_length"], win_length=f["win_length"],
-        n_mels=f["n_mels"], fmin=f["fmin"], fmax=f["fmax"], n_mfcc=f["n_mfcc"], mfcc_deltas=f["deltas"],
-        tuning=None if f["chroma_tuning"] == "estimate" else f["chroma_tuning"], top_db=f["top_db"],
+        sr=spec["target_sample_rate"],
+        n_fft=f["n_fft"],
+        hop_length=f["hop_length"],
+        win_length=f["win_length"],
+        n_mels=f["n_mels"],
+        fmin=f["fmin"],
+        fmax=f["fmax"],
+        n_mfcc=f["n_mfcc"],
+        mfcc_deltas=f["deltas"],
+        tuning=None if f["chroma_tuning"] == "estimate" else f["chroma_tuning"],
+        top_db=f["top_db"],
     )
 
 
@@ -56,8 +64,9 @@ def recordings_missing_artifacts(*, recordings: list, recipe) -> list:
     """The recordings whose artifacts for ``recipe`` are incomplete (one query for all of them)."""
     kinds = set(expected_kinds(recipe.spec))
     have: dict[str, set] = {}
-    rows = Artifact.objects.filter(recipe_hash=recipe.spec_hash, kind__in=kinds,
-                                   source_sha256__in={r.sha256 for r in recordings}).values_list("source_sha256", "kind")
+    rows = Artifact.objects.filter(
+        recipe_hash=recipe.spec_hash, kind__in=kinds, source_sha256__in={r.sha256 for r in recordings}
+    ).values_list("source_sha256", "kind")
     for sha, kind in rows:
         have.setdefault(sha, set()).add(kind)
     return [r for r in recordings if not kinds <= have.get(r.sha256, set())]

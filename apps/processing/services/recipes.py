@@ -20,13 +20,30 @@ SPEC_VERSION = 1
 
 # Artifact groups a recipe may ask for. "processed_audio" (stored as kind "audio": FLAC at the recipe's rate)
 # feeds releases. "qa" and "fingerprint" are opt-in copies: review's qa_on_processed measures the original.
-ARTIFACT_GROUPS = ("peaks", "voiced_segments", "tiles", "spectrogram", "mel", "mfcc", "chroma", "previews",
-                   "qa", "fingerprint", "processed_audio")
+ARTIFACT_GROUPS = (
+    "peaks",
+    "voiced_segments",
+    "tiles",
+    "spectrogram",
+    "mel",
+    "mfcc",
+    "chroma",
+    "previews",
+    "qa",
+    "fingerprint",
+    "processed_audio",
+)
 DEFAULT_ARTIFACTS = tuple(g for g in ARTIFACT_GROUPS if g not in ("qa", "fingerprint"))
 FEATURE_GROUPS = ("spectrogram", "mel", "mfcc", "chroma")
 
-_SPEC_AUGMENT_PARAMS = {"n_freq_masks": int, "freq_mask_param": int, "n_time_masks": int, "time_mask_param": int,
-                        "max_time_fraction": float, "mask_value": (float, str)}
+_SPEC_AUGMENT_PARAMS = {
+    "n_freq_masks": int,
+    "freq_mask_param": int,
+    "n_time_masks": int,
+    "time_mask_param": int,
+    "max_time_fraction": float,
+    "mask_value": (float, str),
+}
 
 # Chroma's automatic tuning estimate costs about half the feature pipeline, so the default is a fixed
 # 0.0 (A440); "estimate" estimates once per recording and stores the value in the chroma artifact's meta.
@@ -38,8 +55,16 @@ BUILTIN_DEFAULT: dict[str, Any] = {
     "normalise": None,
     "length": {"mode": "none"},
     "features": {
-        "n_fft": 512, "hop_length": 160, "win_length": None, "n_mels": 80, "fmin": 0.0, "fmax": None,
-        "n_mfcc": 20, "deltas": False, "chroma_tuning": 0.0, "top_db": 80.0,
+        "n_fft": 512,
+        "hop_length": 160,
+        "win_length": None,
+        "n_mels": 80,
+        "fmin": 0.0,
+        "fmax": None,
+        "n_mfcc": 20,
+        "deltas": False,
+        "chroma_tuning": 0.0,
+        "top_db": 80.0,
     },
     "feature_dtype": "float32",
     "voiced": {"top_db": 40.0, "min_silence_s": 0.3, "min_segment_s": 0.1},
@@ -59,8 +84,15 @@ def _fail(path: str, problem: str) -> None:
     raise RecipeError(f"Recipe field '{path}' {problem}.")
 
 
-def _number(value: Any, path: str, *, low: float | None = None, high: float | None = None, integer: bool = False,
-            exclusive_low: bool = False) -> float | int:
+def _number(
+    value: Any,
+    path: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    integer: bool = False,
+    exclusive_low: bool = False,
+) -> float | int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         _fail(path, f"must be a {'whole ' if integer else ''}number, not {value!r}")
     if integer and float(value) != int(value):
@@ -102,8 +134,9 @@ def recipe_spec_validate(*, spec: Any) -> dict:
     if top["version"] != SPEC_VERSION:
         _fail("version", f"must be {SPEC_VERSION}")
 
-    rate = out["target_sample_rate"] = int(_number(top["target_sample_rate"], "target_sample_rate", low=8000,
-                                                   high=192000, integer=True))
+    rate = out["target_sample_rate"] = int(
+        _number(top["target_sample_rate"], "target_sample_rate", low=8000, high=192000, integer=True)
+    )
     if top["channels"] not in ("mono", "keep"):
         _fail("channels", f'must be "mono" or "keep", not {top["channels"]!r}')
     out["channels"] = top["channels"]
@@ -118,8 +151,7 @@ def recipe_spec_validate(*, spec: Any) -> dict:
     if norm is None:
         out["normalise"] = None
     elif isinstance(norm, dict) and set(norm) == {"loudness_lufs"}:
-        out["normalise"] = {"loudness_lufs": _number(norm["loudness_lufs"], "normalise.loudness_lufs", low=-70,
-                                                     high=0)}
+        out["normalise"] = {"loudness_lufs": _number(norm["loudness_lufs"], "normalise.loudness_lufs", low=-70, high=0)}
     elif isinstance(norm, dict) and set(norm) == {"peak_dbfs"}:
         out["normalise"] = {"peak_dbfs": _number(norm["peak_dbfs"], "normalise.peak_dbfs", low=-60, high=0)}
     else:
@@ -139,9 +171,11 @@ def recipe_spec_validate(*, spec: Any) -> dict:
     out["feature_dtype"] = top["feature_dtype"]
 
     voiced = _mapping(top["voiced"], "voiced", BUILTIN_DEFAULT["voiced"])
-    out["voiced"] = {"top_db": _number(voiced["top_db"], "voiced.top_db", low=0, high=120, exclusive_low=True),
-                     "min_silence_s": _number(voiced["min_silence_s"], "voiced.min_silence_s", low=0, high=60),
-                     "min_segment_s": _number(voiced["min_segment_s"], "voiced.min_segment_s", low=0, high=60)}
+    out["voiced"] = {
+        "top_db": _number(voiced["top_db"], "voiced.top_db", low=0, high=120, exclusive_low=True),
+        "min_silence_s": _number(voiced["min_silence_s"], "voiced.min_silence_s", low=0, high=60),
+        "min_segment_s": _number(voiced["min_segment_s"], "voiced.min_segment_s", low=0, high=60),
+    }
 
     peaks = _mapping(top["peaks"], "peaks", BUILTIN_DEFAULT["peaks"])
     spps = peaks["samples_per_pixel"]
@@ -162,10 +196,12 @@ def recipe_spec_validate(*, spec: Any) -> dict:
     tile_fmax = tiles["fmax"]
     if tile_fmax is not None:
         tile_fmax = _number(tile_fmax, "tiles.fmax", low=0, high=rate / 2, exclusive_low=True)
-    out["tiles"] = {"seconds_per_tile": levels,
-                    "tile_width": _number(tiles["tile_width"], "tiles.tile_width", low=16, high=4096, integer=True),
-                    "height": _number(tiles["height"], "tiles.height", low=16, high=1024, integer=True),
-                    "fmax": tile_fmax}
+    out["tiles"] = {
+        "seconds_per_tile": levels,
+        "tile_width": _number(tiles["tile_width"], "tiles.tile_width", low=16, high=4096, integer=True),
+        "height": _number(tiles["height"], "tiles.height", low=16, high=1024, integer=True),
+        "fmax": tile_fmax,
+    }
 
     augs = top["augmentations"]
     if not isinstance(augs, list) or len(augs) > 20:
@@ -190,19 +226,24 @@ def _features(value: Any, rate: int) -> dict:
             _fail("features.hop", "and features.hop_length were both given; use hop_length")
         f["hop_length"] = value["hop"]
     n_fft = _number(f["n_fft"], "features.n_fft", low=16, high=65536, integer=True)
-    out = {"n_fft": n_fft,
-           "hop_length": _number(f["hop_length"], "features.hop_length", low=1, high=n_fft * 4, integer=True),
-           "win_length": None if f["win_length"] is None else _number(f["win_length"], "features.win_length", low=1,
-                                                                      high=n_fft, integer=True),
-           "n_mels": _number(f["n_mels"], "features.n_mels", low=1, high=512, integer=True),
-           "fmin": _number(f["fmin"], "features.fmin", low=0, high=rate / 2),
-           "fmax": None if f["fmax"] is None else _number(f["fmax"], "features.fmax", low=0, high=rate / 2,
-                                                          exclusive_low=True),
-           "n_mfcc": _number(f["n_mfcc"], "features.n_mfcc", low=1, high=512, integer=True),
-           "deltas": f["deltas"],
-           "chroma_tuning": f["chroma_tuning"],
-           "top_db": None if f["top_db"] is None else _number(f["top_db"], "features.top_db", low=0, high=300,
-                                                              exclusive_low=True)}
+    out = {
+        "n_fft": n_fft,
+        "hop_length": _number(f["hop_length"], "features.hop_length", low=1, high=n_fft * 4, integer=True),
+        "win_length": None
+        if f["win_length"] is None
+        else _number(f["win_length"], "features.win_length", low=1, high=n_fft, integer=True),
+        "n_mels": _number(f["n_mels"], "features.n_mels", low=1, high=512, integer=True),
+        "fmin": _number(f["fmin"], "features.fmin", low=0, high=rate / 2),
+        "fmax": None
+        if f["fmax"] is None
+        else _number(f["fmax"], "features.fmax", low=0, high=rate / 2, exclusive_low=True),
+        "n_mfcc": _number(f["n_mfcc"], "features.n_mfcc", low=1, high=512, integer=True),
+        "deltas": f["deltas"],
+        "chroma_tuning": f["chroma_tuning"],
+        "top_db": None
+        if f["top_db"] is None
+        else _number(f["top_db"], "features.top_db", low=0, high=300, exclusive_low=True),
+    }
     if not isinstance(out["deltas"], bool):
         _fail("features.deltas", f"must be true or false, not {out['deltas']!r}")
     if out["n_mfcc"] > out["n_mels"]:
@@ -251,8 +292,13 @@ def recipe_create(*, project, spec: Any, name: str = "", created_by=None) -> Rec
         return existing
     try:
         with transaction.atomic():
-            return Recipe.objects.create(project=project, spec=clean, spec_hash=digest, created_by=created_by,
-                                         name=(name or f"recipe {digest[:8]}")[:200])
+            return Recipe.objects.create(
+                project=project,
+                spec=clean,
+                spec_hash=digest,
+                created_by=created_by,
+                name=(name or f"recipe {digest[:8]}")[:200],
+            )
     except IntegrityError:  # created concurrently with the same spec
         return Recipe.objects.get(project=project, spec_hash=digest)
 

@@ -15,9 +15,9 @@ from django.utils import timezone
 from apps.catalog.models import RecordingStatus
 from apps.catalog.services import recording_status_set
 from apps.consent.purposes import Purpose
-from apps.core.leases import lease_heartbeat
 from apps.consent.selectors import recording_get_usable
 from apps.core.hooks import RECORDING_PROCESSED, hook_call
+from apps.core.leases import lease_heartbeat
 from apps.processing.models import ACTIVE_STATUSES, JobKind, JobStatus, ProcessingJob
 from apps.processing.services.artifacts import artifacts_purge_for_recording
 from apps.processing.services.jobs import (
@@ -36,7 +36,6 @@ from apps.processing.services.pipeline import (
 from apps.processing.services.vad import recording_voice_activity
 
 log = logging.getLogger(__name__)
-
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:
@@ -76,25 +75,34 @@ def job_run(*, job_id: int, worker: str = "") -> str:
     except Http404:
         job_skip(job_id=job_id, reason="The recording is gone or may no longer be stored.")
         return JobOutcome.SKIPPED
-    if job.attempts >= settings.EARMARK_MAX_ATTEMPTS and job.status == JobStatus.RUNNING and job.lease_expires_at \
-            and job.lease_expires_at < timezone.now():
+    if (
+        job.attempts >= settings.EARMARK_MAX_ATTEMPTS
+        and job.status == JobStatus.RUNNING
+        and job.lease_expires_at
+        and job.lease_expires_at < timezone.now()
+    ):
         # Killed mid-run again and again (a hard time limit, memory): stop instead of looping forever.
-        job_fail(job_id=job_id, error=f"Processing was interrupted {job.attempts} times (the worker died or hit "
-                                      f"its time limit); giving up.")
+        job_fail(
+            job_id=job_id,
+            error=f"Processing was interrupted {job.attempts} times (the worker died or hit "
+            f"its time limit); giving up.",
+        )
         return JobOutcome.FAILED
     claim = job_claim(job_id=job_id, worker=worker)
     if claim is None:
         return JobOutcome.HELD
-    recording_status_set(recording_id=recording.id, status=RecordingStatus.PROCESSING,
-                         only_from=(RecordingStatus.INGESTED, RecordingStatus.FAILED))
+    recording_status_set(
+        recording_id=recording.id,
+        status=RecordingStatus.PROCESSING,
+        only_from=(RecordingStatus.INGESTED, RecordingStatus.FAILED),
+    )
     # The pipeline's folder outlives it until QA has read the downloaded original: one download, not two.
     workdir = Path(tempfile.mkdtemp(prefix="earmark-job-", dir=settings.EARMARK_TEMP_DIR))
     try:
         # The heartbeat keeps the lease short (a killed worker's job is taken over within a minute) without
         # depending on how often the pipeline reports progress.
         with lease_heartbeat(claim.renew, every=max(settings.EARMARK_PROCESSING_LEASE_SECONDS / 3.0, 0.5)):
-            return _run_claimed(job_id=job_id, recording=recording, recipe=job.recipe, claim=claim,
-                                workdir=workdir)
+            return _run_claimed(job_id=job_id, recording=recording, recipe=job.recipe, claim=claim, workdir=workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -117,16 +125,21 @@ def _run_claimed(*, job_id: int, recording, recipe, claim, workdir: Path) -> str
     except Exception as exc:
         from celery.exceptions import SoftTimeLimitExceeded
 
-        reason = ("Processing took longer than its time limit." if isinstance(exc, SoftTimeLimitExceeded)
-                  else f"Processing failed: {type(exc).__name__}: {exc}")
+        reason = (
+            "Processing took longer than its time limit."
+            if isinstance(exc, SoftTimeLimitExceeded)
+            else f"Processing failed: {type(exc).__name__}: {exc}"
+        )
         job_fail(job_id=job_id, error=reason, token=claim.token)
         raise
     try:  # consent may have been withdrawn while this ran: leave nothing of it behind
         recording_get_usable(None, Purpose.STORE, recording.id)
     except Http404:
         artifacts_purge_for_recording(recording=recording)
-        job_skip(job_id=job_id, reason="The recording stopped being usable while it was processed; "
-                                       "its artifacts were removed.")
+        job_skip(
+            job_id=job_id,
+            reason="The recording stopped being usable while it was processed; its artifacts were removed.",
+        )
         return JobOutcome.SKIPPED
     if not job_finish(claim=claim, notes=notes):
         return JobOutcome.LOST

@@ -24,10 +24,16 @@ def recording_voice_activity(*, recording, original: Path | None) -> str:
         return ""
     probs = speech_probabilities_stream(iter_blocks(str(original), block_frames=BLOCK_FRAMES, sr=SR))
     activity = voice_activity_of(probs)
-    body = {"detector": "silero-vad 6.2.3 (onnx)", "frame_seconds": activity.frame_seconds,
-            "speech_seconds": activity.speech_seconds, "max_probability": activity.max_probability,
-            "regions": [{"start": r.start, "end": r.end, "probability": r.probability} for r in activity.regions]}
+    body = {
+        "detector": "silero-vad 6.2.3 (onnx)",
+        "frame_seconds": activity.frame_seconds,
+        "speech_seconds": activity.speech_seconds,
+        "max_probability": activity.max_probability,
+        "regions": [{"start": r.start, "end": r.end, "probability": r.probability} for r in activity.regions],
+    }
     ArtifactWriter(recording=recording, recipe_hash=VAD_RECIPE).put_bytes(
-        "voice_activity", json.dumps(body).encode(), "json", meta={"speech_seconds": activity.speech_seconds})
-    return recording_speech_check(recording_id=recording.id, speech_seconds=activity.speech_seconds,
-                                  max_probability=activity.max_probability)
+        "voice_activity", json.dumps(body).encode(), "json", meta={"speech_seconds": activity.speech_seconds}
+    )
+    return recording_speech_check(
+        recording_id=recording.id, speech_seconds=activity.speech_seconds, max_probability=activity.max_probability
+    )

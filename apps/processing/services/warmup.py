@@ -44,11 +44,11 @@ def worker_warm_up_elsewhere() -> float:
     import sys
 
     start = time.monotonic()
-    code = ("import django; django.setup(); from apps.processing.services.warmup import worker_warm_up; "
-            "worker_warm_up()")
+    code = "import django; django.setup(); from apps.processing.services.warmup import worker_warm_up; worker_warm_up()"
     try:
-        subprocess.run([sys.executable, "-c", code], check=False, timeout=600,
-                       cwd=str(Path(__file__).resolve().parents[3]))
+        subprocess.run(
+            [sys.executable, "-c", code], check=False, timeout=600, cwd=str(Path(__file__).resolve().parents[3])
+        )
     except (OSError, subprocess.SubprocessError):  # only costs time on the first task
         log.exception("processing warm-up subprocess failed")
     return time.monotonic() - start

@@ -5,6 +5,14 @@ from .qa import qa_on_processed, qa_result_accept, qa_settings_get, qa_settings_
 from .workflow import REVIEW_ROLES, annotation_review, review_next, review_sampled
 
 __all__ = [
-    "REVIEW_ROLES", "annotation_review", "consensus_decide", "gold_item_set", "qa_on_processed", "qa_result_accept", "qa_settings_get",
-    "qa_settings_update", "review_next", "review_sampled",
+    "REVIEW_ROLES",
+    "annotation_review",
+    "consensus_decide",
+    "gold_item_set",
+    "qa_on_processed",
+    "qa_result_accept",
+    "qa_settings_get",
+    "qa_settings_update",
+    "review_next",
+    "review_sampled",
 ]

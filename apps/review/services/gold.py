@@ -35,8 +35,12 @@ def _reference_clean(reference) -> dict:
                 region_from(r)
             except (KeyError, TypeError, ValueError) as exc:
                 raise DomainError(f"reference.regions[{i}] is not a region with start < end: {exc}") from None
-            keep = {"start": float(r["start"]), "end": float(r["end"]), "label": r.get("label"),
-                    "channel": r.get("channel")}
+            keep = {
+                "start": float(r["start"]),
+                "end": float(r["end"]),
+                "label": r.get("label"),
+                "channel": r.get("channel"),
+            }
             if r.get("text"):
                 keep["text"] = r["text"]
             clean["regions"].append(keep)
@@ -63,16 +67,22 @@ def gold_item_set(*, recording, user, reference: dict | None = None, annotation:
 
 
 @transaction.atomic
-def consensus_decide(*, recording, reviewer, annotation_id: int, regions: list | None = None,
-                     clip_labels: list | None = None) -> Consensus:
+def consensus_decide(
+    *, recording, reviewer, annotation_id: int, regions: list | None = None, clip_labels: list | None = None
+) -> Consensus:
     """Adopt one of the recording's annotations, or merge (save edited content into it as a correction).
 
     The chosen annotation ends accepted; a Consensus row and a Review row record the decision.
     """
-    chosen = Annotation.objects.select_for_update().filter(
-        pk=annotation_id, recording_id=recording.id,
-        status__in=(AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED),
-    ).first()
+    chosen = (
+        Annotation.objects.select_for_update()
+        .filter(
+            pk=annotation_id,
+            recording_id=recording.id,
+            status__in=(AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED),
+        )
+        .first()
+    )
     if chosen is None:
         raise DomainError("annotation must be a submitted or accepted annotation of this recording.")
     if chosen.annotator_id == reviewer.id:
@@ -83,19 +93,30 @@ def consensus_decide(*, recording, reviewer, annotation_id: int, regions: list |
         decision = ReviewDecision.MERGE
         current_regions, current_clip = annotation_content(annotation_id=chosen.pk)
         chosen = annotation_save_version(
-            annotation=chosen, author=reviewer,
+            annotation=chosen,
+            author=reviewer,
             regions=current_regions if regions is None else regions,
             clip_labels=current_clip if clip_labels is None else clip_labels,
         )
     if chosen.status != AnnotationStatus.ACCEPTED:
         chosen = annotation_set_status(annotation=chosen, status=AnnotationStatus.ACCEPTED, actor=reviewer)
     Review.objects.create(
-        annotation_id=chosen.pk, project_id=recording.project_id, reviewer=reviewer, annotator_id=chosen.annotator_id,
-        decision=decision, reviewed_version=reviewed_version, resulting_version=chosen.version,
+        annotation_id=chosen.pk,
+        project_id=recording.project_id,
+        reviewer=reviewer,
+        annotator_id=chosen.annotator_id,
+        decision=decision,
+        reviewed_version=reviewed_version,
+        resulting_version=chosen.version,
     )
     consensus, _ = Consensus.objects.update_or_create(
         recording_id=recording.id,
-        defaults={"project_id": recording.project_id, "annotation_id": chosen.pk, "version": chosen.version,
-                  "decision": decision, "reviewer": reviewer},
+        defaults={
+            "project_id": recording.project_id,
+            "annotation_id": chosen.pk,
+            "version": chosen.version,
+            "decision": decision,
+            "reviewer": reviewer,
+        },
     )
     return consensus

@@ -55,9 +55,12 @@ def qa_settings_update(*, project: Project, **fields) -> QASettings:
 
 def _thresholds(qa: QASettings) -> QAThresholds:
     return QAThresholds(
-        max_clipped_ratio=qa.max_clipped_ratio, max_clip_runs=qa.max_clip_runs,
-        max_silence_ratio=qa.max_silence_ratio, min_snr_db=qa.min_snr_db,
-        max_abs_dc_offset=qa.max_abs_dc_offset, min_loudness_lufs=qa.min_loudness_lufs,
+        max_clipped_ratio=qa.max_clipped_ratio,
+        max_clip_runs=qa.max_clip_runs,
+        max_silence_ratio=qa.max_silence_ratio,
+        min_snr_db=qa.min_snr_db,
+        max_abs_dc_offset=qa.max_abs_dc_offset,
+        min_loudness_lufs=qa.min_loudness_lufs,
         max_loudness_lufs=qa.max_loudness_lufs,
     )
 
@@ -100,9 +103,12 @@ def _near_duplicate(recording, fp: Fingerprint, threshold: float) -> tuple[int |
     tolerance = NEAR_DUP_DURATION_TOLERANCE * recording.duration + 0.5
     usable = recordings_usable(None, Purpose.STORE).filter(project_id=recording.project_id)
     candidates = (
-        QAResult.objects.filter(recording__in=usable, fingerprint__isnull=False,
-                                duration_s__gte=recording.duration - tolerance,
-                                duration_s__lte=recording.duration + tolerance)
+        QAResult.objects.filter(
+            recording__in=usable,
+            fingerprint__isnull=False,
+            duration_s__gte=recording.duration - tolerance,
+            duration_s__lte=recording.duration + tolerance,
+        )
         .exclude(recording_id=recording.id)
         .annotate(gap=Abs(F("duration_s") - recording.duration))
         .order_by("gap", "recording_id")  # the closest lengths first when the window holds more than the cap
@@ -132,8 +138,13 @@ def qa_on_processed(*, recording_id: int, original: Path | None = None) -> QARes
         log.info("QA skipped: recording %s is not usable any more", recording_id)
         return None
     qa = qa_settings_get(project_id=recording.project_id)
-    values: dict = {"project_id": recording.project_id, "sample_rate": recording.sample_rate,
-                    "channels": recording.channels, "duration_s": recording.duration, "error": ""}
+    values: dict = {
+        "project_id": recording.project_id,
+        "sample_rate": recording.sample_rate,
+        "channels": recording.channels,
+        "duration_s": recording.duration,
+        "error": "",
+    }
     flags: list[str] = []
     try:
         metrics, fp = _measure(recording.original_key, original)
@@ -143,15 +154,26 @@ def qa_on_processed(*, recording_id: int, original: Path | None = None) -> QARes
         metrics = None
     if metrics is not None:
         flags += qa_flags(
-            metrics, _thresholds(qa), duration=recording.duration, sample_rate=recording.sample_rate,
-            channels=recording.channels, expected_sr=qa.expected_sample_rate,
-            expected_channels=qa.expected_channels, min_duration=qa.min_duration, max_duration=qa.max_duration,
+            metrics,
+            _thresholds(qa),
+            duration=recording.duration,
+            sample_rate=recording.sample_rate,
+            channels=recording.channels,
+            expected_sr=qa.expected_sample_rate,
+            expected_channels=qa.expected_channels,
+            min_duration=qa.min_duration,
+            max_duration=qa.max_duration,
         )
         values.update(
-            clipped_ratio=metrics.clipped_ratio, clip_runs=metrics.clip_runs, silence_ratio=metrics.silence_ratio,
-            snr_db=_finite(metrics.snr_db), dc_offset=metrics.dc_offset,
-            loudness_lufs=_finite(metrics.loudness_lufs), peak_dbfs=_finite(metrics.peak_dbfs),
-            rms_dbfs=_finite(metrics.rms_dbfs), fingerprint=fp.to_bytes(),
+            clipped_ratio=metrics.clipped_ratio,
+            clip_runs=metrics.clip_runs,
+            silence_ratio=metrics.silence_ratio,
+            snr_db=_finite(metrics.snr_db),
+            dc_offset=metrics.dc_offset,
+            loudness_lufs=_finite(metrics.loudness_lufs),
+            peak_dbfs=_finite(metrics.peak_dbfs),
+            rms_dbfs=_finite(metrics.rms_dbfs),
+            fingerprint=fp.to_bytes(),
         )
         near_id, near_score = _near_duplicate(recording, fp, qa.near_duplicate_threshold)
         values.update(near_duplicate_of_id=near_id, near_duplicate_similarity=near_score)
@@ -159,8 +181,12 @@ def qa_on_processed(*, recording_id: int, original: Path | None = None) -> QARes
             flags.append("near_duplicate")
     # Same bytes in another project (inside one project ingest refuses them already).
     duplicate = (
-        recordings_usable(None, Purpose.STORE).filter(sha256=recording.sha256).exclude(id=recording.id)
-        .order_by("id").values_list("id", flat=True).first()
+        recordings_usable(None, Purpose.STORE)
+        .filter(sha256=recording.sha256)
+        .exclude(id=recording.id)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
     )
     values["duplicate_of_id"] = duplicate
     if duplicate is not None:

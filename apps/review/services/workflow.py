@@ -38,7 +38,9 @@ def review_sampled(*, annotation, fraction: float) -> bool:
         return True
     if fraction <= 0.0:
         return False
-    return random.Random(f"review:{annotation.project_id}:{annotation.annotator_id}:{annotation.id}").random() < fraction
+    return (
+        random.Random(f"review:{annotation.project_id}:{annotation.annotator_id}:{annotation.id}").random() < fraction
+    )
 
 
 def _sample_decide(annotation, fraction: float) -> bool:
@@ -50,9 +52,14 @@ def _sample_decide(annotation, fraction: float) -> bool:
         if created and not sample.selected:
             annotation_set_status(annotation=annotation, status=AnnotationStatus.ACCEPTED, actor=None)
             Review.objects.create(
-                annotation_id=annotation.id, project_id=annotation.project_id, reviewer=None,
-                annotator_id=annotation.annotator_id, decision=ReviewDecision.ACCEPT, comment=SAMPLING_COMMENT,
-                reviewed_version=annotation.version, resulting_version=annotation.version + 1,
+                annotation_id=annotation.id,
+                project_id=annotation.project_id,
+                reviewer=None,
+                annotator_id=annotation.annotator_id,
+                decision=ReviewDecision.ACCEPT,
+                comment=SAMPLING_COMMENT,
+                reviewed_version=annotation.version,
+                resulting_version=annotation.version + 1,
             )
     return sample.selected
 
@@ -60,8 +67,11 @@ def _sample_decide(annotation, fraction: float) -> bool:
 def _claim(annotation_id: int, user, now) -> bool:
     """Take (or renew) the reviewer's claim unless another reviewer holds a live one (conditional update)."""
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by=user)
-    return bool(ReviewSample.objects.filter(Q(annotation_id=annotation_id) & free).update(
-        claimed_by=user, claimed_until=now + timedelta(minutes=REVIEW_LOCK_MINUTES)))
+    return bool(
+        ReviewSample.objects.filter(Q(annotation_id=annotation_id) & free).update(
+            claimed_by=user, claimed_until=now + timedelta(minutes=REVIEW_LOCK_MINUTES)
+        )
+    )
 
 
 def review_next(*, project_id: int, user) -> Annotation | None:
@@ -75,8 +85,9 @@ def review_next(*, project_id: int, user) -> Annotation | None:
     now = timezone.now()
     fraction = qa_settings_get(project_id=project_id).review_fraction
     usable = recordings_usable(user, Purpose.REVIEW, roles=REVIEW_ROLES).filter(project_id=project_id).values("id")
-    submitted = Annotation.objects.filter(project_id=project_id, status=AnnotationStatus.SUBMITTED,
-                                          recording__in=usable).exclude(annotator_id=user.id)
+    submitted = Annotation.objects.filter(
+        project_id=project_id, status=AnnotationStatus.SUBMITTED, recording__in=usable
+    ).exclude(annotator_id=user.id)
     mine = submitted.filter(review_sample__claimed_by=user, review_sample__claimed_until__gt=now).order_by("id").first()
     if mine is not None and _claim(mine.id, user, now):
         return mine
@@ -98,8 +109,15 @@ def review_next(*, project_id: int, user) -> Annotation | None:
             skipped.add(annotation.id)
 
 
-def annotation_review(*, annotation: Annotation, reviewer, decision: str, comment: str = "",
-                      regions: list | None = None, clip_labels: list | None = None) -> Annotation:
+def annotation_review(
+    *,
+    annotation: Annotation,
+    reviewer,
+    decision: str,
+    comment: str = "",
+    regions: list | None = None,
+    clip_labels: list | None = None,
+) -> Annotation:
     """Accept, reject (comment required) or correct (a new version by the reviewer, then accepted).
 
     Writes through the annotation services (status, versions) plus one Review row, in one transaction;
@@ -122,24 +140,35 @@ def annotation_review(*, annotation: Annotation, reviewer, decision: str, commen
                 "reviewed."
             )
         claim = ReviewSample.objects.filter(annotation_id=current.pk).values("claimed_by", "claimed_until").first()
-        if claim and claim["claimed_by"] not in (None, reviewer.id) and claim["claimed_until"] \
-                and claim["claimed_until"] > timezone.now():
+        if (
+            claim
+            and claim["claimed_by"] not in (None, reviewer.id)
+            and claim["claimed_until"]
+            and claim["claimed_until"] > timezone.now()
+        ):
             raise Conflict("Another reviewer has this annotation open right now; take the next one from the queue.")
         reviewed_version = current.version
         if decision == ReviewDecision.CORRECT:
             now_regions, now_clip = annotation_content(annotation_id=current.pk)
             current = annotation_save_version(
-                annotation=current, author=reviewer,
+                annotation=current,
+                author=reviewer,
                 regions=now_regions if regions is None else regions,
                 clip_labels=now_clip if clip_labels is None else clip_labels,
             )
         status = AnnotationStatus.REJECTED if decision == ReviewDecision.REJECT else AnnotationStatus.ACCEPTED
         result = annotation_set_status(annotation=current, status=status, actor=reviewer, comment=comment)
         ReviewSample.objects.update_or_create(  # decided: the claim ends here
-            annotation_id=current.pk, defaults={"selected": True, "claimed_by": None, "claimed_until": None})
+            annotation_id=current.pk, defaults={"selected": True, "claimed_by": None, "claimed_until": None}
+        )
         Review.objects.create(
-            annotation_id=current.pk, project_id=current.project_id, reviewer=reviewer,
-            annotator_id=current.annotator_id, decision=decision, comment=comment,
-            reviewed_version=reviewed_version, resulting_version=result.version,
+            annotation_id=current.pk,
+            project_id=current.project_id,
+            reviewer=reviewer,
+            annotator_id=current.annotator_id,
+            decision=decision,
+            comment=comment,
+            reviewed_version=reviewed_version,
+            resulting_version=result.version,
         )
     return result

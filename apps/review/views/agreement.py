@@ -34,7 +34,9 @@ class ProjectAgreementView(APIView):
     @extend_schema(responses=serializers.DictField())
     def get(self, request, project_id):
         project_role_require(request.user, project_id, agreement.AGREEMENT_ROLES)
-        body = agreement.project_agreement_cached(actor=request.user, project_id=project_id, iou_threshold=_iou(request))
+        body = agreement.project_agreement_cached(
+            actor=request.user, project_id=project_id, iou_threshold=_iou(request)
+        )
         if (annotator := request.query_params.get("annotator")) is not None:
             body["annotators"] = [row for row in body["annotators"] if str(row["annotator"]) == annotator]
         return Response(body)
@@ -44,7 +46,9 @@ class ProjectAgreementAnnotatorsView(APIView):
     @extend_schema(responses={200: {"type": "array", "items": {"type": "object", "additionalProperties": True}}})
     def get(self, request, project_id):
         project_role_require(request.user, project_id, agreement.AGREEMENT_ROLES)
-        body = agreement.project_agreement_cached(actor=request.user, project_id=project_id, iou_threshold=_iou(request))
+        body = agreement.project_agreement_cached(
+            actor=request.user, project_id=project_id, iou_threshold=_iou(request)
+        )
         return Response(body["annotators"])
 
 
@@ -66,16 +70,25 @@ class ProjectGoldView(APIView):
         annotation = None
         if data.validated_data.get("annotation") is not None:
             annotation = annotation_get(request.user, data.validated_data["annotation"])
-        item = services.gold_item_set(recording=recording, user=request.user, annotation=annotation,
-                                      reference=data.validated_data.get("reference"))
+        item = services.gold_item_set(
+            recording=recording,
+            user=request.user,
+            annotation=annotation,
+            reference=data.validated_data.get("reference"),
+        )
         return Response(GoldItemOutput(item).data, status=status.HTTP_201_CREATED)
 
 
 class RecordingConsensusView(VersionConflictBody, APIView):
     @extend_schema(responses=ConsensusOutput)
     def get(self, request, recording_id):
-        return Response(ConsensusOutput(agreement.recording_consensus(actor=request.user, recording_id=recording_id,
-                                                                      iou_threshold=_iou(request))).data)
+        return Response(
+            ConsensusOutput(
+                agreement.recording_consensus(
+                    actor=request.user, recording_id=recording_id, iou_threshold=_iou(request)
+                )
+            ).data
+        )
 
     @extend_schema(request=ConsensusInput, responses=ConsensusOutput)
     def post(self, request, recording_id):

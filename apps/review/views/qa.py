@@ -26,8 +26,12 @@ class ProjectQAListView(ListAPIView):
         query = QAListQuery.parse(self.request.query_params)
         ranges = {f: (query.get(f"min_{f}"), query.get(f"max_{f}")) for f in selectors.QA_RANGE_FIELDS}
         return selectors.qa_result_list(
-            actor=self.request.user, project_id=self.kwargs["project_id"], flags=query.get("flag", []),
-            flagged=query.get("flagged"), accepted=query.get("accepted"), ranges=ranges,
+            actor=self.request.user,
+            project_id=self.kwargs["project_id"],
+            flags=query.get("flag", []),
+            flagged=query.get("flagged"),
+            accepted=query.get("accepted"),
+            ranges=ranges,
         ).order_by("-id")
 
 

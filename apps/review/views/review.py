@@ -23,9 +23,13 @@ class ProjectReviewNextView(APIView):
         if annotation is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         annotation = annotation_get(request.user, annotation.id)
-        return Response({"annotation": AnnotationOutput(annotation).data,
-                         "recording": RecordingOutput(annotation.recording).data,
-                         "annotator_name": annotation.annotator.username if annotation.annotator_id else None})
+        return Response(
+            {
+                "annotation": AnnotationOutput(annotation).data,
+                "recording": RecordingOutput(annotation.recording).data,
+                "annotator_name": annotation.annotator.username if annotation.annotator_id else None,
+            }
+        )
 
 
 class AnnotationReviewView(VersionConflictBody, APIView):

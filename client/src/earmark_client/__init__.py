@@ -7,7 +7,17 @@ from earmark_client.sync import SyncResult, sync
 from earmark_client.webhooks import WebhookVerificationError, verify_request, verify_signature
 
 __all__ = [
-    "Client", "EarmarkError", "PullResult", "RemoteFile", "SyncResult", "WebhookVerificationError", "iter_shard",
-    "pull", "sync", "verify", "verify_request", "verify_signature",
+    "Client",
+    "EarmarkError",
+    "PullResult",
+    "RemoteFile",
+    "SyncResult",
+    "WebhookVerificationError",
+    "iter_shard",
+    "pull",
+    "sync",
+    "verify",
+    "verify_request",
+    "verify_signature",
 ]
 __version__ = "0.1.0"

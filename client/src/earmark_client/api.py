@@ -42,8 +42,9 @@ def _detail(response: requests.Response) -> str:
 class Client:
     """An Earmark server seen from downstream. ``Client(url, token)`` or ``Client.login(url, user, password)``."""
 
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 60.0,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, *, timeout: float = 60.0, session: requests.Session | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.token = token
         self.timeout = timeout
@@ -134,8 +135,10 @@ class Client:
         way to pass one. The token then shows in the process list of this machine.)
         """
         header = shlex.quote(f"Authorization: Token {self.token}") if self.token else ""
-        return [f"pipe:curl -fsSL --retry 5 {'-H ' + header + ' ' if header else ''}{shlex.quote(u)}"
-                for u in self.shard_urls(release_id, split)]
+        return [
+            f"pipe:curl -fsSL --retry 5 {'-H ' + header + ' ' if header else ''}{shlex.quote(u)}"
+            for u in self.shard_urls(release_id, split)
+        ]
 
     def open_shard(self, url: str, start: int = 0) -> requests.Response:
         """A streamed GET of one shard from byte ``start`` (a range request when ``start`` > 0)."""

@@ -44,16 +44,18 @@ def _releases(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         state = "needs rebuild" if r.get("needs_rebuild") else r["status"]
-        formats = ", ".join(sorted((r.get("files") or {}))) or "-"
+        formats = ", ".join(sorted(r.get("files") or {})) or "-"
         print(f"{r['id']}\tv{r['version']}\t{state}\t{(r.get('stats') or {}).get('items', '')}\t{formats}\t{r['name']}")
     return 0
 
 
 def _pull(args: argparse.Namespace) -> int:
     result = pull(_client(args), args.release, args.format, args.out, workers=args.workers, progress=not args.quiet)
-    print(f"{len(result.fetched) + len(result.resumed)} file(s) downloaded ({len(result.resumed)} resumed), "
-          f"{len(result.kept)} already here, {len(result.corrupt)} fetched again after a checksum mismatch; "
-          f"{args.out} verifies against SHA256SUMS.")
+    print(
+        f"{len(result.fetched) + len(result.resumed)} file(s) downloaded ({len(result.resumed)} resumed), "
+        f"{len(result.kept)} already here, {len(result.corrupt)} fetched again after a checksum mismatch; "
+        f"{args.out} verifies against SHA256SUMS."
+    )
     return 0
 
 
@@ -63,7 +65,9 @@ def _stream(args: argparse.Namespace) -> int:
         for sample in islice(stream(client, args.release, args.split), args.samples):
             print(sample["__key__"], " ".join(sorted(k for k in sample if not k.startswith("__"))))
         return 0
-    urls = client.webdataset_urls(args.release, args.split) if args.pipe else client.shard_urls(args.release, args.split)
+    urls = (
+        client.webdataset_urls(args.release, args.split) if args.pipe else client.shard_urls(args.release, args.split)
+    )
     if not args.pipe and client.token:
         print(f"# send this header with each request: Authorization: Token {client.token}", file=sys.stderr)
     print("\n".join(urls))
@@ -74,9 +78,11 @@ def _sync(args: argparse.Namespace) -> int:
     state = state_read(args.dir)
     result = sync(_client(args, state["server"]), args.dir)
     bad = verify(args.dir)
-    print(f"{len(result.withdrawn)} withdrawn example(s) removed: {len(result.deleted_files)} file(s) deleted, "
-          f"{len(result.rewritten_files)} rewritten; SHA256SUMS {'verifies' if not bad else 'FAILS for ' + str(bad)}. "
-          f"Log: {args.dir}/.earmark/sync.log")
+    print(
+        f"{len(result.withdrawn)} withdrawn example(s) removed: {len(result.deleted_files)} file(s) deleted, "
+        f"{len(result.rewritten_files)} rewritten; SHA256SUMS {'verifies' if not bad else 'FAILS for ' + str(bad)}. "
+        f"Log: {args.dir}/.earmark/sync.log"
+    )
     return 0 if not bad else 1
 
 

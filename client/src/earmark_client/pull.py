@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -120,8 +120,10 @@ class _Downloader:
                 if response.status_code == 416:  # the .part is already whole (or longer): check it below
                     pass
                 elif response.status_code >= 400:
-                    raise EarmarkError(f"{relpath}: {response.status_code} from the server: {response.text[:300]}",
-                                       response.status_code)
+                    raise EarmarkError(
+                        f"{relpath}: {response.status_code} from the server: {response.text[:300]}",
+                        response.status_code,
+                    )
                 else:
                     if start and response.status_code != 206:  # range ignored: start over
                         start, sha = 0, hashlib.sha256()
@@ -145,8 +147,16 @@ class _Downloader:
         raise EarmarkError(f"{relpath} does not match its SHA256SUMS entry after two downloads; try again later.")
 
 
-def pull(client: Client, release_id: int, fmt: str, dest: str | os.PathLike, *, workers: int = 4,
-         progress: bool = True, on_bytes: Callable[[int], None] | None = None) -> PullResult:
+def pull(
+    client: Client,
+    release_id: int,
+    fmt: str,
+    dest: str | os.PathLike,
+    *,
+    workers: int = 4,
+    progress: bool = True,
+    on_bytes: Callable[[int], None] | None = None,
+) -> PullResult:
     """Download (or complete, or repair) one format of a release into ``dest``; returns what was done.
 
     ``on_bytes(n)`` hears every chunk written (raise from it to stop the pull, as Ctrl-C would).
@@ -156,8 +166,9 @@ def pull(client: Client, release_id: int, fmt: str, dest: str | os.PathLike, *, 
     if (root / STATE_DIR / "state.json").exists():
         old = json.loads((root / STATE_DIR / "state.json").read_text())
         if (old.get("release_id"), old.get("format")) != (int(release_id), fmt):
-            raise EarmarkError(f"{root} holds release {old.get('release_id')} ({old.get('format')}); "
-                               "pull into an empty folder.")
+            raise EarmarkError(
+                f"{root} holds release {old.get('release_id')} ({old.get('format')}); pull into an empty folder."
+            )
     release = client.release(release_id)
     listing = client.files(release_id, fmt)
     result = PullResult(root)
@@ -191,8 +202,10 @@ def pull(client: Client, release_id: int, fmt: str, dest: str | os.PathLike, *, 
     loader = _Downloader(client, heard)
     try:
         with ThreadPoolExecutor(max(1, workers)) as pool:
-            futures = [pool.submit(loader.fetch, client.file_url(release_id, fmt, p), safe_path(root, p), sums[p],
-                                   result, p) for p in todo]
+            futures = [
+                pool.submit(loader.fetch, client.file_url(release_id, fmt, p), safe_path(root, p), sums[p], result, p)
+                for p in todo
+            ]
             try:
                 for future in as_completed(futures):
                     future.result()
@@ -203,9 +216,17 @@ def pull(client: Client, release_id: int, fmt: str, dest: str | os.PathLike, *, 
     finally:
         bar.close()
     (root / "SHA256SUMS").write_text(sums_text.text)
-    state_write(root, {
-        "server": client.base_url, "release_id": int(release_id), "version": release.get("version"),
-        "project_id": release.get("project"), "format": fmt, "checksum": (release.get("files") or {}).get(fmt, {})
-        .get("checksum"), "pulled_at": datetime.now(timezone.utc).isoformat(), "synced_through": None,
-    })
+    state_write(
+        root,
+        {
+            "server": client.base_url,
+            "release_id": int(release_id),
+            "version": release.get("version"),
+            "project_id": release.get("project"),
+            "format": fmt,
+            "checksum": (release.get("files") or {}).get(fmt, {}).get("checksum"),
+            "pulled_at": datetime.now(UTC).isoformat(),
+            "synced_through": None,
+        },
+    )
     return result

@@ -18,7 +18,7 @@ import os
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -173,15 +173,31 @@ def sync(client: Client, dest: str | os.PathLike) -> SyncResult:
         lines.append(f"{digest}  {relpath}\n")
     _replace(root / "SHA256SUMS", lambda fh: fh.write("".join(lines).encode()))
     # 4. The local log, and where the feed was read up to.
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     if feed:
         with open(root / STATE_DIR / "sync.log", "a", encoding="utf-8") as log:
             for row in feed:
                 if row["key"] in result.withdrawn:
-                    log.write(json.dumps({"synced_at": now, "release_id": state["release_id"], "key": row["key"],
-                                          "split": row.get("split"), "withdrawn_at": row.get("withdrawn_at"),
-                                          "deleted": per_key.get(row["key"], []),
-                                          "rewritten": result.rewritten_files}) + "\n")
-    state_write(root, {**state, "synced_through": feed[-1]["withdrawn_at"] if feed else state.get("synced_through"),
-                       "last_sync": now})
+                    log.write(
+                        json.dumps(
+                            {
+                                "synced_at": now,
+                                "release_id": state["release_id"],
+                                "key": row["key"],
+                                "split": row.get("split"),
+                                "withdrawn_at": row.get("withdrawn_at"),
+                                "deleted": per_key.get(row["key"], []),
+                                "rewritten": result.rewritten_files,
+                            }
+                        )
+                        + "\n"
+                    )
+    state_write(
+        root,
+        {
+            **state,
+            "synced_through": feed[-1]["withdrawn_at"] if feed else state.get("synced_through"),
+            "last_sync": now,
+        },
+    )
     return result

@@ -29,8 +29,15 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
-def verify_signature(secret: str, body: bytes, timestamp: str | int | None, signature: str | None, *,
-                     tolerance: int = DEFAULT_TOLERANCE, now: float | None = None) -> None:
+def verify_signature(
+    secret: str,
+    body: bytes,
+    timestamp: str | int | None,
+    signature: str | None,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> None:
     """Raise WebhookVerificationError unless ``signature`` signs ``body`` at ``timestamp`` within ``tolerance`` s."""
     if not timestamp or not signature:
         raise WebhookVerificationError("The delivery has no Earmark-Timestamp or Earmark-Signature header.")
@@ -40,8 +47,10 @@ def verify_signature(secret: str, body: bytes, timestamp: str | int | None, sign
         raise WebhookVerificationError("The Earmark-Timestamp header is not a Unix time in seconds.") from None
     current = time.time() if now is None else now
     if abs(current - ts) > tolerance:
-        raise WebhookVerificationError(f"The delivery was signed {int(current - ts)} s ago, outside the "
-                                       f"{tolerance} s window: refused as a possible replay.")
+        raise WebhookVerificationError(
+            f"The delivery was signed {int(current - ts)} s ago, outside the "
+            f"{tolerance} s window: refused as a possible replay."
+        )
     expected = sign(secret, ts, body)
     candidates = [s.strip() for s in signature.split(",")]  # several during a secret rotation
     if not any(hmac.compare_digest(expected, c) for c in candidates):
@@ -51,5 +60,4 @@ def verify_signature(secret: str, body: bytes, timestamp: str | int | None, sign
 def verify_request(secret: str, headers: Mapping[str, str], body: bytes, **kwargs: float) -> None:
     """verify_signature with the two headers taken from ``headers`` (any mapping; case-insensitive lookup)."""
     lower = {k.lower(): v for k, v in headers.items()}
-    verify_signature(secret, body, lower.get(TIMESTAMP_HEADER.lower()), lower.get(SIGNATURE_HEADER.lower()),
-                     **kwargs)  # type: ignore[arg-type]
+    verify_signature(secret, body, lower.get(TIMESTAMP_HEADER.lower()), lower.get(SIGNATURE_HEADER.lower()), **kwargs)  # type: ignore[arg-type]

@@ -162,7 +162,10 @@ def test_bad_specs_raise_value_error_with_a_sentence(spec, message):
 
 
 def test_validate_spec_normalises():
-    assert aug.validate_spec({"kind": "time_stretch", "rate": (0.9, 1.1)}) == {"kind": "time_stretch", "rate": [0.9, 1.1]}
+    assert aug.validate_spec({"kind": "time_stretch", "rate": (0.9, 1.1)}) == {
+        "kind": "time_stretch",
+        "rate": [0.9, 1.1],
+    }
     assert aug.validate_spec({"kind": "noise", "snr_db": 5}) == {"kind": "noise", "snr_db": 5.0, "color": "white"}
 
 

@@ -42,9 +42,18 @@ def test_stream_artifacts_equal_whole_signal_features_and_tiles(tmp_path):
     tiles_ref = list(dsp.spectrogram_tiles(str(path), p, seconds_per_tile_levels=[5.0, 60.0]))
     result = LongformResult()
     tiles = dsp.spectrogram_tiles(str(path), p, seconds_per_tile_levels=[5.0, 60.0])
-    got = list(stream_artifacts(str(path), p, ("spectrogram", "mel", "mfcc", "chroma"), out_dir=tmp_path / "f",
-                                expected_frames=p.n_frames(y.size), tiles=tiles, block_frames=1 << 14,
-                                result=result))
+    got = list(
+        stream_artifacts(
+            str(path),
+            p,
+            ("spectrogram", "mel", "mfcc", "chroma"),
+            out_dir=tmp_path / "f",
+            expected_frames=p.n_frames(y.size),
+            tiles=tiles,
+            block_frames=1 << 14,
+            result=result,
+        )
+    )
     assert got == tiles_ref  # the same PNG bytes as the separate tile pass
     total = 0
     for kind in ("spectrogram", "mel", "mfcc", "mfcc_delta", "mfcc_delta2", "chroma"):

@@ -161,9 +161,7 @@ def test_numba_cache_goes_to_the_given_dir(tmp_path):
     from pathlib import Path
 
     cache = tmp_path / "numba-cache"
-    (tmp_path / "kernel.py").write_text(
-        "import numba\n\n@numba.njit(cache=True)\ndef double(x):\n    return 2 * x\n"
-    )
+    (tmp_path / "kernel.py").write_text("import numba\n\n@numba.njit(cache=True)\ndef double(x):\n    return 2 * x\n")
     code = (
         "import sys\n"
         "from apps.processing.dsp import numba_cache_use\n"
@@ -173,8 +171,14 @@ def test_numba_cache_goes_to_the_given_dir(tmp_path):
         "print(kernel.double(21))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(Path(__file__).parents[3]),
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=str(Path(__file__).parents[3]),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == "42"
     assert list(cache.rglob("*.nbi")), "numba wrote no cache index files there"
 

@@ -20,7 +20,9 @@ def speechlike(seed, sr, seconds=8.0):
         t = np.arange(length) / sr
         if rng.integers(3) < 2:
             f = rng.uniform(150, 1500)
-            seg = np.sin(2 * np.pi * f * t) + 0.5 * np.sin(2 * np.pi * 2 * f * t) + 0.3 * np.sin(2 * np.pi * 3.1 * f * t)
+            seg = (
+                np.sin(2 * np.pi * f * t) + 0.5 * np.sin(2 * np.pi * 2 * f * t) + 0.3 * np.sin(2 * np.pi * 3.1 * f * t)
+            )
         else:
             seg = 0.5 * rng.standard_normal(length)
         seg *= np.hanning(length) * rng.uniform(0.1, 0.5)

@@ -54,10 +54,26 @@ def test_tile_index_is_shaped_as_the_annotator_api_says():
     doc = tile_index(25.0, sr=SR, seconds_per_tile_levels=(10.0, 60.0), tile_width=512, height=128, fmax=8000)
     assert doc == {
         "levels": [
-            {"level": 0, "seconds_per_tile": 10.0, "tile_width": 512, "height": 128, "count": 3,
-             "fmin": 0, "fmax": 8000, "mel": True},
-            {"level": 1, "seconds_per_tile": 60.0, "tile_width": 512, "height": 128, "count": 1,
-             "fmin": 0, "fmax": 8000, "mel": True},
+            {
+                "level": 0,
+                "seconds_per_tile": 10.0,
+                "tile_width": 512,
+                "height": 128,
+                "count": 3,
+                "fmin": 0,
+                "fmax": 8000,
+                "mel": True,
+            },
+            {
+                "level": 1,
+                "seconds_per_tile": 60.0,
+                "tile_width": 512,
+                "height": 128,
+                "count": 1,
+                "fmin": 0,
+                "fmax": 8000,
+                "mel": True,
+            },
         ],
         "duration": 25.0,
     }
@@ -65,8 +81,9 @@ def test_tile_index_is_shaped_as_the_annotator_api_says():
 
 def test_tiles_cover_every_index_and_put_the_tone_in_its_mel_row():
     p = FeatureParams(sr=SR, n_fft=1024, hop_length=256)
-    tiles = spectrogram_tiles(tone(25.0), p, seconds_per_tile_levels=(10.0, 60.0), tile_width=256, height=64,
-                              fmax=8000.0)
+    tiles = spectrogram_tiles(
+        tone(25.0), p, seconds_per_tile_levels=(10.0, 60.0), tile_width=256, height=64, fmax=8000.0
+    )
     got = {(level, index): png for level, index, png in tiles}
     assert sorted(got) == [(0, 0), (0, 1), (0, 2), (1, 0)]
     # Row 0 is the top of the picture, so the highest band; 1 kHz sits in the nearest mel band.

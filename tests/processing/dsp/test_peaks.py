@@ -28,7 +28,10 @@ def brute_force(q, spp):
 def synthetic(channels, n, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(n) / SR
-    y = [0.6 * np.sin(2 * np.pi * (100 + 50 * c) * t) * np.exp(-t) + 0.2 * rng.standard_normal(n) for c in range(channels)]
+    y = [
+        0.6 * np.sin(2 * np.pi * (100 + 50 * c) * t) * np.exp(-t) + 0.2 * rng.standard_normal(n)
+        for c in range(channels)
+    ]
     return np.clip(np.stack(y), -1, 1).astype(np.float32)
 
 
@@ -72,8 +75,20 @@ def test_audiowaveform_json_layout_interleaves_min_max_per_channel():
     p = compute_peaks([y], samples_per_pixel=(4,), sample_rate=8000).levels[0]
     doc = p.to_audiowaveform_json()
     assert list(doc) == ["version", "channels", "sample_rate", "samples_per_pixel", "bits", "length", "data"]
-    assert (doc["version"], doc["channels"], doc["sample_rate"], doc["samples_per_pixel"], doc["bits"], doc["length"]) == (
-        2, 2, 8000, 4, 16, 2,
+    assert (
+        doc["version"],
+        doc["channels"],
+        doc["sample_rate"],
+        doc["samples_per_pixel"],
+        doc["bits"],
+        doc["length"],
+    ) == (
+        2,
+        2,
+        8000,
+        4,
+        16,
+        2,
     )
     q = to_int16(y)
     expected = [q[0, 0], q[0, 3], q[1, 3], q[1, 0], q[0, 4], q[0, 7], q[1, 7], q[1, 4]]

@@ -42,10 +42,19 @@ def flags(y, sr=SR, **kwargs):
 def test_clean_signal_trips_nothing():
     y = clean_speechlike()
     metrics = qa.qa_measure(y, SR)
-    assert qa.qa_flags(
-        metrics, qa.QAThresholds(), sample_rate=SR, channels=1, expected_sr=SR,
-        expected_channels=1, min_duration=1.0, max_duration=30.0,
-    ) == []
+    assert (
+        qa.qa_flags(
+            metrics,
+            qa.QAThresholds(),
+            sample_rate=SR,
+            channels=1,
+            expected_sr=SR,
+            expected_channels=1,
+            min_duration=1.0,
+            max_duration=30.0,
+        )
+        == []
+    )
     assert metrics.snr_db > 40
     assert metrics.clipped_ratio == 0.0 and metrics.clip_runs == 0
     assert metrics.peak_dbfs == pytest.approx(20 * math.log10(0.5), abs=0.01)
@@ -145,8 +154,12 @@ def test_wrong_rate_channels_and_duration_trip_their_checks():
     metrics = qa.qa_measure(stereo, SR)
     assert metrics.channels == 2
     result = qa.qa_flags(
-        metrics, qa.QAThresholds(), sample_rate=44100, expected_sr=SR,
-        expected_channels=1, min_duration=3.0,
+        metrics,
+        qa.QAThresholds(),
+        sample_rate=44100,
+        expected_sr=SR,
+        expected_channels=1,
+        min_duration=3.0,
     )
     assert result == ["duration", "sample_rate", "channels"]
     assert qa.qa_flags(metrics, max_duration=1.0) == ["duration"]

@@ -29,7 +29,7 @@ def speechlike(seconds, sr, channels=2, seed=0):
             length = int(rng.uniform(0.15, 0.4) * sr)
             t = np.arange(length) / sr
             burst = np.sin(2 * np.pi * rng.uniform(150, 400) * t) * np.hanning(length) * rng.uniform(0.2, 0.6)
-            out[c, position:position + length] += burst[: n - position]
+            out[c, position : position + length] += burst[: n - position]
             position += length + int(rng.uniform(0.1, 0.5) * sr)
     out += 3e-4 * rng.standard_normal(out.shape)
     return out.astype(np.float32)
@@ -49,7 +49,7 @@ def with_clipping(y):
 def stream_metrics(y, sr, block):
     stream = QAStream(sr, y.shape[0])
     for start in range(0, y.shape[1], block):
-        stream.push(y[:, start:start + block])
+        stream.push(y[:, start : start + block])
     return stream.finish()
 
 
@@ -71,7 +71,7 @@ def test_blockwise_loudness_matches_pyloudnorm_within_a_tenth_of_a_lu():
     reference = pyloudnorm.Meter(sr).integrated_loudness(y.T)
     stream = LoudnessStream(sr, 2)
     for start in range(0, y.shape[1], 1234):
-        stream.push(y[:, start:start + 1234])
+        stream.push(y[:, start : start + 1234])
     measured = stream.finish()
     assert math.isfinite(reference)
     assert abs(measured - reference) < 0.1
@@ -101,7 +101,7 @@ def test_blockwise_fingerprint_equals_whole_signal(sr, block):
     whole = fp.fingerprint(y, sr)
     stream = FingerprintStream(sr)
     for start in range(0, y.shape[1], block):
-        stream.push(y[:, start:start + block])
+        stream.push(y[:, start : start + block])
     got = stream.finish()
     assert len(got) == len(whole) and got.duration_s == whole.duration_s
     agree = np.mean(got.frames == whole.frames)

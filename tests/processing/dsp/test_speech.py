@@ -21,7 +21,7 @@ def say(text: str, voice: str = "en-us") -> tuple[np.ndarray, int]:
 
 def trim(y: np.ndarray, level: float = 0.01) -> np.ndarray:
     idx = np.flatnonzero(np.abs(y) > level)
-    return y[idx[0]: idx[-1] + 1]
+    return y[idx[0] : idx[-1] + 1]
 
 
 def joined(words: list[str], gap_s: float = 0.15) -> tuple[np.ndarray, int, list[tuple[float, float]]]:

@@ -14,8 +14,8 @@ from apps.processing.dsp import (
     iter_feature_blocks,
     load,
     stream_features,
+    streaming,
 )
-from apps.processing.dsp import streaming
 
 SR = 16000
 ALL = ("spectrogram", "mel", "mfcc", "chroma", "mel_db")

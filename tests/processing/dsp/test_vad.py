@@ -14,8 +14,9 @@ SR = 16000
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
     path = tmp_path_factory.mktemp("vad") / "speech.wav"
-    subprocess.run(["espeak-ng", "-v", "en", "-w", str(path), "Please call Stella and ask her to bring these things."],
-                   check=True)
+    subprocess.run(
+        ["espeak-ng", "-v", "en", "-w", str(path), "Please call Stella and ask her to bring these things."], check=True
+    )
     y, sr = sf.read(path, dtype="float32")
     return y, sr
 
@@ -41,8 +42,11 @@ def test_speech_is_found_with_regions_and_probabilities(speech):
 def test_no_speech_in_silence_noise_or_tones(kind):
     rng = np.random.default_rng(3)
     t = np.arange(3 * SR) / SR
-    y = {"silence": np.zeros(3 * SR), "white": 0.1 * rng.standard_normal(3 * SR),
-         "chord": sum(0.2 * np.sin(2 * np.pi * f * t) for f in (220, 277, 330))}[kind].astype(np.float32)
+    y = {
+        "silence": np.zeros(3 * SR),
+        "white": 0.1 * rng.standard_normal(3 * SR),
+        "chord": sum(0.2 * np.sin(2 * np.pi * f * t) for f in (220, 277, 330)),
+    }[kind].astype(np.float32)
     va = voice_activity(y, SR)
     assert va.regions == [] and va.speech_seconds == 0.0 and va.max_probability < 0.5
 

@@ -15,8 +15,10 @@ from apps.core.permissions import Role
 
 
 class Command(BaseCommand):
-    help = ("First-run setup for the embedded default: an admin, an annotator and a reviewer, and a demo project. "
-            "Safe to repeat.")
+    help = (
+        "First-run setup for the embedded default: an admin, an annotator and a reviewer, and a demo project. "
+        "Safe to repeat."
+    )
 
     def handle(self, **_):
         User = get_user_model()
@@ -29,8 +31,9 @@ class Command(BaseCommand):
             self._print(created)
             return
         admin = User.objects.filter(is_superuser=True).order_by("id").first()
-        project = services.project_create(name="Demo", created_by=admin,
-                                          description="Generated speech-like clips to try Earmark with.")
+        project = services.project_create(
+            name="Demo", created_by=admin, description="Generated speech-like clips to try Earmark with."
+        )
         # Two more people, so labelling and review (nobody reviews their own work) can be tried at once.
         for username, role in (("annotator", Role.ANNOTATOR), ("reviewer", Role.REVIEWER)):
             user = User.objects.filter(username=username).first()
@@ -40,8 +43,10 @@ class Command(BaseCommand):
                 created.append((username, password, f"{role.label.lower()} of Demo"))
             membership_set(project_id=project.id, user=user, role=role)
         self._print(created)
-        files = [(f"demo-{i + 1}.wav", io.BytesIO(demo_clip(i, seconds=4 + 2 * i, channels=2 if i == 3 else 1)))
-                 for i in range(5)]
+        files = [
+            (f"demo-{i + 1}.wav", io.BytesIO(demo_clip(i, seconds=4 + 2 * i, channels=2 if i == 3 else 1)))
+            for i in range(5)
+        ]
         # Higher apps seed their part (consent: speakers who consented to every purpose, so the clips are
         # processed and usable at once; annotation: the label schema) before the clips arrive.
         hook_call(DEMO_PROJECT_SEED, project=project, actor=admin, speaker_codes=("spk1", "spk2"))
@@ -53,5 +58,8 @@ class Command(BaseCommand):
         if not created:
             return
         lines = "\n".join(f"  {name:<10} password: {password}   ({what})" for name, password, what in created)
-        self.stdout.write(self.style.WARNING(
-            f"\n  Users created (passwords shown once; change one with `manage.py changepassword NAME`):\n{lines}\n"))
+        self.stdout.write(
+            self.style.WARNING(
+                f"\n  Users created (passwords shown once; change one with `manage.py changepassword NAME`):\n{lines}\n"
+            )
+        )

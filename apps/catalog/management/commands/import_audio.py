@@ -26,15 +26,26 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *, project, source, quiet=False, no_progress=False, **_):
-        proj = Project.objects.filter(id=int(project)).first() if project.isdigit() \
+        proj = (
+            Project.objects.filter(id=int(project)).first()
+            if project.isdigit()
             else Project.objects.filter(name=project).first()
+        )
         if proj is None:
             raise CommandError(f"no project {project!r}")
         # The bar goes to stderr with a fixed width, so it draws the same in a terminal, a pipe or a CI log.
         err = getattr(self.stderr, "_out", sys.stderr)
         out = getattr(self.stdout, "_out", sys.stdout)
-        bar = tqdm(unit="file", desc="importing", file=err, ncols=80, disable=no_progress, mininterval=0.5,
-                   dynamic_ncols=False, leave=True)
+        bar = tqdm(
+            unit="file",
+            desc="importing",
+            file=err,
+            ncols=80,
+            disable=no_progress,
+            mininterval=0.5,
+            dynamic_ncols=False,
+            leave=True,
+        )
         counts: Counter = Counter()
 
         def progress(result):
@@ -57,16 +68,18 @@ class Command(BaseCommand):
                 logging.getLogger(name).setLevel(logging.ERROR)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                runner(project=proj, progress=progress, total=lambda n: setattr(bar, "total", n) or bar.refresh(),
-                       **kwargs)
+                runner(
+                    project=proj, progress=progress, total=lambda n: setattr(bar, "total", n) or bar.refresh(), **kwargs
+                )
         except DomainError as exc:
             raise CommandError(exc.message) from None
         finally:
             bar.close()
             for name, level in saved.items():
                 logging.getLogger(name).setLevel(level)
-        summary = ", ".join([f"{counts['accepted']} accepted", f"{counts['duplicate']} duplicates"]
-                            + [f"{n} {status}" for status, n in counts.items()
-                               if status not in ("accepted", "duplicate", "rejected")]
-                            + [f"{counts['rejected']} rejected"])
+        summary = ", ".join(
+            [f"{counts['accepted']} accepted", f"{counts['duplicate']} duplicates"]
+            + [f"{n} {status}" for status, n in counts.items() if status not in ("accepted", "duplicate", "rejected")]
+            + [f"{counts['rejected']} rejected"]
+        )
         self.stdout.write(summary)

@@ -17,9 +17,27 @@ from config.env import VAR_DIR
 
 def web_command(addr: str, *, threads: int = 8) -> list[str]:
     """The embedded default's web server (benchmarks start the same one)."""
-    return [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", addr, "--workers", "1",
-            "--worker-class", "gthread", "--threads", str(threads), "--timeout", "300", "--graceful-timeout", "5",
-            "--access-logfile", "-", "--no-control-socket"]  # no socket in ~/.gunicorn: several servers may run
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        addr,
+        "--workers",
+        "1",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "300",
+        "--graceful-timeout",
+        "5",
+        "--access-logfile",
+        "-",
+        "--no-control-socket",
+    ]  # no socket in ~/.gunicorn: several servers may run
 
 
 class Command(BaseCommand):
@@ -36,12 +54,29 @@ class Command(BaseCommand):
         # Python's default for SIGTERM is to die at once and leave gunicorn and the worker serving.
         previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-Q", "default,dsp,exports,events,train",
-             "--concurrency", str(concurrency), "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-B",
+                "-Q",
+                "default,dsp,exports,events,train",
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(var / "celerybeat-schedule"),
+            ],
             env=env,
         )
         web = subprocess.Popen(web_command(addr), env=env, cwd=settings.BASE_DIR)
-        self.stdout.write(self.style.SUCCESS(f"Earmark is at http://{addr}/ — Ctrl-C stops the web server and the worker."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Earmark is at http://{addr}/ — Ctrl-C stops the web server and the worker.")
+        )
         try:
             while worker.poll() is None and web.poll() is None:
                 try:

@@ -13,5 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, project=None, **options):
         counts = purges_run_now(actor="system", project_id=project)
-        self.stdout.write(f"purged {counts['recordings']} recording(s) and {counts['speakers']} speaker "
-                          f"identit(ies); {counts['still_pending']} purge(s) still wait for their date")
+        self.stdout.write(
+            f"purged {counts['recordings']} recording(s) and {counts['speakers']} speaker "
+            f"identit(ies); {counts['still_pending']} purge(s) still wait for their date"
+        )

@@ -37,5 +37,7 @@ class Command(BaseCommand):
         bar.close()
         if release.status != "ready":
             raise CommandError(f"Release {release.id} failed: {release.error}")
-        self.stdout.write(f"release {release.id} (v{release.version}) ready: {release.stats.get('items')} examples, "
-                          f"manifest sha256 {release.content_hash}")
+        self.stdout.write(
+            f"release {release.id} (v{release.version}) ready: {release.stats.get('items')} examples, "
+            f"manifest sha256 {release.content_hash}"
+        )

@@ -40,8 +40,9 @@ class Command(BaseCommand):
         files = release_files(release=release, fmt=fmt)
         release_download_record(actor=None, release=release, fmt=fmt, path="(pull_release)")
         prefix = f"{release.storage_prefix}{fmt}/"
-        for relpath, digest in tqdm(files, unit="file", desc=f"v{release.version} {fmt}",
-                                    disable=opts["verbosity"] == 0):  # fmt: skip
+        for relpath, digest in tqdm(
+            files, unit="file", desc=f"v{release.version} {fmt}", disable=opts["verbosity"] == 0
+        ):
             target = os.path.join(out, *check_relpath(relpath).split("/"))
             os.makedirs(os.path.dirname(target), exist_ok=True)
             sha = hashlib.sha256()

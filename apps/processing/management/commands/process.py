@@ -13,8 +13,10 @@ from apps.processing.models import ACTIVE_STATUSES, ProcessingJob
 
 
 class Command(BaseCommand):
-    help = ("Process every usable recording of a project with its recipe (optionally set a new one first). "
-            "By default the workers do the work and this follows their progress; --inline runs it here.")
+    help = (
+        "Process every usable recording of a project with its recipe (optionally set a new one first). "
+        "By default the workers do the work and this follows their progress; --inline runs it here."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("project", help="project id or exact name")
@@ -42,13 +44,21 @@ class Command(BaseCommand):
             self._follow(parent.id, len(children))
         parent.refresh_from_db()
         agg = services.job_progress_aggregate(parent=parent)
-        self.stdout.write(self.style.SUCCESS(
-            f"Job {parent.id} {parent.status}: {agg['counts']['done']} done, {agg['counts']['failed']} failed, "
-            f"{agg['counts']['skipped']} skipped, {agg['counts']['queued'] + agg['counts']['running']} open."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Job {parent.id} {parent.status}: {agg['counts']['done']} done, {agg['counts']['failed']} failed, "
+                f"{agg['counts']['skipped']} skipped, {agg['counts']['queued'] + agg['counts']['running']} open."
+            )
+        )
 
     def _follow(self, parent_id: int, total: int) -> None:
-        with tqdm(total=100.0, unit="%", desc=f"job {parent_id}", file=self.stderr._out,
-                  bar_format="{l_bar}{bar}| {n:.1f}/{total:.0f}%") as bar:
+        with tqdm(
+            total=100.0,
+            unit="%",
+            desc=f"job {parent_id}",
+            file=self.stderr._out,
+            bar_format="{l_bar}{bar}| {n:.1f}/{total:.0f}%",
+        ) as bar:
             while True:
                 parent = ProcessingJob.objects.get(id=parent_id)
                 percent = services.job_progress_aggregate(parent=parent)["percent"] if total else 100.0
