@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from django.core.servers.basehttp import WSGIServer
 from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler, _StaticFilesHandler
-from rest_framework.authtoken.models import Token
 
 from tests.conftest import make_audio
 
@@ -98,7 +97,9 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(
     api, project_with_roles, live_server_127, tmp_path
 ):
     ids = _seed(api, project_with_roles)
-    token = Token.objects.get_or_create(user=project_with_roles[1]["manager"])[0].key
+    from apps.accounts.services import token_create
+
+    token = token_create(user=project_with_roles[1]["manager"], name="schemathesis").key
     config = tmp_path / "schemathesis.toml"
     config.write_text("[parameters]\n" + "".join(f'"path.{k}" = {v}\n' for k, v in ids.items() if v))
     junit = tmp_path / "junit.xml"

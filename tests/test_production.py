@@ -12,7 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _production_env(tmp_path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EARMARK_", "SECURE_", "DEBUG"))}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' process (Playwright's sync API), never in deployment.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "EARMARK_", "SECURE_", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"))
+    }
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings.base",

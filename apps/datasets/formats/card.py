@@ -142,7 +142,7 @@ def _audio_section(stats: Mapping[str, Any]) -> list[str]:
         out += [f"Audio: {encoding} at {audio.get('sample_rate')} Hz, from {source}.", ""]
     if processing:
         out += [f"Processing recipe `{processing.get('name') or 'unnamed'}` ({processing.get('hash', '')}):", ""]
-        rows = [[k, json.dumps(v)] for k, v in sorted((processing.get("audio") or {}).items())]
+        rows = [[k, json.dumps(v, sort_keys=True)] for k, v in sorted((processing.get("audio") or {}).items())]
         out += _table(["setting", "value"], rows) + [""] if rows else []
     feats = stats.get("features") or []
     params = processing.get("features") or {}
@@ -154,7 +154,9 @@ def _audio_section(stats: Mapping[str, Any]) -> list[str]:
         ]
     if params:
         out += ["Feature parameters (librosa, one STFT shared by every feature):", ""]
-        out += _table(["parameter", "value"], [[k, json.dumps(v)] for k, v in sorted(params.items())]) + [""]
+        out += _table(
+            ["parameter", "value"], [[k, json.dumps(v, sort_keys=True)] for k, v in sorted(params.items())]
+        ) + [""]
     return out
 
 
