@@ -80,7 +80,18 @@ class RecordingAdmin(admin.ModelAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "source", "status", "total", "accepted", "duplicates", "rejected", "created_at"]
+    list_display = [
+        "id",
+        "project",
+        "source",
+        "status",
+        "total",
+        "accepted",
+        "quarantined",
+        "duplicates",
+        "rejected",
+        "created_at",
+    ]
     list_filter = ["status", "source"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
 

@@ -186,6 +186,9 @@ class ImportBatch(LeasedWork):
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
+    quarantined = models.PositiveIntegerField(
+        default=0, help_text="Stored but held until their speaker's consent is recorded."
+    )
     duplicates = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     results = models.JSONField(default=list, blank=True)

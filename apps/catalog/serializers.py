@@ -75,6 +75,7 @@ class ImportBatchOutput(serializers.ModelSerializer):
             "processed",
             "percent",
             "accepted",
+            "quarantined",
             "duplicates",
             "rejected",
             "results",

@@ -93,11 +93,12 @@ class ProjectRecordingsView(ListAPIView):
         if len(results) == 1:
             # One file: the status code tells the whole story.
             only = results[0]
-            code = {"accepted": 201, "duplicate": 409, "rejected": 400}[only.status]
+            # quarantined: stored (201) but held; its message says why and for which speaker
+            code = {"accepted": 201, "quarantined": 201, "duplicate": 409, "rejected": 400}[only.status]
             return Response({"detail": only.message or "accepted", **body}, status=code)
         code = (
             status.HTTP_201_CREATED
-            if body["accepted"]
+            if body["accepted"] or body["quarantined"]
             else (status.HTTP_200_OK if body["duplicate"] else status.HTTP_400_BAD_REQUEST)
         )
         if code == 400:

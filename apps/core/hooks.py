@@ -51,7 +51,8 @@ RECORDING_GET_USABLE = hook_declare(
 )
 RECORDING_INGEST_CHECK = hook_declare(
     "recording_ingest_check",
-    "project, speaker (or None) → None; raises DomainError when consent says the file may not be stored. "
+    "project, speaker (or None) → None, or a reason in words when the file is stored but held in quarantine "
+    "(ingest reports it as 'quarantined'); raises DomainError when consent says the file may not be stored. "
     "Called by catalog ingest inside the recording's transaction, before anything is written.",
 )
 AUDIT_RECORD = hook_declare(

@@ -83,8 +83,8 @@
       return send(next[0], next[1], sidecar, totals).then(worker);
     }
     Promise.all([worker(), worker()]).then(function () {
-      var parts = [(totals.accepted || 0) + " accepted", (totals.duplicate || 0) + " duplicate" + (totals.duplicate === 1 ? "" : "s"),
-                   (totals.rejected || 0) + " rejected"];
+      var parts = [(totals.accepted || 0) + " accepted", (totals.quarantined || 0) + " quarantined (waiting for consent)",
+                   (totals.duplicate || 0) + " duplicate" + (totals.duplicate === 1 ? "" : "s"), (totals.rejected || 0) + " rejected"];
       summary.querySelector("[data-role=totals]").textContent = rows.length + " file" + (rows.length === 1 ? "" : "s") + ": " + parts.join(", ") +
         ". Accepted recordings are being processed now.";
       summary.hidden = false; button.disabled = false; picked = []; input.value = ""; showPicked();
@@ -100,7 +100,7 @@
     const status = document.getElementById("import-status");
     const poll = id => fetch("/api/v1/imports/" + id + "/", {credentials: "same-origin"}).then(r => r.json()).then(b => {
       status.textContent = `import ${b.id}: ${b.status}, ${b.processed}/${b.total} files (${b.accepted} accepted, ` +
-        `${b.duplicates} duplicates, ${b.rejected} rejected)${b.error ? " — " + b.error : ""}`;
+        `${b.quarantined} quarantined, ${b.duplicates} duplicates, ${b.rejected} rejected)${b.error ? " — " + b.error : ""}`;
       if (b.status === "queued" || b.status === "running") setTimeout(() => poll(id), 1500);
     });
     importForm.addEventListener("submit", async e => {

@@ -31,7 +31,7 @@ def test_import_audio_command_reports_each_file(project_with_roles, folder):
     out = io.StringIO()
     call_command("import_audio", "Speech", str(folder), stdout=out, stderr=io.StringIO())
     lines = out.getvalue().splitlines()
-    assert lines[-1] == "2 accepted, 1 duplicates, 2 rejected"
+    assert lines[-1] == "1 accepted, 1 quarantined, 1 duplicates, 2 rejected"  # s9 has no consent (issue 12)
     assert "rejected    .hidden.wav  (its name starts with a dot (a hidden file), so it was not imported)" in lines
     assert "accepted    a.wav" in lines and any(
         line.startswith("duplicate   c-copy.wav  (duplicate of recording") for line in lines
@@ -62,7 +62,7 @@ def test_api_folder_import_runs_with_progress(
     detail = api(users["manager"]).get(f"/api/v1/imports/{response.json()['id']}/").json()
     assert (detail["status"], detail["total"], detail["processed"], detail["percent"]) == ("done", 5, 5, 100.0)
     # The hidden file gets a result of its own (issue 14: every file of a folder is answered for).
-    assert (detail["accepted"], detail["duplicates"], detail["rejected"]) == (2, 1, 2)
+    assert (detail["accepted"], detail["quarantined"], detail["duplicates"], detail["rejected"]) == (1, 1, 1, 2)
 
 
 def test_folder_source_outside_import_roots_is_refused(project_with_roles, folder, settings, tmp_path):

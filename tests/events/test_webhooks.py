@@ -142,6 +142,7 @@ def test_deliveries_are_signed_retried_after_a_500_until_a_200_and_carry_ids_onl
                 "status",
                 "counts",
                 "accepted",
+                "quarantined",
                 "duplicate",
                 "rejected",
                 "store",

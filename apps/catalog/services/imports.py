@@ -337,8 +337,8 @@ def _s3_reason(exc) -> str:
 
 
 def result_counts(results: list[IngestResult]) -> dict[str, int]:
-    """How many files were accepted, duplicates or rejected (and any other status a result carries)."""
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    """How many files were accepted, quarantined, duplicates or rejected (and any other status a result carries)."""
+    counts = {"accepted": 0, "quarantined": 0, "duplicate": 0, "rejected": 0}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
     return counts
@@ -361,6 +361,7 @@ def import_zip_recorded(
             results=[r.as_dict() for r in results],
             created_by=created_by,
             accepted=counts["accepted"],
+            quarantined=counts["quarantined"],
             duplicates=counts["duplicate"],
             rejected=counts["rejected"],
         )
@@ -390,7 +391,9 @@ class ImportLost(Exception):
 
 
 def _batch_record(batch_id: int, token: str, result: IngestResult) -> None:
-    counter = {"accepted": "accepted", "duplicate": "duplicates", "rejected": "rejected"}[result.status]
+    counter = {"accepted": "accepted", "quarantined": "quarantined", "duplicate": "duplicates", "rejected": "rejected"}[
+        result.status
+    ]
     if not ImportBatch.objects.filter(id=batch_id, claim_token=token, status=ImportStatus.RUNNING).update(
         processed=F("processed") + 1, **{counter: F(counter) + 1}
     ):
@@ -427,7 +430,12 @@ def import_batch_fail(*, batch_id: int, error: str, token: str | None = None) ->
             import_id=batch_id,
             project_id=batch.project_id,
             status=ImportStatus.FAILED,
-            counts={"accepted": batch.accepted, "duplicate": batch.duplicates, "rejected": batch.rejected},
+            counts={
+                "accepted": batch.accepted,
+                "quarantined": batch.quarantined,
+                "duplicate": batch.duplicates,
+                "rejected": batch.rejected,
+            },
         )
     return True
 
@@ -447,6 +455,7 @@ def import_batch_run(*, batch_id: int) -> ImportBatch | None:
         error="",
         processed=0,
         accepted=0,
+        quarantined=0,
         duplicates=0,
         rejected=0,
     )

@@ -35,7 +35,9 @@ _BATCH = 100  # files per transaction in a batch upload
 @dataclass
 class IngestResult:
     name: str
-    status: str  # accepted | duplicate | rejected
+    status: (
+        str  # accepted | quarantined (stored, held until consent: extra has reason and speaker) | duplicate | rejected
+    )
     message: str = ""
     recording_id: int | None = None
     extra: dict = field(default_factory=dict)
@@ -206,7 +208,11 @@ def _ingest_spooled(
             speaker = speaker_get_or_create(project=project, code=speaker_code) if speaker_code else None
             language = language_get_or_create(tag=language_tag) if language_tag else None
             _check_project_rules(project, speaker, language)
-            hook_call(RECORDING_INGEST_CHECK, project=project, speaker=speaker)  # consent decides, not the catalogue
+            # consent decides, not the catalogue: it raises (reject) or says why the file is held (quarantine)
+            held = next(
+                (reason for reason in hook_call(RECORDING_INGEST_CHECK, project=project, speaker=speaker) if reason),
+                None,
+            )
             wrote = _store_once(key, spooled)
             recording = Recording.objects.create(
                 project=project,
@@ -226,7 +232,7 @@ def _ingest_spooled(
                 metadata=metadata,
                 created_by=created_by,
             )
-            if queue:
+            if queue and not held:  # a held recording's processing is queued the moment consent releases it
                 hook_call(RECORDING_INGESTED, recording=recording)
     except DomainError as exc:
         _discard(key, wrote)
@@ -241,13 +247,16 @@ def _ingest_spooled(
         raise
     if wrote and written is not None:
         written.append(key)
-    return IngestResult(
-        clean,
-        "accepted",
-        "",
-        recording.id,
-        {"duration": round(info.duration, 3), "sample_rate": info.sample_rate, "channels": info.channels},
-    )
+    facts = {"duration": round(info.duration, 3), "sample_rate": info.sample_rate, "channels": info.channels}
+    if held:
+        return IngestResult(
+            clean,
+            "quarantined",
+            f"{clean}: held in quarantine: {held}; it is stored but used nowhere until that consent is recorded",
+            recording.id,
+            {**facts, "reason": held, "speaker": speaker.code},
+        )
+    return IngestResult(clean, "accepted", "", recording.id, facts)
 
 
 def _discard(key: str, wrote: bool) -> None:

@@ -78,17 +78,16 @@ def policy_set(*, project: Project, actor, **fields) -> ProjectConsentPolicy:
     return policy
 
 
-def recording_ingest_check(*, project, speaker) -> None:
+def recording_ingest_check(*, project, speaker) -> str | None:
     """Raise DomainError when the project's ingest purposes are not granted for ``speaker`` and it rejects.
 
-    With ``on_missing = quarantine`` (the default) the file is stored but the
-    consent selector keeps it out of every path until consent is recorded.
+    With ``on_missing = quarantine`` (the default) the file is stored but the consent selector keeps it out of
+    every path until consent is recorded; the answer is then the reason, in words, that ingest reports with its
+    ``quarantined`` result. None when the file may be stored and used (or names no speaker).
     """
     if speaker is None:
-        return
+        return None
     policy = policy_get(project.id)
-    if policy.on_missing != OnMissing.REJECT:
-        return
     need = policy.ingest_mask
     now = timezone.now()
     masks = [
@@ -99,16 +98,17 @@ def recording_ingest_check(*, project, speaker) -> None:
         if expires is None or expires > now
     ]
     if any(mask & need == need for mask in masks):
-        return
+        return None
     held = 0
     for mask in masks:
         held |= mask
     missing = mask_to_purposes(need & ~held) or mask_to_purposes(need)
-    if missing:
+    if policy.on_missing == OnMissing.REJECT:
         raise DomainError(
             f"speaker {speaker.code} has no consent on record for {', '.join(missing)}, "
             f"which this project needs before it accepts their recordings"
         )
+    return f"speaker {speaker.code} has no consent on record for {', '.join(missing)}"
 
 
 @transaction.atomic

@@ -78,8 +78,16 @@ class Command(BaseCommand):
             for name, level in saved.items():
                 logging.getLogger(name).setLevel(level)
         summary = ", ".join(
-            [f"{counts['accepted']} accepted", f"{counts['duplicate']} duplicates"]
-            + [f"{n} {status}" for status, n in counts.items() if status not in ("accepted", "duplicate", "rejected")]
+            [
+                f"{counts['accepted']} accepted",
+                f"{counts['quarantined']} quarantined",
+                f"{counts['duplicate']} duplicates",
+            ]
+            + [
+                f"{n} {status}"
+                for status, n in counts.items()
+                if status not in ("accepted", "quarantined", "duplicate", "rejected")
+            ]
             + [f"{counts['rejected']} rejected"]
         )
         self.stdout.write(summary)
