@@ -21,6 +21,8 @@ from apps.consent.services.optout import (
     optout_token_read,
 )
 from apps.consent.services.purge import purges_due_for_speaker, purges_run_now
+from apps.consent.services.speakers import recording_speaker_change
+from apps.consent.services.speech import recording_speech_confirm
 from apps.core.errors import DomainError
 from apps.core.permissions import MANAGERS
 
@@ -165,6 +167,10 @@ CONFIRM = {
     "deleted {when}. This cannot be undone.",
     "purge_now": "Run the purges that are due now in this project? {due} recording(s) are due; their audio and "
     "everything made from it are deleted for good.",
+    "speech_confirm": "Confirm that recording {recording} holds no identifiable voice? The speech detector heard "
+    "{seconds} s of what sounds like speech in it (probability up to {probability}). Once you confirm, it is used "
+    "like any recording without a speaker (annotation, review, releases) with no consent asked, and your decision "
+    "is written to the audit log under your name.",
 }
 
 
@@ -188,6 +194,7 @@ def consent_manage_page(request, project_id):
     speakers = selectors.speaker_list(request.user, project_id=project.id).prefetch_related("consent_records")
     context["speakers"] = speakers[:500]
     context["quarantined"] = selectors.speakers_quarantined(project_id=project.id)
+    context["speech_held"] = selectors.recordings_held_for_speech(project_id=project.id)[:500]
     context["purges"] = selectors.purges_summary(project_id=project.id)
     return render(request, "consent/manage.html", context, status=status)
 
@@ -219,6 +226,15 @@ def _recording_id(request) -> int:
     return int(raw)
 
 
+def _speech_held(request, project):
+    """The speech check of the recording named in the form, held in this project, or a 404 in words."""
+    recording_id = _recording_id(request)
+    check = selectors.recordings_held_for_speech(project_id=project.id).filter(recording_id=recording_id).first()
+    if check is None:
+        raise DomainError(f"Recording {recording_id} is not held for speech in this project.", status_code=404)
+    return check
+
+
 def _confirm(request, project, action):
     """The 'are you sure' page: what will happen, with the same form fields and confirm=yes."""
     when = _grace_text()
@@ -231,6 +247,13 @@ def _confirm(request, project, action):
     elif action == "withdraw":
         record = _consent(request, project)
         words.update(consent=record.id, code=record.speaker.code)
+    elif action == "speech_confirm":
+        check = _speech_held(request, project)
+        words.update(
+            recording=check.recording_id,
+            seconds=f"{check.speech_seconds:.1f}",
+            probability=f"{check.max_probability:.2f}",
+        )
     fields = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "confirm")}
     return render(
         request,
@@ -295,6 +318,8 @@ def _manage_action(request, project):
             f"identit(ies); {counts['still_pending']} purge(s) still wait for their date.",
         )
         return None
+    if action in ("speech_confirm", "speech_speaker"):
+        return _speech_action(request, project, action)
     record = _consent(request, project)
     if action == "link":
         return request.build_absolute_uri(f"/optout/{optout_token_make(consent=record, actor=request.user)}/")
@@ -305,6 +330,32 @@ def _manage_action(request, project):
         )
         return None
     raise DomainError("Unknown action.")
+
+
+def _speech_action(request, project, action):
+    """A recording held for speech: confirm no identifiable voice (audited), or name who speaks in it."""
+    check = _speech_held(request, project)
+    if action == "speech_confirm":
+        recording_speech_confirm(recording_id=check.recording_id, actor=request.user)
+        messages.success(
+            request,
+            f"Recording {check.recording_id}: you confirmed it holds no identifiable voice (written to the audit "
+            "log). It is usable again like any recording without a speaker.",
+        )
+        return None
+    speaker = _speaker(request, project)
+    recording_speaker_change(recording_id=check.recording_id, speaker_id=speaker.id, actor=request.user)
+    usable = selectors.recording_is_usable(None, Purpose.STORE, check.recording_id)
+    messages.success(
+        request,
+        f"Recording {check.recording_id} now names speaker {speaker.code}: "
+        + (
+            "their consent covers it, so it is usable now."
+            if usable
+            else "it stays held until their consent is recorded (see the quarantined speakers above)."
+        ),
+    )
+    return None
 
 
 def _done_text(head: str, result: dict) -> str:

@@ -1,6 +1,6 @@
 """The consent panel of the catalogue's recording page (registered for the recording_panels hook)."""
 
-from apps.consent.models import ConsentRecord
+from apps.consent.models import ConsentRecord, SpeechCheck
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_is_usable
 
@@ -11,6 +11,8 @@ def recording_consent_panel(*, actor, recording) -> dict:
     rows = [("Usable now for", ", ".join(usable) or "nothing (quarantined or withdrawn)")]
     if recording.speaker_id is None:
         rows.append(("Speaker", "none named (needs no consent while no speech is detected)"))
+        check = SpeechCheck.objects.filter(recording_id=recording.id).first()
+        rows.append(("Speech detector", check.get_state_display() if check else "not run yet (processing runs it)"))
         return {"order": 20, "title": "Consent", "testid": "consent", "rows": rows}
     records = ConsentRecord.objects.filter(speaker_id=recording.speaker_id).order_by("-granted_at")[:10]
     table = [

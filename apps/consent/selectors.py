@@ -224,6 +224,19 @@ def speakers_quarantined(*, project_id) -> QuerySet:
     )
 
 
+def recordings_held_for_speech(*, project_id) -> QuerySet:
+    """Speech checks of a project's speakerless recordings held because the detector found speech (a manager
+    names a speaker or confirms no identifiable voice), oldest first, with their recording."""
+    return (
+        SpeechCheck.objects.filter(
+            state=SpeechCheckState.HELD, recording__project_id=project_id, recording__speaker__isnull=True
+        )
+        .exclude(recording__status=RecordingStatus.PURGED)
+        .select_related("recording")
+        .order_by("recording_id")
+    )
+
+
 def recording_project_id(recording_id) -> int | None:
     """The project of a recording, whatever its consent state (for permission checks before a decision)."""
     return Recording.objects.filter(pk=recording_id).values_list("project_id", flat=True).first()
