@@ -327,6 +327,9 @@ EARMARK_TRAIN_LEASE_SECONDS = env.int("EARMARK_TRAIN_LEASE_SECONDS", default=600
 
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)
+# PostgreSQL: after a purge batch also rewrite the large purged tables (recordings, regions, annotation versions,
+# release items) with VACUUM FULL, so no old row version stays in their files (locks each table while it is copied).
+EARMARK_PURGE_VACUUM_FULL = env.bool("EARMARK_PURGE_VACUUM_FULL", default=False)
 EARMARK_OPTOUT_LINK_DAYS = env.int("EARMARK_OPTOUT_LINK_DAYS", default=90)
 
 # --- webhooks -----------------------------------------------------------------

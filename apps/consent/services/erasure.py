@@ -5,26 +5,34 @@ replaced row content is overwritten with zeros in the main file; but in WAL mode
 the ``-wal`` file until a checkpoint copies the pages back and the WAL is truncated: we run
 ``PRAGMA wal_checkpoint(TRUNCATE)`` after each purge batch.
 
-PostgreSQL never overwrites in place: an UPDATE or DELETE leaves the old row version in the table file until
-VACUUM marks its space free and a later write reuses it; WAL segments and base backups keep it until they
-rotate. After each purge batch we VACUUM the tables that held the purged data (space becomes reusable at
-once); ``VACUUM FULL`` on those tables in a maintenance window rewrites them and removes the old versions
-from disk for certain (docs/consent.md says so).
+PostgreSQL never overwrites in place: an UPDATE or DELETE leaves the old row version in the table file; plain
+VACUUM marks its space free (and truncates empty pages at the end of the file) but the bytes stay in the page
+until a later write reuses them; WAL segments and base backups keep them until they rotate. After each purge
+batch we rewrite the small identity tables with ``VACUUM FULL`` (their old versions leave the database files at
+once) and VACUUM the large ones; ``EARMARK_PURGE_VACUUM_FULL`` rewrites those too (a lock on each table while
+it is copied), otherwise a purged recording's old file name or transcript can stay in free space until reused
+(docs/consent.md says so).
 """
 
+from django.conf import settings
 from django.db import connection
 
-# Tables that hold direct identifiers, free text or transcripts that a purge wipes or blanks.
-PURGED_TABLES = [
+# Tables that hold direct identifiers and free text about a person: one row per speaker or consent, small, so
+# rewriting them after each purge batch is cheap.
+IDENTITY_TABLES = [
     "catalog_speakeridentity",
     "catalog_speaker",
-    "catalog_recording",
     "consent_consentrecord",
     "consent_recordingwithdrawal",
+]
+# Tables whose rows a purge blanks (file names, transcripts): large; rewritten only with EARMARK_PURGE_VACUUM_FULL.
+CONTENT_TABLES = [
+    "catalog_recording",
     "annotation_region",
     "annotation_annotationversion",
     "datasets_releaseitem",
 ]
+PURGED_TABLES = IDENTITY_TABLES + CONTENT_TABLES
 
 
 def database_forget_deleted() -> str:
@@ -38,8 +46,9 @@ def database_forget_deleted() -> str:
             return "sqlite:wal_checkpoint"
         if connection.vendor == "postgresql":
             existing = set(connection.introspection.table_names(cursor))
-            tables = [t for t in PURGED_TABLES if t in existing]
-            for table in tables:
-                cursor.execute(f'VACUUM (ANALYZE) "{table}"')  # names from the list above, not from input
-            return "postgresql:vacuum"
+            full = set(IDENTITY_TABLES) | (set(CONTENT_TABLES) if settings.EARMARK_PURGE_VACUUM_FULL else set())
+            for table in (t for t in PURGED_TABLES if t in existing):
+                # names from the lists above, never from input
+                cursor.execute(f'VACUUM ({"FULL, " if table in full else ""}ANALYZE) "{table}"')
+            return "postgresql:vacuum_full" if settings.EARMARK_PURGE_VACUUM_FULL else "postgresql:vacuum"
     return ""
