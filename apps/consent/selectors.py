@@ -237,6 +237,17 @@ def recordings_held_for_speech(*, project_id) -> QuerySet:
     )
 
 
+def speech_verdicts(*, recording_ids) -> dict[str, int]:
+    """The speech detector's verdicts on these recordings, counted by state (``clear``, ``confirmed``, ``held``)
+    plus ``unchecked`` for those it has not checked (for a data card: which speakerless audio holds no voice)."""
+    ids = set(recording_ids)
+    counts = dict.fromkeys(["clear", "confirmed", "held"], 0)
+    for state in SpeechCheck.objects.filter(recording_id__in=ids).values_list("state", flat=True):
+        counts[state] = counts.get(state, 0) + 1
+    counts["unchecked"] = len(ids) - sum(counts.values())
+    return counts
+
+
 def recording_project_id(recording_id) -> int | None:
     """The project of a recording, whatever its consent state (for permission checks before a decision)."""
     return Recording.objects.filter(pk=recording_id).values_list("project_id", flat=True).first()

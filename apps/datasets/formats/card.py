@@ -8,6 +8,8 @@
 - speakers: {"count": int, "demographics": {"gender": {value: count}, "age_band": {...}}}
 - labels, languages: {name: count}; summed over the splits when absent
 - consent_purposes: [purpose, ...]; collection, annotation: free text
+- speakerless: {"clear", "confirmed", "held", "unchecked": count}: the speech detector's verdicts on the
+  recordings that name no speaker (consent's speech_verdicts)
 - agreement: {metric: value}; limitations: [text, ...]; checksum: hex digest
 - citation: text; formats: [format, ...] (for the header's configs when `format` is absent)
 - audio: {"format", "sample_rate", "source"}; processing: {"name", "hash", "audio": {..}, "features": {..}};
@@ -160,6 +162,44 @@ def _audio_section(stats: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _speakerless_section(verdicts: Mapping[str, int] | None) -> list[str]:
+    """What the speech detector said of the recordings that name no speaker (included without consent)."""
+    if verdicts is None:  # a card from before the detector: say nothing it cannot back
+        return [
+            "Recordings that name no speaker were included without a consent grant; no speech detector's verdict "
+            "is recorded for them, so they may contain voices.",
+            "",
+        ]
+    total = sum(verdicts.values())
+    if not total:
+        return ["Every recording in this release names a speaker.", ""]
+    checked = total - verdicts.get("unchecked", 0)
+    clear, confirmed = verdicts.get("clear", 0), verdicts.get("confirmed", 0)
+    out = [
+        f"{total} recording(s) name no speaker and were included without a consent grant. The speech detector "
+        f"(Silero VAD) checked {checked} of them:",
+        "",
+    ]
+    out += _table(
+        ["detector verdict", "recordings"],
+        [
+            ["no speech detected (no voice data)", clear],
+            ["speech detected; a manager confirmed no identifiable voice", confirmed],
+            ["speech detected, held (not included)", verdicts.get("held", 0)],
+            ["not checked (may contain voices)", verdicts.get("unchecked", 0)],
+        ],
+    ) + [""]
+    if clear == total:
+        out += ["All of them are no voice data: the detector found no speech in any.", ""]
+    else:
+        out += [
+            f"Only the {clear} in which the detector found no speech count as no voice data; the rest may contain "
+            "voices (confirmed as not identifiable by a manager, or not checked).",
+            "",
+        ]
+    return out
+
+
 def render_data_card(stats: Mapping[str, Any]) -> str:
     splits = stats.get("splits", {})
     order = _ordered_splits(splits)
@@ -225,10 +265,10 @@ def render_data_card(stats: Mapping[str, Any]) -> str:
     out += [
         "Every speaker in this release had a live consent grant covering: "
         + (", ".join(f"`{p}`" for p in sorted(purposes)) if purposes else "(not stated)")
-        + ". Recordings that name no speaker were included without a consent grant; no speech detector has "
-        "checked them, so they may contain voices.",
+        + ".",
         "",
     ]
+    out += _speakerless_section(stats.get("speakerless"))
     out += ["## Collection", "", stats.get("collection") or "Not described.", ""]
     out += _audio_section(stats)
     out += ["## Annotation", "", stats.get("annotation") or "Not described.", ""]

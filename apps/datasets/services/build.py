@@ -27,7 +27,7 @@ from apps.annotation.models import Region
 from apps.catalog.models import Speaker
 from apps.consent.models import ProjectConsentPolicy
 from apps.consent.purposes import PURPOSE_BITS, Purpose, mask_to_purposes
-from apps.consent.selectors import recordings_usable
+from apps.consent.selectors import recordings_usable, speech_verdicts
 from apps.core.errors import DomainError
 from apps.core.hooks import RELEASE_PUBLISHED, hook_call
 from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
@@ -302,6 +302,7 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
             **({"k_anonymity": K_ANONYMITY} if public else {}),
         },
         "consent_purposes": _purposes_required(release.project_id, spec["purpose"]),
+        "speakerless": speech_verdicts(recording_ids={i.recording_ref for i in items if not i.speaker_code}),
         "collection": f"{len({i.recording_ref for i in items})} recordings of project {release.project.name!r}, "
         "ingested into Earmark and kept only while their speakers' consent holds.",
         "annotation": (
