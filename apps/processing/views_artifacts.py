@@ -23,7 +23,7 @@ from apps.processing import selectors
 from apps.processing.serializers import PeaksQuery
 
 NPY_KINDS = re.compile(r"^(spectrogram|mel|mfcc|mfcc_delta|mfcc_delta2|chroma|mel_specaug_\d+)$")
-JSON_KINDS = {"voiced_segments", "qa"}
+JSON_KINDS = {"voiced_segments", "voice_activity", "qa"}
 AUDIO_KINDS = re.compile(r"^(audio|audio_aug_\d+)$")
 JSON_MAX_VALUES = 16 * 1024
 DEFAULT_MAX_LENGTH = 20000
@@ -55,7 +55,8 @@ class RecordingPeaksView(APIView):
 
 class RecordingFeatureView(APIView):
     """A feature: .npy download (?format=json for small slices; ?start=&end= in seconds pick frames), JSON for
-    voiced_segments and qa. Chunked artifacts are read only as far as the slice needs."""
+    voiced_segments, voice_activity (Silero VAD's speech regions) and qa. Chunked artifacts are read only as far
+    as the slice needs."""
 
     @extend_schema(
         parameters=[

@@ -122,6 +122,10 @@ export class Api {
     return this.get(`recordings/${recordingId}/features/voiced_segments`);
   }
 
+  voiceActivity(recordingId) {
+    return this.get(`recordings/${recordingId}/features/voice_activity`);
+  }
+
   tileIndex(recordingId) {
     return this.get(`recordings/${recordingId}/spectrogram/tiles/`);
   }

@@ -25,7 +25,7 @@ import { ReviewPanel } from './review.js';
 import { Spectrogram } from './spectrogram.js';
 import { Store } from './store.js';
 import { SuggestionsLayer } from './suggestions.js';
-import { fetchModelSuggestions, modelSegments, showQueueOrder } from './model-suggestions.js';
+import { fetchModelSuggestions, modelSegments, showQueueOrder, speechSegments } from './model-suggestions.js';
 import { clamp, debounce, mixInto } from './util.js';
 import { Waveform } from './waveform.js';
 import { PageEditing } from './page-editing.js';
@@ -173,6 +173,7 @@ class AnnotatorPage {
     const maxLength = clamp(Math.round(width * 4), 2000, 16000);
     // Everything the first paint needs, in parallel; voiced segments and tiles follow on their own.
     const voicedPromise = this.api.voicedSegments(rid).catch(() => null);
+    const speechPromise = this.api.voiceActivity(rid).catch(() => null);
     const modelPromise = fetchModelSuggestions(this.api, rid);
     const tilesPromise = this.api.tileIndex(rid).catch(() => null);
     const [schema, rec, peaks] = await Promise.all([
@@ -275,11 +276,12 @@ class AnnotatorPage {
     window.dispatchEvent(new CustomEvent('earmark:annotator-ready', { detail: { annotationId: annotation.id } }));
     setTimeout(() => waveform.attachAudio(), 0);
 
-    Promise.all([voicedPromise, modelPromise]).then(([v, m]) => {
+    Promise.all([voicedPromise, modelPromise, speechPromise]).then(([v, m, va]) => {
       if (this.item !== item) return;
       item.voiced = (v && v.segments) || [];
-      // A ready project model's labelled regions take the place of bare voice activity.
-      item.suggestions.setSegments(modelSegments(m) || item.voiced);
+      // A ready project model's labelled regions take the place of bare voice activity; where the speech
+      // detector heard speech, its regions take the place of the energy detector's.
+      item.suggestions.setSegments(modelSegments(m) || speechSegments(va) || item.voiced);
       this._renderPanel();
     });
     tilesPromise.then((index) => {

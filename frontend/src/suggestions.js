@@ -34,7 +34,7 @@ export class SuggestionsLayer {
     this.segments = (segments || [])
       .map((seg, i) => {
         const s = Array.isArray(seg) ? { start: seg[0], end: seg[1] } : { ...seg };
-        const prefix = s.source ? `model-${s.source.model}-` : '';
+        const prefix = s.source ? `model-${s.source.model}-` : s.detector ? `${s.detector}-` : '';
         return { ...s, id: `suggestion-${prefix}${i}`, start: Number(s.start), end: Number(s.end) };
       })
       .filter((s) => s.end > s.start);
