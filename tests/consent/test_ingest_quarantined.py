@@ -9,7 +9,6 @@ import pytest
 from django.core.management import call_command
 
 from apps.catalog.models import ImportBatch, Recording, Speaker
-from apps.catalog.services import import_source_create
 from apps.processing.models import ProcessingJob
 from tests.conftest import make_audio
 
@@ -108,6 +107,8 @@ def held_folder(tmp_path, settings):
 
 
 def test_folder_import_run_counts_quarantined(api, project_with_roles, held_folder, django_capture_on_commit_callbacks):
+    from apps.catalog.services import import_source_create
+
     project, users = project_with_roles
     source = import_source_create(name="drop", kind="folder", path=str(held_folder), projects=[project])
     client = api(users["manager"])

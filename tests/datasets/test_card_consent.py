@@ -3,8 +3,6 @@ says so, and states how many of them it checked and its verdicts."""
 
 import pytest
 
-from apps.consent.models import SpeechCheck
-from apps.consent.services.speech import recording_speech_check
 from apps.datasets.formats.card import render_data_card
 from tests.datasets.conftest import annotate, stored_recording
 from tests.datasets.test_release_build import build
@@ -23,6 +21,9 @@ def test_card_of_speakers_only_says_so():
 
 @pytest.mark.django_db
 def test_release_card_reports_the_detector_verdicts_on_speakerless_recordings(corpus):
+    from apps.consent.models import SpeechCheck
+    from apps.consent.services.speech import recording_speech_check
+
     project, users = corpus["project"], corpus["users"]
     label = corpus["labels"]["dog"]
     speakerless = []
