@@ -1,8 +1,11 @@
 """Admin: read-mostly; the one write (withdraw) goes through the service."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 
 from apps.catalog.admin import RecordingAdmin
 from apps.catalog.models import Recording
@@ -53,8 +56,23 @@ class ProjectConsentPolicyAdmin(admin.ModelAdmin):
     list_display = ["project", "on_missing", "retention_days"]
 
 
-@admin.action(description="Withdraw the selected consents (every purpose)")
+@admin.action(description="Withdraw the selected consents (every purpose)…")
 def withdraw_selected(modeladmin, request, queryset):
+    """Asks first (a confirmation page naming each consent and when the data goes), then withdraws and says so."""
+    if request.POST.get("post") != "yes":
+        grace = float(settings.EARMARK_PURGE_GRACE_DAYS)
+        return TemplateResponse(
+            request,
+            "admin/consent/withdraw_selected_confirm.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": "Withdraw these consents?",
+                "opts": modeladmin.model._meta,
+                "records": queryset.select_related("speaker"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "when": "on the next purge run" if grace <= 0 else f"after the grace period of {grace:g} day(s)",
+            },
+        )
     done = 0
     for record in queryset:
         try:

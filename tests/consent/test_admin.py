@@ -25,11 +25,14 @@ def test_audit_events_cannot_be_changed_or_deleted_in_the_admin(staff):
     assert AuditEvent.objects.get(pk=event.id).action == "x.y"
 
 
-def test_admin_withdraw_action_calls_the_service(staff, consent_world):
+def test_admin_withdraw_action_asks_first_then_calls_the_service(staff, consent_world):
     w = consent_world
-    response = staff.post(
-        "/admin/consent/consentrecord/", {"action": "withdraw_selected", "_selected_action": [w["bob_consent"].id]}
-    )
-    assert response.status_code == 302
+    form = {"action": "withdraw_selected", "_selected_action": [w["bob_consent"].id]}
+    ask = staff.post("/admin/consent/consentrecord/", form)
+    assert ask.status_code == 200 and b"Withdraw every purpose of these 1 consent(s)?" in ask.content
+    assert b"speaker bob-code" in ask.content
+    assert ConsentRecord.objects.get(pk=w["bob_consent"].id).status == "granted"  # nothing happened yet
+    response = staff.post("/admin/consent/consentrecord/", {**form, "post": "yes"}, follow=True)
+    assert b"1 consent(s) withdrawn" in response.content
     assert ConsentRecord.objects.get(pk=w["bob_consent"].id).status == "withdrawn"
     assert AuditEvent.objects.filter(action="consent.withdrawn", object_id=str(w["bob_consent"].id)).exists()
