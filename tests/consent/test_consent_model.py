@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
+    Bundle,
     RuleBasedStateMachine,
     initialize,
     invariant,
@@ -61,6 +62,7 @@ BIT = PURPOSE_BITS
 SPEAKERS = 3
 # recording index -> speaker index (None: a recording that names no speaker)
 RECORDING_SPEAKERS = [0, 0, 1, 2, None]
+INITIAL = 2  # speakers 0 and 1 start with a consent; speaker 2 has none (its recording waits in quarantine)
 # Rules to switch off (comma-separated names), to look past the first hole when running this on an old commit.
 OFF = set(filter(None, os.environ.get("EARMARK_MODEL_RULES_OFF", "").split(",")))
 _real_now = timezone.now
@@ -170,6 +172,8 @@ def _admin_post(client, obj, user, **changes):
 
 
 class ConsentMachine(RuleBasedStateMachine):
+    corrected = Bundle("corrected")  # speakers whose mistaken withdrawal was corrected (their purges cancelled)
+
     def __init__(self):
         super().__init__()
         from django.conf import settings as django_settings
@@ -190,8 +194,12 @@ class ConsentMachine(RuleBasedStateMachine):
         self.clock.stop()
         self.settings.EARMARK_PURGE_GRACE_DAYS = self.saved_grace
 
-    @initialize()
-    def world(self):
+    @initialize(
+        first=st.lists(
+            st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])), min_size=INITIAL, max_size=INITIAL
+        )
+    )
+    def world(self, first):
         from django.contrib.auth import get_user_model
 
         from apps.catalog.services import project_create
@@ -214,6 +222,8 @@ class ConsentMachine(RuleBasedStateMachine):
             )
             default_storage.save(rec.original_key, ContentFile(data))
             self.oracle.recordings.append(ORecording(pk=rec.pk, key=rec.original_key, speaker=speaker_index))
+        for speaker, extra in enumerate(first):  # most speakers start with consent, so withdrawals can start at once
+            self._grant(speaker, extra, None)
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
@@ -233,6 +243,9 @@ class ConsentMachine(RuleBasedStateMachine):
     )
     def grant(self, speaker, extra, expires_in):
         """Consent (again): store plus some purposes, maybe with an expiry."""
+        self._grant(speaker, extra, expires_in)
+
+    def _grant(self, speaker, extra, expires_in):
         expires = None if expires_in is None else timezone.now() + timedelta(days=expires_in)
         purposes = ["store", *sorted(extra)]
         record = services.consent_record(
@@ -240,6 +253,63 @@ class ConsentMachine(RuleBasedStateMachine):
         )
         mask = sum(BIT[p] for p in purposes)
         self.oracle.consents.append(OConsent(pk=record.pk, speaker=speaker, mask=mask, expires=expires))
+
+    def _withdraw_all_api(self, speaker):
+        from rest_framework.test import APIClient
+
+        client = APIClient()
+        client.force_authenticate(self.manager)
+        for c in [c for c in self.oracle.consents if c.speaker == speaker and c.status == "granted"]:
+            response = client.post(f"/api/v1/consents/{c.pk}/withdraw/", {}, format="json")
+            assert response.status_code == 200, response.content
+            c.status, c.withdrew_any = "withdrawn", True
+            self.oracle.after_withdrawal(speaker)
+
+    def _speakers_where(self, test) -> list[int]:
+        return sorted({r.speaker for r in self.oracle.recordings if r.speaker is not None and test(r)})
+
+    @precondition(lambda self: "renew" not in OFF and self._has_granted())
+    @rule(data=st.data(), extra=st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])))
+    def renew(self, data, extra):
+        """A speaker with a live consent signs again (a renewal, a new form version): two live records."""
+        live = sorted({c.speaker for c in self.oracle.consents if self.oracle.live(c)})
+        if live:
+            self._grant(data.draw(st.sampled_from(live)), extra, data.draw(st.sampled_from([None, 10])))
+
+    @precondition(
+        lambda self: (
+            "mistaken_withdrawal_corrected" not in OFF and any(self.oracle.live(c) for c in self.oracle.consents)
+        )
+    )
+    @rule(target=corrected, data=st.data(), extra=st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])))
+    def mistaken_withdrawal_corrected(self, data, extra):
+        """docs/consent.md's path for a mistaken withdrawal, to its documented end: a manager withdraws a speaker's
+        consents (API, one record after the other), notices the mistake and records their consent again before
+        the grace period ends; the grace period passes and the purge run cancels the purges. Returns the speaker
+        (a later withdrawal of theirs must open those purges again)."""
+        speaker = data.draw(st.sampled_from(sorted({c.speaker for c in self.oracle.consents if self.oracle.live(c)})))
+        self._withdraw_all_api(speaker)
+        self._grant(speaker, extra, None)
+        self._wait_out_grace()
+        return speaker
+
+    @precondition(lambda self: "withdraw_again" not in OFF)
+    @rule(speaker=corrected)
+    def withdraw_again(self, speaker):
+        """A speaker whose mistaken withdrawal was corrected withdraws again (every live record, through the API)."""
+        self._withdraw_all_api(speaker)
+
+    @precondition(
+        lambda self: (
+            "reconsent_in_grace" not in OFF
+            and any(r.purge == "pending" and r.speaker is not None and not r.withdrawn for r in self.oracle.recordings)
+        )
+    )
+    @rule(data=st.data(), extra=st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])))
+    def reconsent_in_grace(self, data, extra):
+        """A mistaken withdrawal corrected the documented way: consent recorded again before the purge runs."""
+        speakers = self._speakers_where(lambda r: r.purge == "pending" and not r.withdrawn)
+        self._grant(data.draw(st.sampled_from(speakers)), extra, None)
 
     @precondition(lambda self: "withdraw_record" not in OFF and self._has_granted())
     @rule(data=st.data())
@@ -363,9 +433,10 @@ class ConsentMachine(RuleBasedStateMachine):
         services.policy_set(project=self.project, actor=self.manager, train_models_purposes=purposes)
         self.oracle.train_needs_annotate = with_annotate
 
-    @precondition(lambda self: "grace_change" not in OFF)
+    @precondition(lambda self: "grace_change" not in OFF and any(r.purge == "pending" for r in self.oracle.recordings))
     @rule(days=st.sampled_from([0, 2, 7]))
     def grace_change(self, days):
+        """The grace setting changes while purges wait (it applies to them: docs/consent.md, "Purges")."""
         self.settings.EARMARK_PURGE_GRACE_DAYS = days
         self.oracle.grace_days = float(days)
 
@@ -378,6 +449,21 @@ class ConsentMachine(RuleBasedStateMachine):
     @rule()
     def run_purges(self):
         """What the periodic tasks do: mark expired consents, then run due purges."""
+        services.consents_expire()
+        purges_run_due()
+        self.oracle.run_purges()
+
+    @precondition(
+        lambda self: "wait_out_grace" not in OFF and any(r.purge == "pending" for r in self.oracle.recordings)
+    )
+    @rule()
+    def wait_out_grace(self):
+        """A day longer than today's grace period passes, and the periodic tasks run."""
+        self._wait_out_grace()
+
+    def _wait_out_grace(self):
+        self.offset += timedelta(days=self.oracle.grace_days + 1)
+        self.oracle.now = timezone.now()
         services.consents_expire()
         purges_run_due()
         self.oracle.run_purges()
