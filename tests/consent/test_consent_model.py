@@ -440,6 +440,18 @@ class ConsentMachine(RuleBasedStateMachine):
         self.settings.EARMARK_PURGE_GRACE_DAYS = days
         self.oracle.grace_days = float(days)
 
+    @precondition(
+        lambda self: (
+            "grace_shortened" not in OFF
+            and self.oracle.grace_days > 0
+            and any(r.purge == "pending" for r in self.oracle.recordings)
+        )
+    )
+    @rule(data=st.data())
+    def grace_shortened(self, data):
+        """The grace setting is shortened while purges wait: they come forward at once (docs/consent.md)."""
+        self.grace_change(data.draw(st.sampled_from([d for d in (0, 2) if d < self.oracle.grace_days])))
+
     @precondition(lambda self: "time_passes" not in OFF)
     @rule(days=st.sampled_from([1, 2, 4, 8]))
     def time_passes(self, days):
