@@ -42,6 +42,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    multiple,
     precondition,
     rule,
     run_state_machine_as_test,
@@ -173,6 +174,7 @@ def _admin_post(client, obj, user, **changes):
 
 class ConsentMachine(RuleBasedStateMachine):
     corrected = Bundle("corrected")  # speakers whose mistaken withdrawal was corrected (their purges cancelled)
+    renewed = Bundle("renewed")  # the earlier consent record of a speaker who signed again
 
     def __init__(self):
         super().__init__()
@@ -236,6 +238,7 @@ class ConsentMachine(RuleBasedStateMachine):
 
     # --- rules ---------------------------------------------------------------------------------------------
 
+    @precondition(lambda self: "grant" not in OFF)
     @rule(
         speaker=st.integers(0, SPEAKERS - 1),
         extra=st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])),
@@ -269,12 +272,24 @@ class ConsentMachine(RuleBasedStateMachine):
         return sorted({r.speaker for r in self.oracle.recordings if r.speaker is not None and test(r)})
 
     @precondition(lambda self: "renew" not in OFF and self._has_granted())
-    @rule(data=st.data(), extra=st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])))
+    @rule(target=renewed, data=st.data(), extra=st.sets(st.sampled_from([p for p in PURPOSES if p != "store"])))
     def renew(self, data, extra):
-        """A speaker with a live consent signs again (a renewal, a new form version): two live records."""
-        live = sorted({c.speaker for c in self.oracle.consents if self.oracle.live(c)})
-        if live:
-            self._grant(data.draw(st.sampled_from(live)), extra, data.draw(st.sampled_from([None, 10])))
+        """A speaker with a live consent signs again (a renewal, a new form version): two live records. Returns
+        the earlier record, whose opt-out link the speaker still holds."""
+        live = [c for c in self.oracle.consents if self.oracle.live(c)]
+        if not live:
+            return multiple()
+        earlier = data.draw(st.sampled_from(live))
+        self._grant(earlier.speaker, extra, data.draw(st.sampled_from([None, 10])))
+        return earlier.pk
+
+    @precondition(lambda self: "optout_link" not in OFF)
+    @rule(pk=renewed)
+    def optout_everything_after_renewal(self, pk):
+        """A speaker who renewed opens the link of their earlier consent and withdraws everything."""
+        c = next(c for c in self.oracle.consents if c.pk == pk)
+        if c.status == "granted":
+            self._optout(c, "all", None)
 
     @precondition(
         lambda self: (
@@ -365,7 +380,9 @@ class ConsentMachine(RuleBasedStateMachine):
     @rule(data=st.data(), scope=st.sampled_from(["all", "purposes", "recordings"]))
     def optout_link(self, data, scope):
         """The speaker opens their personal link and confirms a withdrawal of the chosen scope."""
-        c = self._consent(data.draw)
+        self._optout(self._consent(data.draw), scope, data)
+
+    def _optout(self, c, scope, data):
         if c.expires is not None and c.expires <= timezone.now():
             return  # the page says the consent has already ended
         token = optout_token_make(consent=self._record(c.pk), actor=None)
