@@ -195,13 +195,14 @@ def _state_counts(rows) -> dict[str, int]:
     return counts
 
 
-def release_clip_rows(*, project_id: int, recording_ids, campaign_id: int | None = None) -> dict[int, dict]:
-    """Campaign provenance and validation of the given (already consent-filtered) recordings, by recording id."""
-    qs = Clip.objects.filter(recording_id__in=list(recording_ids), contributor__campaign__project_id=project_id)
+def release_clip_rows(*, project_id: int, purpose: str, campaign_id: int | None = None) -> list[dict]:
+    """Campaign clips of a project (one campaign's) whose recordings consent lets a release use for ``purpose``,
+    with their prompt, votes and speaker's self-description: what validated.tsv and invalidated.tsv list."""
+    qs = clips_usable(purpose).filter(contributor__campaign__project_id=project_id).exclude(state=ClipState.VOIDED)
     if campaign_id is not None:
         qs = qs.filter(contributor__campaign_id=campaign_id)
-    out: dict[int, dict] = {}
-    for row in qs.values(
+    out: list[dict] = []
+    for row in qs.order_by("recording_id").values(
         "recording_id",
         "state",
         "up_votes",
@@ -215,14 +216,16 @@ def release_clip_rows(*, project_id: int, recording_ids, campaign_id: int | None
         "contributor__speaker__gender",
         "contributor__speaker__accent",
     ):
-        out[row["recording_id"]] = dict(row)
+        out.append(dict(row))
     return out
 
 
-def campaign_recording_ids(*, campaign_id: int, states=None) -> QuerySet:
-    """Recording ids of a campaign's clips (optionally in ``states``), for a release's selection to intersect
-    with the consent selector's answer."""
-    qs = Clip.objects.filter(contributor__campaign_id=campaign_id)
+def campaign_recording_ids(*, project_id: int, campaign_id: int | None = None, states=None) -> QuerySet:
+    """Recording ids of a project's campaign clips (one campaign's, optionally only in ``states``; never voided
+    ones), for a release's selection to intersect with the consent selector's answer."""
+    qs = Clip.objects.filter(contributor__campaign__project_id=project_id).exclude(state=ClipState.VOIDED)
+    if campaign_id is not None:
+        qs = qs.filter(contributor__campaign_id=campaign_id)
     if states:
         qs = qs.filter(state__in=list(states))
     return qs.values("recording_id")
