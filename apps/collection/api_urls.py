@@ -16,7 +16,7 @@ urlpatterns = [
     ),
     path("clips/<int:clip_id>/votes/", views.ClipVoteView.as_view(), name="clip-votes"),
     path("clips/<int:clip_id>/decision/", views.ClipDecisionView.as_view(), name="clip-decision"),
-    path("collect/<str:token>/join/", views.ContributorJoinView.as_view(), name="contributor-join"),
+    path("collect/<str:code>/join/", views.ContributorJoinView.as_view(), name="contributor-join"),
     path("collect/clips/", views.ContributorClipsView.as_view(), name="contributor-clips"),
     path("collect/prompts/", views.ContributorPromptsView.as_view(), name="contributor-prompts"),
 ]

@@ -26,10 +26,10 @@ MIC_POLICY = settings.EARMARK_PERMISSIONS_POLICY.replace("microphone=()", "micro
 
 
 @require_http_methods(["GET"])
-def contribute_page(request, token):
+def contribute_page(request, code):
     """Consent, optional demographics, microphone check, then prompt by prompt. No account needed."""
     try:
-        campaign, invite = campaign_access(token=token)
+        campaign, invite = campaign_access(token=code)
     except DomainError:
         raise Http404("No such campaign.") from None
     with translation.override(campaign.ui_language):
@@ -46,7 +46,7 @@ def contribute_page(request, token):
                 "form": campaign.consent_form,
                 "purposes": [(p, PLAIN[p], p in campaign.purposes_required) for p in campaign.purposes_asked],
                 "age_bands": [(v, label) for v, label in AgeBand.choices if v],
-                "token": token,
+                "token": code,
                 "closed": closed,
                 "lang": campaign.ui_language,
                 "ui_text": _ui_text(),

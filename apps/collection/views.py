@@ -171,12 +171,12 @@ class ContributorJoinView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(request=JoinInput)
-    def post(self, request, token):
+    def post(self, request, code):
         data = JoinInput(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
         joined = services.contributor_join(
-            token=token,
+            token=code,
             purposes=d["purposes"],
             demographics={"age_band": d["age_band"], "gender": d["gender"], "accent": d["accent"]},
         )
