@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -64,6 +65,7 @@ class CampaignDetailView(APIView):
 class CampaignCoverageView(APIView):
     """Hours and clips against the targets, missing prompts, contributors, the validation queue."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, campaign_id):
         campaign = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
         return Response(selectors.campaign_coverage(campaign=campaign))
@@ -115,7 +117,7 @@ class CampaignInvitesView(APIView):
 class ContributorVoidView(APIView):
     """A manager takes every clip of one contributor out (withdrawn through consent), audited."""
 
-    @extend_schema(request=VoidInput)
+    @extend_schema(request=VoidInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, campaign_id, contributor_id):
         campaign = selectors.campaign_get(actor=request.user, campaign_id=campaign_id, roles=MANAGERS)
         if not Contributor.objects.filter(pk=contributor_id, campaign=campaign).exists():
@@ -149,7 +151,7 @@ class ClipDecisionView(APIView):
 class ProjectListenersView(APIView):
     """Admit a signed-in volunteer as a listener (managers)."""
 
-    @extend_schema(request=ListenerInput)
+    @extend_schema(request=ListenerInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, project_id):
         project, _ = project_page_get(user=request.user, project_id=project_id, roles=MANAGERS)
         data = ListenerInput(data=request.data)
@@ -170,7 +172,7 @@ class ContributorJoinView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=JoinInput)
+    @extend_schema(request=JoinInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, code):
         data = JoinInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -221,6 +223,7 @@ class ContributorPromptsView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         contributor = contributor_by_secret(request.headers.get(CONTRIBUTOR_HEADER, ""))
         prompts = selectors.prompts_for_contributor(contributor=contributor)

@@ -80,6 +80,8 @@ def campaign_create(
         raise DomainError("A campaign needs a name of 1 to 200 characters.")
     asked = _purposes(purposes_asked, "purposes_asked")
     required = _purposes(purposes_required, "purposes_required")
+    if Purpose.STORE not in asked:
+        raise DomainError("purposes_asked must include store: nothing can be recorded without keeping it.")
     if Purpose.STORE not in required:
         raise DomainError("purposes_required must include store: nothing can be recorded without keeping it.")
     if set(required) - set(asked):
