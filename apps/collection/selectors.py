@@ -156,6 +156,7 @@ def campaign_coverage(*, campaign: Campaign) -> dict:
                     "shown": (age_names.get(value, value) if dim == "age_band" else value) or "not given",
                     "clips": b["clips"],
                     "hours": round(b["seconds"] / 3600, 4),
+                    "minutes": round(b["seconds"] / 60, 1),
                     "validated": b["validated"],
                     "target": target,
                     "percent": round(100 * b["clips"] / target, 1) if target else None,
@@ -174,6 +175,7 @@ def campaign_coverage(*, campaign: Campaign) -> dict:
     return {
         "clips": len(rows),
         "hours": round(sum(r["recording__duration"] for r in rows) / 3600, 4),
+        "minutes": round(sum(r["recording__duration"] for r in rows) / 60, 1),
         "dimensions": dimensions,
         "prompts_total": prompts.count(),
         "prompts_missing": missing,

@@ -122,6 +122,7 @@ def test_contributor_records_five_prompts_and_withdraws_through_the_link(
         description="Read six short sentences aloud.",
         consent_text=CONSENT_TEXT,
         purposes_asked=["store", "annotate", "review", "train_models", "public_release"],
+        targets={"language": {"en": 30}, "age_band": {"18-29": 10, "30-44": 10, "45-59": 10}},
     )
     prompts_import(campaign=campaign, content=PROMPTS, language_tag="en", actor=users["manager"])
     page = mic_page
@@ -197,6 +198,15 @@ def test_contributor_records_five_prompts_and_withdraws_through_the_link(
         assert _best_match(y, reference) >= 0.95
     assert [c.prompt.key for c in clips] == [f"en-{i:05d}" for i in range(1, 6)]
 
+    if SCREENSHOTS:
+        from tests.e2e.conftest import session_cookie_for
+
+        manager = page.context.browser.new_context(viewport={"width": 1280, "height": 900})
+        manager.add_cookies([session_cookie_for(users["manager"], live_server.url)])
+        coverage = manager.new_page()
+        coverage.goto(f"{live_server.url}/campaigns/{campaign.pk}/coverage/")
+        coverage.screenshot(path=str(Path(SCREENSHOTS) / "campaign-coverage.png"), full_page=True)
+        manager.close()
     page.goto(optout)
     page.click('[data-testid="optout-continue"]')
     page.click('[data-testid="optout-confirm"]')
