@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from apps.catalog.models import AgeBand
@@ -15,7 +16,6 @@ from apps.catalog.streaming import CONTENT_TYPES, ranged_response
 from apps.collection import selectors, services
 from apps.collection.models import Contributor
 from apps.collection.services.contribute import campaign_access, campaign_open_check
-from apps.consent.pages import PLAIN
 from apps.consent.services import audit_record
 from apps.core.errors import DomainError
 from apps.core.permissions import ANYONE, MANAGERS, project_role_get
@@ -23,6 +23,18 @@ from apps.core.permissions import ANYONE, MANAGERS, project_role_get
 # The contributor page is the one page that needs the microphone (settings.EARMARK_PERMISSIONS_POLICY turns it
 # off everywhere else).
 MIC_POLICY = settings.EARMARK_PERMISSIONS_POLICY.replace("microphone=()", "microphone=(self)")
+
+
+# apps.consent.pages.PLAIN's words for each purpose, as literals so makemessages finds them for translation
+# (tests/collection/test_views.py keeps the two equal).
+PURPOSE_WORDS = {
+    "store": gettext_noop("keep your recordings on our servers"),
+    "annotate": gettext_noop("let our team listen to them and label them"),
+    "review": gettext_noop("let reviewers check that labelling"),
+    "train_models": gettext_noop("use them to train speech and audio models"),
+    "public_release": gettext_noop("publish them in a public dataset"),
+    "commercial": gettext_noop("use them in commercial products"),
+}
 
 
 @require_http_methods(["GET"])
@@ -44,7 +56,9 @@ def contribute_page(request, code):
             {
                 "campaign": campaign,
                 "form": campaign.consent_form,
-                "purposes": [(p, PLAIN[p], p in campaign.purposes_required) for p in campaign.purposes_asked],
+                "purposes": [
+                    (p, _(PURPOSE_WORDS[p]), p in campaign.purposes_required) for p in campaign.purposes_asked
+                ],
                 "age_bands": [(v, label) for v, label in AgeBand.choices if v],
                 "token": code,
                 "closed": closed,
@@ -79,7 +93,7 @@ def _ui_text() -> dict:
         "waiting": _("%(n)s waiting to be sent…"),
         "retrying": _("The connection dropped; %(n)s clip(s) will be sent again shortly."),
         "upload_refused": _("A clip was refused."),
-        "purposes": {p: _(text) for p, text in PLAIN.items()},
+        "purposes": {p: _(text) for p, text in PURPOSE_WORDS.items()},
     }
 
 

@@ -147,3 +147,20 @@ def test_validate_page_plays_the_clip_and_counts_the_vote(client, campaign, join
     assert client.get(f"/campaigns/{campaign.pk}/validate/").status_code == 404
     coverage = client.get(f"/campaigns/{campaign.pk}/coverage/")
     assert coverage.status_code == 200 and 'data-testid="cov-clips">1<' in coverage.content.decode()
+
+
+def test_contributor_page_speaks_the_campaigns_language(client, campaign):
+    from apps.collection.pages import PURPOSE_WORDS
+    from apps.consent.pages import PLAIN
+
+    assert PURPOSE_WORDS == PLAIN  # the same promise as the opt-out page, in words a translator can find
+    campaign.ui_language = "fr"
+    campaign.save()
+    html = client.get(f"/collect/{campaign.public_token}/").content.decode()
+    assert '<html lang="fr">' in html
+    assert "Avant d’enregistrer : votre consentement" in html
+    assert "Conserver vos enregistrements sur nos serveurs" in html
+    assert "Phrase %(n)s sur %(total)s" in html  # the script's sentences too
+    campaign.ui_language = "en"
+    campaign.save()
+    assert "Before you record: your consent" in client.get(f"/collect/{campaign.public_token}/").content.decode()
