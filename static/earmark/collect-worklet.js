@@ -1,3 +1,4 @@
+/* global AudioWorkletProcessor, registerProcessor -- the AudioWorkletGlobalScope of the worklet */
 // AudioWorklet processor for the contributor page (collect.js): hands raw PCM (Float32, mono: the first
 // channel) to the page in blocks of 2048 frames. No encoding here or anywhere: the page writes WAV.
 class PcmCapture extends AudioWorkletProcessor {

@@ -216,3 +216,36 @@ def test_contributor_records_five_prompts_and_withdraws_through_the_link(
         assert not ids & set(recordings_usable(None, purpose).values_list("pk", flat=True))
         assert not clips_usable(purpose).exists()
     assert campaign_coverage(campaign=campaign)["clips"] == 0
+
+
+def test_campaign_pages_have_no_serious_accessibility_violations(
+    transactional_db, live_server, browser_context, project_with_roles
+):
+    from apps.collection.services import campaign_create, prompts_import
+    from tests.e2e.axe import axe_violations
+    from tests.e2e.conftest import session_cookie_for
+
+    project, users = project_with_roles
+    campaign = campaign_create(
+        project=project,
+        actor=users["manager"],
+        name="Accessible",
+        consent_text=CONSENT_TEXT,
+        purposes_asked=["store", "review"],
+        targets={"gender": {"woman": 5}},
+    )
+    prompts_import(campaign=campaign, content=PROMPTS, language_tag="en", actor=users["manager"])
+    ctx = browser_context(bypass_csp=True, viewport={"width": 390, "height": 844})  # axe is injected
+    page = _watch(ctx.new_page())
+    page.goto(f"{live_server.url}/collect/{campaign.public_token}/")
+    problems = [f"contributor page: {v}" for v in axe_violations(page)]
+    ctx.add_cookies([session_cookie_for(users["manager"], live_server.url)])
+    for path in (
+        f"/projects/{project.id}/campaigns/",
+        f"/campaigns/{campaign.pk}/coverage/",
+        f"/campaigns/{campaign.pk}/validate/",
+    ):
+        page.goto(live_server.url + path)
+        problems += [f"{path}: {v}" for v in axe_violations(page)]
+    assert not problems, "\n".join(problems)
+    assert not page.console_errors
