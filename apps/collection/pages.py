@@ -116,7 +116,8 @@ def coverage_page(request, campaign_id):
     if request.method == "POST":
         if not is_manager:
             raise Http404("No such campaign.")
-        contributor = Contributor.objects.filter(pk=request.POST.get("contributor"), campaign=campaign).first()
+        pk = request.POST.get("contributor", "")
+        contributor = Contributor.objects.filter(pk=int(pk), campaign=campaign).first() if pk.isdigit() else None
         if contributor is None:
             raise Http404("No such contributor.")
         try:

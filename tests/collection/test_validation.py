@@ -154,3 +154,18 @@ def test_release_spec_refuses_an_unknown_campaign(campaign, clips, project_with_
         release_create(
             actor=manager, project_id=campaign.project_id, spec={"filters": {"validation": "yes"}}, enqueue=False
         )
+
+
+def test_invalidated_clips_free_their_prompt_for_someone_else(campaign, join, upload, project_with_roles):
+    from apps.collection.services import vote_cast
+
+    users = project_with_roles[1]
+    first, _ = upload(join(), "p1")
+    upload(join(), "p1")  # p1 has its clips_per_prompt = 2
+    third = join()
+    with pytest.raises(DomainError, match="all the recordings it needs"):
+        upload(third, "p1")
+    for voter in (users["annotator"], users["reviewer"]):
+        vote_cast(clip_id=first.pk, voter=voter, matches=False)
+    clip, created = upload(third, "p1")
+    assert created and clip.prompt.key == "p1"

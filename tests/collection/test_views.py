@@ -164,3 +164,19 @@ def test_contributor_page_speaks_the_campaigns_language(client, campaign):
     campaign.ui_language = "en"
     campaign.save()
     assert "Before you record: your consent" in client.get(f"/collect/{campaign.public_token}/").content.decode()
+
+
+def test_manager_voids_from_the_coverage_page_and_bad_input_is_a_404(
+    client, campaign, join, upload, project_with_roles
+):
+    users = project_with_roles[1]
+    joined = join()
+    upload(joined, "p1")
+    client.force_login(users["manager"])
+    url = f"/campaigns/{campaign.pk}/coverage/"
+    assert client.post(url, {"contributor": "x1"}).status_code == 404
+    assert client.post(url, {"contributor": "999999"}).status_code == 404
+    done = client.post(url, {"contributor": joined.contributor.pk, "reason": "spam"}, follow=True)
+    assert "1 clip(s) taken out" in done.content.decode()
+    client.force_login(users["viewer"])
+    assert client.post(url, {"contributor": joined.contributor.pk}).status_code == 404

@@ -15,6 +15,7 @@ from apps.annotation.services import annotation_transcript_import
 from apps.catalog.models import AgeBand
 from apps.catalog.services import recording_ingest
 from apps.collection.models import Campaign, Clip, ClipState, Contributor, InviteCode
+from apps.collection.selectors import clips_usable
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.consent.services import audit_record, consent_record, consent_withdraw, speaker_create
@@ -187,7 +188,10 @@ def _upload_limits(contributor: Contributor, prompt, now) -> None:
         raise DomainError("That was fast: please wait a minute before sending more clips.", status_code=429)
     if Clip.objects.filter(contributor=contributor, prompt=prompt).exists():
         raise Conflict("You have already recorded this prompt.")
-    if prompt.clips.exclude(state=ClipState.VOIDED).count() >= campaign.clips_per_prompt:
+    counted = (
+        clips_usable(Purpose.STORE).filter(prompt=prompt).exclude(state__in=[ClipState.VOIDED, ClipState.INVALIDATED])
+    )  # the same count as the prompts handed out (selectors.prompts_for_contributor)
+    if counted.count() >= campaign.clips_per_prompt:
         raise Conflict("This prompt has all the recordings it needs; please go on to the next one.")
 
 
