@@ -151,8 +151,12 @@ def test_contributor_records_five_prompts_and_withdraws_through_the_link(
     page.fill("input[name=accent]", "Northern English")
     page.click("[data-testid=consent-submit]")
     page.locator("[data-testid=step-mic]").wait_for(state="visible")
-    page.click("[data-testid=mic-start]")
-    page.locator("[data-testid=mic-verdict].ok").wait_for(timeout=20000)
+    for _ in range(3):  # a check that lands on the loop's pause says "too quiet": the contributor tries again
+        page.click("[data-testid=mic-start]")
+        page.locator("[data-testid=mic-verdict].ok, [data-testid=mic-verdict].error").wait_for(timeout=20000)
+        if page.locator("[data-testid=mic-verdict].ok").count():
+            break
+    assert page.locator("[data-testid=mic-verdict].ok").count(), page.locator("[data-testid=mic-verdict]").inner_text()
     page.click("[data-testid=mic-continue]")
     for i in range(5):
         assert page.locator("[data-testid=prompt-text]").inner_text() == PROMPTS.splitlines()[i]
@@ -178,6 +182,7 @@ def test_contributor_records_five_prompts_and_withdraws_through_the_link(
     assert consent.purposes == ["store", "annotate", "review", "train_models"]
     assert consent.form.version == 1 and consent.form.text == CONSENT_TEXT and consent.granted_at is not None
     reference = speech_wav[1]
+    correlations = []
     for clip in clips:
         rec = Recording.objects.get(pk=clip.recording_id)
         assert (
@@ -195,7 +200,9 @@ def test_contributor_records_five_prompts_and_withdraws_through_the_link(
             y = resample_poly(y, RATE // 100, sr // 100)
         y = y[int(0.1 * RATE) :]  # the first block may hold the moment the button was pressed
         assert np.max(np.abs(y)) > 0.01, "the clip is silent"
-        assert _best_match(y, reference) >= 0.95
+        correlations.append(_best_match(y, reference))
+    print("PCM correlation with the fake input per clip:", [round(c, 4) for c in correlations])
+    assert min(correlations) >= 0.95, correlations
     assert [c.prompt.key for c in clips] == [f"en-{i:05d}" for i in range(1, 6)]
 
     if SCREENSHOTS:
