@@ -84,6 +84,7 @@ class Contributor(models.Model):
     speaker = models.OneToOneField("catalog.Speaker", on_delete=models.PROTECT, related_name="contributor")
     consent = models.ForeignKey("consent.ConsentRecord", on_delete=models.PROTECT, related_name="+")
     invite = models.ForeignKey(InviteCode, null=True, blank=True, on_delete=models.PROTECT, related_name="uses")
+    language = models.CharField(max_length=35, blank=True, help_text="The prompts' language they chose to read.")
     secret_sha256 = models.CharField(max_length=64, unique=True, help_text="Hash of the contributor's session key.")
     evidence = models.JSONField(default=dict, help_text="What was shown and ticked: form version, sha256, choices.")
     voided_at = models.DateTimeField(null=True, blank=True)

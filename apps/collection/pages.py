@@ -60,6 +60,7 @@ def contribute_page(request, code):
                     (p, _(PURPOSE_WORDS[p]), p in campaign.purposes_required) for p in campaign.purposes_asked
                 ],
                 "age_bands": [(v, label) for v, label in AgeBand.choices if v],
+                "languages": selectors.campaign_languages(campaign=campaign),
                 "token": code,
                 "closed": closed,
                 "lang": campaign.ui_language,

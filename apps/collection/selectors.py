@@ -27,6 +27,11 @@ def campaign_get(*, actor, campaign_id, roles=COVERAGE_ROLES, hide: bool = False
     return campaign
 
 
+def campaign_languages(*, campaign: Campaign) -> list[str]:
+    """The language tags the campaign has prompts in."""
+    return sorted(set(campaign.prompts.values_list("language__tag", flat=True)))
+
+
 def campaign_list(*, project_id) -> QuerySet:
     return Campaign.objects.filter(project_id=project_id).order_by("-id")
 
@@ -99,9 +104,11 @@ def prompts_for_contributor(*, contributor: Contributor) -> list[Prompt]:
     """The prompts still wanted, in order: not yet recorded by this contributor, not yet at their quota."""
     campaign = contributor.campaign
     counted = clips_usable(Purpose.STORE).exclude(state__in=[ClipState.VOIDED, ClipState.INVALIDATED])
+    prompts = Prompt.objects.filter(campaign=campaign)
+    if contributor.language:
+        prompts = prompts.filter(language__tag=contributor.language)
     return list(
-        Prompt.objects.filter(campaign=campaign)
-        .exclude(clips__contributor=contributor)
+        prompts.exclude(clips__contributor=contributor)
         .annotate(n=Count("clips", filter=Q(clips__in=counted.values("pk"))))
         .filter(n__lt=campaign.clips_per_prompt)
         .select_related("language")

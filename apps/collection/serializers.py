@@ -110,6 +110,7 @@ class ClipOutput(serializers.ModelSerializer):
 
 class JoinInput(serializers.Serializer):
     purposes = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+    language = serializers.CharField(required=False, allow_blank=True, default="", max_length=35)
     age_band = serializers.CharField(required=False, allow_blank=True, default="")
     gender = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     accent = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)

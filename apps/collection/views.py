@@ -181,6 +181,7 @@ class ContributorJoinView(APIView):
             token=code,
             purposes=d["purposes"],
             demographics={"age_band": d["age_band"], "gender": d["gender"], "accent": d["accent"]},
+            language=d["language"],
         )
         contributor = joined.contributor
         prompts = selectors.prompts_for_contributor(contributor=contributor)

@@ -51,6 +51,7 @@ async function join(event) {
   const data = new FormData(form);
   const body = {
     purposes: data.getAll("purposes"),
+    language: data.get("language") || "",
     age_band: data.get("age_band") || "",
     gender: data.get("gender") || "",
     accent: data.get("accent") || "",

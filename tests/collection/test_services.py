@@ -209,3 +209,17 @@ def test_withdrawn_contributor_can_upload_no_more(join, upload):
     assert clip.recording_id not in _usable("store")
     with pytest.raises(DomainError, match="withdrew your consent"):
         upload(joined, "p2")
+
+
+def test_contributor_reads_the_language_they_choose(campaign, join, project_with_roles):
+    from apps.collection.selectors import prompts_for_contributor
+    from apps.collection.services import contributor_join, prompts_import
+
+    prompts_import(
+        campaign=campaign, content="Bonjour.\nMerci.\n", language_tag="fr", actor=project_with_roles[1]["manager"]
+    )
+    french = contributor_join(token=campaign.public_token, purposes=["store"], language="fr")
+    assert [p.text for p in prompts_for_contributor(contributor=french.contributor)] == ["Bonjour.", "Merci."]
+    assert len(prompts_for_contributor(contributor=join().contributor)) == 5  # not chosen: every prompt
+    with pytest.raises(DomainError, match="no sentences in 'de'"):
+        contributor_join(token=campaign.public_token, purposes=["store"], language="de")

@@ -15,7 +15,7 @@ from apps.annotation.services import annotation_transcript_import
 from apps.catalog.models import AgeBand
 from apps.catalog.services import recording_ingest
 from apps.collection.models import Campaign, Clip, ClipState, Contributor, InviteCode
-from apps.collection.selectors import clips_usable
+from apps.collection.selectors import campaign_languages, clips_usable
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.consent.services import audit_record, consent_record, consent_withdraw, speaker_create
@@ -90,7 +90,17 @@ def _caps_check(campaign: Campaign, invite: InviteCode | None, now) -> None:
         )
 
 
-def contributor_join(*, token: str, purposes, demographics: dict | None = None) -> Joined:
+def _language(campaign: Campaign, language: str) -> str:
+    """The prompts' language the contributor reads: one the campaign has prompts in (the only one by default)."""
+    tags = campaign_languages(campaign=campaign)
+    if not language:
+        return tags[0] if len(tags) == 1 else ""
+    if language not in tags:
+        raise DomainError(f"This campaign has no sentences in {language!r}; it has {', '.join(tags) or 'none yet'}.")
+    return language
+
+
+def contributor_join(*, token: str, purposes, demographics: dict | None = None, language: str = "") -> Joined:
     """A new pseudonymous contributor with the consent they gave on the page (all or nothing).
 
     Writes a Speaker (catalog, through consent), a ConsentRecord naming the campaign's form version, the ticked
@@ -111,6 +121,7 @@ def contributor_join(*, token: str, purposes, demographics: dict | None = None) 
                 f"To record, please tick: {', '.join(missing)}. Without it nothing can be kept, so nothing is recorded."
             )
         attributes = _demographics(demographics)
+        language = _language(campaign, (language or "").strip())
         _caps_check(campaign, invite, now)
         speaker = speaker_create(
             project=campaign.project, code=f"c{campaign.pk}-{secrets.token_hex(4)}", actor="speaker", **attributes
@@ -123,6 +134,7 @@ def contributor_join(*, token: str, purposes, demographics: dict | None = None) 
             speaker=speaker,
             consent=consent,
             invite=invite,
+            language=language,
             secret_sha256=_hash(secret),
             evidence={
                 "form_id": form.pk,
