@@ -7,7 +7,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import IsAuthenticated
 
 # Each app owns its API routes (api_urls.py) and pages (urls.py).
-APPS = ["accounts", "catalog", "consent", "processing", "annotation", "review", "learning", "datasets", "events"]
+APPS = [
+    "accounts",
+    "catalog",
+    "consent",
+    "processing",
+    "annotation",
+    "review",
+    "collection",
+    "learning",
+    "datasets",
+    "events",
+]
 
 api_v1 = [path("", include(f"apps.{app}.api_urls")) for app in APPS]
 

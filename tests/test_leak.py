@@ -259,6 +259,7 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
         "model_id": model_ids,
         "token": [optout_token_make(consent=w_consent, actor=None), optout_token_make(consent=e_consent, actor=None)],
         "uidb64": ["MQ"],  # the set-password link: no recording data on it at all
+        **_campaign(project, users["manager"], [w, e]),
     }
     clients = {role: api(users[role]) for role in ROLES}
     for role, client in clients.items():
@@ -275,6 +276,42 @@ def leak_world(project_with_roles, api, django_capture_on_commit_callbacks, sett
         "bytes": {W_ID: w_bytes, E_ID: e_bytes},
         "secrets": secrets,
         "k": k,
+    }
+
+
+def _campaign(project, manager, recordings) -> dict:
+    """The recordings as a collection campaign's clips (issue 22): its clip audio, votes and coverage routes."""
+    from apps.collection.models import Clip, Contributor
+    from apps.collection.services import campaign_create, prompts_import
+
+    campaign = campaign_create(
+        project=project, actor=manager, name="Leak walk", consent_text="Consent.", purposes_asked=["store"]
+    )
+    prompts = prompts_import(
+        campaign=campaign,
+        content="\n".join(f"Sentence {chr(65 + i)}." for i, _ in enumerate(recordings)),
+        language_tag="en",
+        actor=manager,
+    )
+    contributors, clips = [], []
+    for recording, prompt in zip(recordings, prompts):
+        contributor = Contributor.objects.create(
+            campaign=campaign,
+            speaker=recording.speaker,
+            consent=recording.speaker.consent_records.get(),
+            secret_sha256=f"{recording.pk:064d}",
+        )
+        contributors.append(contributor.pk)
+        clips.append(
+            Clip.objects.create(
+                contributor=contributor, prompt=prompt, recording=recording, upload_key=f"k{recording.pk}"
+            ).pk
+        )
+    return {
+        "campaign_id": [campaign.pk],
+        "contributor_id": contributors,
+        "clip_id": clips,
+        "code": [campaign.public_token],
     }
 
 

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.processing",
     "apps.annotation",
     "apps.review",
+    "apps.collection",
     "apps.learning",
     "apps.datasets",
     "apps.events",

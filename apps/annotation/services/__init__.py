@@ -1,8 +1,8 @@
 """Annotation services: every write of the annotation app. Other apps import from here.
 
 Exported: labels_set, label_create, queue_next, annotation_skip, annotation_save, annotation_submit,
-annotation_set_status, annotation_save_version, and the consent hooks assignments_cancel_for_recordings,
-annotations_redact_for_recordings.
+annotation_set_status, annotation_save_version, annotation_transcript_import, and the consent hooks
+assignments_cancel_for_recordings, annotations_redact_for_recordings.
 """
 
 from apps.annotation.services.hooks import annotations_redact_for_recordings, assignments_cancel_for_recordings
@@ -13,6 +13,7 @@ from apps.annotation.services.work import (
     annotation_save_version,
     annotation_set_status,
     annotation_submit,
+    annotation_transcript_import,
 )
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "annotation_set_status",
     "annotation_skip",
     "annotation_submit",
+    "annotation_transcript_import",
     "annotations_redact_for_recordings",
     "assignments_cancel_for_recordings",
     "label_create",

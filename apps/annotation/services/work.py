@@ -318,3 +318,42 @@ def annotation_save_version(
         clip_labels=clip,
     )
     return _fresh(annotation.pk)
+
+
+@transaction.atomic
+def annotation_transcript_import(*, recording, author, text: str, source: dict) -> Annotation:
+    """A known transcript (a collection campaign's prompt, read aloud) as a submitted annotation of ``author``.
+
+    Writes one Annotation (status submitted, version 1), one Region spanning the whole recording with the text
+    and its provenance in ``source``, and an AnnotationVersion of kind submit. It goes to review like any
+    submitted work; releases read its text as the recording's transcript.
+    """
+    if not (text or "").strip():
+        raise DomainError("A transcript needs some text.")
+    now = timezone.now()
+    annotation = Annotation.objects.create(
+        project_id=recording.project_id,
+        recording=recording,
+        annotator=author,
+        status=AnnotationStatus.SUBMITTED,
+        version=1,
+        submitted_at=now,
+    )
+    region = Region.objects.create(
+        annotation=annotation,
+        uid=f"transcript-{recording.pk}",
+        start=0.0,
+        end=round(float(recording.duration), 3),
+        text=text.strip(),
+        source=source,
+    )
+    _snapshot(
+        annotation,
+        1,
+        status=AnnotationStatus.SUBMITTED,
+        author=author,
+        kind=VersionKind.SUBMIT,
+        regions=[region.as_dict()],
+        clip_labels=[],
+    )
+    return annotation

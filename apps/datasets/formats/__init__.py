@@ -84,6 +84,7 @@ def write_release(
     card_stats: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     on_audio: Callable[[str, str], None] | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> dict[str, ReleaseResult]:
     """Write one pass of `examples` into every format in `targets` (format -> sink).
 
@@ -93,7 +94,8 @@ def write_release(
     background lanes (`IOLanes`) while the next example is prepared. `on_audio(key, sha256)`
     hears the hash of each example's audio bytes (from whichever writer hashes it
     anyway; possibly from another thread). On any error every sink is aborted and
-    the error re-raised, so nothing half-written stays behind.
+    the error re-raised, so nothing half-written stays behind. `extra_files` (relative path -> bytes, e.g. a
+    collection campaign's validated.tsv) go into every format beside its data, inside its checksum.
     """
     options = options or {}
     lanes = IOLanes()
@@ -118,6 +120,12 @@ def write_release(
         results = {}
         for fmt, writer in writers.items():
             entries = writer.close()
+            for relpath, data in (extra_files or {}).items():
+                with writer.open(relpath) as f:
+                    f.write(data)
+            if extra_files:
+                lanes.drain()
+                entries = sorted(writer.entries)
             checksum = hashlib.sha256(sha256sums_text(entries).encode()).hexdigest()
             if card_stats is not None:
                 readme = render_data_card({**card_stats, "format": fmt, "checksum": checksum}).encode()

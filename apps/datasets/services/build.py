@@ -12,8 +12,10 @@ sentence saying why: never a release that includes a withdrawn speaker.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import json
 import logging
 from collections import Counter
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from apps.annotation.models import Region
 from apps.catalog.models import Speaker
+from apps.collection.selectors import release_clip_rows
 from apps.consent.models import ProjectConsentPolicy
 from apps.consent.purposes import PURPOSE_BITS, Purpose, mask_to_purposes
 from apps.consent.selectors import recordings_usable, speech_verdicts
@@ -181,6 +184,68 @@ def speaker_pseudonym(salt: str | None, code: str) -> str:
     if not code or not salt:
         return code
     return "spk-" + hmac.new(bytes.fromhex(salt), code.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+CLIP_LIST_COLUMNS = (
+    "client_id",
+    "path",
+    "split",
+    "sentence_id",
+    "sentence",
+    "up_votes",
+    "down_votes",
+    "age",
+    "gender",
+    "accents",
+    "locale",
+)
+
+
+def _clip_lists(release: DatasetRelease, items: list[FrozenItem]) -> dict[str, bytes]:
+    """validated.tsv and invalidated.tsv, like Common Voice's, for a release that selects campaign clips.
+
+    One row per clip of the campaign (or the project's campaigns) whose recording consent lets this release use,
+    in that state; ``path`` and ``split`` name the example when the clip is in the release (empty otherwise:
+    an invalidated clip is listed, not shipped, unless the spec asked for every clip). Speakers are named as in
+    the release (pseudonyms in public releases). Read with ``pandas.read_csv(path, sep="\t",
+    keep_default_na=False)``.
+    """
+    f = release.spec["filters"]
+    if f.get("campaign") is None and f.get("validation", "any") == "any":
+        return {}
+    salt = release.spec.get("pseudonym_salt")
+    ext = release.spec["audio"]["format"]
+    shipped = {i.recording_ref: i for i in items if not i.region_uid}
+    tables: dict[str, list] = {"validated": [], "invalidated": []}
+    for row in release_clip_rows(
+        project_id=release.project_id, purpose=release.spec["purpose"], campaign_id=f.get("campaign")
+    ):
+        if row["state"] not in tables:
+            continue
+        item = shipped.get(row["recording_id"])
+        tables[row["state"]].append(
+            [
+                speaker_pseudonym(salt, row["contributor__speaker__code"]),
+                f"{item.key}.{ext}" if item else "",
+                item.split if item else "",
+                row["prompt__key"],
+                row["prompt__text"],
+                row["up_votes"],
+                row["down_votes"],
+                row["contributor__speaker__age_band"],
+                row["contributor__speaker__gender"],
+                row["contributor__speaker__accent"],
+                row["prompt__language__tag"],
+            ]
+        )
+    out = {}
+    for name, rows in tables.items():
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter="\t", lineterminator="\n")
+        writer.writerow(CLIP_LIST_COLUMNS)
+        writer.writerows(rows)
+        out[f"{name}.tsv"] = buf.getvalue().encode()
+    return out
 
 
 class _Source(NamedTuple):
@@ -583,6 +648,7 @@ def _build(release: DatasetRelease, token: str, on_progress) -> None:
         options=options,
         card_stats=file_card,
         on_audio=sums.__setitem__,
+        extra_files=_clip_lists(release, items) or None,
     )
     _progress(release_id, token, "checking consent", 97.0)
     manifest_hash = hashlib.sha256("\n".join(_item_hash(i) for i in items).encode()).hexdigest()

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.annotation.models import Label
 from apps.catalog.models import Project
+from apps.collection.selectors import campaign_list
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.consent.services import audit_record
@@ -63,6 +64,9 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
             .distinct()
         ),
     )  # whether consent grants the purpose is the selector's answer: see candidates_require
+    campaign_id = normalised["filters"].get("campaign")
+    if campaign_id is not None and not campaign_list(project_id=project_id).filter(pk=campaign_id).exists():
+        raise DomainError(f"Unknown campaign {campaign_id}: the project has no such collection campaign.")
     candidates = candidates_require(project_id=project_id, spec=normalised)
     warnings = split_warnings_for(candidates, normalised)
     features_require(

@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 from apps.annotation.models import AnnotationStatus, Label
 from apps.annotation.selectors import annotations_for_recordings
 from apps.catalog.models import RecordingStatus
+from apps.collection.models import ClipState
+from apps.collection.selectors import campaign_recording_ids
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.core.errors import DomainError
@@ -61,6 +63,11 @@ def _recordings(project_id: int, spec: dict, purpose: str):
         qs = qs.filter(created_at__lt=_as_datetime(f["recorded_before"], end_of_day=True))
     if f["qa"] == "exclude_flagged":
         qs = recordings_exclude_qa_flagged(qs)
+    if f.get("campaign") is not None or f.get("validation", "any") != "any":
+        states = [ClipState.VALIDATED] if f.get("validation") == "validated" else None
+        qs = qs.filter(
+            id__in=campaign_recording_ids(project_id=project_id, campaign_id=f.get("campaign"), states=states)
+        )
     return qs
 
 

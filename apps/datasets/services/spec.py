@@ -8,7 +8,9 @@ A spec (every field optional; defaults shown)::
       "unit": "recording",               # recording | region (one example per labelled or transcribed region)
       "margin": 0.0,                     # seconds added around each region (max 5)
       "filters": {"labels": [], "languages": [], "qa": "exclude_flagged", "accepted_only": false,
-                  "min_duration": null, "max_duration": null, "recorded_after": null, "recorded_before": null},
+                  "min_duration": null, "max_duration": null, "recorded_after": null, "recorded_before": null,
+                  "campaign": null,              # a collection campaign's id: its clips only (+ validated.tsv ...)
+                  "validation": "any"},          # any | validated: only clips listeners validated
       "audio": {"source": "original", "format": "flac", "sample_rate": null},   # source: original | recipe
                                          # sample_rate null: the project's rate (source recipe: as processed)
       "features": [],                    # feature artifacts of the active recipe: mel, mfcc, chroma, spectrogram...
@@ -76,7 +78,10 @@ FILTER_KEYS = {
     "max_duration",
     "recorded_after",
     "recorded_before",
+    "campaign",
+    "validation",
 }
+VALIDATION_CHOICES = ("any", "validated")
 
 
 def _fail(message: str):
@@ -159,6 +164,12 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
     max_d = _number(filters.get("max_duration"), "max_duration")
     if min_d is not None and max_d is not None and min_d > max_d:
         _fail(f"min_duration ({min_d:g} s) is larger than max_duration ({max_d:g} s).")
+    campaign = filters.get("campaign")
+    if campaign is not None and (isinstance(campaign, bool) or not isinstance(campaign, int) or campaign < 1):
+        _fail(f"The campaign filter must be a campaign id (got {campaign!r}).")
+    validation = filters.get("validation", "any")
+    if validation not in VALIDATION_CHOICES:
+        _fail(f"The validation filter must be one of {', '.join(VALIDATION_CHOICES)} (got {validation!r}).")
     after = _date(filters.get("recorded_after"), "recorded_after")
     before = _date(filters.get("recorded_before"), "recorded_before")
 
@@ -238,6 +249,9 @@ def release_spec_normalise(*, spec: Any, project_labels: set[str], project_langu
             "max_duration": max_d,
             "recorded_after": after,
             "recorded_before": before,
+            # Only when asked, so specs without them keep their canonical form (and hash).
+            **({"campaign": campaign} if campaign is not None else {}),
+            **({"validation": validation} if validation != "any" else {}),
         },
         "audio": {"source": source, "format": audio_format, "sample_rate": rate},
         "features": features,
