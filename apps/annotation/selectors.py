@@ -1,10 +1,14 @@
 """Reads with rules: label schemas, and which annotations a user may see or edit."""
 
+import hashlib
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from apps.accounts.selectors import project_ids_for
 from apps.annotation.models import (
+    AlignmentStatus,
     Annotation,
     AnnotationSettings,
     Assignment,
@@ -12,6 +16,7 @@ from apps.annotation.models import (
     LabelKind,
     Region,
     RegionField,
+    TranscriptAlignment,
 )
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_is_usable, recordings_usable
@@ -178,3 +183,69 @@ def recording_in_annotator_work(*, actor, role: str, recording_id: int) -> bool:
         Assignment.objects.filter(annotator=actor, recording_id=recording_id).exists()
         or Annotation.objects.filter(annotator=actor, recording_id=recording_id).exists()
     )
+
+
+# ---------------------------------------------------------------- word timings
+
+ID_CHUNK = 500
+
+
+def text_sha256(text: str) -> str:
+    """The key of a transcript's alignment: sha256 of its text without surrounding spaces."""
+    return hashlib.sha256((text or "").strip().encode()).hexdigest()
+
+
+def alignments_for_spans(spans: Iterable[tuple[int, float, float, str]]) -> dict[tuple, TranscriptAlignment]:
+    """Stored alignments of (recording_id, start, end, text) spans, keyed by the same tuples; missing ones absent.
+
+    No consent check: callers pass spans of recordings they got from the consent selector.
+    """
+    wanted = {(rid, start, end, text_sha256(text)): (rid, start, end, text) for rid, start, end, text in spans}
+    found: dict[tuple, TranscriptAlignment] = {}
+    keys = sorted(wanted)
+    for i in range(0, len(keys), ID_CHUNK):  # bounded parameter lists (SQLite caps them)
+        chunk = keys[i : i + ID_CHUNK]
+        rows = TranscriptAlignment.objects.filter(
+            recording_id__in={k[0] for k in chunk}, text_sha256__in={k[3] for k in chunk}
+        )
+        for row in rows:
+            key = (row.recording_id, row.start, row.end, row.text_sha256)
+            if key in wanted:
+                found[wanted[key]] = row
+    return found
+
+
+def words_as_dicts(alignment: TranscriptAlignment | None, *, offset: float = 0.0) -> list[dict]:
+    """An alignment's words as ``{word, start, end, score}`` with times shifted by ``-offset`` (seconds)."""
+    if alignment is None or alignment.status != AlignmentStatus.ALIGNED:
+        return []
+    return [
+        {"word": w, "start": round(s - offset, 3), "end": round(e - offset, 3), "score": score}
+        for w, s, e, score in alignment.words
+    ]
+
+
+def annotation_words(annotation: Annotation) -> list[dict]:
+    """Each transcribed region of ``annotation`` with its word timings (recording seconds) and alignment status.
+
+    ``status`` is ``aligned``, ``failed``, ``no_engine``, or ``pending`` (queued, not aligned yet).
+    """
+    regions = [r for r in annotation.regions.all() if r.text.strip()]
+    found = alignments_for_spans((annotation.recording_id, r.start, r.end, r.text) for r in regions)
+    out = []
+    for r in regions:
+        row = found.get((annotation.recording_id, r.start, r.end, r.text))
+        out.append(
+            {
+                "id": r.uid,
+                "start": r.start,
+                "end": r.end,
+                "text": r.text,
+                "status": row.status if row else "pending",
+                "score": row.score if row else None,
+                "error": row.error if row else "",
+                "engine": f"{row.engine} {row.engine_version}".strip() if row else "",
+                "words": words_as_dicts(row),
+            }
+        )
+    return out

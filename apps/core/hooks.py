@@ -161,6 +161,13 @@ STORAGE_OWNERS = hook_declare(
     "The storage sweep (apps.core.sweep) deletes old objects under a prefix that no row owns.",
 )
 
+# annotation → review (issue 18)
+TRANSCRIPT_ALIGNED = hook_declare(
+    "transcript_aligned",
+    "annotation_id: int. Called by annotation (on a worker, outside a request) after the regions of an annotation "
+    "were force-aligned (or found unalignable); review recomputes the annotation's transcript QA flags.",
+)
+
 # annotation → learning
 QUEUE_ORDER = hook_declare(
     "queue_order",

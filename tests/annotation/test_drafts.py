@@ -2,47 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import subprocess
-
-import pytest
-import soundfile as sf
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-
 from apps.annotation.models import AnnotationSettings, TranscriptDraft
 from apps.annotation.tasks import transcript_drafts_task
 from apps.consent.models import ConsentRecord
 from apps.consent.services.withdrawal import consent_withdraw
-from tests.catalog.factories import LanguageFactory, RecordingFactory
-
-SENTENCE = "please call me tomorrow morning"
-
-
-def speech_wav(text: str = SENTENCE) -> bytes:
-    out = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "--stdout", text], capture_output=True, check=True)
-    return out.stdout
-
-
-@pytest.fixture
-def drafting(project_with_roles):
-    project, users = project_with_roles
-    AnnotationSettings.objects.update_or_create(project=project, defaults={"draft_languages": ["en"]})
-    wav = speech_wav()
-    duration = sf.info(io.BytesIO(wav)).duration
-
-    def recording(language="en-US"):
-        rec = RecordingFactory(
-            project=project,
-            status="ready",
-            language=LanguageFactory(tag=language),
-            sample_rate=22050,
-            duration=duration,
-        )
-        default_storage.save(rec.original_key, ContentFile(wav))
-        return rec
-
-    return project, users, recording
 
 
 def test_a_usable_recording_gets_drafts_with_provenance_and_annotators_see_them(drafting, api):
