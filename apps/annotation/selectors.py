@@ -11,6 +11,7 @@ from apps.annotation.models import (
     AlignmentStatus,
     Annotation,
     AnnotationSettings,
+    AnnotationVersion,
     Assignment,
     Label,
     LabelKind,
@@ -248,4 +249,44 @@ def annotation_words(annotation: Annotation) -> list[dict]:
                 "words": words_as_dicts(row),
             }
         )
+    return out
+
+
+def release_words(items) -> dict[str, tuple]:
+    """Word timings of release examples: ``{key: ((word, start, end, score), ...)}`` in seconds of the example.
+
+    ``items`` have ``key, recording_ref, annotation_ref, annotation_version, region_uid, start, end`` (a release's
+    frozen manifest). The regions come from the frozen annotation version (one region, or all of them for a
+    whole-recording example), their words from the stored alignments of that text on that span; words outside
+    the example's window are dropped. Examples with no aligned region are absent. Reads in chunks of ID_CHUNK.
+    """
+    out: dict[str, tuple] = {}
+    items = [i for i in items if i.annotation_ref is not None]
+    for n in range(0, len(items), ID_CHUNK):
+        chunk = items[n : n + ID_CHUNK]
+        snapshots = {
+            (a, v): regions
+            for a, v, regions in AnnotationVersion.objects.filter(
+                annotation_id__in={i.annotation_ref for i in chunk}, version__in={i.annotation_version for i in chunk}
+            ).values_list("annotation_id", "version", "regions")
+        }
+        spans = {}
+        for item in chunk:
+            regions = snapshots.get((item.annotation_ref, item.annotation_version)) or []
+            spans[item.key] = [
+                (item.recording_ref, r["start"], r["end"], r["text"])
+                for r in regions
+                if (r.get("text") or "").strip() and (not item.region_uid or r["id"] == item.region_uid)
+            ]
+        found = alignments_for_spans(s for ss in spans.values() for s in ss)
+        for item in chunk:
+            end = (item.end if item.end is not None else float("inf")) - item.start
+            words: list[tuple] = []
+            for span in sorted(spans[item.key], key=lambda s: (s[1], s[2])):
+                for w in words_as_dicts(found.get(span), offset=item.start):
+                    # inside the window, and in order (overlapping regions: the earlier one's words win)
+                    if 0.0 <= w["start"] < end and (not words or w["start"] >= words[-1][2]):
+                        words.append((w["word"], w["start"], min(w["end"], end), w["score"]))
+            if words:
+                out[item.key] = tuple(words)
     return out

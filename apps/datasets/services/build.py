@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.annotation.models import Region
+from apps.annotation.selectors import release_words
 from apps.catalog.models import Speaker
 from apps.consent.models import ProjectConsentPolicy
 from apps.consent.purposes import PURPOSE_BITS, Purpose, mask_to_purposes
@@ -32,6 +33,7 @@ from apps.core.errors import DomainError
 from apps.core.hooks import RELEASE_PUBLISHED, hook_call
 from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
 from apps.datasets.formats import Example, render_data_card, write_release
+from apps.datasets.formats.words import words_clip
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.audio import CopiedFlac, EncodedAudio, SourceKeys, audio_encode, flac_open_copy
 from apps.datasets.services.diff import release_diff, release_previous
@@ -201,6 +203,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     features = FeatureReader(project_id=release.project_id, spec=spec)
     sources = SourceKeys(project_id=release.project_id, spec=spec)
     recs: dict = {}
+    words = release_words(items)  # word timings of the frozen transcripts (forced alignment), by example key
     for n, item in enumerate(items):
         if item.recording_ref not in recs:
             # The next CHUNK items by key range (a subquery on the unique (release, key) index, no id list).
@@ -243,6 +246,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
                 recording_id=str(item.recording_ref),
                 features=arrays,
                 extra={"annotation_version": item.annotation_version, "region_uid": item.region_uid or None},
+                words=words_clip(words.get(item.key, ()), src.num_samples / src.sample_rate),
             )
         finally:
             src.close()
