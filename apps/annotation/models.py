@@ -269,6 +269,7 @@ class TranscriptAlignment(models.Model):
     status = models.CharField(max_length=16, choices=AlignmentStatus.choices)
     words = models.JSONField(default=list, help_text="[[word, start, end, score], ...] in recording seconds.")
     score = models.FloatField(null=True, blank=True, help_text="Mean per-frame log-likelihood (0 is perfect).")
+    coverage = models.FloatField(null=True, blank=True, help_text="Share of the voiced audio the words cover.")
     error = models.TextField(blank=True, default="")
     engine = models.CharField(max_length=64, blank=True, default="")
     engine_version = models.CharField(max_length=64, blank=True, default="")

@@ -18,6 +18,7 @@ from apps.annotation.models import (
     Region,
     RegionField,
     TranscriptAlignment,
+    TranscriptDraft,
 )
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_is_usable, recordings_usable
@@ -290,3 +291,14 @@ def release_words(items) -> dict[str, tuple]:
             if words:
                 out[item.key] = tuple(words)
     return out
+
+
+def draft_words(*, recording_id: int) -> list[tuple[str, float, float, float]] | None:
+    """The recogniser's words over a recording, in time order, ``(word, start, end, score)``; None without drafts.
+
+    No consent check: the caller asked the consent selector about the recording.
+    """
+    rows = list(TranscriptDraft.objects.filter(recording_id=recording_id).values_list("words", flat=True))
+    if not rows:
+        return None
+    return sorted((w, s, e, score) for words in rows for w, s, e, score in words)

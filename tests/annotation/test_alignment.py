@@ -8,6 +8,7 @@ from apps.annotation.models import AlignmentStatus, TranscriptAlignment
 from apps.annotation.tasks import transcript_align_task
 from apps.consent.models import ConsentRecord
 from apps.consent.services.withdrawal import consent_withdraw
+from apps.review.models import TranscriptQA
 from tests.annotation.conftest import SENTENCE
 
 
@@ -47,6 +48,9 @@ def test_a_submitted_transcript_gets_word_timings_that_the_api_shows(aligned, ap
     row = TranscriptAlignment.objects.get(recording_id=rec_id)
     assert row.status == AlignmentStatus.ALIGNED and row.engine == "pocketsphinx"
     assert [w[0] for w in row.words] == SENTENCE.split()
+    assert row.coverage > 0.8 and row.score < 0  # the words cover the speech
+    qa = TranscriptQA.objects.get(annotation_id=annotation_id)  # review heard TRANSCRIPT_ALIGNED
+    assert qa.measures["alignment"] == "aligned" and qa.measures["coverage"] == row.coverage
     starts = [w[1] for w in row.words]
     assert starts == sorted(starts) and all(s < e for _, s, e, _ in row.words)
     body = api(users["reviewer"]).get(f"/api/v1/annotations/{annotation_id}/words/").json()

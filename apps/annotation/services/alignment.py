@@ -18,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from apps.annotation.models import AlignmentStatus, Annotation, Region, TranscriptAlignment
-from apps.annotation.selectors import text_sha256
+from apps.annotation.selectors import annotation_settings_get, text_sha256
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_is_usable, recordings_usable
 from apps.core.hooks import TRANSCRIPT_ALIGNED, hook_call
@@ -30,9 +30,12 @@ log = logging.getLogger(__name__)
 ALIGN_SR = 16000
 
 
-def alignment_enqueue(*, annotation_id: int, regions: Iterable[dict]) -> None:
-    """Queue the annotation's forced alignment after the current transaction commits (only if a region has text)."""
-    if not any((r.get("text") or "").strip() for r in regions):
+def alignment_enqueue(*, annotation_id: int, project_id: int, regions: Iterable[dict]) -> None:
+    """Queue the annotation's forced alignment (then its transcript QA) after the current transaction commits.
+
+    Only when a region has text, or the project transcribes (an empty transcript is a QA finding too).
+    """
+    if not any((r.get("text") or "").strip() for r in regions) and not annotation_settings_get(project_id).transcript:
         return
     # Same-app lazy import: tasks.py imports these services.
     from apps.annotation.tasks import transcript_align_task
@@ -104,8 +107,18 @@ def _align_one(engine, y, sr, recording_id, start, end, sha, text, language) -> 
         return _row(recording_id, start, end, sha, language, status=AlignmentStatus.FAILED, error=str(exc), **fields)
     stored = [[w.word, round(start + w.start, 3), round(start + w.end, 3), round(w.score, 3)] for w in words]
     score = round(sum(w.score for w in words) / len(words), 3) if words else None
+    coverage = speech.voiced_coverage(words, segment, sr)
     return _row(
-        recording_id, start, end, sha, language, status=AlignmentStatus.ALIGNED, words=stored, score=score, **fields
+        recording_id,
+        start,
+        end,
+        sha,
+        language,
+        status=AlignmentStatus.ALIGNED,
+        words=stored,
+        score=score,
+        coverage=coverage,
+        **fields,
     )
 
 

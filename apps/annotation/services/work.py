@@ -251,7 +251,7 @@ def annotation_submit(*, annotation, user, version: int) -> Annotation:
             regions=regions,
             clip_labels=clip,
         )
-        alignment_enqueue(annotation_id=annotation.pk, regions=regions)
+        alignment_enqueue(annotation_id=annotation.pk, project_id=annotation.project_id, regions=regions)
         Assignment.objects.update_or_create(
             recording_id=annotation.recording_id,
             annotator=user,
@@ -294,7 +294,7 @@ def annotation_set_status(*, annotation, status: str, actor, comment: str = "") 
         comment=comment,
     )
     if status == AnnotationStatus.ACCEPTED:  # a no-op when submit's alignment already covered the same text
-        alignment_enqueue(annotation_id=current.pk, regions=regions)
+        alignment_enqueue(annotation_id=current.pk, project_id=current.project_id, regions=regions)
     return _fresh(annotation.pk)
 
 
@@ -322,5 +322,5 @@ def annotation_save_version(
         clip_labels=clip,
     )
     if current.status in REVIEWABLE:  # a reviewer's correction: align the corrected text
-        alignment_enqueue(annotation_id=current.pk, regions=[r.as_json() for r in clean])
+        alignment_enqueue(annotation_id=current.pk, project_id=current.project_id, regions=[r.as_json() for r in clean])
     return _fresh(annotation.pk)
