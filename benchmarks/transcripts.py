@@ -154,8 +154,6 @@ def qa_figures(clips: list[dict], ali) -> None:
         context = tq.transcript_context(m, others, others, thresholds)  # one espeak voice: speaker = project
         context = tq.TranscriptContext(**{**context.__dict__, "duplicate": seen[m["normalised_text"]] > 1})
         flags = tq.transcript_flags(m, context, thresholds)
-        if os.environ.get("QA_DEBUG"):
-            print(truth.get(i, "ok"), flags, {k: v for k, v in m.items() if k != "normalised_text"}, context)
         for f in flags:
             by_flag.setdefault(f, set()).add(i)
         if flags:

@@ -5,7 +5,8 @@ from django.db.models import Q, QuerySet
 from apps.annotation.models import Annotation, AnnotationStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
-from apps.review.models import GoldItem, QAResult, TranscriptQA
+from apps.processing.dsp.transcript_qa import DEFAULT_TRANSFORMS
+from apps.review.models import GoldItem, QAResult, QASettings, TranscriptQA
 
 
 def qa_excluded_recording_ids(*, project_id: int | None = None) -> QuerySet:
@@ -107,3 +108,9 @@ def transcript_qa_list(*, actor, project_id: int, flags=()) -> QuerySet:
 def transcript_qa_of(annotation_id: int) -> TranscriptQA | None:
     """The transcript QA of one annotation (the caller has checked the annotation is visible), or None."""
     return TranscriptQA.objects.filter(annotation_id=annotation_id).first()
+
+
+def text_transforms_of(*, project_id: int) -> tuple[str, ...]:
+    """The jiwer transforms (names) the project normalises text with before WER/CER; the defaults if none stored."""
+    found = QASettings.objects.filter(project_id=project_id).values_list("text_transforms", flat=True).first()
+    return tuple(found) if found else DEFAULT_TRANSFORMS

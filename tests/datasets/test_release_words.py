@@ -8,6 +8,7 @@ import pytest
 
 from apps.annotation.models import Annotation, AnnotationVersion, TranscriptAlignment
 from apps.annotation.selectors import text_sha256
+from apps.review.models import QASettings
 from tests.datasets.test_release_build import build
 
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -84,7 +85,10 @@ def test_whole_recording_examples_carry_every_regions_words_and_a_changed_text_n
     snapshot = AnnotationVersion.objects.get(annotation=ann)
     snapshot.regions = [{**r, "text": r["text"] + " more"} for r in snapshot.regions]
     snapshot.save()
+    QASettings.objects.update_or_create(project=corpus["project"], defaults={"text_transforms": ["lowercase", "strip"]})
     release = build(corpus, unit="recording", formats=["jsonl"])
+    card = (release_root(release, "jsonl") / "README.md").read_text()
+    assert "WER and CER normalise text with jiwer's lowercase, strip." in card
     for manifest in (release_root(release, "jsonl") / "manifests").glob("*.jsonl"):
         for line in manifest.read_text().splitlines():
             row = json.loads(line)

@@ -11,6 +11,7 @@ from apps.annotation.selectors import text_sha256
 from apps.consent.models import ConsentRecord
 from apps.consent.services.withdrawal import consent_withdraw
 from apps.processing.dsp import transcript_qa as tq
+from apps.review import metrics
 from apps.review.models import TranscriptQA
 from apps.review.services import annotation_transcript_qa, review_next
 from tests.catalog.factories import LanguageFactory, RecordingFactory, SpeakerFactory
@@ -177,3 +178,5 @@ def test_scripts_rates_and_ranges_on_plain_values():
     assert low < 10.0 < high < 100.0
     assert tq.word_error_rate("Hello, World!", "hello world") == 0.0
     assert tq.word_error_rate("Hello, World!", "hello world", ("lowercase",)) == 1.0
+    assert metrics.transcript_error("Hello, World!", "hello world", ("lowercase", "remove_punctuation"))["wer"] == 0.0
+    assert metrics.transcript_error("Hello, World!", "hello world", ("lowercase",))["wer"] == 1.0

@@ -46,6 +46,7 @@ from apps.learning.services import model_create, model_train
 from apps.processing.services import project_recipe_get
 from apps.review.agreement import project_agreement
 from apps.review.models import QAResult
+from apps.review.selectors import text_transforms_of
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -317,7 +318,8 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
             " Only annotations accepted in review."
             if f["accepted_only"]
             else " Accepted annotations, else the latest submitted one."
-        ),
+        )
+        + (_transcript_note(release.project_id) if any(i.text for i in items) else ""),
         "agreement": _agreement(release.project_id),
         "limitations": limitations,
         "prelabel": _prelabel_stats(items),
@@ -332,6 +334,15 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
         "has_text": any(i.text for i in items),
         "formats": list(spec["formats"]),
     }
+
+
+def _transcript_note(project_id: int) -> str:
+    """How the card's WER/CER normalise text (the project's jiwer transforms) and where word timings come from."""
+    return (
+        f" WER and CER normalise text with jiwer's {', '.join(text_transforms_of(project_id=project_id))}."
+        " Word timings come from forced alignment of the transcripts (PocketSphinx for English, or a registered"
+        " engine); examples whose text could not be aligned carry none."
+    )
 
 
 def _prelabel_stats(items: list[FrozenItem]) -> dict:
