@@ -104,11 +104,12 @@ ANNOTATIONS_EXPORT = hook_declare(
     "export. Exactly one handler: annotation.",
 )
 
-# processing → review
+# processing → annotation, review
 RECORDING_PROCESSED = hook_declare(
     "recording_processed",
     "recording_id, original (a local path to the original audio) → None: processing finished a recording; "
-    "review runs automatic QA. The caller logs a handler's exception and keeps the finished job.",
+    "annotation queues draft transcripts (languages the project drafts), review runs automatic QA. The caller logs "
+    "a handler's exception and keeps the finished job.",
 )
 
 # annotation → review

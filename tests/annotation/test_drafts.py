@@ -93,3 +93,18 @@ def test_accepting_a_foreign_or_repeated_draft_is_refused_with_a_sentence(drafti
     assert again.status_code == 400 and "already" in again.json()["detail"]
     versions = client.get(f"/api/v1/annotations/{ann['id']}/versions/").json()
     assert len([v for v in versions if v["regions"]]) == 1  # refusals wrote nothing
+
+
+def test_a_processed_recording_of_a_drafted_language_gets_drafts_queued(drafting, django_capture_on_commit_callbacks):
+    from apps.annotation.services.drafts import drafts_enqueue_if_wanted
+    from apps.core.hooks import RECORDING_PROCESSED, hook_handlers
+
+    assert drafts_enqueue_if_wanted in hook_handlers(RECORDING_PROCESSED)  # processing's finish calls it
+    project, users, recording = drafting
+    english, german = recording(), recording(language="de")
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert drafts_enqueue_if_wanted(recording_id=english.id, original=None) is True
+        assert drafts_enqueue_if_wanted(recording_id=german.id, original=None) is False
+    assert len(queued) == 1
+    assert TranscriptDraft.objects.filter(recording=english).exists()
+    assert not TranscriptDraft.objects.filter(recording=german).exists()
