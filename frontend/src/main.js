@@ -26,6 +26,7 @@ import { Spectrogram } from './spectrogram.js';
 import { Store } from './store.js';
 import { SuggestionsLayer } from './suggestions.js';
 import { fetchModelSuggestions, modelSegments, showQueueOrder } from './model-suggestions.js';
+import { WordsLayer, fetchDraftSegments, fetchWords } from './transcripts.js';
 import { clamp, debounce, mixInto } from './util.js';
 import { Waveform } from './waveform.js';
 import { PageEditing } from './page-editing.js';
@@ -174,6 +175,8 @@ class AnnotatorPage {
     // Everything the first paint needs, in parallel; voiced segments and tiles follow on their own.
     const voicedPromise = this.api.voicedSegments(rid).catch(() => null);
     const modelPromise = fetchModelSuggestions(this.api, rid);
+    const draftsPromise = this.labelsPromise.then((schema) => (schema.transcript === false ? null : fetchDraftSegments(this.api, rid)));
+    const wordsPromise = fetchWords(this.api, annotation.id);
     const tilesPromise = this.api.tileIndex(rid).catch(() => null);
     const [schema, rec, peaks] = await Promise.all([
       this.labelsPromise,
@@ -239,6 +242,7 @@ class AnnotatorPage {
       onAccept: (id, label) => this.acceptSuggestion(id, label),
       onSelect: (id) => this.selectSuggestion(id),
     });
+    item.words = new WordsLayer({ waveform, onPlay: (w) => waveform.play(w.start, w.end) });
     this.panel = new SidePanel({ root: this.root, store: this.store, schema, channelCount, actions: this._panelActions() });
 
     if (channelCount > 1) {
@@ -275,12 +279,15 @@ class AnnotatorPage {
     window.dispatchEvent(new CustomEvent('earmark:annotator-ready', { detail: { annotationId: annotation.id } }));
     setTimeout(() => waveform.attachAudio(), 0);
 
-    Promise.all([voicedPromise, modelPromise]).then(([v, m]) => {
+    Promise.all([voicedPromise, modelPromise, draftsPromise]).then(([v, m, d]) => {
       if (this.item !== item) return;
       item.voiced = (v && v.segments) || [];
-      // A ready project model's labelled regions take the place of bare voice activity.
-      item.suggestions.setSegments(modelSegments(m) || item.voiced);
+      // Draft transcripts, else a ready project model's labelled regions, take the place of bare voice activity.
+      item.suggestions.setSegments(d || modelSegments(m) || item.voiced);
       this._renderPanel();
+    });
+    wordsPromise.then((aligned) => {
+      if (this.item === item) item.words.setAligned(aligned, this.store.regions);
     });
     tilesPromise.then((index) => {
       if (this.item !== item || !index || !(index.levels || []).length) return;
@@ -347,6 +354,7 @@ class AnnotatorPage {
     item.autosave?.destroy();
     item.spectrogram?.destroy();
     item.suggestions?.destroy();
+    item.words?.destroy();
     item.regionsView?.destroy();
     item.mixer?.destroy();
     item.waveform?.destroy();

@@ -4,6 +4,7 @@
 // annotation's history. Also shows, on the queue page, which order the queue follows.
 
 import { h } from './dom.js';
+import { draftCaption } from './transcripts.js';
 
 /** GET recordings/{rid}/suggestions → {model: {id, version, backend}|null, regions: [...]}; null on error. */
 export async function fetchModelSuggestions(api, recordingId) {
@@ -30,12 +31,14 @@ export function modelSegments(body) {
 
 /** Where the suggestions on offer come from, for the panel's summary. */
 export function suggestionOrigin(suggestions) {
+  if ((suggestions || []).some((s) => s.draftText !== undefined)) return 'draft transcripts';
   const first = (suggestions || []).find((s) => s.source);
   return first ? `from model v${first.source.version}` : 'from voice detection';
 }
 
 /** The chip text of a model suggestion: its label and confidence. */
 export function suggestionCaption(s) {
+  if (s.draftText !== undefined) return draftCaption(s);
   if (!s.source) return null;
   return `${s.labelName ?? 'label'} ${Math.round((s.confidence || 0) * 100)}%`;
 }
