@@ -133,7 +133,8 @@ class AnnotatorPage {
   }
 
   async openNext() {
-    const res = this.mode === 'review' ? await this.api.reviewNext(this.config.project_id) : await this.api.queueNext(this.config.project_id);
+    const order = new URLSearchParams(window.location.search).get('order');
+    const res = this.mode === 'review' ? await this.api.reviewNext(this.config.project_id, order) : await this.api.queueNext(this.config.project_id);
     this._showProgress(res && res.progress);
     this.annotatorName = (res && res.annotator_name) || null;
     if (!res || !res.annotation) {
@@ -152,6 +153,7 @@ class AnnotatorPage {
       if (path) window.history.replaceState(null, '', path);
     }
     await this.openItem(res.annotation, res.recording || null);
+    if (this.mode === 'review') this.review?.showTranscriptQA(res.transcript_qa);
   }
 
   // --- one item --------------------------------------------------------------------------------
