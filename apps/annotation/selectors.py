@@ -262,7 +262,7 @@ def release_words(items) -> dict[str, tuple]:
     the example's window are dropped. Examples with no aligned region are absent. Reads in chunks of ID_CHUNK.
     """
     out: dict[str, tuple] = {}
-    items = [i for i in items if i.annotation_ref is not None]
+    items = [i for i in items if i.annotation_ref is not None and i.text]  # no text, no words: no queries
     for n in range(0, len(items), ID_CHUNK):
         chunk = items[n : n + ID_CHUNK]
         snapshots = {
