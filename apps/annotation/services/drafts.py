@@ -111,7 +111,13 @@ def drafts_enqueue_if_wanted(*, recording_id: int, original=None) -> bool:
     # Same-app lazy import: tasks.py imports these services.
     from apps.annotation.tasks import transcript_drafts_task
 
-    transaction.on_commit(lambda: transcript_drafts_task.delay(recording_id))
+    def enqueue() -> None:
+        try:
+            transcript_drafts_task.delay(recording_id)
+        except Exception:  # the broker is down: say so, but never keep review's QA (the next handler) from running
+            log.exception("Could not queue draft transcripts for recording %s.", recording_id)
+
+    transaction.on_commit(enqueue)
     return True
 
 
