@@ -78,8 +78,12 @@ def annotation_align(*, annotation_id: int) -> int:
         error = f"No aligner is registered for the language {language or '(none)'}."
         rows = [_row(recording_id, *k, language, status=AlignmentStatus.NO_ENGINE, error=error) for k in todo]
     elif todo:
-        with default_storage.open(recording.original_key, "rb") as f:
-            y, sr = dsp_io.load(f, sr=ALIGN_SR, mono=True)
+        try:
+            with default_storage.open(recording.original_key, "rb") as f:
+                y, sr = dsp_io.load(f, sr=ALIGN_SR, mono=True)
+        except Exception:  # unreadable or missing audio is not the transcript's fault: leave it unaligned
+            log.exception("Recording %s could not be read for alignment.", recording_id)
+            todo = {}
         for (start, end, sha), text in sorted(todo.items()):
             rows.append(_align_one(engine, y, sr, recording_id, start, end, sha, text, language))
     with transaction.atomic():

@@ -103,7 +103,9 @@ def drafts_enqueue_if_wanted(*, recording_id: int, original=None) -> bool:
     recording = (
         recordings_usable(None, Purpose.ANNOTATE).filter(pk=recording_id).values("project_id", "language__tag").first()
     )
-    language = recording and recording["language__tag"]
+    if recording is None:
+        return False
+    language = recording["language__tag"]
     if not language or not _wants_drafts(language, draft_languages(project_id=recording["project_id"])):
         return False
     if speech.recogniser_for(language) is None:
