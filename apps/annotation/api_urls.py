@@ -17,5 +17,6 @@ urlpatterns = [
         views.AnnotationDraftAcceptView.as_view(),
         name="annotation-draft-accept",
     ),
+    path("annotations/<int:annotation_id>/words/", views.AnnotationWordsView.as_view(), name="annotation-words"),
     path("recordings/<int:recording_id>/drafts/", views.RecordingDraftsView.as_view(), name="annotation-drafts"),
 ]

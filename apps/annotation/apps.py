@@ -5,6 +5,7 @@ from apps.core.hooks import (
     DEMO_PROJECT_SEED,
     RECORDING_IN_WORK,
     RECORDING_PANELS,
+    RECORDING_PROCESSED,
     RECORDING_PURGE_ASSIGNMENTS,
     RECORDING_PURGE_TRANSCRIPTS,
     RECORDINGS_WITHDRAWN,
@@ -21,6 +22,7 @@ class AnnotationConfig(AppConfig):
         from apps.annotation.panels import recording_annotations_panel
         from apps.annotation.selectors import annotations_export, recording_in_annotator_work
         from apps.annotation.services import hooks
+        from apps.annotation.services.drafts import drafts_enqueue_if_wanted
 
         hook_register(RECORDINGS_WITHDRAWN, hooks.on_recordings_withdrawn)
         hook_register(RECORDING_PURGE_ASSIGNMENTS, hooks.assignments_cancel_for_recordings)
@@ -29,3 +31,4 @@ class AnnotationConfig(AppConfig):
         hook_register(DEMO_PROJECT_SEED, hooks.demo_labels_seed)
         hook_register(RECORDING_PANELS, recording_annotations_panel)
         hook_register(RECORDING_IN_WORK, recording_in_annotator_work)
+        hook_register(RECORDING_PROCESSED, drafts_enqueue_if_wanted)  # draft transcripts for the project's languages

@@ -246,3 +246,42 @@ class TranscriptDraft(models.Model):
 
     def __str__(self):
         return f"draft {self.recording_id} {self.start}-{self.end} ({self.engine})"
+
+
+class AlignmentStatus(models.TextChoices):
+    ALIGNED = "aligned", "Aligned"
+    FAILED = "failed", "Alignment failed"
+    NO_ENGINE = "no_engine", "No aligner for the language"
+
+
+class TranscriptAlignment(models.Model):
+    """Word timings of one transcript on one span of a recording (forced alignment).
+
+    Content-addressed by (recording, start, end, sha256 of the text): the same words on the same audio are
+    aligned once, whichever annotation or version holds them, and a changed transcript gets a new row.
+    """
+
+    recording = models.ForeignKey("catalog.Recording", on_delete=models.CASCADE, related_name="transcript_alignments")
+    start = models.FloatField()
+    end = models.FloatField()
+    text_sha256 = models.CharField(max_length=64)
+    language = models.CharField(max_length=35, blank=True, default="")
+    status = models.CharField(max_length=16, choices=AlignmentStatus.choices)
+    words = models.JSONField(default=list, help_text="[[word, start, end, score], ...] in recording seconds.")
+    score = models.FloatField(null=True, blank=True, help_text="Mean per-frame log-likelihood (0 is perfect).")
+    coverage = models.FloatField(null=True, blank=True, help_text="Share of the voiced audio the words cover.")
+    error = models.TextField(blank=True, default="")
+    engine = models.CharField(max_length=64, blank=True, default="")
+    engine_version = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recording_id", "start", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recording", "start", "end", "text_sha256"], name="transcript_alignment_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"alignment {self.recording_id} {self.start}-{self.end} ({self.status})"

@@ -1,17 +1,24 @@
 """Reads with rules: label schemas, and which annotations a user may see or edit."""
 
+import hashlib
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from apps.accounts.selectors import project_ids_for
 from apps.annotation.models import (
+    AlignmentStatus,
     Annotation,
     AnnotationSettings,
+    AnnotationVersion,
     Assignment,
     Label,
     LabelKind,
     Region,
     RegionField,
+    TranscriptAlignment,
+    TranscriptDraft,
 )
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_is_usable, recordings_usable
@@ -178,3 +185,120 @@ def recording_in_annotator_work(*, actor, role: str, recording_id: int) -> bool:
         Assignment.objects.filter(annotator=actor, recording_id=recording_id).exists()
         or Annotation.objects.filter(annotator=actor, recording_id=recording_id).exists()
     )
+
+
+# ---------------------------------------------------------------- word timings
+
+ID_CHUNK = 500
+
+
+def text_sha256(text: str) -> str:
+    """The key of a transcript's alignment: sha256 of its text without surrounding spaces."""
+    return hashlib.sha256((text or "").strip().encode()).hexdigest()
+
+
+def alignments_for_spans(spans: Iterable[tuple[int, float, float, str]]) -> dict[tuple, TranscriptAlignment]:
+    """Stored alignments of (recording_id, start, end, text) spans, keyed by the same tuples; missing ones absent.
+
+    No consent check: callers pass spans of recordings they got from the consent selector.
+    """
+    wanted = {(rid, start, end, text_sha256(text)): (rid, start, end, text) for rid, start, end, text in spans}
+    found: dict[tuple, TranscriptAlignment] = {}
+    keys = sorted(wanted)
+    for i in range(0, len(keys), ID_CHUNK):  # bounded parameter lists (SQLite caps them)
+        chunk = keys[i : i + ID_CHUNK]
+        rows = TranscriptAlignment.objects.filter(
+            recording_id__in={k[0] for k in chunk}, text_sha256__in={k[3] for k in chunk}
+        )
+        for row in rows:
+            key = (row.recording_id, row.start, row.end, row.text_sha256)
+            if key in wanted:
+                found[wanted[key]] = row
+    return found
+
+
+def words_as_dicts(alignment: TranscriptAlignment | None, *, offset: float = 0.0) -> list[dict]:
+    """An alignment's words as ``{word, start, end, score}`` with times shifted by ``-offset`` (seconds)."""
+    if alignment is None or alignment.status != AlignmentStatus.ALIGNED:
+        return []
+    return [
+        {"word": w, "start": round(s - offset, 3), "end": round(e - offset, 3), "score": score}
+        for w, s, e, score in alignment.words
+    ]
+
+
+def annotation_words(annotation: Annotation) -> list[dict]:
+    """Each transcribed region of ``annotation`` with its word timings (recording seconds) and alignment status.
+
+    ``status`` is ``aligned``, ``failed``, ``no_engine``, or ``pending`` (queued, not aligned yet).
+    """
+    regions = [r for r in annotation.regions.all() if r.text.strip()]
+    found = alignments_for_spans((annotation.recording_id, r.start, r.end, r.text) for r in regions)
+    out = []
+    for r in regions:
+        row = found.get((annotation.recording_id, r.start, r.end, r.text))
+        out.append(
+            {
+                "id": r.uid,
+                "start": r.start,
+                "end": r.end,
+                "text": r.text,
+                "status": row.status if row else "pending",
+                "score": row.score if row else None,
+                "error": row.error if row else "",
+                "engine": f"{row.engine} {row.engine_version}".strip() if row else "",
+                "words": words_as_dicts(row),
+            }
+        )
+    return out
+
+
+def release_words(items) -> dict[str, tuple]:
+    """Word timings of release examples: ``{key: ((word, start, end, score), ...)}`` in seconds of the example.
+
+    ``items`` have ``key, recording_ref, annotation_ref, annotation_version, region_uid, start, end`` (a release's
+    frozen manifest). The regions come from the frozen annotation version (one region, or all of them for a
+    whole-recording example), their words from the stored alignments of that text on that span; words outside
+    the example's window are dropped. Examples with no aligned region are absent. Reads in chunks of ID_CHUNK.
+    """
+    out: dict[str, tuple] = {}
+    items = [i for i in items if i.annotation_ref is not None and i.text]  # no text, no words: no queries
+    for n in range(0, len(items), ID_CHUNK):
+        chunk = items[n : n + ID_CHUNK]
+        snapshots = {
+            (a, v): regions
+            for a, v, regions in AnnotationVersion.objects.filter(
+                annotation_id__in={i.annotation_ref for i in chunk}, version__in={i.annotation_version for i in chunk}
+            ).values_list("annotation_id", "version", "regions")
+        }
+        spans = {}
+        for item in chunk:
+            regions = snapshots.get((item.annotation_ref, item.annotation_version)) or []
+            spans[item.key] = [
+                (item.recording_ref, r["start"], r["end"], r["text"])
+                for r in regions
+                if (r.get("text") or "").strip() and (not item.region_uid or r["id"] == item.region_uid)
+            ]
+        found = alignments_for_spans(s for ss in spans.values() for s in ss)
+        for item in chunk:
+            end = (item.end if item.end is not None else float("inf")) - item.start
+            words: list[tuple] = []
+            for span in sorted(spans[item.key], key=lambda s: (s[1], s[2])):
+                for w in words_as_dicts(found.get(span), offset=item.start):
+                    # inside the window, and in order (overlapping regions: the earlier one's words win)
+                    if 0.0 <= w["start"] < end and (not words or w["start"] >= words[-1][2]):
+                        words.append((w["word"], w["start"], min(w["end"], end), w["score"]))
+            if words:
+                out[item.key] = tuple(words)
+    return out
+
+
+def draft_words(*, recording_id: int) -> list[tuple[str, float, float, float]] | None:
+    """The recogniser's words over a recording, in time order, ``(word, start, end, score)``; None without drafts.
+
+    No consent check: the caller asked the consent selector about the recording.
+    """
+    rows = list(TranscriptDraft.objects.filter(recording_id=recording_id).values_list("words", flat=True))
+    if not rows:
+        return None
+    return sorted((w, s, e, score) for words in rows for w, s, e, score in words)

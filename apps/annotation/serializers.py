@@ -147,3 +147,27 @@ class SkipOutput(serializers.Serializer):
     annotation = serializers.IntegerField()
     recording = serializers.IntegerField()
     status = serializers.CharField()
+
+
+class WordOutput(serializers.Serializer):
+    word = serializers.CharField()
+    start = serializers.FloatField(help_text="Seconds from the start of the recording.")
+    end = serializers.FloatField()
+    score = serializers.FloatField(help_text="The aligner's mean per-frame log-likelihood (0 is perfect).")
+
+
+class RegionWordsOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="The region's id.")
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    text = serializers.CharField()
+    status = serializers.ChoiceField(choices=["aligned", "failed", "no_engine", "pending"])
+    score = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    engine = serializers.CharField(allow_blank=True)
+    words = WordOutput(many=True)
+
+
+class WordsOutput(serializers.Serializer):
+    annotation = serializers.IntegerField()
+    regions = RegionWordsOutput(many=True)

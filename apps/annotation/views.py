@@ -13,6 +13,7 @@ from apps.annotation.selectors import (
     annotation_get_for_save,
     annotation_list,
     annotation_settings_of,
+    annotation_words,
     labels_schema,
 )
 from apps.annotation.serializers import (
@@ -26,6 +27,7 @@ from apps.annotation.serializers import (
     LabelSchemaOutput,
     SkipOutput,
     VersionOutput,
+    WordsOutput,
 )
 from apps.annotation.services.drafts import annotation_draft_accept, drafts_of
 from apps.annotation.services.work import VersionConflict
@@ -186,3 +188,12 @@ class AnnotationDraftAcceptView(APIView):
             settings=annotation_settings_of(annotation),
         )
         return Response(AnnotationOutput(saved).data)
+
+
+class AnnotationWordsView(APIView):
+    """Word timings of the annotation's transcribed regions (forced alignment; seconds in the recording)."""
+
+    @extend_schema(responses=WordsOutput)
+    def get(self, request, annotation_id):
+        annotation = annotation_get(request.user, annotation_id)
+        return Response(WordsOutput({"annotation": annotation.id, "regions": annotation_words(annotation)}).data)

@@ -105,11 +105,12 @@ ANNOTATIONS_EXPORT = hook_declare(
     "export. Exactly one handler: annotation.",
 )
 
-# processing → review
+# processing → annotation, review
 RECORDING_PROCESSED = hook_declare(
     "recording_processed",
     "recording_id, original (a local path to the original audio) → None: processing finished a recording; "
-    "review runs automatic QA. The caller logs a handler's exception and keeps the finished job.",
+    "annotation queues draft transcripts (languages the project drafts), review runs automatic QA. The caller logs "
+    "a handler's exception and keeps the finished job.",
 )
 
 # annotation → review
@@ -160,6 +161,13 @@ STORAGE_OWNERS = hook_declare(
     "no arguments. Returns a list of (prefix, owned) pairs: every storage key under ``prefix`` belongs to "
     "the app, and ``owned(keys: list[str]) -> set[str]`` tells which of those keys a row still points at. "
     "The storage sweep (apps.core.sweep) deletes old objects under a prefix that no row owns.",
+)
+
+# annotation → review (issue 18)
+TRANSCRIPT_ALIGNED = hook_declare(
+    "transcript_aligned",
+    "annotation_id: int. Called by annotation (on a worker, outside a request) after the regions of an annotation "
+    "were force-aligned (or found unalignable); review recomputes the annotation's transcript QA flags.",
 )
 
 # annotation → learning

@@ -25,6 +25,7 @@ from apps.consent.selectors import recording_get_usable, recordings_usable
 from apps.core.permissions import Role
 from apps.review import metrics
 from apps.review.models import Consensus, GoldItem
+from apps.review.selectors import text_transforms_of
 
 AGREEMENT_ROLES = (Role.MANAGER, Role.REVIEWER)  # per-annotator figures: not for viewers or annotators
 FINISHED = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED)
@@ -115,6 +116,7 @@ def project_agreement(*, actor, project_id: int, iou_threshold: float = 0.5) -> 
     multi = AnnotationSettings.objects.filter(project_id=project_id).values_list("clip_multi", flat=True).first()
     multi = bool(multi)
     overlap = {rid: by for rid, by in units.items() if len(by) >= 2}
+    transforms = text_transforms_of(project_id=project_id)
 
     clip_units = {
         rid: {a: _clip_value(ann["clip_labels"], multi) for a, ann in by.items()} for rid, by in overlap.items()
@@ -143,7 +145,7 @@ def project_agreement(*, actor, project_id: int, iou_threshold: float = 0.5) -> 
         ]
     )
     texts = [
-        metrics.transcript_error_pairwise({a: metrics.annotation_transcript(ann) for a, ann in by.items()})
+        metrics.transcript_error_pairwise({a: metrics.annotation_transcript(ann) for a, ann in by.items()}, transforms)
         for by in overlap.values()
         if any(r["text"] for ann in by.values() for r in ann["regions"])
     ]
@@ -151,6 +153,7 @@ def project_agreement(*, actor, project_id: int, iou_threshold: float = 0.5) -> 
         "wer": _mean([t["wer"] for t in texts]),
         "cer": _mean([t["cer"] for t in texts]),
         "units": len(texts),
+        "text_transforms": list(transforms),
     }
 
     return {
@@ -159,7 +162,7 @@ def project_agreement(*, actor, project_id: int, iou_threshold: float = 0.5) -> 
         "clip_labels": clip,
         "regions": regions,
         "transcripts": transcripts,
-        "annotators": _per_annotator(units, overlap, names, multi, iou_threshold, project_id),
+        "annotators": _per_annotator(units, overlap, names, multi, iou_threshold, project_id, transforms),
     }
 
 
@@ -180,7 +183,11 @@ def project_agreement_cached(*, actor, project_id: int, iou_threshold: float = 0
     gold = GoldItem.objects.filter(project_id=project_id).aggregate(
         n=Count("id"), ids=Sum("id"), latest=Max("created_at")
     )
-    state = f"{iou_threshold}:{state['n']}:{state['ids']}:{state['latest']}:{gold['n']}:{gold['ids']}:{gold['latest']}"
+    transforms = ",".join(text_transforms_of(project_id=project_id))
+    state = (
+        f"{transforms}:{iou_threshold}:{state['n']}:{state['ids']}:{state['latest']}:"
+        f"{gold['n']}:{gold['ids']}:{gold['latest']}"
+    )
     key = f"review:agreement:{project_id}:{hashlib.sha1(state.encode()).hexdigest()}"
     return cache.get_or_set(
         key,
@@ -189,7 +196,7 @@ def project_agreement_cached(*, actor, project_id: int, iou_threshold: float = 0
     )
 
 
-def _per_annotator(units, overlap, names, multi, iou_threshold, project_id) -> list[dict]:
+def _per_annotator(units, overlap, names, multi, iou_threshold, project_id, transforms) -> list[dict]:
     """Each annotator against their peers on shared overlap units, and against gold."""
     peer_regions: dict = defaultdict(list)
     peer_text: dict = defaultdict(list)
@@ -199,7 +206,7 @@ def _per_annotator(units, overlap, names, multi, iou_threshold, project_id) -> l
             peer_regions[a].append(metrics.region_agreement(by[b]["regions"], by[a]["regions"], iou_threshold))
             ref, hyp = metrics.annotation_transcript(by[b]), metrics.annotation_transcript(by[a])
             if ref or hyp:
-                peer_text[a].append(metrics.transcript_error(ref, hyp)["wer"])
+                peer_text[a].append(metrics.transcript_error(ref, hyp, transforms)["wer"])
             la, lb = by[a]["clip_labels"], by[b]["clip_labels"]
             if la or lb:
                 peer_labels[a].append(_clip_value(la, multi) == _clip_value(lb, multi))
@@ -213,7 +220,11 @@ def _per_annotator(units, overlap, names, multi, iou_threshold, project_id) -> l
         if rid in gold_refs:
             for a, ann in by.items():
                 by_annotator[a][rid] = ann
-    gold = metrics.annotator_scores(gold_refs, by_annotator, iou_threshold=iou_threshold) if gold_refs else {}
+    gold = (
+        metrics.annotator_scores(gold_refs, by_annotator, iou_threshold=iou_threshold, transforms=transforms)
+        if gold_refs
+        else {}
+    )
     counts: dict = defaultdict(int)
     for by in units.values():
         for a in by:
@@ -253,7 +264,10 @@ def recording_consensus(*, actor, recording_id: int, iou_threshold: float = 0.5)
         "project": recording.project_id,
         "annotations": annotations,  # rows (regions and clip labels prefetched): ConsensusOutput renders them
         "regions": metrics.region_agreement_pairwise({a: d["regions"] for a, d in by.items()}, iou_threshold),
-        "transcripts": metrics.transcript_error_pairwise({a: metrics.annotation_transcript(d) for a, d in by.items()}),
+        "transcripts": metrics.transcript_error_pairwise(
+            {a: metrics.annotation_transcript(d) for a, d in by.items()},
+            text_transforms_of(project_id=recording.project_id),
+        ),
         "consensus": decided,
     }
 

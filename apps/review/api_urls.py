@@ -4,6 +4,11 @@ from apps.review.views import agreement, qa, review
 
 urlpatterns = [
     path("projects/<int:project_id>/qa/", qa.ProjectQAListView.as_view(), name="project-qa"),
+    path(
+        "projects/<int:project_id>/qa/transcripts/",
+        qa.ProjectTranscriptQAListView.as_view(),
+        name="project-transcript-qa",
+    ),
     path("projects/<int:project_id>/qa/settings/", qa.ProjectQASettingsView.as_view(), name="project-qa-settings"),
     path("recordings/<int:recording_id>/qa/", qa.RecordingQAView.as_view(), name="recording-qa"),
     path("recordings/<int:recording_id>/qa/accept/", qa.RecordingQAAcceptView.as_view(), name="recording-qa-accept"),

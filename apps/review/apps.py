@@ -6,6 +6,7 @@ from apps.core.hooks import (
     RECORDING_IN_WORK,
     RECORDING_PANELS,
     RECORDING_PROCESSED,
+    TRANSCRIPT_ALIGNED,
     hook_register,
 )
 
@@ -24,3 +25,4 @@ class ReviewConfig(AppConfig):
         hook_register(QUEUE_GOLD_IDS, selectors.gold_recording_ids)
         hook_register(RECORDING_PANELS, recording_qa_panel)
         hook_register(RECORDING_IN_WORK, selectors.recording_in_reviewer_work)
+        hook_register(TRANSCRIPT_ALIGNED, services.on_transcript_aligned)

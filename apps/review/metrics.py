@@ -23,7 +23,6 @@ Shapes used throughout:
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ import jiwer
 import krippendorff
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+
+from apps.processing.dsp.transcript_qa import DEFAULT_TRANSFORMS, text_transforms
 
 # ---------------------------------------------------------------- clip labels
 
@@ -281,41 +282,18 @@ def region_agreement_pairwise(
 # ---------------------------------------------------------------- transcripts
 
 
-class _RemovePunctuation(jiwer.RemovePunctuation):
-    """jiwer's RemovePunctuation (every Unicode "P*" character) as one ``str.translate``.
-
-    Same characters, same result; jiwer's version calls ``str.replace`` once per punctuation
-    character (~800 per string), which dominated agreement on a few thousand annotations.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self._table = dict.fromkeys(map(ord, self.tokens_to_remove))
-
-    def process_string(self, s: str) -> str:
-        return s.translate(self._table)
-
-
-@functools.cache
-def _transforms() -> tuple[jiwer.Compose, jiwer.Compose]:
-    """(words, characters) transforms, built on first use: listing Unicode punctuation takes ~1 s, which
-    every importer of this module (a release build's data card, say) would otherwise pay."""
-    normalise = [jiwer.ToLowerCase(), _RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()]
-    return (
-        jiwer.Compose([*normalise, jiwer.ReduceToListOfListOfWords()]),
-        jiwer.Compose([*normalise, jiwer.ReduceToListOfListOfChars()]),
-    )
-
-
 TRANSCRIPT_NORMALISATION = (
-    'lowercase, remove punctuation (so "don\'t" becomes "dont"), collapse runs of spaces, strip the ends; '
-    "CER counts the single spaces left between words"
+    'by default lowercase, remove punctuation (so "don\'t" becomes "dont"), collapse runs of spaces, strip the ends '
+    "(a project may choose other jiwer transforms: QASettings.text_transforms); CER counts the single spaces left "
+    "between words"
 )
 
 
-def _edit_counts(references: list[str], hypotheses: list[str]) -> tuple[int, int, int, int]:
+def _edit_counts(
+    references: list[str], hypotheses: list[str], transforms: tuple[str, ...] = DEFAULT_TRANSFORMS
+) -> tuple[int, int, int, int]:
     """(word errors, reference words, char errors, reference chars), summed over the pairs."""
-    words, chars = _transforms()
+    words, chars = text_transforms(tuple(transforms))
     w = jiwer.process_words(references, hypotheses, reference_transform=words, hypothesis_transform=words)
     c = jiwer.process_characters(references, hypotheses, reference_transform=chars, hypothesis_transform=chars)
     return (
@@ -335,10 +313,14 @@ def _rate(errors: int, length: int) -> float:
     return errors / length
 
 
-def transcript_error(reference: str | Sequence[str], hypothesis: str | Sequence[str]) -> dict[str, float]:
+def transcript_error(
+    reference: str | Sequence[str],
+    hypothesis: str | Sequence[str],
+    transforms: tuple[str, ...] = DEFAULT_TRANSFORMS,
+) -> dict[str, float]:
     """``{"wer", "cer"}`` of ``hypothesis`` against ``reference``, from jiwer edit counts.
 
-    Text is normalised first (see ``TRANSCRIPT_NORMALISATION``). Given lists,
+    Text is normalised first by the named jiwer ``transforms`` (see ``TRANSCRIPT_NORMALISATION``). Given lists,
     the rates are corpus-level: total errors / total reference length. An
     empty reference gives 0 against an empty hypothesis and 1.0 otherwise.
     """
@@ -348,11 +330,13 @@ def transcript_error(reference: str | Sequence[str], hypothesis: str | Sequence[
         raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
     if not refs:
         return {"wer": 0.0, "cer": 0.0}
-    w_err, w_len, c_err, c_len = _edit_counts(refs, hyps)
+    w_err, w_len, c_err, c_len = _edit_counts(refs, hyps, transforms)
     return {"wer": _rate(w_err, w_len), "cer": _rate(c_err, c_len)}
 
 
-def transcript_error_pairwise(by_annotator: Mapping[Hashable, str]) -> dict[str, Any] | None:
+def transcript_error_pairwise(
+    by_annotator: Mapping[Hashable, str], transforms: tuple[str, ...] = DEFAULT_TRANSFORMS
+) -> dict[str, Any] | None:
     """WER/CER among N annotators' transcripts of one unit, micro over ordered pairs.
 
     WER is not symmetric (its denominator is the reference length), so each
@@ -362,7 +346,9 @@ def transcript_error_pairwise(by_annotator: Mapping[Hashable, str]) -> dict[str,
     if len(by_annotator) < 2:
         return None
     pairs = list(itertools.permutations(sorted(by_annotator, key=repr), 2))
-    result: dict[str, Any] = transcript_error([by_annotator[a] for a, _ in pairs], [by_annotator[b] for _, b in pairs])
+    result: dict[str, Any] = transcript_error(
+        [by_annotator[a] for a, _ in pairs], [by_annotator[b] for _, b in pairs], transforms
+    )
     result["pairs"] = len(pairs) // 2
     return result
 
@@ -396,8 +382,9 @@ def annotator_scores(
     by_annotator: Mapping[Hashable, Mapping[Hashable, Mapping[str, Any]]],
     *,
     iou_threshold: float = 0.5,
+    transforms: tuple[str, ...] = DEFAULT_TRANSFORMS,
 ) -> dict[Hashable, dict[str, Any]]:
-    """Score each annotator against gold on the gold units they annotated.
+    """Score each annotator against gold on the gold units they annotated (text normalised by ``transforms``).
 
     Per annotator: ``units`` (gold units they annotated);
     ``clip_label_accuracy`` (share of units whose label set equals gold's,
@@ -426,6 +413,7 @@ def annotator_scores(
             text = transcript_error(
                 [annotation_transcript(gold[u]) for u in text_units],
                 [annotation_transcript(answers[u]) for u in text_units],
+                transforms,
             )
         scores[annotator] = {
             "units": len(units),

@@ -5,9 +5,14 @@ from django.db import models
 
 from apps.catalog.models import Project, Recording
 from apps.processing.dsp.qa import FLAG_ORDER
+from apps.processing.dsp.transcript_qa import DEFAULT_TRANSFORMS
 
 # Flags beyond the signal checks in dsp/qa.py: the catalogue-level ones.
 QA_FLAGS = (*FLAG_ORDER, "duplicate", "near_duplicate", "unreadable")
+
+
+def default_text_transforms() -> list[str]:
+    return list(DEFAULT_TRANSFORMS)
 
 
 class QASettings(models.Model):
@@ -33,6 +38,27 @@ class QASettings(models.Model):
     )
     # Review sampling: 1.0 reviews everything; 0.2 a random fifth of each annotator's submissions.
     review_fraction = models.FloatField(default=1.0)
+    # Transcript QA (apps/processing/dsp/transcript_qa.py) and the text normalisation of WER/CER.
+    transcript_max_draft_wer = models.FloatField(
+        default=0.8, help_text="Flag a transcript whose WER against the recogniser's draft is above this."
+    )
+    transcript_rate_mads = models.FloatField(
+        default=3.5, help_text="Characters per second outside median ± this many MADs (speaker's, project's)."
+    )
+    transcript_score_mads = models.FloatField(
+        default=3.5, help_text="Alignment fit below the project's median - this many MADs."
+    )
+    transcript_max_foreign_script = models.FloatField(
+        default=0.2, help_text="Share of letters outside the language's writing system(s) that flags a transcript."
+    )
+    transcript_duplicates = models.BooleanField(
+        default=True, help_text="Flag one text on different audio (turn off for read-prompt projects)."
+    )
+    text_transforms = models.JSONField(
+        default=default_text_transforms,
+        blank=True,
+        help_text="jiwer transforms applied before WER/CER, in order (names from TEXT_TRANSFORMS).",
+    )
 
     class Meta:
         verbose_name_plural = "QA settings"
@@ -146,3 +172,30 @@ class Consensus(models.Model):
     decision = models.CharField(max_length=16, choices=ReviewDecision.choices)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class TranscriptQA(models.Model):
+    """Automatic transcript QA of one annotation: the measures and the flags they trip (beside audio QA)."""
+
+    annotation = models.OneToOneField("annotation.Annotation", on_delete=models.CASCADE, related_name="transcript_qa")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="+")
+    text_key = models.CharField(max_length=64, blank=True, help_text="sha256 of the normalised text (duplicates).")
+    measures = models.JSONField(default=dict)
+    # Same comma format as QAResult.flags (",transcript_rate,transcript_alignment_low,").
+    flags = models.CharField(max_length=300, default="", blank=True)
+    flag_count = models.PositiveSmallIntegerField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "flag_count"], name="transcript_qa_project_flags"),
+            models.Index(fields=["project", "text_key"], name="transcript_qa_project_text"),
+        ]
+
+    def __str__(self):
+        return f"transcript QA of annotation {self.annotation_id}"
+
+    @property
+    def flag_list(self) -> list[str]:
+        return [f for f in self.flags.split(",") if f]

@@ -5,7 +5,8 @@ from django.db.models import Q, QuerySet
 from apps.annotation.models import Annotation, AnnotationStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
-from apps.review.models import GoldItem, QAResult
+from apps.processing.dsp.transcript_qa import DEFAULT_TRANSFORMS
+from apps.review.models import GoldItem, QAResult, QASettings, TranscriptQA
 
 
 def qa_excluded_recording_ids(*, project_id: int | None = None) -> QuerySet:
@@ -92,3 +93,24 @@ def recording_in_reviewer_work(*, actor, role: str, recording_id: int) -> bool:
         return False
     handed_in = (AnnotationStatus.SUBMITTED, AnnotationStatus.ACCEPTED, AnnotationStatus.REJECTED)
     return Annotation.objects.filter(recording_id=recording_id, status__in=handed_in).exists()
+
+
+def transcript_qa_list(*, actor, project_id: int, flags=()) -> QuerySet:
+    """Transcript QA rows of the project's annotations on recordings ``actor`` may review, carrying every flag
+    in ``flags``; most flags first."""
+    usable = recordings_usable(actor, Purpose.REVIEW).filter(project_id=project_id)
+    qs = TranscriptQA.objects.filter(project_id=project_id, recording__in=usable).select_related("annotation")
+    for flag in flags:
+        qs = qs.filter(flags__contains=f",{flag},")
+    return qs.order_by("-flag_count", "-id")
+
+
+def transcript_qa_of(annotation_id: int) -> TranscriptQA | None:
+    """The transcript QA of one annotation (the caller has checked the annotation is visible), or None."""
+    return TranscriptQA.objects.filter(annotation_id=annotation_id).first()
+
+
+def text_transforms_of(*, project_id: int) -> tuple[str, ...]:
+    """The jiwer transforms (names) the project normalises text with before WER/CER; the defaults if none stored."""
+    found = QASettings.objects.filter(project_id=project_id).values_list("text_transforms", flat=True).first()
+    return tuple(found) if found else DEFAULT_TRANSFORMS

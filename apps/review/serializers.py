@@ -3,8 +3,9 @@
 from rest_framework import serializers
 
 from apps.annotation.serializers import AnnotationOutput
-from apps.core.fields import QueryBool, QueryInput, QueryNumber
-from apps.review.models import QA_FLAGS, QAResult, QASettings
+from apps.core.fields import QueryBool, QueryChoice, QueryInput, QueryNumber
+from apps.processing.dsp.transcript_qa import TEXT_TRANSFORMS, TRANSCRIPT_FLAGS
+from apps.review.models import QA_FLAGS, QAResult, QASettings, TranscriptQA
 from apps.review.selectors import QA_RANGE_FIELDS
 
 
@@ -46,7 +47,19 @@ class QAAcceptInput(serializers.Serializer):
     note = serializers.CharField(allow_blank=True, required=False, default="")
 
 
+class TextTransformField(serializers.ChoiceField):
+    default_error_messages = {
+        "invalid_choice": "Unknown text transform {input!r}; known transforms: " + ", ".join(TEXT_TRANSFORMS) + "."
+    }
+
+
 class QASettingsIO(serializers.ModelSerializer):
+    text_transforms = serializers.ListField(
+        child=TextTransformField(choices=list(TEXT_TRANSFORMS)),
+        required=False,
+        help_text="jiwer transforms applied, in order, before WER/CER (agreement, transcript QA, release cards).",
+    )
+
     class Meta:
         model = QASettings
         exclude = ["id", "project"]
@@ -123,3 +136,35 @@ class QAListQuery(QueryInput):
             fields[f"min_{name}"] = QueryNumber(help_text=f"Only results with {name} at least this.")
             fields[f"max_{name}"] = QueryNumber(help_text=f"Only results with {name} at most this.")
         return fields
+
+
+class TranscriptQAOutput(serializers.ModelSerializer):
+    flags = serializers.ListField(source="flag_list", child=serializers.ChoiceField(choices=TRANSCRIPT_FLAGS))
+    status = serializers.CharField(source="annotation.status")
+    measures = serializers.JSONField(
+        help_text="chars_per_second, draft_wer, align_score, score_gap, foreign_script, alignment (see docs/review.md)."
+    )
+
+    class Meta:
+        model = TranscriptQA
+        fields = ["annotation", "recording", "status", "flags", "flag_count", "measures", "computed_at"]
+
+
+class TranscriptFlagField(serializers.ChoiceField):
+    default_error_messages = {
+        "invalid_choice": "Unknown transcript QA flag {input!r}; known flags: " + ", ".join(TRANSCRIPT_FLAGS) + "."
+    }
+
+
+class TranscriptQAListQuery(QueryInput):
+    """Transcript QA list filter: ``flag`` (repeatable)."""
+
+    flag = serializers.ListField(child=TranscriptFlagField(choices=TRANSCRIPT_FLAGS), required=False)
+
+
+class ReviewNextQuery(QueryInput):
+    order = QueryChoice(
+        choices=("oldest", "transcript_flags"),
+        required=False,
+        help_text="oldest (default): oldest submission first; transcript_flags: most transcript-QA flags first.",
+    )

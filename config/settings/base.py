@@ -287,6 +287,7 @@ CELERY_TASK_ROUTES = {
     "datasets.releases_requeue_stale": {"queue": "default"},
     "processing.*": {"queue": "dsp"},
     "annotation.transcript_drafts": {"queue": "dsp"},  # speech recognition: CPU-heavy like DSP
+    "annotation.transcript_align": {"queue": "dsp"},  # forced alignment: the same
     "datasets.*": {"queue": "exports"},
     "events.*": {"queue": "events"},  # webhook deliveries: slow receivers never hold up other work
     "learning.train_model": {"queue": "train"},  # model training: a queue (and worker) of its own

@@ -82,8 +82,9 @@ export class Api {
     return this.post(`projects/${projectId}/queue/next/`);
   }
 
-  reviewNext(projectId) {
-    return this.post(`projects/${projectId}/review/next/`);
+  reviewNext(projectId, order = null) {
+    // order=transcript_flags: the most transcript-QA flags first (the review page passes its ?order=)
+    return this.post(`projects/${projectId}/review/next/${order ? `?order=${encodeURIComponent(order)}` : ''}`);
   }
 
   labels(projectId) {

@@ -26,6 +26,7 @@ import { Spectrogram } from './spectrogram.js';
 import { Store } from './store.js';
 import { SuggestionsLayer } from './suggestions.js';
 import { fetchModelSuggestions, modelSegments, showQueueOrder, speechSegments } from './model-suggestions.js';
+import { WordsLayer, fetchDraftSegments, fetchWords } from './transcripts.js';
 import { clamp, debounce, mixInto } from './util.js';
 import { Waveform } from './waveform.js';
 import { PageEditing } from './page-editing.js';
@@ -132,7 +133,8 @@ class AnnotatorPage {
   }
 
   async openNext() {
-    const res = this.mode === 'review' ? await this.api.reviewNext(this.config.project_id) : await this.api.queueNext(this.config.project_id);
+    const order = new URLSearchParams(window.location.search).get('order');
+    const res = this.mode === 'review' ? await this.api.reviewNext(this.config.project_id, order) : await this.api.queueNext(this.config.project_id);
     this._showProgress(res && res.progress);
     this.annotatorName = (res && res.annotator_name) || null;
     if (!res || !res.annotation) {
@@ -151,6 +153,7 @@ class AnnotatorPage {
       if (path) window.history.replaceState(null, '', path);
     }
     await this.openItem(res.annotation, res.recording || null);
+    if (this.mode === 'review') this.review?.showTranscriptQA(res.transcript_qa);
   }
 
   // --- one item --------------------------------------------------------------------------------
@@ -175,6 +178,8 @@ class AnnotatorPage {
     const voicedPromise = this.api.voicedSegments(rid).catch(() => null);
     const speechPromise = this.api.voiceActivity(rid).catch(() => null);
     const modelPromise = fetchModelSuggestions(this.api, rid);
+    const draftsPromise = this.labelsPromise.then((schema) => (schema.transcript === false ? null : fetchDraftSegments(this.api, rid)));
+    const wordsPromise = fetchWords(this.api, annotation.id);
     const tilesPromise = this.api.tileIndex(rid).catch(() => null);
     const [schema, rec, peaks] = await Promise.all([
       this.labelsPromise,
@@ -240,6 +245,7 @@ class AnnotatorPage {
       onAccept: (id, label) => this.acceptSuggestion(id, label),
       onSelect: (id) => this.selectSuggestion(id),
     });
+    item.words = new WordsLayer({ waveform, onPlay: (w) => waveform.play(w.start, w.end) });
     this.panel = new SidePanel({ root: this.root, store: this.store, schema, channelCount, actions: this._panelActions() });
 
     if (channelCount > 1) {
@@ -276,13 +282,16 @@ class AnnotatorPage {
     window.dispatchEvent(new CustomEvent('earmark:annotator-ready', { detail: { annotationId: annotation.id } }));
     setTimeout(() => waveform.attachAudio(), 0);
 
-    Promise.all([voicedPromise, modelPromise, speechPromise]).then(([v, m, va]) => {
+    Promise.all([voicedPromise, modelPromise, speechPromise, draftsPromise]).then(([v, m, va, d]) => {
       if (this.item !== item) return;
       item.voiced = (v && v.segments) || [];
-      // A ready project model's labelled regions take the place of bare voice activity; where the speech
-      // detector heard speech, its regions take the place of the energy detector's.
-      item.suggestions.setSegments(modelSegments(m) || speechSegments(va) || item.voiced);
+      // Draft transcripts, else a ready project model's labelled regions, take the place of bare voice activity;
+      // where the speech detector heard speech, its regions take the place of the energy detector's.
+      item.suggestions.setSegments(d || modelSegments(m) || speechSegments(va) || item.voiced);
       this._renderPanel();
+    });
+    wordsPromise.then((aligned) => {
+      if (this.item === item) item.words.setAligned(aligned, this.store.regions);
     });
     tilesPromise.then((index) => {
       if (this.item !== item || !index || !(index.levels || []).length) return;
@@ -349,6 +358,7 @@ class AnnotatorPage {
     item.autosave?.destroy();
     item.spectrogram?.destroy();
     item.suggestions?.destroy();
+    item.words?.destroy();
     item.regionsView?.destroy();
     item.mixer?.destroy();
     item.waveform?.destroy();

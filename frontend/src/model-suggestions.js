@@ -4,6 +4,7 @@
 // annotation's history. Also shows, on the queue page, which order the queue follows.
 
 import { h } from './dom.js';
+import { draftCaption } from './transcripts.js';
 
 /** GET recordings/{rid}/suggestions → {model: {id, version, backend}|null, regions: [...]}; null on error. */
 export async function fetchModelSuggestions(api, recordingId) {
@@ -38,6 +39,7 @@ export function speechSegments(body) {
 
 /** Where the suggestions on offer come from, for the panel's summary. */
 export function suggestionOrigin(suggestions) {
+  if ((suggestions || []).some((s) => s.draftText !== undefined)) return 'draft transcripts';
   const first = (suggestions || []).find((s) => s.source);
   if (first) return `from model v${first.source.version}`;
   return (suggestions || []).some((s) => s.detector === 'speech') ? 'from speech detection' : 'from voice detection';
@@ -45,6 +47,7 @@ export function suggestionOrigin(suggestions) {
 
 /** The chip text of a model suggestion: its label and confidence. */
 export function suggestionCaption(s) {
+  if (s.draftText !== undefined) return draftCaption(s);
   if (!s.source) return null;
   return `${s.labelName ?? 'label'} ${Math.round((s.confidence || 0) * 100)}%`;
 }

@@ -2,6 +2,7 @@
 // Methods of the annotator page (mixed into AnnotatorPage in main.js; `this` is the page).
 
 import { SidePanel } from './panel.js';
+import { draftFields } from './transcripts.js';
 import { clamp, formatTime } from './util.js';
 
 export class PageEditing {
@@ -77,7 +78,7 @@ export class PageEditing {
   acceptSuggestion(id, labelId) {
     const s = this.item?.suggestions?.get(id);
     if (!s) return;
-    const newId = this.store.addRegion({ start: s.start, end: s.end, label: labelId ?? s.label ?? this.panel?.armedLabel ?? null, source: s.source ?? null });
+    const newId = this.store.addRegion({ start: s.start, end: s.end, label: labelId ?? s.label ?? this.panel?.armedLabel ?? null, source: s.source ?? null, ...draftFields(s) });
     this.item.suggestions.select(null);
     this.store.select(newId);
   }
@@ -87,7 +88,7 @@ export class PageEditing {
     if (!list.length) return;
     const label = this.panel?.armedLabel ?? null;
     this.store.commit((d) => {
-      for (const s of list) d.regions.push({ id: undefined, start: s.start, end: s.end, label: s.label ?? label, text: '', attributes: {}, channel: null, fmin: null, fmax: null, source: s.source ?? null });
+      for (const s of list) d.regions.push({ id: undefined, start: s.start, end: s.end, label: s.label ?? label, text: '', attributes: {}, channel: null, fmin: null, fmax: null, source: s.source ?? null, ...draftFields(s) });
     });
     this.notice(`Accepted ${list.length} suggestion${list.length === 1 ? '' : 's'} (Ctrl+Z undoes).`, 'info');
   }

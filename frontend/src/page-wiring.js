@@ -34,6 +34,7 @@ export class PageWiring {
       if (!this.item || !this.item.regionsView) return;
       this.item.regionsView.sync();
       this.item.suggestions.refresh();
+      this.item.words?.refresh(this.store.regions);
       this._renderPanel();
       this.item.spectrogram?.draw();
       if (source !== 'reset') this.item.autosave?.schedule();
@@ -55,6 +56,7 @@ export class PageWiring {
       raf = requestAnimationFrame(() => {
         raf = 0;
         item.suggestions.render();
+        item.words?.render();
         item.spectrogram?.draw();
       });
     };

@@ -1,6 +1,9 @@
 // Review mode: accept / reject (with a comment) / correct, posted to annotations/{id}/review/.
 // The reviewer edits regions in the same waveform; "correct" sends the edited regions as the
 // corrected version. Nothing is autosaved in review mode: the decision carries the regions.
+// The item's transcript-QA flags (issue 18) are listed above the buttons.
+
+import { h } from './dom.js';
 
 export class ReviewPanel {
   constructor({ panel, onDecision }) {
@@ -13,6 +16,8 @@ export class ReviewPanel {
     };
     this.hint = panel.querySelector('[data-role="review-hint"]');
     this.busy = false;
+    this.flags = h('p', { class: 'ann-muted', 'data-testid': 'transcript-flags', hidden: true });
+    panel.prepend(this.flags);
     for (const [decision, button] of Object.entries(this.buttons)) {
       button.addEventListener('click', () => this.decide(decision, onDecision));
     }
@@ -22,8 +27,20 @@ export class ReviewPanel {
     this.panel.hidden = !visible;
   }
 
+  /** The transcript QA of the item under review ({flags, measures}) or null. */
+  showTranscriptQA(qa) {
+    const flags = (qa && qa.flags) || [];
+    this.flags.hidden = !qa;
+    this.flags.textContent = !qa
+      ? ''
+      : flags.length
+        ? `Transcript QA: ${flags.map((f) => f.replace('transcript_', '').replaceAll('_', ' ')).join(', ')}`
+        : 'Transcript QA: no flags';
+  }
+
   reset() {
     this.comment.value = '';
+    this.showTranscriptQA(null);
     this.hint.textContent = '';
     this.setBusy(false);
   }

@@ -1,9 +1,15 @@
 """Fixtures for the annotation tests: a project with a label schema and a few consented recordings."""
 
-import pytest
+import io
+import subprocess
 
-from apps.annotation.models import Label, LabelKind, RegionField
-from tests.catalog.factories import RecordingFactory
+import pytest
+import soundfile as sf
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from apps.annotation.models import AnnotationSettings, Label, LabelKind, RegionField
+from tests.catalog.factories import LanguageFactory, RecordingFactory
 
 
 @pytest.fixture
@@ -57,3 +63,32 @@ def item(api, schema, recordings):
     response = client.post(f"/api/v1/projects/{project.id}/queue/next/")
     assert response.status_code == 200, response.content
     return client, response.json()["annotation"], response.json()["recording"]
+
+
+SENTENCE = "please call me tomorrow morning"
+
+
+def speech_wav(text: str = SENTENCE) -> bytes:
+    out = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "--stdout", text], capture_output=True, check=True)
+    return out.stdout
+
+
+@pytest.fixture
+def drafting(project_with_roles):
+    project, users = project_with_roles
+    AnnotationSettings.objects.update_or_create(project=project, defaults={"draft_languages": ["en"]})
+    wav = speech_wav()
+    duration = sf.info(io.BytesIO(wav)).duration
+
+    def recording(language="en-US"):
+        rec = RecordingFactory(
+            project=project,
+            status="ready",
+            language=LanguageFactory(tag=language),
+            sample_rate=22050,
+            duration=duration,
+        )
+        default_storage.save(rec.original_key, ContentFile(wav))
+        return rec
+
+    return project, users, recording

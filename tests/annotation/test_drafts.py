@@ -2,47 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import subprocess
-
-import pytest
-import soundfile as sf
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-
 from apps.annotation.models import AnnotationSettings, TranscriptDraft
 from apps.annotation.tasks import transcript_drafts_task
 from apps.consent.models import ConsentRecord
 from apps.consent.services.withdrawal import consent_withdraw
-from tests.catalog.factories import LanguageFactory, RecordingFactory
-
-SENTENCE = "please call me tomorrow morning"
-
-
-def speech_wav(text: str = SENTENCE) -> bytes:
-    out = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "--stdout", text], capture_output=True, check=True)
-    return out.stdout
-
-
-@pytest.fixture
-def drafting(project_with_roles):
-    project, users = project_with_roles
-    AnnotationSettings.objects.update_or_create(project=project, defaults={"draft_languages": ["en"]})
-    wav = speech_wav()
-    duration = sf.info(io.BytesIO(wav)).duration
-
-    def recording(language="en-US"):
-        rec = RecordingFactory(
-            project=project,
-            status="ready",
-            language=LanguageFactory(tag=language),
-            sample_rate=22050,
-            duration=duration,
-        )
-        default_storage.save(rec.original_key, ContentFile(wav))
-        return rec
-
-    return project, users, recording
 
 
 def test_a_usable_recording_gets_drafts_with_provenance_and_annotators_see_them(drafting, api):
@@ -130,3 +93,18 @@ def test_accepting_a_foreign_or_repeated_draft_is_refused_with_a_sentence(drafti
     assert again.status_code == 400 and "already" in again.json()["detail"]
     versions = client.get(f"/api/v1/annotations/{ann['id']}/versions/").json()
     assert len([v for v in versions if v["regions"]]) == 1  # refusals wrote nothing
+
+
+def test_a_processed_recording_of_a_drafted_language_gets_drafts_queued(drafting, django_capture_on_commit_callbacks):
+    from apps.annotation.services.drafts import drafts_enqueue_if_wanted
+    from apps.core.hooks import RECORDING_PROCESSED, hook_handlers
+
+    assert drafts_enqueue_if_wanted in hook_handlers(RECORDING_PROCESSED)  # processing's finish calls it
+    project, users, recording = drafting
+    english, german = recording(), recording(language="de")
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert drafts_enqueue_if_wanted(recording_id=english.id, original=None) is True
+        assert drafts_enqueue_if_wanted(recording_id=german.id, original=None) is False
+    assert len(queued) == 1
+    assert TranscriptDraft.objects.filter(recording=english).exists()
+    assert not TranscriptDraft.objects.filter(recording=german).exists()

@@ -97,6 +97,32 @@ def recording_drafts_make(*, recording_id: int) -> int:
     return len(rows)
 
 
+def drafts_enqueue_if_wanted(*, recording_id: int, original=None) -> bool:
+    """RECORDING_PROCESSED: queue draft recognition (dsp queue, after commit) when the recording's project drafts its
+    language and an engine serves it; returns whether it was queued. Consent is asked again by the task."""
+    recording = (
+        recordings_usable(None, Purpose.ANNOTATE).filter(pk=recording_id).values("project_id", "language__tag").first()
+    )
+    if recording is None:
+        return False
+    language = recording["language__tag"]
+    if not language or not _wants_drafts(language, draft_languages(project_id=recording["project_id"])):
+        return False
+    if speech.recogniser_for(language) is None:
+        return False
+    # Same-app lazy import: tasks.py imports these services.
+    from apps.annotation.tasks import transcript_drafts_task
+
+    def enqueue() -> None:
+        try:
+            transcript_drafts_task.delay(recording_id)
+        except Exception:  # the broker is down: say so, but never keep review's QA (the next handler) from running
+            log.exception("Could not queue draft transcripts for recording %s.", recording_id)
+
+    transaction.on_commit(enqueue)
+    return True
+
+
 def drafts_delete_for_recordings(*, recording_ids: list[int]) -> int:
     """Drop the drafts of these recordings (withdrawal, purge); returns how many."""
     return TranscriptDraft.objects.filter(recording_id__in=list(recording_ids)).delete()[0]

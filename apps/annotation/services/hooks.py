@@ -11,6 +11,7 @@ from apps.annotation.models import (
     Region,
     RegionField,
 )
+from apps.annotation.services.alignment import alignments_delete_for_recordings
 from apps.annotation.services.drafts import drafts_delete_for_recordings
 from apps.annotation.services.schema import labels_set
 from apps.consent.purposes import Purpose
@@ -23,6 +24,7 @@ def on_recordings_withdrawn(*, recording_ids: list[int], lost: dict[str, set[int
     """RECORDINGS_WITHDRAWN: cancel open assignments on recordings no longer usable for work."""
     work = sorted(set().union(*(lost[p] for p in WORK_PURPOSES)))
     drafts_delete_for_recordings(recording_ids=work)
+    alignments_delete_for_recordings(recording_ids=work)
     return {"assignments_cancelled": assignments_cancel_for_recordings(recording_ids=work) if work else 0}
 
 
@@ -71,6 +73,7 @@ def annotations_redact_for_recordings(*, recording_ids: list[int]) -> int:
     """
     ids = list(recording_ids)
     drafts_delete_for_recordings(recording_ids=ids)
+    alignments_delete_for_recordings(recording_ids=ids)
     regions = list(Region.objects.filter(annotation__recording_id__in=ids).select_related("annotation"))
     versions = list(AnnotationVersion.objects.filter(annotation__recording_id__in=ids).select_related("annotation"))
     project_ids = {r.annotation.project_id for r in regions} | {v.annotation.project_id for v in versions}

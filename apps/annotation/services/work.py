@@ -17,6 +17,7 @@ from apps.annotation.models import (
     VersionKind,
 )
 from apps.annotation.selectors import annotation_content, annotation_settings_get
+from apps.annotation.services.alignment import alignment_enqueue
 from apps.annotation.services.validation import regions_clean
 from apps.core.errors import Conflict, DomainError
 
@@ -250,6 +251,7 @@ def annotation_submit(*, annotation, user, version: int) -> Annotation:
             regions=regions,
             clip_labels=clip,
         )
+        alignment_enqueue(annotation_id=annotation.pk, project_id=annotation.project_id, regions=regions)
         Assignment.objects.update_or_create(
             recording_id=annotation.recording_id,
             annotator=user,
@@ -291,6 +293,8 @@ def annotation_set_status(*, annotation, status: str, actor, comment: str = "") 
         clip_labels=clip,
         comment=comment,
     )
+    if status == AnnotationStatus.ACCEPTED:  # a no-op when submit's alignment already covered the same text
+        alignment_enqueue(annotation_id=current.pk, project_id=current.project_id, regions=regions)
     return _fresh(annotation.pk)
 
 
@@ -317,6 +321,8 @@ def annotation_save_version(
         regions=[r.as_json() for r in clean],
         clip_labels=clip,
     )
+    if current.status in REVIEWABLE:  # a reviewer's correction: align the corrected text
+        alignment_enqueue(annotation_id=current.pk, project_id=current.project_id, regions=[r.as_json() for r in clean])
     return _fresh(annotation.pk)
 
 

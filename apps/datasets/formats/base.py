@@ -25,6 +25,8 @@ from typing import Any, BinaryIO, NamedTuple, Protocol
 
 import numpy as np
 
+from .words import words_check
+
 # bytes, or a callable returning bytes, a readable binary file (closed after use)
 # or an iterable of byte chunks. A callable rather than an iterator so that each
 # reader (one per format) can fetch the audio again without holding it.
@@ -62,6 +64,8 @@ class Example:
     recording_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     features: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # (word, start, end, score) in seconds of this example's audio, from forced alignment (see words.py)
+    words: tuple[tuple[str, float, float, float | None], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(self.labels))
@@ -84,6 +88,7 @@ class Example:
                 raise ValueError(f"Feature name {name!r} of {self.key} must be letters, digits or '_'.")
             if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
                 raise ValueError(f"Feature {name!r} of {self.key} must be a numeric numpy array.")
+        object.__setattr__(self, "words", words_check(self.key, self.words, self.duration) if self.words else ())
 
     @property
     def duration(self) -> float:

@@ -8,7 +8,8 @@ Layout::
 
 Columns: key, split, file (relative to the release root), duration,
 sample_rate, num_samples, text, labels (";"-joined), speaker, language,
-recording_id, source_offset, extra (JSON), then `feature_{name}` paths.
+recording_id, source_offset, extra (JSON), words (word timings as JSON, see words.py; aligned examples also get
+`textgrid/{split}/{key}.TextGrid`), then `feature_{name}` paths.
 Read it with ``pandas.read_csv(root / "metadata.csv", keep_default_na=False)``:
 without `keep_default_na=False`, pandas turns empty fields and transcripts such
 as "NA" or "null" into NaN. Cells are written as they are; a transcript that
@@ -21,6 +22,7 @@ import csv
 import io
 
 from .base import Example, FormatWriter, dumps, sorted_extra
+from .words import words_json, write_word_files
 
 BASE_COLUMNS = (
     "key",
@@ -36,6 +38,7 @@ BASE_COLUMNS = (
     "recording_id",
     "source_offset",
     "extra",
+    "words",
 )
 
 
@@ -82,9 +85,15 @@ class CsvWriter(FormatWriter):
                 ex.recording_id or "",
                 repr(ex.source_offset),
                 dumps(sorted_extra(ex)) if ex.extra else "",
+                self._words(ex),
                 *(features[n] for n in self.feature_names),
             ]
         )
+
+    def _words(self, ex: Example) -> str:
+        """The ``words`` cell: word timings as JSON (and a TextGrid file beside the audio), words.py."""
+        write_word_files(self, ex)
+        return dumps(words_json(ex.words)) if ex.words else ""
 
     def _finish(self) -> None:
         if self._file is None:

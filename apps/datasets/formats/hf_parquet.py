@@ -11,7 +11,8 @@ the `datasets` features, so `audio` comes back as `Audio(sampling_rate=SR)`
 the decoder picks the format) with no cast. With `class_names`, the `label`
 column is a `ClassLabel` (ints) and every example must have exactly one label
 from that list; otherwise `labels` is a list of strings. Features become a
-flattened `list<float32>` column `{name}` plus `{name}_shape`.
+flattened `list<float32>` column `{name}` plus `{name}_shape`. Word timings are a `words` column: a list of
+`{word, start, end}` (seconds in the example's audio; empty when not aligned).
 
 Shard file names include the shard count, which must be known before the first
 shard is opened (a sink cannot rename), so the writer needs each split's
@@ -36,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .base import Example, FormatWriter, dumps, sorted_extra
+from .words import words_json
 
 _STRING = {"dtype": "string", "_type": "Value"}
 
@@ -47,6 +49,14 @@ def _value(dtype: str) -> dict:
 def _sequence(dtype: str) -> dict:
     # "Sequence" rather than datasets>=4's "List": both old and new releases read it.
     return {"feature": _value(dtype), "_type": "Sequence"}
+
+
+def _words_field() -> tuple:
+    """The ``words`` column (word timings, words.py): a list of {word, start, end}. A JSON list in the features
+    (not "Sequence", which `datasets` would turn into a dict of lists) reads back as a list of dicts."""
+    struct = pa.struct([("word", pa.string()), ("start", pa.float64()), ("end", pa.float64())])
+    feature = {"word": _STRING, "start": _value("float64"), "end": _value("float64")}
+    return ("words", pa.list_(struct), [feature])
 
 
 class HFParquetWriter(FormatWriter):
@@ -98,6 +108,7 @@ class HFParquetWriter(FormatWriter):
             ("recording_id", pa.string(), _STRING),
             ("source_offset", pa.float64(), _value("float64")),
             ("extra", pa.string(), _STRING),
+            _words_field(),
         ]
         for name in self.feature_names:
             fields.append((name, pa.list_(pa.float32()), _sequence("float32")))
@@ -118,6 +129,7 @@ class HFParquetWriter(FormatWriter):
             "recording_id": ex.recording_id,
             "source_offset": ex.source_offset,
             "extra": dumps(sorted_extra(ex)) if ex.extra else None,
+            "words": words_json(ex.words),
         }
         if self.class_names is not None:
             if len(ex.labels) != 1 or ex.labels[0] not in self._class_index:

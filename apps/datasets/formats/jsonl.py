@@ -12,12 +12,15 @@ against the manifest's directory, and so can anyone with
 `os.path.join(os.path.dirname(manifest), audio_filepath)`. `offset` is always 0
 because the file is already the cut; `source_offset` says where it came from.
 `label` is the single label when an example has exactly one, else null;
-`labels` is always the full list.
+`labels` is always the full list. `words` carries word timings (``[{word, start, end}]``, seconds in the
+example's audio); aligned examples also name a CTM (`word_level_ctm_filepath`, as NeMo Forced Aligner's output
+manifest does) and a Praat TextGrid (`textgrid_filepath`): see words.py.
 """
 
 from __future__ import annotations
 
 from .base import Example, FormatWriter, HashedFile, dumps, sorted_extra
+from .words import words_json, write_word_files
 
 
 class JsonlWriter(FormatWriter):
@@ -50,9 +53,16 @@ class JsonlWriter(FormatWriter):
         }
         if features:
             row["features"] = {name: f"../{path}" for name, path in features.items()}
+        self._add_words(row, ex)
         if ex.split not in self._manifests:
             self._manifests[ex.split] = self.open(f"manifests/{ex.split}.jsonl")
         self._manifests[ex.split].write((dumps(row) + "\n").encode())
+
+    def _add_words(self, row: dict, ex: Example) -> None:
+        """Word timings (words.py): inline, plus NFA's ``word_level_ctm_filepath`` and a TextGrid when aligned."""
+        row["words"] = words_json(ex.words)
+        for kind, path in write_word_files(self, ex, ctm=True).items():
+            row["word_level_ctm_filepath" if kind == "ctm" else "textgrid_filepath"] = f"../{path}"
 
     def _finish(self) -> None:
         for split in sorted(self._manifests):

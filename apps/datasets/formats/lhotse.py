@@ -21,6 +21,9 @@ Each cut is exactly what ``CutSet.from_manifests`` makes of that recording and s
 MultiCut for several channels), except that its id is the example key instead of lhotse's running
 "{recording id}-{index}" (a test holds the two equal).
 
+Aligned examples carry word timings as ``alignment["word"]`` (lhotse ``AlignmentItem``s, in the supervision's
+time base) and a Praat TextGrid named in ``custom["textgrid"]`` (see words.py).
+
 The gzip streams carry no name and mtime 0, so rebuilds are byte-identical.
 Only JSON is written here; the writer does not import lhotse (it needs torch, which the runtime does not install).
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 import gzip
 
 from .base import Example, FormatWriter, HashedFile, dumps, sorted_extra
+from .words import lhotse_alignment, write_word_files
 
 
 class _GzipLines:
@@ -92,6 +96,7 @@ class LhotseWriter(FormatWriter):
             "custom": custom,
         }
         supervision = {k: v for k, v in supervision.items() if v is not None}
+        self._add_words(supervision, ex)
         self._out("recordings", ex.split).write(recording)
         self._out("supervisions", ex.split).write(supervision)
         self._out("cuts", ex.split).write(
@@ -105,6 +110,12 @@ class LhotseWriter(FormatWriter):
                 "type": "MonoCut" if len(channels) == 1 else "MultiCut",
             }
         )
+
+    def _add_words(self, supervision: dict, ex: Example) -> None:
+        """Word timings (words.py): ``alignment["word"]`` on the supervision, and a TextGrid file."""
+        if ex.words:
+            supervision["alignment"] = lhotse_alignment(ex.words)
+            supervision["custom"]["textgrid"] = write_word_files(self, ex)["textgrid"]
 
     def _finish(self) -> None:
         for key in sorted(self._files):

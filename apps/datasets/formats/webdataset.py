@@ -23,6 +23,7 @@ from __future__ import annotations
 import tarfile
 
 from .base import Example, FormatWriter, HashedFile, dumps, npy_bytes, sorted_extra
+from .words import textgrid_text, words_json
 
 BLOCK, RECORD = 512, 20 * 512
 
@@ -71,6 +72,13 @@ def sample_size(members: list[tuple[str, bytes]]) -> int:
     return sum(BLOCK + len(d) + (-len(d) % BLOCK) for _, d in members)
 
 
+def _word_members(ex: Example) -> list[tuple[str, bytes]]:
+    """An aligned example's TextGrid as the sample's ``textgrid`` field (words.py)."""
+    if not ex.words:
+        return []
+    return [(f"{ex.key}.textgrid", textgrid_text(ex.text, ex.words, ex.duration).encode())]
+
+
 class WebDatasetWriter(FormatWriter):
     name = "webdataset"
 
@@ -98,8 +106,10 @@ class WebDatasetWriter(FormatWriter):
         }
         audio = ex.audio_bytes()
         self.report_audio(ex.key, audio)
+        meta["words"] = words_json(ex.words)
         members = [(ex.audio_name, audio), (f"{ex.key}.json", dumps(meta).encode())]
         members += [(f"{ex.key}.{n}.npy", npy_bytes(ex.features[n])) for n in sorted(ex.features)]
+        members += _word_members(ex)
         shard = self._shards.get(ex.split)
         if shard is not None and (
             shard.samples >= self.max_shard_samples or shard.file.tell() + sample_size(members) > self.max_shard_bytes

@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.annotation.models import Region
+from apps.annotation.selectors import release_words
 from apps.catalog.models import Speaker
 from apps.collection.selectors import release_clip_rows
 from apps.consent.models import ProjectConsentPolicy
@@ -35,6 +36,7 @@ from apps.core.errors import DomainError
 from apps.core.hooks import RELEASE_PUBLISHED, hook_call
 from apps.core.leases import lease_heartbeat, work_claim, work_expired, work_renew
 from apps.datasets.formats import Example, render_data_card, write_release
+from apps.datasets.formats.words import words_clip
 from apps.datasets.models import DatasetRelease, ReleaseItem, ReleaseStatus
 from apps.datasets.services.audio import CopiedFlac, EncodedAudio, SourceKeys, audio_encode, flac_open_copy
 from apps.datasets.services.diff import release_diff, release_previous
@@ -47,6 +49,7 @@ from apps.learning.services import model_create, model_train
 from apps.processing.services import project_recipe_get
 from apps.review.agreement import project_agreement
 from apps.review.models import QAResult
+from apps.review.selectors import text_transforms_of
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -266,6 +269,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     features = FeatureReader(project_id=release.project_id, spec=spec)
     sources = SourceKeys(project_id=release.project_id, spec=spec)
     recs: dict = {}
+    words = release_words(items)  # word timings of the frozen transcripts (forced alignment), by example key
     for n, item in enumerate(items):
         if item.recording_ref not in recs:
             # The next CHUNK items by key range (a subquery on the unique (release, key) index, no id list).
@@ -308,6 +312,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
                 recording_id=str(item.recording_ref),
                 features=arrays,
                 extra={"annotation_version": item.annotation_version, "region_uid": item.region_uid or None},
+                words=words_clip(words.get(item.key, ()), src.num_samples / src.sample_rate),
             )
         finally:
             src.close()
@@ -379,7 +384,8 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
             " Only annotations accepted in review."
             if f["accepted_only"]
             else " Accepted annotations, else the latest submitted one."
-        ),
+        )
+        + (_transcript_note(release.project_id) if any(i.text for i in items) else ""),
         "agreement": _agreement(release.project_id),
         "limitations": limitations,
         "prelabel": _prelabel_stats(items),
@@ -394,6 +400,15 @@ def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
         "has_text": any(i.text for i in items),
         "formats": list(spec["formats"]),
     }
+
+
+def _transcript_note(project_id: int) -> str:
+    """How the card's WER/CER normalise text (the project's jiwer transforms) and where word timings come from."""
+    return (
+        f" WER and CER normalise text with jiwer's {', '.join(text_transforms_of(project_id=project_id))}."
+        " Word timings come from forced alignment of the transcripts (PocketSphinx for English, or a registered"
+        " engine); examples whose text could not be aligned carry none."
+    )
 
 
 def _prelabel_stats(items: list[FrozenItem]) -> dict:

@@ -222,6 +222,24 @@ class PocketSphinx:
         return words
 
 
+def voiced_coverage(words: list[Word], audio: np.ndarray, sr: int) -> float | None:
+    """Share of the voiced audio (energy within 35 dB of the peak) that aligned words cover; None if none is voiced.
+
+    A transcript that lacks words leaves their speech to the aligner's silence model (or stretched neighbours): its
+    coverage falls far below the ~0.9-1.0 of a complete one, which is how dropped words show.
+    """
+    from apps.processing.dsp import preprocess  # same package; librosa loads only when this is used
+
+    voiced = preprocess.voiced_segments(
+        np.asarray(audio, dtype=np.float32), sr, top_db=35.0, min_silence_s=0.05, min_segment_s=0.02
+    )
+    total = sum(e - s for s, e in voiced)
+    if total <= 0:
+        return None
+    covered = sum(max(0.0, min(e, w.end) - max(s, w.start)) for s, e in voiced for w in words)
+    return round(min(covered / total, 1.0), 3)
+
+
 def _clamp(t: float, duration: float) -> float:
     return round(min(max(t, 0.0), duration), 3)
 

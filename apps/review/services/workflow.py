@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.annotation.models import Annotation, AnnotationStatus
@@ -29,6 +29,8 @@ DECISIONS = (ReviewDecision.ACCEPT, ReviewDecision.REJECT, ReviewDecision.CORREC
 SAMPLING_COMMENT = "Not drawn for review (the project reviews a sample of each annotator's work)."
 _BATCH = 50
 REVIEW_LOCK_MINUTES = 30  # how long a handed-out item stays with its reviewer
+# How a reviewer's queue is ordered: oldest submission first, or most transcript-QA flags first.
+REVIEW_ORDERS = ("oldest", "transcript_flags")
 
 
 def review_sampled(*, annotation, fraction: float) -> bool:
@@ -74,8 +76,16 @@ def _claim(annotation_id: int, user, now) -> bool:
     )
 
 
-def review_next(*, project_id: int, user) -> Annotation | None:
+_ORDERING = {
+    "oldest": ("submitted_at", "id"),
+    "transcript_flags": (F("transcript_qa__flag_count").desc(nulls_last=True), "submitted_at", "id"),
+}
+
+
+def review_next(*, project_id: int, user, order: str = "oldest") -> Annotation | None:
     """The reviewer's claimed item, else the oldest unclaimed submission they may review, or None.
+
+    ``order="transcript_flags"``: the submission with the most transcript-QA flags first (then the oldest).
 
     Never the reviewer's own work; only recordings usable for review (consent selector). Submissions
     not drawn by the project's sampling rate are accepted on the way (see ``_sample_decide``). Handing
@@ -95,7 +105,7 @@ def review_next(*, project_id: int, user) -> Annotation | None:
         submitted.exclude(review_sample__selected=False)
         .exclude(Q(review_sample__claimed_until__gt=now) & ~Q(review_sample__claimed_by=user))
         .select_related("review_sample")
-        .order_by("submitted_at", "id")
+        .order_by(*_ORDERING[order])
     )
     skipped: set[int] = set()
     while True:

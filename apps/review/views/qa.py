@@ -7,9 +7,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog.models import Project
+from apps.core.pagination import IdCursorPagination
 from apps.core.permissions import ANYONE, MANAGERS, project_role_require
 from apps.review import selectors, services
-from apps.review.serializers import QAAcceptInput, QAListQuery, QAResultOutput, QASettingsIO
+from apps.review.serializers import (
+    QAAcceptInput,
+    QAListQuery,
+    QAResultOutput,
+    QASettingsIO,
+    TranscriptQAListQuery,
+    TranscriptQAOutput,
+)
+from apps.review.services import REVIEW_ROLES
 
 
 class ProjectQAListView(ListAPIView):
@@ -70,3 +79,25 @@ class ProjectQASettingsView(APIView):
         data.is_valid(raise_exception=True)
         qa = services.qa_settings_update(project=Project.objects.get(id=project_id), **data.validated_data)
         return Response(QASettingsIO(qa).data)
+
+
+class MostFlagsFirst(IdCursorPagination):
+    ordering = ("-flag_count", "-id")
+
+
+class ProjectTranscriptQAListView(ListAPIView):
+    """Transcript QA of the project's annotations, most flags first. Filter: ``flag`` (repeatable)."""
+
+    serializer_class = TranscriptQAOutput
+    pagination_class = MostFlagsFirst
+
+    @extend_schema(parameters=[TranscriptQAListQuery])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        project_role_require(self.request.user, self.kwargs["project_id"], REVIEW_ROLES)
+        query = TranscriptQAListQuery.parse(self.request.query_params)
+        return selectors.transcript_qa_list(
+            actor=self.request.user, project_id=self.kwargs["project_id"], flags=query.get("flag", [])
+        )

@@ -12,14 +12,18 @@ from apps.catalog.serializers import RecordingOutput
 from apps.core.permissions import project_role_require
 from apps.review import services
 from apps.review.models import Review
-from apps.review.serializers import ReviewInput, ReviewOutput
+from apps.review.selectors import transcript_qa_of
+from apps.review.serializers import ReviewInput, ReviewNextQuery, ReviewOutput, TranscriptQAOutput
 
 
 class ProjectReviewNextView(APIView):
-    @extend_schema(request=None, responses={200: serializers.DictField(), 204: None})
+    """The reviewer's next item (``?order=transcript_flags``: most transcript-QA flags first), with its QA."""
+
+    @extend_schema(request=None, parameters=[ReviewNextQuery], responses={200: serializers.DictField(), 204: None})
     def post(self, request, project_id):
         project_role_require(request.user, project_id, services.REVIEW_ROLES)
-        annotation = services.review_next(project_id=project_id, user=request.user)
+        order = ReviewNextQuery.parse(request.query_params).get("order", "oldest")
+        annotation = services.review_next(project_id=project_id, user=request.user, order=order)
         if annotation is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         annotation = annotation_get(request.user, annotation.id)
@@ -28,8 +32,14 @@ class ProjectReviewNextView(APIView):
                 "annotation": AnnotationOutput(annotation).data,
                 "recording": RecordingOutput(annotation.recording).data,
                 "annotator_name": annotation.annotator.username if annotation.annotator_id else None,
+                "transcript_qa": _transcript_qa(annotation.id),
             }
         )
+
+
+def _transcript_qa(annotation_id: int) -> dict | None:
+    row = transcript_qa_of(annotation_id)
+    return TranscriptQAOutput(row).data if row is not None else None
 
 
 class AnnotationReviewView(VersionConflictBody, APIView):
