@@ -1,9 +1,10 @@
 // wavesurfer.js set up the Earmark way: drawn from stored peaks, audio streamed by a media element.
 //
 // The browser never fetches or decodes the whole file to draw: WaveSurfer gets `peaks` + `duration`
-// and an <audio preload="metadata"> element. The audio src is attached only after the waveform is
-// interactive, so nothing but the peaks JSON is on the critical path. When the user zooms in past
-// the resolution of the peaks we have, finer peaks are fetched (capped) and swapped in.
+// and an <audio> element whose src is set as the waveform is created, so the audio's first range
+// request runs while the waveform paints (the peaks usually come embedded in the page). When the
+// user zooms in past the resolution of the peaks we have, finer peaks are fetched (capped) and
+// swapped in.
 
 import WaveSurfer from 'wavesurfer.js';
 import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
@@ -129,8 +130,14 @@ export class Waveform extends Emitter {
     this.ws.on('pause', () => this.emit('pause'));
     this.ws.on('error', (err) => this.emit('error', err));
 
-    // No URL yet: draw from peaks alone. The audio src is attached right after (attachAudio).
-    await this.ws.load('', channels, duration);
+    // Painted: the first time wavesurfer has drawn its canvases (benchmarks/annotator_load.py times it).
+    this.ws.once('redrawcomplete', () =>
+      requestAnimationFrame(() => window.dispatchEvent(new CustomEvent('earmark:waveform-painted'))),
+    );
+    // Given peaks, wavesurfer draws without fetching; the URL only becomes the media element's src, so
+    // the audio streams (range requests) from now on, in parallel with the first paint.
+    this.audioAttached = true;
+    await this.ws.load(this.api.audioUrl(this.recording.id), channels, duration);
     await nextFrame();
   }
 
