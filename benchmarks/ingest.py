@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import requests
 import soundfile as sf
-from _common import ROOT, free_port, rss_now_kb, rss_peak_kb, serving_pid
+from _common import ROOT, free_port, rss_now_kb, rss_peak_kb, serving_pid, web_command
 
 
 def clips(n: int, seconds=5.0, sr=16000) -> list[bytes]:
@@ -88,10 +88,9 @@ def main():
         .strip()
         .splitlines()[-1]
     )
-    from apps.catalog.management.commands.run_embedded import web_command  # the server `make run` starts
 
     server = subprocess.Popen(
-        web_command(f"127.0.0.1:{args.port}"),
+        web_command(f"127.0.0.1:{args.port}", env),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

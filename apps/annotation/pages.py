@@ -30,6 +30,8 @@ from apps.processing.selectors import peaks_json
 # about 4 buckets per pixel of waveform width (2,000-16,000); 6,000 covers a 1,500 px wide waveform, and
 # zooming in fetches finer levels as before.
 EMBED_PEAKS_MAX_LENGTH = 6000
+# Recordings up to this size preload whole (preload="auto"); longer ones load their metadata only.
+EMBED_AUDIO_PRELOAD_BYTES = 8 * 1024 * 1024
 
 
 def _first_peaks(request, recording_id) -> dict | None:
@@ -63,6 +65,21 @@ def _first_item(request, *, project_id, annotation=None) -> dict:
     return {"labels": labels_schema(project_id), "item": item, "peaks": peaks}
 
 
+def _first_audio(first: dict) -> dict | None:
+    """The first item's <audio> element, in the page's HTML so the browser starts its request while the bundle
+    loads. Whole-file preload for short recordings (playable as soon as possible); metadata only for long
+    ones (streamed with range requests as playback needs). Only for an item the page can draw at once."""
+    if not first.get("peaks"):
+        return None
+    recording = first["item"]["recording"]
+    small = (recording.get("bytes") or 0) <= EMBED_AUDIO_PRELOAD_BYTES
+    return {
+        "id": recording["id"],
+        "url": reverse("recording-audio", args=[recording["id"]]),
+        "preload": "auto" if small else "metadata",
+    }
+
+
 def _render(request, *, project_id, annotation=None):
     config = {
         "project_id": project_id,
@@ -74,7 +91,11 @@ def _render(request, *, project_id, annotation=None):
         "next_url": reverse("catalog:project-detail", args=[project_id]),
     }
     first = _first_item(request, project_id=project_id, annotation=annotation)
-    return render(request, "annotation/annotator.html", {"config": config, "first_item": first})
+    return render(
+        request,
+        "annotation/annotator.html",
+        {"config": config, "first_item": first, "first_audio": _first_audio(first)},
+    )
 
 
 @login_required

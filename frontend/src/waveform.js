@@ -53,11 +53,19 @@ export class Waveform extends Emitter {
     this.peakSpp = samplesPerPixel;
     this.channelCount = channels.length;
 
-    this.media = document.createElement('audio');
-    this.media.preload = 'metadata';
-    this.media.hidden = true;
-    this.media.setAttribute('data-role', 'audio');
-    this.container.after(this.media);
+    // The page's HTML may already hold this recording's <audio> (apps/annotation/pages.py), loading since
+    // the HTML arrived; adopt it. Otherwise make one.
+    const early = document.querySelector(`audio[data-role="audio"][data-recording="${this.recording.id}"]`);
+    this.media = early || document.createElement('audio');
+    if (!early) {
+      this.media.preload = 'metadata';
+      this.media.hidden = true;
+      this.media.setAttribute('data-role', 'audio');
+      this.media.src = this.api.audioUrl(this.recording.id);
+      this.container.after(this.media);
+    }
+    // The audio streams (range requests) from now on, in parallel with the first paint.
+    this.audioAttached = true;
 
     const multi = channels.length > 1;
     const height = multi ? Math.max(56, Math.floor(176 / channels.length)) : 144;
@@ -86,6 +94,10 @@ export class Waveform extends Emitter {
       autoScroll: true,
       autoCenter: true,
       dragToSeek: false,
+      // Given a media element with a src, wavesurfer loads it when created: with peaks and duration it only
+      // draws them (no fetch, no decode) and leaves the element's src alone.
+      peaks: channels,
+      duration,
       splitChannels: multi
         ? channels.map((_, i) => ({
             waveColor: CHANNEL_COLORS[i % CHANNEL_COLORS.length][0],
@@ -134,10 +146,15 @@ export class Waveform extends Emitter {
     this.ws.once('redrawcomplete', () =>
       requestAnimationFrame(() => window.dispatchEvent(new CustomEvent('earmark:waveform-painted'))),
     );
-    // Given peaks, wavesurfer draws without fetching; the URL only becomes the media element's src, so
-    // the audio streams (range requests) from now on, in parallel with the first paint.
-    this.audioAttached = true;
-    await this.ws.load(this.api.audioUrl(this.recording.id), channels, duration);
+    // Drawn from peaks once 'ready'. An audio error does not stop the drawing (it is reported through the
+    // 'error' event above), so either one ends the wait.
+    await new Promise((resolve) => {
+      const offs = [this.ws.once('ready', done), this.ws.once('error', done)];
+      function done() {
+        offs.forEach((off) => off());
+        resolve();
+      }
+    });
     await nextFrame();
   }
 

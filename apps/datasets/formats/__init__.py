@@ -81,7 +81,7 @@ def write_release(
     *,
     split_counts: Mapping[str, int] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
-    card_stats: Mapping[str, Any] | None = None,
+    card_stats: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     progress: Callable[[int], None] | None = None,
     on_audio: Callable[[str, str], None] | None = None,
 ) -> dict[str, ReleaseResult]:
@@ -92,8 +92,10 @@ def write_release(
     fetched once and shared. Large files are written and hashed in blocks on
     background lanes (`IOLanes`) while the next example is prepared. `on_audio(key, sha256)`
     hears the hash of each example's audio bytes (from whichever writer hashes it
-    anyway; possibly from another thread). On any error every sink is aborted and
-    the error re-raised, so nothing half-written stays behind.
+    anyway; possibly from another thread). `card_stats` may be a callable, called
+    once every example is written: the caller can compute the card meanwhile. On
+    any error every sink is aborted and the error re-raised, so nothing
+    half-written stays behind.
     """
     options = options or {}
     lanes = IOLanes()
@@ -115,6 +117,8 @@ def write_release(
             n += 1
             if progress is not None:
                 progress(n)
+        if callable(card_stats):
+            card_stats = card_stats()
         results = {}
         for fmt, writer in writers.items():
             entries = writer.close()
