@@ -153,8 +153,10 @@ def seed(var_dir: Path) -> dict:
     from apps.accounts.models import Membership
     from apps.annotation.models import Label
     from apps.annotation.services import queue_next
+    from apps.catalog.models import Speaker
     from apps.catalog.services.ingest import recording_ingest
     from apps.catalog.services.projects import project_create
+    from apps.consent.services import consents_grant_bulk
 
     call_command("migrate", verbosity=0)
     users = get_user_model().objects
@@ -166,11 +168,20 @@ def seed(var_dir: Path) -> dict:
         Membership.objects.create(user=annotator, project=project, role="annotator")
         for i, (label, color) in enumerate([("speech", "#2563eb"), ("noise", "#dc2626"), ("music", "#16a34a")]):
             Label.objects.create(project=project, kind="region", name=label, color=color, hotkey=str(i + 1), order=i)
+        # A named, consenting speaker: a speakerless recording that a voice detector takes for speech waits
+        # in quarantine (DESIGN.md), and these tone bursts can pass for speech.
+        consents_grant_bulk(speakers=[Speaker.objects.create(project=project, code="bench-speaker")])
         path = var_dir / f"bench-{seconds}s.wav"
         write_speechy_wav(path, seconds, np, sf)
         started = time.perf_counter()
         with open(path, "rb") as fh:
-            result = recording_ingest(project=project, fileobj=fh, name=f"{seconds}s-16k.wav", created_by=manager)
+            result = recording_ingest(
+                project=project,
+                fileobj=fh,
+                name=f"{seconds}s-16k.wav",
+                created_by=manager,
+                speaker_code="bench-speaker",
+            )
         if result.status != "accepted":
             raise SystemExit(f"seeding failed: {result}")
         # The annotator's queue hands this recording out (as the first page open would): annotators stream
