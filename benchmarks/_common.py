@@ -59,3 +59,12 @@ def serving_pid(pid: int) -> int:
     """The process that serves requests: gunicorn's one worker under its master ``pid`` (else ``pid`` itself)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return int(children[0]) if len(children) == 1 else pid
+
+
+def web_command(addr: str, env: dict) -> list[str]:
+    """The command `make run` starts its web server with. Importing it loads ``config`` (and so the settings),
+    which needs the server's environment in this process too."""
+    os.environ.update({k: v for k, v in env.items() if k.startswith(("DJANGO_", "SECRET_KEY", "EARMARK_"))})
+    from apps.catalog.management.commands.run_embedded import web_command as command
+
+    return command(addr)

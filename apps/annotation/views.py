@@ -81,18 +81,24 @@ class QueueNextView(APIView):
 
     @extend_schema(request=None, responses={200: OpenApiResponse(description="{annotation, recording}"), 204: None})
     def post(self, request, project_id):
-        found = services.queue_next(project_id=project_id, user=request.user)
-        if found is None:
+        body = queue_next_body(user=request.user, project_id=project_id)
+        if body is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        annotation, recording = found
-        annotation = annotation_get(request.user, annotation.pk, for_edit=True)
-        return Response(
-            {
-                "annotation": AnnotationOutput(annotation).data,
-                "recording": RecordingOutput(recording).data,
-                "progress": services.queue_progress(project_id=project_id, user=request.user),
-            }
-        )
+        return Response(body)
+
+
+def queue_next_body(*, user, project_id) -> dict | None:
+    """The queue's answer (claims the item like ``queue/next/``); the annotator page embeds the same body."""
+    found = services.queue_next(project_id=project_id, user=user)
+    if found is None:
+        return None
+    annotation, recording = found
+    annotation = annotation_get(user, annotation.pk, for_edit=True)
+    return {
+        "annotation": AnnotationOutput(annotation).data,
+        "recording": RecordingOutput(recording).data,
+        "progress": services.queue_progress(project_id=project_id, user=user),
+    }
 
 
 class AnnotationListView(GenericAPIView):

@@ -93,6 +93,13 @@ def peaks_for(*, artifact: Artifact) -> dsp.PeakSet:
     return _peakset(artifact.key)
 
 
+def peaks_json(*, recording, max_length: int) -> dict:
+    """The audiowaveform JSON of the finest stored peaks level that fits ``max_length`` (plus ``duration``), for a
+    recording the caller loaded through the consent selector; Http404 while it has no peaks."""
+    peaks = peaks_for(artifact=artifact_get(recording=recording, kind="peaks"))
+    return {**peaks.best(max_length).to_audiowaveform_json(), "duration": peaks.duration}
+
+
 class _NpyArray:
     """A legacy whole-file .npy feature artifact with the ChunkedArray reading interface."""
 

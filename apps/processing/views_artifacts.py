@@ -41,15 +41,14 @@ class RecordingPeaksView(APIView):
         recording = _recording(request, recording_id)
         query = PeaksQuery.parse(request.query_params)
         max_length, spp = query.get("max_length", DEFAULT_MAX_LENGTH), query.get("samples_per_pixel")
+        if spp is None:  # the annotator page embeds the same answer for its first item (apps.annotation.pages)
+            return Response(selectors.peaks_json(recording=recording, max_length=max_length))
         peaks = selectors.peaks_for(artifact=selectors.artifact_get(recording=recording, kind="peaks"))
-        if spp is not None:
-            try:
-                level = peaks.level(spp)
-            except KeyError:
-                stored = ", ".join(str(p.samples_per_pixel) for p in peaks.levels)
-                raise DomainError(f"samples_per_pixel={spp} is not stored; choose one of {stored}.") from None
-        else:
-            level = peaks.best(max_length)
+        try:
+            level = peaks.level(spp)
+        except KeyError:
+            stored = ", ".join(str(p.samples_per_pixel) for p in peaks.levels)
+            raise DomainError(f"samples_per_pixel={spp} is not stored; choose one of {stored}.") from None
         return Response({**level.to_audiowaveform_json(), "duration": peaks.duration})
 
 

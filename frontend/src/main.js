@@ -39,6 +39,17 @@ export { default as WaveSurfer } from 'wavesurfer.js';
 
 const PROCESSING_POLL_MS = 3000;
 
+/** The parsed JSON of a json_script element, or null when the page has none (or it does not parse). */
+function readJsonScript(id) {
+  const el = document.getElementById(id);
+  if (!el) return null;
+  try {
+    return JSON.parse(el.textContent);
+  } catch {
+    return null;
+  }
+}
+
 class AnnotatorPage {
   constructor(root, config) {
     this.root = root;
@@ -110,11 +121,17 @@ class AnnotatorPage {
       labelHotkey: (e) => this._labelHotkey(e),
       enabled: () => !!this.item || this._helpOpen,
     });
-    this.labelsPromise = this.api.labels(this.config.project_id);
+    // The page embeds its first item (labels, the queue's answer or the named annotation, its recording and
+    // first peaks; apps/annotation/pages.py), so the first paint needs no API round trip. Used once.
+    const first = this.mode === 'annotate' ? readJsonScript('annotator-first') : null;
+    this.labelsPromise = first ? Promise.resolve(first.labels) : this.api.labels(this.config.project_id);
     this.labelsPromise.catch(() => {}); // reported when awaited
-    if (this.mode === 'annotate') showQueueOrder(this.api, this.config.project_id, this.root.querySelector('.ann-heading'));
     try {
-      if (this.config.annotation_id) {
+      if (first && first.item && this.config.annotation_id) {
+        await this.openItem(first.item.annotation, first.item.recording, first.peaks);
+      } else if (first) {
+        await this.openNext(first.item, first.peaks);
+      } else if (this.config.annotation_id) {
         const annotation = await this.api.annotation(this.config.annotation_id);
         await this.openItem(annotation, null);
       } else {
@@ -123,6 +140,8 @@ class AnnotatorPage {
     } catch (err) {
       this.fail(err);
     }
+    // Off the critical path: the queue-order note asks the API after the first item is drawn.
+    if (this.mode === 'annotate') showQueueOrder(this.api, this.config.project_id, this.root.querySelector('.ann-heading'));
   }
 
   fail(err) {
@@ -132,9 +151,15 @@ class AnnotatorPage {
     this.el.placeholder.textContent = 'The annotator could not load this item.';
   }
 
-  async openNext() {
+  /** Open the queue's next item; `embedded` (the page's own copy of the queue's answer) skips the request. */
+  async openNext(embedded, embeddedPeaks = null) {
     const order = new URLSearchParams(window.location.search).get('order');
-    const res = this.mode === 'review' ? await this.api.reviewNext(this.config.project_id, order) : await this.api.queueNext(this.config.project_id);
+    const res =
+      embedded !== undefined
+        ? embedded
+        : this.mode === 'review'
+          ? await this.api.reviewNext(this.config.project_id, order)
+          : await this.api.queueNext(this.config.project_id);
     this._showProgress(res && res.progress);
     this.annotatorName = (res && res.annotator_name) || null;
     if (!res || !res.annotation) {
@@ -152,13 +177,13 @@ class AnnotatorPage {
       const path = this.mode === 'review' ? null : `/projects/${this.config.project_id}/annotate/`;
       if (path) window.history.replaceState(null, '', path);
     }
-    await this.openItem(res.annotation, res.recording || null);
+    await this.openItem(res.annotation, res.recording || null, embeddedPeaks);
     if (this.mode === 'review') this.review?.showTranscriptQA(res.transcript_qa);
   }
 
   // --- one item --------------------------------------------------------------------------------
 
-  async openItem(annotation, recording) {
+  async openItem(annotation, recording, embeddedPeaks = null) {
     this.teardownItem();
     this.el.empty.hidden = true;
     this.el.workspace.hidden = false;
@@ -184,10 +209,11 @@ class AnnotatorPage {
     const [schema, rec, peaks] = await Promise.all([
       this.labelsPromise,
       recording && recording.duration ? recording : this.api.recording(rid),
-      this.api.peaks(rid, maxLength).catch((err) => {
-        if (err.status === 404) return null;
-        throw err;
-      }),
+      embeddedPeaks ||
+        this.api.peaks(rid, maxLength).catch((err) => {
+          if (err.status === 404) return null;
+          throw err;
+        }),
     ]);
     this.schema = schema;
     this.el.title.textContent = rec.original_name || `Recording ${rec.id}`;
@@ -276,11 +302,11 @@ class AnnotatorPage {
       this.notice(`You submitted this item (${annotation.status}); it reopens for editing only if a reviewer returns it.`, 'info', 0);
     }
 
-    // Interactive: the waveform is drawn from peaks and takes input. Audio streams from here on.
+    // Interactive: the waveform is drawn from peaks and takes input. The audio has been streaming since the
+    // waveform was created (Waveform.init attaches it at once).
     this.el.placeholder.hidden = true;
     this.el.workspace.dataset.ready = 'true';
     window.dispatchEvent(new CustomEvent('earmark:annotator-ready', { detail: { annotationId: annotation.id } }));
-    setTimeout(() => waveform.attachAudio(), 0);
 
     Promise.all([voicedPromise, modelPromise, speechPromise, draftsPromise]).then(([v, m, va, d]) => {
       if (this.item !== item) return;

@@ -1,9 +1,10 @@
 // wavesurfer.js set up the Earmark way: drawn from stored peaks, audio streamed by a media element.
 //
 // The browser never fetches or decodes the whole file to draw: WaveSurfer gets `peaks` + `duration`
-// and an <audio preload="metadata"> element. The audio src is attached only after the waveform is
-// interactive, so nothing but the peaks JSON is on the critical path. When the user zooms in past
-// the resolution of the peaks we have, finer peaks are fetched (capped) and swapped in.
+// and an <audio> element whose src is set as the waveform is created, so the audio's first range
+// request runs while the waveform paints (the peaks usually come embedded in the page). When the
+// user zooms in past the resolution of the peaks we have, finer peaks are fetched (capped) and
+// swapped in.
 
 import WaveSurfer from 'wavesurfer.js';
 import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
@@ -52,11 +53,19 @@ export class Waveform extends Emitter {
     this.peakSpp = samplesPerPixel;
     this.channelCount = channels.length;
 
-    this.media = document.createElement('audio');
-    this.media.preload = 'metadata';
-    this.media.hidden = true;
-    this.media.setAttribute('data-role', 'audio');
-    this.container.after(this.media);
+    // The page's HTML may already hold this recording's <audio> (apps/annotation/pages.py), loading since
+    // the HTML arrived; adopt it. Otherwise make one.
+    const early = document.querySelector(`audio[data-role="audio"][data-recording="${this.recording.id}"]`);
+    this.media = early || document.createElement('audio');
+    if (!early) {
+      this.media.preload = 'metadata';
+      this.media.hidden = true;
+      this.media.setAttribute('data-role', 'audio');
+      this.media.src = this.api.audioUrl(this.recording.id);
+      this.container.after(this.media);
+    }
+    // The audio streams (range requests) from now on, in parallel with the first paint.
+    this.audioAttached = true;
 
     const multi = channels.length > 1;
     const height = multi ? Math.max(56, Math.floor(176 / channels.length)) : 144;
@@ -85,6 +94,10 @@ export class Waveform extends Emitter {
       autoScroll: true,
       autoCenter: true,
       dragToSeek: false,
+      // Given a media element with a src, wavesurfer loads it when created: with peaks and duration it only
+      // draws them (no fetch, no decode) and leaves the element's src alone.
+      peaks: channels,
+      duration,
       splitChannels: multi
         ? channels.map((_, i) => ({
             waveColor: CHANNEL_COLORS[i % CHANNEL_COLORS.length][0],
@@ -129,8 +142,19 @@ export class Waveform extends Emitter {
     this.ws.on('pause', () => this.emit('pause'));
     this.ws.on('error', (err) => this.emit('error', err));
 
-    // No URL yet: draw from peaks alone. The audio src is attached right after (attachAudio).
-    await this.ws.load('', channels, duration);
+    // Painted: the first time wavesurfer has drawn its canvases (benchmarks/annotator_load.py times it).
+    this.ws.once('redrawcomplete', () =>
+      requestAnimationFrame(() => window.dispatchEvent(new CustomEvent('earmark:waveform-painted'))),
+    );
+    // Drawn from peaks once 'ready'. An audio error does not stop the drawing (it is reported through the
+    // 'error' event above), so either one ends the wait.
+    await new Promise((resolve) => {
+      const offs = [this.ws.once('ready', done), this.ws.once('error', done)];
+      function done() {
+        offs.forEach((off) => off());
+        resolve();
+      }
+    });
     await nextFrame();
   }
 

@@ -60,3 +60,71 @@ def test_start_labelling_button_for_annotators_only(schema):
     assert link in _client(users["annotator"]).get(f"/projects/{project.id}/").content.decode()
     assert link in _client(users["manager"]).get(f"/projects/{project.id}/").content.decode()
     assert link not in _client(users["viewer"]).get(f"/projects/{project.id}/").content.decode()
+
+
+def _first(response) -> dict:
+    match = re.search(r'<script id="annotator-first" type="application/json">(.*?)</script>', response.content.decode())
+    assert match, "the page must embed its first item (annotator-first json_script)"
+    return json.loads(match.group(1))
+
+
+def test_annotate_page_embeds_the_queue_answer_the_api_gives(schema, recordings, api):
+    project, users, _ = schema
+    first = _first(_client(users["annotator"]).get(f"/projects/{project.id}/annotate/"))
+    assert first["labels"] == api(users["annotator"]).get(f"/api/v1/projects/{project.id}/labels/").json()
+    assert first["peaks"] is None  # these rows were never processed: the bundle falls back to the API
+    # The page claimed the item exactly as queue/next/ does: asking the API now hands out the same one.
+    again = api(users["annotator"]).post(f"/api/v1/projects/{project.id}/queue/next/").json()
+    assert first["item"]["annotation"]["id"] == again["annotation"]["id"]
+    assert first["item"]["recording"] == again["recording"]
+    assert first["item"]["progress"] == again["progress"]
+
+
+def test_annotate_page_embeds_nothing_from_a_withdrawn_speaker(schema, recordings):
+    from apps.consent.models import ConsentRecord
+    from apps.consent.services import consent_withdraw
+
+    project, users, _ = schema
+    for rec in recordings:
+        consent = ConsentRecord.objects.filter(speaker=rec.speaker).first()
+        consent_withdraw(consent_id=consent.id, actor=users["manager"], recording_ids=[rec.id])
+    first = _first(_client(users["annotator"]).get(f"/projects/{project.id}/annotate/"))
+    assert first["item"] is None and first["peaks"] is None
+
+
+def test_edit_page_embeds_its_annotation_and_recording(item, schema):
+    client_api, annotation, recording = item
+    project, users, _ = schema
+    first = _first(_client(users["annotator"]).get(f"/annotations/{annotation['id']}/edit/"))
+    assert first["item"]["annotation"] == client_api.get(f"/api/v1/annotations/{annotation['id']}/").json()
+    assert first["item"]["recording"] == client_api.get(f"/api/v1/recordings/{recording['id']}/").json()
+
+
+def test_annotate_page_embeds_the_first_peaks_and_audits_them(
+    project_with_roles, django_capture_on_commit_callbacks, api
+):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from apps.catalog.services import recording_ingest
+    from apps.consent.models import AuditEvent
+
+    project, users = project_with_roles
+    t = np.arange(32000) / 16000  # tone bursts with pauses: voice detection finds no speech (no speaker needed)
+    buf = io.BytesIO()
+    sf.write(buf, (0.5 * ((t % 1.0) < 0.5) * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000, format="WAV")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = recording_ingest(
+            project=project, fileobj=io.BytesIO(buf.getvalue()), name="a.wav", created_by=users["manager"]
+        )
+    rid = result.recording_id
+    first = _first(_client(users["annotator"]).get(f"/projects/{project.id}/annotate/"))
+    assert first["item"]["recording"]["id"] == rid
+    from apps.annotation.pages import EMBED_PEAKS_MAX_LENGTH
+
+    peaks_api = api(users["annotator"]).get(f"/api/v1/recordings/{rid}/peaks?max_length={EMBED_PEAKS_MAX_LENGTH}")
+    assert first["peaks"] == peaks_api.json()
+    served = AuditEvent.objects.filter(action="recording.served", object_id=str(rid))
+    assert served.filter(data__route="annotator-page-peaks", actor_id=users["annotator"].id).count() == 1

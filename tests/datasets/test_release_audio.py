@@ -118,3 +118,18 @@ def test_open_copy_declines_what_needs_transcoding(samples, fmt, subtype, kwargs
 
     args = {"start": 0.0, "end": None, "sample_rate": None, "audio_format": "flac", **kwargs}
     assert flac_open_copy(key=stored(samples, fmt, subtype), **args) is None
+
+
+def test_read_ahead_keeps_the_bytes_and_closes_a_source_read_to_its_end(samples):
+    from apps.datasets.services.audio import flac_open_copy
+
+    key = stored(samples, title="Jane Doe")
+    whole = flac_open_copy(key=key, start=0.0, end=None, sample_rate=SR, audio_format="flac")
+    expected = b"".join(iter(lambda: whole.read(1000), b""))
+    whole.close()
+    for ahead in (100, 1 << 20):  # part of the clip read ahead, then all of it (the source is closed at once)
+        src = flac_open_copy(key=key, start=0.0, end=None, sample_rate=SR, audio_format="flac")
+        src.read_ahead(ahead)
+        assert src._fh.closed == (ahead > len(expected))
+        assert b"".join(iter(lambda s=src: s.read(4096), b"")) == expected
+        src.close()

@@ -157,3 +157,23 @@ def test_losing_a_purpose_the_release_does_not_need_changes_nothing(corpus, djan
     release.refresh_from_db()
     assert not release.needs_rebuild and files_under(release.storage_prefix.rstrip("/"))
     assert not ReleaseItem.objects.filter(release=release, withdrawn_at__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_card_and_diff_computed_beside_the_writers_match_the_inline_build(corpus, django_db_blocker):
+    """Outside a transaction the card, warnings and diff run on a database lane while the writers write; the
+    files and the card come out the same as a build that runs them inline (inside an atomic block)."""
+    from django.db import transaction
+
+    beside = release_build(release_id=new_release(corpus).id)
+    with transaction.atomic():  # a thread could not see this transaction's rows: the lane runs inline
+        inline = release_build(release_id=new_release(corpus).id)
+    assert beside.status == inline.status == "ready"
+    for fmt in ("jsonl", "webdataset"):
+        assert beside.files[fmt]["checksum"] == inline.files[fmt]["checksum"]
+    assert beside.content_hash == inline.content_hash
+    assert inline.stats["diff"]["against"] == beside.id and inline.stats["diff"]["added"] == 0
+    from apps.datasets.services.build import _DbLane
+
+    with _DbLane() as lane:  # the first build's case: no transaction open, so the reads had their own thread
+        assert lane.pool is not None

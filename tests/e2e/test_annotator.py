@@ -395,3 +395,35 @@ def test_lost_connection_shows_unsaved_and_retries(live_server, logged_in_page, 
     assert annotation.regions.get().label_id == labels["speech"].id
     assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('earmark:draft:')).length") == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_first_item_is_drawn_and_playable_without_any_api_request(live_server, logged_in_page, labelling_project):
+    """The page embeds its first item (labels, the queue's answer, recording, first peaks): with every API
+    fetch/XHR refused, the first clip still draws, takes input and becomes playable from the audio alone."""
+    project, users, _, recording_ids = labelling_project
+    annotator = users["annotator"]
+    page = logged_in_page(annotator)
+    refused = []
+
+    def refuse_api_calls(route):
+        if route.request.resource_type in ("fetch", "xhr"):
+            refused.append(route.request.url)
+            return route.abort()
+        return route.continue_()
+
+    page.route("**/api/v1/**", refuse_api_calls)
+    media = []
+    page.on("request", lambda r: "/audio" in r.url and media.append(r.resource_type))
+    _open(page, f"{live_server.url}/projects/{project.id}/annotate/")
+    assert page.locator('[data-testid="recording-title"]').inner_text() == "first.wav"
+    item = page.evaluate("({id: window.earmarkAnnotator.item.recording.id, d: window.earmarkAnnotator.item.duration})")
+    assert item["id"] == recording_ids[0] and abs(item["d"] - 6) < 0.01
+    page.wait_for_function("document.querySelector('[data-role=audio]').readyState >= 3", timeout=15000)
+    critical = ("/queue/next/", "/peaks", "/labels/", f"/recordings/{recording_ids[0]}/?", "/annotations/")
+    assert not [u for u in refused if any(part in u + "?" for part in critical)], refused
+    assert media and set(media) == {"media"}, media
+    # The page's queue claim is the same one queue/next/ makes: the item is this annotator's, locked.
+    assert _annotation(annotator, recording_ids[0]) is not None
+    # Still a working page: a label can be drawn (the save itself is refused here, so it stays a draft).
+    _drag(page, 0.2, 0.4)
+    assert page.evaluate("window.earmarkAnnotator.store.regions.length") == 1

@@ -81,7 +81,7 @@ def write_release(
     *,
     split_counts: Mapping[str, int] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
-    card_stats: Mapping[str, Any] | None = None,
+    card_stats: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     progress: Callable[[int], None] | None = None,
     on_audio: Callable[[str, str], None] | None = None,
     extra_files: Mapping[str, bytes] | None = None,
@@ -93,9 +93,11 @@ def write_release(
     fetched once and shared. Large files are written and hashed in blocks on
     background lanes (`IOLanes`) while the next example is prepared. `on_audio(key, sha256)`
     hears the hash of each example's audio bytes (from whichever writer hashes it
-    anyway; possibly from another thread). On any error every sink is aborted and
-    the error re-raised, so nothing half-written stays behind. `extra_files` (relative path -> bytes, e.g. a
-    collection campaign's validated.tsv) go into every format beside its data, inside its checksum.
+    anyway; possibly from another thread). `card_stats` may be a callable, called
+    once every example is written: the caller can compute the card meanwhile. `extra_files` (relative
+    path -> bytes, e.g. a collection campaign's validated.tsv) go into every format beside its data, inside
+    its checksum. On any error every sink is aborted and the error re-raised, so nothing half-written stays
+    behind.
     """
     options = options or {}
     lanes = IOLanes()
@@ -117,6 +119,8 @@ def write_release(
             n += 1
             if progress is not None:
                 progress(n)
+        if callable(card_stats):
+            card_stats = card_stats()
         results = {}
         for fmt, writer in writers.items():
             entries = writer.close()

@@ -141,12 +141,20 @@ class CopiedFlac:
         self._fh, self._pending = fh, header
         self.num_samples, self.sample_rate, self.channels = num_samples, sample_rate, channels
 
+    def read_ahead(self, n: int) -> None:
+        """Read up to ``n`` more bytes now (on a read-ahead thread); ``read`` hands them out first. A source
+        read to its end is closed here, so the thread that writes it makes no more system calls for it."""
+        data = self._fh.read(n + 1)
+        self._pending += data
+        if len(data) <= n:
+            self._fh.close()
+
     def read(self, n: int = -1) -> bytes:
         if self._pending:  # the header and the first frames in one read: a short clip arrives whole
             data, self._pending = self._pending, b""
             more = -1 if n < 0 else max(0, n - len(data))
-            return data + self._fh.read(more) if more else data
-        return self._fh.read(n)
+            return data + self._fh.read(more) if more and not self._fh.closed else data
+        return b"" if self._fh.closed else self._fh.read(n)
 
     def close(self) -> None:
         self._fh.close()

@@ -18,11 +18,12 @@ import hmac
 import io
 import json
 import logging
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from apps.annotation.models import Region
@@ -260,22 +261,51 @@ class _Source(NamedTuple):
     sha256: str
 
 
+# Read-ahead of source audio: opening and reading thousands of small files is system-call time that a thread
+# overlaps with building examples (file reads release the GIL). Sources are opened in batches of READ_AHEAD
+# (one hand-off per batch: a hand-off per file made the two threads trade the GIL after every one), at most
+# two batches ahead of the writer, each source with at most READ_AHEAD_BYTES read into memory, so memory
+# stays bounded whatever the recordings' length.
+READ_AHEAD = 32
+READ_AHEAD_BYTES = 1 << 20
+
+
+def _open_ahead(batch: list[tuple[str, float, float | None]], fmt: str, rate: int | None) -> list[CopiedFlac | None]:
+    """flac_open_copy of each (key, start, end), with the first READ_AHEAD_BYTES already read (a short clip:
+    all of it). None where the source must be transcoded (audio_encode, on the writing thread)."""
+    out: list[CopiedFlac | None] = []
+    try:
+        for key, start, end in batch:
+            src = flac_open_copy(key=key, start=start, end=end, sample_rate=rate, audio_format=fmt)
+            if src is not None:
+                out.append(src)  # before read_ahead: closed below if reading fails
+                src.read_ahead(READ_AHEAD_BYTES)
+            else:
+                out.append(None)
+    except BaseException:
+        for src in out:
+            if src is not None:
+                src.close()
+        raise
+    return out
+
+
 def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     spec = release.spec
     # Subqueries, not id lists: SQLite caps a query's parameters, and releases can be large.
-    # Fetch the recordings again through the consent selector, chunk by chunk, just before use.
+    # Fetch the recordings again through the consent selector, chunk by chunk, just before use:
+    # no audio of a chunk is opened (not even read ahead) before its recordings are read again.
     rate = _target_rate(release)
     salt = spec.get("pseudonym_salt")
+    fmt = spec["audio"]["format"]
     features = FeatureReader(project_id=release.project_id, spec=spec)
     sources = SourceKeys(project_id=release.project_id, spec=spec)
-    recs: dict = {}
     words = release_words(items)  # word timings of the frozen transcripts (forced alignment), by example key
-    for n, item in enumerate(items):
-        if item.recording_ref not in recs:
-            # The next CHUNK items by key range (a subquery on the unique (release, key) index, no id list).
-            chunk = ReleaseItem.objects.filter(
-                release_id=release.id, key__gte=item.key, key__lte=items[min(n + CHUNK, len(items)) - 1].key
-            )
+    with ThreadPoolExecutor(1, thread_name_prefix="release-read") as reader:
+        for first in range(0, len(items), CHUNK):
+            part = items[first : first + CHUNK]
+            # The chunk's items by key range (a subquery on the unique (release, key) index, no id list).
+            chunk = ReleaseItem.objects.filter(release_id=release.id, key__gte=part[0].key, key__lte=part[-1].key)
             rows = (
                 recordings_usable(None, spec["purpose"])
                 .filter(id__in=chunk.values("recording_ref"))
@@ -283,40 +313,63 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
             )
             recs = {row[0]: _Source(*row) for row in rows}
             sources.prefetch(recs.values())
-        rec = recs.get(item.recording_ref)
-        if rec is None:
-            raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=1))
-        key, fmt = sources.key_for(rec), spec["audio"]["format"]
-        # A source that already is the wanted audio streams straight into the release; anything else
-        # is cut/resampled/encoded into a temporary file first. The writers hash what they write.
-        src: CopiedFlac | EncodedAudio | None = flac_open_copy(
-            key=key, start=item.start, end=item.end, sample_rate=rate, audio_format=fmt
-        )
-        if src is None:
-            src = audio_encode(key=key, start=item.start, end=item.end, sample_rate=rate, audio_format=fmt)
-        arrays = features.for_example(rec, start=item.start, end=item.end)
-        try:
-            yield Example(
-                key=item.key,
-                split=item.split,
-                audio=src.reader if isinstance(src, EncodedAudio) else src,  # type: ignore[arg-type]  # file-like
-                audio_format=fmt,
-                sample_rate=src.sample_rate,
-                num_samples=src.num_samples,
-                channels=src.channels,
-                source_offset=item.start,
-                text=item.text,
-                labels=tuple(item.labels),
-                speaker=speaker_pseudonym(salt, item.speaker_code) or None,
-                language=item.language or None,
-                recording_id=str(item.recording_ref),
-                features=arrays,
-                extra={"annotation_version": item.annotation_version, "region_uid": item.region_uid or None},
-                words=words_clip(words.get(item.key, ()), src.num_samples / src.sample_rate),
-            )
-        finally:
-            src.close()
-        on_progress(n + 1)
+            if any(item.recording_ref not in recs for item in part):
+                raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=1))
+            batches = [
+                [(sources.key_for(recs[i.recording_ref]), i.start, i.end) for i in part[b : b + READ_AHEAD]]
+                for b in range(0, len(part), READ_AHEAD)
+            ]
+            ahead: deque[Future] = deque(reader.submit(_open_ahead, b, fmt, rate) for b in batches[:2])
+            opened: deque[CopiedFlac | None] = deque()
+            try:
+                for n, item in enumerate(part, start=first):
+                    if not opened:
+                        opened.extend(ahead.popleft().result())
+                        done = (n - first) // READ_AHEAD + 1
+                        if done + 1 < len(batches):
+                            ahead.append(reader.submit(_open_ahead, batches[done + 1], fmt, rate))
+                    rec = recs[item.recording_ref]
+                    # A source that already is the wanted audio streams straight into the release; anything else
+                    # is cut/resampled/encoded into a temporary file first. The writers hash what they write.
+                    src: CopiedFlac | EncodedAudio | None = opened.popleft()
+                    if src is None:
+                        src = audio_encode(
+                            key=sources.key_for(rec), start=item.start, end=item.end, sample_rate=rate, audio_format=fmt
+                        )
+                    arrays = features.for_example(rec, start=item.start, end=item.end)
+                    try:
+                        yield Example(
+                            key=item.key,
+                            split=item.split,
+                            audio=src.reader if isinstance(src, EncodedAudio) else src,  # type: ignore[arg-type]
+                            audio_format=fmt,
+                            sample_rate=src.sample_rate,
+                            num_samples=src.num_samples,
+                            channels=src.channels,
+                            source_offset=item.start,
+                            text=item.text,
+                            labels=tuple(item.labels),
+                            speaker=speaker_pseudonym(salt, item.speaker_code) or None,
+                            language=item.language or None,
+                            recording_id=str(item.recording_ref),
+                            features=arrays,
+                            extra={
+                                "annotation_version": item.annotation_version,
+                                "region_uid": item.region_uid or None,
+                            },
+                            words=words_clip(words.get(item.key, ()), src.num_samples / src.sample_rate),
+                        )
+                    finally:
+                        src.close()
+                    on_progress(n + 1)
+            finally:
+                # An error or an early stop: close what was opened ahead.
+                for pending in ahead:
+                    if not pending.cancel() and pending.exception() is None:
+                        opened.extend(pending.result())
+                for left in opened:
+                    if left is not None:
+                        left.close()
 
 
 def _card_stats(release: DatasetRelease, items: list[FrozenItem], assignment: dict) -> dict:
@@ -627,14 +680,63 @@ def release_build(*, release_id: int, on_progress=None) -> DatasetRelease | None
     return release
 
 
+class _DbLane:
+    """Database reads that run while the writers write (a thread with its own connection), or inline.
+
+    The card's statistics, the leakage and empty-split warnings and the diff against the previous release
+    need only the frozen manifest, so they overlap with the writing lanes instead of adding to them. A thread
+    has its own database connection and cannot see rows of a transaction still open on this one (a caller's
+    ``atomic`` block, or a test's): then the work runs inline, in the same order as before.
+    """
+
+    def __init__(self) -> None:
+        self.pool = None if connection.in_atomic_block else ThreadPoolExecutor(1, thread_name_prefix="release-db")
+
+    def submit(self, fn, *args) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(self._run, fn, *args)
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:
+            done.set_exception(exc)
+        return done
+
+    @staticmethod
+    def _run(fn, *args):
+        try:
+            return fn(*args)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def __enter__(self) -> _DbLane:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def _side_stats(release: DatasetRelease, items: list[FrozenItem], assignment: dict) -> tuple[dict, dict, dict | None]:
+    """(release.stats warnings, the card, the diff's summary or None): the reads the build overlaps."""
+    stats = {
+        "leakage_warnings": _leakage(release.id, items),
+        "warnings": empty_split_warnings(split_items(items), assignment, release.spec["splits"]),
+    }
+    release.stats = stats
+    card = _card_stats(release, items, assignment)
+    previous = release_previous(release=release)
+    changes = None
+    if previous is not None:
+        diff = release_diff(release=release, other=previous)
+        changes = {"against": previous.id, "against_version": previous.version, **diff["summary"]}
+    return stats, card, changes
+
+
 def _build(release: DatasetRelease, token: str, on_progress) -> None:
     release_id = release.id
     items = _freeze_manifest(release)
     assignment = {i.key: i.split for i in items}
-    release.stats = {
-        "leakage_warnings": _leakage(release.id, items),
-        "warnings": empty_split_warnings(split_items(items), assignment, release.spec["splits"]),
-    }
     total = len(items)
     step = max(1, total // 100)
 
@@ -651,20 +753,25 @@ def _build(release: DatasetRelease, token: str, on_progress) -> None:
     options: dict[str, dict] = {"webdataset": {"max_shard_bytes": int(spec["webdataset"]["shard_mb"] * (1 << 20))}}
     if all(len(i.labels) == 1 for i in items):
         options["hf-parquet"] = {"class_names": sorted({i.labels[0] for i in items})}
-    card = _card_stats(release, items, assignment)
     sums: dict[str, str] = {}  # example key -> sha256 of its audio bytes, as the writers hashed them
-    # The files' data card leaves out the version number, so the same spec rebuilt as a new
-    # version gives byte-identical files; the API's card (below) names it.
-    file_card = {k: v for k, v in card.items() if k != "version"}
-    results = write_release(
-        _examples(release, items, progress),
-        sinks,
-        split_counts=split_counts,
-        options=options,
-        card_stats=file_card,
-        on_audio=sums.__setitem__,
-        extra_files=_clip_lists(release, items) or None,
-    )
+    with _DbLane() as lane:
+        side = lane.submit(_side_stats, release, items, assignment)
+
+        def file_card() -> dict:
+            # The files' data card leaves out the version number, so the same spec rebuilt as a new
+            # version gives byte-identical files; the API's card (below) names it.
+            return {k: v for k, v in side.result()[1].items() if k != "version"}
+
+        results = write_release(
+            _examples(release, items, progress),
+            sinks,
+            split_counts=split_counts,
+            options=options,
+            card_stats=file_card,
+            on_audio=sums.__setitem__,
+            extra_files=_clip_lists(release, items) or None,
+        )
+        release_stats, card, changes = side.result()
     _progress(release_id, token, "checking consent", 97.0)
     manifest_hash = hashlib.sha256("\n".join(_item_hash(i) for i in items).encode()).hexdigest()
     files = {
@@ -673,19 +780,13 @@ def _build(release: DatasetRelease, token: str, on_progress) -> None:
     }
     stats = {
         "splits": card["splits"],
-        "leakage_warnings": release.stats["leakage_warnings"],
-        "warnings": release.stats["warnings"],
+        "leakage_warnings": release_stats["leakage_warnings"],
+        "warnings": release_stats["warnings"],
         "items": total,
         "speakers": card["speakers"]["count"],
     }
-    previous = release_previous(release=release)
-    if previous is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff
-        diff = release_diff(release=release, other=previous)
-        stats["diff"] = card["changes"] = {
-            "against": previous.id,
-            "against_version": previous.version,
-            **diff["summary"],
-        }
+    if changes is not None:  # the API's card (not the files', which stay byte-identical) sums up the diff
+        stats["diff"] = card["changes"] = changes
     data_card = render_data_card({**card, "checksum": manifest_hash})
     _publish(
         release,
