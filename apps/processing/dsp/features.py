@@ -25,6 +25,8 @@ import scipy.fft
 import scipy.signal
 from numpy.lib.stride_tricks import as_strided
 
+from .filters import chroma_filterbank, mel_filterbank, stft_window
+
 __all__ = [
     "DEFAULT_KINDS",
     "KINDS",
@@ -195,8 +197,7 @@ _CHUNK_SAMPLES = 1 << 18
 @functools.lru_cache(maxsize=32)
 def _window(window: str | tuple, win_length: int | None, n_fft: int, dtype: str) -> np.ndarray:
     # Same window as librosa.stft: periodic, centred inside n_fft.
-    w = scipy.signal.get_window(window, win_length or n_fft, fftbins=True)
-    w = librosa.util.pad_center(w, size=n_fft).astype(dtype)
+    w = stft_window(window, win_length or n_fft, n_fft).astype(dtype)
     w.flags.writeable = False
     return w
 
@@ -212,7 +213,7 @@ def _mel_basis(
     grouped matmuls do ~13 % of the dense multiply-adds (5x faster at
     n_fft=2048, n_mels=128) and give the same sums, zeros aside.
     """
-    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, dtype=dtype)
+    fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, dtype=dtype)
     bands = []
     for rows in np.array_split(np.arange(n_mels), max(1, n_mels // 16)):
         a, b = int(rows[0]), int(rows[-1]) + 1
@@ -226,7 +227,7 @@ def _mel_basis(
 
 @functools.lru_cache(maxsize=64)
 def _chroma_basis(sr: int, n_fft: int, n_chroma: int, tuning: float, dtype: str) -> np.ndarray:
-    fb = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning, dtype=dtype)
+    fb = chroma_filterbank(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning, dtype=dtype)
     basis = np.ascontiguousarray(fb.T)
     basis.flags.writeable = False
     return basis
