@@ -102,6 +102,12 @@ def _child(root: str, audio: str, work: str) -> None:
             "NUMBA_NUM_THREADS": "1",
         }
     )
+    try:  # what a worker child does first (config/celery.py's worker_process_init), where the tree has it
+        from apps.processing.dsp.allocator import allocator_tune
+    except ImportError:
+        pass
+    else:
+        allocator_tune()
     import django
 
     django.setup()
