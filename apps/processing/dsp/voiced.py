@@ -17,6 +17,7 @@ Memory is one block plus a chunk of frame powers, whatever the length; nothing h
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -64,9 +65,9 @@ class VoicedStream:
         self.max_power = 0.0
         self.frames = 0
         self._int16 = bool(int16_exact)
-        self._dir = tempfile.TemporaryDirectory(prefix="earmark-voiced-", dir=spill_dir)
-        self._samples = open(Path(self._dir.name) / "samples.raw", "w+b")
-        self._powers = open(Path(self._dir.name) / "powers.raw", "w+b")
+        self._dir = tempfile.mkdtemp(prefix="earmark-voiced-", dir=spill_dir)
+        self._samples = open(Path(self._dir) / "samples.raw", "w+b")
+        self._powers = open(Path(self._dir) / "powers.raw", "w+b")
         # Centre padding: frame t covers samples [t*hop - frame_length/2, t*hop + frame_length/2).
         pad_bins = self.frame_length // 2 // self.hop
         self._bins = np.zeros(pad_bins, np.float64)  # complete bins not yet turned into frames
@@ -128,7 +129,7 @@ class VoicedStream:
     def close(self) -> None:
         self._samples.close()
         self._powers.close()
-        self._dir.cleanup()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def _segments(self) -> Iterator[tuple[float, float]]:
         ref_db = 10.0 * np.log10(max(_AMIN, self.max_power))
