@@ -127,7 +127,11 @@ def preview_png(
     fmin = float(params.fmin) if mel else 0.0
     if mel:
         m_lo, m_hi = _hz_to_mel(fmin, params.htk), _hz_to_mel(fmax, params.htk)
-        ticks = [f for f in (0, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536) if fmin <= f <= fmax]
+        ticks: list[float] = [
+            f
+            for f in (0.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0, 32768.0, 65536.0)
+            if fmin <= f <= fmax
+        ]
         pos = [float((_hz_to_mel(f, params.htk) - m_lo) / max(m_hi - m_lo, 1e-9)) for f in ticks]
     else:
         ticks = _nice_ticks(0.0, fmax, 6)

@@ -162,7 +162,7 @@ class VoicedStream:
             for i in np.flatnonzero(loud != prev):
                 if loud[i]:
                     start = (frame + int(i)) * self.hop
-                else:
+                elif start is not None:  # loud != prev, so a silent frame here follows a loud one
                     yield min(start, self.n), min((frame + int(i)) * self.hop, self.n)
                     start = None
             frame += p.size
