@@ -23,6 +23,11 @@ app.autodiscover_tasks()
 
 @worker_process_init.connect
 def _limit_threads(**_kwargs):
+    # Large NumPy arrays from the heap, not fresh mmaps (apps/processing/dsp/allocator.py): features in a
+    # fresh child ran at ~0.65x of a warmed one without it.
+    from apps.processing.dsp.allocator import allocator_tune
+
+    allocator_tune()
     # One BLAS/OpenMP thread per worker process: oversubscription halved DSP
     # throughput on the 2-core reference machine.
     try:

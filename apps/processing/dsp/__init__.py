@@ -19,7 +19,7 @@ from .images import (
     tile_index,
 )
 from .io import AudioInfo, info, iter_blocks, load, resampled_length
-from .peaks import DEFAULT_SAMPLES_PER_PIXEL, Peaks, PeakSet, compute_peaks
+from .peaks import DEFAULT_SAMPLES_PER_PIXEL, Peaks, PeakSet, PeaksStream, compute_peaks
 from .streaming import DEFAULT_BLOCK_FRAMES, NpyFrameWriter, iter_feature_blocks, stream_features
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Features",
     "NpyFrameWriter",
     "PeakSet",
+    "PeaksStream",
     "Peaks",
     "SpectrogramTiles",
     "compute_features",

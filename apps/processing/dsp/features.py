@@ -25,6 +25,8 @@ import scipy.fft
 import scipy.signal
 from numpy.lib.stride_tricks import as_strided
 
+from .filters import chroma_filterbank, mel_filterbank, stft_window
+
 __all__ = [
     "DEFAULT_KINDS",
     "KINDS",
@@ -195,8 +197,7 @@ _CHUNK_SAMPLES = 1 << 18
 @functools.lru_cache(maxsize=32)
 def _window(window: str | tuple, win_length: int | None, n_fft: int, dtype: str) -> np.ndarray:
     # Same window as librosa.stft: periodic, centred inside n_fft.
-    w = scipy.signal.get_window(window, win_length or n_fft, fftbins=True)
-    w = librosa.util.pad_center(w, size=n_fft).astype(dtype)
+    w = stft_window(window, win_length or n_fft, n_fft).astype(dtype)
     w.flags.writeable = False
     return w
 
@@ -212,7 +213,7 @@ def _mel_basis(
     grouped matmuls do ~13 % of the dense multiply-adds (5x faster at
     n_fft=2048, n_mels=128) and give the same sums, zeros aside.
     """
-    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, dtype=dtype)
+    fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, dtype=dtype)
     bands = []
     for rows in np.array_split(np.arange(n_mels), max(1, n_mels // 16)):
         a, b = int(rows[0]), int(rows[-1]) + 1
@@ -226,7 +227,7 @@ def _mel_basis(
 
 @functools.lru_cache(maxsize=64)
 def _chroma_basis(sr: int, n_fft: int, n_chroma: int, tuning: float, dtype: str) -> np.ndarray:
-    fb = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning, dtype=dtype)
+    fb = chroma_filterbank(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning, dtype=dtype)
     basis = np.ascontiguousarray(fb.T)
     basis.flags.writeable = False
     return basis
@@ -243,9 +244,13 @@ def _dct_basis(n_mels: int, n_mfcc: int, dtype: str) -> np.ndarray:
     return basis
 
 
-def _to_db(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """10*log10(max(x, amin)) in place into ``out``: power_to_db, ref=1, no top_db."""
-    np.maximum(x, AMIN, out=out)
+def _to_db(x: np.ndarray, out: np.ndarray, amin: np.ndarray | None = None) -> np.ndarray:
+    """10*log10(max(x, amin)) in place into ``out``: power_to_db, ref=1, no top_db.
+
+    ``amin``, an array of AMIN shaped like ``x``, makes the max ~2.5x faster: NumPy's maximum runs its SIMD loop
+    on two contiguous arrays but a slow one against a broadcast scalar (slower than the log10 itself).
+    """
+    np.maximum(x, AMIN if amin is None else amin, out=out)
     np.log10(out, out=out)
     out *= 10.0
     return out
@@ -273,6 +278,19 @@ class _Engine:
             self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
         self.chunk = max(8, _CHUNK_SAMPLES // p.n_fft)
         self.tiny = np.finfo(self.dtype).tiny
+        self._windowed: np.ndarray | None = None
+        self._power_buf: np.ndarray | None = None
+        self._amin: dict[int, np.ndarray] = {}
+
+    def _amin_like(self, a: np.ndarray) -> np.ndarray | None:
+        """A contiguous block of AMIN to max against (see _to_db), or None if ``a`` is not a plain 2-D block."""
+        if a.ndim != 2 or not a.flags.c_contiguous:
+            return None
+        t, d = a.shape
+        buf = self._amin.get(d)
+        if buf is None or buf.shape[0] < t:
+            buf = self._amin[d] = np.full((max(t, self.chunk), d), AMIN, dtype=self.dtype)
+        return buf[:t]
 
     def outputs(self) -> dict[str, int]:
         """Raw frame-major outputs this engine fills, with their widths."""
@@ -326,19 +344,26 @@ class _Engine:
 
     def _power(self, frames: np.ndarray) -> np.ndarray:
         """|rfft(window * frame)|**2 for a (t, n_fft) chunk, frame-major (t, F)."""
-        windowed = frames * self.window
+        t = frames.shape[0]
+        if self._windowed is None or self._windowed.shape[0] < t:
+            self._windowed = np.empty((max(t, self.chunk), frames.shape[1]), self.dtype)
+        # One buffer for every chunk (the FFT may overwrite it): no allocation and no fresh pages per chunk.
+        windowed = np.multiply(frames, self.window, out=self._windowed[:t])
         spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
         # re**2 + im**2 on the interleaved float view. (librosa.util.abs2 is a numba ufunc and a little faster,
         # but loading its JIT code costs a worker ~75 MB of RSS, more than the whole streaming pipeline needs.)
         parts = spec.view(spec.real.dtype)
-        power = np.square(parts[..., 0::2])
-        power += np.square(parts[..., 1::2])
+        if self._power_buf is None or self._power_buf.shape[1] < t:
+            self._power_buf = np.empty((2, max(t, self.chunk), spec.shape[-1]), self.dtype)
+        # Reused buffers: the power lives until the next chunk's (callers derive from it at once, or copy it).
+        power = np.square(parts[..., 0::2], out=self._power_buf[0, :t])
+        power += np.square(parts[..., 1::2], out=self._power_buf[1, :t])
         return power
 
     def _derive(self, power: np.ndarray, out: dict[str, np.ndarray]) -> None:
         p = self.params
         if self.want_spec:
-            _to_db(power, out["spectrogram"])
+            _to_db(power, out["spectrogram"], self._amin_like(power))
         if p.power == 2.0:
             S = power
         else:
@@ -348,7 +373,7 @@ class _Engine:
             for a, b, lo, hi, weights in self.mel_bands:
                 np.matmul(S[:, lo:hi], weights, out=dst[:, a:b])
             if self.want_logmel:
-                _to_db(dst, out["logmel"])
+                _to_db(dst, out["logmel"], self._amin_like(out["logmel"]))
         if self.want_chroma:
             dst = out["chroma"]
             # chroma_stft always uses the power spectrum, whatever `power` is.
@@ -364,7 +389,17 @@ def _clip_top_db(x: np.ndarray, top_db: float | None, peak: float | None = None)
     if top_db is None or x.size == 0:
         return
     peak = float(x.max()) if peak is None else peak
-    np.maximum(x, peak - top_db, out=x)
+    if x.ndim != 3 or not x.flags.c_contiguous:
+        np.maximum(x, peak - top_db, out=x)
+        return
+    # (B, T, d) frame-major: max against a contiguous block of the floor, a slab of frames at a time (NumPy's
+    # maximum is ~2.5x faster against an array than against a broadcast scalar; see _to_db).
+    step = max(1, _CHUNK_SAMPLES // max(x.shape[2], 1))
+    floor = np.full((min(step, x.shape[1]), x.shape[2]), peak - top_db, dtype=x.dtype)
+    for b in range(x.shape[0]):
+        for s in range(0, x.shape[1], step):
+            e = min(x.shape[1], s + step)
+            np.maximum(x[b, s:e], floor[: e - s], out=x[b, s:e])
 
 
 def _delta(mfcc_ft: np.ndarray, order: int) -> np.ndarray:

@@ -368,11 +368,35 @@ def _full_scale_db(params: FeatureParams) -> float:
     return 10.0 * math.log10(peak * peak * max(weight, 1e-20))
 
 
-def _palette(cmap: str) -> bytes:
-    from matplotlib import colormaps
+# matplotlib's "magma" sampled at 255 points (what _palette made with matplotlib): tiles and previews use it
+# without importing matplotlib, which costs a worker ~1 s and tens of MB.
+_MAGMA_255 = bytes.fromhex(
+    "00000401000501010601010802010902020b02020d03030f03031204041405041606051806051a07061c08071e0907200a08220b"
+    "09240c09260d0a290e0b2b100b2d110c2f120d31130d34140e36150e38160f3b180f3d19103f1a10421c10441d11471e11492011"
+    "4b21114e22115024125325125527125829115a2a115c2c115f2d11612f116331116533106734106936106b38106c390f6e3b0f70"
+    "3d0f713f0f72400f74420f75440f764510774710784910784a10794c117a4e117b4f127b51127c52137c54137d56147d57157e59"
+    "157e5a167e5c167f5d177f5f187f601880621980641a80651a80671b80681c816a1c816b1d816d1d816e1e81701f81721f817320"
+    "817521817621817822817922827b23827c23827e24828025828125818326818426818627818827818928818b29818c29818e2a81"
+    "902a81912b81932b80942c80962c80982d80992d809b2e7f9c2e7f9e2f7fa02f7fa1307ea3307ea5317ea6317da8327daa337dab"
+    "337cad347cae347bb0357bb2357bb3367ab73779b83779ba3878bc3978bd3977bf3a77c03a76c23b75c43c75c53c74c73d73c83e"
+    "73ca3e72cc3f71cd4071cf4070d0416fd2426fd3436ed5446dd6456cd8456cd9466bdb476adc4869de4968df4a68e04c67e24d66"
+    "e34e65e44f64e55064e75263e85362e95462ea5661eb5760ec5860ed5a5fee5b5eef5d5ef05f5ef1605df2625df2645cf3655cf4"
+    "675cf4695cf56b5cf66c5cf66e5cf7705cf7725cf8745cf8765cf9785df9795df97b5dfa7d5efa7f5efa815ffb835ffb8560fb87"
+    "61fc8961fc8a62fc8c63fc8e64fc9065fd9266fd9467fd9668fd9869fd9a6afd9b6bfe9d6cfe9f6dfea16efea36ffea571fea772"
+    "fea973feaa74feac76feae77feb078feb27afeb47bfeb67cfeb77efeb97ffebb81febd82febf84fec185fec287fec488fec68afe"
+    "c88cfeca8dfecc8ffecd90fecf92fed194fed395fed597fed799fed89afdda9cfddc9efddea0fde0a1fde2a3fde3a5fde5a7fde7"
+    "a9fde9aafdebacfcecaefceeb0fcf0b2fcf2b4fcf4b6fcf6b8fcf7b9fcf9bbfcfbbdfcfdbf"
+)
 
-    rgb = (colormaps[cmap](np.linspace(0.0, 1.0, 255))[:, :3] * 255.0 + 0.5).astype(np.uint8)
-    return rgb.tobytes() + b"\x00\x00\x00"  # index 255: transparent
+
+def _palette(cmap: str) -> bytes:
+    if cmap == "magma":
+        rgb = _MAGMA_255
+    else:
+        from matplotlib import colormaps
+
+        rgb = (colormaps[cmap](np.linspace(0.0, 1.0, 255))[:, :3] * 255.0 + 0.5).astype(np.uint8).tobytes()
+    return rgb + b"\x00\x00\x00"  # index 255: transparent
 
 
 def _png(indices: np.ndarray, palette: bytes) -> bytes:

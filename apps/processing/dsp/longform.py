@@ -11,7 +11,7 @@ clipped log-mel, kept in a temporary float32 file meanwhile.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,13 +76,16 @@ def stream_artifacts(
     preview_columns: int | None = 2000,
     block_frames: int = DEFAULT_BLOCK_FRAMES,
     result: LongformResult | None = None,
+    taps: Sequence[Callable[[np.ndarray], None]] = (),
 ) -> Iterator[tuple[int, int, bytes]]:
     """Stream ``source`` (a path or file at ``params.sr``) once; yields ``(level, index, png)`` tiles as they
     complete and fills ``result`` with the chunked feature files (``out_dir/<kind>.feat``) and previews.
 
     ``kinds`` are feature kinds (spectrogram, mel, mfcc, chroma); ``tiles`` (from
     :func:`images.spectrogram_tiles` with the same STFT settings) is only honoured for mono input;
-    ``expected_frames`` (the frame count) sets the preview pooling so it needs no second pass.
+    ``expected_frames`` (the frame count) sets the preview pooling so it needs no second pass. Each of
+    ``taps`` is called with every block of samples as read (``(n,)`` mono, else ``(C, n)``), so other
+    block-wise measurements (voiced segments, peaks) share this pass's decoding.
     """
     res = result if result is not None else LongformResult()
     out = Path(out_dir)
@@ -156,6 +159,8 @@ def stream_artifacts(
     tile_iter = tiles.feed() if tile_engine is not None else None
     try:
         for block in iter_blocks(source, block_frames=block_frames, sr=params.sr, mono=mono, dtype=params.dtype):
+            for tap in taps:
+                tap(block)
             fr = frames_stream.push(block)
             if fr is not None:
                 yield from consume(fr)

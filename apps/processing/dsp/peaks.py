@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from .io import _open, is_audio_source
 
-__all__ = ["DEFAULT_SAMPLES_PER_PIXEL", "Peaks", "PeakSet", "compute_peaks"]
+__all__ = ["DEFAULT_SAMPLES_PER_PIXEL", "Peaks", "PeakSet", "PeaksStream", "compute_peaks"]
 
 DEFAULT_SAMPLES_PER_PIXEL = (256, 2048, 16384)
 _DAT_HEADER = struct.Struct("<iIiiIi")  # version, flags, rate, spp, length, channels
@@ -134,6 +134,63 @@ class PeakSet:
         return cls(rate, channels, frames, bits, _levels_from_finest(finest, rate, bits, spps))
 
 
+class PeaksStream:
+    """Peaks of consecutive blocks pushed one at a time (``compute_peaks`` without owning the reading).
+
+    Blocks are ``(n,)`` / ``(C, n)``: int16 as is, floats in [-1, 1] scaled by 32767 and rounded.
+    """
+
+    def __init__(
+        self, sample_rate: int, *, samples_per_pixel: Sequence[int] = DEFAULT_SAMPLES_PER_PIXEL, bits: int = 16
+    ):
+        if bits not in (8, 16):
+            raise ValueError("bits must be 8 or 16")
+        spps = sorted(set(int(s) for s in samples_per_pixel))
+        if not spps or spps[0] <= 0 or any(s % spps[0] for s in spps):
+            raise ValueError("samples_per_pixel must be positive multiples of the smallest one")
+        self.rate, self.bits, self.spps = int(sample_rate), bits, spps
+        self.parts: list[np.ndarray] = []
+        self.carry: np.ndarray | None = None
+        self.frames = 0
+        self.channels: int | None = None
+
+    def push(self, block: np.ndarray) -> None:
+        self.push_frames(_as_int16_frames(block))
+
+    def push_frames(self, block: np.ndarray) -> None:
+        """(n, C) int16 frames."""
+        spp = self.spps[0]
+        if self.channels is None:
+            self.channels = block.shape[1]
+        elif block.shape[1] != self.channels:
+            raise ValueError("all blocks need the same number of channels")
+        self.frames += block.shape[0]
+        if self.carry is not None and self.carry.shape[0]:
+            block = np.concatenate([self.carry, block])
+        full = block.shape[0] // spp * spp
+        if full:
+            self.parts.append(_bucket_minmax(block[:full].reshape(-1, spp, self.channels)))
+        self.carry = block[full:].copy()
+
+    def finish(self) -> PeakSet:
+        if self.channels is None:
+            raise ValueError("no audio")
+        if self.carry is not None and self.carry.shape[0]:
+            self.parts.append(_bucket_minmax(self.carry[None]))
+            self.carry = None
+        finest = np.concatenate(self.parts) if self.parts else np.zeros((0, self.channels, 2), np.int16)
+        if self.bits == 8:
+            # audiowaveform's 16 -> 8 bit conversion keeps the high byte.
+            finest = (finest >> 8).astype(np.int8)
+        return PeakSet(
+            self.rate,
+            self.channels,
+            self.frames,
+            self.bits,
+            _levels_from_finest(finest, self.rate, self.bits, self.spps),
+        )
+
+
 def compute_peaks(
     source: Any,
     *,
@@ -150,30 +207,19 @@ def compute_peaks(
     level must be a multiple of the finest; coarser levels are derived from it.
     The last bucket of each level covers the leftover samples.
     """
-    if bits not in (8, 16):
-        raise ValueError("bits must be 8 or 16")
-    spps = sorted(set(int(s) for s in samples_per_pixel))
-    if not spps or spps[0] <= 0 or any(s % spps[0] for s in spps):
-        raise ValueError("samples_per_pixel must be positive multiples of the smallest one")
-    finest_spp = spps[0]
-
     if is_audio_source(source):
         with _open(source) as f:
-            rate = int(f.samplerate)
-            blocks: Iterable[np.ndarray] = (
-                b for b in f.blocks(blocksize=_round_up(block_frames, finest_spp), dtype="int16", always_2d=True)
-            )
-            acc = _accumulate(blocks, finest_spp)
-    else:
-        if sample_rate is None:
-            raise ValueError("sample_rate is required when source is an iterable of blocks")
-        rate = int(sample_rate)
-        acc = _accumulate((_as_int16_frames(b) for b in source), finest_spp)
-    finest, frames, channels = acc
-    if bits == 8:
-        # audiowaveform's 16 -> 8 bit conversion keeps the high byte.
-        finest = (finest >> 8).astype(np.int8)
-    return PeakSet(rate, channels, frames, bits, _levels_from_finest(finest, rate, bits, spps))
+            stream = PeaksStream(int(f.samplerate), samples_per_pixel=samples_per_pixel, bits=bits)
+            size = _round_up(block_frames, stream.spps[0])
+            for b in f.blocks(blocksize=size, dtype="int16", always_2d=True):
+                stream.push_frames(b)
+        return stream.finish()
+    if sample_rate is None:
+        raise ValueError("sample_rate is required when source is an iterable of blocks")
+    stream = PeaksStream(int(sample_rate), samples_per_pixel=samples_per_pixel, bits=bits)
+    for b in source:
+        stream.push(b)
+    return stream.finish()
 
 
 def _round_up(n: int, k: int) -> int:
@@ -191,32 +237,6 @@ def _as_int16_frames(block: np.ndarray) -> np.ndarray:
             raise ValueError("blocks must be float in [-1, 1] or int16")
         b = np.clip(np.rint(b * 32767.0), -32768, 32767).astype(np.int16)
     return b.T
-
-
-def _accumulate(blocks: Iterable[np.ndarray], spp: int) -> tuple[np.ndarray, int, int]:
-    """Min/max per ``spp`` frames over (n, C) int16 blocks -> ((L, C, 2), frames, C)."""
-    parts: list[np.ndarray] = []
-    carry: np.ndarray | None = None
-    frames = 0
-    channels = None
-    for block in blocks:
-        if channels is None:
-            channels = block.shape[1]
-        elif block.shape[1] != channels:
-            raise ValueError("all blocks need the same number of channels")
-        frames += block.shape[0]
-        if carry is not None and carry.shape[0]:
-            block = np.concatenate([carry, block])
-        full = block.shape[0] // spp * spp
-        if full:
-            parts.append(_bucket_minmax(block[:full].reshape(-1, spp, channels)))
-        carry = block[full:]
-    if channels is None:
-        raise ValueError("no audio")
-    if carry is not None and carry.shape[0]:
-        parts.append(_bucket_minmax(carry[None]))
-    data = np.concatenate(parts) if parts else np.zeros((0, channels, 2), np.int16)
-    return data, frames, channels
 
 
 def _bucket_minmax(x: np.ndarray) -> np.ndarray:

@@ -25,6 +25,8 @@ from apps.processing import dsp
 from apps.processing.dsp import preprocess
 from apps.processing.dsp.chunked import write_chunked
 from apps.processing.dsp.longform import FEATURE_EXT, FEATURE_STORES, LongformResult, stream_artifacts
+from apps.processing.dsp.preview import preview_png
+from apps.processing.dsp.voiced import VoicedStream
 from apps.processing.services.artifacts import ArtifactWriter
 from apps.processing.services.plan import (
     PROCESSED_AUDIO_KIND,
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 BLOCK_FRAMES = 1 << 18
-VOICED_CHUNK_SECONDS = 300.0
 PREVIEW_MAX_COLUMNS = 2000
 
 
@@ -106,26 +107,34 @@ class _Run:
             raise UndecodableAudio(f"The original audio cannot be decoded: {_short(exc)}.") from None
         if "processed_audio" in self.arts:
             self.writer.put_path(PROCESSED_AUDIO_KIND, self.processed, "flac", meta=self.processed_meta)
-        self.report("peaks", 20)
-        if "peaks" in self.arts and not self.writer.has("peaks"):
-            self._peaks()
-        self.report("voiced_segments", 30)
-        if "voiced_segments" in self.arts and not self.writer.has("voiced_segments"):
-            self._voiced()
-        self.report("features", 35)
-        if clips is None:
-            # Streaming recipes: one pass over the processed audio makes features, previews and tiles.
-            self._spectral_pass()
+        want_peaks = "peaks" in self.arts and not self.writer.has("peaks")
+        want_voiced = "voiced_segments" in self.arts and not self.writer.has("voiced_segments")
+        if clips is None and self.processed == self.original:
+            # Streaming recipes whose original is already the processed audio: ONE decoding pass makes
+            # features, previews, tiles, voiced segments and peaks.
+            self.report("features", 20)
+            self._spectral_pass(voiced=want_voiced, peaks=want_peaks)
         else:
-            features = self._features(clips)
-            self.report("previews", 65)
-            if "previews" in self.arts:
-                self._previews(features)
-            self._augmentations(clips, features)
-            del features
-            self.report("tiles", 70)
-            if "tiles" in self.arts and not self.writer.has("tiles_index"):
-                self._tiles()
+            self.report("peaks", 20)
+            if want_peaks:
+                self._peaks()
+            if clips is None:
+                self.report("features", 30)
+                self._spectral_pass(voiced=want_voiced, peaks=False)
+            else:
+                self.report("voiced_segments", 30)
+                if want_voiced:
+                    self._voiced()
+                self.report("features", 35)
+                features = self._features(clips)
+                self.report("previews", 65)
+                if "previews" in self.arts:
+                    self._previews(features)
+                self._augmentations(clips, features)
+                del features
+                self.report("tiles", 70)
+                if "tiles" in self.arts and not self.writer.has("tiles_index"):
+                    self._tiles()
         self.report("qa", 95)
         if "qa" in self.arts and not self.writer.has("qa"):
             self._qa(meta)
@@ -225,9 +234,10 @@ class _Run:
         """Audio on the original's timeline at the recipe's rate (what the annotator shows)."""
         return str(self.processed if self.timeline_preserved else self.original)
 
-    def _peaks(self) -> None:
+    def _peaks(self, peaks: dsp.PeakSet | None = None) -> None:
         p = self.spec["peaks"]
-        peaks = dsp.compute_peaks(str(self.original), samples_per_pixel=p["samples_per_pixel"], bits=p["bits"])
+        if peaks is None:
+            peaks = dsp.compute_peaks(str(self.original), samples_per_pixel=p["samples_per_pixel"], bits=p["bits"])
         self.writer.put_bytes(
             "peaks",
             peaks.to_bytes(),
@@ -242,22 +252,32 @@ class _Run:
             },
         )
 
-    def _voiced(self) -> None:
+    def _voiced_stream(self, source: str) -> VoicedStream:
         v = self.spec["voiced"]
-        chunk = int(VOICED_CHUNK_SECONDS * self.rate)
-        segments: list[list[float]] = []
-        offset = 0
-        # Chunked so hours of audio stay in bounded memory; exact for recordings up to one chunk.
-        for block in dsp.iter_blocks(self._timeline_source(), block_frames=chunk, sr=self.rate, mono=True):
-            for start, end in preprocess.voiced_segments(
-                block, self.rate, top_db=v["top_db"], min_silence_s=v["min_silence_s"], min_segment_s=v["min_segment_s"]
-            ):
-                start, end = start + offset / self.rate, end + offset / self.rate
-                if segments and start - segments[-1][1] < v["min_silence_s"]:
-                    segments[-1][1] = end
-                else:
-                    segments.append([start, end])
-            offset += block.shape[-1]
+        meta = dsp.info(source)
+        return VoicedStream(
+            self.rate,
+            top_db=v["top_db"],
+            min_silence_s=v["min_silence_s"],
+            min_segment_s=v["min_segment_s"],
+            spill_dir=self.tmp,
+            # 16-bit audio read at its own rate: the spilled samples are exact as int16.
+            int16_exact=meta.subtype == "PCM_16" and meta.sample_rate == self.rate,
+        )
+
+    def _voiced(self) -> None:
+        """Voiced segments in a pass of their own (recipes whose audio is not streamed through the features)."""
+        source = self._timeline_source()
+        stream = self._voiced_stream(source)
+        try:
+            for block in dsp.iter_blocks(source, block_frames=BLOCK_FRAMES, sr=self.rate, mono=True):
+                stream.push(block)
+        except BaseException:
+            stream.close()
+            raise
+        self._put_voiced(stream.finish())
+
+    def _put_voiced(self, segments: list[tuple[float, float]]) -> None:
         body = {"segments": [[round(s, 3), round(e, 3)] for s, e in segments]}
         self.writer.put_bytes(
             "voiced_segments", json.dumps(body).encode(), "json", meta={"count": len(segments), "timeline": "original"}
@@ -300,8 +320,9 @@ class _Run:
             meta["tuning"] = None if tuning is None else float(tuning)
         self.writer.put_path(kind, path, FEATURE_EXT, meta=meta)
 
-    def _spectral_pass(self) -> None:
-        """Features, previews and tiles of a streamed recording from one pass over its STFT."""
+    def _spectral_pass(self, *, voiced: bool, peaks: bool) -> None:
+        """Features, previews and tiles of a streamed recording from one pass over its STFT; voiced segments
+        (and peaks, when the processed audio is the original) from the same decoded blocks."""
         kinds = tuple(k for k in FEATURE_GROUPS if k in self.arts and not self._has_feature(k))
         previews = "previews" in self.arts and not (
             self.writer.has("preview_mel") and self.writer.has("preview_spectrogram")
@@ -310,27 +331,51 @@ class _Run:
         if "tiles" in self.arts and not self.writer.has("tiles_index"):
             tiles = self._make_tiles()
         if not (kinds or previews or tiles):
+            if peaks:
+                self._peaks()
+            if voiced:
+                self._voiced()
             return
         info = dsp.info(str(self.processed))
         expected = self.params.n_frames(dsp.resampled_length(info.frames, info.sample_rate, self.rate))
         result = LongformResult()
         shared_tiles = tiles if self.mono else None
         total = max(sum(level["count"] for level in tiles.index["levels"]), 1) if tiles else 1
+        taps = []
+        voiced_stream = self._voiced_stream(str(self.processed)) if voiced else None
+        if voiced_stream is not None:
+            taps.append(lambda b: voiced_stream.push(b if b.ndim == 1 else b.mean(axis=0)))
+        peak_stream = None
+        if peaks:
+            p = self.spec["peaks"]
+            peak_stream = dsp.PeaksStream(info.sample_rate, samples_per_pixel=p["samples_per_pixel"], bits=p["bits"])
+            # The blocks are 16-bit samples as floats (k / 32768): back to the exact integers.
+            taps.append(lambda b: peak_stream.push(np.rint(b * 32768.0).clip(-32768, 32767).astype(np.int16)))
         n = 0
-        for level, index, png in stream_artifacts(
-            str(self.processed),
-            self.params,
-            kinds,
-            out_dir=self.tmp / "features",
-            mono=self.mono,
-            expected_frames=expected if previews else None,
-            tiles=shared_tiles,
-            block_frames=BLOCK_FRAMES,
-            result=result,
-        ):
-            n += 1
-            self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
-            self.report("features", 35 + 55 * n / total, force=False)
+        try:
+            for level, index, png in stream_artifacts(
+                str(self.processed),
+                self.params,
+                kinds,
+                out_dir=self.tmp / "features",
+                mono=self.mono,
+                expected_frames=expected if previews else None,
+                tiles=shared_tiles,
+                block_frames=BLOCK_FRAMES,
+                result=result,
+                taps=taps,
+            ):
+                n += 1
+                self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
+                self.report("features", 35 + 55 * n / total, force=False)
+        except BaseException:
+            if voiced_stream is not None:
+                voiced_stream.close()
+            raise
+        if peak_stream is not None:
+            self._peaks(peak_stream.finish())
+        if voiced_stream is not None:
+            self._put_voiced(voiced_stream.finish())
         for kind, path in result.files.items():
             self._put_feature(
                 kind, path, {"shape": result.shapes[kind], "store": FEATURE_STORES.get(kind, "float16")}, result.tuning
@@ -381,9 +426,10 @@ class _Run:
                 top = self.params.top_db
                 if top is not None:
                     S = np.maximum(S, S.max() - top)
-            png = dsp.spectrogram_png(
+            png = preview_png(
                 S,
-                self.params.replace(hop_length=self.params.hop_length * factor),
+                self.params,
+                hop_length=self.params.hop_length * factor,
                 mel=mel,
                 title=f"{'Mel spectrogram' if mel else 'Spectrogram'} — {self.recording.original_name}",
             )
