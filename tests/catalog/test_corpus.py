@@ -253,7 +253,7 @@ def test_point7_import_audio_prints_a_line_per_file_and_draws_progress_without_a
     quiet = io.StringIO()
     call_command("import_audio", "Speech", str(folder), "--quiet", stdout=quiet, stderr=io.StringIO())
     assert quiet.getvalue().splitlines() == [
-        f"0 accepted, {sum(i.good for i in items)} duplicates, {sum(not i.good for i in items)} rejected"
+        f"0 accepted, 0 quarantined, {sum(i.good for i in items)} duplicates, {sum(not i.good for i in items)} rejected"
     ]
 
 
@@ -299,6 +299,6 @@ def test_point7_import_audio_output_has_no_library_warnings(project_with_roles, 
     assert done.stdout.splitlines() == [
         "rejected    rate0.wav  (the WAV header is damaged: the sample rate is 0)",
         "accepted    wav_s16_16k_mono.wav",
-        "1 accepted, 0 duplicates, 1 rejected",
+        "1 accepted, 0 quarantined, 0 duplicates, 1 rejected",
     ]
     assert "No hostname" not in done.stderr and "WARNING" not in done.stderr.upper(), done.stderr

@@ -60,7 +60,8 @@ def test_import_from_s3_prefix_streams_every_object(project_with_roles, s3_stora
     client_s3.put_object(Bucket=source, Key="other/c.wav", Body=make_audio(seed=23))
     out = io.StringIO()
     call_command("import_audio", str(project.id), f"s3://{source}/batch1/", stdout=out)
-    assert "2 accepted, 0 duplicates, 1 rejected" in out.getvalue()
+    # spkA has no consent on record: a.wav is stored but held in quarantine (issue 12)
+    assert "1 accepted, 1 quarantined, 0 duplicates, 1 rejected" in out.getvalue()
     recs = {r.original_name: r for r in Recording.objects.filter(project=project).select_related("speaker")}
     assert set(recs) == {"a.wav", "b.flac"}
     assert recs["a.wav"].speaker.code == "spkA"
@@ -86,6 +87,6 @@ def test_s3_prefix_import_decodes_aac_with_the_real_ffmpeg(project_with_roles, s
         client_s3.put_object(Bucket=source, Key=f"in/{name}", Body=(folder / name).read_bytes())
     out = io.StringIO()
     call_command("import_audio", str(project.id), f"s3://{source}/in/", stdout=out, stderr=io.StringIO())
-    assert out.getvalue().splitlines()[-1] == "2 accepted, 0 duplicates, 0 rejected"
+    assert out.getvalue().splitlines()[-1] == "2 accepted, 0 quarantined, 0 duplicates, 0 rejected"
     recs = {r.original_name: (r.container, r.codec) for r in Recording.objects.filter(project=project)}
     assert recs == {"a.m4a": ("mp4", "aac"), "b.aac": ("adts", "aac")}

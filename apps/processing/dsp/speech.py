@@ -228,7 +228,7 @@ def voiced_coverage(words: list[Word], audio: np.ndarray, sr: int) -> float | No
     A transcript that lacks words leaves their speech to the aligner's silence model (or stretched neighbours): its
     coverage falls far below the ~0.9-1.0 of a complete one, which is how dropped words show.
     """
-    from apps.processing.dsp import preprocess  # same package; librosa loads only when this is used
+    from . import preprocess  # same package; librosa loads only when this is used
 
     voiced = preprocess.voiced_segments(
         np.asarray(audio, dtype=np.float32), sr, top_db=35.0, min_silence_s=0.05, min_segment_s=0.02
