@@ -64,6 +64,8 @@ class Model(Protocol):
 
     def payload(self) -> tuple[dict, bytes]: ...
 
+    def restore(self, meta: dict, payload: bytes) -> None: ...
+
 
 def mel_db(mel_power: np.ndarray) -> np.ndarray:
     """The stored mel power spectrogram in dB, floored like librosa's power_to_db(top_db=None)."""
