@@ -2,8 +2,10 @@
 
 Every backend takes examples as log-mel patches (``Example.mel``: dB, shape (n_mels, frames), the project's
 stored ``mel`` feature converted to decibels) and, for training with waveform augmentation, the example's
-audio. Both export the same predict interface (``predict_proba``) and serialise to bytes (``dumps`` /
-``backend_loads``), so a worker loads any model from storage the same way.
+audio with half an FFT of context either side, so ``audio_mel_db(example.audio, params)`` gives back the
+stored frames exactly (no zero padding at the cut). Both export the same predict interface
+(``predict_proba``) and serialise to bytes (``dumps`` / ``backend_loads``), so a worker loads any model
+from storage the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from apps.processing.dsp import compute_features
+
 # Silence in dB that pads short patches (the stored mel's floor is 10*log10(1e-10) = -100 dB).
 FLOOR_DB = -100.0
 Progress = Callable[[str, float], None]
@@ -25,7 +29,11 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class Example:
-    """One input: a log-mel patch, and (for augmented training) its mono audio at ``sr``."""
+    """One input: a log-mel patch, and (for augmented training) its mono audio at ``sr``.
+
+    ``audio`` spans the patch's frames plus ``n_fft // 2`` samples either side (zeros beyond the recording,
+    as the stored features' centred STFT had), so ``audio_mel_db(audio, params)`` equals ``mel``.
+    """
 
     mel: np.ndarray
     audio: np.ndarray | None = None
@@ -56,10 +64,28 @@ class Model(Protocol):
 
     def payload(self) -> tuple[dict, bytes]: ...
 
+    def restore(self, meta: dict, payload: bytes) -> None: ...
+
 
 def mel_db(mel_power: np.ndarray) -> np.ndarray:
     """The stored mel power spectrogram in dB, floored like librosa's power_to_db(top_db=None)."""
     return (10.0 * np.log10(np.maximum(np.asarray(mel_power, dtype=np.float32), 1e-10))).astype(np.float32)
+
+
+def audio_span(frames: int, params: Any) -> int:
+    """Samples of ``Example.audio`` that cover ``frames`` feature frames (context included)."""
+    return (frames - 1) * params.hop_length + params.n_fft
+
+
+def audio_mel_db(audio: np.ndarray, params: Any) -> np.ndarray:
+    """The log-mel of an ``Example.audio`` span: the same frames as the stored feature, computed in memory.
+
+    The span carries its own context, so the STFT runs uncentred: frame ``t`` is centred on sample
+    ``n_fft // 2 + t * hop``, which is where the stored (centred) frame sat in the recording. Augmented copies
+    go through this function, so they are on exactly the stored features' scale.
+    """
+    mel = compute_features(np.asarray(audio, dtype=np.float32), params.replace(center=False), ("mel",))["mel"]
+    return mel_db(mel)
 
 
 def cnn_available() -> bool:

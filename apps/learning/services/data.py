@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import cast
 
+import numpy as np
 import soundfile as sf
 from django.http import Http404
 
@@ -19,7 +20,7 @@ from apps.annotation.models import Annotation, AnnotationStatus, LabelKind, Regi
 from apps.catalog.models import Project
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
-from apps.learning.backends import Example, mel_db
+from apps.learning.backends import Example, audio_span, mel_db
 from apps.processing.selectors import artifact_get, artifact_read, feature_open
 from apps.processing.services.plan import PROCESSED_AUDIO_KIND, feature_params
 from apps.processing.services.recipes import project_recipe_get
@@ -117,10 +118,25 @@ class RecordingInputs:
         mel, sr, hop, audio = self._load(recording)
         a = 0 if start is None else int(round(start * sr / hop))
         b = mel.shape[-1] if end is None else max(a + 1, int(round(end * sr / hop)))
+        b = min(b, mel.shape[-1])
         clip = None
-        if audio is not None:
-            clip = audio[int((start or 0) * sr) : len(audio) if end is None else int(end * sr)]
+        if audio is not None and b > a:
+            clip = self._audio_span(audio, a, b - a)
         return Example(mel=mel[:, a:b], audio=clip)
+
+    def _audio_span(self, audio, first: int, frames: int):
+        """The samples under frames [first, first + frames) with half an FFT either side, zeros past the ends.
+
+        The stored features come from a centred STFT over the whole recording (zero padded only at its
+        ends), so this span gives the very same frames again, uncentred (``backends.audio_mel_db``).
+        """
+        half = self.params.n_fft // 2
+        lo = first * self.params.hop_length - half
+        n = audio_span(frames, self.params)
+        out = np.zeros(n, dtype=np.float32)
+        src = audio[max(0, lo) : max(0, lo + n)]
+        out[max(0, -lo) : max(0, -lo) + len(src)] = src
+        return out
 
     def rate(self, recording) -> tuple[int, int, float]:
         """(sample rate, hop, seconds) of the recording's stored features."""
