@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
+from apps.core import health
+
 # Each app owns its API routes (api_urls.py) and pages (urls.py).
 APPS = ["accounts", "catalog", "consent", "processing", "annotation", "review", "learning", "datasets", "events"]
 
@@ -13,6 +15,9 @@ api_v1 = [path("", include(f"apps.{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Probes for load balancers and orchestrators (apps/core/health.py): no sign-in, no HTTPS redirect.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Pages that do not extend base.html (admin, API docs) make browsers ask for /favicon.ico.
     path("favicon.ico", RedirectView.as_view(url=static("earmark/favicon.svg"), permanent=True)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -35,6 +35,8 @@ if EARMARK_PRODUCTION:
     # Preloading is a promise to browser vendors that is slow to undo: the operator opts in.
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Probes and the metrics scraper call the app server directly over HTTP (apps/core/health.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Behind a TLS-terminating proxy, the header it sets and the value that means HTTPS, e.g.
 # "HTTP_X_FORWARDED_PROTO=https". Set it only when the proxy always overwrites that header.
 _proxy_ssl = env.str("EARMARK_PROXY_SSL_HEADER", default="")
@@ -324,6 +326,10 @@ EARMARK_TRAIN_SOFT_TIME_LIMIT = env.int("EARMARK_TRAIN_SOFT_TIME_LIMIT", default
 EARMARK_TRAIN_MAX_MEMORY_MB = env.float("EARMARK_TRAIN_MAX_MEMORY_MB", default=6144)
 # A training run holds its model this long past its last progress report; then the sweeper re-sends it.
 EARMARK_TRAIN_LEASE_SECONDS = env.int("EARMARK_TRAIN_LEASE_SECONDS", default=600)
+
+# --- health and metrics (README "Scaling out") ------------------------------------------
+# /readyz gives each of its checks (database, broker, storage) this long before calling it down.
+EARMARK_READY_TIMEOUT_SECONDS = env.float("EARMARK_READY_TIMEOUT_SECONDS", default=3.0)
 
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)
