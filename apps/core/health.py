@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_GET
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="earmark-readyz")
 
 
-def _database() -> None:
+def _database(app) -> None:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -35,13 +36,13 @@ def _database() -> None:
         connections.close_all()  # this thread's own connection: never leave it open in the pool
 
 
-def _broker() -> None:
-    with current_app.connection_for_read() as conn:
+def _broker(app) -> None:
+    with app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, timeout=settings.EARMARK_READY_TIMEOUT_SECONDS)
         conn.default_channel  # noqa: B018 - opening the channel proves the broker speaks
 
 
-def _storage() -> None:
+def _storage(app) -> None:
     bucket = getattr(default_storage, "bucket", None)
     if bucket is not None:  # S3 / MinIO: the bucket exists and these credentials may read it
         bucket.meta.client.head_bucket(Bucket=bucket.name)
@@ -51,12 +52,14 @@ def _storage() -> None:
         raise OSError("the media folder is missing or not writable")
 
 
-CHECKS: dict[str, Callable[[], None]] = {"database": _database, "broker": _broker, "storage": _storage}
+CHECKS: dict[str, Callable[[Any], None]] = {"database": _database, "broker": _broker, "storage": _storage}
 
 
 def readiness() -> dict[str, str]:
     """Each dependency → "ok", or what went wrong (an exception class or "timed out")."""
-    futures = {name: _pool.submit(check) for name, check in CHECKS.items()}
+    # Celery's current app is per thread (a fresh thread sees Celery's unconfigured default app): hand it over.
+    app = current_app._get_current_object()
+    futures = {name: _pool.submit(check, app) for name, check in CHECKS.items()}
     results: dict[str, str] = {}
     for name, future in futures.items():
         try:

@@ -17,8 +17,9 @@ def _closed_port() -> int:
 @pytest.fixture
 def broker_down(monkeypatch):
     url = f"redis://127.0.0.1:{_closed_port()}/0"
-    monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery reads the environment before its configuration
+    # The configuration first: its current value (read while the environment still holds the real URL) comes back.
     monkeypatch.setattr(celery_app.conf, "broker_url", url)
+    monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery reads the environment before its configuration
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_readyz_names_the_broker_when_it_is_down(client, broker_down):
 def test_readyz_names_storage_when_the_media_folder_is_missing(client, storage_down):
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["detail"] == "Not ready: the storage is unreachable."
+    assert response.json()["detail"] == "Not ready: the storage is unreachable.", response.json()
 
 
 @pytest.mark.django_db
