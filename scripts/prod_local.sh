@@ -11,6 +11,8 @@
 # Usage: scripts/prod_local.sh run            start everything, wait for Ctrl-C, stop cleanly (`make prod-local`)
 #        scripts/prod_local.sh start|stop|status
 #        scripts/prod_local.sh kill-node N | start-node N
+#        scripts/prod_local.sh manage ARGS...   manage.py in the shape's environment (createsuperuser, backup...)
+#        scripts/prod_local.sh py FILE ARGS...  a Python script in that environment (benchmarks/prod_seed.py)
 #
 # Everything is parametrised (tests start it on free ports and their own database):
 #   EARMARK_PROD_DIR (var/prod)            working folders, logs, pid files
@@ -195,6 +197,14 @@ case "${1:-run}" in
     echo "node$2 killed (SIGKILL to process group $group)"
     ;;
   start-node) start_node "${2:?which node}" ;;
+  manage | py)
+    what="$1"
+    shift
+    common_env
+    export EARMARK_VAR_DIR="$DIR/web/var" EARMARK_TEMP_DIR="$DIR/web/tmp"
+    cd "$ROOT"
+    if [ "$what" = manage ]; then exec "$PY" manage.py "$@"; else exec "$PY" "$@"; fi
+    ;;
   run)
     trap 'stop; exit 0' INT TERM
     start || { stop; exit 1; }

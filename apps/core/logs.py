@@ -24,6 +24,7 @@ REQUEST_ID_HEADER = "earmark_request_id"  # the Celery message header
 _request_id: ContextVar[str] = ContextVar("earmark_request_id", default="")
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 access_log = logging.getLogger("earmark.access")
+task_log = logging.getLogger("earmark.task")
 
 
 def request_id_get() -> str:
@@ -80,6 +81,8 @@ def task_context_enter(task=None, **_kwargs: Any) -> None:
     """task_prerun: the queuing request's id becomes current for the task's log lines (and what it queues)."""
     rid = getattr(getattr(task, "request", None), REQUEST_ID_HEADER, None) or ""
     _request_id.set(rid if isinstance(rid, str) else "")
+    if rid:  # one line tying the task (on whichever node) to the request that queued it
+        task_log.info("%s started", getattr(task, "name", "task"), extra={"task_id": task.request.id})
 
 
 def task_context_leave(**_kwargs: Any) -> None:
