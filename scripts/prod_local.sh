@@ -13,6 +13,7 @@
 #        scripts/prod_local.sh kill-node N | start-node N
 #        scripts/prod_local.sh manage ARGS...   manage.py in the shape's environment (createsuperuser, backup...)
 #        scripts/prod_local.sh py FILE ARGS...  a Python script in that environment (benchmarks/prod_seed.py)
+#        scripts/prod_local.sh backup FOLDER | restore FOLDER [--tombstones NEWER]  scripts/backup.sh / restore.sh
 #
 # Everything is parametrised (tests start it on free ports and their own database):
 #   EARMARK_PROD_DIR (var/prod)            working folders, logs, pid files
@@ -197,13 +198,17 @@ case "${1:-run}" in
     echo "node$2 killed (SIGKILL to process group $group)"
     ;;
   start-node) start_node "${2:?which node}" ;;
-  manage | py)
+  manage | py | backup | restore)
     what="$1"
     shift
     common_env
-    export EARMARK_VAR_DIR="$DIR/web/var" EARMARK_TEMP_DIR="$DIR/web/tmp"
+    export EARMARK_VAR_DIR="$DIR/web/var" EARMARK_TEMP_DIR="$DIR/web/tmp" EARMARK_PYTHON="$PY"
     cd "$ROOT"
-    if [ "$what" = manage ]; then exec "$PY" manage.py "$@"; else exec "$PY" "$@"; fi
+    case "$what" in
+      manage) exec "$PY" manage.py "$@" ;;
+      py) exec "$PY" "$@" ;;
+      *) exec "$ROOT/scripts/$what.sh" "$@" ;;
+    esac
     ;;
   run)
     trap 'stop; exit 0' INT TERM

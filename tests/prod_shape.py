@@ -10,9 +10,9 @@ Usage::
         prod_shape.sql("SELECT count(*) FROM processing_processingjob")
 
 One shape per xdist worker that runs the group (session scope), stopped at the end of the session. The database
-is ``<DATABASE_URL's name>_prodshape`` (dropped and created afresh); the broker is EARMARK_PROD_BROKER_URL or
-the next Redis db after CELERY_BROKER_URL's, flushed first. Short leases (10 s) and sweeps (5 s) bound how long
-dead work waits; the visibility timeout (30 s) bounds how long a message a killed node had taken before it
+is ``<DATABASE_URL's name>_prodshape_<worker>`` (dropped and created afresh); the broker is EARMARK_PROD_BROKER_URL
+or the next Redis db after CELERY_BROKER_URL's, flushed first. Withdrawn data is purged at once (grace 0). Short
+leases (10 s) and sweeps (5 s) bound how long dead work waits; the visibility timeout (30 s) bounds how long a message a killed node had taken before it
 claimed its job waits in Redis (production keeps an hour: see README "Scaling out").
 """
 
@@ -74,12 +74,24 @@ class ProdShape:
             "EARMARK_PROD_NUMBA_CACHE": str(ROOT / "var" / "numba-cache"),  # compiled code only, filled by conftest
             "GUNICORN_WORKERS": "2",
             "GUNICORN_THREADS": "4",
-            "EARMARK_PROD_EXTRA_ENV": "EARMARK_LEASE_SECONDS=10 EARMARK_SWEEP_SECONDS=5 CELERY_VISIBILITY_TIMEOUT=30",
+            "EARMARK_PROD_EXTRA_ENV": " ".join(
+                (
+                    "EARMARK_LEASE_SECONDS=10",
+                    "EARMARK_SWEEP_SECONDS=5",
+                    "CELERY_VISIBILITY_TIMEOUT=30",
+                    "EARMARK_PURGE_GRACE_DAYS=0",
+                )
+            ),
         }
 
-    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [str(SCRIPT), *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+            [str(SCRIPT), *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def start(self) -> None:
@@ -123,10 +135,11 @@ class ProdShape:
         session.base = self.url  # type: ignore[attr-defined]
         return session
 
-    def sql(self, query: str, *params) -> list[tuple]:
+    def sql(self, query: str, *params, database_url: str | None = None) -> list[tuple]:
         import psycopg
 
-        with psycopg.connect(self.database_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        url = (database_url or self.database_url).replace("postgres://", "postgresql://")
+        with psycopg.connect(url, autocommit=True) as conn:
             return conn.execute(query, params).fetchall()
 
     def s3(self):
@@ -173,6 +186,7 @@ def prod_shape(tmp_path_factory, worker_id):
     name = f"{(parsed.path.lstrip('/') or 'earmark')}_prodshape_{worker_id}".replace("-", "_")
     admin = pg.rsplit("/", 1)[0] + "/postgres"
     _fresh_database(admin, name)
+    _fresh_database(admin, f"{name}_restored")  # the backup-restore test restores a backup "elsewhere" into it
     broker = os.environ.get("EARMARK_PROD_BROKER_URL")
     if not broker:
         base, _, db = redis.rpartition("/")

@@ -190,3 +190,63 @@ def test_a_killed_node_leaves_every_job_and_the_release_done_once(prod_shape):
     release_keys = shape.keys(f"releases/{project_id}/{release_id}/")
     assert len(release_keys) == sum(f["files"] for f in files.values())
     assert shape.sql("SELECT count(*) FROM processing_processingjob WHERE status IN ('running', 'queued')")[0][0] == 0
+
+
+def test_restoring_a_backup_taken_before_a_purge_keeps_the_speaker_erased(prod_shape, tmp_path):
+    shape = prod_shape
+    data = shape.seed("--recordings", "3", "--seed", "7000", "--project", "Erase")
+    project_id = data["project_id"]
+    shape.wait_for(lambda: _jobs_settled(shape, project_id, 3), timeout=120, what="the recordings to be processed")
+    speaker_id, sha, original = shape.sql(
+        "SELECT s.id, r.sha256, r.original_key FROM catalog_recording r JOIN catalog_speaker s ON s.id = r.speaker_id "
+        "WHERE r.project_id = %s AND s.code = 'spk0'",
+        project_id,
+    )[0]
+    others = {k for (k,) in shape.sql("SELECT original_key FROM catalog_recording WHERE project_id = %s", project_id)}
+    others.discard(original)
+    backup = tmp_path / "before-the-purge"
+    result = shape.run("backup", str(backup))
+    assert result.returncode == 0, result.stderr
+    assert (backup / "db.dump").stat().st_size > 0 and (backup / "bucket" / original).exists()
+
+    # The speaker withdraws; with no grace period the purge erases their recording and identity.
+    withdrawn = shape.api().post(f"{shape.url}/api/v1/speakers/{speaker_id}/withdraw/", json={}, timeout=60)
+    assert withdrawn.status_code in (200, 202), withdrawn.text
+    assert shape.run("manage", "purge_due").returncode == 0
+
+    def purged():
+        rows = shape.sql("SELECT count(*) FROM consent_speakertombstone WHERE speaker_id = %s", speaker_id)
+        return rows[0][0] == 1
+
+    shape.wait_for(purged, timeout=120, what="the speaker's purge")
+    assert original not in shape.keys("originals/")
+    tombstones = shape.keys("tombstones/")
+    assert f"tombstones/recordings/{sha}" in tombstones and any(
+        k.startswith("tombstones/speakers/") for k in tombstones
+    )
+
+    # Restore the backup taken before the purge into another database (a new site) and the bucket.
+    restored = shape.database_url + "_restored"
+    result = shape.run("restore", str(backup), env={"EARMARK_PROD_DATABASE_URL": restored}, timeout=400)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Tombstones re-applied: 1 recordings and 1 speakers erased." in result.stdout
+    status = shape.sql("SELECT status FROM catalog_recording WHERE sha256 = %s", sha, database_url=restored)
+    assert status == [("purged",)]
+    assert shape.sql(
+        "SELECT count(*) FROM consent_speakertombstone WHERE speaker_id = %s", speaker_id, database_url=restored
+    ) == [(1,)]
+    granted = shape.sql(
+        "SELECT count(*) FROM consent_consentrecord WHERE speaker_id = %s AND status = 'granted'",
+        speaker_id,
+        database_url=restored,
+    )
+    assert granted == [(0,)]
+    originals = set(shape.keys("originals/"))
+    assert original not in originals, "the restored bucket no longer holds the purged speaker's audio"
+    assert others <= originals
+    ready = shape.sql(
+        "SELECT count(*) FROM catalog_recording WHERE project_id = %s AND status = 'ready'",
+        project_id,
+        database_url=restored,
+    )
+    assert ready == [(2,)], "everyone else's recordings came back"
