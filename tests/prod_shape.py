@@ -12,8 +12,9 @@ Usage::
 One shape per xdist worker that runs the group (session scope), stopped at the end of the session. The database
 is ``<DATABASE_URL's name>_prodshape_<worker>`` (dropped and created afresh); the broker is EARMARK_PROD_BROKER_URL
 or the next Redis db after CELERY_BROKER_URL's, flushed first. Withdrawn data is purged at once (grace 0). Short
-leases (10 s) and sweeps (5 s) bound how long dead work waits; the visibility timeout (30 s) bounds how long a message a killed node had taken before it
-claimed its job waits in Redis (production keeps an hour: see README "Scaling out").
+leases (10 s) and sweeps (5 s) bound how long dead work waits; the visibility timeout (30 s) bounds how long a
+message a killed node had taken before it claimed its job waits in Redis (production keeps an hour: see README
+"Scaling out").
 """
 
 from __future__ import annotations
