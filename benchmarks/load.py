@@ -14,7 +14,6 @@ compare with README "Load (production shape)".
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random
@@ -29,18 +28,14 @@ from locust.env import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "prod_local.sh"
+sys.path.insert(0, str(ROOT))  # apps.catalog.demo for the uploaded clips
 STATE: dict = {}
 
 
 def _clip(seed: int) -> bytes:
-    import numpy as np
-    import soundfile as sf
+    from apps.catalog.demo import demo_clip  # numpy and soundfile only: speech-like bursts that pass audio QA
 
-    t = np.arange(16000) / 16000
-    y = 0.3 * np.sin(2 * np.pi * (300 + seed % 700) * t) + 0.02 * np.random.default_rng(seed).standard_normal(16000)
-    buf = io.BytesIO()
-    sf.write(buf, y.astype(np.float32), 16000, format="WAV", subtype="PCM_16")
-    return buf.getvalue()
+    return demo_clip(seed, seconds=2.0)
 
 
 class Person(HttpUser):

@@ -18,9 +18,6 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -34,21 +31,10 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from apps.accounts.services import membership_set, token_create  # noqa: E402
 from apps.annotation.models import Annotation, Region  # noqa: E402
 from apps.catalog import services as catalog  # noqa: E402
+from apps.catalog.demo import demo_clip  # noqa: E402 - speech-like bursts: they pass audio QA
 from apps.catalog.models import Project  # noqa: E402
 from apps.core.hooks import DEMO_PROJECT_SEED, hook_call  # noqa: E402
 from apps.core.permissions import Role  # noqa: E402
-
-SR = 16000
-
-
-def clip(seed: int, seconds: float) -> bytes:
-    """A tone plus seeded noise: every seed gives different bytes (no duplicate refusals)."""
-    t = np.arange(int(seconds * SR)) / SR
-    rng = np.random.default_rng(seed)
-    y = 0.4 * np.sin(2 * np.pi * (200 + seed % 500) * t) + 0.02 * rng.standard_normal(len(t))
-    buf = io.BytesIO()
-    sf.write(buf, y.astype(np.float32), SR, format="WAV", subtype="PCM_16")
-    return buf.getvalue()
 
 
 def user_with_token(username: str, *, staff: bool = False):
@@ -84,7 +70,8 @@ def main() -> None:
             if role == Role.ANNOTATOR:
                 annotators.append(user)
     files = [
-        (f"clip-{args.seed + i}.wav", io.BytesIO(clip(args.seed + i, args.seconds))) for i in range(args.recordings)
+        (f"clip-{args.seed + i}.wav", io.BytesIO(demo_clip(args.seed + i, seconds=args.seconds)))
+        for i in range(args.recordings)
     ]
     sidecar = {name: {"speaker": f"spk{i % 8}", "language": "en"} for i, (name, _) in enumerate(files)}
     results = catalog.recordings_ingest_many(project=project, files=files, created_by=manager, sidecar=sidecar)
