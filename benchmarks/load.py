@@ -251,12 +251,16 @@ def main() -> None:
         labels = requests.get(f"{host}/api/v1/projects/{STATE['project_id']}/labels/", headers=auth, timeout=30).json()
         STATE["label"] = labels["region_labels"][0]["id"]
         print(f"waiting for {args.recordings} seeded clips to be processed ...", flush=True)
-        deadline = time.monotonic() + 900
+        import psycopg
+
+        db = os.environ["EARMARK_PROD_DATABASE_URL"].replace("postgres://", "postgresql://")
+        deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
-            res = requests.get(
-                f"{host}/api/v1/projects/{STATE['project_id']}/recordings/?status=ready", headers=auth, timeout=30
-            ).json()
-            if len(res.get("results", [])) >= min(args.recordings, 100):
+            with psycopg.connect(db, autocommit=True) as conn:
+                active = conn.execute(
+                    "SELECT count(*) FROM processing_processingjob WHERE status IN ('queued', 'running')"
+                ).fetchone()[0]
+            if not active:
                 break
             time.sleep(5)
         print("users  run  endpoint                          req/s    p50    p95    p99  errors")
