@@ -218,6 +218,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per user level (RSS across consecutive runs)")
     parser.add_argument("--recordings", type=int, default=300, help="clips seeded for the queue")
     parser.add_argument("--keep", action="store_true", help="leave the shape running afterwards")
+    parser.add_argument(
+        "--web",
+        nargs="*",
+        default=[],
+        metavar="WxT",
+        help="gunicorn workers x threads to compare (e.g. 3x4 2x8 6x2): web restarted with each, then the runs",
+    )
     args = parser.parse_args()
 
     folder = Path(os.environ.setdefault("EARMARK_PROD_DIR", str(ROOT / "var" / "prod-load")))
@@ -264,20 +271,30 @@ def main() -> None:
                 break
             time.sleep(5)
         print("users  run  endpoint                          req/s    p50    p95    p99  errors")
-        for users in args.users:
-            for run in range(1, args.runs + 1):
-                before = _rss(folder)
-                rows = _run(users, args.seconds, host)
-                after = _rss(folder)
-                for name, row in rows.items():
-                    print(
-                        f"{users:5d}  {run:3d}  {name:32s} {row['rps']:6.1f} {row['p50']:6.0f} {row['p95']:6.0f} "
-                        f"{row['p99']:6.0f}  {row['errors']:5d}"
-                    )
-                print(f"       RSS MB before {before}  after {after}", flush=True)
+        for web in args.web or [None]:
+            if web:
+                workers, threads = web.split("x")
+                os.environ.update(GUNICORN_WORKERS=workers, GUNICORN_THREADS=threads)
+                subprocess.run([str(SCRIPT), "restart-web"], check=True, capture_output=True)
+                print(f"--- gunicorn {workers} workers x {threads} threads", flush=True)
+            _levels(args, folder, host)
     finally:
         if not args.keep:
             subprocess.run([str(SCRIPT), "stop"], check=False)
+
+
+def _levels(args, folder: Path, host: str) -> None:
+    for users in args.users:
+        for run in range(1, args.runs + 1):
+            before = _rss(folder)
+            rows = _run(users, args.seconds, host)
+            after = _rss(folder)
+            for name, row in rows.items():
+                print(
+                    f"{users:5d}  {run:3d}  {name:32s} {row['rps']:6.1f} {row['p50']:6.0f} {row['p95']:6.0f} "
+                    f"{row['p99']:6.0f}  {row['errors']:5d}"
+                )
+            print(f"       RSS MB before {before}  after {after}", flush=True)
 
 
 if __name__ == "__main__":

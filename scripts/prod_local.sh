@@ -11,6 +11,7 @@
 # Usage: scripts/prod_local.sh run            start everything, wait for Ctrl-C, stop cleanly (`make prod-local`)
 #        scripts/prod_local.sh start|stop|status
 #        scripts/prod_local.sh kill-node N | start-node N
+#        scripts/prod_local.sh restart-web       gunicorn again (e.g. with other GUNICORN_WORKERS/THREADS)
 #        scripts/prod_local.sh manage ARGS...   manage.py in the shape's environment (createsuperuser, backup...)
 #        scripts/prod_local.sh py FILE ARGS...  a Python script in that environment (benchmarks/prod_seed.py)
 #        scripts/prod_local.sh backup FOLDER | restore FOLDER [--tombstones NEWER]  scripts/backup.sh / restore.sh
@@ -198,6 +199,12 @@ case "${1:-run}" in
     echo "node$2 killed (SIGKILL to process group $group)"
     ;;
   start-node) start_node "${2:?which node}" ;;
+  restart-web)
+    stop_piece web
+    start_web
+    wait_for "the web server's /readyz" 120 "$PY" -c \
+      "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$WEB_PORT/readyz', timeout=5)"
+    ;;
   manage | py | backup | restore)
     what="$1"
     shift
