@@ -43,8 +43,15 @@ class Person(HttpUser):
     role = "annotators"
 
     def on_start(self):
+        # One account per simulated annotator or reviewer: two people on one account would share its open item
+        # and fight over its version (409s that a real team never sees).
         tokens = STATE["tokens"][self.role]
-        token = tokens[random.randrange(len(tokens))] if isinstance(tokens, list) else tokens
+        if isinstance(tokens, list):
+            STATE.setdefault("next", {}).setdefault(self.role, 0)
+            token = tokens[STATE["next"][self.role] % len(tokens)]
+            STATE["next"][self.role] += 1
+        else:
+            token = tokens
         self.client.headers["Authorization"] = f"Token {token}"
         self.project = STATE["project_id"]
 
@@ -200,6 +207,8 @@ def _run(users: int, seconds: int, host: str) -> dict:
             "errors": entry.num_failures,
         }
     total = env.stats.total
+    for error in env.stats.errors.values():
+        print(f"       error x{error.occurrences}: {error.method} {error.name}: {str(error.error)[:160]}")
     rows["TOTAL"] = {
         "requests": total.num_requests,
         "rps": round(total.num_requests / seconds, 1),
@@ -218,6 +227,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per user level (RSS across consecutive runs)")
     parser.add_argument("--recordings", type=int, default=300, help="clips seeded for the queue")
     parser.add_argument("--keep", action="store_true", help="leave the shape running afterwards")
+    parser.add_argument("--people", type=int, default=80, help="annotator and reviewer accounts, each")
     parser.add_argument(
         "--web",
         nargs="*",
@@ -242,7 +252,7 @@ def main() -> None:
                 "--recordings",
                 str(args.recordings),
                 "--people",
-                "20",
+                str(args.people),
                 "--seed",
                 str(int(time.time())),
             ],
