@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per user level (RSS across consecutive runs)")
     parser.add_argument("--recordings", type=int, default=300, help="clips seeded for the queue")
     parser.add_argument("--keep", action="store_true", help="leave the shape running afterwards")
-    parser.add_argument("--people", type=int, default=80, help="annotator and reviewer accounts, each")
+    parser.add_argument("--people", type=int, default=80, help="annotator and reviewer accounts, each (0: 80)")
     parser.add_argument(
         "--web",
         nargs="*",
@@ -252,7 +252,7 @@ def main() -> None:
                 "--recordings",
                 str(args.recordings),
                 "--people",
-                str(args.people),
+                str(args.people or 80),
                 "--seed",
                 str(int(time.time())),
             ],
