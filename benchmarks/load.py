@@ -131,7 +131,9 @@ class Annotator(Person):
     def submit(self):
         if not self.item or not self.item["regions"]:
             return
-        self.client.post(f"/api/v1/annotations/{self.item['id']}/submit/", name="submit")
+        self.client.post(
+            f"/api/v1/annotations/{self.item['id']}/submit/", json={"version": self.item["version"]}, name="submit"
+        )
         self.item = None
 
 

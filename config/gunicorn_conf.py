@@ -15,6 +15,10 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))  # large uploads stream through a worker thread
 graceful_timeout = 30
+# Idle keep-alive connections stay open this long (gthread parks them in a poller, not a thread). Gunicorn's 2 s
+# default closed connections just as clients reused them: the load run saw "connection reset by peer". Keep it
+# above the idle timeout of any proxy in front (60 s on common load balancers).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 # A worker is replaced after this many requests (plus jitter, so they do not all restart at once): memory a
 # library leaks stays bounded.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
