@@ -82,7 +82,7 @@ def task_context_enter(task=None, **_kwargs: Any) -> None:
     rid = getattr(getattr(task, "request", None), REQUEST_ID_HEADER, None) or ""
     _request_id.set(rid if isinstance(rid, str) else "")
     if rid:  # one line tying the task (on whichever node) to the request that queued it
-        task_log.info("%s started", getattr(task, "name", "task"), extra={"task_id": task.request.id})
+        task_log.info("%s started", getattr(task, "name", "task"), extra={"task_id": getattr(task.request, "id", "")})
 
 
 def task_context_leave(**_kwargs: Any) -> None:
