@@ -3,8 +3,8 @@
 Threads per worker (gthread): most of a request's time is spent waiting on PostgreSQL, Redis or S3, so a few
 processes with several threads each serve more requests per MB than many single-threaded processes. On the
 shared 2-core machine the load run measured 3 x 4 (the default) and 2 x 8 alike and 6 x 2 at a third of their
-throughput (README "Load (production shape)"); set GUNICORN_WORKERS / GUNICORN_THREADS per node. Each worker keeps a PostgreSQL pool of
-DB_POOL_MAX_SIZE connections (config/settings/base.py), so size it to the threads.
+throughput (README "Load (production shape)"); set GUNICORN_WORKERS / GUNICORN_THREADS per node. Each worker
+keeps a PostgreSQL pool of DB_POOL_MAX_SIZE connections (config/settings/base.py), so size it to the threads.
 """
 
 import os
