@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 
-.PHONY: run test install install-test migrate frontend benchmarks lint format clean
+.PHONY: run test install install-test migrate frontend benchmarks lint format clean prod-local
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,6 +29,11 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_demo
 	$(PY) manage.py run_embedded
+
+## make prod-local: the production shape on this machine without Docker (gunicorn workers, the machine's
+## PostgreSQL and Redis, moto's S3 server, two worker nodes, beat); Ctrl-C stops it. See scripts/prod_local.sh.
+prod-local: install-test
+	scripts/prod_local.sh run
 
 ## make test: `make lint`, then the whole suite. Service-backed tests run when PostgreSQL/Redis/Chromium are
 ## there; with EARMARK_REQUIRE_SERVICES=1 (CI) they must run.

@@ -3,7 +3,16 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import (
+    before_task_publish,
+    setup_logging,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+)
 
 from config.env import env
 
@@ -46,6 +55,74 @@ def _warm_up(**_kwargs):
     from apps.processing.services.warmup import worker_warm_up_elsewhere
 
     worker_warm_up_elsewhere()
+
+
+# Request ids and metrics (apps/core/logs.py, apps/core/metrics.py): a task carries the id of the request that
+# queued it in its message headers, and every task's duration and failure is counted on the node that ran it.
+@before_task_publish.connect
+def _carry_request_id(headers=None, **kwargs):
+    from apps.core.logs import task_headers_add
+
+    task_headers_add(headers=headers, **kwargs)
+
+
+@task_prerun.connect
+def _task_prerun(task_id=None, task=None, **kwargs):
+    from apps.core.logs import task_context_enter
+    from apps.core.metrics import task_started
+
+    task_context_enter(task=task)
+    task_started(task_id=task_id)
+
+
+@task_postrun.connect
+def _task_postrun(task_id=None, task=None, state=None, **kwargs):
+    from apps.core.logs import task_context_leave
+    from apps.core.metrics import task_finished
+
+    task_finished(task_id=task_id, task=task, state=state)
+    task_context_leave()
+
+
+@task_failure.connect
+def _task_failure(sender=None, **kwargs):
+    from apps.core.metrics import task_failed
+
+    task_failed(sender=sender)
+
+
+if env.str("LOG_FORMAT", default="text") == "json":
+
+    @setup_logging.connect
+    def _django_logging(**_kwargs):
+        # Connected, Celery leaves logging alone: Django's LOGGING (JSON lines with request ids) applies to workers.
+        import logging.config
+
+        from django.conf import settings
+
+        logging.config.dictConfig(settings.LOGGING)
+
+
+@worker_init.connect
+def _metrics_server(**_kwargs):
+    # A node's own metrics (task durations and failures of all its pool processes), on EARMARK_METRICS_PORT: nodes
+    # share no disk with the web server, so its /metrics cannot read them.
+    port = env.int("EARMARK_METRICS_PORT", default=0)
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    from apps.core.metrics import metrics_registry
+
+    start_http_server(port, addr=env.str("EARMARK_METRICS_ADDR", default="127.0.0.1"), registry=metrics_registry())
+
+
+@worker_process_shutdown.connect
+def _metrics_process_gone(pid=None, **_kwargs):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
 
 
 # Periodic work, one schedule. The sweepers run every EARMARK_SWEEP_SECONDS (15 s): each re-queues its

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
+from apps.core import health, metrics
+
 # Each app owns its API routes (api_urls.py) and pages (urls.py).
 APPS = [
     "accounts",
@@ -24,6 +26,10 @@ api_v1 = [path("", include(f"apps.{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Probes for load balancers and orchestrators (apps/core/health.py): no sign-in, no HTTPS redirect.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus; loopback or token (apps/core/metrics.py)
     # Pages that do not extend base.html (admin, API docs) make browsers ask for /favicon.ico.
     path("favicon.ico", RedirectView.as_view(url=static("earmark/favicon.svg"), permanent=True)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

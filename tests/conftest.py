@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-pytest_plugins = ["tests.worker"]
+pytest_plugins = ["tests.worker", "tests.prod_shape"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every process of the run (xdist workers, live Celery workers) shares one numba cache.

@@ -4,6 +4,7 @@ from apps.core.hooks import (
     AUDIT_RECORD,
     DEMO_PROJECT_SEED,
     LOGIN_EVENT,
+    METRICS_GAUGES,
     RECORDING_GET_USABLE,
     RECORDING_INGEST_CHECK,
     RECORDING_PANELS,
@@ -29,6 +30,7 @@ class ConsentConfig(AppConfig):
         hook_register(RECORDING_INGEST_CHECK, services.recording_ingest_check)
         hook_register(AUDIT_RECORD, services.audit_record)
         hook_register(DEMO_PROJECT_SEED, demo_speakers_seed)
+        hook_register(METRICS_GAUGES, selectors.purge_metrics)  # /metrics
         hook_register(RECORDING_PANELS, recording_consent_panel)
         hook_register(LOGIN_EVENT, audit_login_event)
         hook_register(STORAGE_OWNERS, selectors.storage_owners)  # the storage sweep asks which objects are ours

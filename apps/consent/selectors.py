@@ -251,3 +251,21 @@ def speech_verdicts(*, recording_ids) -> dict[str, int]:
 def recording_project_id(recording_id) -> int | None:
     """The project of a recording, whatever its consent state (for permission checks before a decision)."""
     return Recording.objects.filter(pk=recording_id).values_list("project_id", flat=True).first()
+
+
+def purge_metrics() -> list[tuple[str, str, list]]:
+    """Gauges for /metrics (metrics_gauges hook): the purge backlog — pending purges, those past due, and the age
+    of the oldest past-due one (alert when it grows: erasure is late)."""
+    now = timezone.now()
+    pending = RecordingPurge.objects.filter(state=PurgeState.PENDING)
+    overdue = pending.filter(due_at__lt=now)
+    oldest = overdue.order_by("due_at").values_list("due_at", flat=True).first()
+    return [
+        ("earmark_purges_pending", "Recording purges waiting (in their grace period or due).", [({}, pending.count())]),
+        ("earmark_purges_overdue", "Recording purges past their due time, not done yet.", [({}, overdue.count())]),
+        (
+            "earmark_purge_overdue_seconds",
+            "How long the oldest past-due purge has waited (0 when none).",
+            [({}, (now - oldest).total_seconds() if oldest else 0.0)],
+        ),
+    ]

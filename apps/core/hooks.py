@@ -211,6 +211,14 @@ SUBJECT_ACCESS_SECTIONS = hook_declare(
     "holds about them (releases that received the data, derived data held, models trained on it ...).",
 )
 
+# core's /metrics → catalog, consent, processing, datasets (issue 20)
+METRICS_GAUGES = hook_declare(
+    "metrics_gauges",
+    "no arguments. Called when /metrics is scraped; each app returns a list of (name, help, rows) where rows is a "
+    "list of (labels: dict[str, str], value: float): gauges read from its tables (jobs by status, purge "
+    "backlog, releases by status). Keep each to one or two aggregate queries.",
+)
+
 _registry: dict[str, list[Callable[..., Any]]] = {}
 
 

@@ -1,6 +1,6 @@
 """Reads with rules: which releases a user may see, their manifests and withdrawals."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from apps.accounts.selectors import project_ids_for
@@ -127,3 +127,9 @@ def storage_owners() -> list:
         return {key for key, release_id in ids.items() if release_id in live}
 
     return [("releases/", owned)]
+
+
+def releases_metrics() -> list[tuple[str, str, list]]:
+    """Gauges for /metrics (metrics_gauges hook): releases by status."""
+    rows = DatasetRelease.objects.values("status").annotate(n=Count("id"))
+    return [("earmark_releases", "Dataset releases by status.", [({"status": r["status"]}, r["n"]) for r in rows])]

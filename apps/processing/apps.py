@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from apps.core.hooks import (
+    METRICS_GAUGES,
     RECORDING_INGESTED,
     RECORDING_PANELS,
     RECORDING_PROCESSING,
@@ -29,6 +30,7 @@ class ProcessingConfig(AppConfig):
         hook_register(RECORDINGS_ANNOTATE, selectors.recordings_annotate_processing)
         hook_register(RECORDING_PROCESSING, selectors.recording_processing)
         hook_register(RECORDING_PURGE_DERIVED, services.artifacts_purge_for_recording)
+        hook_register(METRICS_GAUGES, selectors.jobs_metrics)  # /metrics
         hook_register(RECORDING_PANELS, recording_jobs_panel)
         hook_register(STORAGE_OWNERS, selectors.storage_owners)  # the storage sweep asks which objects are ours
         hook_register(RECORDINGS_RELEASED, recordings_released_queue)

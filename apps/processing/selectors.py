@@ -8,8 +8,9 @@ import math
 
 import numpy as np
 from django.core.files.storage import default_storage
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from apps.accounts.selectors import project_ids_for
 from apps.consent.purposes import Purpose
@@ -187,3 +188,18 @@ def storage_owners() -> list:
         return set(Artifact.objects.filter(key__in=keys).values_list("key", flat=True))
 
     return [("artifacts/", owned)]
+
+
+def jobs_metrics() -> list[tuple[str, str, list]]:
+    """Gauges for /metrics (metrics_gauges hook): recording jobs by status, and running jobs whose lease ran out."""
+    by_status = ProcessingJob.objects.filter(kind="recording").values("status").annotate(n=Count("id"))
+    stale = ProcessingJob.objects.filter(status="running", lease_expires_at__lt=timezone.now()).count()
+    rows = [({"status": r["status"]}, r["n"]) for r in by_status]
+    return [
+        ("earmark_jobs", "Recording processing jobs by status.", rows),
+        (
+            "earmark_jobs_lease_expired",
+            "Running jobs whose worker stopped renewing (the sweeper re-queues them).",
+            [({}, stale)],
+        ),
+    ]

@@ -35,6 +35,8 @@ if EARMARK_PRODUCTION:
     # Preloading is a promise to browser vendors that is slow to undo: the operator opts in.
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Probes and the metrics scraper call the app server directly over HTTP (apps/core/health.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Behind a TLS-terminating proxy, the header it sets and the value that means HTTPS, e.g.
 # "HTTP_X_FORWARDED_PROTO=https". Set it only when the proxy always overwrites that header.
 _proxy_ssl = env.str("EARMARK_PROXY_SSL_HEADER", default="")
@@ -80,6 +82,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request gets its id (logs, the tasks it queues) and is counted and timed, whatever answers it.
+    "apps.core.logs.RequestIdMiddleware",
+    "apps.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the body (CSRF reads request.POST): refuse an oversized request from its headers.
     "apps.core.uploads.RequestSizeLimitMiddleware",
@@ -160,6 +165,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Persistent connections on both engines: opening a SQLite connection costs ~1.5 ms (Django registers
 # its functions and runs the PRAGMAs), a tenth of an autosave. runserver closes them with the HTTP connection.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# PostgreSQL connection pool (psycopg_pool through Django 5.2's "pool" option), per process: each gunicorn worker
+# keeps DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE connections for its threads (size it to --threads). 0 leaves pooling
+# off (Celery workers: one connection per prefork child is what they need). A pool replaces CONN_MAX_AGE.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": DB_POOL_MAX_SIZE,
+        # A request waits this long for a free connection, then fails with a 500 instead of hanging.
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- auth ---------------------------------------------------------------------
@@ -327,6 +344,15 @@ EARMARK_TRAIN_MAX_MEMORY_MB = env.float("EARMARK_TRAIN_MAX_MEMORY_MB", default=6
 # A training run holds its model this long past its last progress report; then the sweeper re-sends it.
 EARMARK_TRAIN_LEASE_SECONDS = env.int("EARMARK_TRAIN_LEASE_SECONDS", default=600)
 
+# --- health and metrics (README "Scaling out") ------------------------------------------
+# /readyz gives each of its checks (database, broker, storage) this long before calling it down.
+EARMARK_READY_TIMEOUT_SECONDS = env.float("EARMARK_READY_TIMEOUT_SECONDS", default=3.0)
+
+# /metrics answers these networks without a token (the loopback: a scraper beside gunicorn), and anyone who sends
+# "Authorization: Bearer <EARMARK_METRICS_TOKEN>" (behind a proxy, where every caller looks local, use the token).
+EARMARK_METRICS_ALLOW = env.list("EARMARK_METRICS_ALLOW", default=["127.0.0.1/32", "::1/128"])
+EARMARK_METRICS_TOKEN = env.str("EARMARK_METRICS_TOKEN", default="")
+
 # --- consent ------------------------------------------------------------------
 EARMARK_PURGE_GRACE_DAYS = env.float("EARMARK_PURGE_GRACE_DAYS", default=7)
 # PostgreSQL: after a purge batch also rewrite the large purged tables (recordings, regions, annotation versions,
@@ -370,10 +396,29 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ImportSourceKindEnum": "apps.catalog.models.ImportSourceKind"},
 }
 
+# LOG_FORMAT=json (the production shape): one JSON object per line with the request id that follows a request into
+# the tasks it queues (apps/core/logs.py); otherwise plain lines for people, with the id too.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "apps.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "apps.core.logs.JsonFormatter"},
+        "text": {"format": "[%(asctime)s %(levelname)s %(name)s %(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+        # One line per request (apps.core.logs.RequestIdMiddleware): on in the JSON profile, off for `make run`.
+        "earmark.access": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }

@@ -26,6 +26,7 @@ from apps.consent.purposes import Purpose
 from apps.consent.selectors import purge_grace, purges_due, recordings_usable
 from apps.consent.services.audit import audit_record
 from apps.consent.services.erasure import database_forget_deleted
+from apps.consent.services.tombstones import speaker_digest, tombstone_write
 from apps.core.hooks import (
     RECORDING_PURGE_ASSIGNMENTS,
     RECORDING_PURGE_DERIVED,
@@ -92,6 +93,8 @@ def recording_purge_run(*, purge_id) -> str:
         )
         return PurgeState.CANCELLED
     RecordingPurge.objects.filter(pk=purge.pk).update(attempts=F("attempts") + 1)
+    # Before deleting: a restore from a backup taken earlier erases it again (apps/consent/services/tombstones.py).
+    tombstone_write(kind="recordings", digest=recording.sha256)
     done = list(purge.steps_done)
     for name, step in PURGE_STEPS:
         if name in done:
@@ -142,6 +145,7 @@ def speaker_purge_if_complete(*, speaker_id) -> bool:
         return False
     if Recording.objects.filter(speaker=speaker).exclude(status=RecordingStatus.PURGED).exists():
         return False
+    tombstone_write(kind="speakers", digest=speaker_digest(project_id=speaker.project_id, code=speaker.code))
     deleted = _evidence_delete(speaker)
     catalog_purge.speaker_identity_wipe(speaker=speaker)
     with transaction.atomic():

@@ -1,0 +1,313 @@
+"""A team's load on the production shape (scripts/prod_local.sh), driven by Locust headless.
+
+    .venv/bin/python benchmarks/load.py                     # start the shape, seed, 10/50/100 users, 45 s each
+    .venv/bin/python benchmarks/load.py --users 50 --seconds 30 --runs 3   # the same level three times (RSS flat?)
+
+The mix (weights per simulated person): annotators (6) list and filter recordings, open an item (queue next, then
+its peaks and the first audio range — one "item open" entry timed end to end), autosave edits every few seconds and
+submit; reviewers (2) take the next submitted annotation and accept it; a manager (1) lists and uploads small
+batches (5 clips) that queue processing on the nodes. Prints per endpoint: requests/s, p50/p95/p99, errors; and
+the RSS of gunicorn (all its processes) and of each worker node before and after every run. Never pass/fail:
+compare with README "Load (production shape)".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gevent
+from locust import HttpUser, between, task
+from locust.env import Environment
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "prod_local.sh"
+sys.path.insert(0, str(ROOT))  # apps.catalog.demo for the uploaded clips
+STATE: dict = {}
+
+
+def _clip(seed: int) -> bytes:
+    from apps.catalog.demo import demo_clip  # numpy and soundfile only: speech-like bursts that pass audio QA
+
+    return demo_clip(seed, seconds=2.0)
+
+
+class Person(HttpUser):
+    abstract = True
+    role = "annotators"
+
+    def on_start(self):
+        # One account per simulated annotator or reviewer: two people on one account would share its open item
+        # and fight over its version (409s that a real team never sees).
+        tokens = STATE["tokens"][self.role]
+        if isinstance(tokens, list):
+            STATE.setdefault("next", {}).setdefault(self.role, 0)
+            token = tokens[STATE["next"][self.role] % len(tokens)]
+            STATE["next"][self.role] += 1
+        else:
+            token = tokens
+        self.client.headers["Authorization"] = f"Token {token}"
+        self.project = STATE["project_id"]
+
+    def list_recordings(self):
+        query = random.choice(["", "?status=ready", "?speaker=spk1", "?min_duration=0.5"])
+        self.client.get(f"/api/v1/projects/{self.project}/recordings/{query}", name="list recordings")
+
+
+class Annotator(Person):
+    weight = 6
+    wait_time = between(1, 3)
+    role = "annotators"
+    item: dict | None = None
+
+    @task(2)
+    def browse(self):
+        self.list_recordings()
+
+    @task(2)
+    def open_item(self):
+        started = time.perf_counter()
+        with self.client.post(
+            f"/api/v1/projects/{self.project}/queue/next/", name="queue next", catch_response=True
+        ) as res:
+            if res.status_code == 204:
+                res.success()
+                self.item = None
+                return
+            if res.status_code != 200:
+                res.failure(f"{res.status_code}")
+                return
+            body = res.json()
+        rec = body["recording"]["id"]
+        self.client.get(f"/api/v1/recordings/{rec}/peaks", name="peaks")
+        self.client.get(f"/api/v1/recordings/{rec}/audio", headers={"Range": "bytes=0-65535"}, name="audio range")
+        # The whole opening, timed as one entry beside its parts.
+        self.environment.events.request.fire(
+            request_type="ITEM",
+            name="item open (next+peaks+audio)",
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=None,
+            context={},
+        )
+        ann = body["annotation"]
+        self.item = {"id": ann["id"], "version": ann.get("version", 0), "regions": []}
+
+    @task(5)
+    def autosave(self):
+        if not self.item:
+            return
+        n = len(self.item["regions"])
+        self.item["regions"].append(
+            {
+                "id": f"r{n}",
+                "start": 0.05 * n,
+                "end": 0.05 * n + 0.04,
+                "channel": None,
+                "label": STATE["label"],
+                "text": f"word {n}",
+                "attributes": {},
+                "fmin": None,
+                "fmax": None,
+            }
+        )
+        body = {"version": self.item["version"], "regions": self.item["regions"][-8:], "clip_labels": []}
+        with self.client.put(
+            f"/api/v1/annotations/{self.item['id']}/", json=body, name="autosave", catch_response=True
+        ) as res:
+            if res.status_code == 200:
+                self.item["version"] = res.json().get("version", self.item["version"] + 1)
+            else:
+                res.failure(f"{res.status_code} {res.text[:120]}")
+                self.item = None
+
+    @task(1)
+    def submit(self):
+        if not self.item or not self.item["regions"]:
+            return
+        self.client.post(
+            f"/api/v1/annotations/{self.item['id']}/submit/", json={"version": self.item["version"]}, name="submit"
+        )
+        self.item = None
+
+
+class Reviewer(Person):
+    weight = 2
+    wait_time = between(2, 5)
+    role = "reviewers"
+
+    @task
+    def review(self):
+        res = self.client.post(f"/api/v1/projects/{self.project}/review/next/", name="review next")
+        if res.status_code == 200:
+            ann = res.json()["annotation"]["id"]
+            self.client.post(f"/api/v1/annotations/{ann}/review/", json={"decision": "accept"}, name="review accept")
+
+    @task
+    def browse(self):
+        self.list_recordings()
+
+
+class Manager(Person):
+    weight = 1
+    wait_time = between(3, 6)
+    role = "manager"
+
+    @task(3)
+    def browse(self):
+        self.list_recordings()
+
+    @task(1)
+    def upload(self):
+        STATE["seed"] += 5
+        files = [("files", (f"l{s}.wav", _clip(s), "audio/wav")) for s in range(STATE["seed"], STATE["seed"] + 5)]
+        self.client.post(f"/api/v1/projects/{self.project}/recordings/", files=files, name="upload batch (5)")
+
+
+def _rss_mb(pgid: int) -> float:
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getpgid(int(pid)) != pgid:
+                continue
+            with open(f"/proc/{pid}/status") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+        except (ProcessLookupError, FileNotFoundError, StopIteration, PermissionError):
+            continue
+    return total / 1024
+
+
+def _rss(folder: Path) -> dict[str, float]:
+    return {
+        name: round(_rss_mb(int((folder / "pids" / f"{name}.pid").read_text())), 1)
+        for name in ("web", "node1", "node2")
+    }
+
+
+def _run(users: int, seconds: int, host: str) -> dict:
+    env = Environment(user_classes=[Annotator, Reviewer, Manager], host=host)
+    runner = env.create_local_runner()
+    runner.start(users, spawn_rate=max(users / 5, 1))
+    gevent.sleep(seconds)
+    runner.quit()
+    rows = {}
+    for (name, _method), entry in sorted(env.stats.entries.items()):
+        rows[name] = {
+            "requests": entry.num_requests,
+            "rps": round(entry.num_requests / seconds, 1),
+            "p50": entry.get_response_time_percentile(0.5),
+            "p95": entry.get_response_time_percentile(0.95),
+            "p99": entry.get_response_time_percentile(0.99),
+            "errors": entry.num_failures,
+        }
+    total = env.stats.total
+    for error in env.stats.errors.values():
+        print(f"       error x{error.occurrences}: {error.method} {error.name}: {str(error.error)[:160]}")
+    rows["TOTAL"] = {
+        "requests": total.num_requests,
+        "rps": round(total.num_requests / seconds, 1),
+        "p50": total.get_response_time_percentile(0.5),
+        "p95": total.get_response_time_percentile(0.95),
+        "p99": total.get_response_time_percentile(0.99),
+        "errors": total.num_failures,
+    }
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument("--seconds", type=int, default=45)
+    parser.add_argument("--runs", type=int, default=1, help="runs per user level (RSS across consecutive runs)")
+    parser.add_argument("--recordings", type=int, default=300, help="clips seeded for the queue")
+    parser.add_argument("--keep", action="store_true", help="leave the shape running afterwards")
+    parser.add_argument("--people", type=int, default=80, help="annotator and reviewer accounts, each (0: 80)")
+    parser.add_argument(
+        "--web",
+        nargs="*",
+        default=[],
+        metavar="WxT",
+        help="gunicorn workers x threads to compare (e.g. 3x4 2x8 6x2): web restarted with each, then the runs",
+    )
+    args = parser.parse_args()
+
+    folder = Path(os.environ.setdefault("EARMARK_PROD_DIR", str(ROOT / "var" / "prod-load")))
+    os.environ.setdefault("EARMARK_PROD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/earmark_load")
+    port = os.environ.setdefault("EARMARK_PROD_WEB_PORT", "8810")
+    host = f"http://127.0.0.1:{port}"
+    print(f"starting the production shape in {folder} ...", flush=True)
+    subprocess.run([str(SCRIPT), "start"], check=True)
+    try:
+        seed = subprocess.run(
+            [
+                str(SCRIPT),
+                "py",
+                "benchmarks/prod_seed.py",
+                "--recordings",
+                str(args.recordings),
+                "--people",
+                str(args.people or 80),
+                "--seed",
+                str(int(time.time())),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        STATE.update(json.loads(seed.stdout.strip().splitlines()[-1]))
+        STATE["seed"] = int(time.time() * 10)
+        import requests
+
+        auth = {"Authorization": f"Token {STATE['tokens']['manager']}"}
+        labels = requests.get(f"{host}/api/v1/projects/{STATE['project_id']}/labels/", headers=auth, timeout=30).json()
+        STATE["label"] = labels["region_labels"][0]["id"]
+        print(f"waiting for {args.recordings} seeded clips to be processed ...", flush=True)
+        import psycopg
+
+        db = os.environ["EARMARK_PROD_DATABASE_URL"].replace("postgres://", "postgresql://")
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            with psycopg.connect(db, autocommit=True) as conn:
+                active = conn.execute(
+                    "SELECT count(*) FROM processing_processingjob WHERE status IN ('queued', 'running')"
+                ).fetchone()[0]
+            if not active:
+                break
+            time.sleep(5)
+        print("users  run  endpoint                          req/s    p50    p95    p99  errors")
+        for web in args.web or [None]:
+            if web:
+                workers, threads = web.split("x")
+                os.environ.update(GUNICORN_WORKERS=workers, GUNICORN_THREADS=threads)
+                subprocess.run([str(SCRIPT), "restart-web"], check=True, capture_output=True)
+                print(f"--- gunicorn {workers} workers x {threads} threads", flush=True)
+            _levels(args, folder, host)
+    finally:
+        if not args.keep:
+            subprocess.run([str(SCRIPT), "stop"], check=False)
+
+
+def _levels(args, folder: Path, host: str) -> None:
+    for users in args.users:
+        for run in range(1, args.runs + 1):
+            before = _rss(folder)
+            rows = _run(users, args.seconds, host)
+            after = _rss(folder)
+            for name, row in rows.items():
+                print(
+                    f"{users:5d}  {run:3d}  {name:32s} {row['rps']:6.1f} {row['p50']:6.0f} {row['p95']:6.0f} "
+                    f"{row['p99']:6.0f}  {row['errors']:5d}"
+                )
+            print(f"       RSS MB before {before}  after {after}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
