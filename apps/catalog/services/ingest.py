@@ -254,7 +254,7 @@ def _ingest_spooled(
             "quarantined",
             f"{clean}: held in quarantine: {held}; it is stored but used nowhere until that consent is recorded",
             recording.id,
-            {**facts, "reason": held, "speaker": speaker.code},
+            {**facts, "reason": held, "speaker": speaker.code if speaker else ""},
         )
     return IngestResult(clean, "accepted", "", recording.id, facts)
 
