@@ -46,6 +46,23 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
+def _free_run(n: int) -> int:
+    """A port p with p .. p + n - 1 all free now (prod_local.sh numbers the nodes' metrics ports from one base)."""
+    for _ in range(50):
+        (base,) = _free_ports(1)
+        socks = [socket.socket() for _ in range(n - 1)]
+        try:
+            for offset, s in enumerate(socks, start=1):
+                s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no run of {n} free ports on 127.0.0.1")
+
+
 def _postgres_url() -> str | None:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
@@ -55,7 +72,8 @@ def _postgres_url() -> str | None:
 
 class ProdShape:
     def __init__(self, folder: Path, database_url: str, broker_url: str):
-        web, s3, metrics = _free_ports(3)
+        web, s3 = _free_ports(2)
+        metrics = _free_run(3)  # the shape serves node N's metrics on metrics + N
         self.folder = folder
         self.database_url = database_url
         self.broker_url = broker_url

@@ -218,7 +218,7 @@ class ConsentMachine(RuleBasedStateMachine):
             data = make_audio(seconds=0.1, seed=n, freq=200.0 + index * 50)
             rec = RecordingFactory(
                 project=self.project,
-                sha256=f"{n:08d}model".ljust(64, "0"),
+                sha256=f"{n:08d}".ljust(64, "e"),  # hex, as a real digest (tombstones check it)
                 bytes=len(data),
                 speaker=None if speaker_index is None else self.speakers[speaker_index],
             )

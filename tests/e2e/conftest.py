@@ -33,25 +33,31 @@ PASSWORD = "pw-not-secret-123"  # what tests/conftest.py's make_user sets
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the session (Playwright's sync API)."""
+def playwright():
+    """Playwright's sync API, once per process: it keeps an asyncio loop in this thread, so a second
+    `sync_playwright()` in the same process fails. Tests that need their own launch flags launch from this."""
     require_service("Chromium", chromium_available())
-    # Playwright's sync API keeps an asyncio loop in this thread; Django's ORM refuses to run while it
-    # sees one, although every call here is synchronous. Scoped to the browser's lifetime.
+    # Django's ORM refuses to run while it sees that loop, although every call here is synchronous.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     try:
         with sync_playwright() as p:
-            instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield instance
-            instance.close()
+            yield p
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    """One headless Chromium for the session."""
+    instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
 
 
 def _watch(page):

@@ -18,7 +18,7 @@ import soundfile as sf
 from scipy.signal import correlate, resample_poly
 
 from tests.collection.conftest import CONSENT_TEXT
-from tests.conftest import CHROMIUM, chromium_available, require_service
+from tests.conftest import CHROMIUM, require_service
 from tests.e2e.conftest import CHROMIUM_ARGS, _watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -62,29 +62,18 @@ def speech_wav(tmp_path_factory) -> tuple[Path, np.ndarray]:
 
 
 @pytest.fixture
-def mic_page(speech_wav):
-    require_service("Chromium", chromium_available())
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
+def mic_page(playwright, speech_wav):
+    """A Chromium of its own whose microphone plays the generated speech (launch flags, so not the shared one)."""
     args = CHROMIUM_ARGS + [
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-audio-capture={speech_wav[0]}",
     ]
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-            context = browser.new_context(viewport={"width": 420, "height": 860}, permissions=["microphone"])
-            yield _watch(context.new_page())
-            context.close()
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    context = browser.new_context(viewport={"width": 420, "height": 860}, permissions=["microphone"])
+    yield _watch(context.new_page())
+    context.close()
+    browser.close()
 
 
 def _best_match(clip: np.ndarray, reference: np.ndarray) -> float:

@@ -177,6 +177,6 @@ def test_upload_page_says_what_is_missing_keeps_the_picker_and_sums_up(
     page.click('[data-testid="upload-start"]')
     summary = page.locator('[data-testid="upload-summary"]')
     summary.wait_for(state="visible", timeout=30000)
-    assert "2 files: 1 accepted, 0 duplicates, 1 rejected" in summary.inner_text()
+    assert "2 files: 1 accepted, 0 quarantined (waiting for consent), 0 duplicates, 1 rejected" in summary.inner_text()
     assert page.locator('#results a[href^="/recordings/"]').count() == 1
     assert not page.console_errors, page.console_errors

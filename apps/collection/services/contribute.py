@@ -109,7 +109,7 @@ def contributor_join(*, token: str, purposes, demographics: dict | None = None, 
     now = timezone.now()
     with transaction.atomic():
         campaign, invite = campaign_access(token=token)
-        campaign = Campaign.objects.select_for_update().select_related("consent_form").get(pk=campaign.pk)
+        campaign = Campaign.objects.select_for_update(of=("self",)).select_related("consent_form").get(pk=campaign.pk)
         campaign_open_check(campaign, now)
         chosen = [p for p in campaign.purposes_asked if p in {str(p) for p in purposes or []}]
         unasked = sorted({str(p) for p in purposes or []} - set(campaign.purposes_asked))
@@ -283,7 +283,7 @@ def contributor_void(*, contributor_id: int, actor, reason: str = "") -> dict:
     """
     with transaction.atomic():
         contributor = (
-            Contributor.objects.select_for_update()
+            Contributor.objects.select_for_update(of=("self",))
             .select_related("campaign", "consent")
             .filter(pk=contributor_id)
             .first()

@@ -35,7 +35,11 @@ def vote_cast(*, clip_id: int, voter, matches: bool) -> Clip:
     """
     with transaction.atomic():
         clip = clip_get_for_validation(actor=voter, clip_id=clip_id)
-        clip = Clip.objects.select_for_update().select_related("annotation", "contributor__campaign").get(pk=clip.pk)
+        clip = (
+            Clip.objects.select_for_update(of=("self",))
+            .select_related("annotation", "contributor__campaign")
+            .get(pk=clip.pk)
+        )
         if clip.state != ClipState.PENDING:
             raise Conflict(f"This clip is already settled ({clip.get_state_display().lower()}).")
         try:
@@ -77,7 +81,11 @@ def clip_review_decide(*, clip_id: int, actor, matches: bool) -> Clip:
     """A reviewer's (or manager's) decision on a disputed clip: validated or invalidated; audited."""
     with transaction.atomic():
         clip = clip_get_for_review(actor=actor, clip_id=clip_id)
-        clip = Clip.objects.select_for_update().select_related("annotation", "contributor__campaign").get(pk=clip.pk)
+        clip = (
+            Clip.objects.select_for_update(of=("self",))
+            .select_related("annotation", "contributor__campaign")
+            .get(pk=clip.pk)
+        )
         if clip.state != ClipState.DISPUTED:
             raise Conflict("Only clips the listeners disagree on wait for a reviewer's decision.")
         state = ClipState.VALIDATED if matches else ClipState.INVALIDATED
