@@ -86,6 +86,24 @@ def _best_match(clip: np.ndarray, reference: np.ndarray) -> float:
     return float(np.corrcoef(looped[lag : lag + len(clip)], clip)[0, 1])
 
 
+def _clip_match(clip: np.ndarray, reference: np.ndarray, window: float = 0.25) -> float:
+    """The clip's correlation with the fake input after alignment. Chromium's fake capture device plays its file
+    on a timer and, on a loaded machine, can skip a few milliseconds: the samples still match the input exactly,
+    but from another offset after the skip. So a clip that does not line up as a whole is aligned window by
+    window (0.25 s, audible windows only) and scored by its median window; a lossy or resampled capture matches
+    in no window."""
+    whole = _best_match(clip, reference)
+    if whole >= 0.95:
+        return whole
+    n = int(window * RATE)
+    scores = [
+        _best_match(part, reference)
+        for part in (clip[i : i + n] for i in range(0, len(clip) - n + 1, n))
+        if np.sqrt(np.mean(part**2)) > 0.01
+    ]
+    return float(np.median(scores)) if scores else whole
+
+
 def _record(page, seconds=1.6):
     page.keyboard.press("r")
     page.wait_for_timeout(int(seconds * 1000))
@@ -189,7 +207,7 @@ def test_contributor_records_five_prompts_and_withdraws_through_the_link(
             y = resample_poly(y, RATE // 100, sr // 100)
         y = y[int(0.1 * RATE) :]  # the first block may hold the moment the button was pressed
         assert np.max(np.abs(y)) > 0.01, "the clip is silent"
-        correlations.append(_best_match(y, reference))
+        correlations.append(_clip_match(y, reference))
     print("PCM correlation with the fake input per clip:", [round(c, 4) for c in correlations])
     assert min(correlations) >= 0.95, correlations
     assert [c.prompt.key for c in clips] == [f"en-{i:05d}" for i in range(1, 6)]
