@@ -12,17 +12,10 @@ Two roles, each a plain object a site can replace:
 Engines are found per language code in a registry.  English ("en", "en-us", …) uses
 PocketSphinx: its en-us acoustic model, dictionary and language model ship inside the
 PyPI wheel, so nothing is downloaded.  Another engine (a Vosk or whisper.cpp model a
-site installs itself) is registered once at start-up, e.g. in an ``AppConfig.ready``::
-
-    from apps.processing.dsp import speech
-
-    class VoskRecogniser:
-        name, version = "vosk", "0.3.45+vosk-model-small-de"
-        def recognise(self, audio, sr):   # float32 mono, any rate
-            ...
-            return speech.Recognition(text=..., words=[speech.Word(...), ...])
-
-    speech.recogniser_register("de", VoskRecogniser)   # a factory: called once per process
+site installs itself) is registered once at start-up, e.g. in an ``AppConfig.ready``, with
+``recogniser_register(language, factory)`` (a factory: called once per process) or
+``aligner_register``; docs/review.md shows a whole example. This module never imports the app
+that registers: dependencies point one way.
 
 ``audio`` is a float mono numpy array with full scale at 1.0, at any sample rate; engines
 resample as they need.  Times are seconds from the start of ``audio``.  ``Word.score`` is
