@@ -74,6 +74,37 @@ def local_original(workdir: Path) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
+def original_fetch(recording, workdir: Path) -> Path:
+    """Copy the original into ``workdir`` as ``original.<ext>`` (streamed from S3 to disk; AAC decoded to FLAC by
+    ffmpeg, as ingest did), and return its path: what ``local_original(workdir)`` finds afterwards."""
+    ext = recording.original_key.rsplit(".", 1)[-1].lower() if "." in recording.original_key else "bin"
+    path = workdir / f"original.{ext}"
+    if hasattr(default_storage, "bucket"):
+        # S3: stream straight to disk (django-storages' S3File would buffer the whole object in memory).
+        default_storage.bucket.download_file(
+            default_storage._normalize_name(  # type: ignore[attr-defined]
+                recording.original_key
+            ),
+            str(path),
+        )
+    else:
+        with default_storage.open(recording.original_key, "rb") as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    if ext in ("m4a", "mp4", "aac", "adts") and shutil.which("ffmpeg"):
+        # libsndfile cannot read AAC; ingest accepted it through ffmpeg, so decode it the same way.
+        import subprocess
+
+        flac = workdir / "original.flac"
+        done = subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-c:a", "flac", str(flac)], capture_output=True
+        )
+        if done.returncode != 0:
+            raise UndecodableAudio(f"ffmpeg could not decode the original: {done.stderr.decode()[-200:]}")
+        path.unlink()
+        return flac
+    return path
+
+
 class _Run:
     def __init__(self, recording, spec: dict, writer: ArtifactWriter, progress: Progress, tmp: Path):
         self.recording, self.spec, self.writer, self.tmp = recording, spec, writer, tmp
@@ -145,32 +176,7 @@ class _Run:
     # --- audio -------------------------------------------------------------------------------------
 
     def _download(self) -> Path:
-        ext = self.recording.original_key.rsplit(".", 1)[-1].lower() if "." in self.recording.original_key else "bin"
-        path = self.tmp / f"original.{ext}"
-        if hasattr(default_storage, "bucket"):
-            # S3: stream straight to disk (django-storages' S3File would buffer the whole object in memory).
-            default_storage.bucket.download_file(
-                default_storage._normalize_name(  # type: ignore[attr-defined]
-                    self.recording.original_key
-                ),
-                str(path),
-            )
-        else:
-            with default_storage.open(self.recording.original_key, "rb") as src, open(path, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        if ext in ("m4a", "mp4", "aac", "adts") and shutil.which("ffmpeg"):
-            # libsndfile cannot read AAC; ingest accepted it through ffmpeg, so decode it the same way.
-            import subprocess
-
-            flac = self.tmp / "original.flac"
-            done = subprocess.run(
-                ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-c:a", "flac", str(flac)], capture_output=True
-            )
-            if done.returncode != 0:
-                raise UndecodableAudio(f"ffmpeg could not decode the original: {done.stderr.decode()[-200:]}")
-            path.unlink()
-            return flac
-        return path
+        return original_fetch(self.recording, self.tmp)
 
     def _processed_audio(self, meta) -> list[np.ndarray] | None:
         """Write tmp/processed.flac at the recipe's rate; return the in-memory clips for whole-signal recipes."""

@@ -33,7 +33,7 @@ from apps.processing.services.pipeline import (
     local_original,
     pipeline_run,
 )
-from apps.processing.services.vad import recording_voice_activity
+from apps.processing.services.vad import recording_speech_verdict, recording_voice_activity
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,9 @@ def job_run(*, job_id: int, worker: str = "") -> str:
 def _run_claimed(*, job_id: int, recording, recipe, claim, workdir: Path) -> str:
     try:
         notes = pipeline_run(recording=recording, recipe=recipe, progress=claim.progress, workdir=workdir)
+        # Silero VAD's regions are part of the job: written under the claim, so a killed run's object is rewritten
+        # by the retry and a finished job has a row for every object.
+        activity = recording_voice_activity(recording=recording, workdir=workdir)
     except JobLost:
         log.warning("job %s: lost its claim to another run; stopping", job_id)
         return JobOutcome.LOST
@@ -143,10 +146,11 @@ def _run_claimed(*, job_id: int, recording, recipe, claim, workdir: Path) -> str
         return JobOutcome.SKIPPED
     if not job_finish(claim=claim, notes=notes):
         return JobOutcome.LOST
+    # Consent's verdict on speech with no speaker comes before the recording is ready: never usable in between.
+    recording_speech_verdict(recording_id=recording.id, activity=activity)
     recording_status_set(recording_id=recording.id, status=RecordingStatus.READY)
     try:  # review runs automatic QA
         hook_call(RECORDING_PROCESSED, recording_id=recording.id, original=local_original(workdir))
     except Exception:  # QA is review's business; a bug there must not undo finished processing
         log.exception("recording_processed hook failed for recording %s", recording.id)
-    recording_voice_activity(recording=recording, original=local_original(workdir))  # speech with no speaker?
     return JobOutcome.DONE

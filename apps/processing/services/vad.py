@@ -6,6 +6,8 @@ import json
 import logging
 from pathlib import Path
 
+from django.core.files.storage import default_storage
+
 from apps.consent.services.speech import recording_speech_check
 from apps.processing.dsp.io import iter_blocks
 from apps.processing.dsp.vad import (
@@ -15,7 +17,9 @@ from apps.processing.dsp.vad import (
     speech_probabilities_stream,
     voice_activity_of,
 )
+from apps.processing.models import Artifact
 from apps.processing.services.artifacts import ArtifactWriter
+from apps.processing.services.pipeline import local_original, original_fetch
 
 log = logging.getLogger(__name__)
 # Artifacts are keyed by (source bytes, recipe, kind): the detector and its version stand in for the recipe.
@@ -23,22 +27,37 @@ VAD_RECIPE = hashlib.sha256(b"silero-vad 6.2.3 silero_vad.onnx threshold-free pr
 BLOCK_FRAMES = 512 * 1024  # ~33 s of 16 kHz audio per block: memory stays flat whatever the length
 
 
-def recording_voice_activity(*, recording, original: Path | None) -> str:
+def recording_voice_activity(*, recording, workdir: Path) -> tuple[float, float] | None:
     """Silero VAD's speech probabilities and regions as the ``voice_activity`` artifact (JSON) of every processed
     recording: the annotator offers its regions as suggestions in place of the energy detector's where it hears
-    speech. For a recording with no speaker, then consent's verdict (held or clear). Returns the verdict ('' for
-    a recording that names a speaker, or when not run)."""
-    if original is None:
-        return ""
+    speech. Uses the original a pipeline run left in ``workdir``, or fetches it there. For a recording with no
+    speaker returns (speech seconds, highest probability), also when the artifact came from earlier
+    bytes-identical work, for ``recording_speech_verdict``; None for one that names a speaker."""
+    stored = Artifact.objects.filter(source_sha256=recording.sha256, recipe_hash=VAD_RECIPE, kind="voice_activity")
     if recording.speaker_id is not None:
-        try:
-            _voice_activity_store(recording, original)
-        except VadUnavailable:  # suggestions fall back to the energy detector; nothing else needs it
-            log.warning("recording %s: Silero VAD is not installed; no voice_activity artifact", recording.id)
+        if not stored.exists():
+            try:
+                _voice_activity_store(recording, local_original(workdir) or original_fetch(recording, workdir))
+            except VadUnavailable:  # suggestions fall back to the energy detector; nothing else needs it
+                log.warning("recording %s: Silero VAD is not installed; no voice_activity artifact", recording.id)
+        return None
+    artifact = stored.first()
+    if artifact is None:
+        activity = _voice_activity_store(recording, local_original(workdir) or original_fetch(recording, workdir))
+        return activity.speech_seconds, activity.max_probability
+    with default_storage.open(artifact.key, "rb") as fh:
+        body = json.load(fh)
+    return body["speech_seconds"], body["max_probability"]
+
+
+def recording_speech_verdict(*, recording_id: int, activity: tuple[float, float] | None) -> str:
+    """Hand a speakerless recording's voice activity to consent, which holds it when it hears speech. Returns the
+    verdict ('' when there was nothing to judge: the recording names a speaker)."""
+    if activity is None:
         return ""
-    activity = _voice_activity_store(recording, original)
+    speech_seconds, max_probability = activity
     return recording_speech_check(
-        recording_id=recording.id, speech_seconds=activity.speech_seconds, max_probability=activity.max_probability
+        recording_id=recording_id, speech_seconds=speech_seconds, max_probability=max_probability
     )
 
 
