@@ -46,6 +46,15 @@ class SpeakerManagerOutput(SpeakerOutput):
         return IdentityIO(identity).data if identity else None
 
 
+class SpeakerDetailOutput(SpeakerOutput):
+    """The schema of one speaker: ``identity`` (direct identifiers) is present only for the project's managers."""
+
+    identity = IdentityIO(allow_null=True, required=False, help_text="Present only for the project's managers.")
+
+    class Meta(SpeakerOutput.Meta):
+        fields = SpeakerOutput.Meta.fields + ["identity"]
+
+
 class ConsentInput(serializers.Serializer):
     purposes = PURPOSES
     form = serializers.IntegerField(required=False, allow_null=True)

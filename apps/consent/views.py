@@ -56,7 +56,7 @@ class SpeakerListView(ListAPIView):
 
 
 class SpeakerDetailView(APIView):
-    @extend_schema(responses=s.SpeakerManagerOutput)
+    @extend_schema(responses=s.SpeakerDetailOutput)
     def get(self, request, speaker_id):
         speaker = selectors.speaker_get(request.user, speaker_id)
         manager = project_role_require(request.user, speaker.project_id, ANYONE) == Role.MANAGER
