@@ -13,9 +13,9 @@ from apps.annotation.models import (
     AssignmentStatus,
 )
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_settings_get
-from apps.catalog.models import RecordingStatus
+from apps.catalog.models import Recording, RecordingStatus
 from apps.consent.purposes import Purpose
-from apps.consent.selectors import recordings_usable
+from apps.consent.selectors import recording_is_usable, recordings_usable
 from apps.core.errors import DomainError
 from apps.core.hooks import QUEUE_EXCLUDED_IDS, QUEUE_GOLD_IDS, QUEUE_ORDER, hook_call
 from apps.core.permissions import project_role_require
@@ -69,16 +69,11 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
 
     ``overlap`` None (gold items) means no limit: only the one-per-annotator constraint applies.
     """
-    # Lock the recording row so concurrent claims on it run one after another (PostgreSQL);
-    # SQLite serialises writers on its own.
-    locked = (
-        recordings_usable(None, Purpose.ANNOTATE)
-        .select_for_update(of=("self",))
-        .filter(pk=recording_id)
-        .values_list("id", flat=True)
-        .first()
-    )
-    if locked is None:
+    # Lock the recording row so concurrent claims on it run one after another (PostgreSQL; SQLite serialises
+    # writers on its own), then ask consent about this one recording under the lock: the one-recording form of
+    # the selector costs three indexed lookups, not the set-wise query's build (the queue's hottest path).
+    locked = Recording.objects.select_for_update().filter(pk=recording_id).values_list("id", flat=True).first()
+    if locked is None or not recording_is_usable(None, Purpose.ANNOTATE, recording_id):
         return None
     if overlap is not None:
         slots = Assignment.objects.filter(recording_id=recording_id).exclude(annotator=user)
@@ -148,11 +143,12 @@ def queue_progress(*, project_id: int, user) -> dict:
     """
     settings = annotation_settings_get(project_id)
     usable = _usable(user, project_id)
-    mine = Assignment.objects.filter(project_id=project_id, annotator=user, recording__in=usable.values("id"))
-    own_open = mine.filter(status=AssignmentStatus.OPEN).count()
-    own_done = mine.filter(status=AssignmentStatus.DONE).count()
-    left = own_open + _open_items(user, project_id, usable, settings, timezone.now()).count()
-    return {"left": left, "total": left + own_done}
+    own = Assignment.objects.filter(project_id=project_id, annotator=user, recording__in=usable.values("id")).aggregate(
+        open=Count("id", filter=Q(status=AssignmentStatus.OPEN)),
+        done=Count("id", filter=Q(status=AssignmentStatus.DONE)),
+    )
+    left = own["open"] + _open_items(user, project_id, usable, settings, timezone.now()).count()
+    return {"left": left, "total": left + own["done"]}
 
 
 def queue_next(*, project_id, user):
@@ -184,7 +180,8 @@ def queue_next(*, project_id, user):
                 break
     if annotation is None:
         return None
-    recording = usable.select_related("speaker", "language").get(pk=annotation.recording_id)
+    # Usable: own work was chosen among usable recordings, a claim checked consent under the row lock.
+    recording = Recording.objects.select_related("speaker", "language").get(pk=annotation.recording_id)
     return annotation, recording
 
 
