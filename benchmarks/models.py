@@ -249,6 +249,13 @@ def main():
     )
     parser.add_argument("--no-cnn", action="store_true", help="scikit-learn only (no PyTorch runs)")
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="CNN runs per recipe, seeds 0..N-1 (each seed also draws its own speaker-disjoint split); the mean "
+        "accuracy of each recipe is printed after them, paired by seed",
+    )
+    parser.add_argument(
         "--variants",
         type=int,
         nargs=2,
@@ -303,14 +310,25 @@ def main():
                 ("CNN, augmented", "cnn", {"epochs": epochs, "copies": 1}),
                 ("CNN, no augmentation", "cnn", {"epochs": epochs, "augment": False}),
             ]
+        means: dict[str, list[float]] = {}
         for label, backend, recipe in runs:
-            model, seconds, cpu = train(project, manager, backend, **recipe)
-            m, c = model.metrics, model.counts
-            print(
-                f"{snr:>4}dB {label:<24} {m['accuracy']:8.3f} {m['macro_f1']:8.3f} {m['chance']:7.3f} "
-                f"{seconds:8.1f} {cpu:7.1f} {c['train']['examples']:>8}/{c['test']['examples']}",
-                flush=True,
-            )
+            for seed in range(args.seeds if backend == "cnn" else 1):
+                model, seconds, cpu = train(project, manager, backend, **recipe, seed=seed)
+                m, c = model.metrics, model.counts
+                means.setdefault(label, []).append(m["accuracy"])
+                print(
+                    f"{snr:>4}dB {label + (f' s{seed}' if args.seeds > 1 and backend == 'cnn' else ''):<24} "
+                    f"{m['accuracy']:8.3f} {m['macro_f1']:8.3f} {m['chance']:7.3f} "
+                    f"{seconds:8.1f} {cpu:7.1f} {c['train']['examples']:>8}/{c['test']['examples']}",
+                    flush=True,
+                )
+        if args.seeds > 1:
+            for label, accs in means.items():
+                if len(accs) > 1:
+                    print(
+                        f"{snr:>4}dB {label:<24} mean accuracy {np.mean(accs):.3f} "
+                        f"(sd {np.std(accs):.3f}, n={len(accs)})"
+                    )
     if 10 not in projects:
         print(f"total {time.perf_counter() - started:.0f} s (no 10 dB set: no active-learning simulation)")
         return
