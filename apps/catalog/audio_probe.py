@@ -1,4 +1,4 @@
-"""Recognise and fully decode an audio file before anything is stored.
+"""Recognise and decode an audio file before anything is stored (uncompressed WAV: its header and length).
 
 No Django here: bytes in, a small dataclass or a ProbeError with a sentence out.
 The extension is never trusted; the first bytes decide the container.
@@ -173,22 +173,28 @@ def _check_format_fields(rate: int, channels: int, label: str) -> None:
         raise ProbeError(f"the {label} header is damaged: it declares {channels} audio channels")
 
 
-def _check_riff(f, size: int) -> None:
-    """WAV: sane format fields, and a data chunk as long as its header says (libsndfile silently clamps)."""
+def _check_riff(f, size: int) -> AudioProbe | None:
+    """WAV: sane format fields, and a data chunk as long as its header says (libsndfile silently clamps).
+
+    For plain uncompressed samples (PCM, float, A-law, µ-law) with the whole data chunk present, the facts a
+    decode would give; None when libsndfile must read the file (RF64/BW64, compressed or unusual encodings).
+    """
     f.seek(0)
     header = f.read(12)
     if header[:4] != b"RIFF":
-        return  # RF64/BW64 carry 64-bit sizes in ds64; libsndfile checks those
-    pos, fmt = 12, None
+        return None  # RF64/BW64 carry 64-bit sizes in ds64; libsndfile checks those
+    pos, fmt, sub = 12, None, None
     while pos + 8 <= size:
         f.seek(pos)
         chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
         if chunk_id == b"fmt " and chunk_size >= 16:
-            raw = f.read(16)
+            raw = f.read(min(chunk_size, 40))
             if len(raw) < 16:
                 raise ProbeError("the WAV file is truncated: it ends inside its format header")
-            fmt = struct.unpack("<HHIIHH", raw)
+            fmt = struct.unpack("<HHIIHH", raw[:16])
             _check_format_fields(fmt[2], fmt[1], "WAV")
+            if len(raw) == 40 and raw[26:40] == _KSDATAFORMAT_TAIL:  # WAVE_FORMAT_EXTENSIBLE's sub-format
+                sub = struct.unpack_from("<H", raw, 24)[0]
         if chunk_id == b"data":
             if fmt is None:
                 raise ProbeError("the WAV file has no format chunk before its audio data")
@@ -200,9 +206,35 @@ def _check_riff(f, size: int) -> None:
                     f"{_seconds(chunk_size // block_align, rate)} but the data stops at "
                     f"{_seconds(available // block_align, rate)}"
                 )
-            return
+            return _plain_wav(fmt, sub, chunk_size)
         pos += 8 + chunk_size + (chunk_size & 1)
     raise ProbeError("the WAV file is truncated: it ends before its audio data begins")
+
+
+# WAV format tags (and, for WAVE_FORMAT_EXTENSIBLE, sub-format GUIDs ending in this tail) whose every byte
+# pattern is a sample: (tag, bits per sample) -> ffprobe's codec name.
+_KSDATAFORMAT_TAIL = bytes.fromhex("000000001000800000aa00389b71")
+_PLAIN_WAV = {
+    (1, 8): "pcm_u8",
+    (1, 16): "pcm_s16le",
+    (1, 24): "pcm_s24le",
+    (1, 32): "pcm_s32le",
+    (3, 32): "pcm_f32le",
+    (3, 64): "pcm_f64le",
+    (6, 8): "pcm_alaw",
+    (7, 8): "pcm_mulaw",
+}
+
+
+def _plain_wav(fmt: tuple, sub: int | None, data_bytes: int) -> AudioProbe | None:
+    """A complete data chunk of plain samples decodes to exactly data_bytes / block_align frames, so no decode
+    is needed to know it (issue 21: libsndfile's open alone cost more than the rest of the probe; measured).
+    Anything unusual (odd alignment, very many channels) goes to libsndfile, which knows it best."""
+    tag, channels, rate, _, block_align, bits = fmt
+    codec = _PLAIN_WAV.get((sub if tag == 0xFFFE else tag, bits))
+    if codec is None or not 1 <= channels <= 255 or block_align != channels * bits // 8:
+        return None
+    return AudioProbe("wav", codec, rate, channels, data_bytes // block_align)
 
 
 def _run(cmd: list[str], *, timeout: float) -> subprocess.CompletedProcess:
@@ -283,6 +315,8 @@ def _probe_ffmpeg(path: str, container: str, max_duration: float) -> AudioProbe:
 def probe(f, *, size: int, head: bytes, max_duration: float, path: str | None = None) -> AudioProbe:
     """Sniff and fully decode ``f`` (seekable binary). Raises ProbeError naming the problem.
 
+    Uncompressed RIFF WAV is checked, not decoded: format fields, and a data chunk as long as its header says.
+
     ``path`` (a real file path with the same bytes) is needed for the containers ffmpeg decodes.
     """
     if size == 0:
@@ -300,8 +334,11 @@ def probe(f, *, size: int, head: bytes, max_duration: float, path: str | None = 
         if not path:
             raise ValueError("probe() needs a file path for containers that ffmpeg decodes")
         return _probe_ffmpeg(path, container, max_duration)
-    if container == "wav":
-        _check_riff(f, size)
+    if container == "wav" and (plain := _check_riff(f, size)) is not None:
+        _check_limits(plain, max_duration)
+        if not plain.frames:
+            raise ProbeError("the WAV file holds no audio frames")
+        return plain
     f.seek(0)
     try:
         snd = sf.SoundFile(f)

@@ -13,6 +13,7 @@ of the response, also when the view raised), and the placeholder never had one.
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 from django.conf import settings
@@ -76,13 +77,18 @@ def upload_limit(name: str, content_type: str) -> int:
 
 
 class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
-    """TemporaryFileUploadHandler that stops writing a file at its limit and deletes what it wrote."""
+    """TemporaryFileUploadHandler that stops writing a file at its limit and deletes what it wrote.
+
+    It also hashes each file as it writes it (``upload.earmark_sha256``), so ingest need not read the temp
+    file again to hash it: the bytes pass through once, from the request into the temp file (issue 21).
+    """
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
         self.received = 0
         self.over = False
         self.limit = upload_limit(self.file_name, self.content_type)
+        self.digest = hashlib.sha256()
 
     def receive_data_chunk(self, raw_data, start):
         if self.over:
@@ -92,9 +98,12 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
             self.over = True
             self.file.close()  # a NamedTemporaryFile: closing deletes it now, not at the end of the request
             return None
+        self.digest.update(raw_data)
         return super().receive_data_chunk(raw_data, start)
 
     def file_complete(self, file_size):
         if self.over:
             return OversizeUpload(self.file_name, self.content_type, self.limit)
-        return super().file_complete(file_size)
+        upload = super().file_complete(file_size)
+        upload.earmark_sha256 = self.digest.hexdigest()  # of exactly the bytes written to its temp file
+        return upload

@@ -5,7 +5,7 @@ import io
 import pytest
 
 from apps.catalog.models import Recording
-from apps.catalog.services import ingest, recordings_ingest_many
+from apps.catalog.services import ingest_batch, recordings_ingest_many
 from apps.processing.models import ProcessingJob
 from tests.conftest import make_audio
 
@@ -22,7 +22,7 @@ def _stored(media):
 
 def test_batch_across_chunks_queues_one_job_per_accepted_file(project_with_roles, monkeypatch, _media_storage):
     project, users = project_with_roles
-    monkeypatch.setattr(ingest, "_BATCH", 3)
+    monkeypatch.setattr(ingest_batch, "_BATCH", 3)
     files = _files(7) + [("bad.wav", io.BytesIO(b"not audio at all"))] + _files(1)  # a duplicate of clip0
     results = recordings_ingest_many(project=project, files=files, created_by=users["manager"])
     assert [r.status for r in results] == ["accepted"] * 7 + ["rejected", "duplicate"]
@@ -34,7 +34,7 @@ def test_batch_across_chunks_queues_one_job_per_accepted_file(project_with_roles
 
 def test_a_chunk_that_fails_leaves_no_row_and_no_object(project_with_roles, monkeypatch, _media_storage):
     project, users = project_with_roles
-    monkeypatch.setattr(ingest, "_BATCH", 4)
+    monkeypatch.setattr(ingest_batch, "_BATCH", 4)
 
     def broken_queue(**_):
         raise RuntimeError("broker down")
@@ -52,7 +52,7 @@ def test_a_batch_publishes_one_fan_out_message_per_chunk(
     from apps.processing import tasks
 
     project, users = project_with_roles
-    monkeypatch.setattr(ingest, "_BATCH", 4)
+    monkeypatch.setattr(ingest_batch, "_BATCH", 4)
     sent = []
     monkeypatch.setattr(tasks.jobs_dispatch_task, "delay", lambda job_ids: sent.append(list(job_ids)))
     with django_capture_on_commit_callbacks(execute=True):

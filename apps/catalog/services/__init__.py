@@ -22,9 +22,9 @@ from .imports import (  # noqa: F401
 from .ingest import (  # noqa: F401
     IngestResult,
     recording_ingest,
-    recordings_ingest_many,
     sanitize_name,
 )
+from .ingest_batch import recordings_ingest_many  # noqa: F401
 from .projects import (  # noqa: F401
     language_get_or_create,
     project_create,

@@ -3,33 +3,39 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+import os
 import re
 import shutil
 import tempfile
 import unicodedata
-from dataclasses import asdict, dataclass, field
-from itertools import islice
+from dataclasses import dataclass, field
 from typing import IO
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from apps.catalog.audio_probe import FFMPEG_CONTAINERS, ProbeError, original_extension, probe, sniff
+from apps.catalog.audio_probe import (
+    FFMPEG_CONTAINERS,
+    AudioProbe,
+    ProbeError,
+    original_extension,
+    probe,
+    sniff,
+)
 from apps.catalog.models import Project, Recording
 from apps.catalog.services.projects import language_get_or_create, speaker_get_or_create
 from apps.core.errors import DomainError
 from apps.core.hooks import (
     RECORDING_INGEST_CHECK,
     RECORDING_INGESTED,
-    RECORDINGS_INGESTED,
     hook_call,
 )
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
-_BATCH = 100  # files per transaction in a batch upload
 
 
 @dataclass
@@ -43,9 +49,14 @@ class IngestResult:
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data.update(data.pop("extra"))
-        return data
+        # Flat and by hand: dataclasses.asdict deep-copies recursively, a visible share of a 1,000-file answer.
+        return {
+            "name": self.name,
+            "status": self.status,
+            "message": self.message,
+            "recording_id": self.recording_id,
+            **self.extra,
+        }
 
 
 # Characters that never stay in a shown name: path separators, and bidi controls that reorder what a reader sees
@@ -82,20 +93,101 @@ def is_unsafe_path(name: str) -> bool:
     return norm.startswith("/") or bool(re.match(r"^[A-Za-z]:", norm)) or ".." in norm.split("/")
 
 
-class _Spooled:
-    """The upload copied once into a spooled temp file, hashed in the same pass."""
+class FileSource:
+    """One file's bytes as ingest sees them: ``size``, the first bytes (``head``) and ``sha256``, taken in one
+    pass; ``file`` (seekable) for the probe; ``storable()`` for storage; ``path()`` for ffmpeg."""
+
+    file: IO[bytes]
+    size: int
+    sha256: str
+    head: bytes
+
+    def __init__(self):
+        self._named: IO[bytes] | None = None
+
+    def path(self) -> str:
+        """A real path holding the same bytes (ffmpeg needs one): a named temporary copy, made once."""
+        if self._named is None:
+            self._named = tempfile.NamedTemporaryFile(prefix="earmark-ingest-", dir=settings.FILE_UPLOAD_TEMP_DIR)
+            self.file.seek(0)
+            shutil.copyfileobj(self.file, self._named, _CHUNK)
+            self._named.flush()
+        return self._named.name
+
+    def storable(self):
+        """What storage saves: the bytes read here, whatever the caller does with its file meanwhile."""
+        self.file.seek(0)
+        return self.file
+
+    def close(self):
+        if self._named is not None:
+            self._named.close()
+
+
+def _too_large(size: int, max_bytes: int) -> ProbeError | None:
+    return ProbeError(f"the file is larger than the limit of {max_bytes:,} bytes") if size > max_bytes else None
+
+
+class _InMemory(FileSource):
+    """An upload Django already holds in memory (a BytesIO: uploads under FILE_UPLOAD_MAX_MEMORY_SIZE, campaign
+    clips): hashed in place, probed and stored from that same buffer, never copied."""
+
+    def __init__(self, buffer: io.BytesIO, max_bytes: int):
+        super().__init__()
+        with buffer.getbuffer() as view:
+            if error := _too_large(len(view), max_bytes):
+                raise error
+            self.size, self.sha256, self.head = len(view), hashlib.sha256(view).hexdigest(), bytes(view[:128])
+        self.file = buffer
+
+
+class _OnDisk(FileSource):
+    """An upload Django spooled to its own temp file: hashed as the upload handler wrote it, probed from it
+    (ffmpeg reads it by path; uncompressed WAV only by its header), and moved into local storage rather than
+    copied (S3 uploads it from the file)."""
+
+    def __init__(self, upload, max_bytes: int):
+        super().__init__()
+        self.upload, self.file = upload, upload.file
+        self.size = os.path.getsize(upload.temporary_file_path())
+        if error := _too_large(self.size, max_bytes):
+            raise error
+        self.file.seek(0)
+        self.head = self.file.read(128)
+        # Our upload handler hashed the bytes as it wrote them; any other handler's file is read once here.
+        self.sha256 = getattr(upload, "earmark_sha256", None) or _sha256_of(self.file)
+
+    def path(self) -> str:
+        return self.upload.temporary_file_path()
+
+    def storable(self):
+        self.file.seek(0)
+        return self.upload  # FileSystemStorage moves a file that has temporary_file_path()
+
+
+def _sha256_of(f) -> str:
+    f.seek(0)
+    digest = hashlib.sha256()
+    while chunk := f.read(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Spooled(FileSource):
+    """Any other file object (a zip member, a server file, an S3 body): copied once into a spooled temp file,
+    hashed in the same pass, so what is probed and stored is what was hashed."""
 
     def __init__(self, fileobj, max_bytes: int):
+        super().__init__()
         self.file = tempfile.SpooledTemporaryFile(max_size=16 * _CHUNK, dir=settings.FILE_UPLOAD_TEMP_DIR)
-        self._named: IO[bytes] | None = None
         digest = hashlib.sha256()
         size = 0
         head = b""
         while chunk := fileobj.read(_CHUNK):
             size += len(chunk)
-            if size > max_bytes:
+            if error := _too_large(size, max_bytes):
                 self.file.close()
-                raise ProbeError(f"the file is larger than the limit of {max_bytes:,} bytes")
+                raise error
             if len(head) < 128:
                 head += chunk[: 128 - len(head)]
             digest.update(chunk)
@@ -103,19 +195,19 @@ class _Spooled:
         self.size, self.sha256, self.head = size, digest.hexdigest(), head
         self.file.seek(0)
 
-    def path(self) -> str:
-        """A real path holding the same bytes (ffmpeg needs one): a named temporary copy, made once."""
-        if self._named is None:
-            self._named = tempfile.NamedTemporaryFile(prefix="earmark-ingest-")
-            self.file.seek(0)
-            shutil.copyfileobj(self.file, self._named, _CHUNK)
-            self._named.flush()
-        return self._named.name
-
     def close(self):
         self.file.close()
-        if self._named is not None:
-            self._named.close()
+        super().close()
+
+
+def _source(fileobj, max_bytes: int) -> FileSource:
+    """Read ``fileobj`` once, the cheapest way its kind allows (see the three classes above)."""
+    inner = getattr(fileobj, "file", fileobj)
+    if isinstance(inner, io.BytesIO):
+        return _InMemory(inner, max_bytes)
+    if hasattr(fileobj, "temporary_file_path"):
+        return _OnDisk(fileobj, max_bytes)
+    return _Spooled(fileobj, max_bytes)
 
 
 def original_key(sha256: str, container: str, codec: str = "") -> str:
@@ -123,23 +215,27 @@ def original_key(sha256: str, container: str, codec: str = "") -> str:
     return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}.{original_extension(container, codec)}"
 
 
-def _store_once(key: str, spooled: _Spooled) -> bool:
+def store_once(key: str, source: FileSource) -> bool:
     """Write the object unless it is there already; True when this call wrote it."""
     if default_storage.exists(key):
         return False
-    spooled.file.seek(0)
-    saved = default_storage.save(key, spooled.file)
+    saved = default_storage.save(key, source.storable())
     if saved != key:  # a concurrent writer won the race with the same bytes
         default_storage.delete(saved)
         return False
     return True
 
 
-def _duplicate(project: Project, name: str, sha256: str) -> IngestResult | None:
+def duplicate_of(name: str, existing: int) -> IngestResult:
+    return IngestResult(name, "duplicate", f"duplicate of recording {existing}", existing, {"duplicate_of": existing})
+
+
+def duplicate_result(project: Project, name: str, sha256: str) -> IngestResult:
+    """The file's bytes are a recording of the project already (the unique constraint said so), or a failure."""
     existing = Recording.objects.filter(project=project, sha256=sha256).values_list("id", flat=True).first()
     if existing is None:
-        return None
-    return IngestResult(name, "duplicate", f"duplicate of recording {existing}", existing, {"duplicate_of": existing})
+        return IngestResult(name, "rejected", f"{name}: could not be saved")
+    return duplicate_of(name, existing)
 
 
 def recording_ingest(
@@ -159,21 +255,19 @@ def recording_ingest(
     Side effects on acceptance: one storage object (unless the same bytes are
     stored already), one Recording row, one processing job after commit.
     A rejection leaves neither row nor object behind. ``queue=False`` leaves the
-    processing job to the caller (a batch queues its files at once); ``written``
-    collects the keys of objects this call stored, so a batch can remove them if
-    its transaction rolls back.
+    processing job to the caller; ``written`` collects the keys of objects this
+    call stored, so a caller's outer transaction can remove them if it rolls back.
     """
     clean = sanitize_name(name)
-    if refused := getattr(fileobj, "refused", None):  # the upload handler stopped it at the limit
-        return IngestResult(clean, "rejected", f"{clean}: {refused}")
+    opened = file_read_and_probe(fileobj, clean)
+    if isinstance(opened, IngestResult):
+        return opened
+    source, info = opened
     try:
-        spooled = _Spooled(fileobj, settings.EARMARK_MAX_FILE_BYTES)
-    except ProbeError as exc:
-        return IngestResult(clean, "rejected", f"{clean}: {exc}")
-    try:
-        return _ingest_spooled(
+        return _ingest_probed(
             project,
-            spooled,
+            source,
+            info,
             clean,
             created_by,
             speaker_code,
@@ -183,83 +277,129 @@ def recording_ingest(
             written=written,
         )
     finally:
-        spooled.close()
+        source.close()
 
 
-def _ingest_spooled(
-    project, spooled, clean, created_by, speaker_code, language_tag, metadata, *, queue, written
-) -> IngestResult:
+def file_read_and_probe(fileobj, clean: str) -> tuple[FileSource, AudioProbe] | IngestResult:
+    """The file read once (size, sha256) and probed, or its rejection; the caller closes the source."""
+    if refused := getattr(fileobj, "refused", None):  # the upload handler stopped it at the limit
+        return IngestResult(clean, "rejected", f"{clean}: {refused}")
     try:
-        info = probe(
-            spooled.file,
-            size=spooled.size,
-            head=spooled.head,
-            max_duration=settings.EARMARK_MAX_DURATION_SECONDS,
-            path=spooled.path() if sniff(spooled.head) in FFMPEG_CONTAINERS else None,
-        )
+        source = _source(fileobj, settings.EARMARK_MAX_FILE_BYTES)
     except ProbeError as exc:
         return IngestResult(clean, "rejected", f"{clean}: {exc}")
-    # No duplicate pre-check: the unique (project, sha256) constraint answers it in the same insert, so an
-    # accepted file costs one query less; a duplicate's bytes are already stored, so nothing is written twice.
-    key = original_key(spooled.sha256, info.container, info.codec)
-    wrote = False
     try:
-        with transaction.atomic():  # the speaker row, the object and the recording land together or not at all
-            speaker = speaker_get_or_create(project=project, code=speaker_code) if speaker_code else None
-            language = language_get_or_create(tag=language_tag) if language_tag else None
-            _check_project_rules(project, speaker, language)
-            # consent decides, not the catalogue: it raises (reject) or says why the file is held (quarantine)
-            held = next(
-                (reason for reason in hook_call(RECORDING_INGEST_CHECK, project=project, speaker=speaker) if reason),
-                None,
-            )
-            wrote = _store_once(key, spooled)
-            recording = Recording.objects.create(
-                project=project,
-                speaker=speaker,
-                language=language,
-                original_key=key,
-                original_name=clean,
-                sha256=spooled.sha256,
-                container=info.container,
-                codec=info.codec,
-                sample_rate=info.sample_rate,
-                input_sample_rate=info.input_sample_rate,
-                channels=info.channels,
-                frames=info.frames,
-                duration=info.duration,
-                bytes=spooled.size,
-                metadata=metadata,
-                created_by=created_by,
-            )
-            if queue and not held:  # a held recording's processing is queued the moment consent releases it
-                hook_call(RECORDING_INGESTED, recording=recording)
-    except DomainError as exc:
-        _discard(key, wrote)
-        return IngestResult(clean, "rejected", f"{clean}: {exc.message}")
-    except IntegrityError:
-        _discard(key, wrote)
-        return _duplicate(project, clean, spooled.sha256) or IngestResult(
-            clean, "rejected", f"{clean}: could not be saved"
+        info = probe(
+            source.file,
+            size=source.size,
+            head=source.head,
+            max_duration=settings.EARMARK_MAX_DURATION_SECONDS,
+            path=source.path() if sniff(source.head) in FFMPEG_CONTAINERS else None,
         )
-    except Exception:
-        _discard(key, wrote)
+    except ProbeError as exc:
+        source.close()
+        return IngestResult(clean, "rejected", f"{clean}: {exc}")
+    except BaseException:
+        source.close()
         raise
-    if wrote and written is not None:
-        written.append(key)
-    facts = {"duration": round(info.duration, 3), "sample_rate": info.sample_rate, "channels": info.channels}
+    return source, info
+
+
+def recording_admit(*, project: Project, speaker_code: str | None, language_tag: str | None):
+    """(speaker, language, held): the rows a file names (made on first use), checked against the project's rules
+    and consent; ``held`` is why consent quarantines it, or None. Raises DomainError when it is refused.
+    Writes Speaker and Language rows; call it inside a transaction that a refusal rolls back."""
+    speaker = speaker_get_or_create(project=project, code=speaker_code) if speaker_code else None
+    language = language_get_or_create(tag=language_tag) if language_tag else None
+    _check_project_rules(project, speaker, language)
+    # consent decides, not the catalogue: it raises (reject) or says why the file is held (quarantine)
+    held = next(
+        (reason for reason in hook_call(RECORDING_INGEST_CHECK, project=project, speaker=speaker) if reason),
+        None,
+    )
+    return speaker, language, held
+
+
+def recording_build(
+    *, project, source: FileSource, info: AudioProbe, clean: str, speaker, language, metadata, created_by
+) -> Recording:
+    """The Recording row for a stored file, not saved yet."""
+    return Recording(
+        project=project,
+        speaker=speaker,
+        language=language,
+        original_key=original_key(source.sha256, info.container, info.codec),
+        original_name=clean,
+        sha256=source.sha256,
+        container=info.container,
+        codec=info.codec,
+        sample_rate=info.sample_rate,
+        input_sample_rate=info.input_sample_rate,
+        channels=info.channels,
+        frames=info.frames,
+        duration=info.duration,
+        bytes=source.size,
+        metadata=metadata,
+        created_by=created_by,
+    )
+
+
+def ingest_outcome(clean: str, recording: Recording, held: str | None) -> IngestResult:
+    """What ingest reports for a file whose row was written: accepted, or quarantined and why."""
+    rec = recording
+    facts = {"duration": round(rec.duration, 3), "sample_rate": rec.sample_rate, "channels": rec.channels}
     if held:
         return IngestResult(
             clean,
             "quarantined",
             f"{clean}: held in quarantine: {held}; it is stored but used nowhere until that consent is recorded",
-            recording.id,
-            {**facts, "reason": held, "speaker": speaker.code if speaker else ""},
+            rec.id,
+            {**facts, "reason": held, "speaker": rec.speaker.code if rec.speaker else ""},
         )
-    return IngestResult(clean, "accepted", "", recording.id, facts)
+    return IngestResult(clean, "accepted", "", rec.id, facts)
 
 
-def _discard(key: str, wrote: bool) -> None:
+def _ingest_probed(
+    project, source, info, clean, created_by, speaker_code, language_tag, metadata, *, queue, written
+) -> IngestResult:
+    # No duplicate pre-check: the unique (project, sha256) constraint answers it in the same insert, so an
+    # accepted file costs one query less; a duplicate's bytes are already stored, so nothing is written twice.
+    key = original_key(source.sha256, info.container, info.codec)
+    wrote = False
+    try:
+        with transaction.atomic():  # the speaker row, the object and the recording land together or not at all
+            speaker, language, held = recording_admit(
+                project=project, speaker_code=speaker_code, language_tag=language_tag
+            )
+            wrote = store_once(key, source)
+            recording = recording_build(
+                project=project,
+                source=source,
+                info=info,
+                clean=clean,
+                speaker=speaker,
+                language=language,
+                metadata=metadata,
+                created_by=created_by,
+            )
+            recording.save(force_insert=True)
+            if queue and not held:  # a held recording's processing is queued the moment consent releases it
+                hook_call(RECORDING_INGESTED, recording=recording)
+    except DomainError as exc:
+        discard(key, wrote)
+        return IngestResult(clean, "rejected", f"{clean}: {exc.message}")
+    except IntegrityError:
+        discard(key, wrote)
+        return duplicate_result(project, clean, source.sha256)
+    except Exception:
+        discard(key, wrote)
+        raise
+    if wrote and written is not None:
+        written.append(key)
+    return ingest_outcome(clean, recording, held)
+
+
+def discard(key: str, wrote: bool) -> None:
     """Remove an object this call wrote unless a recording (perhaps a concurrent one) points at it."""
     if wrote and not Recording.objects.filter(original_key=key).exists():
         default_storage.delete(key)
@@ -278,62 +418,21 @@ def recording_ingest_with_sidecar(
     *, project: Project, name: str, fileobj, created_by=None, sidecar: dict | None = None, **options
 ) -> IngestResult:
     """recording_ingest with speaker, language and metadata looked up in a sidecar by path or base name."""
-    sidecar = sidecar or {}
-    meta = dict(sidecar.get(name) or sidecar.get(name.replace("\\", "/").rsplit("/", 1)[-1]) or {})
+    speaker_code, language_tag, metadata = sidecar_lookup(sidecar, name)
     return recording_ingest(
         project=project,
         fileobj=fileobj,
         name=name,
         created_by=created_by,
-        speaker_code=meta.pop("speaker", None) or None,
-        language_tag=meta.pop("language", None) or None,
-        metadata=meta,
+        speaker_code=speaker_code,
+        language_tag=language_tag,
+        metadata=metadata,
         **options,
     )
 
 
-def recordings_ingest_many(
-    *, project: Project, files, created_by=None, sidecar: dict | None = None, progress=None
-) -> list[IngestResult]:
-    """Ingest many (name, fileobj) pairs; a bad file never stops the batch.
-
-    Files go in chunks of _BATCH: one transaction and one processing-queue insert per chunk (each
-    file still in its own savepoint), so a thousand files cost a few dozen commits, not thousands.
-    """
-    results: list[IngestResult] = []
-    files = iter(files)
-    while chunk := _ingest_chunk(project, islice(files, _BATCH), created_by, sidecar):
-        results.extend(chunk)
-        if progress:
-            for result in chunk:
-                progress(result)
-    return results
-
-
-def _ingest_chunk(project, files, created_by, sidecar) -> list[IngestResult]:
-    results: list[IngestResult] = []
-    written: list[str] = []
-    try:
-        with transaction.atomic():
-            for name, fileobj in files:
-                results.append(
-                    recording_ingest_with_sidecar(
-                        project=project,
-                        name=name,
-                        fileobj=fileobj,
-                        created_by=created_by,
-                        sidecar=sidecar,
-                        queue=False,
-                        written=written,
-                    )
-                )
-            hook_call(
-                RECORDINGS_INGESTED,
-                project=project,
-                recording_ids=[r.recording_id for r in results if r.status == "accepted"],
-            )
-    except BaseException:
-        for key in written:  # the chunk's rows are gone, so are its objects
-            _discard(key, True)
-        raise
-    return results
+def sidecar_lookup(sidecar: dict | None, name: str) -> tuple[str | None, str | None, dict]:
+    """(speaker code, language tag, other metadata) a sidecar gives the file ``name`` (by path, else base name)."""
+    sidecar = sidecar or {}
+    meta = dict(sidecar.get(name) or sidecar.get(name.replace("\\", "/").rsplit("/", 1)[-1]) or {})
+    return meta.pop("speaker", None) or None, meta.pop("language", None) or None, meta
