@@ -18,9 +18,9 @@ Each batch is chosen in three steps:
    on near-duplicates of one confusion.
 
 The chosen batch then counts as labelled (with its predicted labels) for the coverage of the next batch,
-so later batches turn to other labels, speakers and languages. Measured on the benchmark's keyword set
-(README, Performance): plain top-uncertainty batches needed 23 % fewer labels than random order, the
-cluster spread 35–42 % fewer.
+so later batches turn to other labels, speakers and languages. On the benchmark's keyword set (README,
+Performance: 1,400 clips, retrained after every batch of 10) this order needed 46 % fewer labels than
+random order at the default coverage weight 0.5, and 63 % fewer at weight 0.
 """
 
 from __future__ import annotations
