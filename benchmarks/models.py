@@ -9,12 +9,14 @@ queue's service), whose speaker-disjoint split keeps every voice in one split on
 Prints per noise level: held-out accuracy and macro-F1 beside chance (the commonest word's share), for
 scikit-learn and for the CNN with and without augmentation, and training time on this machine. Then
 simulates active learning on the 10 dB set: labels needed to reach 90 % of the full-pool accuracy when
-the next labels are the most uncertain (smallest margin, spread over clusters) vs random ones (mean of
-3 seeds; same seed set, pool, model and stopping rule for both).
+the next labels are the first batch of the product's queue order (``active_learning_order``: uncertainty
+and coverage, spread over clusters, with a project's settings) vs random ones (mean of 3 seeds; same seed
+set, pool, model and stopping rule for both).
 
     .venv/bin/python benchmarks/models.py            # the full run (~15 min on 2 idle cores)
     .venv/bin/python benchmarks/models.py --snr 10   # one noise level (and active learning)
     .venv/bin/python benchmarks/models.py --quick    # 4 voices, 2 speeds, 2 pitches: a smoke run
+    .venv/bin/python benchmarks/models.py --no-cnn --snr 10 --coverage-weight 0.5 0   # active learning
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -160,34 +163,29 @@ def train(project, manager, backend: str, **recipe):
     return model, seconds, cpu
 
 
-def uncertain_and_spread(model, X_rest: np.ndarray, proba: np.ndarray, n: int, seed: int, candidates: int = 5):
-    """The next ``n`` labels: the ``candidates * n`` smallest margins, spread over ``n`` k-means clusters of
-    them (the most uncertain of each cluster), so one batch does not spend its labels on near-duplicates."""
-    from sklearn.cluster import KMeans
-
-    from apps.learning.backends import uncertainty
-
-    margin, _ = uncertainty(proba)
-    short = np.argsort(margin, kind="stable")[: candidates * n]
-    if len(short) <= n:
-        return short
-    Z = model.pipeline[0].transform(X_rest[short])  # the model's own standardised features
-    clusters = KMeans(n_clusters=n, n_init=1, random_state=seed).fit_predict(Z)
-    return np.array([short[clusters == c][0] for c in range(n) if (clusters == c).any()])
-
-
-def active_learning(project, seeds=(0, 1, 2), per_label=1, step=10):
-    """Labels needed to reach 90 % of full-pool accuracy: uncertainty order vs random order (sklearn).
+def active_learning(project, seeds=(0, 1, 2), per_label=1, step=None, weights=None, measure=None):
+    """Labels needed to reach 90 % of full-pool accuracy: the queue's uncertainty order vs random order (sklearn).
 
     Both orders start from the same seed set (``per_label`` random clips of every word, drawn per seed),
     add ``step`` labels per round and retrain after each round, on the same pool, test split and model, and
-    stop at the first round whose held-out accuracy reaches the goal. Uncertainty order takes the smallest
-    margins, spread over clusters (``uncertain_and_spread``); random order takes random clips.
+    stop at the first round whose held-out accuracy reaches the goal. Uncertainty order labels the first
+    batch of ``active_learning_order``, the function whose order the product's queue serves
+    (``model_score_pool``), with the project's settings (margin or entropy, coverage weight; a new project's
+    defaults unless given) and the queue's batch size; an item is a clip, its speaker the voice, and the
+    labelled counts are the labelled clips', as a model's training examples are in the product. Random
+    order takes random clips. ``weights``: the coverage weights to simulate (each against the same random runs).
     """
     from apps.core.splits import assign_splits
-    from apps.learning.backends.sklearn import SklearnModel, summary
+    from apps.learning.active import active_learning_order
+    from apps.learning.backends.sklearn import SklearnModel
+    from apps.learning.services import learning_settings_get
     from apps.learning.services.data import examples_load, labelled_spans
+    from apps.learning.services.queue import QUEUE_BATCH
 
+    cfg = learning_settings_get(project.id)
+    measure = measure or cfg.uncertainty
+    weights = list(weights) if weights else [cfg.coverage_weight]
+    step = step or QUEUE_BATCH
     spans = labelled_spans(project_id=project.id, task="region")
     examples, _ = examples_load(project_id=project.id, spans=spans, with_audio=False)
     items = [{"key": s.key, "speaker": str(s.speaker_id), "labels": (str(s.label_id),)} for s in spans]
@@ -196,7 +194,6 @@ def active_learning(project, seeds=(0, 1, 2), per_label=1, step=10):
     y = np.array([index[s.label_id] for s in spans])
     pool = [i for i, s in enumerate(spans) if split[s.key] == "train"]
     test = [i for i, s in enumerate(spans) if split[s.key] == "test"]
-    X = {i: summary(examples[i].mel) for i in pool}
     k = len(index)
 
     def fit(ids):
@@ -216,9 +213,12 @@ def active_learning(project, seeds=(0, 1, 2), per_label=1, step=10):
     def accuracy(m):
         return float((m.predict_proba([examples[i] for i in test]).argmax(1) == y[test]).mean())
 
+    def counts(ids, of):
+        return Counter(of(i) for i in ids)
+
     full = accuracy(fit(pool))
     goal = 0.9 * full
-    needed = {"uncertainty": [], "random": []}
+    needed: dict = {"random": [], **{w: [] for w in weights}}
     for seed in seeds:
         for strategy in needed:
             rng = np.random.default_rng(seed)
@@ -232,12 +232,29 @@ def active_learning(project, seeds=(0, 1, 2), per_label=1, step=10):
                 if strategy == "random":
                     pick = rng.choice(rest, size=n, replace=False)
                 else:
-                    X_rest = np.stack([X[i] for i in rest])
-                    proba = model._proba(X_rest)
-                    pick = rest[uncertain_and_spread(model, X_rest, proba, n, seed)]
+                    shown = [examples[i] for i in rest]
+                    ranked = active_learning_order(
+                        model.predict_proba(shown),
+                        model.embed(shown),
+                        groups={
+                            "speaker": [spans[i].speaker_id for i in rest],
+                            "language": [spans[i].language for i in rest],
+                        },
+                        labelled={
+                            "label": counts(labelled, lambda i: int(y[i])),
+                            "speaker": counts(labelled, lambda i: spans[i].speaker_id),
+                            "language": counts(labelled, lambda i: spans[i].language),
+                        },
+                        measure=measure,
+                        coverage_weight=strategy,
+                        batch_size=n,
+                        seed=seed,
+                        max_batches=1,  # the queue's first batch; the product orders 50 batches, this one first
+                    )
+                    pick = rest[ranked.order[:n]]
                 labelled += [int(i) for i in pick]
             needed[strategy].append(len(labelled))
-    return full, len(pool), needed
+    return full, len(pool), needed, measure
 
 
 def main():
@@ -254,6 +271,12 @@ def main():
         default=1,
         help="CNN runs per recipe, seeds 0..N-1 (each seed also draws its own speaker-disjoint split); the mean "
         "accuracy of each recipe is printed after them, paired by seed",
+    )
+    parser.add_argument(
+        "--coverage-weight",
+        type=float,
+        nargs="+",
+        help="coverage weights the active-learning simulation tries (default: a new project's setting)",
     )
     parser.add_argument(
         "--variants",
@@ -332,13 +355,21 @@ def main():
     if 10 not in projects:
         print(f"total {time.perf_counter() - started:.0f} s (no 10 dB set: no active-learning simulation)")
         return
-    full, pool, needed = active_learning(projects[10])
-    unc, rnd = np.mean(needed["uncertainty"]), np.mean(needed["random"])
+    cpu = time.process_time()
+    full, pool, needed, measure = active_learning(projects[10], weights=args.coverage_weight)
+    cpu = time.process_time() - cpu
+    needed_random = needed.pop("random")
+    rnd = np.mean(needed_random)
     print(f"active learning (10 dB, sklearn, pool {pool} clips, full-pool accuracy {full:.3f}, goal {0.9 * full:.3f}):")
     print("  both from one clip per word, 10 labels per round, retrained each round")
-    print(f"  labels needed, uncertain and spread: {unc:.0f} (seeds: {needed['uncertainty']})")
-    print(f"  labels needed, random order:         {rnd:.0f} (seeds: {needed['random']})")
-    print(f"  uncertainty needs {100 * (1 - unc / rnd):.0f} % fewer labels")
+    print(f"  labels needed, random order: {rnd:.0f} (seeds: {needed_random})")
+    for weight, runs in needed.items():
+        unc = np.mean(runs)
+        print(
+            f"  labels needed, the queue's order ({measure}, coverage weight {weight:g}): {unc:.0f} (seeds: {runs}): "
+            f"{100 * (1 - unc / rnd):.0f} % fewer than random"
+        )
+    print(f"  simulation: {cpu:.0f} s CPU")
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores, shared)")
     print(f"total {time.perf_counter() - started:.0f} s; threads: torch {os.environ.get('OMP_NUM_THREADS', 'default')}")
 

@@ -111,14 +111,16 @@ class LearningSettings(models.Model):
 
 
 class RecordingScore(models.Model):
-    """A ready model's view of one not-yet-labelled recording: how unsure it is, and the queue priority."""
+    """A ready model's view of one not-yet-labelled recording: how unsure it is, and its place in the queue."""
 
     model = models.ForeignKey(ProjectModel, on_delete=models.CASCADE, related_name="scores")
     recording = models.ForeignKey("catalog.Recording", on_delete=models.CASCADE, related_name="+")
     predicted_label_id = models.PositiveBigIntegerField(null=True, blank=True)
     margin = models.FloatField()
     entropy = models.FloatField()
-    priority = models.FloatField(help_text="Uncertainty plus coverage of under-represented groups; higher first.")
+    priority = models.FloatField(
+        help_text="Place in the active-learning order (apps/learning/active.py), counted down: higher first."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["model", "recording"], name="learning_score_unique")]

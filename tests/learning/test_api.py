@@ -91,6 +91,39 @@ def test_uncertainty_order_uses_the_latest_ready_model(learning_world, api, djan
     assert got.status_code == 200 and got.json()["recording"]["id"] == target.id
 
 
+def test_queue_priorities_are_the_active_learning_order_with_the_projects_settings(
+    learning_world, django_capture_on_commit_callbacks
+):
+    from apps.learning.models import TrainingExample
+    from apps.learning.services import learning_settings_set, model_load, model_score_pool
+
+    w = learning_world
+    project = w["project"]
+    learning_settings_set(project_id=project.id, queue_order="uncertainty", coverage_weight=1.0)
+    model = train(project, w["users"]["manager"], django_capture_on_commit_callbacks)
+    heard_speakers = set(
+        TrainingExample.objects.filter(model=model, split="train").values_list("speaker_id", flat=True)
+    )
+
+    def queue(field):
+        rows = RecordingScore.objects.filter(model=model).select_related("recording").order_by("-priority")
+        return [getattr(r, field) if field != "heard" else r.recording.speaker_id in heard_speakers for r in rows]
+
+    # One place each: the queue serves the order as it was chosen.
+    assert sorted(queue("priority")) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    # Coverage alone: recordings of speakers (and languages) the model never trained on come first.
+    heard = queue("heard")
+    assert heard == sorted(heard) and heard[0] is False and heard[-1] is True
+    engine = model_load(model)
+    # Uncertainty alone: the smallest margin first, or with entropy chosen, the highest entropy first.
+    learning_settings_set(project_id=project.id, coverage_weight=0.0)
+    model_score_pool(model=model, engine=engine)
+    assert queue("margin") == sorted(queue("margin"))
+    learning_settings_set(project_id=project.id, uncertainty="entropy")
+    model_score_pool(model=model, engine=engine)
+    assert queue("entropy") == sorted(queue("entropy"), reverse=True)
+
+
 def test_accepted_suggestion_keeps_its_provenance_in_history(learning_world, api, django_capture_on_commit_callbacks):
     w = learning_world
     model = train(w["project"], w["users"]["manager"], django_capture_on_commit_callbacks)

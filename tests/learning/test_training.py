@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.storage import default_storage
 
-from apps.learning.models import ModelState, TrainingExample
+from apps.learning.models import ModelState, RecordingScore, TrainingExample
 from tests.learning.conftest import train
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,9 @@ def test_cnn_backend_trains_with_augmentation(learning_world, django_capture_on_
     assert model.state == ModelState.READY, model.error
     assert [p["step"] for p in model.metrics["curve"]] == [1, 2, 3]
     assert all("train_loss" in p for p in model.metrics["curve"])
+    # Its queue order clusters the network's own features (embed): every waiting recording has a place.
+    places = sorted(RecordingScore.objects.filter(model=model).values_list("priority", flat=True))
+    assert places == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
 
 
 def test_a_killed_run_is_resent_then_given_up(learning_world, django_capture_on_commit_callbacks):

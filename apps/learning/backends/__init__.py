@@ -5,7 +5,8 @@ stored ``mel`` feature converted to decibels) and, for training with waveform au
 audio with half an FFT of context either side, so ``audio_mel_db(example.audio, params)`` gives back the
 stored frames exactly (no zero padding at the cut). Both export the same predict interface
 (``predict_proba``) and serialise to bytes (``dumps`` / ``backend_loads``), so a worker loads any model
-from storage the same way.
+from storage the same way, and give the features their classifier reads (``embed``), which the
+active-learning order (apps/learning/active.py) clusters.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class Model(Protocol):
     ) -> FitResult: ...
 
     def predict_proba(self, examples: Sequence[Example]) -> np.ndarray: ...
+
+    def embed(self, examples: Sequence[Example]) -> np.ndarray:
+        """The model's own features of each example (what its classifier reads): active learning's clusters."""
+        ...
 
     def payload(self) -> tuple[dict, bytes]: ...
 

@@ -56,11 +56,15 @@ class Net(nn.Module):
         )
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(8 * width, n_classes))
 
-    def forward(self, x):
+    def embed(self, x):
+        """What the head reads: the last convolution's maps averaged over frequency, then averaged and maxed over
+        time."""
         h = self.features(self.pool_in(x.unsqueeze(1)))
         h = h.mean(dim=2)  # over frequency
-        h = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)  # average and max over time
-        return self.head(h)
+        return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)  # average and max over time
+
+    def forward(self, x):
+        return self.head(self.embed(x))
 
 
 class CnnModel:
@@ -173,19 +177,29 @@ class CnnModel:
         return FitResult(curve=curve)
 
     @torch.no_grad()
-    def predict_proba(self, examples: Sequence[Example]) -> np.ndarray:
-        n_classes = self.meta["n_classes"]
-        if not len(examples):
-            return np.zeros((0, n_classes))
+    def _per_example(self, examples: Sequence[Example], head: bool) -> np.ndarray:
+        """Softmax outputs (``head``) or embeddings of every patch window, averaged per example."""
         self.net.eval()
         x, owner = self._patches(examples)
-        probs = []
+        rows = []
         for b in range(0, len(x), 256):
-            probs.append(torch.softmax(self.net(torch.from_numpy(x[b : b + 256])), dim=1).numpy())
-        windows = np.concatenate(probs)
-        out = np.zeros((len(examples), n_classes))
+            batch = torch.from_numpy(x[b : b + 256])
+            rows.append((torch.softmax(self.net(batch), dim=1) if head else self.net.embed(batch)).numpy())
+        windows = np.concatenate(rows)
+        out = np.zeros((len(examples), windows.shape[1]))
         np.add.at(out, np.asarray(owner), windows)
         return out / np.bincount(owner, minlength=len(examples))[:, None]
+
+    def predict_proba(self, examples: Sequence[Example]) -> np.ndarray:
+        if not len(examples):
+            return np.zeros((0, self.meta["n_classes"]))
+        return self._per_example(examples, head=True)
+
+    def embed(self, examples: Sequence[Example]) -> np.ndarray:
+        """What the network's head reads (pooled activations of its last convolution), averaged per example."""
+        if not len(examples):
+            return np.zeros((0, 0))
+        return self._per_example(examples, head=False)
 
     def payload(self) -> tuple[dict, bytes]:
         buf = io.BytesIO()

@@ -87,6 +87,12 @@ class SklearnModel:
             return np.zeros((0, self.n_classes))
         return self._proba(np.stack([summary(e.mel) for e in examples]))
 
+    def embed(self, examples: Sequence[Example]) -> np.ndarray:
+        """The statistics the classifier reads, standardised by the scaler fitted on its training set."""
+        if not len(examples):
+            return np.zeros((0, 0))
+        return self.pipeline[0].transform(np.stack([summary(e.mel) for e in examples]))
+
     def payload(self) -> tuple[dict, bytes]:
         buf = io.BytesIO()
         pickle.dump(self.pipeline, buf, protocol=pickle.HIGHEST_PROTOCOL)

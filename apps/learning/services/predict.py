@@ -56,17 +56,25 @@ def _merge(regions: list[dict]) -> list[dict]:
     return out
 
 
+def recording_examples(
+    *, model: ProjectModel, recording, inputs: RecordingInputs
+) -> tuple[list[tuple[float, float]], list[Example], bool]:
+    """(spans, examples, windowed): what the model reads of one recording the caller read through the consent
+    selector: the whole clip, or its voice-activity regions (else fixed windows)."""
+    if model.task == Task.CLIP:
+        return [(0.0, float(recording.duration))], [inputs.example(recording, None, None)], False
+    _, _, seconds = inputs.rate(recording)
+    spans, windowed = _segments(recording, seconds)
+    return spans, [inputs.example(recording, a, b) for a, b in spans], windowed
+
+
 def predictions_for(
     *, model: ProjectModel, recording, engine=None, inputs: RecordingInputs | None = None
 ) -> tuple[list[tuple[float, float]], np.ndarray, bool]:
     """(spans, probabilities, windowed) of one recording the caller read through the consent selector."""
     engine = engine or model_load(model)
     inputs = inputs or RecordingInputs(project_id=model.project_id)
-    if model.task == Task.CLIP:
-        return [(0.0, float(recording.duration))], engine.predict_proba([inputs.example(recording, None, None)]), False
-    _, _, seconds = inputs.rate(recording)
-    spans, windowed = _segments(recording, seconds)
-    examples: list[Example] = [inputs.example(recording, a, b) for a, b in spans]
+    spans, examples, windowed = recording_examples(model=model, recording=recording, inputs=inputs)
     return spans, engine.predict_proba(examples), windowed
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import numpy as np
@@ -13,7 +12,7 @@ from apps.annotation.models import Assignment, AssignmentStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
 from apps.core.errors import DomainError
-from apps.learning.backends import uncertainty
+from apps.learning.active import active_learning_order
 from apps.learning.models import (
     LearningSettings,
     ProjectModel,
@@ -23,9 +22,11 @@ from apps.learning.models import (
     Uncertainty,
 )
 from apps.learning.services.data import RecordingInputs
-from apps.learning.services.predict import model_latest_ready, predictions_for
+from apps.learning.services.predict import model_latest_ready, recording_examples
 
 MAX_POOL = 5000  # recordings scored after each training run
+QUEUE_BATCH = 10  # recordings per active-learning batch (the benchmark's step)
+QUEUE_BATCHES = 50  # batches chosen one by one (500 recordings); the rest follow in score order
 
 
 def learning_settings_get(project_id: int) -> LearningSettings:
@@ -58,17 +59,14 @@ def learning_settings_set(
     return row
 
 
-def _rarity(value, counts: Counter) -> float:
-    """1 for a group nobody labelled yet, towards 0 for the best-covered group."""
-    top = max(counts.values(), default=0)
-    return 1.0 if top == 0 else 1.0 - counts.get(value, 0) / top
-
-
 def model_score_pool(*, model: ProjectModel, engine) -> int:
-    """Score the recordings still waiting for labels: uncertainty (margin, entropy) and the queue priority.
+    """Score the recordings still waiting for labels and write the queue's order as their priorities.
 
-    Priority = (1 - w) · uncertainty + w · coverage, where coverage averages how rare the predicted label,
-    the speaker and the language are among the model's training examples (w: the project's coverage weight).
+    The order is ``active_learning_order`` (apps/learning/active.py, the same function the benchmark
+    simulates): batches of ``QUEUE_BATCH`` recordings, each the most uncertain (the project's margin or
+    entropy, averaged over a recording's windows) balanced with coverage of labels, speakers and languages
+    the model's training examples lack (the project's coverage weight), spread over clusters of the model's
+    own features. Priority falls by one per place, so the queue serves the first batch, then the next.
     Only recordings usable for annotation are read. Replaces the model's RecordingScore rows; returns how many.
     """
     cfg = learning_settings_get(model.project_id)
@@ -77,45 +75,57 @@ def model_score_pool(*, model: ProjectModel, engine) -> int:
         recordings_usable(None, Purpose.ANNOTATE)
         .filter(project_id=model.project_id)
         .exclude(pk__in=done)
-        .select_related("language")
         .order_by("id")[:MAX_POOL]
     )
-    seen = TrainingExample.objects.filter(model=model, split="train")
-    by_label = Counter(seen.values_list("label_id", flat=True))
-    by_speaker = Counter(seen.values_list("speaker_id", flat=True))
-    by_language = Counter(seen.values_list("recording__language_id", flat=True))
     order = [int(i) for i, _ in model.classes]
-    k = max(2, len(order))
+    index = {label_id: i for i, label_id in enumerate(order)}
+    seen = TrainingExample.objects.filter(model=model, split="train")
+    labelled: dict[str, Counter] = {
+        "label": Counter(index[i] for i in seen.values_list("label_id", flat=True) if i in index),
+        "speaker": Counter(seen.values_list("speaker_id", flat=True)),
+        "language": Counter(seen.values_list("recording__language_id", flat=True)),
+    }
     inputs = RecordingInputs(project_id=model.project_id)
-    rows = []
+    scored, proba, features = [], [], []
     for recording in pool:
         try:
-            _, proba, _ = predictions_for(model=model, recording=recording, engine=engine, inputs=inputs)
+            _, examples, _ = recording_examples(model=model, recording=recording, inputs=inputs)
         except LookupError:  # not processed yet: it keeps its place at the end
             continue
-        if not len(proba):
+        if not examples:
             continue
-        margins, entropies = uncertainty(proba)
-        mean_p = proba.mean(axis=0)
-        predicted = order[int(np.argmax(mean_p))]
-        margin, entropy = float(margins.mean()), float(entropies.mean())
-        unsure = 1.0 - margin if cfg.uncertainty == Uncertainty.MARGIN else entropy / math.log(k)
-        coverage = (
-            _rarity(predicted, by_label)
-            + _rarity(recording.speaker_id, by_speaker)
-            + _rarity(recording.language_id, by_language)
-        ) / 3
-        w = cfg.coverage_weight
-        rows.append(
+        scored.append(recording)
+        proba.append(engine.predict_proba(examples))
+        features.append(engine.embed(examples).mean(axis=0))  # one row per recording: bounded memory
+    rows = []
+    if scored:
+        ranked = active_learning_order(
+            proba,
+            np.stack(features),
+            groups={
+                "speaker": [r.speaker_id for r in scored],
+                "language": [r.language_id for r in scored],
+            },
+            labelled=labelled,
+            measure=cfg.uncertainty,
+            coverage_weight=cfg.coverage_weight,
+            batch_size=QUEUE_BATCH,
+            seed=cfg.seed,
+            max_batches=QUEUE_BATCHES,
+        )
+        place = np.empty(len(scored), dtype=np.int64)
+        place[ranked.order] = np.arange(len(scored))
+        rows = [
             RecordingScore(
                 model=model,
                 recording=recording,
-                predicted_label_id=predicted,
-                margin=margin,
-                entropy=entropy,
-                priority=(1 - w) * unsure + w * coverage,
+                predicted_label_id=order[int(ranked.predicted[i])],
+                margin=float(ranked.margin[i]),
+                entropy=float(ranked.entropy[i]),
+                priority=float(len(scored) - place[i]),
             )
-        )
+            for i, recording in enumerate(scored)
+        ]
     with transaction.atomic():
         RecordingScore.objects.filter(model=model).delete()
         RecordingScore.objects.bulk_create(rows, batch_size=1000)
@@ -147,7 +157,8 @@ def queue_order_describe(project_id: int) -> dict:
         QueueOrder.UNCERTAINTY: (
             f"Most uncertain first ({cfg.get_uncertainty_display().lower()}) by model "
             f"v{model.version}, balanced with coverage of rare labels, speakers and languages "
-            f"(weight {cfg.coverage_weight:g})."
+            f"(weight {cfg.coverage_weight:g}), in batches of {QUEUE_BATCH} spread over clusters of "
+            "recordings the model finds alike."
             if model
             else "Most uncertain first once a model is ready; until then in id order."
         ),
