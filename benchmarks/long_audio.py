@@ -6,7 +6,8 @@ For each length it generates a 16 kHz mono 16-bit FLAC (sox: pink noise under a 
 spectrum moves and FLAC cannot squeeze it to nothing) and processes it with the project's default recipe
 twice, each time in a fresh process that first does what a worker child does before its first job:
 
-- Earmark: this working tree's ``pipeline_run`` followed by review's ``qa_on_processed`` (the runner's path);
+- Earmark: this working tree's ``pipeline_run`` followed by review's ``qa_on_processed`` with what the pass measured
+  (the runner's path);
 - baseline: the same two calls in the code of ``--baseline`` (default fd3b00a, the tree before issue 14),
   extracted with ``git archive`` into a scratch folder, so the old pipeline runs exactly as it was.
 
@@ -164,7 +165,12 @@ def _child(root: str, audio: str, work: str) -> None:
     started_cpu = _cpu()
     pipeline_run(recording=recording, recipe=recipe, progress=progress, workdir=workdir)
     progress("review_qa", 100.0)
-    qa_on_processed(recording_id=recording.id, original=local_original(workdir))
+    try:  # since issue 14 the pass measures the original for QA, and the runner hands that to review
+        from apps.processing.services.pipeline import local_measures
+    except ImportError:
+        qa_on_processed(recording_id=recording.id, original=local_original(workdir))
+    else:
+        qa_on_processed(recording_id=recording.id, original=local_original(workdir), measured=local_measures(workdir))
     close_stage()
     seconds, cpu = time.perf_counter() - started, _cpu() - started_cpu
     # Since issue 12 the runner also runs Silero VAD on recordings that name no speaker (like this one); fd3b00a
@@ -177,7 +183,7 @@ def _child(root: str, audio: str, work: str) -> None:
     if recording_voice_activity is not None:
         state["stage"] = None  # review_qa is closed already
         progress("voice_activity", 100.0)
-        recording_voice_activity(recording=recording, original=local_original(workdir))
+        recording_voice_activity(recording=recording, workdir=workdir)
         close_stage()
         vad = stages.pop()
     arts = list(Artifact.objects.filter(source_sha256=recording.sha256).values_list("kind", "bytes"))

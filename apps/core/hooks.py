@@ -108,9 +108,10 @@ ANNOTATIONS_EXPORT = hook_declare(
 # processing → annotation, review
 RECORDING_PROCESSED = hook_declare(
     "recording_processed",
-    "recording_id, original (a local path to the original audio) → None: processing finished a recording; "
-    "annotation queues draft transcripts (languages the project drafts), review runs automatic QA. The caller logs "
-    "a handler's exception and keeps the finished job.",
+    "recording_id, original (a local path to the original audio), measured (the whole original's QA metrics and "
+    "fingerprint, a dsp.qa_stream.SignalMeasures, when processing's pass decoded all of it; else None) → None: "
+    "processing finished a recording; annotation queues draft transcripts (languages the project drafts), review "
+    "runs automatic QA. The caller logs a handler's exception and keeps the finished job.",
 )
 
 # annotation → review

@@ -97,7 +97,7 @@ def recording_drafts_make(*, recording_id: int) -> int:
     return len(rows)
 
 
-def drafts_enqueue_if_wanted(*, recording_id: int, original=None) -> bool:
+def drafts_enqueue_if_wanted(*, recording_id: int, original=None, measured=None) -> bool:
     """RECORDING_PROCESSED: queue draft recognition (dsp queue, after commit) when the recording's project drafts its
     language and an engine serves it; returns whether it was queued. Consent is asked again by the task."""
     recording = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -287,7 +288,9 @@ class _LevelTiler:
         self.n_cols = self.count * self.width
         self.n_data_cols = min(self.n_cols, int(math.ceil(duration * params.sr / self.col_samples)))
         self.next_col = 0
-        self.buf = np.zeros((self.height, 0), dtype=np.float32)
+        # Frame-major (frames, height): the per-column max runs down contiguous rows (np.maximum.reduceat along
+        # axis 0 vectorises across the mel bands; along the frames of a (height, frames) array it cost 4x more).
+        self.buf = np.zeros((0, self.height), dtype=np.float32)
         self.buf_start = 0  # global index of buf's first frame
         self.tile = self._blank()
 
@@ -299,10 +302,11 @@ class _LevelTiler:
         return np.maximum(0, np.ceil((cols * self.col_samples - self.offset) / self.hop)).astype(np.int64)
 
     def push(self, mel: np.ndarray, start: int) -> Iterator[tuple[int, np.ndarray]]:
-        if start != self.buf_start + self.buf.shape[1]:
+        """``mel``: (height, t) power columns (a transposed view of frame-major rows costs no copy)."""
+        if start != self.buf_start + self.buf.shape[0]:
             raise ValueError("frames must arrive in order")
-        self.buf = np.concatenate([self.buf, mel], axis=1) if self.buf.shape[1] else mel
-        avail = self.buf_start + self.buf.shape[1]
+        self.buf = np.concatenate([self.buf, mel.T], axis=0) if self.buf.shape[0] else mel.T
+        avail = self.buf_start + self.buf.shape[0]
         # Column k is complete once frames up to max(a[k+1], a[k]+1) exist.
         last = min(self.n_data_cols, int((avail * self.hop + self.offset) // self.col_samples) + 2)
         ks = np.arange(self.next_col, max(self.next_col, last))
@@ -332,21 +336,51 @@ class _LevelTiler:
             yield t, self._blank()
 
     def _emit(self, ks: np.ndarray, a: np.ndarray, end: int) -> Iterator[tuple[int, np.ndarray]]:
-        local = a - self.buf_start
-        # reduceat: max over [a_k, a_k+1), or frame a_k alone when a_k+1 <= a_k.
-        cols = np.maximum.reduceat(self.buf[:, : end - self.buf_start], local, axis=1)
-        for i, k in enumerate(ks):
-            x = int(k) % self.width
-            self.tile[:, x] = cols[:, i]
-            if x == self.width - 1:
-                yield int(k) // self.width, self.tile
+        """Columns ``ks`` (consecutive, as both callers make them) into the current tile, a tile's run at a time."""
+        cols = _segment_max(self.buf[: end - self.buf_start], a - self.buf_start)  # (len(ks), height)
+        i, n = 0, len(ks)
+        while i < n:
+            x = int(ks[i]) % self.width
+            take = min(n - i, self.width - x)
+            self.tile[:, x : x + take] = cols[i : i + take].T
+            if x + take == self.width:
+                yield int(ks[i]) // self.width, self.tile
                 self.tile = self._blank()
+            i += take
 
     def _drop_before(self, frame: int) -> None:
         cut = max(0, frame - self.buf_start)
         if cut:
-            self.buf = self.buf[:, cut:].copy()
+            self.buf = self.buf[cut:].copy()
             self.buf_start += cut
+
+
+_SHORT_SEGMENTS = 8
+
+
+def _segment_max(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``np.maximum.reduceat(rows, starts, axis=0)``: row k is the max over rows [starts[k], starts[k+1]) (the last
+    up to the end), or row starts[k] alone when starts[k+1] <= starts[k].
+
+    reduceat pays ~1.4 us per segment whatever its length, and the finest tile level has a column every ~2 STFT
+    frames: there, a gather per row offset (at most _SHORT_SEGMENTS of them) costs a tenth (measured on 1,700-frame
+    blocks of 128 bands). Longer segments (coarser levels) keep reduceat. Same values: a max is exact.
+    """
+    n = len(starts)
+    ends = np.empty_like(starts)
+    ends[:-1] = np.maximum(starts[1:], starts[:-1] + 1)
+    ends[-1] = max(rows.shape[0], int(starts[-1]) + 1) if n else 0
+    lengths = ends - starts
+    if not n or int(lengths.max()) > _SHORT_SEGMENTS:
+        return np.maximum.reduceat(rows, starts, axis=0)
+    out = rows[starts]
+    for j in range(1, int(lengths.max())):
+        longer = np.flatnonzero(lengths > j)
+        if longer.size == n:
+            np.maximum(out, rows[starts + j], out=out)
+        else:
+            out[longer] = np.maximum(out[longer], rows[starts[longer] + j])
+    return out
 
 
 def _full_scale_db(params: FeatureParams) -> float:
@@ -406,5 +440,7 @@ def _png(indices: np.ndarray, palette: bytes) -> bytes:
     img = Image.fromarray(np.ascontiguousarray(indices), mode="P")
     img.putpalette(palette)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", transparency=_TRANSPARENT, compress_level=6)
+    # Run-length matches only: on these palette indices 2.5x faster than zlib's default strategy and no larger
+    # (0.24 against 0.60 CPU-s and 20.7 MB per audio hour of tiles, pixels identical; measured on pink noise).
+    img.save(buf, format="PNG", transparency=_TRANSPARENT, compress_level=6, compress_type=zlib.Z_RLE)
     return buf.getvalue()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,16 +92,20 @@ def iter_blocks(
     sr: float | None = None,
     mono: bool = True,
     dtype: Any = np.float32,
+    native_tap: Callable[[np.ndarray], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield blocks of ``block_frames`` samples (last one shorter), bounded memory.
 
     Consecutive blocks share ``overlap`` samples, like ``soundfile.blocks``.
     Blocks are (n,) if mono else (C, n), at ``sr`` (resampled in a stream with
     soxr HQ; concatenated output equals :func:`load` with the same ``sr``).
+    ``native_tap``, if given, is called with every piece of the file as decoded: (C, n) floats (float32 unless
+    ``dtype`` is float64) at the file's own rate and channels, before any mixing or resampling, so a measurement
+    of the source shares this decoding.
     """
     if block_frames <= 0 or not 0 <= overlap < block_frames:
         raise ValueError("need block_frames > 0 and 0 <= overlap < block_frames")
-    chunks = _iter_chunks(file, sr=sr, mono=mono, dtype=dtype, hint=block_frames)
+    chunks = _iter_chunks(file, sr=sr, mono=mono, dtype=dtype, hint=block_frames, native_tap=native_tap)
     step = block_frames - overlap
     buf: np.ndarray | None = None
     emitted_any = False
@@ -117,7 +121,15 @@ def iter_blocks(
         yield np.ascontiguousarray(buf)
 
 
-def _iter_chunks(file: Source, *, sr: float | None, mono: bool, dtype: Any, hint: int) -> Iterator[np.ndarray]:
+def _iter_chunks(
+    file: Source,
+    *,
+    sr: float | None,
+    mono: bool,
+    dtype: Any,
+    hint: int,
+    native_tap: Callable[[np.ndarray], None] | None = None,
+) -> Iterator[np.ndarray]:
     """Yield non-overlapping chunks of variable length at the target rate."""
     with _open(file) as f:
         native_sr = int(f.samplerate)
@@ -126,6 +138,8 @@ def _iter_chunks(file: Source, *, sr: float | None, mono: bool, dtype: Any, hint
         resample = sr is not None and sr != native_sr
         if not resample:
             for block in f.blocks(blocksize=max(hint, 1024), dtype=_read_dtype(dtype), always_2d=True):
+                if native_tap is not None:
+                    native_tap(block.T)
                 yield _mix(block.T, mono).astype(dtype, copy=False)
             return
         # Streamed soxr output equals one-shot soxr.resample sample for
@@ -137,6 +151,8 @@ def _iter_chunks(file: Source, *, sr: float | None, mono: bool, dtype: Any, hint
         remaining = total
         while True:
             block = f.read(read_size, dtype="float32", always_2d=True)
+            if native_tap is not None and block.shape[0]:
+                native_tap(block.T)
             remaining -= block.shape[0]
             last = block.shape[0] < read_size or remaining <= 0
             x = _mix(block.T, mono).reshape(channels, -1).T  # soxr wants (n, C)

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -37,11 +38,16 @@ from apps.processing.services.plan import (
 )
 from apps.processing.services.recipes import FEATURE_GROUPS
 
+if TYPE_CHECKING:
+    from apps.processing.dsp.qa_stream import SignalMeasures, SignalMeasuresStream
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 BLOCK_FRAMES = 1 << 18
 PREVIEW_MAX_COLUMNS = 2000
+# What a run leaves in its folder besides the original: the original's signal measurements (local_measures).
+MEASURES_NAME = "signal-measures.bin"
 
 
 class UndecodableAudio(Exception):
@@ -66,6 +72,17 @@ def pipeline_run(*, recording, recipe, progress: Progress, workdir: Path | None 
         return run.notes
     with tempfile.TemporaryDirectory(prefix="earmark-job-") as tmp:
         return pipeline_run(recording=recording, recipe=recipe, progress=progress, workdir=Path(tmp))
+
+
+def local_measures(workdir: Path) -> SignalMeasures | None:
+    """QA metrics and fingerprint of the whole original that a pipeline run in ``workdir`` measured while it decoded
+    the original anyway (None when it did not decode all of it, e.g. every artifact existed already)."""
+    path = workdir / MEASURES_NAME
+    if not path.is_file():
+        return None
+    from apps.processing.dsp.qa_stream import SignalMeasures  # scipy.signal, soxr, pyloudnorm: not at import
+
+    return SignalMeasures.from_bytes(path.read_bytes())
 
 
 def local_original(workdir: Path) -> Path | None:
@@ -116,6 +133,7 @@ class _Run:
         self.windowed = spec["length"]["mode"] == "windows"
         self._progress = progress
         self._last = 0.0
+        self._measures: SignalMeasuresStream | None = None
 
     def report(self, stage: str, percent: float, *, force: bool = True) -> None:
         now = time.monotonic()
@@ -144,7 +162,7 @@ class _Run:
             # Streaming recipes whose original is already the processed audio: ONE decoding pass makes
             # features, previews, tiles, voiced segments and peaks.
             self.report("features", 20)
-            self._spectral_pass(voiced=want_voiced, peaks=want_peaks)
+            self._spectral_pass(voiced=want_voiced, peaks=want_peaks, measure=meta)
         else:
             self.report("peaks", 20)
             if want_peaks:
@@ -178,6 +196,19 @@ class _Run:
     def _download(self) -> Path:
         return original_fetch(self.recording, self.tmp)
 
+    def _measure(self, meta) -> Callable[[np.ndarray], None]:
+        """A tap for a pass that decodes the whole original: QA metrics and fingerprint of its samples, left in the
+        folder for whoever reads it next (the runner hands them to review's QA, which then decodes nothing)."""
+        from apps.processing.dsp.qa_stream import SignalMeasuresStream  # scipy.signal, soxr, pyloudnorm: on use
+
+        self._measures = SignalMeasuresStream(meta.sample_rate, meta.channels)
+        return self._measures.push
+
+    def _measured(self) -> None:
+        if self._measures is not None:
+            (self.tmp / MEASURES_NAME).write_bytes(self._measures.finish().to_bytes())
+            self._measures = None
+
     def _processed_audio(self, meta) -> list[np.ndarray] | None:
         """Write tmp/processed.flac at the recipe's rate; return the in-memory clips for whole-signal recipes."""
         self.processed = self.tmp / "processed.flac"
@@ -193,11 +224,13 @@ class _Run:
             ) and channels == meta.channels:
                 self.processed = self.original  # already the processed audio: no decode and re-encode
                 return None
+            measures = self._measure(meta)
             with sf.SoundFile(self.processed, "w", self.rate, channels, format="FLAC", subtype="PCM_16") as out:
                 for block in dsp.iter_blocks(
-                    str(self.original), block_frames=BLOCK_FRAMES, sr=self.rate, mono=self.mono
+                    str(self.original), block_frames=BLOCK_FRAMES, sr=self.rate, mono=self.mono, native_tap=measures
                 ):
                     out.write(np.clip(np.atleast_2d(block).T, -1.0, 1.0))
+            self._measured()
             return None
         limit = settings.EARMARK_PROCESSING_WHOLE_SIGNAL_MAX_SECONDS
         if meta.duration > limit:
@@ -326,9 +359,10 @@ class _Run:
             meta["tuning"] = None if tuning is None else float(tuning)
         self.writer.put_path(kind, path, FEATURE_EXT, meta=meta)
 
-    def _spectral_pass(self, *, voiced: bool, peaks: bool) -> None:
+    def _spectral_pass(self, *, voiced: bool, peaks: bool, measure=None) -> None:
         """Features, previews and tiles of a streamed recording from one pass over its STFT; voiced segments
-        (and peaks, when the processed audio is the original) from the same decoded blocks."""
+        (and peaks and the original's signal measurements, when the processed audio is the original: ``measure``
+        is then its AudioInfo) from the same decoded blocks."""
         kinds = tuple(k for k in FEATURE_GROUPS if k in self.arts and not self._has_feature(k))
         previews = "previews" in self.arts and not (
             self.writer.has("preview_mel") and self.writer.has("preview_spectrogram")
@@ -357,6 +391,8 @@ class _Run:
             peak_stream = dsp.PeaksStream(info.sample_rate, samples_per_pixel=p["samples_per_pixel"], bits=p["bits"])
             # The blocks are 16-bit samples as floats (k / 32768): back to the exact integers.
             taps.append(lambda b: peak_stream.push(np.rint(b * 32768.0).clip(-32768, 32767).astype(np.int16)))
+        if measure is not None:
+            taps.append(self._measure(measure))
         n = 0
         try:
             for level, index, png in stream_artifacts(
@@ -378,6 +414,8 @@ class _Run:
             if voiced_stream is not None:
                 voiced_stream.close()
             raise
+        if measure is not None:
+            self._measured()
         if peak_stream is not None:
             self._peaks(peak_stream.finish())
         if voiced_stream is not None:
@@ -594,6 +632,8 @@ __all__ = [
     "UndecodableAudio",
     "expected_kinds",
     "feature_params",
+    "local_measures",
+    "local_original",
     "pipeline_run",
     "recording_artifacts_complete",
 ]

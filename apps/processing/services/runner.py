@@ -30,6 +30,7 @@ from apps.processing.services.jobs import (
 )
 from apps.processing.services.pipeline import (
     UndecodableAudio,
+    local_measures,
     local_original,
     pipeline_run,
 )
@@ -150,7 +151,12 @@ def _run_claimed(*, job_id: int, recording, recipe, claim, workdir: Path) -> str
     recording_speech_verdict(recording_id=recording.id, activity=activity)
     recording_status_set(recording_id=recording.id, status=RecordingStatus.READY)
     try:  # review runs automatic QA
-        hook_call(RECORDING_PROCESSED, recording_id=recording.id, original=local_original(workdir))
+        hook_call(
+            RECORDING_PROCESSED,
+            recording_id=recording.id,
+            original=local_original(workdir),
+            measured=local_measures(workdir),
+        )
     except Exception:  # QA is review's business; a bug there must not undo finished processing
         log.exception("recording_processed hook failed for recording %s", recording.id)
     return JobOutcome.DONE

@@ -21,7 +21,7 @@ from apps.consent.selectors import recording_get_usable, recordings_usable
 from apps.core.errors import Conflict, DomainError
 from apps.processing.dsp.fingerprint import Fingerprint, similarity, summary_similarity
 from apps.processing.dsp.qa import QAThresholds, qa_flags
-from apps.processing.dsp.qa_stream import DEFAULT_BLOCK_FRAMES, qa_and_fingerprint_file
+from apps.processing.dsp.qa_stream import DEFAULT_BLOCK_FRAMES, SignalMeasures, qa_and_fingerprint_file
 from apps.review.models import QAResult, QASettings
 
 log = logging.getLogger(__name__)
@@ -85,12 +85,15 @@ def _original_file(key: str):
         yield tmp
 
 
-def _measure(key: str, original: Path | None = None):
+def _measure(key: str, original: Path | None = None, measured: SignalMeasures | None = None):
     """QA metrics and fingerprint of an original, decoded in blocks (bounded memory even for hours of audio).
 
-    ``original``: a local decodable copy the caller already holds (the processing run's download,
-    AAC already turned into FLAC), read instead of fetching the object again.
+    ``measured``: what processing's pass measured on the whole original while decoding it anyway (used as is:
+    nothing is decoded). ``original``: a local decodable copy the caller already holds (the processing run's
+    download, AAC already turned into FLAC), read instead of fetching the object again.
     """
+    if measured is not None:
+        return measured.metrics, measured.fingerprint
     if original is not None and original.is_file():
         with open(original, "rb") as fh:
             return qa_and_fingerprint_file(fh, block_frames=QA_BLOCK_FRAMES)
@@ -125,12 +128,15 @@ def _near_duplicate(recording, fp: Fingerprint, threshold: float) -> tuple[int |
     return best_id, best
 
 
-def qa_on_processed(*, recording_id: int, original: Path | None = None) -> QAResult | None:
+def qa_on_processed(
+    *, recording_id: int, original: Path | None = None, measured: SignalMeasures | None = None
+) -> QAResult | None:
     """Compute and store the recording's QA result (metrics, fingerprint, flags). Writes one QAResult row.
 
     Reads the original from storage through the consent selector (system actor, purpose store), or the
-    local copy ``original`` that processing just downloaded; a recording that is gone or no longer
-    usable is skipped. Re-running replaces the measurements and keeps a manager's acceptance.
+    local copy ``original`` that processing just downloaded, or takes ``measured``, the metrics and fingerprint
+    processing's pass took of the whole original; a recording that is gone or no longer usable is skipped.
+    Re-running replaces the measurements and keeps a manager's acceptance.
     """
     try:
         recording = recording_get_usable(None, Purpose.STORE, recording_id)
@@ -147,7 +153,7 @@ def qa_on_processed(*, recording_id: int, original: Path | None = None) -> QARes
     }
     flags: list[str] = []
     try:
-        metrics, fp = _measure(recording.original_key, original)
+        metrics, fp = _measure(recording.original_key, original, measured)
     except Exception as exc:  # noqa: BLE001 - any decode/storage failure is recorded as a flag, not raised
         values["error"] = f"The original could not be read for QA: {exc}"
         flags.append("unreadable")
