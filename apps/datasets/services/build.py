@@ -45,7 +45,7 @@ from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.releases import split_items
 from apps.datasets.services.selection import candidates_select
-from apps.datasets.services.storage import StorageSink, storage_delete_prefix, storage_is_local
+from apps.datasets.services.storage import StorageSink, storage_delete_prefix
 from apps.datasets.splits import assign_splits, empty_split_warnings, split_stats
 from apps.learning.services import model_create, model_train
 from apps.processing.services import project_recipe_get
@@ -87,12 +87,6 @@ class _Inline:
         except BaseException as exc:
             done.set_exception(exc)
         return done
-
-    def __enter__(self) -> _Inline:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
 
 
 class FrozenItem(NamedTuple):
@@ -289,11 +283,12 @@ class _Source(NamedTuple):
     sha256: str
 
 
-# Read-ahead of source audio, in batches of READ_AHEAD sources (one hand-off per batch), at most two batches
-# ahead of the writer and never past the chunk whose consent was just read again; each source keeps at most
-# READ_AHEAD_BYTES in memory (a local source that small is read whole at once), so memory stays bounded whatever
-# the recordings' length. On remote storage a reader thread does it (its reads wait on the network); locally
-# the batches are opened in the writing thread (see _examples).
+# Read-ahead of source audio: opening and reading thousands of small files is system-call time that a thread
+# overlaps with building examples (file reads release the GIL). Sources are opened in batches of READ_AHEAD
+# (one hand-off per batch: a hand-off per file made the two threads trade the GIL after every one), at most
+# two batches ahead of the writer, each source with at most READ_AHEAD_BYTES read into memory (a local source
+# that small is read whole at once: storage_open_read), so memory stays bounded whatever the recordings' length.
+# (Opening them in the writing thread instead used less CPU but took longer under load: measured, 2 rounds.)
 READ_AHEAD = 32
 READ_AHEAD_BYTES = 1 << 20
 
@@ -331,12 +326,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     features = FeatureReader(project_id=release.project_id, spec=spec)
     sources = SourceKeys(project_id=release.project_id, spec=spec)
     words = release_words(items)  # word timings of the frozen transcripts (forced alignment), by example key
-    # Local storage: sources are opened in this thread. A small file in the page cache is four system calls
-    # away, and a reader thread cost more than it saved in handing the interpreter lock back and forth
-    # (10,000 one-second clips: 4.2-4.8 s against 6.9 s for the build, measured under load). Remote storage
-    # (S3) keeps the thread, whose reads wait on the network.
-    reader = _Inline() if storage_is_local() else ThreadPoolExecutor(1, thread_name_prefix="release-read")
-    with reader:
+    with ThreadPoolExecutor(1, thread_name_prefix="release-read") as reader:
         for first in range(0, len(items), CHUNK):
             part = items[first : first + CHUNK]
             # The chunk's items by key range (a subquery on the unique (release, key) index, no id list).

@@ -91,11 +91,6 @@ class _RemoteFile:
                 raise RuntimeError(f"Storage saved {self.key} as {saved}; release files must keep their names.")
 
 
-def storage_is_local() -> bool:
-    """Whether default storage is a local folder (FileSystemStorage)."""
-    return isinstance(default_storage, FileSystemStorage)
-
-
 def storage_open_read(key: str, *, whole_below: int = 0):
     """Open a stored object for reading; locally a plain buffered file (no storage wrapper: this runs per example).
 
