@@ -16,8 +16,9 @@ Run: .venv/bin/python benchmarks/export.py [--clips 10000] [--small 1000]
    FLAC clips as originals); for each format it creates a release and runs
    `release_build` (consent selector, manifest, audio: these whole 16-bit
    FLAC clips are copied frame for frame, the writer, storage, consent
-   re-check) and prints clips/s beside `tar cf`,
-   and the child's peak RSS for the small and the full clip count.
+   re-check) and prints clips/s beside `tar cf`, the build's CPU seconds (all
+   its threads) beside tar's user + system seconds, and the child's peak RSS
+   for the small and the full clip count.
 
 Outputs with a file per clip (cp -r, jsonl, csv, lhotse) are kept until the
 run ends; single-file outputs are deleted at once. Deleting 10,000 files makes
