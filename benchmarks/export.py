@@ -16,8 +16,9 @@ Run: .venv/bin/python benchmarks/export.py [--clips 10000] [--small 1000]
    FLAC clips as originals); for each format it creates a release and runs
    `release_build` (consent selector, manifest, audio: these whole 16-bit
    FLAC clips are copied frame for frame, the writer, storage, consent
-   re-check) and prints clips/s beside `tar cf`,
-   and the child's peak RSS for the small and the full clip count.
+   re-check) and prints clips/s beside `tar cf`, the build's CPU seconds (all
+   its threads) beside tar's user + system seconds, and the child's peak RSS
+   for the small and the full clip count.
 
 Outputs with a file per clip (cp -r, jsonl, csv, lhotse) are kept until the
 run ends; single-file outputs are deleted at once. Deleting 10,000 files makes
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -110,6 +112,12 @@ def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def children_cpu() -> float:
+    """User + system seconds of every child process waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def python_tar(folder: Path, target: Path) -> None:
@@ -199,19 +207,19 @@ def build_e2e(fmt: str) -> None:
 
     project = Project.objects.get(name="bench")
     release = release_create(actor=None, project_id=project.id, spec={"formats": [fmt]}, enqueue=False)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     release = release_build(release_id=release.id)
-    secs = time.perf_counter() - start
+    secs, cpu = time.perf_counter() - start, time.process_time() - cpu  # CPU: every thread of the build
     assert release.status == "ready", release.error
-    print(f"E2E {secs:.3f} {release.stats['items']}")
+    print(f"E2E {secs:.3f} {cpu:.3f} {release.stats['items']}")
     if not WRITERS[fmt].audio_files:  # a file per clip stays until the run ends (see the module docstring)
         from apps.datasets.services.storage import storage_delete_prefix
 
         storage_delete_prefix(release.storage_prefix)
 
 
-def e2e_run(fmt: str, var: Path) -> tuple[float, float]:
-    """(build seconds, peak RSS MB) of one end-to-end build in a fresh child."""
+def e2e_run(fmt: str, var: Path) -> tuple[float, float, float]:
+    """(build seconds, build CPU seconds, peak RSS MB) of one end-to-end build in a fresh child."""
     wrapper = (
         "import resource, subprocess, sys; "
         "r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); "
@@ -224,8 +232,8 @@ def e2e_run(fmt: str, var: Path) -> tuple[float, float]:
         text=True,
         env=child_env(var),
     ).stdout.split()
-    secs = float(out[out.index("E2E") + 1])
-    return secs, int(out[-1]) / 1024
+    at = out.index("E2E")
+    return float(out[at + 1]), float(out[at + 2]), int(out[-1]) / 1024
 
 
 def main() -> None:
@@ -337,7 +345,7 @@ def main() -> None:
             "(SQLite, local storage; FLAC clips copied frame for frame)"
         )
         print(
-            f"{'format':<22}{'seconds':>9}{'clips/s':>10}{'vs tar cf':>11}"
+            f"{'format':<22}{'seconds':>9}{'clips/s':>10}{'vs tar cf':>11}{'CPU s':>8}{'vs tar CPU':>12}"
             + "".join(f"{'RSS ' + str(n):>12}" for n in sizes)
         )
         vars_ = {}
@@ -350,23 +358,26 @@ def main() -> None:
             rss = dict.fromkeys(sizes, 0.0)
             for n in sizes:
                 if n != args.clips:
-                    rss[n] = e2e_run(fmt, vars_[n])[1]
+                    rss[n] = e2e_run(fmt, vars_[n])[2]
                     os.sync()
-            secs, tar_now = float("inf"), float("inf")
+            secs = cpu = tar_now = tar_cpu = float("inf")
             for _ in range(args.repeat):  # best of N builds, tar measured beside each one: same load
-                build_secs, peak = e2e_run(fmt, vars_[args.clips])
+                build_secs, build_cpu, peak = e2e_run(fmt, vars_[args.clips])
                 os.sync()
-                secs, rss[args.clips] = min(secs, build_secs), max(rss[args.clips], peak)
+                secs, cpu, rss[args.clips] = min(secs, build_secs), min(cpu, build_cpu), max(rss[args.clips], peak)
+                before = children_cpu()
                 tar_now = min(tar_now, timed(gnu_tar))
+                tar_cpu = min(tar_cpu, children_cpu() - before)
                 os.sync()
             print(
                 f"{fmt:<22}{secs:>9.2f}{args.clips / secs:>10.0f}{tar_now / secs:>10.2f}x"
-                + "".join(f"{rss[n]:>12.0f}" for n in sizes)
+                f"{cpu:>8.2f}{tar_cpu / cpu:>11.2f}x" + "".join(f"{rss[n]:>12.0f}" for n in sizes)
             )
         print(
             "\nvs tar cf: the build's seconds against GNU tar archiving the same clip files (best of "
-            f"{args.repeat} each, side by side). cp -r and the bare python loop above show what a file per clip "
-            "costs on this disk."
+            f"{args.repeat} each, side by side). CPU s: the build's process time (all its threads); vs tar CPU: "
+            "tar's user + system seconds against it (best of each). cp -r and the bare python loop above show what "
+            "a file per clip costs on this disk."
         )
 
 

@@ -86,7 +86,10 @@ def annotations_for_recordings(recording_ids, statuses=None) -> QuerySet:
 
     No consent check here: callers (review, releases) pass ids they got from the consent selector.
     """
-    qs = Annotation.objects.filter(recording_id__in=list(recording_ids))
+    # A queryset of ids stays a subquery (no list of thousands of parameters to compile).
+    qs = Annotation.objects.filter(
+        recording_id__in=recording_ids if isinstance(recording_ids, QuerySet) else list(recording_ids)
+    )
     if statuses is not None:
         qs = qs.filter(status__in=list(statuses))
     return _with_content(qs.order_by("recording_id", "id"))

@@ -436,6 +436,13 @@ def test_local_dir_sink_refuses_a_non_empty_dir_and_escaping_paths(tmp_path):
     for bad in ("../x", "/abs", "a//b", "a/./b"):
         with pytest.raises(ValueError, match="plain relative path"):
             sink.open(bad)
+    with sink.open("a/b.txt") as f:  # written unbuffered through the file descriptor
+        assert f.write(bytearray(b"abc")) == 3 and f.write(memoryview(b"de")) == 2
+    assert f.closed and (tmp_path / "new" / "a" / "b.txt").read_bytes() == b"abcde"
+    with pytest.raises(ValueError, match="already written"):
+        sink.open("a/b.txt")
+    sink.abort()
+    assert not (tmp_path / "new" / "a").exists()
 
 
 def test_data_card_reports_counts_hours_labels_consent_and_checksum():

@@ -133,3 +133,27 @@ def test_read_ahead_keeps_the_bytes_and_closes_a_source_read_to_its_end(samples)
         assert src._fh.closed == (ahead > len(expected))
         assert b"".join(iter(lambda s=src: s.read(4096), b"")) == expected
         src.close()
+
+
+@pytest.mark.parametrize("margin, in_memory", [(0, True), (-1, False)])
+def test_a_small_local_source_is_read_whole_at_once_with_the_same_bytes(samples, margin, in_memory):
+    """At most ``whole_below`` bytes: read whole into memory (open, fstat, read, close); larger: an open file."""
+    from apps.datasets.services.audio import flac_open_copy
+    from apps.datasets.services.storage import storage_open_read
+
+    key = stored(samples, title="Jane Doe")
+    with default_storage.open(key, "rb") as f:
+        data = f.read()
+    fh = storage_open_read(key, whole_below=len(data) + margin)
+    assert isinstance(fh, io.BytesIO) == in_memory
+    assert fh.read() == data
+    fh.close()
+    plain = flac_open_copy(key=key, start=0.0, end=None, sample_rate=SR, audio_format="flac")
+    want = b"".join(iter(lambda: plain.read(1000), b""))
+    plain.close()
+    src = flac_open_copy(
+        key=key, start=0.0, end=None, sample_rate=SR, audio_format="flac", whole_below=len(data) + margin
+    )
+    src.read_ahead(1 << 20)
+    assert src.read(-1) == want and b"Jane Doe" not in want
+    src.close()

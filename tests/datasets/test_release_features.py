@@ -146,3 +146,21 @@ def test_unknown_feature_kind_and_project_without_recipe_are_400(corpus, api):
     resp = client.post(url, {"spec": {"features": ["mel"]}}, format="json")
     assert resp.status_code == 400 and "no processing recipe" in resp.json()["detail"]
     assert not DatasetRelease.objects.exists()
+
+
+@pytest.mark.django_db
+def test_feature_artifacts_are_looked_up_per_chunk_not_per_example(processed):
+    """The build reads each chunk's feature artifact rows in one query (it made one query per recording)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.processing.models import Artifact
+
+    release = create(processed, features=["mfcc", "mel"])
+    table = Artifact._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        release = release_build(release_id=release.id)
+    assert release.status == "ready", release.error
+    assert release.stats["items"] == len(processed["recs"]) == 12
+    lookups = [q["sql"] for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]
+    assert len(lookups) == 1, lookups

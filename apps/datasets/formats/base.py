@@ -40,6 +40,14 @@ _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}\Z")
 _SPLIT_RE = re.compile(r"[A-Za-z0-9_]{1,40}\Z")
 
 
+def bytes_left(f) -> int | None:
+    """Bytes from the position to the end of a plain local file (fstat), else None."""
+    try:
+        return max(0, os.fstat(f.fileno()).st_size - f.tell())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
 @dataclass(frozen=True)
 class Example:
     """One unit of a release: a whole recording or one region cut from it.
@@ -105,6 +113,13 @@ class Example:
             yield bytes(src)
         elif hasattr(src, "read"):
             try:
+                left = bytes_left(src)
+                if left is not None and left <= CHUNK_SIZE:
+                    # A short local file in one read of its size: read(CHUNK_SIZE) allocates 1 MiB first (above
+                    # glibc's mmap threshold: a fresh mapping, faults and munmap per clip), and a second read to
+                    # find the end would allocate it again.
+                    yield src.read(left)
+                    return
                 while chunk := src.read(CHUNK_SIZE):
                     yield chunk
             finally:
@@ -126,6 +141,17 @@ class FileEntry(NamedTuple):
     size: int
 
 
+class SinkFile(Protocol):
+    """What writers use of a file a sink opens."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def write(self, data: bytes | bytearray, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
 class ReleaseSink(Protocol):
     """Where a release's files go.
 
@@ -137,11 +163,50 @@ class ReleaseSink(Protocol):
     turns into an S3 multipart upload, or boto3 `upload_fileobj` fed by a pipe).
     """
 
-    def open(self, relpath: str) -> BinaryIO: ...
+    def open(self, relpath: str) -> SinkFile: ...
 
     def finish(self) -> None: ...
 
     def abort(self) -> None: ...
+
+
+# Release files are opened with os.open, not open(): Python's open() adds an fstat, an ioctl (isatty) and a seek
+# to every file, and each system call lets another thread of the build take the interpreter lock (a release
+# writes 10,000s of small files). Writers hand a sink whole blocks (HashedFile) or whole small files, so the
+# files need no buffer of their own.
+CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
+class FdFile:
+    """A file opened with ``os.open``, written unbuffered: ``write`` (all of it), ``close``, a context manager."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @property
+    def closed(self) -> bool:
+        return self.fd < 0
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        n = len(view)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        return n
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+    def __enter__(self) -> FdFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def check_relpath(relpath: str) -> str:
@@ -168,7 +233,7 @@ class LocalDirSink:
         self._dirs: set[str] = {self._root}
         self._written: list[str] = []
 
-    def open(self, relpath: str) -> BinaryIO:
+    def open(self, relpath: str) -> FdFile:
         # Plain strings and a cache of made folders: this runs once per file, tens of thousands of times.
         path = os.path.join(self._root, check_relpath(relpath))
         folder = os.path.dirname(path)
@@ -176,7 +241,7 @@ class LocalDirSink:
             os.makedirs(folder, exist_ok=True)
             self._dirs.add(folder)
         try:
-            f = open(path, "xb")
+            f = FdFile(os.open(path, CREATE_NEW, 0o666))
         except FileExistsError:
             raise ValueError(f"Release file {relpath} was already written.") from None
         self._written.append(path)
@@ -250,14 +315,18 @@ class HashedFile(io.RawIOBase):
 
     def __init__(
         self,
-        opener: Callable[[], BinaryIO],
+        opener: Callable[[], SinkFile],
         path: str,
         on_close: Callable[[FileEntry], None],
         lanes: IOLanes | None = None,
     ) -> None:
         self._opener, self.path, self._on_close = opener, path, on_close
-        self._raw: BinaryIO | None = None
-        self._sha, self._size, self._buf = hashlib.sha256(), 0, bytearray()
+        self._raw: SinkFile | None = None
+        self._sha, self._size = hashlib.sha256(), 0
+        # Writes gather as a list of bytes joined once per block: appending each to a bytearray copied it and
+        # grew (reallocated) the buffer as it went, the larger part of a webdataset writer's own time.
+        self._parts: list[bytes] = []
+        self._held = 0
         self._lanes = lanes
         self._lane = lanes.lane() if lanes is not None else 0
 
@@ -265,13 +334,19 @@ class HashedFile(io.RawIOBase):
         return True
 
     def write(self, b) -> int:
-        n = memoryview(b).nbytes
-        self._buf += b
+        if type(b) is not bytes:  # a caller may reuse its buffer once write returns: keep a copy
+            b = bytes(b)
+        n = len(b)
+        self._parts.append(b)
+        self._held += n
         self._size += n
-        if len(self._buf) >= IO_BLOCK:
-            block, self._buf = self._buf, bytearray()
-            self._run(self._write_block, block)
+        if self._held >= IO_BLOCK:
+            self._run(self._write_block, self._take())
         return n
+
+    def _take(self) -> bytes:
+        parts, self._parts, self._held = self._parts, [], 0
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def tell(self) -> int:
         return self._size
@@ -279,13 +354,13 @@ class HashedFile(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             super().close()
-            block, self._buf = self._buf, bytearray()
+            block = self._take()
             if self._raw is None and self._size < IO_BLOCK:
                 self._finish(block)  # a small file: at once (see _run)
             else:
                 self._run(self._finish, block)
 
-    def _run(self, fn, block: bytearray) -> None:
+    def _run(self, fn, block: bytes) -> None:
         # Only files of a block or more use a lane. A small file's few syscalls are cheaper here than the hand-off:
         # a lane thread would wait for the GIL after each one (up to the 5 ms switch interval), which made
         # 10,000 one-second clips three times slower than writing them in this thread.
@@ -294,14 +369,14 @@ class HashedFile(io.RawIOBase):
         else:
             self._lanes.submit(self._lane, lambda: fn(block))
 
-    def _write_block(self, block: bytearray) -> None:
+    def _write_block(self, block: bytes) -> None:
         if self._raw is None:
             self._raw = self._opener()
         if block:
             self._sha.update(block)
             self._raw.write(block)
 
-    def _finish(self, block: bytearray) -> None:
+    def _finish(self, block: bytes) -> None:
         self._write_block(block)
         self._raw.close()
         self._on_close(FileEntry(self.path, self._sha.hexdigest(), self._size))

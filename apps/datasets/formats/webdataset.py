@@ -36,21 +36,21 @@ def tar_header_slow(name: str, size: int) -> bytes:
     return info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "strict")
 
 
-# tarfile's header for a fixed name and size, with the name, size and checksum fields then
-# refilled per member: the same bytes as tar_header_slow, about ten times faster (tested).
+# tarfile's header for a fixed name and size, with the name, size and checksum fields then refilled per
+# member: the same bytes as tar_header_slow, about ten times faster (tested). The checksum (the sum of the
+# header's bytes, its own field read as spaces) is the template's sum without those fields plus theirs.
 _TEMPLATE = bytes(tar_header_slow("x", 0))
+_MODE_TO_SIZE, _MTIME_TO_CHKSUM, _TYPEFLAG_ON = _TEMPLATE[100:124], _TEMPLATE[136:148], _TEMPLATE[156:]
+_BASE_SUM = sum(_MODE_TO_SIZE) + sum(_MTIME_TO_CHKSUM) + sum(_TYPEFLAG_ON) + 8 * ord(" ")
 
 
 def tar_header(name: str, size: int) -> bytes:
     raw = name.encode("utf-8")
     if len(raw) >= 100 or size >= 8**11:  # would need a ustar prefix or a larger size field
         return tar_header_slow(name, size)
-    h = bytearray(_TEMPLATE)
-    h[0:100] = raw.ljust(100, b"\0")
-    h[124:136] = b"%011o\0" % size
-    h[148:156] = b"        "
-    h[148:156] = b"%06o\0 " % sum(h)
-    return bytes(h)
+    size_field = b"%011o\0" % size
+    chksum = b"%06o\0 " % (_BASE_SUM + sum(raw) + sum(size_field))
+    return b"".join((raw.ljust(100, b"\0"), _MODE_TO_SIZE, size_field, _MTIME_TO_CHKSUM, chksum, _TYPEFLAG_ON))
 
 
 class _Shard:
@@ -60,7 +60,8 @@ class _Shard:
     def add(self, name: str, data: bytes) -> None:
         self.file.write(tar_header(name, len(data)))
         self.file.write(data)
-        self.file.write(b"\0" * (-len(data) % BLOCK))
+        if pad := -len(data) % BLOCK:
+            self.file.write(bytes(pad))
 
     def close(self) -> None:
         self.file.write(b"\0" * (2 * BLOCK))

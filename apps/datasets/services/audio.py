@@ -20,6 +20,7 @@ import soundfile as sf
 import soxr
 
 from apps.core.errors import DomainError
+from apps.datasets.formats.base import bytes_left
 from apps.datasets.services.storage import storage_open_read
 from apps.processing.models import Artifact, ProjectProcessing
 from apps.processing.services.plan import PROCESSED_AUDIO_KIND
@@ -144,7 +145,10 @@ class CopiedFlac:
     def read_ahead(self, n: int) -> None:
         """Read up to ``n`` more bytes now (on a read-ahead thread); ``read`` hands them out first. A source
         read to its end is closed here, so the thread that writes it makes no more system calls for it."""
-        data = self._fh.read(n + 1)
+        left = bytes_left(self._fh)
+        # The exact size of a short local file: a read of n + 1 bytes allocates that much first (1 MiB: a fresh
+        # mmap, fault and munmap per clip, as glibc's threshold is 128 kB), then shrinks it to the clip.
+        data = self._fh.read(n + 1 if left is None else min(n + 1, left))
         self._pending += data
         if len(data) <= n:
             self._fh.close()
@@ -161,13 +165,14 @@ class CopiedFlac:
 
 
 def flac_open_copy(
-    *, key: str, start: float, end: float | None, sample_rate: int | None, audio_format: str
+    *, key: str, start: float, end: float | None, sample_rate: int | None, audio_format: str, whole_below: int = 0
 ) -> CopiedFlac | None:
     """A `CopiedFlac` when the stored audio already is what the release wants (a whole 16-bit FLAC at the
-    wanted rate, its length known), else None (then `audio_encode` transcodes)."""
+    wanted rate, its length known), else None (then `audio_encode` transcodes). A local source of at most
+    ``whole_below`` bytes is read whole at once (`storage_open_read`)."""
     if audio_format != "flac" or start != 0.0 or end is not None:
         return None
-    fh = storage_open_read(key)
+    fh = storage_open_read(key, whole_below=whole_below)
     try:
         header, info = flac_header_without_metadata(fh)
         rate, channels, bits, total = flac_streaminfo_fields(info)

@@ -117,14 +117,31 @@ class FeatureReader:
             _check_recipe(self.recipe, spec)
         self._sha: str | None = None
         self._arrays: dict[str, tuple] = {}
+        self._rows: dict[str, dict[str, Artifact]] | None = None  # prefetched: sha256 -> kind -> artifact
+
+    def prefetch(self, recordings) -> None:
+        """Look up the feature artifacts of these recordings (those about to be read) in one query, not one
+        query per example."""
+        if not self.kinds:
+            return
+        self._rows = {}
+        for art in Artifact.objects.filter(
+            source_sha256__in=sorted({r.sha256 for r in recordings}),
+            kind__in=self.kinds,
+            recipe_hash=self.recipe.spec_hash,
+        ):
+            self._rows.setdefault(art.source_sha256, {})[art.kind] = art
 
     def _load(self, recording) -> None:
-        rows = {
-            a.kind: a
-            for a in Artifact.objects.filter(
-                source_sha256=recording.sha256, kind__in=self.kinds, recipe_hash=self.recipe.spec_hash
-            )
-        }
+        if self._rows is not None and recording.sha256 in self._rows:
+            rows = self._rows[recording.sha256]
+        else:
+            rows = {
+                a.kind: a
+                for a in Artifact.objects.filter(
+                    source_sha256=recording.sha256, kind__in=self.kinds, recipe_hash=self.recipe.spec_hash
+                )
+            }
         f = self.recipe.spec["features"]
         arrays = {}
         for kind in self.kinds:
