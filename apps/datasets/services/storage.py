@@ -81,6 +81,11 @@ class _RemoteFile:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def closed(self) -> bool:
+        # The failure path (HashedFile.discard) asks before closing; the release's cleanup removes what was sent.
+        return self.buffer is None and (self.remote is None or self.remote.closed)
+
     def close(self) -> None:
         if self.remote is not None:
             self.remote.close()
