@@ -5,6 +5,11 @@ from apps.annotation import views
 urlpatterns = [
     path("projects/<int:project_id>/labels/", views.ProjectLabelsView.as_view(), name="annotation-labels"),
     path("projects/<int:project_id>/queue/next/", views.QueueNextView.as_view(), name="annotation-queue-next"),
+    path(
+        "projects/<int:project_id>/queue/progress/",
+        views.QueueProgressView.as_view(),
+        name="annotation-queue-progress",
+    ),
     path("annotations/", views.AnnotationListView.as_view(), name="annotation-list"),
     path("annotations/<int:annotation_id>/", views.AnnotationDetailView.as_view(), name="annotation-detail"),
     path("annotations/<int:annotation_id>/submit/", views.AnnotationSubmitView.as_view(), name="annotation-submit"),

@@ -55,9 +55,10 @@ def _first_peaks(request, recording_id) -> dict | None:
 
 
 def _first_item(request, *, project_id, annotation=None) -> dict:
-    """{"labels", "item": the queue's body or {annotation, recording} (None when the queue is empty), "peaks"}."""
+    """{"labels", "item": the queue's body without its progress counts, or {annotation, recording} (None when the
+    queue is empty), "peaks"}. The bundle asks for the progress once the item is drawn and playable."""
     if annotation is None:
-        item = queue_next_body(user=request.user, project_id=project_id)
+        item = queue_next_body(user=request.user, project_id=project_id, progress=False)
     else:
         recording = recording_get_visible(actor=request.user, recording_id=annotation.recording_id)
         item = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}

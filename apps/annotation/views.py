@@ -9,6 +9,8 @@ from rest_framework.views import APIView
 from apps.annotation import services
 from apps.annotation.models import AnnotationStatus
 from apps.annotation.selectors import (
+    ANNOTATE_ROLES,
+    annotation_claimed_get,
     annotation_get,
     annotation_get_for_save,
     annotation_list,
@@ -87,18 +89,30 @@ class QueueNextView(APIView):
         return Response(body)
 
 
-def queue_next_body(*, user, project_id) -> dict | None:
-    """The queue's answer (claims the item like ``queue/next/``); the annotator page embeds the same body."""
+class QueueProgressView(APIView):
+    """How much of the queue is left for this annotator: ``{"left", "total"}`` (reads only, claims nothing)."""
+
+    @extend_schema(responses={200: OpenApiResponse(description="{left, total}")})
+    def get(self, request, project_id):
+        project_role_require(request.user, project_id, ANNOTATE_ROLES)
+        return Response(services.queue_progress(project_id=project_id, user=request.user))
+
+
+def queue_next_body(*, user, project_id, progress: bool = True) -> dict | None:
+    """The queue's answer (claims the item like ``queue/next/``); the annotator page embeds the same body.
+
+    ``progress=False`` (the page) leaves the counts out: they cost about as much CPU as the claim itself, and
+    the page asks ``queue/progress/`` for them once the item is drawn and playable.
+    """
     found = services.queue_next(project_id=project_id, user=user)
     if found is None:
         return None
     annotation, recording = found
-    annotation = annotation_get(user, annotation.pk, for_edit=True)
-    return {
-        "annotation": AnnotationOutput(annotation).data,
-        "recording": RecordingOutput(recording).data,
-        "progress": services.queue_progress(project_id=project_id, user=user),
-    }
+    annotation = annotation_claimed_get(annotation.pk)
+    body = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
+    if progress:
+        body["progress"] = services.queue_progress(project_id=project_id, user=user)
+    return body
 
 
 class AnnotationListView(GenericAPIView):

@@ -82,6 +82,10 @@ export class Api {
     return this.post(`projects/${projectId}/queue/next/`);
   }
 
+  queueProgress(projectId) {
+    return this.get(`projects/${projectId}/queue/progress/`);
+  }
+
   reviewNext(projectId, order = null) {
     // order=transcript_flags: the most transcript-QA flags first (the review page passes its ?order=)
     return this.post(`projects/${projectId}/review/next/${order ? `?order=${encodeURIComponent(order)}` : ''}`);

@@ -38,6 +38,9 @@ import { PageWorkflow } from './page-workflow.js';
 export { default as WaveSurfer } from 'wavesurfer.js';
 
 const PROCESSING_POLL_MS = 3000;
+// The extras (_loadExtras) wait for the audio to be playable, but no longer than this after the first paint
+// (audio that is slow or refused must not keep the suggestions away).
+const EXTRAS_WAIT_MS = 1500;
 
 /** The parsed JSON of a json_script element, or null when the page has none (or it does not parse). */
 function readJsonScript(id) {
@@ -66,6 +69,7 @@ class AnnotatorPage {
     this.showSpectrogram = false;
     this.helpReturnFocus = null;
     this.noticeTimer = null;
+    this._progressPending = false; // the embedded first item came without its queue counts
     this._replay = debounce((t) => this._playAround(t), 140);
 
     const q = (id) => byTestId(root, id);
@@ -140,8 +144,6 @@ class AnnotatorPage {
     } catch (err) {
       this.fail(err);
     }
-    // Off the critical path: the queue-order note asks the API after the first item is drawn.
-    if (this.mode === 'annotate') showQueueOrder(this.api, this.config.project_id, this.root.querySelector('.ann-heading'));
   }
 
   fail(err) {
@@ -161,6 +163,8 @@ class AnnotatorPage {
           ? await this.api.reviewNext(this.config.project_id, order)
           : await this.api.queueNext(this.config.project_id);
     this._showProgress(res && res.progress);
+    // The page's embed leaves the progress counts out (apps/annotation/pages.py): _loadExtras asks for them.
+    this._progressPending = this.mode === 'annotate' && !!res && !!res.annotation && !res.progress;
     this.annotatorName = (res && res.annotator_name) || null;
     if (!res || !res.annotation) {
       this.teardownItem();
@@ -199,13 +203,8 @@ class AnnotatorPage {
     const rid = typeof annotation.recording === 'object' ? annotation.recording.id : annotation.recording;
     const width = this.el.waveform.clientWidth || 1000;
     const maxLength = clamp(Math.round(width * 4), 2000, 16000);
-    // Everything the first paint needs, in parallel; voiced segments and tiles follow on their own.
-    const voicedPromise = this.api.voicedSegments(rid).catch(() => null);
-    const speechPromise = this.api.voiceActivity(rid).catch(() => null);
-    const modelPromise = fetchModelSuggestions(this.api, rid);
-    const draftsPromise = this.labelsPromise.then((schema) => (schema.transcript === false ? null : fetchDraftSegments(this.api, rid)));
-    const wordsPromise = fetchWords(this.api, annotation.id);
-    const tilesPromise = this.api.tileIndex(rid).catch(() => null);
+    // Everything the first paint needs, in parallel (usually embedded in the page: no request at all).
+    // Suggestions, word timings and tiles are asked for once the item is drawn and playable (_loadExtras).
     const [schema, rec, peaks] = await Promise.all([
       this.labelsPromise,
       recording && recording.duration ? recording : this.api.recording(rid),
@@ -308,6 +307,33 @@ class AnnotatorPage {
     this.el.workspace.dataset.ready = 'true';
     window.dispatchEvent(new CustomEvent('earmark:annotator-ready', { detail: { annotationId: annotation.id } }));
 
+    waveform.whenPlayable(EXTRAS_WAIT_MS).then(() => {
+      if (this.item === item) this._loadExtras(item, schema, rec);
+    });
+  }
+
+  /** What the first paint and playback do not need: suggestions (voiced segments, speech, project model,
+   *  draft transcripts), aligned words, spectrogram tiles and the queue-order line. Asked for once the item
+   *  is drawn and its audio can play, so these requests (each a consent check and an audit write on the
+   *  server) do not compete with the audio's (benchmarks/annotator_load.py). */
+  _loadExtras(item, schema, rec) {
+    const rid = rec.id;
+    const voicedPromise = this.api.voicedSegments(rid).catch(() => null);
+    const speechPromise = this.api.voiceActivity(rid).catch(() => null);
+    const modelPromise = fetchModelSuggestions(this.api, rid);
+    const draftsPromise = schema.transcript === false ? null : fetchDraftSegments(this.api, rid);
+    const wordsPromise = fetchWords(this.api, item.annotation.id);
+    const tilesPromise = this.api.tileIndex(rid).catch(() => null);
+    if (this.mode === 'annotate') showQueueOrder(this.api, this.config.project_id, this.root.querySelector('.ann-heading'));
+    if (this._progressPending) {
+      this._progressPending = false;
+      this.api
+        .queueProgress(this.config.project_id)
+        .then((progress) => {
+          if (this.item === item) this._showProgress(progress);
+        })
+        .catch(() => {}); // the counts are informative only
+    }
     Promise.all([voicedPromise, modelPromise, speechPromise, draftsPromise]).then(([v, m, va, d]) => {
       if (this.item !== item) return;
       item.voiced = (v && v.segments) || [];
@@ -324,9 +350,9 @@ class AnnotatorPage {
       item.spectrogram = new Spectrogram({
         strip: this.el.spectrogram,
         api: this.api,
-        recordingId: rec.id,
+        recordingId: rid,
         index,
-        waveform,
+        waveform: item.waveform,
         store: this.store,
         labelColor: (id) => item.regionsView.labelColor(id),
         onBox: (box, opts) => this._onSpectrogramBox(box, opts),

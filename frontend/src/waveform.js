@@ -18,6 +18,7 @@ import { peaksToChannels } from './peaks.js';
 import { clamp, debounce, formatTime } from './util.js';
 
 export const MAX_PX_PER_SEC = 2000;
+const HAVE_FUTURE_DATA = 3; // HTMLMediaElement.readyState once it can play
 const MAX_PEAK_BUCKETS = 131072; // finest peaks we ask for when zoomed in (~1.5 MB JSON per channel)
 const CHANNEL_COLORS = [
   ['#94a3b8', '#475569'],
@@ -156,6 +157,22 @@ export class Waveform extends Emitter {
       }
     });
     await nextFrame();
+  }
+
+  /** Resolves once the audio can play (canplay), fails to load, or `timeoutMs` has passed, whichever is first. */
+  whenPlayable(timeoutMs) {
+    const media = this.media;
+    if (!media || this.destroyed || media.error || media.readyState >= HAVE_FUTURE_DATA) return Promise.resolve();
+    return new Promise((resolve) => {
+      const events = ['canplay', 'error', 'abort', 'emptied'];
+      const done = () => {
+        clearTimeout(timer);
+        events.forEach((e) => media.removeEventListener(e, done));
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      events.forEach((e) => media.addEventListener(e, done));
+    });
   }
 
   /** Point the media element at the audio; the browser fetches metadata with a range request. */
