@@ -329,6 +329,10 @@ EARMARK_TEMP_DIR = env.str("EARMARK_TEMP_DIR", default=str(VAR_DIR / "tmp"))
 FILE_UPLOAD_TEMP_DIR = EARMARK_TEMP_DIR
 Path(EARMARK_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
+# --- releases ---------------------------------------------------------------------
+# A build writes its progress at most this often (each write is a committed UPDATE and a check of its claim).
+EARMARK_RELEASE_PROGRESS_SECONDS = env.float("EARMARK_RELEASE_PROGRESS_SECONDS", default=0.5)
+
 # --- processing -------------------------------------------------------------------
 # A running job holds its claim until the lease expires (renewed by the heartbeat and at every progress
 # report); a redelivered or re-sent message may take over an expired one.

@@ -12,8 +12,11 @@ from tests.datasets.conftest import annotate, stored_recording
 pytestmark = [pytest.mark.xdist_group("worker")]
 
 
-def test_sigkill_mid_build_is_rebuilt_once_and_ready(live_worker_filesystem, project_with_roles, api):
+def test_sigkill_mid_build_is_rebuilt_once_and_ready(live_worker_filesystem, project_with_roles, api, monkeypatch):
     project, users = project_with_roles
+    # Every percent written (the default throttles to one write per 0.5 s): this small build finishes in about
+    # a second, and the kill has to land while it writes.
+    monkeypatch.setenv("EARMARK_RELEASE_PROGRESS_SECONDS", "0")
     speakers = [SpeakerFactory(project=project, code=f"k{i}") for i in range(6)]
     for i in range(60):
         rec, _ = stored_recording(project, speakers[i % 6], seed=900 + i, seconds=8.0)

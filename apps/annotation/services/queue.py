@@ -13,9 +13,9 @@ from apps.annotation.models import (
     AssignmentStatus,
 )
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_settings_get
-from apps.catalog.models import Recording, RecordingStatus
+from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
-from apps.consent.selectors import recording_is_usable, recordings_usable
+from apps.consent.selectors import recording_lock_if_usable, recordings_usable
 from apps.core.errors import DomainError
 from apps.core.hooks import QUEUE_EXCLUDED_IDS, QUEUE_GOLD_IDS, QUEUE_ORDER, hook_call
 from apps.core.permissions import project_role_require
@@ -69,11 +69,8 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
 
     ``overlap`` None (gold items) means no limit: only the one-per-annotator constraint applies.
     """
-    # Lock the recording row so concurrent claims on it run one after another (PostgreSQL; SQLite serialises
-    # writers on its own), then ask consent about this one recording under the lock: the one-recording form of
-    # the selector costs three indexed lookups, not the set-wise query's build (the queue's hottest path).
-    locked = Recording.objects.select_for_update().filter(pk=recording_id).values_list("id", flat=True).first()
-    if locked is None or not recording_is_usable(None, Purpose.ANNOTATE, recording_id):
+    # Concurrent claims on one recording run one after another, and consent is read under the row lock.
+    if not recording_lock_if_usable(Purpose.ANNOTATE, recording_id):
         return None
     if overlap is not None:
         slots = Assignment.objects.filter(recording_id=recording_id).exclude(annotator=user)
@@ -180,8 +177,7 @@ def queue_next(*, project_id, user):
                 break
     if annotation is None:
         return None
-    # Usable: own work was chosen among usable recordings, a claim checked consent under the row lock.
-    recording = Recording.objects.select_related("speaker", "language").get(pk=annotation.recording_id)
+    recording = usable.select_related("speaker", "language").get(pk=annotation.recording_id)
     return annotation, recording
 
 

@@ -55,7 +55,6 @@ from apps.review.selectors import text_transforms_of
 
 log = logging.getLogger(__name__)
 CHUNK = 500
-PROGRESS_SECONDS = 0.5
 WITHDRAWN_DURING_BUILD = (
     "Consent for {n} recording(s) was withdrawn while this release was being built, so it was not published and "
     "its files were deleted. Build a new version to release the data without them."
@@ -760,12 +759,12 @@ def _build(release: DatasetRelease, token: str, on_progress) -> None:
     assignment = {i.key: i.split for i in items}
     total = len(items)
     step = max(1, total // 100)
-    last = [time.monotonic()]
+    last, every = [time.monotonic()], settings.EARMARK_RELEASE_PROGRESS_SECONDS
 
     def progress(n: int) -> None:
-        # Each percent, at most every PROGRESS_SECONDS: a progress write is a committed UPDATE (and the check
-        # that this run still holds the build); 100 of them were an eighth of a 10,000-clip build on SQLite.
-        if n == total or (n % step == 0 and time.monotonic() - last[0] >= PROGRESS_SECONDS):
+        # Each percent, at most every EARMARK_RELEASE_PROGRESS_SECONDS: a progress write is a committed UPDATE (and
+        # the check that this run still holds the build); 100 of them were an eighth of a 10,000-clip build on SQLite.
+        if n == total or (n % step == 0 and time.monotonic() - last[0] >= every):
             _progress(release_id, token, "writing", 5 + 90 * n / total)
             last[0] = time.monotonic()
         if on_progress is not None:
