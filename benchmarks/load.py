@@ -243,6 +243,7 @@ def main() -> None:
     os.environ.setdefault("EARMARK_PROD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/earmark_load")
     port = os.environ.setdefault("EARMARK_PROD_WEB_PORT", "8810")
     host = f"http://127.0.0.1:{port}"
+    _fresh_database(os.environ["EARMARK_PROD_DATABASE_URL"])
     print(f"starting the production shape in {folder} ...", flush=True)
     subprocess.run([str(SCRIPT), "start"], check=True)
     try:
@@ -293,6 +294,16 @@ def main() -> None:
     finally:
         if not args.keep:
             subprocess.run([str(SCRIPT), "stop"], check=False)
+
+
+def _fresh_database(url: str) -> None:
+    """Every run seeds its own database: the shape's S3 (moto) keeps objects in memory only, so rows left by an
+    earlier run would name objects that no longer exist (a queue full of 404s and 500s)."""
+    import psycopg
+
+    base, name = url.replace("postgres://", "postgresql://").rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _levels(args, folder: Path, host: str) -> None:
