@@ -17,13 +17,13 @@ from apps.processing.dsp.vad import (
     speech_probabilities_stream,
     voice_activity_of,
 )
-from apps.processing.models import Artifact
-from apps.processing.services.artifacts import ArtifactWriter
+from apps.processing.services.artifacts import ArtifactWriter, artifact_key
 from apps.processing.services.pipeline import local_original, original_fetch
 
 log = logging.getLogger(__name__)
 # Artifacts are keyed by (source bytes, recipe, kind): the detector and its version stand in for the recipe.
 VAD_RECIPE = hashlib.sha256(b"silero-vad 6.2.3 silero_vad.onnx threshold-free probabilities").hexdigest()
+KIND = "voice_activity"
 BLOCK_FRAMES = 512 * 1024  # ~33 s of 16 kHz audio per block: memory stays flat whatever the length
 
 
@@ -33,21 +33,23 @@ def recording_voice_activity(*, recording, workdir: Path) -> tuple[float, float]
     speech. Uses the original a pipeline run left in ``workdir``, or fetches it there. For a recording with no
     speaker returns (speech seconds, highest probability), also when the artifact came from earlier
     bytes-identical work, for ``recording_speech_verdict``; None for one that names a speaker."""
-    stored = Artifact.objects.filter(source_sha256=recording.sha256, recipe_hash=VAD_RECIPE, kind="voice_activity")
-    if recording.speaker_id is not None:
-        if not stored.exists():
-            try:
-                _voice_activity_store(recording, local_original(workdir) or original_fetch(recording, workdir))
-            except VadUnavailable:  # suggestions fall back to the energy detector; nothing else needs it
-                log.warning("recording %s: Silero VAD is not installed; no voice_activity artifact", recording.id)
+    speakerless = recording.speaker_id is None
+    writer = ArtifactWriter(recording=recording, recipe_hash=VAD_RECIPE)
+    if writer.has(KIND):
+        if not speakerless:
+            return None
+        key = artifact_key(source_sha256=recording.sha256, recipe_hash=VAD_RECIPE, kind=KIND, ext="json")
+        with default_storage.open(key, "rb") as fh:
+            body = json.load(fh)
+        return body["speech_seconds"], body["max_probability"]
+    try:
+        activity = _voice_activity_store(writer, local_original(workdir) or original_fetch(recording, workdir))
+    except VadUnavailable:
+        if speakerless:  # consent cannot judge its speech: the job fails rather than pass it unchecked
+            raise
+        log.warning("recording %s: Silero VAD is not installed; no voice_activity artifact", recording.id)
         return None
-    artifact = stored.first()
-    if artifact is None:
-        activity = _voice_activity_store(recording, local_original(workdir) or original_fetch(recording, workdir))
-        return activity.speech_seconds, activity.max_probability
-    with default_storage.open(artifact.key, "rb") as fh:
-        body = json.load(fh)
-    return body["speech_seconds"], body["max_probability"]
+    return (activity.speech_seconds, activity.max_probability) if speakerless else None
 
 
 def recording_speech_verdict(*, recording_id: int, activity: tuple[float, float] | None) -> str:
@@ -61,7 +63,7 @@ def recording_speech_verdict(*, recording_id: int, activity: tuple[float, float]
     )
 
 
-def _voice_activity_store(recording, original: Path) -> VoiceActivity:
+def _voice_activity_store(writer: ArtifactWriter, original: Path) -> VoiceActivity:
     probs = speech_probabilities_stream(iter_blocks(str(original), block_frames=BLOCK_FRAMES, sr=SR))
     activity = voice_activity_of(probs)
     body = {
@@ -71,7 +73,5 @@ def _voice_activity_store(recording, original: Path) -> VoiceActivity:
         "max_probability": activity.max_probability,
         "regions": [{"start": r.start, "end": r.end, "probability": r.probability} for r in activity.regions],
     }
-    ArtifactWriter(recording=recording, recipe_hash=VAD_RECIPE).put_bytes(
-        "voice_activity", json.dumps(body).encode(), "json", meta={"speech_seconds": activity.speech_seconds}
-    )
+    writer.put_bytes(KIND, json.dumps(body).encode(), "json", meta={"speech_seconds": activity.speech_seconds})
     return activity
