@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -185,6 +186,37 @@ def _rss_mb(pgid: int) -> float:
     return total / 1024
 
 
+def _cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) the live processes of one process group have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getpgid(int(pid)) != pgid:
+                continue
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (ProcessLookupError, FileNotFoundError, PermissionError, IndexError, ValueError):
+            continue
+    return total / tick
+
+
+def _cpu(folder: Path) -> dict[str, float]:
+    """CPU seconds so far per piece of the shape, and of this process (Locust's simulated users)."""
+    pieces = {}
+    for name in ("web", "node1", "node2", "s3", "beat"):
+        try:
+            pieces[name] = _cpu_s(int((folder / "pids" / f"{name}.pid").read_text()))
+        except (FileNotFoundError, ValueError):
+            continue
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    pieces["locust"] = usage.ru_utime + usage.ru_stime
+    return pieces
+
+
 def _rss(folder: Path) -> dict[str, float]:
     return {
         name: round(_rss_mb(int((folder / "pids" / f"{name}.pid").read_text())), 1)
@@ -309,15 +341,18 @@ def _fresh_database(url: str) -> None:
 def _levels(args, folder: Path, host: str) -> None:
     for users in args.users:
         for run in range(1, args.runs + 1):
-            before = _rss(folder)
+            before, cpu_before = _rss(folder), _cpu(folder)
             rows = _run(users, args.seconds, host)
-            after = _rss(folder)
+            after, cpu_after = _rss(folder), _cpu(folder)
             for name, row in rows.items():
                 print(
                     f"{users:5d}  {run:3d}  {name:32s} {row['rps']:6.1f} {row['p50']:6.0f} {row['p95']:6.0f} "
                     f"{row['p99']:6.0f}  {row['errors']:5d}"
                 )
-            print(f"       RSS MB before {before}  after {after}", flush=True)
+            print(f"       RSS MB before {before}  after {after}")
+            # Where the machine's CPU went during the run (the web's share is what the requests cost).
+            spent = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after}
+            print(f"       CPU s during the run {spent}  load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from apps.annotation.selectors import (
     annotation_get,
     annotation_get_for_save,
     annotation_list,
+    annotation_settings_get,
     annotation_settings_of,
     annotation_words,
     labels_schema,
@@ -104,14 +105,15 @@ def queue_next_body(*, user, project_id, progress: bool = True) -> dict | None:
     ``progress=False`` (the page) leaves the counts out: they cost about as much CPU as the claim itself, and
     the page asks ``queue/progress/`` for them once the item is drawn and playable.
     """
-    found = services.queue_next(project_id=project_id, user=user)
+    settings = annotation_settings_get(project_id)
+    found = services.queue_next(project_id=project_id, user=user, settings=settings)
     if found is None:
         return None
     annotation, recording = found
     annotation = annotation_claimed_get(annotation.pk)
     body = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
     if progress:
-        body["progress"] = services.queue_progress(project_id=project_id, user=user)
+        body["progress"] = services.queue_progress(project_id=project_id, user=user, settings=settings)
     return body
 
 

@@ -82,11 +82,22 @@ def artifact_get(*, recording, kind: str, recipe_hash: str | None = None) -> Art
     return found
 
 
+def _stored_bytes(key: str) -> bytes:
+    """A whole stored object. On S3 one GET: django-storages' file would first HEAD the object, then download it
+    through s3transfer's threaded manager, about half the CPU of a peaks request (benchmarks/request_cpu.py)."""
+    if hasattr(default_storage, "bucket"):
+        name = getattr(default_storage, "_normalize_name")(key)  # noqa: B009
+        return default_storage.bucket.meta.client.get_object(Bucket=default_storage.bucket.name, Key=name)[
+            "Body"
+        ].read()
+    with default_storage.open(key, "rb") as fh:
+        return fh.read()
+
+
 @functools.lru_cache(maxsize=16)
 def _peakset(key: str) -> dsp.PeakSet:
     # Keys are content-addressed, so a cached value can never go stale.
-    with default_storage.open(key, "rb") as fh:
-        return dsp.PeakSet.from_bytes(fh.read())
+    return dsp.PeakSet.from_bytes(_stored_bytes(key))
 
 
 def peaks_for(*, artifact: Artifact) -> dsp.PeakSet:
@@ -156,8 +167,7 @@ def feature_open(*, artifact: Artifact) -> ChunkedArray | _NpyArray:
 
 
 def artifact_read(*, artifact: Artifact) -> bytes:
-    with default_storage.open(artifact.key, "rb") as fh:
-        return fh.read()
+    return _stored_bytes(artifact.key)
 
 
 def recordings_annotate_processing(qs: QuerySet) -> QuerySet:

@@ -3,11 +3,13 @@
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Value
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.annotation.models import (
     Annotation,
+    AnnotationSettings,
     AnnotationStatus,
     Assignment,
     AssignmentStatus,
@@ -30,17 +32,30 @@ def _active(now) -> Q:
 
 
 def _own_work(user, project_id, usable, lock_until):
-    """This annotator's rejected or still-open work, oldest first, with its lock renewed."""
-    rejected = (
-        Annotation.objects.filter(
-            project_id=project_id, annotator=user, status=AnnotationStatus.REJECTED, recording__in=usable.values("id")
+    """This annotator's rejected or still-open work, oldest first, with its lock renewed: (annotation, recording).
+
+    Their own rows are a handful, read without the consent query; consent is then asked once, set-wise, of just
+    those recordings (the same ``usable`` queryset, which also hands back the rows the answer needs).
+    """
+    rejected = list(
+        Annotation.objects.filter(project_id=project_id, annotator=user, status=AnnotationStatus.REJECTED).order_by(
+            "id"
         )
-        .order_by("id")
-        .first()
     )
-    if rejected is not None:
+    open_work = list(
+        Assignment.objects.filter(project_id=project_id, annotator=user, status=AssignmentStatus.OPEN)
+        .order_by("id")
+        .values_list("id", "recording_id")
+    )
+    if not rejected and not open_work:
+        return None
+    ids = {a.recording_id for a in rejected} | {recording_id for _, recording_id in open_work}
+    allowed = {r.pk: r for r in usable.select_related("speaker", "language").filter(id__in=ids)}
+    for annotation in rejected:
+        if annotation.recording_id not in allowed:
+            continue
         Assignment.objects.update_or_create(
-            recording_id=rejected.recording_id,
+            recording_id=annotation.recording_id,
             annotator=user,
             defaults={
                 "project_id": project_id,
@@ -49,37 +64,40 @@ def _own_work(user, project_id, usable, lock_until):
                 "finished_at": None,
             },
         )
-        return rejected
-    for assignment in Assignment.objects.filter(
-        project_id=project_id, annotator=user, status=AssignmentStatus.OPEN, recording__in=usable.values("id")
-    ).order_by("id"):
+        return annotation, allowed[annotation.recording_id]
+    for assignment_id, recording_id in open_work:
         # Conditional: a lock that expired may just have been handed to someone else.
-        if Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.OPEN).update(
+        if recording_id in allowed and Assignment.objects.filter(pk=assignment_id, status=AssignmentStatus.OPEN).update(
             locked_until=lock_until, updated_at=timezone.now()
         ):
             annotation, _ = Annotation.objects.get_or_create(
-                recording_id=assignment.recording_id, annotator=user, defaults={"project_id": project_id}
+                recording_id=recording_id, annotator=user, defaults={"project_id": project_id}
             )
-            return annotation
+            return annotation, allowed[recording_id]
     return None
 
 
 def _claim(user, project_id, recording_id, overlap, now, lock_until):
-    """Take a slot on one recording if one is free; None when others filled it first.
+    """Take a slot on one recording if one is free: (annotation, recording), or None when others filled it first.
 
     ``overlap`` None (gold items) means no limit: only the one-per-annotator constraint applies.
     """
-    # Concurrent claims on one recording run one after another, and consent is read under the row lock.
-    if not recording_lock_if_usable(Purpose.ANNOTATE, recording_id):
+    # Concurrent claims on one recording run one after another, and consent is read under the row lock; the row
+    # read under it is the one the answer renders.
+    recording = recording_lock_if_usable(Purpose.ANNOTATE, recording_id, related=("speaker", "language"))
+    if recording is None:
         return None
     if overlap is not None:
         slots = Assignment.objects.filter(recording_id=recording_id).exclude(annotator=user)
-        if slots.filter(_active(now)).count() >= overlap:
+        expired = Q(status=AssignmentStatus.OPEN, locked_until__lte=now)
+        held = slots.aggregate(active=Count("id", filter=_active(now)), expired=Count("id", filter=expired))
+        if held["active"] >= overlap:
             return None
         # Expired locks give their slot back: the abandoned assignment is cancelled (its saved versions stay).
-        expired = slots.filter(status=AssignmentStatus.OPEN, locked_until__lte=now)
-        if slots.filter(_active(now)).count() + expired.count() >= overlap:
-            expired.update(status=AssignmentStatus.CANCELLED, locked_until=None, finished_at=now, updated_at=now)
+        if held["active"] + held["expired"] >= overlap:
+            slots.filter(expired).update(
+                status=AssignmentStatus.CANCELLED, locked_until=None, finished_at=now, updated_at=now
+            )
     try:
         with transaction.atomic():
             Assignment.objects.create(
@@ -94,7 +112,7 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
     annotation, _ = Annotation.objects.get_or_create(
         recording_id=recording_id, annotator=user, defaults={"project_id": project_id}
     )
-    return annotation
+    return annotation, recording
 
 
 def _ordered(project_id, candidates):
@@ -112,11 +130,16 @@ def _usable(user, project_id):
     return usable
 
 
-def _open_items(user, project_id, usable, settings, now):
-    """Recordings this annotator could still be handed: not theirs yet, a free overlap slot (or gold)."""
+def _gold(project_id) -> Value | Exists:
+    """Whether the outer recording is one of the project's gold items (review's hook), else False."""
     gold: Value | Exists = Value(False, output_field=BooleanField())
     for gold_ids in hook_call(QUEUE_GOLD_IDS, project_id=project_id):  # review: gold recordings
         gold = Exists(gold_ids.filter(recording_id=OuterRef("pk")))
+    return gold
+
+
+def _open_items(user, project_id, usable, settings, now):
+    """Recordings this annotator could still be handed: not theirs yet, a free overlap slot (or gold)."""
     return (
         usable.exclude(status=RecordingStatus.FAILED)
         .exclude(assignments__annotator=user)
@@ -127,58 +150,72 @@ def _open_items(user, project_id, usable, settings, now):
                 | Q(assignments__status=AssignmentStatus.OPEN, assignments__locked_until__gt=now),
             )
         )
-        .annotate(gold=gold)
+        .annotate(gold=_gold(project_id))
         .filter(Q(taken__lt=settings.overlap) | Q(gold=True))
     )
 
 
-def queue_progress(*, project_id: int, user) -> dict:
+def queue_progress(*, project_id: int, user, settings: AnnotationSettings | None = None) -> dict:
     """How much is left for this annotator: items open to them plus their own unfinished work, of the total.
 
     ``total`` counts the usable recordings they could work on at all (their finished ones included), so the
-    page can say "12 of 40 left". Reads only.
+    page can say "12 of 40 left". Reads only: one query over the usable recordings (the consent query built
+    once), each with this annotator's assignment status (one per recording and annotator) and its taken slots.
     """
-    settings = annotation_settings_get(project_id)
-    usable = _usable(user, project_id)
-    own = Assignment.objects.filter(project_id=project_id, annotator=user, recording__in=usable.values("id")).aggregate(
-        open=Count("id", filter=Q(status=AssignmentStatus.OPEN)),
-        done=Count("id", filter=Q(status=AssignmentStatus.DONE)),
+    settings = settings or annotation_settings_get(project_id)
+    now = timezone.now()
+    mine = Assignment.objects.filter(recording_id=OuterRef("pk"), annotator=user).values("status")[:1]
+    taken = (
+        Assignment.objects.filter(_active(now), recording_id=OuterRef("pk"))
+        .values("recording_id")
+        .annotate(n=Count("id"))
+        .values("n")
     )
-    left = own["open"] + _open_items(user, project_id, usable, settings, timezone.now()).count()
-    return {"left": left, "total": left + own["done"]}
+    rows = _usable(user, project_id).annotate(
+        mine=Subquery(mine), taken=Coalesce(Subquery(taken), 0), gold=_gold(project_id)
+    )
+    counts = rows.aggregate(
+        open=Count("id", filter=Q(mine=AssignmentStatus.OPEN)),
+        done=Count("id", filter=Q(mine=AssignmentStatus.DONE)),
+        items=Count(
+            "id",
+            filter=Q(mine__isnull=True)
+            & ~Q(status=RecordingStatus.FAILED)
+            & (Q(taken__lt=settings.overlap) | Q(gold=True)),
+        ),
+    )
+    left = counts["open"] + counts["items"]
+    return {"left": left, "total": left + counts["done"]}
 
 
-def queue_next(*, project_id, user):
+def queue_next(*, project_id, user, settings: AnnotationSettings | None = None):
     """The next (annotation, recording) for this annotator, or None when nothing is left.
 
     Writes an Assignment (the lock) and an empty Annotation for a new item; own rejected or open work
     comes first. Only recordings usable for annotation (consent selector) and not excluded by automatic
     QA (flagged and not accepted, see apps.review.selectors) are ever handed out. Gold recordings go to
     every annotator once, whatever the overlap; they are otherwise ordinary items (same order by id).
-    The number of queries does not depend on how many recordings are flagged or gold.
+    The number of queries does not depend on how many recordings are flagged or gold. The recording comes
+    with its speaker and language, read with consent: under the claim's row lock, or in the same set-wise query
+    as the own work's.
     """
     project_role_require(user, project_id, ANNOTATE_ROLES)
-    settings = annotation_settings_get(project_id)
+    settings = settings or annotation_settings_get(project_id)
     now = timezone.now()
     lock_until = now + timedelta(minutes=settings.lock_minutes)
     usable = _usable(user, project_id)
     with transaction.atomic():
-        annotation = _own_work(user, project_id, usable, lock_until)
-    if annotation is None:
+        found = _own_work(user, project_id, usable, lock_until)
+    if found is None:
         candidates = _ordered(project_id, _open_items(user, project_id, usable, settings, now)).values_list(
             "id", "gold"
         )[:_CANDIDATES]
         for recording_id, is_gold in candidates:
             with transaction.atomic():
-                annotation = _claim(
-                    user, project_id, recording_id, None if is_gold else settings.overlap, now, lock_until
-                )
-            if annotation is not None:
+                found = _claim(user, project_id, recording_id, None if is_gold else settings.overlap, now, lock_until)
+            if found is not None:
                 break
-    if annotation is None:
-        return None
-    recording = usable.select_related("speaker", "language").get(pk=annotation.recording_id)
-    return annotation, recording
+    return found
 
 
 @transaction.atomic

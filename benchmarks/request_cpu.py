@@ -1,0 +1,161 @@
+"""CPU per request of an annotator's item open (queue next, peaks, first audio range) and autosave, in process.
+
+Runs inside the production shape's environment against a project that ``benchmarks/prod_seed.py`` seeded and the
+nodes processed (``benchmarks/load.py --keep`` leaves one running):
+
+    scripts/prod_local.sh py benchmarks/request_cpu.py --seed var/prod-load/seed.json --rounds 5
+    scripts/prod_local.sh py benchmarks/request_cpu.py --seed ... --profile queue_next   # cProfile, top 40
+
+Each round, every one of ``--annotators`` accounts does what load.py's annotator does, through Django's test
+client (the whole middleware stack and the S3 storage, no gunicorn and no socket): queue next (a new claim),
+peaks, the first 64 KiB audio range (on S3 the presigned redirect; moto's answer is another process), three
+autosaves, then queue next again (their own open item). The round runs in a transaction that is rolled back, so
+every round claims the same fresh queue. Prints CPU ms per request (``time.process_time``) per endpoint, median
+and mean over every round after the first (warm-up), and the SQL queries each one ran. Never pass/fail: compare
+two trees run one after the other (README "Load (production shape)").
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+# Metrics as gunicorn keeps them (one file per process under the shape's folder), not in memory.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="earmark-cpu-prom-"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+
+STEPS = ("queue next (claim)", "peaks", "audio range", "autosave", "queue next (own item)")
+
+
+SQL_SHOWN: dict[str, list[str]] = {}
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _label(client: Client, project: int) -> str:
+    return client.get(f"/api/v1/projects/{project}/labels/").json()["region_labels"][0]["id"]
+
+
+def _item(client: Client, project: int, label: str, timed, profile: str | None, prof: cProfile.Profile) -> None:
+    def call(step, method, *args, **kwargs):
+        wanted = profile and step.startswith(profile.replace("_", " "))
+        if wanted:
+            prof.enable()
+        queries = []
+        started = time.process_time()
+        with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+            res = getattr(client, method)(*args, **kwargs)
+        spent = time.process_time() - started
+        if wanted:
+            prof.disable()
+        if res.status_code >= 400:
+            raise SystemExit(f"{step}: {res.status_code} {res.content[:200]!r}")
+        if wanted and SQL_SHOWN.get(step) is None:
+            SQL_SHOWN[step] = queries
+        timed.setdefault(step, []).append((spent * 1000, len(queries)))
+        return res
+
+    body = call("queue next (claim)", "post", f"/api/v1/projects/{project}/queue/next/").json()
+    rec, ann = body["recording"]["id"], body["annotation"]
+    call("peaks", "get", f"/api/v1/recordings/{rec}/peaks")
+    call("audio range", "get", f"/api/v1/recordings/{rec}/audio", HTTP_RANGE="bytes=0-65535")
+    version, regions = ann.get("version", 0), []
+    for n in range(3):
+        regions.append(
+            {
+                "id": f"r{n}",
+                "start": 0.05 * n,
+                "end": 0.05 * n + 0.04,
+                "channel": None,
+                "label": label,
+                "text": f"word {n}",
+                "attributes": {},
+                "fmin": None,
+                "fmax": None,
+            }
+        )
+        payload = {"version": version, "regions": regions, "clip_labels": []}
+        res = call("autosave", "put", f"/api/v1/annotations/{ann['id']}/", payload, content_type="application/json")
+        version = res.json()["version"]
+    call("queue next (own item)", "post", f"/api/v1/projects/{project}/queue/next/")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", required=True, help="prod_seed.py's JSON output (project id, tokens)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds; the first is warm-up and not counted")
+    parser.add_argument("--annotators", type=int, default=20)
+    parser.add_argument("--profile", help="cProfile the steps starting with this (queue_next, peaks, audio, autosave)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = parser.parse_args()
+    lines = Path(args.seed).read_text().strip().splitlines()
+    seed = json.loads(lines[-1])
+    project = seed["project_id"]
+    clients = [
+        Client(HTTP_AUTHORIZATION=f"Token {token}", SERVER_NAME="localhost")
+        for token in seed["tokens"]["annotators"][: args.annotators]
+    ]
+    label = _label(clients[0], project)
+    prof = cProfile.Profile(time.process_time)  # CPU, not time spent waiting for PostgreSQL or a core
+    counted: dict[str, list[tuple[float, int]]] = {}
+    for round_ in range(args.rounds):
+        timed: dict[str, list[tuple[float, int]]] = {}
+        try:
+            with transaction.atomic():
+                for client in clients:
+                    _item(client, project, label, timed, args.profile if round_ else None, prof)
+                raise _Rollback
+        except _Rollback:
+            pass
+        if round_:
+            for step, rows in timed.items():
+                counted.setdefault(step, []).extend(rows)
+    result = {
+        step: {
+            "median_ms": round(statistics.median(ms for ms, _ in counted[step]), 2),
+            "mean_ms": round(statistics.fmean(ms for ms, _ in counted[step]), 2),
+            "queries": round(statistics.fmean(q for _, q in counted[step]), 1),
+            "n": len(counted[step]),
+        }
+        for step in STEPS
+    }
+    opening = ("queue next (claim)", "peaks", "audio range")
+    result["item open (3 requests)"] = {
+        key: round(sum(result[s][key] for s in opening), 2) for key in ("median_ms", "mean_ms", "queries")
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{'request':26s} {'CPU ms median':>14s} {'mean':>8s} {'queries':>8s}")
+        for step, row in result.items():
+            print(f"{step:26s} {row['median_ms']:14.1f} {row['mean_ms']:8.1f} {row['queries']:8.1f}")
+    if args.profile:
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(40)
+        print(out.getvalue(), file=sys.stderr)
+        for step, queries in SQL_SHOWN.items():
+            print(f"--- {step}: {len(queries)} queries", file=sys.stderr)
+            for sql in queries:
+                print("   ", sql[:300], file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
