@@ -3,7 +3,7 @@
 import hashlib
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from apps.accounts.selectors import project_ids_for
@@ -73,12 +73,15 @@ def labels_schema(project_id) -> dict:
     }
 
 
+_CONTENT = (
+    Prefetch("regions", queryset=Region.objects.order_by("start", "end", "uid")),
+    Prefetch("clip_labels", queryset=Label.objects.only("id")),
+)
+
+
 def _with_content(qs: QuerySet) -> QuerySet:
     """Regions (in time order) and clip labels prefetched: two extra queries however many rows."""
-    return qs.prefetch_related(
-        Prefetch("regions", queryset=Region.objects.order_by("start", "end", "uid")),
-        Prefetch("clip_labels", queryset=Label.objects.only("id")),
-    )
+    return qs.prefetch_related(*_CONTENT)
 
 
 def annotations_for_recordings(recording_ids, statuses=None) -> QuerySet:
@@ -160,12 +163,16 @@ def annotation_get_for_save(user, annotation_id) -> Annotation:
     return annotation
 
 
-def annotation_claimed_get(annotation_id) -> Annotation:
-    """The annotation the queue has just handed its annotator (``services.queue_next``), with its recording,
-    regions and clip labels. The queue answered for consent and ownership in the same request, from the
-    selector's set-wise query; asking ``annotation_get`` again built that query once more (~5 ms of CPU on the
-    annotator page's critical path, benchmarks/annotator_load.py)."""
-    return _with_content(Annotation.objects.select_related("recording")).get(pk=annotation_id)
+def annotation_content_load(annotation: Annotation, *, fresh: bool = False) -> Annotation:
+    """The annotation the queue has just handed its annotator (``services.queue_next``), with its regions and
+    clip labels loaded onto it (two queries), or, ``fresh`` (created by this claim), with none and no query. The
+    queue answered for consent and ownership in the same request; asking ``annotation_get`` again built the
+    set-wise consent query once more (~5 ms of CPU on the annotator page's critical path)."""
+    if fresh:
+        annotation._prefetched_objects_cache = {"regions": Region.objects.none(), "clip_labels": Label.objects.none()}
+    else:
+        prefetch_related_objects([annotation], *_CONTENT)
+    return annotation
 
 
 def annotation_get(user, annotation_id, *, for_edit: bool = False, with_content: bool = True) -> Annotation:

@@ -10,11 +10,9 @@ from apps.annotation import services
 from apps.annotation.models import AnnotationStatus
 from apps.annotation.selectors import (
     ANNOTATE_ROLES,
-    annotation_claimed_get,
     annotation_get,
     annotation_get_for_save,
     annotation_list,
-    annotation_settings_get,
     annotation_settings_of,
     annotation_words,
     labels_schema,
@@ -105,15 +103,13 @@ def queue_next_body(*, user, project_id, progress: bool = True) -> dict | None:
     ``progress=False`` (the page) leaves the counts out: they cost about as much CPU as the claim itself, and
     the page asks ``queue/progress/`` for them once the item is drawn and playable.
     """
-    settings = annotation_settings_get(project_id)
-    found = services.queue_next(project_id=project_id, user=user, settings=settings)
+    found = services.queue_next_item(project_id=project_id, user=user, progress=progress)
     if found is None:
         return None
-    annotation, recording = found
-    annotation = annotation_claimed_get(annotation.pk)
+    annotation, recording, counts = found
     body = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
     if progress:
-        body["progress"] = services.queue_progress(project_id=project_id, user=user, settings=settings)
+        body["progress"] = counts
     return body
 
 

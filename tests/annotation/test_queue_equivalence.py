@@ -159,3 +159,31 @@ def test_progress_and_own_work_agree_with_the_former_queries(schema, make_user, 
             # The claim or renewal moved nothing between "left" and "done" except a reopened rejection.
             assert queue_progress(project_id=project.id, user=user) == _former_progress(project.id, user, overlap)
     assert {"left", "done", "own work"} <= answered  # the world exercised each part
+
+
+def test_queue_answer_renders_like_a_fresh_read(schema, recordings, api):
+    """The queue renders the annotation it holds (just created: no regions, no query) as a re-read renders it."""
+    project, users, labels = schema
+    user = users["annotator"]
+    first, second = recordings[0], recordings[1]
+    # An annotation with content and no assignment (e.g. left after its assignment was removed): claiming its
+    # recording again finds it instead of creating one.
+    kept = Annotation.objects.create(project=project, recording=first, annotator=user, version=3)
+    kept.regions.create(uid="k1", start=0.5, end=1.0, text="kept", label=labels["speech"])
+    kept.clip_labels.add(labels["clean"])
+    client = api(user)
+    url = f"/api/v1/projects/{project.id}/queue/next/"
+
+    def reread(annotation_id):
+        return client.get(f"/api/v1/annotations/{annotation_id}/").json()
+
+    claimed = client.post(url).json()  # recording 1: the kept annotation
+    assert claimed["annotation"]["id"] == kept.id and claimed["annotation"]["regions"]
+    assert claimed["annotation"] == reread(kept.id)
+    own = client.post(url).json()  # the same, now as own open work
+    assert own["annotation"] == reread(kept.id)
+    Assignment.objects.filter(recording=first, annotator=user).update(status=AssignmentStatus.DONE)
+    fresh = client.post(url).json()  # recording 2: created by this claim
+    assert fresh["recording"]["id"] == second.id and fresh["annotation"]["regions"] == []
+    assert fresh["annotation"] == reread(fresh["annotation"]["id"])
+    assert fresh["progress"] == client.get(f"/api/v1/projects/{project.id}/queue/progress/").json()

@@ -14,7 +14,7 @@ from apps.annotation.models import (
     Assignment,
     AssignmentStatus,
 )
-from apps.annotation.selectors import ANNOTATE_ROLES, annotation_settings_get
+from apps.annotation.selectors import ANNOTATE_ROLES, annotation_content_load, annotation_settings_get
 from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_lock_if_usable, recordings_usable
@@ -64,16 +64,16 @@ def _own_work(user, project_id, usable, lock_until):
                 "finished_at": None,
             },
         )
-        return annotation, allowed[annotation.recording_id]
+        return annotation_content_load(annotation), allowed[annotation.recording_id]
     for assignment_id, recording_id in open_work:
         # Conditional: a lock that expired may just have been handed to someone else.
         if recording_id in allowed and Assignment.objects.filter(pk=assignment_id, status=AssignmentStatus.OPEN).update(
             locked_until=lock_until, updated_at=timezone.now()
         ):
-            annotation, _ = Annotation.objects.get_or_create(
+            annotation, created = Annotation.objects.get_or_create(
                 recording_id=recording_id, annotator=user, defaults={"project_id": project_id}
             )
-            return annotation, allowed[recording_id]
+            return annotation_content_load(annotation, fresh=created), allowed[recording_id]
     return None
 
 
@@ -109,10 +109,13 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
             )
     except IntegrityError:  # the same annotator asked twice at once; the other request has it
         return None
-    annotation, _ = Annotation.objects.get_or_create(
-        recording_id=recording_id, annotator=user, defaults={"project_id": project_id}
-    )
-    return annotation, recording
+    try:  # most claims are of a recording new to this annotator: insert first, read only if it was there
+        with transaction.atomic():
+            annotation = Annotation.objects.create(project_id=project_id, recording_id=recording_id, annotator=user)
+        return annotation_content_load(annotation, fresh=True), recording
+    except IntegrityError:  # kept from an earlier skip or a cancelled lock, with its saved versions
+        annotation = Annotation.objects.get(recording_id=recording_id, annotator=user)
+        return annotation_content_load(annotation), recording
 
 
 def _ordered(project_id, candidates):
@@ -155,7 +158,7 @@ def _open_items(user, project_id, usable, settings, now):
     )
 
 
-def queue_progress(*, project_id: int, user, settings: AnnotationSettings | None = None) -> dict:
+def queue_progress(*, project_id: int, user, settings: AnnotationSettings | None = None, usable=None) -> dict:
     """How much is left for this annotator: items open to them plus their own unfinished work, of the total.
 
     ``total`` counts the usable recordings they could work on at all (their finished ones included), so the
@@ -171,7 +174,7 @@ def queue_progress(*, project_id: int, user, settings: AnnotationSettings | None
         .annotate(n=Count("id"))
         .values("n")
     )
-    rows = _usable(user, project_id).annotate(
+    rows = (usable if usable is not None else _usable(user, project_id)).annotate(
         mine=Subquery(mine), taken=Coalesce(Subquery(taken), 0), gold=_gold(project_id)
     )
     counts = rows.aggregate(
@@ -197,8 +200,15 @@ def queue_next(*, project_id, user, settings: AnnotationSettings | None = None):
     every annotator once, whatever the overlap; they are otherwise ordinary items (same order by id).
     The number of queries does not depend on how many recordings are flagged or gold. The recording comes
     with its speaker and language, read with consent: under the claim's row lock, or in the same set-wise query
-    as the own work's.
+    as the own work's; the annotation with its regions and clip labels.
     """
+    found = queue_next_item(project_id=project_id, user=user, settings=settings, progress=False)
+    return None if found is None else found[:2]
+
+
+def queue_next_item(*, project_id, user, settings: AnnotationSettings | None = None, progress: bool = True):
+    """``queue_next`` plus, with ``progress``, ``queue_progress`` as it is after the claim: (annotation, recording,
+    progress or None), or None when nothing is left. Both use one build of the usable recordings' query."""
     project_role_require(user, project_id, ANNOTATE_ROLES)
     settings = settings or annotation_settings_get(project_id)
     now = timezone.now()
@@ -215,7 +225,10 @@ def queue_next(*, project_id, user, settings: AnnotationSettings | None = None):
                 found = _claim(user, project_id, recording_id, None if is_gold else settings.overlap, now, lock_until)
             if found is not None:
                 break
-    return found
+    if found is None:
+        return None
+    counts = queue_progress(project_id=project_id, user=user, settings=settings, usable=usable) if progress else None
+    return *found, counts
 
 
 @transaction.atomic
