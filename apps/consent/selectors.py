@@ -116,12 +116,20 @@ def recording_is_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES) 
     return any(mask & need == need for mask in masks)
 
 
-def recording_lock_if_usable(purpose: str, recording_id, *, related: tuple[str, ...] = ()) -> Recording | None:
+def recording_lock_if_usable(
+    purpose: str, recording_id, *, related: tuple[str, ...] = (), skip_locked: bool = False
+) -> Recording | None:
     """Lock one recording's row for the caller's transaction (SELECT … FOR UPDATE, so concurrent claims on it
     run one after another; SQLite serialises writers on its own) and return it (with ``related`` joined, their
     rows not locked) if the system may use it for ``purpose``, read under the lock: ``recording_is_usable``'s
-    three indexed lookups, not the set-wise query. None when it is missing or not usable."""
-    locked = Recording.objects.select_for_update(of=("self",)).select_related(*related).filter(pk=recording_id).first()
+    three indexed lookups, not the set-wise query. None when it is missing or not usable, or, with
+    ``skip_locked``, when another transaction holds its lock (no waiting)."""
+    locked = (
+        Recording.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related(*related)
+        .filter(pk=recording_id)
+        .first()
+    )
     if locked is None or not recording_is_usable(None, purpose, recording_id):
         return None
     return locked

@@ -69,3 +69,63 @@ def test_concurrent_requests_give_a_gold_item_to_everyone_once(transactional_db,
     got = _race(project, people)
     assert list(got.values()) == [gold.id] * len(people)  # overlap 1 does not limit gold
     assert Assignment.objects.filter(recording=gold, status="open").count() == len(people)
+
+
+def _hold_lock(recording, locked: threading.Event, release: threading.Event, wait: float):
+    """A thread that holds ``recording``'s row lock (as a claim in progress does) until ``release`` or ``wait`` s."""
+    from django.db import transaction
+
+    from apps.consent.selectors import recording_lock_if_usable
+
+    def hold():
+        try:
+            with transaction.atomic():
+                recording_lock_if_usable("annotate", recording.id)
+                locked.set()
+                release.wait(timeout=wait)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(timeout=10)
+    return thread
+
+
+def test_a_recording_another_claim_holds_is_passed_over(transactional_db, make_user):
+    """Everyone's queue starts at the same recording: a claim in progress on it sends the next request on to
+    the next recording at once, instead of waiting for the lock and then finding the slot gone."""
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    project = ProjectFactory()
+    AnnotationSettings.objects.create(project=project, overlap=1)
+    first, second = (RecordingFactory(project=project, status="ready") for _ in range(2))
+    user = make_user("passer")
+    Membership.objects.create(user=user, project=project, role="annotator")
+    locked, release = threading.Event(), threading.Event()
+    holder = _hold_lock(first, locked, release, wait=30)
+    try:
+        found = queue_next(project_id=project.id, user=user)  # waiting instead would end after the holder's 30 s
+    finally:
+        release.set()
+        holder.join()
+    assert found is not None and found[1].id == second.id
+    assert not Assignment.objects.filter(recording=first).exists()
+
+
+def test_a_held_recording_is_still_handed_out_when_it_is_the_last(transactional_db, make_user):
+    """Passing over a locked candidate never turns into "queue empty": with nothing else free, the request waits
+    for the lock like before and takes the slot."""
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    project = ProjectFactory()
+    AnnotationSettings.objects.create(project=project, overlap=1)
+    only = RecordingFactory(project=project, status="ready")
+    user = make_user("waiter")
+    Membership.objects.create(user=user, project=project, role="annotator")
+    locked, release = threading.Event(), threading.Event()
+    holder = _hold_lock(only, locked, release, wait=1)  # gives the lock back by itself, without a slot taken
+    try:
+        found = queue_next(project_id=project.id, user=user)
+    finally:
+        release.set()
+        holder.join()
+    assert found is not None and found[1].id == only.id

@@ -1,8 +1,8 @@
 """Annotation services: every write of the annotation app. Other apps import from here.
 
-Exported: labels_set, label_create, queue_next (queue_next_item: with the progress counts), annotation_skip, annotation_save, annotation_submit,
-annotation_set_status, annotation_save_version, annotation_transcript_import, and the consent hooks
-assignments_cancel_for_recordings, annotations_redact_for_recordings.
+Exported: labels_set, label_create, queue_next (queue_next_item: with the progress counts), annotation_skip,
+annotation_save, annotation_submit, annotation_set_status, annotation_save_version, annotation_transcript_import, and
+the consent hooks assignments_cancel_for_recordings, annotations_redact_for_recordings.
 """
 
 from apps.annotation.services.hooks import annotations_redact_for_recordings, assignments_cancel_for_recordings

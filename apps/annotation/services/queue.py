@@ -24,6 +24,7 @@ from apps.core.permissions import project_role_require
 
 # How many candidate recordings one request tries before giving up on a race-heavy moment.
 _CANDIDATES = 20
+SKIPPED = False  # _claim: the recording was locked by another claim (or no longer usable); None: its slots are full
 
 
 def _active(now) -> Q:
@@ -77,16 +78,19 @@ def _own_work(user, project_id, usable, lock_until):
     return None
 
 
-def _claim(user, project_id, recording_id, overlap, now, lock_until):
-    """Take a slot on one recording if one is free: (annotation, recording), or None when others filled it first.
+def _claim(user, project_id, recording_id, overlap, now, lock_until, *, skip_locked=False):
+    """Take a slot on one recording if one is free: (annotation, recording); None when others filled it first,
+    or SKIPPED when it could not be locked (``skip_locked``: another claim holds it) or is no longer usable.
 
     ``overlap`` None (gold items) means no limit: only the one-per-annotator constraint applies.
     """
     # Concurrent claims on one recording run one after another, and consent is read under the row lock; the row
     # read under it is the one the answer renders.
-    recording = recording_lock_if_usable(Purpose.ANNOTATE, recording_id, related=("speaker", "language"))
+    recording = recording_lock_if_usable(
+        Purpose.ANNOTATE, recording_id, related=("speaker", "language"), skip_locked=skip_locked
+    )
     if recording is None:
-        return None
+        return SKIPPED
     if overlap is not None:
         slots = Assignment.objects.filter(recording_id=recording_id).exclude(annotator=user)
         expired = Q(status=AssignmentStatus.OPEN, locked_until__lte=now)
@@ -116,6 +120,31 @@ def _claim(user, project_id, recording_id, overlap, now, lock_until):
     except IntegrityError:  # kept from an earlier skip or a cancelled lock, with its saved versions
         annotation = Annotation.objects.get(recording_id=recording_id, annotator=user)
         return annotation_content_load(annotation), recording
+
+
+def _claim_first(user, project_id, candidates, overlap, now, lock_until):
+    """Claim the first candidate with a free slot. Everyone's queue starts at the same recordings, so concurrent
+    requests meet on one row: a candidate another claim holds locked is passed over at once (SKIP LOCKED) rather
+    than waited for, only to find its slot gone. Candidates passed over are tried again, waiting, if no other
+    was free, so a busy moment never answers "queue empty" while one is left."""
+    passed = []
+    for skip_locked, tries in ((True, candidates), (False, passed)):
+        for recording_id, is_gold in tries:
+            with transaction.atomic():
+                found = _claim(
+                    user,
+                    project_id,
+                    recording_id,
+                    None if is_gold else overlap,
+                    now,
+                    lock_until,
+                    skip_locked=skip_locked,
+                )
+            if found:
+                return found
+            if found is SKIPPED and skip_locked:
+                passed.append((recording_id, is_gold))
+    return None
 
 
 def _ordered(project_id, candidates):
@@ -220,11 +249,7 @@ def queue_next_item(*, project_id, user, settings: AnnotationSettings | None = N
         candidates = _ordered(project_id, _open_items(user, project_id, usable, settings, now)).values_list(
             "id", "gold"
         )[:_CANDIDATES]
-        for recording_id, is_gold in candidates:
-            with transaction.atomic():
-                found = _claim(user, project_id, recording_id, None if is_gold else settings.overlap, now, lock_until)
-            if found is not None:
-                break
+        found = _claim_first(user, project_id, list(candidates), settings.overlap, now, lock_until)
     if found is None:
         return None
     counts = queue_progress(project_id=project_id, user=user, settings=settings, usable=usable) if progress else None
