@@ -7,6 +7,7 @@ audio and artifact streaming, queues, dashboards, releases, processing tasks.
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     Count,
     Exists,
@@ -84,6 +85,36 @@ def recordings_usable(actor, purpose: str, *, roles=READ_ROLES) -> QuerySet:
     return _consent_filter(qs, purpose)
 
 
+def _one(actor, recording_id, roles) -> QuerySet:
+    """The recording, if not purged and (for a user) in one of their projects under ``roles``."""
+    qs = Recording.objects.filter(pk=recording_id).exclude(status=RecordingStatus.PURGED)
+    if actor is not None:
+        ids = project_ids_for(actor, roles)
+        if ids is not None:
+            qs = qs.filter(project_id__in=ids)
+    return qs
+
+
+def _grants_allow(purpose: str, recording_id, speaker_id, require_speaker: bool, policy_mask: int | None) -> bool:
+    """``_consent_filter``'s rule for one recording whose row (speaker, project's rule and policy) is in hand:
+    not withdrawn on its own, and no speaker (unless required, or speech was found and nobody decided yet) or a
+    live, unexpired grant covering what the project needs for ``purpose``."""
+    if RecordingWithdrawal.objects.filter(recording_id=recording_id).exists():
+        return False
+    if speaker_id is None:  # no consent needed, unless speech was found and nobody decided yet
+        return (
+            not require_speaker
+            and not SpeechCheck.objects.filter(recording_id=recording_id, state=SpeechCheckState.HELD).exists()
+        )
+    need = (PURPOSE_BITS[Purpose.STORE] if policy_mask is None else policy_mask) | PURPOSE_BITS[purpose]
+    masks = (
+        ConsentRecord.objects.filter(speaker_id=speaker_id, status=ConsentStatus.GRANTED)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .values_list("purpose_mask", flat=True)
+    )
+    return any(mask & need == need for mask in masks)
+
+
 def recording_is_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES) -> bool:
     """Whether ``recordings_usable(actor, purpose, roles=roles)`` holds this one recording, read fresh now.
 
@@ -92,28 +123,13 @@ def recording_is_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES) 
     set-wise query, which Django takes ~3 ms to build: this runs on every autosave and every audio
     range request. tests/consent/test_selector.py holds the two forms equal over random consent states.
     """
-    bit = PURPOSE_BITS[Purpose(purpose)]
-    qs = Recording.objects.filter(pk=recording_id).exclude(status=RecordingStatus.PURGED)
-    if actor is not None:
-        ids = project_ids_for(actor, roles)
-        if ids is not None:
-            qs = qs.filter(project_id__in=ids)
-    row = qs.values_list("speaker_id", "project__require_speaker", f"project__consent_policy__{purpose}_mask").first()
-    if row is None or RecordingWithdrawal.objects.filter(recording_id=recording_id).exists():
-        return False
-    speaker_id, require_speaker, policy_mask = row
-    if speaker_id is None:  # no consent needed, unless speech was found and nobody decided yet
-        return (
-            not require_speaker
-            and not SpeechCheck.objects.filter(recording_id=recording_id, state=SpeechCheckState.HELD).exists()
-        )
-    need = (PURPOSE_BITS[Purpose.STORE] if policy_mask is None else policy_mask) | bit
-    masks = (
-        ConsentRecord.objects.filter(speaker_id=speaker_id, status=ConsentStatus.GRANTED)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .values_list("purpose_mask", flat=True)
+    Purpose(purpose)
+    row = (
+        _one(actor, recording_id, roles)
+        .values_list("speaker_id", "project__require_speaker", f"project__consent_policy__{purpose}_mask")
+        .first()
     )
-    return any(mask & need == need for mask in masks)
+    return row is not None and _grants_allow(purpose, recording_id, *row)
 
 
 def recording_lock_if_usable(
@@ -138,15 +154,25 @@ def recording_lock_if_usable(
 def recording_get_usable(actor, purpose: str, recording_id, *, roles=READ_ROLES, stream: bool = False) -> Recording:
     """One usable recording (its project joined), or Http404 — the same answer for missing and forbidden.
 
-    ``stream=True`` (audio, peaks, features, images) adds the role rule: an annotator or reviewer streams
-    only recordings in their own queue, assignments or reviews (``recording_in_work``).
+    ``recording_is_usable``'s rule, with the recording read whole (project and policy joined) in its first
+    lookup rather than read again after the check. ``stream=True`` (audio, peaks, features, images) adds the
+    role rule: an annotator or reviewer streams only recordings in their own queue, assignments or reviews
+    (``recording_in_work``).
     """
     try:
-        if recording_is_usable(actor, purpose, recording_id, roles=roles):
-            recording = Recording.objects.select_related("project").get(pk=recording_id)
-            if not stream or recording_in_work(actor, recording):
+        Purpose(purpose)
+        recording = _one(actor, recording_id, roles).select_related("project__consent_policy").first()
+        if recording is not None:
+            try:
+                policy_mask = getattr(recording.project.consent_policy, f"{purpose}_mask")
+            except ObjectDoesNotExist:  # no policy stored: the default (store + purpose)
+                policy_mask = None
+            usable = _grants_allow(
+                purpose, recording.pk, recording.speaker_id, recording.project.require_speaker, policy_mask
+            )
+            if usable and (not stream or recording_in_work(actor, recording)):
                 return recording
-    except (Recording.DoesNotExist, ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError):
         pass
     raise Http404("No such recording.")
 

@@ -13,6 +13,16 @@ from tests.catalog.factories import ProjectFactory, RecordingFactory, SpeakerFac
 pytestmark = pytest.mark.django_db
 
 
+def _gets(actor, purpose, recording_id, roles) -> bool:
+    """Whether recording_get_usable hands the recording back (its rule read from the one row it loads)."""
+    from django.http import Http404
+
+    try:
+        return recording_get_usable(actor, purpose, recording_id, roles=roles).pk == recording_id
+    except Http404:
+        return False
+
+
 def _ids(purpose, actor=None):
     return set(recordings_usable(actor, purpose).values_list("id", flat=True))
 
@@ -111,7 +121,8 @@ def test_selector_is_one_query_however_many_rows(project_with_roles, django_asse
 
 
 def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(project_with_roles, make_user):
-    """recording_is_usable (the autosave/range-request form) and recordings_usable are one rule.
+    """recording_is_usable (the autosave form), recording_get_usable (the range-request form) and
+    recordings_usable are one rule.
 
     A seeded random world: two projects (one requiring speakers), random policies, speakers with
     zero to two consent records of random masks, status and expiry, withdrawn and purged recordings,
@@ -163,5 +174,6 @@ def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(
                 expected = set(recordings_usable(actor, purpose, roles=roles).values_list("id", flat=True))
                 got = {r.id for r in recordings if recording_is_usable(actor, purpose, r.id, roles=roles)}
                 assert got == expected, (actor, purpose, roles)
+                assert {r.id for r in recordings if _gets(actor, purpose, r.id, roles)} == expected
                 usable_somewhere += len(got)
     assert 0 < usable_somewhere < len(actors) * len(PURPOSE_BITS) * 2 * len(recordings)  # both answers occur
