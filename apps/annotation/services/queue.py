@@ -127,7 +127,7 @@ def _claim_first(user, project_id, candidates, overlap, now, lock_until):
     requests meet on one row: a candidate another claim holds locked is passed over at once (SKIP LOCKED) rather
     than waited for, only to find its slot gone. Candidates passed over are tried again, waiting, if no other
     was free, so a busy moment never answers "queue empty" while one is left."""
-    passed = []
+    passed: list[tuple[int, bool]] = []
     for skip_locked, tries in ((True, candidates), (False, passed)):
         for recording_id, is_gold in tries:
             with transaction.atomic():
