@@ -21,6 +21,7 @@ def project(user):
 
     return project_create(name="Bulk", created_by=user)
 
+
 IGNORED = {"id", "original_key", "sha256", "created_at", "recording_id"}
 
 
@@ -104,7 +105,9 @@ def test_related_objects_saved_after_assignment_give_their_key(project):
 
 
 def test_an_unsaved_related_object_is_refused_as_bulk_create_refuses_it(project):
-    job = ProcessingJob(kind=JobKind.PROJECT, project_id=project.id, recipe=Recipe(project=project, name="never", spec={}))
+    job = ProcessingJob(
+        kind=JobKind.PROJECT, project_id=project.id, recipe=Recipe(project=project, name="never", spec={})
+    )
     with pytest.raises(ValueError, match="unsaved related object"):
         rows_insert(ProcessingJob, [job])
 
