@@ -144,8 +144,8 @@ class _InMemory(FileSource):
 
 class _OnDisk(FileSource):
     """An upload Django spooled to its own temp file: hashed as the upload handler wrote it, probed from it
-    (ffmpeg reads it by path; uncompressed WAV only by its header), and moved into local storage rather than
-    copied (S3 uploads it from the file)."""
+    (ffmpeg reads it by path; uncompressed WAV only by its header), and hard-linked into local storage rather
+    than copied (S3 uploads it from the file)."""
 
     def __init__(self, upload, max_bytes: int):
         super().__init__()
@@ -163,7 +163,7 @@ class _OnDisk(FileSource):
 
     def storable(self):
         self.file.seek(0)
-        return self.upload  # FileSystemStorage moves a file that has temporary_file_path()
+        return self.upload  # FileSystemStorage moves a file that has temporary_file_path() (if the link could not)
 
 
 def _sha256_of(f) -> str:
