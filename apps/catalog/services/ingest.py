@@ -259,7 +259,8 @@ def _link_into_local_storage(key: str, source: FileSource) -> bool | None:
         return None
     if storage.file_permissions_mode is not None:
         os.chmod(full, storage.file_permissions_mode)
-    storage._ensure_location_group_id(full)
+    if ensure_group := getattr(storage, "_ensure_location_group_id", None):  # what Django does after its move
+        ensure_group(full)
     return True
 
 
