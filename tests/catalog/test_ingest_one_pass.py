@@ -117,3 +117,24 @@ def test_compressed_wav_is_still_decoded_to_count_its_frames():
 def _riff_append(wav: bytes, chunk_id: bytes, payload: bytes) -> bytes:
     out = wav + chunk_id + struct.pack("<I", len(payload)) + payload + (b"\x00" if len(payload) % 2 else b"")
     return out[:4] + struct.pack("<I", len(out) - 8) + out[8:]
+
+
+def test_bytes_already_stored_by_another_project_are_linked_to_nothing_new(
+    api, project_with_roles, _media_storage, on_disk
+):
+    from apps.catalog.services import project_create
+
+    project, users = project_with_roles
+    wav = make_audio(seconds=1.0, seed=11)
+    first = _upload(api(users["manager"]), project, ("a.wav", wav), ("b.wav", make_audio(seconds=1.0, seed=12)))
+    key = Recording.objects.get(id=first.json()["results"][0]["recording_id"]).original_key
+    before = (_media_storage / key).stat()
+    other = project_create(name="Other", created_by=users["manager"])
+    second = _upload(api(users["manager"]), other, ("again.wav", wav), ("c.wav", make_audio(seconds=1.0, seed=13)))
+    assert second.json()["accepted"] == 2
+    again = Recording.objects.get(id=second.json()["results"][0]["recording_id"])
+    after = (_media_storage / key).stat()
+    assert again.original_key == key and (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert default_storage.open(key).read() == wav
+    assert len(list(_media_storage.rglob("*.wav"))) == 3  # a, b and c: the repeated bytes are stored once
+    assert list(on_disk.iterdir()) == []

@@ -30,6 +30,7 @@ from apps.catalog.services.ingest import (
     sidecar_lookup,
     store_once,
 )
+from apps.core.bulk import rows_insert
 from apps.core.errors import DomainError
 from apps.core.hooks import RECORDINGS_INGESTED, hook_call
 
@@ -173,7 +174,7 @@ def _insert(project, admitted: list[_Admitted], results) -> None:
     """One INSERT for the chunk's rows; when a concurrent upload took some of the same bytes first, row by row."""
     try:
         with transaction.atomic():
-            Recording.objects.bulk_create([a.recording for a in admitted])
+            rows_insert(Recording, [a.recording for a in admitted])
     except IntegrityError:
         for a in admitted:
             a.recording.pk = None

@@ -18,6 +18,7 @@ from apps.catalog.models import RecordingStatus
 from apps.catalog.services import recording_status_set
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
+from apps.core.bulk import rows_insert
 from apps.core.errors import DomainError
 from apps.processing.models import (
     ACTIVE_STATUSES,
@@ -125,11 +126,12 @@ def recording_jobs_create_new(*, project, recording_ids, recipe: Recipe) -> list
 
     Writes ProcessingJob; enqueues after commit.
     """
-    jobs = ProcessingJob.objects.bulk_create(
+    jobs = rows_insert(
+        ProcessingJob,
         [
             ProcessingJob(kind=JobKind.RECORDING, project_id=project.id, recording_id=recording_id, recipe=recipe)
             for recording_id in recording_ids
-        ]
+        ],
     )
     job_enqueue_on_commit([job.id for job in jobs])
     return jobs
