@@ -14,8 +14,10 @@ Permissions are decided before the first byte: a refusal is still a 403/404 page
 """
 
 import logging
+import os
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, StreamingHttpResponse
 from django.middleware.csrf import get_token
@@ -43,7 +45,26 @@ EMBED_AUDIO_PRELOAD_BYTES = 8 * 1024 * 1024
 # Where the page's first part ends: the template renders this (review pages render nothing there).
 _EMBED_SLOT = "<!-- annotator-first -->"
 
+# The annotate pages carry their style sheets inline (site.css, then the annotator's): two requests fewer, and
+# the bundle (a deferred script, which waits for the style sheets before it) waits for none. ~18 KB.
+INLINE_STYLES = ("earmark/site.css", "annotation/annotator.css")
+
 logger = logging.getLogger(__name__)
+_styles_cache: dict[tuple, str] = {}
+
+
+def _inline_styles() -> str:
+    """The style sheets' text, read again only when a file changes (a rebuild while the server runs)."""
+    paths = [finders.find(name) for name in INLINE_STYLES]
+    key = tuple((path, os.stat(path).st_mtime_ns) for path in paths)
+    if key not in _styles_cache:
+        _styles_cache.clear()
+        texts = []
+        for path in paths:
+            with open(path, encoding="utf-8") as fh:
+                texts.append(fh.read())
+        _styles_cache[key] = "\n".join(texts)
+    return _styles_cache[key]
 
 
 def _first_item(request, *, project_id, annotation=None):
@@ -105,9 +126,8 @@ def _render(request, *, project_id, annotation=None):
     }
     # Rendered now, in the view: the CSRF cookie, the CSP nonce and the messages are settled before the
     # response's headers go out.
-    page = render_to_string(
-        "annotation/annotator.html", {"config": config, "embed_slot": mark_safe(_EMBED_SLOT)}, request=request
-    )
+    context = {"config": config, "embed_slot": mark_safe(_EMBED_SLOT), "inline_styles": _inline_styles()}
+    page = render_to_string("annotation/annotator.html", context, request=request)
     head, tail = page.split(_EMBED_SLOT)
 
     def parts():
