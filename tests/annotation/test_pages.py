@@ -163,7 +163,7 @@ def test_annotate_page_embeds_the_first_peaks_and_audits_them(
 
 
 def test_annotate_page_streams_its_head_before_the_first_item(schema, recordings):
-    """The head (styles, the bundle's script tag) and the page's markup come in the first part, before the
+    """The head (inline styles, the bundle's script tag) and the page's markup come in the first part, before the
     server claims the item: the browser loads the bundle meanwhile. The item follows in later parts."""
     from apps.annotation.models import Assignment
 
@@ -172,7 +172,11 @@ def test_annotate_page_streams_its_head_before_the_first_item(schema, recordings
     assert response.status_code == 200 and response.streaming
     parts = iter(response.streaming_content)
     head = next(parts).decode()
-    assert "annotation/annotator.js" in head and "annotation/annotator.css" in head
+    assert "annotation/annotator.js" in head
+    # The style sheets are inline, under the CSP nonce (no request for them; the bundle waits for none).
+    nonce = re.search(r'data-csp-nonce="([^"]+)"', head).group(1)
+    assert f'<style nonce="{nonce}">' in head and ".ann-workspace" in head and "annotator.css" not in head
+    assert nonce in response["Content-Security-Policy"]
     assert 'id="annotator-config"' in head and "annotator-first" not in head
     assert not Assignment.objects.filter(annotator=users["annotator"]).exists()  # nothing claimed yet
     rest = b"".join(parts).decode()
