@@ -4,7 +4,8 @@ Runs the embedded default (the gunicorn server `make run` starts, on SQLite and 
 EARMARK_VAR_DIR), seeds a 5-second and a 60-minute 16 kHz recording (processed in-process:
 peaks, tiles, voiced segments), then drives headless Debian Chromium through Playwright:
 
-* Earmark: ``/projects/{id}/annotate/``: waveform from stored peaks, audio streamed by a media element.
+* Earmark: ``/projects/{id}/annotate/``: waveform from stored peaks, audio streamed by a media element; the
+  page streams its head first, then the first item's <audio> and its embedded peaks.
 * Baseline, measured in the same run: a page that gives the same wavesurfer.js build the plain audio
   URL, so the browser downloads and decodes the whole file before drawing (what Label Studio does).
 
@@ -17,6 +18,9 @@ audio included, from the DevTools protocol's Network events. Renderer memory is 
 the page's renderer process from /proc.
 
     .venv/bin/python benchmarks/annotator_load.py [--runs 5] [--short-only] [--screenshots docs/screenshots]
+
+BENCH_DEBUG=1 prints every load's marks and its Resource Timing entries (start, response start, response end
+in ms from navigation, bytes): where the time between navigation and usable goes.
 """
 
 import argparse

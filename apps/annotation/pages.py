@@ -6,14 +6,24 @@ with one round trip for the page and one for the audio. Every piece comes from t
 serializers as its API endpoint (consent decides each), and the embedded peaks are audited like a peaks
 request. Anything that cannot be embedded (no peaks yet, an empty queue) is left out and the bundle asks the
 API as before.
+
+The page is streamed in two parts. The first (head, styles, the bundle's script tag and the page's markup) is
+sent before the first item is built, so the browser fetches the bundle and the styles and lays the page out
+while the server claims the item; the second (the first item's <audio> element and its json_script) follows.
+Permissions are decided before the first byte: a refusal is still a 403/404 page.
 """
 
+import logging
+import os
+
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_get, labels_schema
 from apps.annotation.serializers import AnnotationOutput
@@ -24,7 +34,7 @@ from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 from apps.consent.services.audit import audit_record
 from apps.core.permissions import project_role_get
-from apps.processing.selectors import peaks_json
+from apps.processing.selectors import artifact_get, peaks_for
 
 # The peaks level embedded for the first paint: the finest that fits this many buckets. The bundle asks for
 # about 4 buckets per pixel of waveform width (2,000-16,000); 6,000 covers a 1,500 px wide waveform, and
@@ -32,17 +42,54 @@ from apps.processing.selectors import peaks_json
 EMBED_PEAKS_MAX_LENGTH = 6000
 # Recordings up to this size preload whole (preload="auto"); longer ones load their metadata only.
 EMBED_AUDIO_PRELOAD_BYTES = 8 * 1024 * 1024
+# Where the page's first part ends: the template renders this (review pages render nothing there).
+_EMBED_SLOT = "<!-- annotator-first -->"
+
+# The annotate pages carry their style sheets inline (site.css, then the annotator's): two requests fewer, and
+# the bundle (a deferred script, which waits for the style sheets before it) waits for none. ~18 KB.
+INLINE_STYLES = ("earmark/site.css", "annotation/annotator.css")
+
+logger = logging.getLogger(__name__)
+_styles_cache: dict[tuple, str] = {}
 
 
-def _first_peaks(request, recording_id) -> dict | None:
-    """The peaks the bundle would ask for first, through the peaks endpoint's selectors; None while there are
-    none (still processing) or when the caller may not stream this recording."""
+def _inline_styles() -> str:
+    """The style sheets' text, read again only when a file changes (a rebuild while the server runs)."""
+    paths = [finders.find(name) for name in INLINE_STYLES]
+    key = tuple((path, os.stat(path).st_mtime_ns) for path in paths)
+    if key not in _styles_cache:
+        _styles_cache.clear()
+        texts = []
+        for path in paths:
+            with open(path, encoding="utf-8") as fh:
+                texts.append(fh.read())
+        _styles_cache[key] = "\n".join(texts)
+    return _styles_cache[key]
+
+
+def _first_item(request, *, project_id, annotation=None):
+    """(item, recording, peaks artifact): the queue's body without its progress counts, or {annotation,
+    recording} (None when the queue is empty); the recording through the peaks endpoint's consent selector and
+    its peaks artifact (both None while there are no peaks, or when the caller may not stream the recording).
+    The bundle asks for the progress once the item is drawn and playable."""
+    if annotation is None:
+        item = queue_next_body(user=request.user, project_id=project_id, progress=False)
+    else:
+        recording = recording_get_visible(actor=request.user, recording_id=annotation.recording_id)
+        item = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
+    if not item:
+        return None, None, None
     try:
-        recording = recording_get_usable(request.user, Purpose.STORE, recording_id, stream=True)
-        peaks = peaks_json(recording=recording, max_length=EMBED_PEAKS_MAX_LENGTH)
+        recording = recording_get_usable(request.user, Purpose.STORE, item["recording"]["id"], stream=True)
+        return item, recording, artifact_get(recording=recording, kind="peaks")
     except Http404:
-        return None
-    # The same audit event a peaks request writes (apps.consent.middleware): ids, route, status only.
+        return item, None, None
+
+
+def _first_peaks(request, recording, artifact) -> dict:
+    """What the peaks endpoint answers first (peaks_json at the first zoom level), from the artifact already
+    found, with the same audit event a peaks request writes (apps.consent.middleware)."""
+    peaks = peaks_for(artifact=artifact)
     audit_record(
         actor=request.user,
         action="recording.served",
@@ -51,28 +98,14 @@ def _first_peaks(request, recording_id) -> dict | None:
         project_id=recording.project_id,
         data={"route": "annotator-page-peaks", "status": 200},
     )
-    return peaks
+    return {**peaks.best(EMBED_PEAKS_MAX_LENGTH).to_audiowaveform_json(), "duration": peaks.duration}
 
 
-def _first_item(request, *, project_id, annotation=None) -> dict:
-    """{"labels", "item": the queue's body without its progress counts, or {annotation, recording} (None when the
-    queue is empty), "peaks"}. The bundle asks for the progress once the item is drawn and playable."""
-    if annotation is None:
-        item = queue_next_body(user=request.user, project_id=project_id, progress=False)
-    else:
-        recording = recording_get_visible(actor=request.user, recording_id=annotation.recording_id)
-        item = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
-    peaks = _first_peaks(request, item["recording"]["id"]) if item else None
-    return {"labels": labels_schema(project_id), "item": item, "peaks": peaks}
-
-
-def _first_audio(first: dict) -> dict | None:
+def _first_audio(item) -> dict:
     """The first item's <audio> element, in the page's HTML so the browser starts its request while the bundle
     loads. Whole-file preload for short recordings (playable as soon as possible); metadata only for long
     ones (streamed with range requests as playback needs). Only for an item the page can draw at once."""
-    if not first.get("peaks"):
-        return None
-    recording = first["item"]["recording"]
+    recording = item["recording"]
     small = (recording.get("bytes") or 0) <= EMBED_AUDIO_PRELOAD_BYTES
     return {
         "id": recording["id"],
@@ -91,12 +124,36 @@ def _render(request, *, project_id, annotation=None):
         "user_id": request.user.id,
         "next_url": reverse("catalog:project-detail", args=[project_id]),
     }
-    first = _first_item(request, project_id=project_id, annotation=annotation)
-    return render(
-        request,
-        "annotation/annotator.html",
-        {"config": config, "first_item": first, "first_audio": _first_audio(first)},
-    )
+    # Rendered now, in the view: the CSRF cookie, the CSP nonce and the messages are settled before the
+    # response's headers go out.
+    context = {"config": config, "embed_slot": mark_safe(_EMBED_SLOT), "inline_styles": _inline_styles()}
+    page = render_to_string("annotation/annotator.html", context, request=request)
+    head, tail = page.split(_EMBED_SLOT)
+
+    def parts():
+        yield head
+        yield from _embed_html(request, project_id=project_id, annotation=annotation)
+        yield tail
+
+    return StreamingHttpResponse(parts(), content_type="text/html; charset=utf-8")
+
+
+def _embed_html(request, *, project_id, annotation):
+    """The page's second part, in two pieces: the first item's <audio> element as soon as the item is known (the
+    parser inserts it and its request starts while the server reads the peaks), then the item's json_script.
+    The headers and the first part are already sent, so a failure here cannot become an error page: it is
+    logged and the rest of the embed left out, and the bundle asks the API for what is missing (the API
+    answers an error with a status the page shows)."""
+    try:
+        item, recording, artifact = _first_item(request, project_id=project_id, annotation=annotation)
+        if artifact is not None:
+            yield render_to_string("annotation/annotator_first.html", {"first_audio": _first_audio(item)})
+        peaks = _first_peaks(request, recording, artifact) if artifact is not None else None
+        first = {"labels": labels_schema(project_id), "item": item, "peaks": peaks}
+    except Exception:
+        logger.exception("annotator page: the first item could not be embedded (project %s)", project_id)
+        return
+    yield render_to_string("annotation/annotator_first.html", {"first_item": first})
 
 
 @login_required

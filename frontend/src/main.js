@@ -27,7 +27,7 @@ import { Store } from './store.js';
 import { SuggestionsLayer } from './suggestions.js';
 import { fetchModelSuggestions, modelSegments, showQueueOrder, speechSegments } from './model-suggestions.js';
 import { WordsLayer, fetchDraftSegments, fetchWords } from './transcripts.js';
-import { clamp, debounce, mixInto } from './util.js';
+import { clamp, debounce, mixInto, nextTask } from './util.js';
 import { Waveform } from './waveform.js';
 import { PageEditing } from './page-editing.js';
 import { PagePlayback } from './page-playback.js';
@@ -249,6 +249,10 @@ class AnnotatorPage {
     item.waveform = waveform;
     await waveform.init(peaks, duration);
     if (this.item !== item) return waveform.destroy(); // another item was opened meanwhile
+    // The waveform is on screen. The rest of the item's set-up runs in a few tasks, not one long one, so the
+    // audio element's steps toward canplay (main-thread tasks too) are not held behind it.
+    await nextTask();
+    if (this.item !== item) return;
 
     this.labels = new Map((schema.region_labels || []).map((l) => [l.id, l]));
     item.regionsView = new RegionsView({ waveform, store: this.store, labels: this.labels });
@@ -272,6 +276,8 @@ class AnnotatorPage {
     });
     item.words = new WordsLayer({ waveform, onPlay: (w) => waveform.play(w.start, w.end) });
     this.panel = new SidePanel({ root: this.root, store: this.store, schema, channelCount, actions: this._panelActions() });
+    await nextTask();
+    if (this.item !== item) return;
 
     if (channelCount > 1) {
       item.mixer = new ChannelMixer({ media: waveform.media, count: channelCount, bar: this.el.channels });
@@ -437,5 +443,13 @@ function boot() {
   page.start();
 }
 
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-else boot();
+// The page's early <audio> (apps/annotation/pages.py) starts its request from a task of its own, queued as the
+// parser inserted it; booting in the next task lets that request go out before the bundle's first long task
+// (building the page and drawing the waveform), instead of after it.
+function bootSoon() {
+  if (document.querySelector('audio[data-role="audio"]')) setTimeout(boot, 0);
+  else boot();
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', bootSoon);
+else bootSoon();

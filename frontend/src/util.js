@@ -105,3 +105,9 @@ export function mixInto(target, parts) {
   }
   return target;
 }
+
+/** Resolves in a later task (behind what the browser has queued): a long start-up split with these lets the
+ *  audio element's own steps toward `canplay`, each a task on the main thread, run in between. */
+export function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

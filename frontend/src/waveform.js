@@ -15,7 +15,7 @@ import ZoomPlugin from 'wavesurfer.js/dist/plugins/zoom.esm.js';
 
 import { Emitter } from './emitter.js';
 import { peaksToChannels } from './peaks.js';
-import { clamp, debounce, formatTime } from './util.js';
+import { clamp, debounce, formatTime, nextTask } from './util.js';
 
 export const MAX_PX_PER_SEC = 2000;
 const HAVE_FUTURE_DATA = 3; // HTMLMediaElement.readyState once it can play
@@ -79,6 +79,30 @@ export class Waveform extends Emitter {
     adaptTimeline(timeline, () => (this.ws ? this.ws.getWrapper().scrollWidth / duration : 100), duration);
     // wavesurfer puts a <style> in its shadow root; the page's CSP nonce lets it apply without 'unsafe-inline'.
     const cspNonce = document.documentElement.dataset.cspNonce || undefined;
+    // Registered a task after the first paint (below): the waveform and the audio's canplay do not wait for them.
+    const later = [
+      timeline,
+      MinimapPlugin.create({
+        container: this.minimapContainer,
+        cspNonce,
+        height: 32,
+        waveColor: '#cbd5e1',
+        progressColor: '#94a3b8',
+        cursorColor: '#dc2626',
+        overlayColor: 'rgba(37, 99, 235, 0.14)',
+        normalize: true,
+        maxPeak,
+      }),
+      HoverPlugin.create({
+        lineColor: 'rgba(15, 23, 42, 0.45)',
+        lineWidth: 1,
+        labelBackground: '#0f172a',
+        labelColor: '#ffffff',
+        labelSize: 11,
+        formatTimeCallback: (s) => formatTime(s),
+      }),
+      ZoomPlugin.create({ scale: 0.5, maxZoom: MAX_PX_PER_SEC, deltaThreshold: 5 }),
+    ];
     this.ws = WaveSurfer.create({
       container: this.container,
       media: this.media,
@@ -105,30 +129,7 @@ export class Waveform extends Emitter {
             progressColor: CHANNEL_COLORS[i % CHANNEL_COLORS.length][1],
           }))
         : undefined,
-      plugins: [
-        this.regions,
-        timeline,
-        MinimapPlugin.create({
-          container: this.minimapContainer,
-          cspNonce,
-          height: 32,
-          waveColor: '#cbd5e1',
-          progressColor: '#94a3b8',
-          cursorColor: '#dc2626',
-          overlayColor: 'rgba(37, 99, 235, 0.14)',
-          normalize: true,
-          maxPeak,
-        }),
-        HoverPlugin.create({
-          lineColor: 'rgba(15, 23, 42, 0.45)',
-          lineWidth: 1,
-          labelBackground: '#0f172a',
-          labelColor: '#ffffff',
-          labelSize: 11,
-          formatTimeCallback: (s) => formatTime(s),
-        }),
-        ZoomPlugin.create({ scale: 0.5, maxZoom: MAX_PX_PER_SEC, deltaThreshold: 5 }),
-      ],
+      plugins: [this.regions],
     });
 
     this.ws.on('zoom', () => {
@@ -157,6 +158,13 @@ export class Waveform extends Emitter {
       }
     });
     await nextFrame();
+    // The view's furniture (timeline, minimap, hover line, wheel zoom) a task after that frame: the first
+    // paint is the waveform alone, and a canplay arriving meanwhile is handled before this work.
+    for (const plugin of later) {
+      await nextTask(); // one task each (the minimap draws a second waveform)
+      if (this.destroyed || !this.ws) return;
+      this.ws.registerPlugin(plugin);
+    }
   }
 
   /** Resolves once the audio can play (canplay), fails to load, or `timeoutMs` has passed, whichever is first. */

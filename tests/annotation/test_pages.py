@@ -15,10 +15,19 @@ def _client(user):
     return client
 
 
+def _html(response) -> str:
+    """The page's HTML: the annotate pages stream (their head first, then the first item)."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
 def _config(response) -> dict:
-    match = re.search(
-        r'<script id="annotator-config" type="application/json">(.*?)</script>', response.content.decode()
-    )
+    return _config_of(_html(response))
+
+
+def _config_of(html: str) -> dict:
+    match = re.search(r'<script id="annotator-config" type="application/json">(.*?)</script>', html)
     assert match, "the page must carry the annotator-config json_script"
     return json.loads(match.group(1))
 
@@ -27,12 +36,13 @@ def test_annotate_page_renders_config(schema):
     project, users, _ = schema
     response = _client(users["annotator"]).get(f"/projects/{project.id}/annotate/")
     assert response.status_code == 200
-    config = _config(response)
+    html = _html(response)
+    config = _config_of(html)
     assert config["project_id"] == project.id and config["annotation_id"] is None
     assert config["mode"] == "annotate" and config["api_base"] == "/api/v1"
     assert config["user_id"] == users["annotator"].id and len(config["csrf_token"]) >= 32
     assert config["next_url"] == f"/projects/{project.id}/"
-    assert "annotation/annotator.js" in response.content.decode()
+    assert "annotation/annotator.js" in html
 
 
 def test_annotate_page_refusals(schema, make_user):
@@ -49,8 +59,8 @@ def test_edit_page_only_for_the_annotator(item, schema):
     project, users, _ = schema
     response = _client(users["annotator"]).get(f"/annotations/{annotation['id']}/edit/")
     assert response.status_code == 200
-    assert _config(response)["annotation_id"] == annotation["id"]
-    assert _config(response)["project_id"] == project.id
+    config = _config(response)
+    assert config["annotation_id"] == annotation["id"] and config["project_id"] == project.id
     assert _client(users["manager"]).get(f"/annotations/{annotation['id']}/edit/").status_code == 404
 
 
@@ -63,7 +73,7 @@ def test_start_labelling_button_for_annotators_only(schema):
 
 
 def _first(response) -> dict:
-    match = re.search(r'<script id="annotator-first" type="application/json">(.*?)</script>', response.content.decode())
+    match = re.search(r'<script id="annotator-first" type="application/json">(.*?)</script>', _html(response))
     assert match, "the page must embed its first item (annotator-first json_script)"
     return json.loads(match.group(1))
 
@@ -96,9 +106,10 @@ def test_annotate_page_leaves_the_progress_counts_out(schema, recordings, django
     claim); 31 queries before."""
     project, users, _ = schema
     client = _client(users["annotator"])
-    client.get(f"/projects/{project.id}/annotate/")  # claims the first item
+    _html(client.get(f"/projects/{project.id}/annotate/"))  # claims the first item (as its body is sent)
     with django_assert_max_num_queries(27):
-        assert client.get(f"/projects/{project.id}/annotate/").status_code == 200
+        response = client.get(f"/projects/{project.id}/annotate/")
+        assert response.status_code == 200 and "annotator-first" in _html(response)
 
 
 def test_annotate_page_embeds_nothing_from_a_withdrawn_speaker(schema, recordings):
@@ -149,3 +160,41 @@ def test_annotate_page_embeds_the_first_peaks_and_audits_them(
     assert first["peaks"] == peaks_api.json()
     served = AuditEvent.objects.filter(action="recording.served", object_id=str(rid))
     assert served.filter(data__route="annotator-page-peaks", actor_id=users["annotator"].id).count() == 1
+
+
+def test_annotate_page_streams_its_head_before_the_first_item(schema, recordings):
+    """The head (inline styles, the bundle's script tag) and the page's markup come in the first part, before the
+    server claims the item: the browser loads the bundle meanwhile. The item follows in later parts."""
+    from apps.annotation.models import Assignment
+
+    project, users, _ = schema
+    response = _client(users["annotator"]).get(f"/projects/{project.id}/annotate/")
+    assert response.status_code == 200 and response.streaming
+    parts = iter(response.streaming_content)
+    head = next(parts).decode()
+    assert "annotation/annotator.js" in head
+    # The style sheets are inline, under the CSP nonce (no request for them; the bundle waits for none).
+    nonce = re.search(r'data-csp-nonce="([^"]+)"', head).group(1)
+    assert f'<style nonce="{nonce}">' in head and ".ann-workspace" in head and "annotator.css" not in head
+    assert nonce in response["Content-Security-Policy"]
+    assert 'id="annotator-config"' in head and "annotator-first" not in head
+    assert not Assignment.objects.filter(annotator=users["annotator"]).exists()  # nothing claimed yet
+    rest = b"".join(parts).decode()
+    assert "annotator-first" in rest and rest.rstrip().endswith("</html>")
+    assert Assignment.objects.filter(annotator=users["annotator"]).exists()
+
+
+def test_annotate_page_without_its_embed_when_building_it_fails(schema, recordings, monkeypatch, caplog):
+    """The headers are sent before the item is built: a failure there is logged and the page goes out whole
+    without its embed (the bundle then asks the API, which answers the error)."""
+    from apps.annotation import pages
+
+    def broken(**_):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pages, "queue_next_body", broken)
+    project, users, _ = schema
+    html = _html(_client(users["annotator"]).get(f"/projects/{project.id}/annotate/"))
+    assert "annotator-first" not in html and 'id="annotator-config"' in html
+    assert html.rstrip().endswith("</html>")
+    assert "could not be embedded" in caplog.text
