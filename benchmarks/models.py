@@ -257,6 +257,19 @@ def active_learning(project, seeds=(0, 1, 2), per_label=1, step=None, weights=No
     return full, len(pool), needed, measure
 
 
+def paired_difference(a: list[float], b: list[float], draws: int = 10000) -> str:
+    """Augmented minus not, paired by seed (same split, same initial weights): mean, 95 % bootstrap interval
+    over seeds, and how many seeds each way. "Measurably better" = the interval lies above zero."""
+    diff = np.asarray(a) - np.asarray(b)
+    boot = np.random.default_rng(0).choice(diff, size=(draws, len(diff))).mean(axis=1)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    verdict = "above zero: measurably better" if low > 0 else ("below zero" if high < 0 else "includes zero")
+    return (
+        f"augmented - none, paired by seed: {diff.mean():+.3f} (95 % bootstrap interval {low:+.3f} to {high:+.3f}, "
+        f"{verdict}); better on {int((diff > 0).sum())} of {len(diff)} seeds, worse on {int((diff < 0).sum())}"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -352,6 +365,8 @@ def main():
                         f"{snr:>4}dB {label:<24} mean accuracy {np.mean(accs):.3f} "
                         f"(sd {np.std(accs):.3f}, n={len(accs)})"
                     )
+            if "CNN, augmented" in means and "CNN, no augmentation" in means:
+                print(f"{snr:>4}dB {paired_difference(means['CNN, augmented'], means['CNN, no augmentation'])}")
     if 10 not in projects:
         print(f"total {time.perf_counter() - started:.0f} s (no 10 dB set: no active-learning simulation)")
         return
