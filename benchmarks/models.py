@@ -17,6 +17,7 @@ set, pool, model and stopping rule for both).
     .venv/bin/python benchmarks/models.py --snr 10   # one noise level (and active learning)
     .venv/bin/python benchmarks/models.py --quick    # 4 voices, 2 speeds, 2 pitches: a smoke run
     .venv/bin/python benchmarks/models.py --no-cnn --snr 10 --coverage-weight 0.5 0   # active learning
+    .venv/bin/python benchmarks/models.py --snr 0 --seeds 6   # augmentation at 0 dB, paired over 6 splits
 """
 
 from __future__ import annotations
@@ -347,8 +348,11 @@ def main():
                 ("CNN, no augmentation", "cnn", {"epochs": epochs, "augment": False}),
             ]
         means: dict[str, list[float]] = {}
-        for label, backend, recipe in runs:
-            for seed in range(args.seeds if backend == "cnn" else 1):
+        # Seed by seed, both CNN recipes back to back: each seed's pair is complete before the next seed starts.
+        for seed in range(args.seeds):
+            for label, backend, recipe in runs:
+                if backend != "cnn" and seed:
+                    continue
                 model, seconds, cpu = train(project, manager, backend, **recipe, seed=seed)
                 m, c = model.metrics, model.counts
                 means.setdefault(label, []).append(m["accuracy"])
