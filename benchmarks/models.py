@@ -17,6 +17,7 @@ set, pool, model and stopping rule for both).
     .venv/bin/python benchmarks/models.py --snr 10   # one noise level (and active learning)
     .venv/bin/python benchmarks/models.py --quick    # 4 voices, 2 speeds, 2 pitches: a smoke run
     .venv/bin/python benchmarks/models.py --no-cnn --snr 10 --coverage-weight 0.5 0   # active learning
+    .venv/bin/python benchmarks/models.py --snr 0 --seeds 6   # augmentation at 0 dB, paired over 6 splits
 """
 
 from __future__ import annotations
@@ -257,6 +258,19 @@ def active_learning(project, seeds=(0, 1, 2), per_label=1, step=None, weights=No
     return full, len(pool), needed, measure
 
 
+def paired_difference(a: list[float], b: list[float], draws: int = 10000) -> str:
+    """Augmented minus not, paired by seed (same split, same initial weights): mean, 95 % bootstrap interval
+    over seeds, and how many seeds each way. "Measurably better" = the interval lies above zero."""
+    diff = np.asarray(a) - np.asarray(b)
+    boot = np.random.default_rng(0).choice(diff, size=(draws, len(diff))).mean(axis=1)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    verdict = "above zero: measurably better" if low > 0 else ("below zero" if high < 0 else "includes zero")
+    return (
+        f"augmented - none, paired by seed: {diff.mean():+.3f} (95 % bootstrap interval {low:+.3f} to {high:+.3f}, "
+        f"{verdict}); better on {int((diff > 0).sum())} of {len(diff)} seeds, worse on {int((diff < 0).sum())}"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -334,8 +348,11 @@ def main():
                 ("CNN, no augmentation", "cnn", {"epochs": epochs, "augment": False}),
             ]
         means: dict[str, list[float]] = {}
-        for label, backend, recipe in runs:
-            for seed in range(args.seeds if backend == "cnn" else 1):
+        # Seed by seed, both CNN recipes back to back: each seed's pair is complete before the next seed starts.
+        for seed in range(args.seeds):
+            for label, backend, recipe in runs:
+                if backend != "cnn" and seed:
+                    continue
                 model, seconds, cpu = train(project, manager, backend, **recipe, seed=seed)
                 m, c = model.metrics, model.counts
                 means.setdefault(label, []).append(m["accuracy"])
@@ -352,6 +369,8 @@ def main():
                         f"{snr:>4}dB {label:<24} mean accuracy {np.mean(accs):.3f} "
                         f"(sd {np.std(accs):.3f}, n={len(accs)})"
                     )
+            if "CNN, augmented" in means and "CNN, no augmentation" in means:
+                print(f"{snr:>4}dB {paired_difference(means['CNN, augmented'], means['CNN, no augmentation'])}")
     if 10 not in projects:
         print(f"total {time.perf_counter() - started:.0f} s (no 10 dB set: no active-learning simulation)")
         return
