@@ -67,7 +67,7 @@ def _inline_styles() -> str:
     return _styles_cache[key]
 
 
-def _first_item(request, *, project_id, annotation=None):
+def _first_item(request, *, project_id, annotation=None, visible=None):
     """(item, recording, peaks artifact): the queue's body without its progress counts, or {annotation,
     recording} (None when the queue is empty); the recording through the peaks endpoint's consent selector and
     its peaks artifact (both None while there are no peaks, or when the caller may not stream the recording).
@@ -75,8 +75,7 @@ def _first_item(request, *, project_id, annotation=None):
     if annotation is None:
         item = queue_next_body(user=request.user, project_id=project_id, progress=False)
     else:
-        recording = recording_get_visible(actor=request.user, recording_id=annotation.recording_id)
-        item = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
+        item = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(visible).data}
     if not item:
         return None, None, None
     try:
@@ -114,7 +113,7 @@ def _first_audio(item) -> dict:
     }
 
 
-def _render(request, *, project_id, annotation=None):
+def _render(request, *, project_id, annotation=None, visible=None):
     config = {
         "project_id": project_id,
         "annotation_id": annotation.id if annotation is not None else None,
@@ -132,20 +131,22 @@ def _render(request, *, project_id, annotation=None):
 
     def parts():
         yield head
-        yield from _embed_html(request, project_id=project_id, annotation=annotation)
+        yield from _embed_html(request, project_id=project_id, annotation=annotation, visible=visible)
         yield tail
 
     return StreamingHttpResponse(parts(), content_type="text/html; charset=utf-8")
 
 
-def _embed_html(request, *, project_id, annotation):
+def _embed_html(request, *, project_id, annotation, visible):
     """The page's second part, in two pieces: the first item's <audio> element as soon as the item is known (the
     parser inserts it and its request starts while the server reads the peaks), then the item's json_script.
     The headers and the first part are already sent, so a failure here cannot become an error page: it is
     logged and the rest of the embed left out, and the bundle asks the API for what is missing (the API
     answers an error with a status the page shows)."""
     try:
-        item, recording, artifact = _first_item(request, project_id=project_id, annotation=annotation)
+        item, recording, artifact = _first_item(
+            request, project_id=project_id, annotation=annotation, visible=visible
+        )
         if artifact is not None:
             yield render_to_string("annotation/annotator_first.html", {"first_audio": _first_audio(item)})
         peaks = _first_peaks(request, recording, artifact) if artifact is not None else None
@@ -169,4 +170,6 @@ def annotate_page(request, project_id):
 @login_required
 def annotation_edit_page(request, annotation_id):
     annotation = annotation_get(request.user, annotation_id, for_edit=True)
-    return _render(request, project_id=annotation.project_id, annotation=annotation)
+    # Read before the first byte goes out, so a recording the user may no longer see is still a 404 page.
+    visible = recording_get_visible(actor=request.user, recording_id=annotation.recording_id)
+    return _render(request, project_id=annotation.project_id, annotation=annotation, visible=visible)

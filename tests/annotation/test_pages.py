@@ -132,6 +132,20 @@ def test_edit_page_embeds_its_annotation_and_recording(item, schema):
     assert first["item"]["recording"] == client_api.get(f"/api/v1/recordings/{recording['id']}/").json()
 
 
+def test_edit_page_is_a_404_once_the_speaker_withdraws(item, schema):
+    """The page streams, but the recording is read before its first byte: no 200 shell for a withdrawn item."""
+    from apps.consent.models import ConsentRecord
+    from apps.consent.services import consent_withdraw
+
+    _, annotation, recording = item
+    _, users, _ = schema
+    client = _client(users["annotator"])
+    assert client.get(f"/annotations/{annotation['id']}/edit/").status_code == 200
+    consent = ConsentRecord.objects.filter(speaker__code=recording["speaker"]).first()
+    consent_withdraw(consent_id=consent.id, actor=users["manager"], recording_ids=[recording["id"]])
+    assert client.get(f"/annotations/{annotation['id']}/edit/").status_code == 404
+
+
 def test_annotate_page_embeds_the_first_peaks_and_audits_them(
     project_with_roles, django_capture_on_commit_callbacks, api
 ):
