@@ -98,7 +98,7 @@ class _RemoteFile:
 
 def storage_local_root() -> str | None:
     """The folder of default storage when it is local, else None (a build resolves it once, not per source)."""
-    return default_storage.location if isinstance(default_storage, FileSystemStorage) else None
+    return str(default_storage.location) if isinstance(default_storage, FileSystemStorage) else None
 
 
 def storage_open_read(key: str, *, whole_below: int = 0, local_root: str | None = None):
