@@ -44,6 +44,15 @@ class SplitItem:
 def _coerce(item: Any) -> SplitItem:
     if isinstance(item, SplitItem):
         return item
+    if type(item) is dict:  # the release build's rows (10,000s): no Mapping check, no accessor per field
+        return SplitItem(
+            item.get("key"),
+            item.get("speaker"),
+            tuple(item.get("labels", ()) or ()),
+            item.get("language"),
+            float(item.get("duration", 0.0) or 0.0),
+            item.get("recording_id"),
+        )
     get = item.get if isinstance(item, Mapping) else lambda name, default=None: getattr(item, name, default)
     return SplitItem(
         key=get("key"),

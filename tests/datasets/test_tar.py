@@ -1,7 +1,8 @@
-"""The fast ustar header writer used by the WebDataset shards and the streamed release tar."""
+"""The fast ustar header writer used by the WebDataset shards and the streamed release tar; release paths."""
 
 import pytest
 
+from apps.datasets.formats.base import check_relpath
 from apps.datasets.formats.webdataset import tar_header, tar_header_slow
 
 
@@ -19,3 +20,32 @@ def test_fast_tar_header_equals_tarfiles(name, size):
 def test_tar_header_refuses_members_too_large_for_ustar():
     with pytest.raises(ValueError, match="overflow"):
         tar_header("a.flac", 8**11)
+
+
+@pytest.mark.parametrize(
+    "relpath, ok",
+    [
+        ("audio/train/r00000001.flac", True),
+        ("features/test/r1-g0001.mfcc.npy", True),
+        ("_x/.hidden", True),
+        ("a..b/c", True),
+        ("", False),
+        ("/abs/path", False),
+        ("a//b", False),
+        ("a/./b", False),
+        ("a/../b", False),
+        ("..", False),
+        ("a/", False),
+        (".", False),
+        ("a\\b", False),
+        ("a\nb", False),
+        ("a\rb", False),
+        ("a\0b", False),
+    ],
+)
+def test_release_paths_are_plain_relative_paths(relpath, ok):
+    if ok:
+        assert check_relpath(relpath) == relpath
+    else:
+        with pytest.raises(ValueError):
+            check_relpath(relpath)

@@ -209,7 +209,15 @@ class FdFile:
         self.close()
 
 
+# Paths the writers make (audio/train/r00000001.flac): every part starts with a letter, digit or '_', so none is
+# empty, "." or "..", and none holds a backslash, newline or NUL. One match accepts them; anything else is checked
+# part by part below (this runs for every file a release writes and every source it reads).
+_PLAIN_RELPATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\Z")
+
+
 def check_relpath(relpath: str) -> str:
+    if _PLAIN_RELPATH.match(relpath):
+        return relpath
     parts = relpath.split("/")
     if (
         not relpath
@@ -344,6 +352,14 @@ class HashedFile(io.RawIOBase):
             self._run(self._write_block, self._take())
         return n
 
+    def write_parts(self, parts: list[bytes], size: int) -> None:
+        """``write`` of each of ``parts`` (bytes objects, ``size`` bytes in all), handed over at once."""
+        self._parts += parts
+        self._held += size
+        self._size += size
+        if self._held >= IO_BLOCK:
+            self._run(self._write_block, self._take())
+
     def _take(self) -> bytes:
         parts, self._parts, self._held = self._parts, [], 0
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -401,9 +417,13 @@ def write_sha256sums(sink: ReleaseSink, entries: Iterable[FileEntry]) -> FileEnt
     return FileEntry("SHA256SUMS", hashlib.sha256(data).hexdigest(), len(data))
 
 
+# json.dumps with any option builds a new JSONEncoder on every call; one encoder, built once, gives the same text.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
 def dumps(obj: Any) -> str:
     """One JSON line: fixed key order (the caller's), UTF-8, no NaN."""
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    return _ENCODE(obj)
 
 
 def sorted_extra(ex: Example) -> dict[str, Any]:

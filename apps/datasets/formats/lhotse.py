@@ -37,14 +37,34 @@ from .words import lhotse_alignment, write_word_files
 
 
 class _GzipLines:
+    """JSON lines into a gzip stream, handed to the compressor ``BATCH`` bytes at a time.
+
+    Deflate without flushes gives the same bytes however its input is cut (a test holds it), and one
+    compressor call per line cost more than the compression of the line itself.
+    """
+
+    BATCH = 1 << 18
+
     def __init__(self, file: HashedFile) -> None:
         self.file = file
         self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=file, compresslevel=6, mtime=0)
+        self._lines: list[bytes] = []
+        self._held = 0
 
     def write(self, obj: dict) -> None:
-        self.gz.write((dumps(obj) + "\n").encode())
+        line = (dumps(obj) + "\n").encode()
+        self._lines.append(line)
+        self._held += len(line)
+        if self._held >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._lines:
+            self.gz.write(b"".join(self._lines))
+            self._lines, self._held = [], 0
 
     def close(self) -> None:
+        self._flush()
         self.gz.close()
         self.file.close()
 

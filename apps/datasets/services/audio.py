@@ -165,14 +165,21 @@ class CopiedFlac:
 
 
 def flac_open_copy(
-    *, key: str, start: float, end: float | None, sample_rate: int | None, audio_format: str, whole_below: int = 0
+    *,
+    key: str,
+    start: float,
+    end: float | None,
+    sample_rate: int | None,
+    audio_format: str,
+    whole_below: int = 0,
+    local_root: str | None = None,
 ) -> CopiedFlac | None:
     """A `CopiedFlac` when the stored audio already is what the release wants (a whole 16-bit FLAC at the
     wanted rate, its length known), else None (then `audio_encode` transcodes). A local source of at most
-    ``whole_below`` bytes is read whole at once (`storage_open_read`)."""
+    ``whole_below`` bytes is read whole at once (`storage_open_read`, as is ``local_root``)."""
     if audio_format != "flac" or start != 0.0 or end is not None:
         return None
-    fh = storage_open_read(key, whole_below=whole_below)
+    fh = storage_open_read(key, whole_below=whole_below, local_root=local_root)
     try:
         header, info = flac_header_without_metadata(fh)
         rate, channels, bits, total = flac_streaminfo_fields(info)

@@ -45,7 +45,7 @@ from apps.datasets.services.diff import release_diff, release_previous
 from apps.datasets.services.features import FeatureReader
 from apps.datasets.services.releases import split_items
 from apps.datasets.services.selection import candidates_select
-from apps.datasets.services.storage import StorageSink, storage_delete_prefix
+from apps.datasets.services.storage import StorageSink, storage_delete_prefix, storage_local_root
 from apps.datasets.splits import assign_splits, empty_split_warnings, split_stats
 from apps.learning.services import model_create, model_train
 from apps.processing.services import project_recipe_get
@@ -158,34 +158,39 @@ def _items_insert(release_id: int, items: list[FrozenItem]) -> None:
 
 
 def _freeze_manifest(release: DatasetRelease) -> list[FrozenItem]:
+    """The manifest: the examples the consent selector and the spec select now, each in its split (no rows yet)."""
     spec = release.spec
+    candidates = candidates_select(project_id=release.project_id, spec=spec)
+    if not candidates:
+        raise BuildAborted("Nothing is left to release: no usable recording matches the spec any more.")
+    assignment = assign_splits(split_items(candidates), spec["splits"], seed=spec["seed"])
+    return [
+        FrozenItem(
+            c.key,
+            assignment[c.key],
+            c.recording_id,
+            c.annotation_id,
+            c.annotation_version,
+            c.region_uid,
+            c.start,
+            c.end,
+            c.speaker_code,
+            c.language,
+            c.text,
+            list(c.labels),
+            c.duration,
+            c.audio_sha256,
+        )
+        for c in candidates
+    ]
+
+
+def _manifest_store(release_id: int, items: list[FrozenItem]) -> None:
+    """Replace the release's manifest rows with ``items`` in one transaction (the build runs it on its database
+    lane, while the first examples are written: nothing before publishing reads these rows)."""
     with transaction.atomic():
-        candidates = candidates_select(project_id=release.project_id, spec=spec)
-        if not candidates:
-            raise BuildAborted("Nothing is left to release: no usable recording matches the spec any more.")
-        assignment = assign_splits(split_items(candidates), spec["splits"], seed=spec["seed"])
-        items = [
-            FrozenItem(
-                c.key,
-                assignment[c.key],
-                c.recording_id,
-                c.annotation_id,
-                c.annotation_version,
-                c.region_uid,
-                c.start,
-                c.end,
-                c.speaker_code,
-                c.language,
-                c.text,
-                list(c.labels),
-                c.duration,
-                c.audio_sha256,
-            )
-            for c in candidates
-        ]
-        ReleaseItem.objects.filter(release=release).delete()
-        _items_insert(release.id, items)
-    return items
+        ReleaseItem.objects.filter(release_id=release_id).delete()
+        _items_insert(release_id, items)
 
 
 def _target_rate(release: DatasetRelease) -> int | None:
@@ -292,14 +297,23 @@ READ_AHEAD = 32
 READ_AHEAD_BYTES = 1 << 20
 
 
-def _open_ahead(batch: list[tuple[str, float, float | None]], fmt: str, rate: int | None) -> list[CopiedFlac | None]:
+def _open_ahead(
+    batch: list[tuple[str, float, float | None]], fmt: str, rate: int | None, root: str | None
+) -> list[CopiedFlac | None]:
     """flac_open_copy of each (key, start, end), with the first READ_AHEAD_BYTES already read (a short clip:
-    all of it). None where the source must be transcoded (audio_encode, on the writing thread)."""
+    all of it). None where the source must be transcoded (audio_encode, on the writing thread). ``root``: local
+    storage's folder (storage_local_root), or None."""
     out: list[CopiedFlac | None] = []
     try:
         for key, start, end in batch:
             src = flac_open_copy(
-                key=key, start=start, end=end, sample_rate=rate, audio_format=fmt, whole_below=READ_AHEAD_BYTES
+                key=key,
+                start=start,
+                end=end,
+                sample_rate=rate,
+                audio_format=fmt,
+                whole_below=READ_AHEAD_BYTES,
+                local_root=root,
             )
             if src is not None:
                 out.append(src)  # before read_ahead: closed below if reading fails
@@ -325,14 +339,15 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     features = FeatureReader(project_id=release.project_id, spec=spec)
     sources = SourceKeys(project_id=release.project_id, spec=spec)
     words = release_words(items)  # word timings of the frozen transcripts (forced alignment), by example key
+    root = storage_local_root()
     with ThreadPoolExecutor(1, thread_name_prefix="release-read") as reader:
         for first in range(0, len(items), CHUNK):
             part = items[first : first + CHUNK]
-            # The chunk's items by key range (a subquery on the unique (release, key) index, no id list).
-            chunk = ReleaseItem.objects.filter(release_id=release.id, key__gte=part[0].key, key__lte=part[-1].key)
+            # The chunk's recordings as an id list (at most CHUNK ids: 0.3 ms more to compile than the subquery on
+            # the manifest rows it replaced, and those rows are still being stored meanwhile: _manifest_store).
             rows = (
                 recordings_usable(None, spec["purpose"])
-                .filter(id__in=chunk.values("recording_ref"))
+                .filter(id__in=sorted({i.recording_ref for i in part}))
                 .values_list(*_Source._fields)
             )
             recs = {row[0]: _Source(*row) for row in rows}
@@ -344,7 +359,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
                 [(sources.key_for(recs[i.recording_ref]), i.start, i.end) for i in part[b : b + READ_AHEAD]]
                 for b in range(0, len(part), READ_AHEAD)
             ]
-            ahead: deque[Future] = deque(reader.submit(_open_ahead, b, fmt, rate) for b in batches[:2])
+            ahead: deque[Future] = deque(reader.submit(_open_ahead, b, fmt, rate, root) for b in batches[:2])
             opened: deque[CopiedFlac | None] = deque()
             try:
                 for n, item in enumerate(part, start=first):
@@ -352,7 +367,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
                         opened.extend(ahead.popleft().result())
                         done = (n - first) // READ_AHEAD + 1
                         if done + 1 < len(batches):
-                            ahead.append(reader.submit(_open_ahead, batches[done + 1], fmt, rate))
+                            ahead.append(reader.submit(_open_ahead, batches[done + 1], fmt, rate, root))
                     rec = recs[item.recording_ref]
                     # A source that already is the wanted audio streams straight into the release; anything else
                     # is cut/resampled/encoded into a temporary file first. The writers hash what they write.
@@ -756,6 +771,15 @@ def _side_stats(release: DatasetRelease, items: list[FrozenItem], assignment: di
 def _build(release: DatasetRelease, token: str, on_progress) -> None:
     release_id = release.id
     items = _freeze_manifest(release)
+    with _DbLane() as lane:
+        # The manifest rows are stored, then the card, warnings and diff computed, on the database lane while
+        # the examples are written; the rows are in place before anything reads them (publish waits for both).
+        stored = lane.submit(_manifest_store, release_id, items)
+        _write(release, token, on_progress, items, lane, stored)
+
+
+def _write(release: DatasetRelease, token: str, on_progress, items: list[FrozenItem], lane, stored: Future) -> None:
+    release_id = release.id
     assignment = {i.key: i.split for i in items}
     total = len(items)
     step = max(1, total // 100)
@@ -778,24 +802,24 @@ def _build(release: DatasetRelease, token: str, on_progress) -> None:
     if all(len(i.labels) == 1 for i in items):
         options["hf-parquet"] = {"class_names": sorted({i.labels[0] for i in items})}
     sums: dict[str, str] = {}  # example key -> sha256 of its audio bytes, as the writers hashed them
-    with _DbLane() as lane:
-        side = lane.submit(_side_stats, release, items, assignment)
+    side = lane.submit(_side_stats, release, items, assignment)
 
-        def file_card() -> dict:
-            # The files' data card leaves out the version number, so the same spec rebuilt as a new
-            # version gives byte-identical files; the API's card (below) names it.
-            return {k: v for k, v in side.result()[1].items() if k != "version"}
+    def file_card() -> dict:
+        # The files' data card leaves out the version number, so the same spec rebuilt as a new
+        # version gives byte-identical files; the API's card (below) names it.
+        return {k: v for k, v in side.result()[1].items() if k != "version"}
 
-        results = write_release(
-            _examples(release, items, progress),
-            sinks,
-            split_counts=split_counts,
-            options=options,
-            card_stats=file_card,
-            on_audio=sums.__setitem__,
-            extra_files=_clip_lists(release, items) or None,
-        )
-        release_stats, card, changes = side.result()
+    results = write_release(
+        _examples(release, items, progress),
+        sinks,
+        split_counts=split_counts,
+        options=options,
+        card_stats=file_card,
+        on_audio=sums.__setitem__,
+        extra_files=_clip_lists(release, items) or None,
+    )
+    stored.result()
+    release_stats, card, changes = side.result()
     _progress(release_id, token, "checking consent", 97.0)
     manifest_hash = hashlib.sha256("\n".join(_item_hash(i) for i in items).encode()).hexdigest()
     files = {

@@ -15,7 +15,11 @@ not shown) and *moved* (split differs). An example whose speaker withdrew is lis
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
+
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from apps.consent.selectors import recordings_usable
 from apps.core.errors import DomainError
@@ -35,13 +39,18 @@ class _Row(NamedTuple):
 
 def _rows(release: DatasetRelease) -> dict[tuple, _Row]:
     out = {}
-    for key, split, labels, text, ref, uid, withdrawn_at in (
+    # Labels as their JSON text, parsed once per distinct label set (a release repeats a few): the JSON field's
+    # own conversion parsed every row's (a third of a 10,000-item diff).
+    label_sets: dict[str | None, tuple[str, ...]] = {None: ()}
+    for key, split, raw, text, ref, uid, withdrawn_at in (
         ReleaseItem.objects.filter(release=release)
-        .values_list("key", "split", "labels", "text", "recording_ref", "region_uid", "withdrawn_at")
+        .values_list("key", "split", Cast("labels", TextField()), "text", "recording_ref", "region_uid", "withdrawn_at")
         .order_by("key")
     ):
-        row = _Row(key, split, tuple(sorted(labels or ())), text, ref, uid, withdrawn_at is not None)
-        out[(ref, uid) if uid else (key,)] = row
+        labels = label_sets.get(raw)
+        if labels is None:
+            labels = label_sets[raw] = tuple(sorted(json.loads(raw) or ()))
+        out[(ref, uid) if uid else (key,)] = _Row(key, split, labels, text, ref, uid, withdrawn_at is not None)
     return out
 
 

@@ -96,16 +96,24 @@ class _RemoteFile:
                 raise RuntimeError(f"Storage saved {self.key} as {saved}; release files must keep their names.")
 
 
-def storage_open_read(key: str, *, whole_below: int = 0):
+def storage_local_root() -> str | None:
+    """The folder of default storage when it is local, else None (a build resolves it once, not per source)."""
+    return str(default_storage.location) if isinstance(default_storage, FileSystemStorage) else None
+
+
+def storage_open_read(key: str, *, whole_below: int = 0, local_root: str | None = None):
     """Open a stored object for reading; locally a plain buffered file (no storage wrapper: this runs per example).
 
     A local file of at most ``whole_below`` bytes is read whole at once and handed back in memory (BytesIO):
     open, fstat, read, close. Python's ``open`` adds an ioctl (isatty), another fstat and a seek, and every
-    system call lets another thread of the build take the interpreter lock.
+    system call lets another thread of the build take the interpreter lock. ``local_root``: default storage's
+    folder as `storage_local_root` gave it (skips looking the storage up again).
     """
-    if not isinstance(default_storage, FileSystemStorage):
-        return default_storage.open(key, "rb")
-    path = os.path.join(default_storage.location, check_relpath(key))  # keys are relative, no ".."
+    if local_root is None:
+        local_root = storage_local_root()
+        if local_root is None:
+            return default_storage.open(key, "rb")
+    path = os.path.join(local_root, check_relpath(key))  # keys are relative, no ".."
     if whole_below <= 0:
         return open(path, "rb")
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
