@@ -144,9 +144,7 @@ def _embed_html(request, *, project_id, annotation, visible):
     logged and the rest of the embed left out, and the bundle asks the API for what is missing (the API
     answers an error with a status the page shows)."""
     try:
-        item, recording, artifact = _first_item(
-            request, project_id=project_id, annotation=annotation, visible=visible
-        )
+        item, recording, artifact = _first_item(request, project_id=project_id, annotation=annotation, visible=visible)
         if artifact is not None:
             yield render_to_string("annotation/annotator_first.html", {"first_audio": _first_audio(item)})
         peaks = _first_peaks(request, recording, artifact) if artifact is not None else None
