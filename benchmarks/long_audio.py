@@ -1,6 +1,6 @@
 """Long recordings: peak memory per processing stage, seconds and artifact bytes per audio hour.
 
-Run from the repository root:  python -m benchmarks.long_audio  [--lengths 5s,60m,3h] [--baseline fd3b00a]
+Run from the repository root:  python -m benchmarks.long_audio  [--lengths 5s,60m,3h] [--baseline fd3b00a] [--rounds 3]
 
 For each length it generates a 16 kHz mono 16-bit FLAC (sox: pink noise under a slow tremolo, so the
 spectrum moves and FLAC cannot squeeze it to nothing) and processes it with the project's default recipe
@@ -14,8 +14,10 @@ twice, each time in a fresh process that first does what a worker child does bef
 Each child works on its own SQLite database and media folder. Peak RSS per stage is the kernel's high-water
 mark (VmHWM), reset at every stage change through /proc/self/clear_refs (Linux); time is the child's CPU
 seconds (user + system, one core: the fair clock on a shared machine) and its wall seconds. The two trees
-take turns going first. Silero VAD, which the runner has run on recordings without a speaker since issue 12
-and fd3b00a did not have, is timed on its own line and left out of the ratio. A baseline that dies (3 h at
+take turns going first; with ``--rounds N`` each runs N times per length (still taking turns) and the run with
+the median CPU time is printed, with every round's figure and ratio. Silero VAD, which the runner has run on
+recordings without a speaker since issue 12 and fd3b00a did not have, is timed on its own line and left out of
+the ratio. A baseline that dies (3 h at
 fd3b00a needs several GB) is reported as failed. Prints figures; never passes or fails on them.
 """
 
@@ -270,6 +272,9 @@ def main() -> None:
     parser.add_argument("--lengths", default="5s,60m,3h", help="comma-separated: 5s, 60m, 3h")
     parser.add_argument("--baseline", default="fd3b00a", help="git revision of the baseline pipeline")
     parser.add_argument("--no-baseline", action="store_true", help="measure this tree only")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="runs per tree and length, taking turns; prints the median run's figures"
+    )
     parser.add_argument("--child", nargs=3, metavar=("ROOT", "AUDIO", "WORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -284,17 +289,19 @@ def main() -> None:
             audio = tmp / f"{name}.flac"
             _generate(audio, seconds)
             hours = seconds / 3600
-            # Alternate which tree goes first, so neither always runs on a cooler or warmer machine.
-            order = [("earmark", ROOT), ("baseline", baseline)]
-            if len(rows) % 2:
-                order.reverse()
-            results = {
-                label: (_run(tree, audio, tmp, label) if label == "earmark" or not args.no_baseline else None)
-                for label, tree in order
-            }
-            mine, base = results["earmark"], results["baseline"]
+            runs: dict[str, list[dict]] = {"earmark": [], "baseline": []}
+            for _round in range(args.rounds):
+                # Alternate which tree goes first, so neither always runs on a cooler or warmer machine.
+                order = [("earmark", ROOT), ("baseline", baseline)]
+                if (len(rows) + _round) % 2:
+                    order.reverse()
+                for label, tree in order:
+                    if label == "earmark" or not args.no_baseline:
+                        runs[label].append(_run(tree, audio, tmp, label))
             audio.unlink()
             rows.append(name)
+            mine = _median_run(runs["earmark"])
+            base = _median_run(runs["baseline"]) if runs["baseline"] else None
             _print_result(name, "Earmark", hours, mine)
             if base is not None:
                 _print_result(name, f"baseline {args.baseline}", hours, base)
@@ -306,6 +313,24 @@ def main() -> None:
                     f"feature bytes {mine['feature_bytes'] / max(base['feature_bytes'], 1):.2f}x",
                     flush=True,
                 )
+            if args.rounds > 1:
+                for label, results in runs.items():
+                    cpus = ", ".join("failed" if "failed" in r else f"{r['cpu'] / hours:.1f}" for r in results)
+                    if cpus:
+                        print(f"     {label} CPU-s/audio-h by round: {cpus}", flush=True)
+                pairs = [
+                    b["cpu"] / m["cpu"]
+                    for m, b in zip(runs["earmark"], runs["baseline"], strict=False)
+                    if "failed" not in m and "failed" not in b
+                ]
+                if pairs:
+                    print(f"     ratio by round: {', '.join(f'{r:.2f}x' for r in pairs)}", flush=True)
+
+
+def _median_run(results: list[dict]) -> dict:
+    """The run with the median CPU time (the lower middle one for an even count); a failure if every run failed."""
+    done = sorted((r for r in results if "failed" not in r), key=lambda r: r["cpu"])
+    return done[(len(done) - 1) // 2] if done else results[0]
 
 
 if __name__ == "__main__":

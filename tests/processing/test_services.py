@@ -351,3 +351,31 @@ def test_qa_after_processing_reads_the_pipelines_copy_not_storage_again(project_
     result = QAResult.objects.get(recording=recording)
     assert result.error == "" and result.fingerprint and result.loudness_lufs is not None
     assert made and not any(Path(p).exists() for p in made)  # the job's folder is removed
+
+
+def test_batched_artifacts_store_objects_first_rows_together_and_replace_leftovers(project_with_roles):
+    """Tiles go through ArtifactWriter.batched(): one listing instead of a lookup per key, one insert for the rows;
+    the object-first order and the replacement of a killed run's leftovers hold as for single writes."""
+    from apps.processing.services.artifacts import ArtifactWriter, artifact_key
+
+    project, users = project_with_roles
+    recording, _ = _queued(project, users["manager"], seconds=0.5)
+    leftover = artifact_key(source_sha256=recording.sha256, recipe_hash="r" * 64, kind="tile_0_1", ext="png")
+    default_storage.save(leftover, ContentFile(b"partial"))  # a killed run's object without a row
+    writer = ArtifactWriter(recording=recording, recipe_hash="r" * 64)
+    with writer.batched():
+        assert writer.put_bytes("tile_0_0", b"zero", "png") is True
+        assert writer.put_bytes("tile_0_1", b"one", "png") is True
+        assert writer.put_bytes("tile_0_0", b"again", "png") is False  # already written in this batch
+        assert Artifact.objects.filter(recipe_hash="r" * 64).count() == 0  # rows wait for the batch's end
+        with default_storage.open(leftover) as fh:
+            assert fh.read() == b"one"  # the leftover was replaced at its key, not saved under another name
+    rows = dict(Artifact.objects.filter(recipe_hash="r" * 64).values_list("kind", "bytes"))
+    assert rows == {"tile_0_0": 4, "tile_0_1": 3}
+    assert sorted(writer.written) == ["tile_0_0", "tile_0_1"]
+    # A batch interrupted by an error keeps the rows of the objects it stored, and the error itself.
+    again = ArtifactWriter(recording=recording, recipe_hash="r" * 64)
+    with pytest.raises(RuntimeError, match="killed"), again.batched():
+        again.put_bytes("tile_0_2", b"two", "png")
+        raise RuntimeError("killed")
+    assert Artifact.objects.filter(recipe_hash="r" * 64, kind="tile_0_2").exists()

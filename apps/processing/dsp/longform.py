@@ -44,24 +44,26 @@ class LongformResult:
 
 
 class _Pool:
-    """Max over consecutive groups of ``factor`` frames, streamed."""
+    """Max over consecutive groups of ``factor`` frames, streamed. Frame-major: a block is ``(t, rows)`` as the engine
+    makes it, so each group's max runs over contiguous rows (transposed views cost 3x more); the result is
+    ``(rows, columns)``."""
 
     def __init__(self, factor: int):
         self.factor, self.parts, self.carry = factor, [], None
 
-    def push(self, a: np.ndarray) -> None:  # a: (rows, t)
+    def push(self, a: np.ndarray) -> None:  # a: (t, rows)
         if self.carry is not None:
-            a = np.concatenate([self.carry, a], axis=1)
-        full = a.shape[1] // self.factor * self.factor
+            a = np.concatenate([self.carry, a], axis=0)
+        full = a.shape[0] // self.factor * self.factor
         if full:
-            self.parts.append(a[:, :full].reshape(a.shape[0], -1, self.factor).max(axis=2))
-        self.carry = a[:, full:].copy() if full < a.shape[1] else None
+            self.parts.append(a[:full].reshape(-1, self.factor, a.shape[1]).max(axis=1))
+        self.carry = a[full:].copy() if full < a.shape[0] else None
 
     def result(self) -> np.ndarray | None:
-        if self.carry is not None and self.carry.shape[1]:
-            self.parts.append(self.carry.max(axis=1, keepdims=True))
+        if self.carry is not None and self.carry.shape[0]:
+            self.parts.append(self.carry.max(axis=0, keepdims=True))
             self.carry = None
-        return np.concatenate(self.parts, axis=1) if self.parts else None
+        return np.ascontiguousarray(np.concatenate(self.parts, axis=0).T) if self.parts else None
 
 
 def stream_artifacts(
@@ -151,7 +153,7 @@ def stream_artifacts(
             elif k in kinds:
                 writer(k).append(_librosa_layout(a, mono))
             if k in pools:
-                pools[k].push(a[0].T)
+                pools[k].push(a[0])
         if tile_mel is not None:
             yield from tile_iter.push(start, tile_mel.T)
         start += T

@@ -57,43 +57,61 @@ def _as_2d(block: np.ndarray) -> np.ndarray:
 
 
 class LoudnessStream:
-    """BS.1770 integrated loudness over blocks; equals pyloudnorm's ``Meter(sr).integrated_loudness``."""
+    """BS.1770 integrated loudness over blocks; equals pyloudnorm's ``Meter(sr).integrated_loudness`` (to ~1e-13)."""
 
     def __init__(self, sr: int, channels: int):
         self.sr = sr
         self.mix = channels > 5  # beyond BS.1770's channel weights: measure the mixdown (as qa.py)
         self.channels = 1 if self.mix else channels
-        self.stages = [
+        stages = [
             IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sr, "high_shelf"),
             IIRfilter(0.0, 0.5, 38.0, sr, "high_pass"),
         ]
-        self.states = [np.zeros((self.channels, max(len(f.a), len(f.b)) - 1)) for f in self.stages]
+        # pyloudnorm runs the two biquads with lfilter one after the other; sosfilt runs the same cascade (the same
+        # transposed direct form, a[0] = 1) in one compiled loop at a third of the cost. Its sums associate
+        # differently, so the filtered samples differ in the last bits: the loudness by ~1e-13 relative.
+        self.sos = np.array([np.concatenate([np.asarray(f.b, float), np.asarray(f.a, float) / f.a[0]]) for f in stages])
+        self.sos[:, :3] /= np.array([f.a[0] for f in stages], float)[:, np.newaxis]
+        self.gain = float(np.prod([f.passband_gain for f in stages]))
+        self.state = np.zeros((len(stages), self.channels, 2))
         self.n = 0
         self.total = np.zeros(self.channels)  # running sum of squares of the filtered signal
-        self.lower: list[np.ndarray] = []  # running sum at each gating block's lower edge
-        self.upper: list[np.ndarray] = []  # ... and at its upper edge
+        # Running sums at the gating blocks' lower and upper edges: (edges, channels) arrays, in order.
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.n_edges = {False: 0, True: 0}
 
-    def _edge(self, j: int, upper: bool) -> int:
-        # Same float expression as pyloudnorm, so the same integer sample index.
+    def _edges(self, j: np.ndarray, upper: bool) -> np.ndarray:
+        # Same float expression as pyloudnorm's int(t_g * (j * step + u) * sr), element by element: same indices.
         t_g, step = _LOUDNESS_BLOCK_S, 1.0 - _OVERLAP
-        return int(t_g * (j * step + (1 if upper else 0)) * self.sr)
+        return (t_g * (j * step + (1.0 if upper else 0.0)) * self.sr).astype(np.int64)
 
-    def _sample_edges(self, edges: list[np.ndarray], upper: bool, start: int, cums: np.ndarray) -> None:
+    def _sample_edges(self, upper: bool, start: int, cums: np.ndarray) -> None:
         end = start + cums.shape[1]
-        while (k := self._edge(len(edges), upper)) <= end:
-            edges.append(self.total + (cums[:, k - start - 1] if k > start else 0.0))
+        first = self.n_edges[upper]
+        t_g, step = _LOUDNESS_BLOCK_S, 1.0 - _OVERLAP
+        last = int((end / (t_g * self.sr) - (1.0 if upper else 0.0)) / step) + 2  # past the last edge <= end
+        ks = self._edges(np.arange(first, max(first, last + 1), dtype=np.float64), upper)
+        ks = ks[: int(np.searchsorted(ks, end, side="right"))]  # edges increase with j
+        if not ks.size:
+            return
+        cols = ks - start - 1
+        inside = cols >= 0
+        values = np.zeros((ks.size, self.channels))
+        values[inside] = cums[:, cols[inside]].T
+        (self.upper if upper else self.lower).append(self.total + values)
+        self.n_edges[upper] += ks.size
 
     def push(self, block: np.ndarray) -> None:
-        x = np.asarray(_as_2d(block), dtype=np.float64)  # not modified: lfilter returns new arrays
+        x = np.asarray(_as_2d(block), dtype=np.float64)  # not modified: sosfilt returns a new array
         if self.mix:
             x = x.mean(axis=0, keepdims=True)
-        for i, stage in enumerate(self.stages):
-            x, self.states[i] = scipy.signal.lfilter(stage.b, stage.a, x, axis=1, zi=self.states[i])
-            if stage.passband_gain != 1.0:
-                x *= stage.passband_gain
+        x, self.state = scipy.signal.sosfilt(self.sos, x, axis=1, zi=self.state)
+        if self.gain != 1.0:
+            x *= self.gain
         cums = np.cumsum(np.square(x, out=x), axis=1, out=x)
-        self._sample_edges(self.lower, False, self.n, cums)
-        self._sample_edges(self.upper, True, self.n, cums)
+        self._sample_edges(False, self.n, cums)
+        self._sample_edges(True, self.n, cums)
         if cums.shape[1]:
             self.total = self.total + cums[:, -1]
         self.n += x.shape[1]
@@ -104,8 +122,11 @@ class LoudnessStream:
         if self.n < t_g * self.sr:
             return None
         n_blocks = int(np.round((self.n / self.sr - t_g) / (t_g * (1.0 - _OVERLAP)))) + 1
-        lower = np.array([self.lower[j] for j in range(n_blocks)]).T  # (channels, blocks)
-        upper = np.array([self.upper[j] if j < len(self.upper) else self.total for j in range(n_blocks)]).T
+        lower = np.concatenate(self.lower)[:n_blocks].T  # (channels, blocks)
+        upper = np.concatenate(self.upper) if self.upper else np.zeros((0, self.channels))
+        if upper.shape[0] < n_blocks:  # blocks that end past the signal end at its total
+            upper = np.concatenate([upper, np.tile(self.total, (n_blocks - upper.shape[0], 1))])
+        upper = upper[:n_blocks].T
         z = (upper - lower) / (t_g * self.sr)
         gains = np.array(_GAINS[: self.channels])[:, np.newaxis]
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO
 
 from django.core.files import File
@@ -30,7 +32,8 @@ class ArtifactWriter:
 
     Order per artifact: object first, row second. A run killed in between leaves an object without
     a row; the next run finds no row, deletes the partial object and writes it again, so once a job
-    completes every object has a row and every row an object.
+    completes every object has a row and every row an object. Inside :meth:`batched` the order holds too: each
+    object is stored when it comes, and the rows follow together.
     """
 
     def __init__(self, *, recording, recipe_hash: str):
@@ -41,6 +44,40 @@ class ArtifactWriter:
             Artifact.objects.filter(source_sha256=self.sha, recipe_hash=recipe_hash).values_list("kind", flat=True)
         )
         self.written: list[str] = []
+        self._rows: list[Artifact] | None = None  # inside batched(): rows whose objects are stored, not yet inserted
+        self._present: set[str] | None = None  # inside batched(): this recipe's object keys that existed at its start
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Store many small artifacts (a recording's hundreds of tiles): one listing of this recipe's objects instead
+        of a lookup per key, and the rows inserted together at the end instead of one statement and transaction
+        each. A run that dies inside leaves stored objects without rows, which the next run replaces."""
+        if self._rows is not None:
+            yield
+            return
+        self._rows = []
+        overwrite = getattr(default_storage, "file_overwrite", False)  # S3: no lookup at all (see _store)
+        folder = f"{artifact_source_prefix(self.sha)}{self.recipe_hash[:16]}/"
+        self._present = set() if overwrite else set(_walk(folder))
+        try:
+            yield
+        except BaseException:
+            try:  # the objects stored so far are whole: keep their rows, but never hide the error itself
+                self._insert(self._batch_end())
+            except Exception:
+                log.exception("artifact rows of an interrupted batch not inserted")
+            raise
+        self._insert(self._batch_end())
+
+    def _batch_end(self) -> list[Artifact]:
+        rows, self._rows, self._present = self._rows or [], None, None
+        return rows
+
+    def _insert(self, rows: list[Artifact]) -> None:
+        if rows:
+            # ignore_conflicts: another run of the same job may have written some rows (same keys, same bytes).
+            Artifact.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+            self.written.extend(row.kind for row in rows)
 
     def has(self, kind: str) -> bool:
         return kind in self.existing
@@ -61,31 +98,39 @@ class ArtifactWriter:
         if kind in self.existing:
             return False
         key = artifact_key(source_sha256=self.sha, recipe_hash=self.recipe_hash, kind=kind, ext=ext)
-        _store(key, fh)
+        _store(key, fh, present=None if self._present is None else key in self._present)
+        row = Artifact(
+            recording=self.recording,
+            source_sha256=self.sha,
+            recipe_hash=self.recipe_hash,
+            kind=kind,
+            key=key,
+            bytes=size,
+            meta=meta or {},
+        )
+        self.existing.add(kind)
+        if self._rows is not None:
+            self._rows.append(row)
+            return True
         try:
             with transaction.atomic():
-                Artifact.objects.create(
-                    recording=self.recording,
-                    source_sha256=self.sha,
-                    recipe_hash=self.recipe_hash,
-                    kind=kind,
-                    key=key,
-                    bytes=size,
-                    meta=meta or {},
-                )
+                row.save(force_insert=True)
         except IntegrityError:
             # Another run of the same job wrote the row first; its object is at the same key with the same bytes.
-            self.existing.add(kind)
             return False
-        self.existing.add(kind)
         self.written.append(kind)
         return True
 
 
-def _store(key: str, fh: IO[bytes]) -> None:
-    """Write ``fh`` at exactly ``key``, replacing a leftover object (a killed run's partial write)."""
+def _store(key: str, fh: IO[bytes], *, present: bool | None = None) -> None:
+    """Write ``fh`` at exactly ``key``, replacing a leftover object (a killed run's partial write). ``present`` says
+    whether an object was there (from a listing made earlier); None: ask the storage."""
     # S3 (file_overwrite=True) replaces atomically; FileSystemStorage would pick another name instead.
-    if not getattr(default_storage, "file_overwrite", False) and default_storage.exists(key):
+    if getattr(default_storage, "file_overwrite", False):
+        present = False
+    elif present is None:
+        present = default_storage.exists(key)
+    if present:
         default_storage.delete(key)
     saved = default_storage.save(key, File(fh, name=os.path.basename(key)))
     if saved != key:

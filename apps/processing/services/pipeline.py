@@ -395,21 +395,22 @@ class _Run:
             taps.append(self._measure(measure))
         n = 0
         try:
-            for level, index, png in stream_artifacts(
-                str(self.processed),
-                self.params,
-                kinds,
-                out_dir=self.tmp / "features",
-                mono=self.mono,
-                expected_frames=expected if previews else None,
-                tiles=shared_tiles,
-                block_frames=BLOCK_FRAMES,
-                result=result,
-                taps=taps,
-            ):
-                n += 1
-                self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
-                self.report("features", 35 + 55 * n / total, force=False)
+            with self.writer.batched():  # the tiles' rows together, before tiles_index says they are complete
+                for level, index, png in stream_artifacts(
+                    str(self.processed),
+                    self.params,
+                    kinds,
+                    out_dir=self.tmp / "features",
+                    mono=self.mono,
+                    expected_frames=expected if previews else None,
+                    tiles=shared_tiles,
+                    block_frames=BLOCK_FRAMES,
+                    result=result,
+                    taps=taps,
+                ):
+                    n += 1
+                    self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
+                    self.report("features", 35 + 55 * n / total, force=False)
         except BaseException:
             if voiced_stream is not None:
                 voiced_stream.close()
@@ -535,9 +536,10 @@ class _Run:
     def _tiles(self) -> None:
         tiles = self._make_tiles()
         total = max(sum(level["count"] for level in tiles.index["levels"]), 1)
-        for n, (level, index, png) in enumerate(tiles, 1):
-            self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
-            self.report("tiles", 70 + 25 * n / total, force=False)
+        with self.writer.batched():
+            for n, (level, index, png) in enumerate(tiles, 1):
+                self.writer.put_bytes(f"tile_{level}_{index}", png, "png")
+                self.report("tiles", 70 + 25 * n / total, force=False)
         self.writer.put_bytes(
             "tiles_index",
             json.dumps(tiles.index).encode(),

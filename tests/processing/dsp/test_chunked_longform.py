@@ -68,3 +68,37 @@ def test_stream_artifacts_equal_whole_signal_features_and_tiles(tmp_path):
     # The default recipe's four kinds stay within twice the 16-bit PCM size of the audio.
     assert total <= 2 * 2 * y.size
     assert result.preview_mel.shape[1] <= 2000 and result.preview_spectrogram.shape[0] == 257
+
+
+@pytest.mark.parametrize("store", ["float16", "bfloat16"])
+def test_files_in_the_older_layout_still_read_the_same(store):
+    """Chunks are stored frame by frame since the index has a layout; a file written before (each chunk (..., d, n),
+    no layout in the index) reads as it did, and both give the same floats."""
+    import json
+    import struct
+
+    from apps.processing.dsp import chunked
+
+    rng = np.random.default_rng(2)
+    a = (rng.standard_normal((2, 40, 2500)) * 30).astype(np.float32)
+    a[0, 0, :3] = [1e6, -1e6, np.inf]  # beyond float16: stored as its largest value
+    new = io.BytesIO()
+    index = write_chunked(new, a, store=store, chunk_frames=1024, floor=-50.0)
+    assert index["layout"] == "frames"
+    old = io.BytesIO()
+    old.write(chunked.MAGIC)
+    offsets = []
+    for start in range(0, 2500, 1024):
+        offsets.append(old.tell())
+        old.write(chunked._encode(a[..., start : start + 1024], store))  # the chunk as (..., d, n)
+    offsets.append(old.tell())
+    body = json.dumps(
+        {"shape": [2, 40, 2500], "store": store, "chunk_frames": 1024, "offsets": offsets, "floor": -50.0}
+    ).encode()
+    old.write(body + struct.pack("<Q", len(body)) + chunked.MAGIC)
+    got_new, got_old = open_chunked(new), open_chunked(old)
+    np.testing.assert_array_equal(got_new.read(), got_old.read())
+    np.testing.assert_array_equal(got_new.read(1000, 2100), got_old.read(1000, 2100))
+    assert got_new.read().flags.c_contiguous and got_new.read(1000, 1010).shape == (2, 40, 10)
+    if store == "float16":
+        assert got_new.read()[0, 0, 0] == np.finfo(np.float16).max
