@@ -187,7 +187,12 @@ def test_a_team_runs_a_project_through_the_ui(live_server, live_worker, browser_
             shots.take(rui, "08-review", full_page=False)
         rui.click('[data-testid="review-accept"]')
         _next_title(rui, title)
-        assert f"Accepted: {title}." in rui.locator('[data-role="notice"]').inner_text()
+        # The confirmation is written once the next item has finished opening (a few tasks after its title).
+        rui.wait_for_function(
+            "t => (document.querySelector('[data-role=\"notice\"]')?.textContent || '').includes(t)",
+            arg=f"Accepted: {title}.",
+            timeout=10000,
+        )
     rui.wait_for_selector('[data-testid="empty-queue"]:not([hidden])')
     assert not rui.console_errors, rui.console_errors
 
