@@ -171,37 +171,33 @@ class Manager(Person):
         self.client.post(f"/api/v1/projects/{self.project}/recordings/", files=files, name="upload batch (5)")
 
 
-def _rss_mb(pgid: int) -> float:
-    total = 0
+def _group_files(pgid: int, name: str):
+    """The text of /proc/<pid>/<name> for each live process of one process group (gone ones skipped)."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            if os.getpgid(int(pid)) != pgid:
-                continue
-            with open(f"/proc/{pid}/status") as fh:
-                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
-        except (ProcessLookupError, FileNotFoundError, StopIteration, PermissionError):
+            if os.getpgid(int(pid)) == pgid:
+                with open(f"/proc/{pid}/{name}") as fh:
+                    yield fh.read()
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue
+
+
+def _rss_mb(pgid: int) -> float:
+    total = 0
+    for status in _group_files(pgid, "status"):
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0)
     return total / 1024
 
 
 def _cpu_s(pgid: int) -> float:
     """CPU seconds (user + system) the live processes of one process group have used so far."""
-    tick = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.getpgid(int(pid)) != pgid:
-                continue
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        except (ProcessLookupError, FileNotFoundError, PermissionError, IndexError, ValueError):
-            continue
-    return total / tick
+    for stat in _group_files(pgid, "stat"):
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu(folder: Path) -> dict[str, float]:
