@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.accounts.selectors import project_ids_for
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
+from apps.core.storage import s3_object
 from apps.processing import dsp
 from apps.processing.dsp.chunked import ChunkedArray
 from apps.processing.dsp.longform import FEATURE_EXT
@@ -85,11 +86,8 @@ def artifact_get(*, recording, kind: str, recipe_hash: str | None = None) -> Art
 def _stored_bytes(key: str) -> bytes:
     """A whole stored object. On S3 one GET: django-storages' file would first HEAD the object, then download it
     through s3transfer's threaded manager, about half the CPU of a peaks request (benchmarks/request_cpu.py)."""
-    if hasattr(default_storage, "bucket"):
-        name = getattr(default_storage, "_normalize_name")(key)  # noqa: B009
-        return default_storage.bucket.meta.client.get_object(Bucket=default_storage.bucket.name, Key=name)[
-            "Body"
-        ].read()
+    if (obj := s3_object(key)) is not None:
+        return obj.get()["Body"].read()
     with default_storage.open(key, "rb") as fh:
         return fh.read()
 
@@ -149,8 +147,7 @@ def feature_open(*, artifact: Artifact) -> ChunkedArray | _NpyArray:
         with default_storage.open(artifact.key, "rb") as fh:
             return _NpyArray(np.load(io.BytesIO(fh.read()), allow_pickle=False))
     size = artifact.bytes or default_storage.size(artifact.key)
-    if hasattr(default_storage, "bucket"):  # S3: one ranged GET per read (django-storages would fetch it all)
-        obj = default_storage.bucket.Object(getattr(default_storage, "_normalize_name")(artifact.key))  # noqa: B009
+    if (obj := s3_object(artifact.key)) is not None:  # S3: one ranged GET per read (django-storages fetches it all)
 
         def read_at(offset: int, length: int) -> bytes:
             return obj.get(Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()

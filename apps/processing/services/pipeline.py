@@ -22,6 +22,7 @@ import soundfile as sf
 from django.conf import settings
 from django.core.files.storage import default_storage
 
+from apps.core.storage import s3_object
 from apps.processing import dsp
 from apps.processing.dsp import preprocess
 from apps.processing.dsp.chunked import write_chunked
@@ -96,14 +97,9 @@ def original_fetch(recording, workdir: Path) -> Path:
     ffmpeg, as ingest did), and return its path: what ``local_original(workdir)`` finds afterwards."""
     ext = recording.original_key.rsplit(".", 1)[-1].lower() if "." in recording.original_key else "bin"
     path = workdir / f"original.{ext}"
-    if hasattr(default_storage, "bucket"):
+    if (obj := s3_object(recording.original_key)) is not None:
         # S3: stream straight to disk (django-storages' S3File would buffer the whole object in memory).
-        default_storage.bucket.download_file(
-            default_storage._normalize_name(  # type: ignore[attr-defined]
-                recording.original_key
-            ),
-            str(path),
-        )
+        obj.download_file(str(path))
     else:
         with default_storage.open(recording.original_key, "rb") as src, open(path, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)

@@ -19,6 +19,7 @@ from apps.catalog.models import Project
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable, recordings_usable
 from apps.core.errors import Conflict, DomainError
+from apps.core.storage import s3_object
 from apps.processing.dsp.fingerprint import Fingerprint, similarity, summary_similarity
 from apps.processing.dsp.qa import QAThresholds, qa_flags
 from apps.processing.dsp.qa_stream import DEFAULT_BLOCK_FRAMES, SignalMeasures, qa_and_fingerprint_file
@@ -73,14 +74,14 @@ def _finite(value):
 def _original_file(key: str):
     """The original as a seekable local file: the stored file itself on local storage; on S3 a temporary
     copy (workers share no disk), streamed so no whole object sits in memory."""
-    if not hasattr(default_storage, "bucket"):
+    obj = s3_object(key)
+    if obj is None:
         with open(default_storage.path(key), "rb") as fh:
             yield fh
         return
     with tempfile.TemporaryFile(prefix="earmark-qa-") as tmp:
         # S3: django-storages' S3File would buffer the whole object in memory.
-        name = default_storage._normalize_name(key)  # type: ignore[attr-defined]
-        default_storage.bucket.download_fileobj(name, tmp)
+        obj.download_fileobj(tmp)
         tmp.seek(0)
         yield tmp
 
