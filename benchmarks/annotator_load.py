@@ -20,7 +20,11 @@ the page's renderer process from /proc.
     .venv/bin/python benchmarks/annotator_load.py [--runs 5] [--short-only] [--screenshots docs/screenshots]
 
 BENCH_DEBUG=1 prints every load's marks and its Resource Timing entries (start, response start, response end
-in ms from navigation, bytes): where the time between navigation and usable goes.
+in ms from navigation, bytes), then the audio element's events and the main thread's long tasks: where the time
+between navigation and usable goes. BENCH_PROFILE=1 prints each Earmark load's JavaScript self time by function.
+``--against REF`` (repeatable) serves the Earmark page as a git ref had it from a second server on the same data
+and measures it interleaved with this tree's page and the baseline: a change measured against the old code in
+one run, under the same load.
 """
 
 import argparse
@@ -61,6 +65,16 @@ window.addEventListener('earmark:annotator-ready', () => window.__benchReady());
 window.addEventListener('earmark:waveform-painted', () => window.__benchPainted());
 // canplay does not bubble, but a capturing listener on window sees it for any media element in the page.
 window.addEventListener('canplay', () => window.__benchPlayable(), true);
+"""
+# BENCH_DEBUG: the media element's steps and the main thread's long tasks, in ms from navigation.
+DEBUG_JS = """
+window.__benchTrace = [];
+for (const name of ['loadstart', 'durationchange', 'loadedmetadata', 'loadeddata', 'canplay', 'suspend'])
+  window.addEventListener(name, () => window.__benchTrace.push([name, Math.round(performance.now())]), true);
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    window.__benchTrace.push(['longtask', Math.round(e.startTime), Math.round(e.duration)]);
+}).observe({ type: 'longtask', buffered: true });
 """
 NAIVE_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>naive</title></head>
 <body style="margin:24px;font:14px system-ui"><div id="wf" style="width:1300px"></div>
@@ -217,12 +231,12 @@ def write_speechy_wav(path, seconds, np, sf, sr=16000):
             f.write(y.astype(np.float32))
 
 
-def start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
+def start_server(env: dict, port: int, log: Path, cwd: Path = ROOT) -> subprocess.Popen:
     fh = open(log, "wb")
 
     proc = subprocess.Popen(
         web_command(f"127.0.0.1:{port}", env),
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=fh,
         stderr=subprocess.STDOUT,
@@ -309,6 +323,8 @@ def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 12
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     ctx.add_cookies([{"name": "sessionid", "value": info["session"], "url": base}])
     ctx.add_init_script(READY_JS)
+    if os.environ.get("BENCH_DEBUG"):
+        ctx.add_init_script(DEBUG_JS)
     if naive:
         html = NAIVE_HTML % {"rid": info["recording"]}
         ctx.route(
@@ -320,9 +336,16 @@ def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 12
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     network = NetworkLog(cdp)
+    profiling = os.environ.get("BENCH_PROFILE") and not naive
+    if profiling:
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+        cdp.send("Profiler.start")
     page.goto(url, wait_until="commit")
     page.wait_for_function(DONE_JS, timeout=timeout_s * 1000, polling=20)
     bench = page.evaluate("window.__bench")
+    if profiling:
+        print_profile(cdp.send("Profiler.stop")["profile"], max(bench["painted"], bench["playable"]))
     if bench.get("error"):
         raise SystemExit(f"{url}: {bench['error']}")
     mine = renderers() - before
@@ -334,6 +357,7 @@ def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 12
             "Math.round(e.responseEnd), e.transferSize])"
         ):
             print("   ", e)
+        print("    trace", page.evaluate("window.__benchTrace"))
     cdp.send("Performance.enable")
     heap = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}.get("JSHeapUsedSize", 0)
     usable = max(bench["painted"], bench["playable"])  # drawn and playable: both must have happened
@@ -351,6 +375,23 @@ def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 12
         return result, ctx, page
     ctx.close()
     return result, None, None
+
+
+def print_profile(profile: dict, until_ms: float) -> None:
+    """BENCH_PROFILE: JavaScript self time by function (sampled) from navigation to usable, largest first."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    self_us: dict[str, float] = {}
+    t = profile["startTime"]
+    for node_id, delta in zip(profile["samples"], profile["timeDeltas"], strict=False):
+        t += delta
+        frame = nodes[node_id]["callFrame"]
+        where = f"{frame['url'].rsplit('/', 1)[-1]}:{frame['lineNumber']}:{frame['columnNumber']}"
+        key = f"{frame['functionName'] or '(anon)'} {where}"
+        self_us[key] = self_us.get(key, 0.0) + delta
+    total = sum(v for k, v in self_us.items() if not k.startswith("(idle)"))
+    print(f"    profile: {total / 1000:.0f} ms busy (samples until the page was left)")
+    for key, us in sorted(self_us.items(), key=lambda kv: -kv[1])[:25]:
+        print(f"      {us / 1000:7.1f} ms  {key}")
 
 
 def autosave_round_trips(page, saves: int = 40) -> dict[str, list[float]]:
@@ -444,6 +485,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="cold loads per file, for Earmark and the baseline each")
     parser.add_argument("--short-only", action="store_true", help="only the 5-second file (a quick check)")
     parser.add_argument("--screenshots", default=str(ROOT / "docs" / "screenshots"), help="'' to skip")
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        action="append",
+        default=[],
+        help="also measure the Earmark page as a git ref had it (its tree served by a server of its own on the "
+        "same data), interleaved with this tree's page and the baseline; may be given more than once",
+    )
     parser.add_argument("--seed", help=argparse.SUPPRESS)
     args = parser.parse_args()
     global FILES
@@ -476,31 +525,50 @@ def main() -> None:
         port = free_port()
         server = start_server(env, port, var_dir / "web.log")
         base = f"http://127.0.0.1:{port}"
+        servers, against = [server], {}
         try:
+            for i, ref in enumerate(args.against):
+                old_tree = export_tree(ref, var_dir / f"against-{i}")
+                old_port = free_port()
+                old_env = {**env, "PYTHONPATH": str(old_tree)}
+                servers.append(start_server(old_env, old_port, var_dir / f"web-against-{i}.log", cwd=old_tree))
+                against[ref] = f"http://127.0.0.1:{old_port}"
             for info in seeded.values():
                 check_processed(base, info)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                results = measure(browser, base, seeded, args)
+                results = measure(browser, base, seeded, args, against=against)
                 browser.close()
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            for proc in servers:
+                proc.terminate()
+                proc.wait(timeout=10)
     report(results, args)
 
 
-def measure(browser, base, seeded, args) -> dict:
+def export_tree(ref: str, into: Path) -> Path:
+    """The repository's tree at ``ref`` (its code, templates and committed bundle), for --against."""
+    into.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def measure(browser, base, seeded, args, against=None) -> dict:
     results = {}
-    for _name, seconds in FILES:  # warm the server's imports and caches once per page kind
-        load_once(browser, base, seeded[str(seconds)], naive=False)
-        load_once(browser, base, seeded[str(seconds)], naive=True, timeout_s=300)
+    # The pages measured: this tree's, the baseline, and with --against the same page served by each old tree.
+    pages = [("ours", base, False), ("naive", base, True)]
+    pages += [(ref, url, False) for ref, url in (against or {}).items()]
+    for _name, seconds in FILES:  # warm the servers' imports and caches once per page kind
+        for _kind, url, is_naive in pages:
+            load_once(browser, url, seeded[str(seconds)], naive=is_naive, timeout_s=300)
     for name, seconds in FILES:
         info = seeded[str(seconds)]
-        ours, naive = [], []
-        for run in range(args.runs):  # interleaved, alternating which page goes first: same load for both
-            for is_naive in (run % 2 == 1, run % 2 == 0):
-                row = load_once(browser, base, info, naive=is_naive, timeout_s=300)[0]
-                (naive if is_naive else ours).append(row)
+        rows = {kind: [] for kind, _, _ in pages}
+        for run in range(args.runs):  # interleaved, rotating which page goes first: the same load for each
+            for kind, url, is_naive in pages[run % len(pages) :] + pages[: run % len(pages)]:
+                rows[kind].append(load_once(browser, url, info, naive=is_naive, timeout_s=300)[0])
+        ours, naive = rows["ours"], rows["naive"]
         _, ctx, page = load_once(browser, base, info, naive=False, keep=True)
         saves = autosave_round_trips(page)
         if args.screenshots:
@@ -509,6 +577,7 @@ def measure(browser, base, seeded, args) -> dict:
             screenshot(page, out / ("annotator-5s.png" if seconds == 5 else "annotator-60min.png"), seconds)
         ctx.close()
         results[name] = {"ours": ours, "naive": naive, "saves": saves}
+        results[name]["against"] = {ref: rows[ref] for ref in against or {}}
     return results
 
 
@@ -534,10 +603,9 @@ def report(results: dict, args) -> None:
         f" {'bytes@usable':>13} {'renderer':>9}"
     )
     for name, r in results.items():
-        for label, rows in (
-            ("Earmark (embedded item + peaks)", r["ours"]),
-            ("baseline (wavesurfer given file)", r["naive"]),
-        ):
+        pages = [("Earmark (embedded item + peaks)", r["ours"])]
+        pages += [(f"Earmark at {ref}"[:34], rows) for ref, rows in r["against"].items()]
+        for label, rows in (*pages, ("baseline (wavesurfer given file)", r["naive"])):
             print(
                 f"{name:<7} {label:<34} {med(rows, 'ready_ms') / 1000:>9.3f} s {med(rows, 'painted_ms') / 1000:>6.3f} s"
                 f" {med(rows, 'playable_ms') / 1000:>7.3f} s {med(rows, 'usable_ms') / 1000:>6.3f} s"
@@ -549,6 +617,16 @@ def report(results: dict, args) -> None:
             f" {med(r['ours'], 'bytes_playable') / med(r['naive'], 'bytes_playable'):>12.3f}x"
             f" {med(r['ours'], 'rss_mb') / max(med(r['naive'], 'rss_mb'), 1e-9):>8.2f}x"
         )
+        for ref, rows in r["against"].items():
+            # Also the median of the rounds' own ratios (each round loads every page once, back to back): less
+            # moved by the machine's load drifting between rounds than a ratio of medians.
+            paired = median([a["usable_ms"] / b["usable_ms"] for a, b in zip(r["ours"], rows, strict=True)])
+            print(
+                f"{'':<7} {('Earmark / ' + ref)[:25] + ' (usable)':<34} {'':>11} {'':>8} {'':>9}"
+                f" {med(r['ours'], 'usable_ms') / med(rows, 'usable_ms'):>7.2f}x"
+                f"   (at {ref}: {med(rows, 'usable_ms') / med(r['naive'], 'usable_ms'):.2f}x of the baseline;"
+                f" median of the rounds' ratios {paired:.2f}x)"
+            )
     if "5 s" in results and "60 min" in results:
         long_ours, short_naive = results["60 min"]["ours"], results["5 s"]["naive"]
         print(

@@ -25,21 +25,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from apps.annotation.embed import item_recording_and_peaks, peaks_embedded
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_get, labels_schema
 from apps.annotation.serializers import AnnotationOutput
 from apps.annotation.views import queue_next_body
 from apps.catalog.selectors import recording_get_visible
 from apps.catalog.serializers import RecordingOutput
-from apps.consent.purposes import Purpose
-from apps.consent.selectors import recording_get_usable
-from apps.consent.services.audit import audit_record
 from apps.core.permissions import project_role_get
-from apps.processing.selectors import artifact_get, peaks_for
 
-# The peaks level embedded for the first paint: the finest that fits this many buckets. The bundle asks for
-# about 4 buckets per pixel of waveform width (2,000-16,000); 6,000 covers a 1,500 px wide waveform, and
-# zooming in fetches finer levels as before.
-EMBED_PEAKS_MAX_LENGTH = 6000
+# The audit route of the peaks the page embeds.
+PAGE_PEAKS_ROUTE = "annotator-page-peaks"
 # Recordings up to this size preload whole (preload="auto"); longer ones load their metadata only.
 EMBED_AUDIO_PRELOAD_BYTES = 8 * 1024 * 1024
 # Where the page's first part ends: the template renders this (review pages render nothing there).
@@ -68,36 +63,17 @@ def _inline_styles() -> str:
 
 
 def _first_item(request, *, project_id, annotation=None, visible=None):
-    """(item, recording, peaks artifact): the queue's body without its progress counts, or {annotation,
-    recording} (None when the queue is empty); the recording through the peaks endpoint's consent selector and
-    its peaks artifact (both None while there are no peaks, or when the caller may not stream the recording).
-    The bundle asks for the progress once the item is drawn and playable."""
+    """(item, recording, peaks artifact): the queue's body without its progress counts and peaks, or
+    {annotation, recording} (None when the queue is empty); the recording through the peaks endpoint's consent
+    selector and its peaks artifact (both None while there are no peaks, or when the caller may not stream the
+    recording). The bundle asks for the progress once the item is drawn and playable."""
     if annotation is None:
-        item = queue_next_body(user=request.user, project_id=project_id, progress=False)
+        item = queue_next_body(user=request.user, project_id=project_id, progress=False, peaks=False)
     else:
         item = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(visible).data}
     if not item:
         return None, None, None
-    try:
-        recording = recording_get_usable(request.user, Purpose.STORE, item["recording"]["id"], stream=True)
-        return item, recording, artifact_get(recording=recording, kind="peaks")
-    except Http404:
-        return item, None, None
-
-
-def _first_peaks(request, recording, artifact) -> dict:
-    """What the peaks endpoint answers first (peaks_json at the first zoom level), from the artifact already
-    found, with the same audit event a peaks request writes (apps.consent.middleware)."""
-    peaks = peaks_for(artifact=artifact)
-    audit_record(
-        actor=request.user,
-        action="recording.served",
-        object_type="recording",
-        object_id=recording.pk,
-        project_id=recording.project_id,
-        data={"route": "annotator-page-peaks", "status": 200},
-    )
-    return {**peaks.best(EMBED_PEAKS_MAX_LENGTH).to_audiowaveform_json(), "duration": peaks.duration}
+    return item, *item_recording_and_peaks(user=request.user, recording_id=item["recording"]["id"])
 
 
 def _first_audio(item) -> dict:
@@ -147,7 +123,9 @@ def _embed_html(request, *, project_id, annotation, visible):
         item, recording, artifact = _first_item(request, project_id=project_id, annotation=annotation, visible=visible)
         if artifact is not None:
             yield render_to_string("annotation/annotator_first.html", {"first_audio": _first_audio(item)})
-        peaks = _first_peaks(request, recording, artifact) if artifact is not None else None
+        peaks = None
+        if artifact is not None:
+            peaks = peaks_embedded(user=request.user, recording=recording, artifact=artifact, route=PAGE_PEAKS_ROUTE)
         first = {"labels": labels_schema(project_id), "item": item, "peaks": peaks}
     except Exception:
         logger.exception("annotator page: the first item could not be embedded (project %s)", project_id)

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from apps.annotation.models import FieldType, LabelKind
+from apps.catalog.serializers import RecordingOutput
 
 
 class AnnotationSaveInput(serializers.Serializer):
@@ -141,6 +142,19 @@ class LabelSchemaOutput(serializers.Serializer):
     overlap = serializers.IntegerField()
     lock_minutes = serializers.IntegerField()
     region_fields = RegionFieldOutput(many=True)
+
+
+class QueueNextOutput(serializers.Serializer):
+    """``queue/next/``'s answer, for the schema (built by ``apps.annotation.views.queue_next_body``)."""
+
+    annotation = AnnotationOutput()
+    recording = RecordingOutput()
+    progress = serializers.DictField(help_text="{left, total}: the queue's counts after this claim.")
+    peaks = serializers.DictField(
+        allow_null=True,
+        help_text="The recording's peaks at the first zoom level: what GET recordings/{rid}/peaks?max_length=6000 "
+        "answers (BBC audiowaveform JSON plus duration); null before processing is done.",
+    )
 
 
 class SkipOutput(serializers.Serializer):

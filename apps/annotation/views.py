@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.annotation import services
+from apps.annotation.embed import item_peaks
 from apps.annotation.models import AnnotationStatus
 from apps.annotation.selectors import (
     ANNOTATE_ROLES,
@@ -26,6 +27,7 @@ from apps.annotation.serializers import (
     LabelOutput,
     LabelSchemaInput,
     LabelSchemaOutput,
+    QueueNextOutput,
     SkipOutput,
     VersionOutput,
     WordsOutput,
@@ -78,9 +80,11 @@ class ProjectLabelsView(APIView):
 
 
 class QueueNextView(APIView):
-    """Hand this annotator their next item (own open or rejected work first); 204 when none is left."""
+    """Hand this annotator their next item (own open or rejected work first); 204 when none is left. The answer
+    embeds the recording's peaks at the first zoom level (null before processing is done), so the annotator
+    draws the item with this one request and streams its audio with the next."""
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="{annotation, recording}"), 204: None})
+    @extend_schema(request=None, responses={200: QueueNextOutput, 204: None})
     def post(self, request, project_id):
         body = queue_next_body(user=request.user, project_id=project_id)
         if body is None:
@@ -97,19 +101,24 @@ class QueueProgressView(APIView):
         return Response(services.queue_progress(project_id=project_id, user=request.user))
 
 
-def queue_next_body(*, user, project_id, progress: bool = True) -> dict | None:
+def queue_next_body(*, user, project_id, progress: bool = True, peaks: bool = True) -> dict | None:
     """The queue's answer (claims the item like ``queue/next/``); the annotator page embeds the same body.
 
     ``progress=False`` (the page) leaves the counts out: they cost about as much CPU as the claim itself, and
-    the page asks ``queue/progress/`` for them once the item is drawn and playable.
+    the page asks ``queue/progress/`` for them once the item is drawn and playable. ``peaks`` adds the
+    recording's peaks at the first zoom level as the peaks endpoint answers them (``apps.annotation.embed``:
+    its consent selector, its audit), or null when there are none yet; the page (``peaks=False``) reads them
+    itself, after it has sent the item's audio element.
     """
     found = services.queue_next_item(project_id=project_id, user=user, progress=progress)
     if found is None:
         return None
     annotation, recording, counts = found
-    body = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
+    body: dict = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
     if progress:
         body["progress"] = counts
+    if peaks:
+        body["peaks"] = item_peaks(user=user, recording_id=recording.pk, route="annotation-queue-next")
     return body
 
 

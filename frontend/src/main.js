@@ -153,7 +153,8 @@ class AnnotatorPage {
     this.el.placeholder.textContent = 'The annotator could not load this item.';
   }
 
-  /** Open the queue's next item; `embedded` (the page's own copy of the queue's answer) skips the request. */
+  /** Open the queue's next item; `embedded` (the page's own copy of the queue's answer) skips the request.
+   *  The answer carries the item's first peaks, so drawing it needs no second request. */
   async openNext(embedded, embeddedPeaks = null) {
     const order = new URLSearchParams(window.location.search).get('order');
     const res =
@@ -181,7 +182,8 @@ class AnnotatorPage {
       const path = this.mode === 'review' ? null : `/projects/${this.config.project_id}/annotate/`;
       if (path) window.history.replaceState(null, '', path);
     }
-    await this.openItem(res.annotation, res.recording || null, embeddedPeaks);
+    // queue/next/ embeds the item's first peaks (null before processing: openItem then asks the peaks endpoint).
+    await this.openItem(res.annotation, res.recording || null, embeddedPeaks || res.peaks || null);
     if (this.mode === 'review') this.review?.showTranscriptQA(res.transcript_qa);
   }
 

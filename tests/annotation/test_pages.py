@@ -168,7 +168,7 @@ def test_annotate_page_embeds_the_first_peaks_and_audits_them(
     rid = result.recording_id
     first = _first(_client(users["annotator"]).get(f"/projects/{project.id}/annotate/"))
     assert first["item"]["recording"]["id"] == rid
-    from apps.annotation.pages import EMBED_PEAKS_MAX_LENGTH
+    from apps.annotation.embed import EMBED_PEAKS_MAX_LENGTH
 
     peaks_api = api(users["annotator"]).get(f"/api/v1/recordings/{rid}/peaks?max_length={EMBED_PEAKS_MAX_LENGTH}")
     assert first["peaks"] == peaks_api.json()

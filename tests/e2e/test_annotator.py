@@ -164,7 +164,9 @@ def test_draw_label_transcribe_reload_submit_next(live_server, new_page, labelli
     # Audio only ever streamed through the media element (never fetched whole by script).
     assert media_requests and set(media_requests) == {"media"}, media_requests
 
-    # Submit -> the next recording opens.
+    # Submit -> the next recording opens, drawn from the peaks queue/next/ embeds (no request for them).
+    peaks_requests = []
+    page.on("request", lambda r: "/peaks" in r.url and peaks_requests.append(r.url))
     page.click('[data-testid="submit-button"]')
     page.wait_for_function(
         "t => { const el = document.querySelector('[data-testid=\"recording-title\"]');"
@@ -175,6 +177,7 @@ def test_draw_label_transcribe_reload_submit_next(live_server, new_page, labelli
     page.wait_for_selector(READY, timeout=30000)
     assert page.locator('[data-testid="recording-title"]').inner_text() != first_title
     assert page.locator('[data-testid="region-item"]').count() == 0
+    assert not peaks_requests, peaks_requests
     annotation.refresh_from_db()
     assert annotation.status == "submitted"
     assert not page.console_errors, page.console_errors

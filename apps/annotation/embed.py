@@ -1,0 +1,52 @@
+"""An item's peaks at the first zoom level, embedded where the item is handed out: ``queue/next/``'s answer and the
+annotator page's first item. The annotator then draws the item without asking the peaks endpoint: one round trip
+for the item, one for its audio.
+
+The peaks are read exactly as the peaks endpoint reads them (the recording through its consent selector with the
+streaming rule, then the artifact found by the recording's bytes) and audited like a peaks request, with the route
+that embedded them.
+"""
+
+from django.http import Http404
+
+from apps.consent.purposes import Purpose
+from apps.consent.selectors import recording_get_usable
+from apps.consent.services.audit import audit_record
+from apps.processing.selectors import artifact_get, peaks_for
+
+# The level embedded: the finest that fits this many buckets. The bundle asks for about 4 buckets per pixel of
+# waveform width (2,000-16,000); 6,000 covers a 1,500 px wide waveform, and zooming in fetches finer levels.
+EMBED_PEAKS_MAX_LENGTH = 6000
+
+
+def item_recording_and_peaks(*, user, recording_id):
+    """(recording, peaks artifact) as the peaks endpoint finds them, or (None, None) while the recording has no
+    peaks or when ``user`` may not stream it (the endpoint's 404)."""
+    try:
+        recording = recording_get_usable(user, Purpose.STORE, recording_id, stream=True)
+        return recording, artifact_get(recording=recording, kind="peaks")
+    except Http404:
+        return None, None
+
+
+def peaks_embedded(*, user, recording, artifact, route: str) -> dict:
+    """The peaks endpoint's answer at ``EMBED_PEAKS_MAX_LENGTH`` (``recordings/{rid}/peaks?max_length=6000``), with
+    the audit event a peaks request writes (apps.consent.middleware), ``route`` naming where they went."""
+    peaks = peaks_for(artifact=artifact)
+    audit_record(
+        actor=user,
+        action="recording.served",
+        object_type="recording",
+        object_id=recording.pk,
+        project_id=recording.project_id,
+        data={"route": route, "status": 200},
+    )
+    return {**peaks.best(EMBED_PEAKS_MAX_LENGTH).to_audiowaveform_json(), "duration": peaks.duration}
+
+
+def item_peaks(*, user, recording_id, route: str) -> dict | None:
+    """The embedded peaks of one recording, or None (no peaks yet, or not the caller's to stream)."""
+    recording, artifact = item_recording_and_peaks(user=user, recording_id=recording_id)
+    if artifact is None:
+        return None
+    return peaks_embedded(user=user, recording=recording, artifact=artifact, route=route)
