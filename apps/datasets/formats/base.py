@@ -165,6 +165,8 @@ class ReleaseSink(Protocol):
 
     def open(self, relpath: str) -> SinkFile: ...
 
+    # Optional: ``write_file(relpath, data)`` writes a whole small file (writers use it when a sink has it).
+
     def finish(self) -> None: ...
 
     def abort(self) -> None: ...
@@ -254,6 +256,11 @@ class LocalDirSink:
             raise ValueError(f"Release file {relpath} was already written.") from None
         self._written.append(path)
         return f
+
+    def write_file(self, relpath: str, data: bytes) -> None:
+        """A whole small file at once (``open``, write, close)."""
+        with self.open(relpath) as f:
+            f.write(data)
 
     def finish(self) -> None:
         self._written = []
@@ -560,12 +567,17 @@ class FormatWriter(abc.ABC):
         return relpath
 
     def _write_whole(self, relpath: str, data: bytes, on_hash: Callable[[str], None] | None = None) -> None:
-        """Write a small file held in memory at once, in this thread (see HashedFile._run); record it once hashed."""
-        raw = self.sink.open(check_relpath(relpath))
-        try:
-            raw.write(data)
-        finally:
-            raw.close()
+        """Write a small file held in memory at once (see HashedFile._run); record it once hashed. A sink with
+        ``write_file`` takes the whole file (a storage sink may hand it to a process that creates files)."""
+        write_file = getattr(self.sink, "write_file", None)
+        if write_file is not None:
+            write_file(check_relpath(relpath), data)
+        else:
+            raw = self.sink.open(check_relpath(relpath))
+            try:
+                raw.write(data)
+            finally:
+                raw.close()
 
         def done(digest: str) -> None:
             self.entries.append(FileEntry(relpath, digest, len(data)))
