@@ -129,6 +129,8 @@ class Example:
                 yield bytes(chunk)
 
     def audio_bytes(self) -> bytes:
+        if type(self.audio) is bytes:  # a short clip the build read whole (most of a large release)
+            return self.audio
         return b"".join(self.audio_chunks())
 
     def with_audio_loaded(self) -> Example:
@@ -555,6 +557,9 @@ class FormatWriter(abc.ABC):
     def write_audio_file(self, ex: Example) -> str:
         relpath = f"audio/{ex.split}/{ex.audio_name}"
         on_audio, key = self.on_audio, ex.key
+        if type(ex.audio) is bytes:  # held whole already (see audio_chunks)
+            self._write_whole(relpath, ex.audio, None if on_audio is None else lambda digest: on_audio(key, digest))
+            return relpath
         chunks = ex.audio_chunks()
         first = next(chunks, b"")
         second = next(chunks, None)
@@ -587,6 +592,8 @@ class FormatWriter(abc.ABC):
         self.hash_later(data, done)
 
     def write_feature_files(self, ex: Example) -> dict[str, str]:
+        if not ex.features:
+            return {}
         paths = {}
         for name in sorted(ex.features):
             relpath = paths[name] = f"features/{ex.split}/{ex.key}.{name}.npy"
