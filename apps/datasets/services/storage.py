@@ -1,8 +1,10 @@
-"""A release sink on Django's default storage: streamed local files, or S3 multipart uploads."""
+"""A release sink on Django's default storage: streamed local files (the many small ones of a large release
+created by a helper process, formats.filemaker), or S3 multipart uploads."""
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 from typing import Any
 
@@ -11,6 +13,8 @@ from django.core.files.storage import FileSystemStorage, default_storage
 
 from apps.datasets.formats.base import CREATE, FdFile, check_relpath
 from apps.datasets.formats.filemaker import FileMaker
+
+log = logging.getLogger(__name__)
 
 # Small files a local release sink writes itself before it hands the rest to a file-creating process: a small
 # release never starts one (starting a child Python takes ~20 ms).
@@ -52,12 +56,16 @@ class StorageSink:
         """A whole small file (a clip, its features). Locally, past the first FILES_INLINE files, a child process
         creates them (formats.filemaker: their system calls run on another core); ``finish`` waits for it."""
         if self._maker is None:
-            if not self.local or self._inline < FILES_INLINE:
+            if self.local and self._inline == FILES_INLINE:
+                try:
+                    self._maker = FileMaker(self._root, CREATE)
+                except OSError:  # no child process here (no interpreter to start): go on writing in this one
+                    log.warning("release files: could not start the file-creating process", exc_info=True)
+            if self._maker is None:
                 self._inline += 1
                 with self.open(relpath) as f:
                     f.write(data)
                 return
-            self._maker = FileMaker(self._root, CREATE)
         self.written.append(self.prefix + check_relpath(relpath))
         self._maker.write(relpath, data)
 
