@@ -23,7 +23,7 @@ import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 SPLIT_NAMES = ("train", "validation", "test")
@@ -31,8 +31,9 @@ DEFAULT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 MAX_REFINE_PASSES = 5
 
 
-@dataclass(frozen=True)
-class SplitItem:
+class SplitItem(NamedTuple):
+    """What the split code reads of an item (a tuple: a release build makes 10,000s of them)."""
+
     key: str
     speaker: str | None = None
     labels: tuple[str, ...] = ()
@@ -64,6 +65,18 @@ def _coerce(item: Any) -> SplitItem:
     )
 
 
+_BY_KEY = attrgetter("key")
+
+
+def _sorted_items(items: Iterable[Any]) -> list[SplitItem]:
+    """The items as SplitItems, sorted by key (a build's manifest already is: then only checked)."""
+    out = [_coerce(i) for i in items]
+    keys = [i.key for i in out]
+    if any(a > b for a, b in zip(keys, keys[1:])):
+        out.sort(key=_BY_KEY)
+    return out
+
+
 def validate_ratios(ratios: Mapping[str, float]) -> dict[str, float]:
     """Return the ratios in canonical split order, or raise ValueError saying what is wrong."""
     if not ratios:
@@ -90,12 +103,14 @@ def _groups(items: list[SplitItem]) -> list[list[SplitItem]]:
             i = parent[i]
         return i
 
-    first: dict[str, int] = {}
+    # The first item of each speaker and of each recording (two tables: a speaker code and a recording id
+    # never join by being equal); each later item joins that one's group.
+    first_of_speaker: dict[str, int] = {}
+    first_of_recording: dict[str, int] = {}
     for i, item in enumerate(items):
-        tokens = [f"s:{item.speaker}"] if item.speaker else []
-        tokens += [f"r:{item.recording_id}"] if item.recording_id else []
-        for token in tokens:
-            j = first.setdefault(token, i)
+        if item.speaker and (j := first_of_speaker.setdefault(item.speaker, i)) != i:
+            parent[find(i)] = find(j)
+        if item.recording_id and (j := first_of_recording.setdefault(item.recording_id, i)) != i:
             parent[find(i)] = find(j)
     groups: dict[int, list[SplitItem]] = defaultdict(list)
     for i, item in enumerate(items):
@@ -117,7 +132,7 @@ def _dims(group: list[SplitItem]) -> dict[str, float]:
 def assign_splits(items: Iterable[Any], ratios: Mapping[str, float] = DEFAULT_RATIOS, seed: int = 0) -> dict[str, str]:
     """Map every item key to a split name. Items carry key, speaker, labels, language, duration, recording_id."""
     targets = validate_ratios(ratios)
-    items = sorted((_coerce(i) for i in items), key=lambda i: i.key)
+    items = _sorted_items(items)
     for a, b in zip(items, items[1:]):
         if a.key == b.key:
             raise ValueError(f"Item key {a.key!r} appears more than once.")
@@ -171,7 +186,7 @@ def assign_splits(items: Iterable[Any], ratios: Mapping[str, float] = DEFAULT_RA
 def split_stats(items: Iterable[Any], assignment: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Per split: items, hours, speakers, and item counts per label and language."""
     acc: dict[str, dict[str, Any]] = {}
-    for item in sorted((_coerce(i) for i in items), key=lambda i: i.key):
+    for item in _sorted_items(items):
         split = assignment[item.key]
         s = acc.setdefault(
             split, {"items": 0, "seconds": 0.0, "speakers": set(), "labels": Counter(), "languages": Counter()}

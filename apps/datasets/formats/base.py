@@ -129,6 +129,8 @@ class Example:
                 yield bytes(chunk)
 
     def audio_bytes(self) -> bytes:
+        if type(self.audio) is bytes:  # a short clip the build read whole (most of a large release)
+            return self.audio
         return b"".join(self.audio_chunks())
 
     def with_audio_loaded(self) -> Example:
@@ -164,6 +166,8 @@ class ReleaseSink(Protocol):
     """
 
     def open(self, relpath: str) -> SinkFile: ...
+
+    # Optional: ``write_file(relpath, data)`` writes a whole small file (writers use it when a sink has it).
 
     def finish(self) -> None: ...
 
@@ -254,6 +258,11 @@ class LocalDirSink:
             raise ValueError(f"Release file {relpath} was already written.") from None
         self._written.append(path)
         return f
+
+    def write_file(self, relpath: str, data: bytes) -> None:
+        """A whole small file at once (``open``, write, close)."""
+        with self.open(relpath) as f:
+            f.write(data)
 
     def finish(self) -> None:
         self._written = []
@@ -548,6 +557,9 @@ class FormatWriter(abc.ABC):
     def write_audio_file(self, ex: Example) -> str:
         relpath = f"audio/{ex.split}/{ex.audio_name}"
         on_audio, key = self.on_audio, ex.key
+        if type(ex.audio) is bytes:  # held whole already (see audio_chunks)
+            self._write_whole(relpath, ex.audio, None if on_audio is None else lambda digest: on_audio(key, digest))
+            return relpath
         chunks = ex.audio_chunks()
         first = next(chunks, b"")
         second = next(chunks, None)
@@ -560,12 +572,17 @@ class FormatWriter(abc.ABC):
         return relpath
 
     def _write_whole(self, relpath: str, data: bytes, on_hash: Callable[[str], None] | None = None) -> None:
-        """Write a small file held in memory at once, in this thread (see HashedFile._run); record it once hashed."""
-        raw = self.sink.open(check_relpath(relpath))
-        try:
-            raw.write(data)
-        finally:
-            raw.close()
+        """Write a small file held in memory at once (see HashedFile._run); record it once hashed. A sink with
+        ``write_file`` takes the whole file (a storage sink may hand it to a process that creates files)."""
+        write_file = getattr(self.sink, "write_file", None)
+        if write_file is not None:
+            write_file(check_relpath(relpath), data)
+        else:
+            raw = self.sink.open(check_relpath(relpath))
+            try:
+                raw.write(data)
+            finally:
+                raw.close()
 
         def done(digest: str) -> None:
             self.entries.append(FileEntry(relpath, digest, len(data)))
@@ -575,6 +592,8 @@ class FormatWriter(abc.ABC):
         self.hash_later(data, done)
 
     def write_feature_files(self, ex: Example) -> dict[str, str]:
+        if not ex.features:
+            return {}
         paths = {}
         for name in sorted(ex.features):
             relpath = paths[name] = f"features/{ex.split}/{ex.key}.{name}.npy"

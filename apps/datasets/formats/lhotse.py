@@ -52,7 +52,11 @@ class _GzipLines:
         self._held = 0
 
     def write(self, obj: dict) -> None:
-        line = (dumps(obj) + "\n").encode()
+        self.write_json(dumps(obj))
+
+    def write_json(self, text: str) -> None:
+        """One line already dumped (``dumps``)."""
+        line = (text + "\n").encode()
         self._lines.append(line)
         self._held += len(line)
         if self._held >= self.BATCH:
@@ -117,18 +121,15 @@ class LhotseWriter(FormatWriter):
         }
         supervision = {k: v for k, v in supervision.items() if v is not None}
         self._add_words(supervision, ex)
-        self._out("recordings", ex.split).write(recording)
-        self._out("supervisions", ex.split).write(supervision)
-        self._out("cuts", ex.split).write(
-            {
-                "id": ex.key,
-                "start": 0.0,
-                "duration": ex.duration,
-                "channel": supervision["channel"],
-                "supervisions": [supervision],
-                "recording": recording,
-                "type": "MonoCut" if len(channels) == 1 else "MultiCut",
-            }
+        recording_json, supervision_json = dumps(recording), dumps(supervision)
+        self._out("recordings", ex.split).write_json(recording_json)
+        self._out("supervisions", ex.split).write_json(supervision_json)
+        # The cut holds the supervision and the recording as they are: their JSON is spliced in, not encoded again
+        # (the same text: the encoder writes a nested object exactly as it writes it alone; a test pins the bytes).
+        head = dumps({"id": ex.key, "start": 0.0, "duration": ex.duration, "channel": supervision["channel"]})
+        kind = "MonoCut" if len(channels) == 1 else "MultiCut"
+        self._out("cuts", ex.split).write_json(
+            f'{head[:-1]}, "supervisions": [{supervision_json}], "recording": {recording_json}, "type": "{kind}"}}'
         )
 
     def _add_words(self, supervision: dict, ex: Example) -> None:

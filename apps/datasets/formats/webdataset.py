@@ -119,8 +119,10 @@ class WebDatasetWriter(FormatWriter):
         self.report_audio(ex.key, audio)
         meta["words"] = words_json(ex.words)
         members = [(ex.audio_name, audio), (f"{ex.key}.json", dumps(meta).encode())]
-        members += [(f"{ex.key}.{n}.npy", npy_bytes(ex.features[n])) for n in sorted(ex.features)]
-        members += _word_members(ex)
+        if ex.features:
+            members += [(f"{ex.key}.{n}.npy", npy_bytes(ex.features[n])) for n in sorted(ex.features)]
+        if ex.words:
+            members += _word_members(ex)
         parts, size = sample_parts(members)
         shard = self._shards.get(ex.split)
         if shard is not None and (

@@ -12,6 +12,7 @@ writers hash the bytes as they write them, so each byte is read, hashed and writ
 
 from __future__ import annotations
 
+import io
 import tempfile
 from dataclasses import dataclass
 
@@ -117,6 +118,26 @@ def flac_header_without_metadata(src) -> tuple[bytes, bytes]:
     return b"fLaC" + bytes([0x80]) + (34).to_bytes(3, "big") + streaminfo, streaminfo
 
 
+def _flac_header_in(data: bytes) -> tuple[bytes, bytes, int]:
+    """`flac_header_without_metadata` of a whole FLAC file in memory: (the header to write, STREAMINFO, where
+    the first audio frame starts). Parsed in place: no file object and no read per metadata block."""
+    if data[:4] != b"fLaC":
+        raise ValueError("not a FLAC stream")
+    at, streaminfo, last = 4, None, False
+    while not last:
+        if at + 4 > len(data):
+            raise ValueError("truncated FLAC metadata")
+        last, kind, length = bool(data[at] & 0x80), data[at] & 0x7F, int.from_bytes(data[at + 1 : at + 4], "big")
+        at += 4 + length
+        if at > len(data):
+            raise ValueError("truncated FLAC metadata")
+        if kind == 0:
+            streaminfo = data[at - length : at]
+    if streaminfo is None or len(streaminfo) != 34:
+        raise ValueError("FLAC stream without STREAMINFO")
+    return b"fLaC" + bytes([0x80]) + (34).to_bytes(3, "big") + streaminfo, streaminfo, at
+
+
 def flac_streaminfo_fields(streaminfo: bytes) -> tuple[int, int, int, int]:
     """(sample rate, channels, bits per sample, total samples; 0 = unknown) from a STREAMINFO block."""
     x = int.from_bytes(streaminfo[10:18], "big")
@@ -142,9 +163,16 @@ class CopiedFlac:
         self._fh, self._pending = fh, header
         self.num_samples, self.sample_rate, self.channels = num_samples, sample_rate, channels
 
+    @property
+    def whole(self) -> bytes | None:
+        """All of the release audio, when it is in memory (the source read to its end) and none was read yet."""
+        return self._pending if self._fh.closed else None
+
     def read_ahead(self, n: int) -> None:
         """Read up to ``n`` more bytes now (on a read-ahead thread); ``read`` hands them out first. A source
         read to its end is closed here, so the thread that writes it makes no more system calls for it."""
+        if self._fh.closed:  # already all in memory (flac_open_copy of a small local file)
+            return
         left = bytes_left(self._fh)
         # The exact size of a short local file: a read of n + 1 bytes allocates that much first (1 MiB: a fresh
         # mmap, fault and munmap per clip, as glibc's threshold is 128 kB), then shrinks it to the clip.
@@ -181,7 +209,13 @@ def flac_open_copy(
         return None
     fh = storage_open_read(key, whole_below=whole_below, local_root=local_root)
     try:
-        header, info = flac_header_without_metadata(fh)
+        if isinstance(fh, io.BytesIO):  # read whole: the header parsed in place, header and frames joined once
+            data = fh.getvalue()
+            header, info, first_frame = _flac_header_in(data)
+            fh.close()
+            header += data[first_frame:]
+        else:
+            header, info = flac_header_without_metadata(fh)
         rate, channels, bits, total = flac_streaminfo_fields(info)
         if bits == 16 and total and rate == (sample_rate or rate):
             return CopiedFlac(fh, header, total, rate, channels)

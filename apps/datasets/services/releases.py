@@ -22,7 +22,7 @@ from apps.datasets.services.features import features_require
 from apps.datasets.services.selection import candidates_require
 from apps.datasets.services.spec import RELEASE_PURPOSES, release_spec_normalise
 from apps.datasets.services.storage import storage_delete_prefix
-from apps.datasets.splits import assign_splits, empty_split_warnings
+from apps.datasets.splits import SplitItem, assign_splits, empty_split_warnings
 
 BLOCKED = (
     "Release {name!r} v{version} contains examples whose speakers withdrew consent after it was built, so it can no "
@@ -106,17 +106,17 @@ def release_create(*, actor, project_id: int, spec, enqueue: bool = True) -> Dat
     raise Conflict("Another release of this project was created at the same moment; try again.")
 
 
-def split_items(candidates) -> list[dict]:
+def split_items(candidates) -> list[SplitItem]:
     """What the split assignment reads of each candidate (or frozen item)."""
     return [
-        {
-            "key": c.key,
-            "speaker": c.speaker_code or None,
-            "labels": c.labels,
-            "language": c.language or None,
-            "duration": c.duration,
-            "recording_id": str(getattr(c, "recording_id", None) or c.recording_ref),
-        }
+        SplitItem(
+            c.key,
+            c.speaker_code or None,
+            tuple(c.labels),
+            c.language or None,
+            float(c.duration or 0.0),
+            str(getattr(c, "recording_id", None) or c.recording_ref),
+        )
         for c in candidates
     ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from apps.annotation.models import AnnotationStatus, Label
@@ -30,7 +31,7 @@ class _Rec(NamedTuple):
     language: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     key: str
     recording_id: int
@@ -103,10 +104,7 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
     f = spec["filters"]
     # Plain tuples, not model instances: this list holds every selected recording at once.
     selected = _recordings(project_id, spec, purpose)
-    recordings = [
-        _Rec(*row)
-        for row in selected.order_by("id").values_list("id", "sha256", "duration", "speaker__code", "language__tag")
-    ]
+    recordings = selected.order_by("id").values_list("id", "sha256", "duration", "speaker__code", "language__tag")
     label_names = dict(Label.objects.filter(project_id=project_id).values_list("id", "name"))
     statuses = (
         [AnnotationStatus.ACCEPTED] if f["accepted_only"] else [AnnotationStatus.ACCEPTED, AnnotationStatus.SUBMITTED]
@@ -117,10 +115,21 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
     for ann in annotations_for_recordings(selected.values("id"), statuses=statuses):
         by_recording.setdefault(ann.recording_id, []).append(ann)
     wanted = set(f["labels"])
+    whole = spec["unit"] == "recording"
+    annotated_only = f["accepted_only"] or not whole
     out: list[Candidate] = []
-    for rec in recordings:
-        ann = _pick_annotation(by_recording.get(rec.id, []), f["accepted_only"])
-        if ann is None and (f["accepted_only"] or (spec["unit"] == "region")):
+    for rec in map(_Rec._make, recordings):
+        found = by_recording.get(rec.id)
+        ann = _pick_annotation(found, f["accepted_only"]) if found else None
+        if ann is None and annotated_only:
+            continue
+        if whole and ann is None:  # most of a large release: no annotation, no labels, no text
+            if wanted or not _in_bounds(rec.duration, f):
+                continue
+            speaker, language = rec.speaker_code or "", rec.language or ""
+            out.append(
+                Candidate(f"r{rec.id:08d}", rec.id, rec.sha256, 0.0, None, rec.duration, "", (), speaker, language)
+            )
             continue
         regions = list(ann.regions.all()) if ann else []
         base: dict[str, Any] = dict(
@@ -131,7 +140,7 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
             annotation_id=ann.id if ann else None,
             annotation_version=ann.version if ann else None,
         )
-        if spec["unit"] == "recording":
+        if whole:
             labels = {label_names[lb.id] for lb in ann.clip_labels.all()} if ann else set()
             labels |= {label_names[r.label_id] for r in regions if r.label_id}
             if wanted and not labels & wanted:
@@ -175,7 +184,7 @@ def candidates_select(*, project_id: int, spec: dict, purpose: str | None = None
                     **base,
                 )
             )
-    out.sort(key=lambda c: c.key)
+    out.sort(key=attrgetter("key"))
     return out
 
 

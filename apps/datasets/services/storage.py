@@ -1,8 +1,10 @@
-"""A release sink on Django's default storage: streamed local files, or S3 multipart uploads."""
+"""A release sink on Django's default storage: streamed local files (the many small ones of a large release
+created by a helper process, formats.filemaker), or S3 multipart uploads."""
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 from typing import Any
 
@@ -10,6 +12,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 
 from apps.datasets.formats.base import CREATE, FdFile, check_relpath
+from apps.datasets.formats.filemaker import FileMaker
+
+log = logging.getLogger(__name__)
+
+# Small files a local release sink writes itself before it hands the rest to a file-creating process: a small
+# release never starts one (starting a child Python takes ~20 ms).
+FILES_INLINE = 256
 
 
 class StorageSink:
@@ -28,6 +37,8 @@ class StorageSink:
         # Local: the folder's path once, and a cache of made folders (open runs once per file, 10,000s of times).
         self._root = self.storage.path(self.prefix) if self.local else ""
         self._dirs: set[str] = set()
+        self._inline = 0  # small files written in this process so far
+        self._maker: FileMaker | None = None
 
     def open(self, relpath: str):
         key = self.prefix + check_relpath(relpath)
@@ -41,10 +52,31 @@ class StorageSink:
             return FdFile(os.open(path, CREATE, 0o666))  # not open(): see formats.base.FdFile
         return _RemoteFile(self.storage, key)
 
+    def write_file(self, relpath: str, data: bytes) -> None:
+        """A whole small file (a clip, its features). Locally, past the first FILES_INLINE files, a child process
+        creates them (formats.filemaker: their system calls run on another core); ``finish`` waits for it."""
+        if self._maker is None:
+            if self.local and self._inline == FILES_INLINE:
+                try:
+                    self._maker = FileMaker(self._root, CREATE)
+                except OSError:  # no child process here (no interpreter to start): go on writing in this one
+                    log.warning("release files: could not start the file-creating process", exc_info=True)
+            if self._maker is None:
+                self._inline += 1
+                with self.open(relpath) as f:
+                    f.write(data)
+                return
+        self.written.append(self.prefix + check_relpath(relpath))
+        self._maker.write(relpath, data)
+
     def finish(self) -> None:
+        if self._maker is not None:
+            self._maker.close()  # every file created, or an OSError saying why not
         self.written = []
 
     def abort(self) -> None:
+        if self._maker is not None:
+            self._maker.kill()  # before deleting: nothing is created after
         for key in self.written:
             storage_delete_quietly(key)
         self.written = []
