@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -157,14 +158,10 @@ def compute_features(y: np.ndarray, params: FeatureParams, kinds: Iterable[str] 
     n_frames = params.n_frames(flat.shape[-1])
     if n_frames <= 0:
         raise ValueError(f"signal of {flat.shape[-1]} samples is shorter than n_fft={params.n_fft}")
-    # Only the padding is zeroed (np.zeros would write every sample twice).
-    padded = np.empty((flat.shape[0], flat.shape[-1] + 2 * params.pad), dtype=dtype)
-    padded[:, : params.pad] = 0
-    padded[:, params.pad + flat.shape[-1] :] = 0
-    padded[:, params.pad : params.pad + flat.shape[-1]] = flat
     engine = _Engine(params, kinds, tuning=params.tuning)
+    frames = _CentredFrames(flat.astype(dtype, copy=False), params, n_frames)
     # The AMIN floor of the dB kinds is left to _finish, which takes one maximum over each array anyway (top_db).
-    raw = engine.process(_frame_view(padded, params.n_fft, params.hop_length, n_frames), floor_db=False)
+    raw = engine.process(frames, floor_db=False)
     return _finish(raw, params, kinds, engine.tuning, lead, floored=False)
 
 
@@ -190,6 +187,35 @@ def _frame_view(padded: np.ndarray, n_fft: int, hop: int, n_frames: int) -> np.n
         strides=(b_stride, hop * s_stride, s_stride),
         writeable=False,
     )
+
+
+class _CentredFrames:
+    """``frames[b, s:e]`` of the centre-padded signal, without padding (copying) the whole signal.
+
+    A run of frames inside the signal is a view of it; one that reaches into the padding is framed from a
+    zero-padded copy of its own samples (the first and last chunk of a clip). The same frames as
+    ``_frame_view`` over ``np.pad(flat, pad)``: a 10-s clip's 1.7 MB copy saved.
+    """
+
+    def __init__(self, flat: np.ndarray, params: FeatureParams, n_frames: int):
+        self.flat = flat
+        self.n_fft, self.hop, self.pad = params.n_fft, params.hop_length, params.pad
+        self.shape = (flat.shape[0], n_frames, params.n_fft)
+
+    def __getitem__(self, key: tuple[int, slice]) -> np.ndarray:
+        b, frames = key
+        s, e, _ = frames.indices(self.shape[1])
+        e = max(s, e)
+        row = self.flat[b]
+        lo = s * self.hop - self.pad
+        hi = lo + max(0, e - s - 1) * self.hop + self.n_fft
+        if 0 <= lo and hi <= row.shape[0]:
+            part = row[lo:hi]
+        else:
+            part = np.zeros(hi - lo, dtype=row.dtype)
+            a, z = max(lo, 0), min(hi, row.shape[0])
+            part[a - lo : z - lo] = row[a:z]
+        return _frame_view(part[None], self.n_fft, self.hop, e - s)[0]
 
 
 # Frames per chunk (128 at n_fft=2048): the chunk's windowed frames, spectrum
@@ -248,6 +274,24 @@ def _dct_basis(n_mels: int, n_mfcc: int, dtype: str) -> np.ndarray:
     return basis
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, rows: int, min_rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
+    """A (rows, cols) buffer of this thread's, the same memory on every call (at least ``min_rows`` are kept).
+
+    Engines take their per-chunk buffers (windowed frames, power, dB) here rather than allocating their own: every
+    clip then works in memory the previous one left in cache, which measured ~2 % faster per 10-s clip than
+    fresh buffers per call. A few MB per thread, kept for the thread's life.
+    """
+    pool = _SCRATCH.__dict__
+    key = (name, cols, dtype.str)
+    buf = pool.get(key)
+    if buf is None or buf.shape[0] < rows:
+        buf = pool[key] = np.empty((max(rows, min_rows), cols), dtype)
+    return buf[:rows]
+
+
 @functools.lru_cache(maxsize=64)
 def _row(value: float, width: int, dtype: str) -> np.ndarray:
     """A read-only row of ``width`` copies of ``value``, to take a maximum against (see _to_db)."""
@@ -297,9 +341,6 @@ class _Engine:
             self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
         self.chunk = max(8, _CHUNK_SAMPLES // p.n_fft)
         self.tiny = np.finfo(self.dtype).tiny
-        self._windowed: np.ndarray | None = None
-        self._power_buf: np.ndarray | None = None
-        self._db_buf: np.ndarray | None = None
 
     def outputs(self) -> dict[str, int]:
         """Raw frame-major outputs this engine fills, with their widths."""
@@ -315,7 +356,7 @@ class _Engine:
             out["chroma"] = p.n_chroma
         return out
 
-    def process(self, frames: np.ndarray, *, floor_db: bool = True) -> dict[str, np.ndarray]:
+    def process(self, frames: np.ndarray | _CentredFrames, *, floor_db: bool = True) -> dict[str, np.ndarray]:
         """(B, T, n_fft) frames -> {raw kind: (B, T, dim)}; dB values not yet clipped to top_db.
 
         ``floor_db=False`` leaves out the AMIN floor of the dB kinds (a silent bin gives -inf), for a caller that
@@ -363,10 +404,9 @@ class _Engine:
     def _power(self, frames: np.ndarray) -> np.ndarray:
         """|rfft(window * frame)|**2 for a (t, n_fft) chunk, frame-major (t, F)."""
         t = frames.shape[0]
-        if self._windowed is None or self._windowed.shape[0] < t:
-            self._windowed = np.empty((max(t, self.chunk), frames.shape[1]), self.dtype)
         # One buffer for every chunk (the FFT may overwrite it): no allocation and no fresh pages per chunk.
-        windowed = np.multiply(frames, self.window, out=self._windowed[:t])
+        buf = _scratch("windowed", t, self.chunk, frames.shape[1], self.dtype)
+        windowed = np.multiply(frames, self.window, out=buf)
         spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
         # re**2 + im**2 on the interleaved float view: the squares in place in the spectrum (nothing else reads it;
         # one contiguous SIMD pass), then one add of the pairs, the same values as squaring each half on its own
@@ -375,10 +415,10 @@ class _Engine:
         # rounds differently (|X| first), so the values stay as they were.
         parts = spec.view(spec.real.dtype)
         np.square(parts, out=parts)
-        if self._power_buf is None or self._power_buf.shape[0] < t:
-            self._power_buf = np.empty((max(t, self.chunk), spec.shape[-1]), self.dtype)
-        # A reused buffer: the power lives until the next chunk's (callers derive from it at once, or copy it).
-        return np.add(parts[..., 0::2], parts[..., 1::2], out=self._power_buf[:t])
+        # A reused buffer: the power lives until the next _power call in this thread (callers derive from it at once,
+        # or copy it).
+        power = _scratch("power", t, self.chunk, spec.shape[-1], self.dtype)
+        return np.add(parts[..., 0::2], parts[..., 1::2], out=power)
 
     def _derive(self, power: np.ndarray, out: dict[str, np.ndarray]) -> None:
         """Every requested row of one chunk from its power, final but for top_db (longform's per-chunk use)."""
@@ -391,9 +431,7 @@ class _Engine:
         if self.want_spec:
             # Through a scratch buffer that stays in cache: the output is written once, not three times.
             t, F = power.shape
-            if self._db_buf is None or self._db_buf.shape[0] < t:
-                self._db_buf = np.empty((max(t, self.chunk), F), self.dtype)
-            tmp = self._db_buf[:t]
+            tmp = _scratch("db", t, self.chunk, F, self.dtype)
             if floor_db:
                 np.log10(np.maximum(power, _row(AMIN, F, power.dtype.name), out=tmp), out=tmp)
             else:
@@ -425,7 +463,11 @@ class _Engine:
             # librosa.util.normalize(norm=inf): divide by the column max,
             # leaving columns below `tiny` untouched.
             # Power and the chroma filters are >= 0, so every row already equals its abs.
-            norm = dst.max(axis=-1, keepdims=True)
+            # The maximum over the few chroma columns as one elementwise maximum per column (the same values, ~2x
+            # faster than a reduction along the short last axis).
+            norm = dst[..., :1].copy()
+            for c in range(1, dst.shape[-1]):
+                np.maximum(norm, dst[..., c : c + 1], out=norm)
             np.copyto(norm, 1.0, where=norm < self.tiny)
             dst /= norm
 
