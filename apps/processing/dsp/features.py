@@ -199,13 +199,21 @@ class _CentredFrames:
 
     def __init__(self, flat: np.ndarray, params: FeatureParams, n_frames: int):
         self.flat = flat
-        self.n_fft, self.hop, self.pad = params.n_fft, params.hop_length, params.pad
-        self.shape = (flat.shape[0], n_frames, params.n_fft)
+        self.n_fft, self.hop, self.pad = n_fft, hop, pad = params.n_fft, params.hop_length, params.pad
+        self.shape = (flat.shape[0], n_frames, n_fft)
+        # Frames [first, end) lie wholly inside the signal: one view of them, sliced per chunk.
+        self.first = -(-pad // hop)
+        self.end = min(n_frames, (flat.shape[1] + pad - n_fft) // hop + 1)
+        self.inner = None
+        if self.end > self.first:
+            self.inner = _frame_view(flat[:, self.first * hop - pad :], n_fft, hop, self.end - self.first)
 
     def __getitem__(self, key: tuple[int, slice]) -> np.ndarray:
         b, frames = key
         s, e, _ = frames.indices(self.shape[1])
         e = max(s, e)
+        if self.inner is not None and self.first <= s and e <= self.end:
+            return self.inner[b, s - self.first : e - self.first]
         row = self.flat[b]
         lo = s * self.hop - self.pad
         hi = lo + max(0, e - s - 1) * self.hop + self.n_fft
