@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -157,14 +158,11 @@ def compute_features(y: np.ndarray, params: FeatureParams, kinds: Iterable[str] 
     n_frames = params.n_frames(flat.shape[-1])
     if n_frames <= 0:
         raise ValueError(f"signal of {flat.shape[-1]} samples is shorter than n_fft={params.n_fft}")
-    # Only the padding is zeroed (np.zeros would write every sample twice).
-    padded = np.empty((flat.shape[0], flat.shape[-1] + 2 * params.pad), dtype=dtype)
-    padded[:, : params.pad] = 0
-    padded[:, params.pad + flat.shape[-1] :] = 0
-    padded[:, params.pad : params.pad + flat.shape[-1]] = flat
     engine = _Engine(params, kinds, tuning=params.tuning)
-    raw = engine.process(_frame_view(padded, params.n_fft, params.hop_length, n_frames))
-    return _finish(raw, params, kinds, engine.tuning, lead)
+    frames = _CentredFrames(flat.astype(dtype, copy=False), params, n_frames)
+    # The AMIN floor of the dB kinds is left to _finish, which takes one maximum over each array anyway (top_db).
+    raw = engine.process(frames, floor_db=False)
+    return _finish(raw, params, kinds, engine.tuning, lead, floored=False)
 
 
 # --- internals shared with streaming.py --------------------------------------
@@ -189,6 +187,43 @@ def _frame_view(padded: np.ndarray, n_fft: int, hop: int, n_frames: int) -> np.n
         strides=(b_stride, hop * s_stride, s_stride),
         writeable=False,
     )
+
+
+class _CentredFrames:
+    """``frames[b, s:e]`` of the centre-padded signal, without padding (copying) the whole signal.
+
+    A run of frames inside the signal is a view of it; one that reaches into the padding is framed from a
+    zero-padded copy of its own samples (the first and last chunk of a clip). The same frames as
+    ``_frame_view`` over ``np.pad(flat, pad)``: a 10-s clip's 1.7 MB copy saved.
+    """
+
+    def __init__(self, flat: np.ndarray, params: FeatureParams, n_frames: int):
+        self.flat = flat
+        self.n_fft, self.hop, self.pad = n_fft, hop, pad = params.n_fft, params.hop_length, params.pad
+        self.shape = (flat.shape[0], n_frames, n_fft)
+        # Frames [first, end) lie wholly inside the signal: one view of them, sliced per chunk.
+        self.first = -(-pad // hop)
+        self.end = min(n_frames, (flat.shape[1] + pad - n_fft) // hop + 1)
+        self.inner = None
+        if self.end > self.first:
+            self.inner = _frame_view(flat[:, self.first * hop - pad :], n_fft, hop, self.end - self.first)
+
+    def __getitem__(self, key: tuple[int, slice]) -> np.ndarray:
+        b, frames = key
+        s, e, _ = frames.indices(self.shape[1])
+        e = max(s, e)
+        if self.inner is not None and self.first <= s and e <= self.end:
+            return self.inner[b, s - self.first : e - self.first]
+        row = self.flat[b]
+        lo = s * self.hop - self.pad
+        hi = lo + max(0, e - s - 1) * self.hop + self.n_fft
+        if 0 <= lo and hi <= row.shape[0]:
+            part = row[lo:hi]
+        else:
+            part = np.zeros(hi - lo, dtype=row.dtype)
+            a, z = max(lo, 0), min(hi, row.shape[0])
+            part[a - lo : z - lo] = row[a:z]
+        return _frame_view(part[None], self.n_fft, self.hop, e - s)[0]
 
 
 # Frames per chunk (128 at n_fft=2048): the chunk's windowed frames, spectrum
@@ -247,6 +282,24 @@ def _dct_basis(n_mels: int, n_mfcc: int, dtype: str) -> np.ndarray:
     return basis
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, rows: int, min_rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
+    """A (rows, cols) buffer of this thread's, the same memory on every call (at least ``min_rows`` are kept).
+
+    Engines take their per-chunk buffers (windowed frames, power, dB) here rather than allocating their own: every
+    clip then works in memory the previous one left in cache: process() measured 1.5–3 % faster per 10-s clip than
+    fresh buffers per call. A few MB per thread, kept for the thread's life.
+    """
+    pool = _SCRATCH.__dict__
+    key = (name, cols, dtype.str)
+    buf = pool.get(key)
+    if buf is None or buf.shape[0] < rows:
+        buf = pool[key] = np.empty((max(rows, min_rows), cols), dtype)
+    return buf[:rows]
+
+
 @functools.lru_cache(maxsize=64)
 def _row(value: float, width: int, dtype: str) -> np.ndarray:
     """A read-only row of ``width`` copies of ``value``, to take a maximum against (see _to_db)."""
@@ -266,6 +319,12 @@ def _to_db(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     np.log10(out, out=out)
     out *= 10.0
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _amin_db(dtype: str) -> float:
+    """_to_db of AMIN itself in ``dtype``: the least value a dB kind can have (computed as _to_db computes it)."""
+    return float(_to_db(_row(AMIN, 1024, dtype), np.empty(1024, dtype))[0])
 
 
 class _Engine:
@@ -290,8 +349,6 @@ class _Engine:
             self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
         self.chunk = max(8, _CHUNK_SAMPLES // p.n_fft)
         self.tiny = np.finfo(self.dtype).tiny
-        self._windowed: np.ndarray | None = None
-        self._power_buf: np.ndarray | None = None
 
     def outputs(self) -> dict[str, int]:
         """Raw frame-major outputs this engine fills, with their widths."""
@@ -307,28 +364,43 @@ class _Engine:
             out["chroma"] = p.n_chroma
         return out
 
-    def process(self, frames: np.ndarray) -> dict[str, np.ndarray]:
-        """(B, T, n_fft) frames -> {raw kind: (B, T, dim)}; dB values not yet clipped."""
+    def process(self, frames: np.ndarray | _CentredFrames, *, floor_db: bool = True) -> dict[str, np.ndarray]:
+        """(B, T, n_fft) frames -> {raw kind: (B, T, dim)}; dB values not yet clipped to top_db.
+
+        ``floor_db=False`` leaves out the AMIN floor of the dB kinds (a silent bin gives -inf), for a caller that
+        takes a maximum over each whole array afterwards anyway and applies it there (``_finish(floored=False)``):
+        one pass fewer over every chunk.
+        """
         B, T, _ = frames.shape
         out = {k: np.empty((B, T, d), dtype=self.dtype) for k, d in self.outputs().items()}
-        if self.want_chroma and self.chroma_basis is None:
-            # Tuning has to be known before any chroma row, so keep every
-            # power row of this call, estimate once, then derive from them.
-            power = np.empty((B, T, self.params.n_bins), dtype=self.dtype)
-            for b in range(B):
-                for s in range(0, T, self.chunk):
-                    e = min(T, s + self.chunk)
-                    power[b, s:e] = self._power(frames[b, s:e])
-            self._estimate_tuning(power)
-            for b in range(B):
-                for s in range(0, T, self.chunk):
-                    e = min(T, s + self.chunk)
-                    self._derive(power[b, s:e], {k: v[b, s:e] for k, v in out.items()})
-            return out
-        for b in range(B):
-            for s in range(0, T, self.chunk):
-                e = min(T, s + self.chunk)
-                self._derive(self._power(frames[b, s:e]), {k: v[b, s:e] for k, v in out.items()})
+        with np.errstate(divide="ignore"):  # log10(0) without the floor
+            if self.want_chroma and self.chroma_basis is None:
+                # Tuning has to be known before any chroma row, so keep every
+                # power row of this call, estimate once, then derive from them.
+                power = np.empty((B, T, self.params.n_bins), dtype=self.dtype)
+                for b in range(B):
+                    for s in range(0, T, self.chunk):
+                        e = min(T, s + self.chunk)
+                        power[b, s:e] = self._power(frames[b, s:e])
+                self._estimate_tuning(power)
+                for b in range(B):
+                    for s in range(0, T, self.chunk):
+                        e = min(T, s + self.chunk)
+                        self._derive_rows(power[b, s:e], {k: v[b, s:e] for k, v in out.items()}, floor_db)
+            else:
+                for b in range(B):
+                    for s in range(0, T, self.chunk):
+                        e = min(T, s + self.chunk)
+                        rows = {k: v[b, s:e] for k, v in out.items()}
+                        # The power goes straight into the spectrogram's rows, which become its dB in place once the
+                        # mel and chroma rows are taken: no separate power or dB buffer, one block of memory less
+                        # per chunk going through the cache (~4 % faster per clip than through scratch buffers).
+                        spec_rows = rows.get("spectrogram")
+                        power = self._power(frames[b, s:e], out=spec_rows)
+                        self._derive_rows(power, rows, floor_db, power_is_spectrogram=spec_rows is not None)
+            # The log-mel and chroma's normalisation read only the small mel and chroma rows: once per call, not per
+            # chunk (~20 NumPy calls fewer per 128 frames; the same values).
+            self._finish_rows(out, floor_db)
         return out
 
     def _estimate_tuning(self, power: np.ndarray) -> None:
@@ -343,30 +415,39 @@ class _Engine:
         self.tuning = float(tuning)
         self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
 
-    def _power(self, frames: np.ndarray) -> np.ndarray:
-        """|rfft(window * frame)|**2 for a (t, n_fft) chunk, frame-major (t, F)."""
+    def _power(self, frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """|rfft(window * frame)|**2 for a (t, n_fft) chunk, frame-major (t, F), into ``out`` if given."""
         t = frames.shape[0]
-        if self._windowed is None or self._windowed.shape[0] < t:
-            self._windowed = np.empty((max(t, self.chunk), frames.shape[1]), self.dtype)
         # One buffer for every chunk (the FFT may overwrite it): no allocation and no fresh pages per chunk.
-        windowed = np.multiply(frames, self.window, out=self._windowed[:t])
+        buf = _scratch("windowed", t, self.chunk, frames.shape[1], self.dtype)
+        windowed = np.multiply(frames, self.window, out=buf)
         spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
-        # re**2 + im**2 on the interleaved float view. (librosa.util.abs2 is a numba ufunc and a little faster,
-        # but loading its JIT code costs a worker ~75 MB of RSS, more than the whole streaming pipeline needs.)
-        # np.abs then a square is one pass fewer but rounds differently (|X| first); it measured no faster over
-        # whole clips, so the values stay as they were.
+        # re**2 + im**2 on the interleaved float view: the squares in place in the spectrum (nothing else reads it;
+        # one contiguous SIMD pass), then one add of the pairs, the same values as squaring each half on its own
+        # (a strided pass each) and adding. (librosa.util.abs2 is a numba ufunc, but loading its JIT code costs a
+        # worker ~75 MB of RSS, more than the whole streaming pipeline needs.) np.abs then a square is as fast but
+        # rounds differently (|X| first), so the values stay as they were.
         parts = spec.view(spec.real.dtype)
-        if self._power_buf is None or self._power_buf.shape[1] < t:
-            self._power_buf = np.empty((2, max(t, self.chunk), spec.shape[-1]), self.dtype)
-        # Reused buffers: the power lives until the next chunk's (callers derive from it at once, or copy it).
-        power = np.square(parts[..., 0::2], out=self._power_buf[0, :t])
-        power += np.square(parts[..., 1::2], out=self._power_buf[1, :t])
-        return power
+        np.square(parts, out=parts)
+        # Without ``out``, a reused buffer: the power lives until the next _power call in this thread (callers
+        # derive from it at once, or copy it).
+        if out is None:
+            out = _scratch("power", t, self.chunk, spec.shape[-1], self.dtype)
+        return np.add(parts[..., 0::2], parts[..., 1::2], out=out)
 
     def _derive(self, power: np.ndarray, out: dict[str, np.ndarray]) -> None:
+        """Every requested row of one chunk from its power, final but for top_db (longform's per-chunk use)."""
+        self._derive_rows(power, out, True)
+        self._finish_rows(out, True)
+
+    def _derive_rows(
+        self, power: np.ndarray, out: dict[str, np.ndarray], floor_db: bool, power_is_spectrogram: bool = False
+    ) -> None:
+        """The mel rows, chroma's unnormalised rows and the spectrogram's dB of one chunk (see _finish_rows).
+
+        ``power_is_spectrogram``: ``power`` is ``out["spectrogram"]``, turned into dB in place last.
+        """
         p = self.params
-        if self.want_spec:
-            _to_db(power, out["spectrogram"])
         if p.power == 2.0:
             S = power
         else:
@@ -375,27 +456,73 @@ class _Engine:
             dst = out["mel"] if self.want_mel else out["logmel"]
             for a, b, lo, hi, weights in self.mel_bands:
                 np.matmul(S[:, lo:hi], weights, out=dst[:, a:b])
-            if self.want_logmel:
-                _to_db(dst, out["logmel"])
+        if self.want_chroma:
+            # chroma_stft always uses the power spectrum, whatever `power` is.
+            np.matmul(power, self.chroma_basis, out=out["chroma"])
+        if self.want_spec:
+            if power_is_spectrogram:
+                tmp = dst = power
+            else:
+                # Through a scratch buffer that stays in cache: the output is written once, not three times.
+                tmp, dst = _scratch("db", power.shape[0], self.chunk, power.shape[1], self.dtype), out["spectrogram"]
+            if floor_db:
+                np.log10(np.maximum(power, _row(AMIN, power.shape[1], power.dtype.name), out=tmp), out=tmp)
+            else:
+                np.log10(power, out=tmp)
+            np.multiply(tmp, 10.0, out=dst)
+
+    def _finish_rows(self, out: dict[str, np.ndarray], floor_db: bool) -> None:
+        """The log-mel from the mel rows and chroma's per-frame normalisation, over any number of frames."""
+        if self.want_logmel:
+            src, dst = out["mel"] if self.want_mel else out["logmel"], out["logmel"]
+            if floor_db:
+                _to_db(src, dst)
+            else:
+                np.log10(src, out=dst)
+                dst *= 10.0
         if self.want_chroma:
             dst = out["chroma"]
-            # chroma_stft always uses the power spectrum, whatever `power` is.
-            np.matmul(power, self.chroma_basis, out=dst)
             # librosa.util.normalize(norm=inf): divide by the column max,
             # leaving columns below `tiny` untouched.
             # Power and the chroma filters are >= 0, so every row already equals its abs.
-            norm = dst.max(axis=1)
+            # The maximum over the few chroma columns as one elementwise maximum per column (the same values, ~2x
+            # faster than a reduction along the short last axis).
+            norm = dst[..., :1].copy()
+            for c in range(1, dst.shape[-1]):
+                np.maximum(norm, dst[..., c : c + 1], out=norm)
             np.copyto(norm, 1.0, where=norm < self.tiny)
-            dst /= norm[:, None]
+            dst /= norm
 
 
-def _clip_top_db(x: np.ndarray, top_db: float | None, peak: float | None = None) -> None:
-    if top_db is None or x.size == 0:
+_CLIP_BLOCK = 1 << 14
+
+
+def _clip_top_db(x: np.ndarray, top_db: float | None, peak: float | None = None, *, floor: float | None = None) -> None:
+    """max(x, peak - top_db) in place; ``floor`` (the dB of AMIN, for rows computed without it) bounds both below."""
+    if x.size == 0 or (top_db is None and floor is None):
         return
-    peak = float(x.max()) if peak is None else peak
-    # Against a row of the floor broadcast over the frames (see _to_db), the whole array in one call.
-    floor = np.full(x.shape[-1], peak - top_db, dtype=x.dtype)
-    np.maximum(x, floor, out=x)
+    if top_db is None:
+        lowest = floor
+    else:
+        peak = float(x.max()) if peak is None else peak
+        if floor is not None and peak < floor:
+            peak = floor
+        lowest = peak - top_db
+        if floor is not None and lowest < floor:
+            lowest = floor
+    if not x.flags.c_contiguous:
+        # Against a row of the floor broadcast over the frames (see _to_db), the whole array in one call.
+        np.maximum(x, np.full(x.shape[-1], lowest, dtype=x.dtype), out=x)
+        return
+    # The engine's arrays are contiguous: against a 64 KB block of the floor over the flat array, whose long rows cost
+    # NumPy's loop less per element than the frames' rows of a few hundred values (~35 % faster, the same values).
+    flat = x.reshape(-1)
+    width = min(flat.size, _CLIP_BLOCK)
+    block = np.full(width, lowest, dtype=x.dtype)
+    whole = flat.size - flat.size % width
+    body = flat[:whole].reshape(-1, width)
+    np.maximum(body, block, out=body)
+    np.maximum(flat[whole:], block[: flat.size - whole], out=flat[whole:])
 
 
 def _delta(mfcc_ft: np.ndarray, order: int) -> np.ndarray:
@@ -413,12 +540,19 @@ def _finish(
     kinds: tuple[str, ...],
     tuning: float | None,
     lead: tuple[int, ...],
+    *,
+    floored: bool = True,
 ) -> Features:
-    """Apply the whole-signal top_db clip, derive MFCC, and shape like librosa."""
+    """Apply the whole-signal top_db clip, derive MFCC, and shape like librosa.
+
+    ``floored=False``: the dB kinds came from ``process(floor_db=False)``; their AMIN floor is applied here, in the
+    same maximum as the clip (the values are those of flooring first: both are maxima, and log10 is monotonic).
+    """
+    floor = None if floored else _amin_db(params.dtype)
     if "spectrogram" in raw:
-        _clip_top_db(raw["spectrogram"], params.top_db)
+        _clip_top_db(raw["spectrogram"], params.top_db, floor=floor)
     if "logmel" in raw:
-        _clip_top_db(raw["logmel"], params.top_db)
+        _clip_top_db(raw["logmel"], params.top_db, floor=floor)
 
     def shaped(a: np.ndarray) -> np.ndarray:  # (B, T, d) -> (..., d, T) view
         a = np.swapaxes(a, -1, -2)

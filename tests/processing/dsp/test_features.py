@@ -123,6 +123,58 @@ def test_only_requested_kinds_are_returned_with_frame_count():
     assert p.frame_times(3) == pytest.approx([0.0, 512 / SR, 1024 / SR])
 
 
+@pytest.mark.parametrize("top_db", [80.0, None])
+def test_digital_silence_is_floored_like_power_to_db(top_db):
+    """Bins of exact zeros: the AMIN floor, applied in the top_db maximum now, still gives power_to_db's values."""
+    y = noise_and_tones(2.0)
+    y[: SR // 2] = 0.0  # whole frames of zeros at both ends: a power of exactly 0
+    y[-SR // 2 :] = 0.0
+    p = FeatureParams(sr=SR, top_db=top_db)
+    ours = compute_features(y, p, ("spectrogram", "mfcc", "mel_db"))
+    ref = librosa_reference(y, p)
+    for kind in ours:
+        assert np.isfinite(ours[kind]).all(), kind
+        assert rel_err(ours[kind], ref[kind]) < REL_TOL, kind
+    spec = ours["spectrogram"]
+    floor = -100.0 if top_db is None else float(spec.max()) - top_db
+    assert float(spec.min()) == pytest.approx(floor, abs=1e-4)
+    assert (spec[:, 0] == spec.min()).all()  # the first frame is all silence: every bin at the floor
+
+
+def test_chunks_framed_in_place_equal_framing_the_padded_signal():
+    """compute_features frames the signal without padding it whole; every run of frames is np.pad's."""
+    from apps.processing.dsp import features
+
+    p = FeatureParams(sr=SR)
+    rng = np.random.default_rng(3)
+    for n in (1, 1000, 2048, 2049, 65536, 65536 + 511, 200_000):
+        flat = rng.standard_normal((2, n)).astype(np.float32)
+        count = p.n_frames(n)
+        want = features._frame_view(np.pad(flat, ((0, 0), (p.pad, p.pad))), p.n_fft, p.hop_length, count)
+        got = features._CentredFrames(flat, p, count)
+        assert got.shape == want.shape
+        for b in range(2):
+            for start, size in ((0, 128), (0, count), (1, 3), (count - 3, 128)):
+                s = max(0, start)
+                np.testing.assert_array_equal(got[b, s : s + size], want[b, s : s + size])
+            for s in range(0, count, 128):
+                np.testing.assert_array_equal(got[b, s : s + 128], want[b, s : s + 128])
+
+
+def test_threads_do_not_share_the_engine_buffers():
+    """The chunk buffers are per thread: features computed concurrently equal those computed one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = FeatureParams(sr=SR)
+    clips = [noise_and_tones(2.0, seed=s) for s in range(6)]
+    alone = [compute_features(y, p) for y in clips]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(lambda y: compute_features(y, p), clips * 3))
+    for i, f in enumerate(together):
+        for kind, a in alone[i % len(clips)].items():
+            np.testing.assert_array_equal(f[kind], a)
+
+
 @pytest.mark.parametrize(
     "bad",
     [dict(n_fft=0), dict(win_length=4096), dict(n_mfcc=200), dict(dtype="int16"), dict(power=0.0)],
