@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import subprocess
 import sys
@@ -274,7 +275,14 @@ def paired_difference(a: list[float], b: list[float], draws: int = 10000) -> str
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=30, help="CNN epochs, both recipes")
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch threads per CNN training")
+    parser.add_argument(
+        "--augmented-recipe",
+        type=json.loads,
+        default={},
+        help="JSON recipe keys for the augmented CNN run beyond the default recipe, e.g. '{\"copies\": 1}'",
+    )
     parser.add_argument(
         "--snr", type=int, nargs="+", default=[20, 10, 0], help="noise levels to run (dB); active learning at 10"
     )
@@ -332,6 +340,7 @@ def main():
     call_command("migrate", verbosity=0)
     manager = get_user_model().objects.create_user("bench-manager")
     epochs = 3 if args.quick else args.epochs
+    augmented = args.augmented_recipe
     print(
         f"{'noise':>6} {'model':<24} {'accuracy':>8} {'macro-F1':>8} {'chance':>7} {'wall s':>8} {'cpu s':>7} "
         f"{'train/test clips':>17}"
@@ -344,8 +353,8 @@ def main():
         runs = [("sklearn (logistic)", "sklearn", {})]
         if snr in (10, 0) and not args.no_cnn:
             runs += [
-                ("CNN, augmented", "cnn", {"epochs": epochs, "copies": 1}),
-                ("CNN, no augmentation", "cnn", {"epochs": epochs, "augment": False}),
+                ("CNN, augmented", "cnn", {"epochs": epochs, "threads": args.threads, **augmented}),
+                ("CNN, no augmentation", "cnn", {"epochs": epochs, "threads": args.threads, "augment": False}),
             ]
         means: dict[str, list[float]] = {}
         # Seed by seed, both CNN recipes back to back: each seed's pair is complete before the next seed starts.
