@@ -287,12 +287,20 @@ def main():
         "--snr", type=int, nargs="+", default=[20, 10, 0], help="noise levels to run (dB); active learning at 10"
     )
     parser.add_argument("--no-cnn", action="store_true", help="scikit-learn only (no PyTorch runs)")
+    parser.add_argument("--no-active", action="store_true", help="skip the active-learning simulation")
     parser.add_argument(
         "--seeds",
         type=int,
         default=1,
         help="CNN runs per recipe, seeds 0..N-1 (each seed also draws its own speaker-disjoint split); the mean "
         "accuracy of each recipe is printed after them, paired by seed",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="start the seeds here (seeds FIRST..FIRST+N-1), so a long --seeds run can be split over processes: "
+        "a seed holds out the same voices in every process",
     )
     parser.add_argument(
         "--coverage-weight",
@@ -358,9 +366,9 @@ def main():
             ]
         means: dict[str, list[float]] = {}
         # Seed by seed, both CNN recipes back to back: each seed's pair is complete before the next seed starts.
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for label, backend, recipe in runs:
-                if backend != "cnn" and seed:
+                if backend != "cnn" and seed != args.first_seed:
                     continue
                 model, seconds, cpu = train(project, manager, backend, **recipe, seed=seed)
                 m, c = model.metrics, model.counts
@@ -380,8 +388,9 @@ def main():
                     )
             if "CNN, augmented" in means and "CNN, no augmentation" in means:
                 print(f"{snr:>4}dB {paired_difference(means['CNN, augmented'], means['CNN, no augmentation'])}")
-    if 10 not in projects:
-        print(f"total {time.perf_counter() - started:.0f} s (no 10 dB set: no active-learning simulation)")
+    if 10 not in projects or args.no_active:
+        print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores, shared)")
+        print(f"total {time.perf_counter() - started:.0f} s (no active-learning simulation: it runs on the 10 dB set)")
         return
     cpu = time.process_time()
     full, pool, needed, measure = active_learning(projects[10], weights=args.coverage_weight)
