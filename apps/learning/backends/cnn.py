@@ -40,7 +40,7 @@ DEFAULT_AUGMENT = [
     {"kind": "noise", "snr_db": [0.0, 20.0]},
 ]
 # On-the-fly augmentation, drawn afresh for every example in every batch (no copies, so an augmented run takes
-# exactly as many steps as one without): vocal-tract-length perturbation of the mel axis, then SpecAugment.
+# exactly as many steps as one without): vocal-tract-length perturbation of the mel axis, then SpecAugment if set.
 DEFAULT_WARP = [0.9, 1.1]
 # SpecAugment is off unless a recipe sets ``spec_augment`` (masks as dsp.specaugment takes them): at 0 dB it was
 # level or worse (README, Project models).

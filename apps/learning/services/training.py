@@ -281,7 +281,8 @@ def _train(model: ProjectModel, token: str, report, split) -> ProjectModel:
     test_idx = [i for i, p in enumerate(parts) if p == "test"]
     if len({spans[i].label_id for i in train_idx}) < 2:
         raise ValueError("the training split holds examples of fewer than two labels; label more recordings")
-    want_audio = model.backend == Backend.CNN and recipe.get("augment", True)
+    # Audio only for waveform copies; the default on-the-fly augmentation works on the stored mel.
+    want_audio = model.backend == Backend.CNN and recipe.get("augment", True) and int(recipe.get("copies", 0)) > 0
     examples, inputs = examples_load(project_id=model.project_id, spans=spans, with_audio=want_audio, progress=report)
     y = np.array([index[s.label_id] for s in spans])
     engine = backends.backend_new(model.backend)
