@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import subprocess
 import sys
@@ -274,17 +275,32 @@ def paired_difference(a: list[float], b: list[float], draws: int = 10000) -> str
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=30, help="CNN epochs, both recipes")
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch threads per CNN training")
+    parser.add_argument(
+        "--augmented-recipe",
+        type=json.loads,
+        default={},
+        help="JSON recipe keys for the augmented CNN run beyond the default recipe, e.g. '{\"copies\": 1}'",
+    )
     parser.add_argument(
         "--snr", type=int, nargs="+", default=[20, 10, 0], help="noise levels to run (dB); active learning at 10"
     )
     parser.add_argument("--no-cnn", action="store_true", help="scikit-learn only (no PyTorch runs)")
+    parser.add_argument("--no-active", action="store_true", help="skip the active-learning simulation")
     parser.add_argument(
         "--seeds",
         type=int,
         default=1,
         help="CNN runs per recipe, seeds 0..N-1 (each seed also draws its own speaker-disjoint split); the mean "
         "accuracy of each recipe is printed after them, paired by seed",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="start the seeds here (seeds FIRST..FIRST+N-1), so a long --seeds run can be split over processes: "
+        "a seed holds out the same voices in every process",
     )
     parser.add_argument(
         "--coverage-weight",
@@ -332,6 +348,7 @@ def main():
     call_command("migrate", verbosity=0)
     manager = get_user_model().objects.create_user("bench-manager")
     epochs = 3 if args.quick else args.epochs
+    augmented = args.augmented_recipe
     print(
         f"{'noise':>6} {'model':<24} {'accuracy':>8} {'macro-F1':>8} {'chance':>7} {'wall s':>8} {'cpu s':>7} "
         f"{'train/test clips':>17}"
@@ -344,14 +361,14 @@ def main():
         runs = [("sklearn (logistic)", "sklearn", {})]
         if snr in (10, 0) and not args.no_cnn:
             runs += [
-                ("CNN, augmented", "cnn", {"epochs": epochs, "copies": 1}),
-                ("CNN, no augmentation", "cnn", {"epochs": epochs, "augment": False}),
+                ("CNN, augmented", "cnn", {"epochs": epochs, "threads": args.threads, **augmented}),
+                ("CNN, no augmentation", "cnn", {"epochs": epochs, "threads": args.threads, "augment": False}),
             ]
         means: dict[str, list[float]] = {}
         # Seed by seed, both CNN recipes back to back: each seed's pair is complete before the next seed starts.
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for label, backend, recipe in runs:
-                if backend != "cnn" and seed:
+                if backend != "cnn" and seed != args.first_seed:
                     continue
                 model, seconds, cpu = train(project, manager, backend, **recipe, seed=seed)
                 m, c = model.metrics, model.counts
@@ -371,8 +388,9 @@ def main():
                     )
             if "CNN, augmented" in means and "CNN, no augmentation" in means:
                 print(f"{snr:>4}dB {paired_difference(means['CNN, augmented'], means['CNN, no augmentation'])}")
-    if 10 not in projects:
-        print(f"total {time.perf_counter() - started:.0f} s (no 10 dB set: no active-learning simulation)")
+    if 10 not in projects or args.no_active:
+        print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores, shared)")
+        print(f"total {time.perf_counter() - started:.0f} s (no active-learning simulation: it runs on the 10 dB set)")
         return
     cpu = time.process_time()
     full, pool, needed, measure = active_learning(projects[10], weights=args.coverage_weight)

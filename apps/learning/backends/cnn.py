@@ -1,10 +1,15 @@
 """A small CNN on fixed-length log-mel patches, PyTorch on CPU (requirements/ml.txt).
 
-Training augments each example's waveform with Earmark's dsp augmentations (time shift, pitch shift,
-noise, gain: ``copies`` fixed variants per example, drawn once from the seed) and masks every batch with
-SpecAugment (dsp.specaugment), so both augmentations a project's recipe offers are the ones used here.
+By default training augments on the fly: every example in every batch is warped along the mel axis by a
+factor drawn from the recipe's ``warp`` range (vocal-tract-length perturbation, dsp.specaugment.mel_warp),
+so an augmented run takes exactly as many optimisation steps as one without and sees a new voice-length
+each epoch. The variation that matters on a keyword set is across voices (its splits are speaker-disjoint),
+and this is the augmentation that measured ahead of none at 0 dB (README, Project models). A recipe can
+add SpecAugment masks per batch (``spec_augment``) and ``copies`` fixed waveform variants per example from
+Earmark's dsp augmentations (time shift, pitch shift, noise, gain; ``augment_specs``), drawn once from the
+seed; both were level or worse at 0 dB and are off by default.
 
-Two details decide whether augmentation helps or hurts (measured in benchmarks/models.py):
+Two details decide whether those help or hurt (measured in benchmarks/models.py):
 - masks are filled with the normalised patch's zero (the training set's mean level, the paper's choice),
   never with the -100 dB floor: a noisy recording's quietest cell sits near -45 dB, so floor-filled masks
   are blocks 55 dB below anything real, and the network learned those instead of the words (0.15
@@ -26,7 +31,7 @@ from torch import nn
 
 from apps.learning.backends import Example, FitResult, Progress, audio_mel_db, fix_length
 from apps.processing.dsp.augment import augment_chain
-from apps.processing.dsp.specaugment import spec_augment
+from apps.processing.dsp.specaugment import mel_warp, spec_augment
 
 DEFAULT_AUGMENT = [
     {"kind": "time_shift", "seconds": [-0.1, 0.1], "rollover": True},
@@ -34,6 +39,20 @@ DEFAULT_AUGMENT = [
     {"kind": "gain", "db": [-6.0, 6.0]},
     {"kind": "noise", "snr_db": [0.0, 20.0]},
 ]
+# On-the-fly augmentation, drawn afresh for every example in every batch (no copies, so an augmented run takes
+# exactly as many steps as one without): vocal-tract-length perturbation of the mel axis, then SpecAugment if set.
+DEFAULT_WARP = [0.9, 1.1]
+# SpecAugment is off unless a recipe sets ``spec_augment`` (masks as dsp.specaugment takes them): at 0 dB it was
+# level or worse (README, Project models).
+DEFAULT_SPEC_AUGMENT = None
+
+
+def _mel_params(feature_params, sr: int) -> dict:
+    """The mel bands' layout ``mel_warp`` needs (the project's feature parameters; librosa's defaults without)."""
+    if feature_params is None:
+        return {"sr": int(sr or 16000)}
+    p = feature_params
+    return {"sr": p.sr, "fmin": p.fmin, "fmax": p.fmax, "htk": p.htk}
 
 
 class Net(nn.Module):
@@ -95,7 +114,7 @@ class CnnModel:
 
     def _augmented(self, examples, y, recipe, sr, feature_params, rng, progress) -> tuple[list[np.ndarray], list]:
         specs = recipe.get("augment_specs") or DEFAULT_AUGMENT
-        copies = int(recipe.get("copies", 2))
+        copies = int(recipe.get("copies", 0))
         mels, labels = [], []
         for i, (e, label) in enumerate(zip(examples, y)):
             if e.audio is None:
@@ -121,7 +140,7 @@ class CnnModel:
         # One level and spread for every input, from the stored features alone (the same with or without
         # augmentation, so the two recipes differ only in what they train on).
         stacked = np.concatenate([m.reshape(m.shape[0], -1) for m in mels], axis=1)
-        if recipe.get("augment", True):
+        if recipe.get("augment", True) and int(recipe.get("copies", 0)) > 0:
             more, more_y = self._augmented(train, y, recipe, sr, feature_params, rng, progress)
             mels, labels = mels + more, labels + more_y
         # Random crops for long examples at training time; centred (and windowed) at prediction.
@@ -139,14 +158,10 @@ class CnnModel:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(recipe.get("lr", 3e-3)), total_steps=steps)
         loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
         labels_t = np.asarray(labels)
-        specaug = (
-            recipe.get(
-                "spec_augment",
-                {"n_freq_masks": 2, "freq_mask_param": 10, "n_time_masks": 2, "time_mask_param": max(1, frames // 8)},
-            )
-            if recipe.get("augment", True)
-            else None
-        )
+        augment = bool(recipe.get("augment", True))
+        specaug = recipe.get("spec_augment", DEFAULT_SPEC_AUGMENT) if augment else None
+        warp = recipe.get("warp", DEFAULT_WARP) if augment else None
+        mel_params = _mel_params(feature_params, sr)
         curve = []
         for epoch in range(epochs):
             self.net.train()
@@ -158,7 +173,10 @@ class CnnModel:
                 for i in idx:
                     m = mels[i]
                     off = int(rng.integers(0, m.shape[-1] - frames + 1)) if m.shape[-1] > frames else None
-                    patch = self._norm(fix_length(m, frames, offset=off))
+                    m = fix_length(m, frames, offset=off)
+                    if warp:  # before normalising: the dB values move between bands, the level stays
+                        m = mel_warp(m, float(rng.uniform(*warp)), **mel_params)
+                    patch = self._norm(m)
                     if specaug:  # on the normalised patch, masks at 0: the mean level, not the floor
                         patch = spec_augment(patch, rng=rng, mask_value=0.0, **specaug)
                     xb.append(patch)

@@ -34,13 +34,14 @@ MODEL_PREFIX = "models/"
 RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "sklearn": {"classifier": "logistic", "C": 1.0, "max_iter": 2000, "learning_rate": 0.1},
     "cnn": {
-        "epochs": 20,
+        "epochs": 30,
         "batch_size": 64,
         "lr": 3e-3,
         "width": 16,
         "patch_seconds": 1.0,
         "augment": True,
-        "copies": 2,
+        "copies": 0,  # waveform copies (augment_specs, default cnn.DEFAULT_AUGMENT); 0: on-the-fly warp only
+        "warp": [0.9, 1.1],  # vocal-tract-length perturbation of the mel axis, drawn per example and batch
         "threads": 2,
     },
 }
@@ -83,6 +84,16 @@ def recipe_clean(backend: str, recipe: dict | None) -> dict:
         raise DomainError(f"recipe.classifier must be one of {', '.join(CLASSIFIERS)}.")
     if backend == "cnn" and not 1 <= out["epochs"] <= 500:
         raise DomainError("recipe.epochs must be between 1 and 500.")
+    if backend == "cnn" and out.get("warp") is not None:
+        warp = out["warp"]
+        if not (
+            isinstance(warp, (list, tuple))
+            and len(warp) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in warp)
+            and 0.5 <= warp[0] <= warp[1] <= 2.0
+        ):
+            raise DomainError("recipe.warp must be null or [low, high] with 0.5 <= low <= high <= 2 (mel factors).")
+        out["warp"] = [float(v) for v in warp]
     return out
 
 
@@ -270,7 +281,8 @@ def _train(model: ProjectModel, token: str, report, split) -> ProjectModel:
     test_idx = [i for i, p in enumerate(parts) if p == "test"]
     if len({spans[i].label_id for i in train_idx}) < 2:
         raise ValueError("the training split holds examples of fewer than two labels; label more recordings")
-    want_audio = model.backend == Backend.CNN and recipe.get("augment", True)
+    # Audio only for waveform copies; the default on-the-fly augmentation works on the stored mel.
+    want_audio = model.backend == Backend.CNN and recipe.get("augment", True) and int(recipe.get("copies", 0)) > 0
     examples, inputs = examples_load(project_id=model.project_id, spans=spans, with_audio=want_audio, progress=report)
     y = np.array([index[s.label_id] for s in spans])
     engine = backends.backend_new(model.backend)

@@ -31,12 +31,13 @@ from typing import Any
 import numpy as np
 from audiomentations import Gain, PitchShift, Shift, TimeStretch
 
-# SpecAugment lives in its own module; re-exported here, where recipes look for it.
+# SpecAugment and the mel-axis warp live in their own module; re-exported here, where recipes look for them.
 from . import specaugment as _specaugment
 from .specaugment import Seed, _rng
 
 spec_augment = _specaugment.spec_augment
 spec_augment_masks = _specaugment.spec_augment_masks
+mel_warp = _specaugment.mel_warp
 
 
 # --------------------------------------------------------------------------- specs

@@ -6,6 +6,8 @@ built from the caller's seed, never global state).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 Seed = int | np.random.Generator | None
@@ -113,3 +115,59 @@ def spec_augment(
     for t0, t1 in time_masks:
         out[..., :, t0:t1] = fill
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _mel_centres(n_mels: int, fmin: float, fmax: float, htk: bool) -> np.ndarray:
+    import librosa
+
+    return librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)[1:-1]
+
+
+def _vtlp_source(freqs: np.ndarray, factor: float, nyquist: float, boundary: float) -> np.ndarray:
+    """The input frequency each output frequency reads under VTLP's piecewise-linear warp.
+
+    Jaitly & Hinton 2013: ``f -> factor * f`` up to the knee ``boundary * min(factor, 1) / factor``, then a
+    straight line that lands on the top frequency, so the warped axis keeps both ends; inverted here.
+    """
+    low = boundary * min(factor, 1.0)  # where the knee lands on the output axis
+    knee = low / factor
+    slope = (nyquist - low) / (nyquist - knee)
+    return np.where(freqs <= low, freqs / factor, nyquist - (nyquist - freqs) / slope)
+
+
+def mel_warp(
+    mel: np.ndarray,
+    factor: float,
+    *,
+    sr: int,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    htk: bool = False,
+    boundary: float = 0.8,
+) -> np.ndarray:
+    """Vocal-tract-length perturbation on a mel spectrogram ``(..., n_mels, n_frames)``.
+
+    Each output band reads the input at its centre frequency divided by ``factor`` (piecewise, so 0 Hz and
+    the top stay put; ``boundary`` is the knee as a share of the top frequency), interpolating linearly
+    between neighbouring bands. ``factor`` > 1 moves formants up (a shorter vocal tract), < 1 down; 1 returns
+    an unchanged copy. Works on power or dB values alike; shape, dtype and the frames are kept, so a
+    label stays valid. The band centres are librosa's for the same ``sr``/``fmin``/``fmax``/``htk``.
+    """
+    mel = np.asarray(mel)
+    if mel.ndim < 2:
+        raise ValueError(f"mel_warp needs a (n_mels, n_frames) array, got shape {mel.shape}.")
+    if not (isinstance(factor, (int, float, np.floating)) and 0.5 <= float(factor) <= 2.0):
+        raise ValueError(f"mel_warp factor must be a number within [0.5, 2], got {factor!r}.")
+    if not 0.0 < boundary < 1.0:
+        raise ValueError(f"mel_warp boundary must be within (0, 1), got {boundary!r}.")
+    n_mels = mel.shape[-2]
+    top = float(fmax if fmax is not None else sr / 2.0)
+    centres = _mel_centres(n_mels, float(fmin), top, bool(htk))
+    source = _vtlp_source(centres, float(factor), top, boundary * top)
+    pos = np.interp(source, centres, np.arange(n_mels, dtype=np.float64))
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n_mels - 1)
+    w = (pos - lo).astype(np.float32)[:, None]
+    out = (1.0 - w) * mel[..., lo, :] + w * mel[..., hi, :]
+    return out.astype(np.result_type(mel.dtype, np.float32), copy=False)

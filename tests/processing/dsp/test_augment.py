@@ -232,3 +232,62 @@ def test_spec_augment_rejects_bad_arguments():
         aug.spec_augment(np.zeros((10, 10)), seed=0, mask_value="median")
     with pytest.raises(ValueError, match="needs a"):
         aug.spec_augment(np.zeros(10), seed=0)
+
+
+# --------------------------------------------------------------------------- mel warp (VTLP)
+
+
+def _mel_db_of_sine(freq: float) -> np.ndarray:
+    from apps.processing.dsp import FeatureParams, compute_features
+
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    y = (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    params = FeatureParams(sr=sr, n_fft=512, hop_length=160, n_mels=80)
+    mel = compute_features(y, params, ("mel",))["mel"]
+    return 10 * np.log10(np.maximum(mel, 1e-10))
+
+
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_mel_warp_moves_a_tone_to_the_band_of_the_warped_frequency(factor):
+    mel = _mel_db_of_sine(1000.0)
+    warped = aug.mel_warp(mel, factor, sr=16000)
+    peak = int(np.argmax(warped.mean(axis=1)))
+    expected = int(np.argmax(_mel_db_of_sine(1000.0 * factor).mean(axis=1)))
+    assert abs(peak - expected) <= 1, (peak, expected)
+    assert peak != int(np.argmax(mel.mean(axis=1)))  # it did move
+
+
+def test_mel_warp_keeps_shape_dtype_frames_and_both_ends():
+    rng = np.random.default_rng(0)
+    mel = rng.standard_normal((2, 80, 50)).astype(np.float32)
+    before = mel.copy()
+    np.testing.assert_array_equal(aug.mel_warp(mel, 1.0, sr=16000), mel)
+    for factor in (0.85, 1.15):
+        out = aug.mel_warp(mel, factor, sr=16000)
+        assert out.shape == mel.shape and out.dtype == np.float32
+        # Frames are warped one by one (time untouched) and channels alike.
+        np.testing.assert_allclose(out[0, :, 7], aug.mel_warp(mel[0, :, 7:8], factor, sr=16000)[:, 0], atol=1e-6)
+        np.testing.assert_allclose(out[1], aug.mel_warp(mel[1], factor, sr=16000), atol=1e-6)
+        assert not np.allclose(out, mel)
+    np.testing.assert_array_equal(mel, before)  # input not modified
+
+
+def test_mel_warp_reads_lower_bands_above_one_higher_below_and_keeps_the_ends():
+    # A ramp (band k holds k) warped gives the fractional band each output band reads.
+    ramp = np.repeat(np.arange(80, dtype=np.float32)[:, None], 3, axis=1)
+    for factor in (0.85, 0.95, 1.05, 1.15):
+        src = aug.mel_warp(ramp, factor, sr=16000)[:, 0]
+        assert np.all(np.diff(src) > 0)  # order of bands kept
+        assert src[0] < 1.0 and src[-1] > 78.0  # 0 Hz and the top stay put
+        inner = src[10:60] - np.arange(10, 60)
+        assert np.all(inner < 0) if factor > 1 else np.all(inner > 0)
+
+
+def test_mel_warp_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="factor must be"):
+        aug.mel_warp(np.zeros((10, 10)), 3.0, sr=16000)
+    with pytest.raises(ValueError, match="boundary must be"):
+        aug.mel_warp(np.zeros((10, 10)), 1.1, sr=16000, boundary=1.5)
+    with pytest.raises(ValueError, match="needs a"):
+        aug.mel_warp(np.zeros(10), 1.1, sr=16000)
