@@ -167,10 +167,11 @@ def annotation_review(
                 clip_labels=now_clip if clip_labels is None else clip_labels,
             )
         status = AnnotationStatus.REJECTED if decision == ReviewDecision.REJECT else AnnotationStatus.ACCEPTED
-        result = annotation_set_status(annotation=current, status=status, actor=reviewer, comment=comment)
-        ReviewSample.objects.update_or_create(  # decided: the claim ends here
-            annotation_id=current.pk, defaults={"selected": True, "claimed_by": None, "claimed_until": None}
-        )
+        result = annotation_set_status(annotation=current, status=status, actor=reviewer, comment=comment, locked=True)
+        # Decided: the claim ends here. The sample read above is updated in place (one UPDATE); none: created.
+        ended = {"selected": True, "claimed_by": None, "claimed_until": None}
+        if claim is None or not ReviewSample.objects.filter(annotation_id=current.pk).update(**ended):
+            ReviewSample.objects.update_or_create(annotation_id=current.pk, defaults=ended)
         Review.objects.create(
             annotation_id=current.pk,
             project_id=current.project_id,
