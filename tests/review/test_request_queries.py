@@ -16,11 +16,12 @@ pytestmark = pytest.mark.django_db
 
 # Queries per request inside a test's transaction (savepoints count; outside one they are BEGIN/COMMIT).
 # Submit 9 (was 15: the assignment read twice, the answer read again after the snapshot read the content);
-# review next 16, drawing the sample (was 19: the annotation read again with the set-wise consent query, then its
-# speaker, language and annotator one by one); a decision 14 (was 23: content prefetched and unused, the
+# review next 14, drawing the sample (was 19: the reviewer's own claim and the queue were two set-wise queries, the
+# sample was read before it was inserted, and the annotation was read again with the set-wise consent query, then
+# its speaker, language and annotator one by one); a decision 14 (was 23: content prefetched and unused, the
 # annotation locked twice, read again after, the sample read again to end the claim).
 SUBMIT_QUERIES = 9
-REVIEW_NEXT_QUERIES = 16
+REVIEW_NEXT_QUERIES = 14
 REVIEW_ACCEPT_QUERIES = 14
 
 
@@ -121,3 +122,23 @@ def test_a_decision_without_a_sample_row_records_one(api, saved):
     assert response.status_code == 200 and response.json() == _fresh(annotation.id)
     sample = ReviewSample.objects.get(annotation_id=annotation.id)
     assert (sample.selected, sample.claimed_by) == (True, None)
+
+
+def test_review_next_hands_back_the_reviewers_live_claim_before_older_submissions(api, review_project, recordings):
+    """One query picks both: the reviewer's own live claim first (even when older work waits), then the oldest."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    project, users, labels = review_project
+    older, newer = (do_work(users["annotator"], project, [region("r", 0.0, 1.0, labels["speech"])]) for _ in range(2))
+    url = f"/api/v1/projects/{project.id}/review/next/"
+    assert api(users["reviewer"]).post(url).json()["annotation"]["id"] == older.id
+    # The reviewer's claim moves to the newer submission (as if handed out earlier); the older one is free again.
+    ReviewSample.objects.filter(annotation=older).update(claimed_by=None, claimed_until=None)
+    until = timezone.now() + timedelta(minutes=5)
+    ReviewSample.objects.create(annotation=newer, selected=True, claimed_by=users["reviewer"], claimed_until=until)
+    assert api(users["reviewer"]).post(url).json()["annotation"]["id"] == newer.id
+    assert api(users["reviewer2"]).post(url).json()["annotation"]["id"] == older.id  # others: the oldest free one
+    ReviewSample.objects.filter(annotation=newer).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert api(users["reviewer"]).post(url).json()["annotation"]["id"] == newer.id  # expired, but still free
