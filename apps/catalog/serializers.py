@@ -59,6 +59,35 @@ class RecordingOutput(serializers.ModelSerializer):
     def get_processing(self, recording) -> dict:
         return hook_one(RECORDING_PROCESSING, recording=recording)
 
+    def to_representation(self, recording) -> dict:
+        # Built directly (the recordings list renders up to a page of 100 per request, and DRF's per-field
+        # machinery was a third of its CPU); the fields declared above stay the schema of exactly this dict, as
+        # ModelSerializer would render it (tests/catalog/test_recording_output.py holds the two equal).
+        speaker, language = recording.speaker_id, recording.language_id
+        return {
+            "id": recording.id,
+            "project": recording.project_id,
+            "original_name": recording.original_name,
+            "speaker": None if speaker is None else recording.speaker.code,
+            "language": None if language is None else recording.language.tag,
+            "sha256": recording.sha256,
+            "container": recording.container,
+            "codec": recording.codec,
+            "sample_rate": recording.sample_rate,
+            "input_sample_rate": recording.input_sample_rate,
+            "channels": recording.channels,
+            "frames": recording.frames,
+            "duration": None if recording.duration is None else float(recording.duration),
+            "bytes": recording.bytes,
+            "status": str(recording.status),  # a TextChoices member when set in memory: its value, as ChoiceField
+            "metadata": recording.metadata,
+            "created_at": _DATETIME.to_representation(recording.created_at) if recording.created_at else None,
+            "processing": self.get_processing(recording),
+        }
+
+
+_DATETIME = serializers.DateTimeField()  # DRF's rendering of a datetime (ISO 8601 in the current zone, "Z" for UTC)
+
 
 class ImportBatchOutput(serializers.ModelSerializer):
     percent = serializers.FloatField(read_only=True)

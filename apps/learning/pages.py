@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from apps.catalog.models import Project
 from apps.core.errors import DomainError
 from apps.core.permissions import ANYONE, Role, project_role_require
-from apps.learning import charts, services
+from apps.learning import services
 from apps.learning.backends import cnn_available
 from apps.learning.models import Backend, QueueOrder, Task, Uncertainty
 from apps.learning.selectors import model_get, model_list
@@ -79,6 +79,8 @@ def model_page(request, model_id):
     per = metrics.get("per_class") or []
     plots = {}
     if metrics.get("confusion"):
+        from apps.learning import charts  # matplotlib (~40 MB a process) only where a chart is drawn
+
         plots = {
             "confusion": charts.confusion_chart(names, metrics["confusion"]),
             "per-class": charts.per_class_chart(names, [p["precision"] for p in per], [p["recall"] for p in per]),

@@ -16,7 +16,6 @@ from apps.annotation.models import Annotation, AnnotationStatus, Region
 from apps.catalog.models import AgeBand, RecordingStatus
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
-from apps.review import charts
 from apps.review.models import QA_FLAGS, QAResult
 
 DURATION_BINS = [0, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600]
@@ -142,6 +141,8 @@ def _time_unit(total_hours: float) -> tuple[str, float]:
 
 def dashboard_render(*, actor, project_id: int, agreement_rows: list[dict] | None = None) -> dict:
     """The dashboard's charts as inline SVG, plus the headline numbers."""
+    from apps.review import charts  # matplotlib (~40 MB a process) loads with the first dashboard, not at start
+
     d = dashboard_data(actor=actor, project_id=project_id)
     unit, per_hour = _time_unit(sum(h for _, _, h in d["status"]))
 

@@ -227,11 +227,11 @@ def test_annotation_list_has_constant_queries(api, schema, django_assert_max_num
 
 
 # One save, whatever the number of regions: annotation + recording + settings (1), the consent check of
-# its recording (recording + project + policy, withdrawal, live grants: 3), label ids (1),
+# its recording (recording + project + policy + withdrawal + held speech, live grants: 2), label ids (1),
 # SAVEPOINT, conditional version UPDATE, read of the stored regions, DELETE of changed/removed regions,
 # INSERT of changed/new regions, clip-label DELETE + INSERT, the AnnotationVersion INSERT, the lock
 # renewal UPDATE, RELEASE SAVEPOINT. (Outside a test transaction the savepoints are BEGIN/COMMIT.)
-SAVE_QUERIES = 15
+SAVE_QUERIES = 14
 
 
 def test_save_query_count_does_not_grow_with_regions(

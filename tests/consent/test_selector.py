@@ -130,8 +130,11 @@ def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(
     """
     import random
 
+    from django.contrib.auth.models import AnonymousUser
+
     from apps.accounts.models import Membership
     from apps.catalog.models import RecordingStatus
+    from apps.consent.models import SpeechCheck, SpeechCheckState
     from apps.consent.purposes import ALL_PURPOSES_MASK, PURPOSE_BITS
 
     rng = random.Random(20261202)
@@ -162,11 +165,17 @@ def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(
         )
         if rng.random() < 0.1:
             RecordingWithdrawal.objects.create(recording=rec, withdrawn_at=now, withdrawn_via="manager")
+        if speaker is None and rng.random() < 0.6:  # the speech detector's verdict: only "held" hides it
+            SpeechCheck.objects.create(recording=rec, state=rng.choice(list(SpeechCheckState.values)), checked_at=now)
+        recordings.append(rec)
+    for state in SpeechCheckState.values:  # and for certain: speakerless ones of each verdict where none is required
+        rec = RecordingFactory(project=project, speaker=None, status=RecordingStatus.READY)
+        SpeechCheck.objects.create(recording=rec, state=state, checked_at=now)
         recordings.append(rec)
     outsider = make_user()
     Membership.objects.create(user=outsider, project=strict, role=rng.choice(["annotator", "reviewer", "viewer"]))
     staff = make_user(is_staff=True)
-    actors = [None, staff, outsider, *users.values()]
+    actors = [None, AnonymousUser(), staff, outsider, *users.values()]
     usable_somewhere = 0
     for actor in actors:
         for purpose in PURPOSE_BITS:

@@ -12,11 +12,14 @@ from apps.annotation.models import (
     AnnotationVersion,
     Assignment,
     AssignmentStatus,
-    Label,
     Region,
     VersionKind,
 )
-from apps.annotation.selectors import annotation_content, annotation_settings_get
+from apps.annotation.selectors import (
+    annotation_content_rows,
+    annotation_content_set,
+    annotation_settings_get,
+)
 from apps.annotation.services.alignment import alignment_enqueue
 from apps.annotation.services.validation import regions_clean
 from apps.core.errors import Conflict, DomainError
@@ -147,12 +150,6 @@ def _content_replace(annotation, clean, clip) -> None:
 
 def _content_cache(annotation, clean, clip) -> Annotation:
     """Give ``annotation`` its just-written regions and clip labels as if prefetched: the response reads no rows."""
-
-    def cached(model, rows):
-        qs = model.objects.all()
-        qs._result_cache, qs._prefetch_done = rows, True
-        return qs
-
     regions = [
         Region(
             annotation_id=annotation.pk,
@@ -169,15 +166,7 @@ def _content_cache(annotation, clean, clip) -> Annotation:
         )
         for r in clean
     ]
-    annotation._prefetched_objects_cache = {
-        "regions": cached(Region, regions),
-        "clip_labels": cached(Label, [Label(id=pk) for pk in clip]),
-    }
-    return annotation
-
-
-def _current_content(annotation) -> tuple[list[dict], list[int]]:
-    return annotation_content(annotation_id=annotation.pk)
+    return annotation_content_set(annotation, regions, clip)
 
 
 def _owner_check(annotation, user) -> None:
@@ -240,8 +229,11 @@ def annotation_submit(*, annotation, user, version: int) -> Annotation:
         )
     now = timezone.now()
     with transaction.atomic():
-        new_version = _bump(annotation, version, statuses=EDITABLE, status=AnnotationStatus.SUBMITTED, submitted_at=now)
-        regions, clip = _current_content(annotation)
+        new_version = _bump(
+            annotation, version, statuses=EDITABLE, now=now, status=AnnotationStatus.SUBMITTED, submitted_at=now
+        )
+        rows, clip = annotation_content_rows(annotation_id=annotation.pk)
+        regions = [r.as_dict() for r in rows]
         _snapshot(
             annotation,
             new_version,
@@ -252,37 +244,47 @@ def annotation_submit(*, annotation, user, version: int) -> Annotation:
             clip_labels=clip,
         )
         alignment_enqueue(annotation_id=annotation.pk, project_id=annotation.project_id, regions=regions)
-        Assignment.objects.update_or_create(
-            recording_id=annotation.recording_id,
-            annotator=user,
-            defaults={
-                "project_id": annotation.project_id,
-                "status": AssignmentStatus.DONE,
-                "locked_until": None,
-                "finished_at": now,
-            },
-        )
-    return _fresh(annotation.pk)
+        done = {"project_id": annotation.project_id, "status": AssignmentStatus.DONE, "locked_until": None}
+        # The row read above, by its id (one UPDATE); none then, or gone since: create it (or update one made since).
+        if assignment is None or not Assignment.objects.filter(pk=assignment.pk).update(
+            **done, finished_at=now, updated_at=now
+        ):
+            Assignment.objects.update_or_create(
+                recording_id=annotation.recording_id, annotator=user, defaults={**done, "finished_at": now}
+            )
+    # What a fresh read would give (the bump wrote these; the content is what the snapshot read under it).
+    annotation.version, annotation.status, annotation.submitted_at, annotation.updated_at = (
+        new_version,
+        AnnotationStatus.SUBMITTED,
+        now,
+        now,
+    )
+    return annotation_content_set(annotation, rows, clip)
 
 
 @transaction.atomic
-def annotation_set_status(*, annotation, status: str, actor, comment: str = "") -> Annotation:
+def annotation_set_status(*, annotation, status: str, actor, comment: str = "", locked: bool = False) -> Annotation:
     """A reviewer's decision: accepted or rejected (with a comment), or back to submitted.
 
     Writes the status and review comment and an AnnotationVersion of kind review (content unchanged).
-    A rejected annotation returns to its annotator first in their queue.
+    A rejected annotation returns to its annotator first in their queue. ``locked``: ``annotation`` is the row
+    the caller read with ``select_for_update`` in its open transaction (not read and locked again).
+    Returns the annotation as it now is, with its content loaded (what a fresh read gives).
     """
     if status not in (AnnotationStatus.ACCEPTED, AnnotationStatus.REJECTED, AnnotationStatus.SUBMITTED):
         raise DomainError("status must be accepted, rejected or submitted.")
     if status == AnnotationStatus.REJECTED and not (comment or "").strip():
         raise DomainError("A rejection needs a comment telling the annotator what to fix.")
-    current = Annotation.objects.select_for_update().get(pk=annotation.pk)
+    current = annotation if locked else Annotation.objects.select_for_update().get(pk=annotation.pk)
     if current.status not in REVIEWABLE:
         raise DomainError("Only submitted annotations can be reviewed; this one is still in progress.")
+    now = timezone.now()
+    review_comment = (comment or "").strip() or None
     new_version = _bump(
-        current, current.version, statuses=REVIEWABLE, status=status, review_comment=(comment or "").strip() or None
+        current, current.version, statuses=REVIEWABLE, now=now, status=status, review_comment=review_comment
     )
-    regions, clip = _current_content(current)
+    rows, clip = annotation_content_rows(annotation_id=current.pk)
+    regions = [r.as_dict() for r in rows]
     _snapshot(
         current,
         new_version,
@@ -295,7 +297,14 @@ def annotation_set_status(*, annotation, status: str, actor, comment: str = "") 
     )
     if status == AnnotationStatus.ACCEPTED:  # a no-op when submit's alignment already covered the same text
         alignment_enqueue(annotation_id=current.pk, project_id=current.project_id, regions=regions)
-    return _fresh(annotation.pk)
+    # The row is locked: nothing changed it since the bump, which wrote these.
+    current.version, current.status, current.review_comment, current.updated_at = (
+        new_version,
+        status,
+        review_comment,
+        now,
+    )
+    return annotation_content_set(current, rows, clip)
 
 
 @transaction.atomic

@@ -31,10 +31,12 @@ import ctypes
 import json
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # pyarrow (~40 MB a process) loads when a Parquet release is written, not at start
+    import pyarrow as pa
 
 from .base import Example, FormatWriter, dumps, sorted_extra
 from .words import words_json
@@ -54,6 +56,8 @@ def _sequence(dtype: str) -> dict:
 def _words_field() -> tuple:
     """The ``words`` column (word timings, words.py): a list of {word, start, end}. A JSON list in the features
     (not "Sequence", which `datasets` would turn into a dict of lists) reads back as a list of dicts."""
+    import pyarrow as pa
+
     struct = pa.struct([("word", pa.string()), ("start", pa.float64()), ("end", pa.float64())])
     feature = {"word": _STRING, "start": _value("float64"), "end": _value("float64")}
     return ("words", pa.list_(struct), [feature])
@@ -87,6 +91,8 @@ class HFParquetWriter(FormatWriter):
         self._state: dict[str, _SplitState] = {}
 
     def _build_schema(self, ex: Example) -> pa.Schema:
+        import pyarrow as pa
+
         fields = [
             ("key", pa.string(), _STRING),
             (
@@ -226,6 +232,9 @@ class _SplitState:
             self.close_shard()
 
     def flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if not self.rows:
             return
         if self.writer is None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import BigIntegerField, Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from apps.annotation.models import Annotation, AnnotationStatus
@@ -46,11 +46,19 @@ def review_sampled(*, annotation, fraction: float) -> bool:
 
 
 def _sample_decide(annotation, fraction: float) -> bool:
-    """Record the draw once; an annotation not drawn is accepted without review. Writes ReviewSample (+ status)."""
+    """Record the draw once; an annotation not drawn is accepted without review. Writes ReviewSample (+ status).
+
+    Called for an annotation the queue read without a sample: the row is inserted straight away (in a savepoint);
+    only when another request drew it meanwhile is the stored draw read."""
     with transaction.atomic():
-        sample, created = ReviewSample.objects.get_or_create(
-            annotation_id=annotation.id, defaults={"selected": review_sampled(annotation=annotation, fraction=fraction)}
-        )
+        try:
+            with transaction.atomic():
+                sample = ReviewSample.objects.create(
+                    annotation_id=annotation.id, selected=review_sampled(annotation=annotation, fraction=fraction)
+                )
+            created = True
+        except IntegrityError:  # drawn by a concurrent request: its draw stands
+            sample, created = ReviewSample.objects.get(annotation_id=annotation.id), False
         if created and not sample.selected:
             annotation_set_status(annotation=annotation, status=AnnotationStatus.ACCEPTED, actor=None)
             Review.objects.create(
@@ -93,28 +101,36 @@ def review_next(*, project_id: int, user, order: str = "oldest") -> Annotation |
     get different items and a reload gets the same one back.
     """
     now = timezone.now()
-    fraction = qa_settings_get(project_id=project_id).review_fraction
     usable = recordings_usable(user, Purpose.REVIEW, roles=REVIEW_ROLES).filter(project_id=project_id).values("id")
     submitted = Annotation.objects.filter(
         project_id=project_id, status=AnnotationStatus.SUBMITTED, recording__in=usable
     ).exclude(annotator_id=user.id)
-    mine = submitted.filter(review_sample__claimed_by=user, review_sample__claimed_until__gt=now).order_by("id").first()
-    if mine is not None and _claim(mine.id, user, now):
-        return mine
+    # One query (the set-wise consent filter is built and compiled once, ~4 ms of CPU): the reviewer's own live
+    # claims first (by id), then the unclaimed submissions in the queue's order.
+    mine = Q(review_sample__claimed_by=user, review_sample__claimed_until__gt=now)
     pending = (
         submitted.exclude(review_sample__selected=False)
         .exclude(Q(review_sample__claimed_until__gt=now) & ~Q(review_sample__claimed_by=user))
         .select_related("review_sample")
-        .order_by(*_ORDERING[order])
+        .annotate(
+            _mine_first=Case(When(mine, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            _mine_id=Case(When(mine, then=F("id")), default=Value(None), output_field=BigIntegerField()),
+        )
+        .order_by("_mine_first", "_mine_id", *_ORDERING[order])
     )
+    fraction: float | None = None  # the project's sampling rate, read when a submission is first drawn
     skipped: set[int] = set()
     while True:
         batch = list(pending.exclude(id__in=skipped)[:_BATCH])
         if not batch:
             return None
         for annotation in batch:
-            sample = getattr(annotation, "review_sample", None)
-            if (sample is not None or _sample_decide(annotation, fraction)) and _claim(annotation.id, user, now):
+            drawn = getattr(annotation, "review_sample", None) is not None  # pending holds no undrawn sample
+            if not drawn:
+                if fraction is None:
+                    fraction = qa_settings_get(project_id=project_id).review_fraction
+                drawn = _sample_decide(annotation, fraction)
+            if drawn and _claim(annotation.id, user, now):
                 return annotation
             skipped.add(annotation.id)
 
@@ -167,10 +183,11 @@ def annotation_review(
                 clip_labels=now_clip if clip_labels is None else clip_labels,
             )
         status = AnnotationStatus.REJECTED if decision == ReviewDecision.REJECT else AnnotationStatus.ACCEPTED
-        result = annotation_set_status(annotation=current, status=status, actor=reviewer, comment=comment)
-        ReviewSample.objects.update_or_create(  # decided: the claim ends here
-            annotation_id=current.pk, defaults={"selected": True, "claimed_by": None, "claimed_until": None}
-        )
+        result = annotation_set_status(annotation=current, status=status, actor=reviewer, comment=comment, locked=True)
+        # Decided: the claim ends here. The sample read above is updated in place (one UPDATE); none: created.
+        ended = {"selected": True, "claimed_by": None, "claimed_until": None}
+        if claim is None or not ReviewSample.objects.filter(annotation_id=current.pk).update(**ended):
+            ReviewSample.objects.update_or_create(annotation_id=current.pk, defaults=ended)
         Review.objects.create(
             annotation_id=current.pk,
             project_id=current.project_id,

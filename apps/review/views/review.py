@@ -5,7 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.annotation.selectors import annotation_get
+from apps.annotation.selectors import annotation_for_review, annotation_get
 from apps.annotation.serializers import AnnotationOutput
 from apps.annotation.views import VersionConflictBody
 from apps.catalog.serializers import RecordingOutput
@@ -26,7 +26,7 @@ class ProjectReviewNextView(APIView):
         annotation = services.review_next(project_id=project_id, user=request.user, order=order)
         if annotation is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        annotation = annotation_get(request.user, annotation.id)
+        annotation = annotation_for_review(annotation.id)  # the queue asked consent for it in this request
         return Response(
             {
                 "annotation": AnnotationOutput(annotation).data,
@@ -45,7 +45,8 @@ def _transcript_qa(annotation_id: int) -> dict | None:
 class AnnotationReviewView(VersionConflictBody, APIView):
     @extend_schema(request=ReviewInput, responses=serializers.DictField())
     def post(self, request, annotation_id):
-        annotation = annotation_get(request.user, annotation_id)
+        # Without its content: the decision reads and renders the annotation's content under its row lock.
+        annotation = annotation_get(request.user, annotation_id, with_content=False)
         project_role_require(request.user, annotation.project_id, services.REVIEW_ROLES)
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
