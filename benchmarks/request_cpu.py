@@ -68,23 +68,8 @@ def _label(client: Client, project: int) -> str:
 
 
 def _item(client: Client, project: int, label: str, timed, profile: str | None, prof: cProfile.Profile) -> tuple:
-    def call(step, method, *args, **kwargs):
-        wanted = profile and step.startswith(profile.replace("_", " "))
-        if wanted:
-            prof.enable()
-        queries = []
-        started = time.process_time()
-        with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
-            res = getattr(client, method)(*args, **kwargs)
-        spent = time.process_time() - started
-        if wanted:
-            prof.disable()
-        if res.status_code >= 400:
-            raise SystemExit(f"{step}: {res.status_code} {res.content[:200]!r}")
-        if wanted and SQL_SHOWN.get(step) is None:
-            SQL_SHOWN[step] = queries
-        timed.setdefault(step, []).append((spent * 1000, len(queries)))
-        return res
+    def call(step, method, path, *args, **kwargs):
+        return _timed(client, step, method, path, timed, profile, prof, *args, **kwargs)
 
     body = call("queue next (claim)", "post", f"/api/v1/projects/{project}/queue/next/").json()
     rec, ann = body["recording"]["id"], body["annotation"]
@@ -118,7 +103,7 @@ LIST_QUERIES = ("", "?status=ready", "?speaker=spk1", "?min_duration=0.5")  # lo
 UPLOAD_EVERY = 5  # one upload batch per this many annotators (load.py: 1 manager per 6 annotators)
 
 
-def _timed(client: Client, step: str, method: str, path: str, timed, profile, prof, **kwargs):
+def _timed(client: Client, step: str, method: str, path: str, timed, profile, prof, *args, **kwargs):
     """One request through ``client``: CPU ms and SQL count appended to ``timed[step]`` (as ``_item``'s call)."""
     wanted = profile and step.startswith(profile.replace("_", " "))
     if wanted:
@@ -126,7 +111,7 @@ def _timed(client: Client, step: str, method: str, path: str, timed, profile, pr
     queries: list[str] = []
     started = time.process_time()
     with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
-        res = getattr(client, method)(path, **kwargs)
+        res = getattr(client, method)(path, *args, **kwargs)
     spent = time.process_time() - started
     if wanted:
         prof.disable()
