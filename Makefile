@@ -44,15 +44,22 @@ test: lint
 frontend:
 	cd frontend && npm ci --no-audit --no-fund && npm run build
 
+## make benchmarks: every benchmark with its baseline, one after the other (about an hour on an idle 2-core
+## machine; README "Performance" has the figures and docs/performance.md how each measures).
 benchmarks: install-test
 	$(PY) benchmarks/api_list.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/features.py
 	$(PY) benchmarks/export.py
+	$(PY) -m benchmarks.long_audio
 	$(PY) benchmarks/qa.py
 	$(PY) -m benchmarks.qa_memory
 	$(PY) benchmarks/annotator_load.py
 	$(PY) benchmarks/autosave.py
+	$(PY) benchmarks/load.py
+	$(PY) benchmarks/vad.py
+	$(PY) benchmarks/transcripts.py
+	$(PY) benchmarks/models.py
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
