@@ -125,6 +125,12 @@ class AnnotatorPage {
       labelHotkey: (e) => this._labelHotkey(e),
       enabled: () => !!this.item || this._helpOpen,
     });
+    // The bundle runs as soon as it has loaded (an async module script after the page's markup), while the server
+    // may still be claiming the first item: the set-up above overlaps that wait. The item follows the markup.
+    await documentParsed();
+    // The early <audio> (apps/annotation/pages.py) starts loading from a task of its own, queued as the parser
+    // inserted it; opening the item in the next task lets that go first, before the long task that draws.
+    if (document.querySelector('audio[data-role="audio"]')) await nextTask();
     // The page embeds its first item (labels, the queue's answer or the named annotation, its recording and
     // first peaks; apps/annotation/pages.py), so the first paint needs no API round trip. Used once.
     const first = this.mode === 'annotate' ? readJsonScript('annotator-first') : null;
@@ -438,20 +444,20 @@ mixInto(AnnotatorPage, [PageWiring, PagePlayback, PageEditing, PageWorkflow]);
 function boot() {
   const root = document.getElementById('annotator');
   const configEl = document.getElementById('annotator-config');
-  if (!root || !configEl) return;
+  if (!root || !configEl) return false;
   const config = JSON.parse(configEl.textContent);
   const page = new AnnotatorPage(root, config);
   window.earmarkAnnotator = page; // handy in the console and for browser tests
   page.start();
+  return true;
 }
 
-// The page's early <audio> (apps/annotation/pages.py) starts its request from a task of its own, queued as the
-// parser inserted it; booting in the next task lets that request go out before the bundle's first long task
-// (building the page and drawing the waveform), instead of after it.
-function bootSoon() {
-  if (document.querySelector('audio[data-role="audio"]')) setTimeout(boot, 0);
-  else boot();
+/** Resolves once the document is parsed: the annotate pages stream their first item after the markup. */
+function documentParsed() {
+  if (document.readyState !== 'loading') return Promise.resolve();
+  return new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }));
 }
 
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', bootSoon);
-else bootSoon();
+// The template puts this (async) script after the page's markup and config, so both are parsed when it runs;
+// anywhere else, it waits for the whole document.
+if (!boot()) documentParsed().then(boot);
