@@ -126,7 +126,8 @@ def _embed_html(request, *, project_id, annotation, visible):
     try:
         item, recording, artifact = _first_item(request, project_id=project_id, annotation=annotation, visible=visible)
         if artifact is not None:
-            yield render_to_string("annotation/annotator_first.html", {"first_audio": _first_audio(request, item, recording)})
+            audio = _first_audio(request, item, recording)
+            yield render_to_string("annotation/annotator_first.html", {"first_audio": audio})
         peaks = None
         if artifact is not None:
             peaks = peaks_embedded(user=request.user, recording=recording, artifact=artifact, route=PAGE_PEAKS_ROUTE)
