@@ -32,6 +32,18 @@ const options = [
     banner: { js: banner },
     sourcemap: watch ? 'inline' : false,
   },
+  // What the first paint does not need (src/later.js), a bundle of its own that annotator.js imports once the
+  // waveform is drawn (src/load-later.js). Two separate builds, not esbuild's code splitting: that would move the
+  // modules both use into a third file annotator.js imports before it can run (one more round trip before the
+  // first paint). The few helpers both use (util.js, dom.js) are small and stateless, so each bundle has a copy.
+  {
+    ...common,
+    entryPoints: ['src/later.js'],
+    outfile: path.join(outdir, 'annotator-later.js'),
+    format: 'esm',
+    banner: { js: banner },
+    sourcemap: watch ? 'inline' : false,
+  },
   {
     ...common,
     entryPoints: ['src/annotator.css'],

@@ -7,8 +7,12 @@ streaming rule, then the artifact found by the recording's bytes) and audited li
 that embedded them.
 """
 
+import base64
+
+from django.core.files.storage import default_storage
 from django.http import Http404
 
+from apps.catalog.streaming import CONTENT_TYPES, storage_is_remote
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 from apps.consent.services.audit import audit_record
@@ -17,6 +21,10 @@ from apps.processing.selectors import artifact_get, peaks_for
 # The level embedded: the finest that fits this many buckets. The bundle asks for about 4 buckets per pixel of
 # waveform width (2,000-16,000); 6,000 covers a 1,500 px wide waveform, and zooming in fetches finer levels.
 EMBED_PEAKS_MAX_LENGTH = 6000
+# Originals up to this size go into the page itself, as the first item's <audio> source (a data: URI, a third
+# larger than the file): the element can play without a request of its own, whose round trip (a consent check
+# and an audit write on the server) was most of a short clip's wait for canplay (benchmarks/annotator_load.py).
+EMBED_AUDIO_MAX_BYTES = 1024 * 1024
 
 
 def item_recording_and_peaks(*, user, recording_id):
@@ -50,3 +58,26 @@ def item_peaks(*, user, recording_id, route: str) -> dict | None:
     if artifact is None:
         return None
     return peaks_embedded(user=user, recording=recording, artifact=artifact, route=route)
+
+
+def audio_embedded(*, user, recording, route: str) -> str | None:
+    """The original of ``recording`` (read through the streaming consent selector, as ``item_recording_and_peaks``
+    does) as a ``data:`` URI, with the audit event an audio request writes; None when it is larger than
+    ``EMBED_AUDIO_MAX_BYTES`` or lives on remote storage (there the audio endpoint redirects to a presigned URL:
+    the page's server does not proxy those bytes)."""
+    if recording.bytes > EMBED_AUDIO_MAX_BYTES or storage_is_remote():
+        return None
+    with default_storage.open(recording.original_key, "rb") as fh:
+        data = fh.read(EMBED_AUDIO_MAX_BYTES + 1)
+    if len(data) > EMBED_AUDIO_MAX_BYTES:
+        return None
+    audit_record(
+        actor=user,
+        action="recording.served",
+        object_type="recording",
+        object_id=recording.pk,
+        project_id=recording.project_id,
+        data={"route": route, "status": 200, "bytes": len(data)},
+    )
+    content_type = CONTENT_TYPES.get(recording.container, "application/octet-stream")
+    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"

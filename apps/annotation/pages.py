@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from apps.annotation.embed import item_recording_and_peaks, peaks_embedded
+from apps.annotation.embed import audio_embedded, item_recording_and_peaks, peaks_embedded
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_get, labels_schema
 from apps.annotation.serializers import AnnotationOutput
 from apps.annotation.views import queue_next_body
@@ -35,6 +35,8 @@ from apps.core.permissions import project_role_get
 
 # The audit route of the peaks the page embeds.
 PAGE_PEAKS_ROUTE = "annotator-page-peaks"
+# The audit route of the audio the page embeds (short clips: embed.EMBED_AUDIO_MAX_BYTES).
+PAGE_AUDIO_ROUTE = "annotator-page-audio"
 # Recordings up to this size preload whole (preload="auto"); longer ones load their metadata only.
 EMBED_AUDIO_PRELOAD_BYTES = 8 * 1024 * 1024
 # Where the page's first part ends: the template renders this (review pages render nothing there).
@@ -76,15 +78,17 @@ def _first_item(request, *, project_id, annotation=None, visible=None):
     return item, *item_recording_and_peaks(user=request.user, recording_id=item["recording"]["id"])
 
 
-def _first_audio(item) -> dict:
-    """The first item's <audio> element, in the page's HTML so the browser starts its request while the bundle
-    loads. Whole-file preload for short recordings (playable as soon as possible); metadata only for long
-    ones (streamed with range requests as playback needs). Only for an item the page can draw at once."""
-    recording = item["recording"]
-    small = (recording.get("bytes") or 0) <= EMBED_AUDIO_PRELOAD_BYTES
+def _first_audio(request, item, recording) -> dict:
+    """The first item's <audio> element, in the page's HTML so the browser loads it while the bundle loads. A
+    short clip carries its bytes (a data: URI: no request at all); longer recordings point at the audio endpoint,
+    whole-file preload up to EMBED_AUDIO_PRELOAD_BYTES (playable as soon as possible), metadata only beyond
+    (streamed with range requests as playback needs). Only for an item the page can draw at once."""
+    rec = item["recording"]
+    small = (rec.get("bytes") or 0) <= EMBED_AUDIO_PRELOAD_BYTES
+    inline = audio_embedded(user=request.user, recording=recording, route=PAGE_AUDIO_ROUTE) if small else None
     return {
-        "id": recording["id"],
-        "url": reverse("recording-audio", args=[recording["id"]]),
+        "id": rec["id"],
+        "url": inline or reverse("recording-audio", args=[rec["id"]]),
         "preload": "auto" if small else "metadata",
     }
 
@@ -122,7 +126,8 @@ def _embed_html(request, *, project_id, annotation, visible):
     try:
         item, recording, artifact = _first_item(request, project_id=project_id, annotation=annotation, visible=visible)
         if artifact is not None:
-            yield render_to_string("annotation/annotator_first.html", {"first_audio": _first_audio(item)})
+            audio = _first_audio(request, item, recording)
+            yield render_to_string("annotation/annotator_first.html", {"first_audio": audio})
         peaks = None
         if artifact is not None:
             peaks = peaks_embedded(user=request.user, recording=recording, artifact=artifact, route=PAGE_PEAKS_ROUTE)

@@ -140,7 +140,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:", "blob:", *_storage_origins],
-        "media-src": [SELF, "blob:", *_storage_origins],
+        # data: the annotator page embeds a short clip's audio in its <audio> element (apps/annotation/embed.py).
+        "media-src": [SELF, "blob:", "data:", *_storage_origins],
         "connect-src": [SELF, *_storage_origins],
         "font-src": [SELF],
         "object-src": [NONE],

@@ -12,23 +12,19 @@
 //   autosave.js     debounced PUT, retry, drafts, conflicts
 //   panel.js        side panel; review.js review decisions; keyboard.js shortcuts + help
 //   page-*.js       the page's methods by concern (wiring, playback, editing, workflow), mixed in below
+//   later.js        what the first paint does not need (panel, layers, spectrogram, plugins): a second bundle,
+//                   imported once the waveform is drawn (load-later.js)
 
 import { Api, ApiError } from './api.js';
 import { Autosave, docContent, readDraft, removeDrafts } from './autosave.js';
-import { ChannelMixer } from './channels.js';
 import { byRole, byTestId } from './dom.js';
 import { installKeyboard, renderHelp } from './keyboard.js';
-import { SidePanel } from './panel.js';
 import { peaksDuration } from './peaks.js';
-import { RegionsView } from './regions.js';
 import { ReviewPanel } from './review.js';
-import { Spectrogram } from './spectrogram.js';
 import { Store } from './store.js';
-import { SuggestionsLayer } from './suggestions.js';
-import { fetchModelSuggestions, modelSegments, showQueueOrder, speechSegments } from './model-suggestions.js';
-import { WordsLayer, fetchDraftSegments, fetchWords } from './transcripts.js';
 import { clamp, debounce, mixInto, nextTask } from './util.js';
 import { Waveform } from './waveform.js';
+import { loadLater } from './load-later.js';
 import { PageEditing } from './page-editing.js';
 import { PagePlayback } from './page-playback.js';
 import { PageWiring } from './page-wiring.js';
@@ -125,6 +121,14 @@ class AnnotatorPage {
       labelHotkey: (e) => this._labelHotkey(e),
       enabled: () => !!this.item || this._helpOpen,
     });
+    // The bundle runs as soon as it has loaded (an async module script after the page's markup), while the server
+    // may still be claiming the first item: the set-up above overlaps that wait. The item follows the markup.
+    // The second bundle (later.js) loads meanwhile too, while the main thread has nothing else to do.
+    if (document.readyState === 'loading') loadLater().catch(() => {}); // a failure is reported where it is awaited
+    await documentParsed();
+    // The early <audio> (apps/annotation/pages.py) starts loading from a task of its own, queued as the parser
+    // inserted it; opening the item in the next task lets that go first, before the long task that draws.
+    if (document.querySelector('audio[data-role="audio"]')) await nextTask();
     // The page embeds its first item (labels, the queue's answer or the named annotation, its recording and
     // first peaks; apps/annotation/pages.py), so the first paint needs no API round trip. Used once.
     const first = this.mode === 'annotate' ? readJsonScript('annotator-first') : null;
@@ -253,11 +257,14 @@ class AnnotatorPage {
     if (this.item !== item) return waveform.destroy(); // another item was opened meanwhile
     // The waveform is on screen. The rest of the item's set-up runs in a few tasks, not one long one, so the
     // audio element's steps toward canplay (main-thread tasks too) are not held behind it.
+    // The second bundle was requested as the waveform was drawn (Waveform.init); usually here already.
+    const later = await loadLater();
+    this.later = later;
     await nextTask();
     if (this.item !== item) return;
 
     this.labels = new Map((schema.region_labels || []).map((l) => [l.id, l]));
-    item.regionsView = new RegionsView({ waveform, store: this.store, labels: this.labels });
+    item.regionsView = new later.RegionsView({ waveform, store: this.store, labels: this.labels });
     item.regionsView.newRegionFields = () => ({ label: this.panel?.armedLabel ?? null });
     item.regionsView.onLive = (id, start, end) => {
       this.panel.showLive(id, start, end);
@@ -269,20 +276,20 @@ class AnnotatorPage {
     item.regionsView.onMoved = () => {
       if (item.spectrogram) item.spectrogram.live = null;
     };
-    item.suggestions = new SuggestionsLayer({
+    item.suggestions = new later.SuggestionsLayer({
       waveform,
       store: this.store,
       dismissedKey: `earmark:dismissed:${annotation.id}`,
       onAccept: (id, label) => this.acceptSuggestion(id, label),
       onSelect: (id) => this.selectSuggestion(id),
     });
-    item.words = new WordsLayer({ waveform, onPlay: (w) => waveform.play(w.start, w.end) });
-    this.panel = new SidePanel({ root: this.root, store: this.store, schema, channelCount, actions: this._panelActions() });
+    item.words = new later.WordsLayer({ waveform, onPlay: (w) => waveform.play(w.start, w.end) });
+    this.panel = new later.SidePanel({ root: this.root, store: this.store, schema, channelCount, actions: this._panelActions() });
     await nextTask();
     if (this.item !== item) return;
 
     if (channelCount > 1) {
-      item.mixer = new ChannelMixer({ media: waveform.media, count: channelCount, bar: this.el.channels });
+      item.mixer = new later.ChannelMixer({ media: waveform.media, count: channelCount, bar: this.el.channels });
       this.el.channels.hidden = false;
     }
 
@@ -326,6 +333,8 @@ class AnnotatorPage {
    *  server) do not compete with the audio's (benchmarks/annotator_load.py). */
   _loadExtras(item, schema, rec) {
     const rid = rec.id;
+    const { fetchModelSuggestions, fetchDraftSegments, fetchWords, showQueueOrder, modelSegments, speechSegments } =
+      this.later;
     const voicedPromise = this.api.voicedSegments(rid).catch(() => null);
     const speechPromise = this.api.voiceActivity(rid).catch(() => null);
     const modelPromise = fetchModelSuggestions(this.api, rid);
@@ -355,7 +364,7 @@ class AnnotatorPage {
     });
     tilesPromise.then((index) => {
       if (this.item !== item || !index || !(index.levels || []).length) return;
-      item.spectrogram = new Spectrogram({
+      item.spectrogram = new this.later.Spectrogram({
         strip: this.el.spectrogram,
         api: this.api,
         recordingId: rid,
@@ -438,20 +447,20 @@ mixInto(AnnotatorPage, [PageWiring, PagePlayback, PageEditing, PageWorkflow]);
 function boot() {
   const root = document.getElementById('annotator');
   const configEl = document.getElementById('annotator-config');
-  if (!root || !configEl) return;
+  if (!root || !configEl) return false;
   const config = JSON.parse(configEl.textContent);
   const page = new AnnotatorPage(root, config);
   window.earmarkAnnotator = page; // handy in the console and for browser tests
   page.start();
+  return true;
 }
 
-// The page's early <audio> (apps/annotation/pages.py) starts its request from a task of its own, queued as the
-// parser inserted it; booting in the next task lets that request go out before the bundle's first long task
-// (building the page and drawing the waveform), instead of after it.
-function bootSoon() {
-  if (document.querySelector('audio[data-role="audio"]')) setTimeout(boot, 0);
-  else boot();
+/** Resolves once the document is parsed: the annotate pages stream their first item after the markup. */
+function documentParsed() {
+  if (document.readyState !== 'loading') return Promise.resolve();
+  return new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }));
 }
 
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', bootSoon);
-else bootSoon();
+// The template puts this (async) script after the page's markup and config, so both are parsed when it runs;
+// anywhere else, it waits for the whole document.
+if (!boot()) documentParsed().then(boot);

@@ -1,7 +1,7 @@
 // Editing: labels, clip labels, suggestions, marks, nudges, snapping, undo/redo, spectrogram boxes.
 // Methods of the annotator page (mixed into AnnotatorPage in main.js; `this` is the page).
 
-import { SidePanel } from './panel.js';
+import { labelHotkey } from './hotkeys.js';
 import { draftFields } from './transcripts.js';
 import { clamp, formatTime } from './util.js';
 
@@ -10,7 +10,7 @@ export class PageEditing {
 
   _regionLabelForDigit(n) {
     const labels = this.schema?.region_labels || [];
-    return labels.find((l, i) => SidePanel.hotkeyOf(l, i) === String(n)) || null;
+    return labels.find((l, i) => labelHotkey(l, i) === String(n)) || null;
   }
 
   labelDigit(n) {
@@ -23,7 +23,7 @@ export class PageEditing {
     if (!this.item || e.key.length !== 1) return false;
     const labels = this.schema?.region_labels || [];
     const k = e.key.toLowerCase();
-    const label = labels.find((l, i) => SidePanel.hotkeyOf(l, i).toLowerCase() === k);
+    const label = labels.find((l, i) => labelHotkey(l, i).toLowerCase() === k);
     if (!label) return false;
     this.chooseLabel(label.id);
     return true;
@@ -51,7 +51,7 @@ export class PageEditing {
 
   clipDigit(n) {
     const labels = this.schema?.clip_labels || [];
-    const label = labels.find((l, i) => SidePanel.hotkeyOf(l, i) === String(n));
+    const label = labels.find((l, i) => labelHotkey(l, i) === String(n));
     if (!label) return false;
     this.toggleClipLabel(label.id);
   }

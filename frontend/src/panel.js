@@ -4,6 +4,7 @@
 
 import { sourceBadge, suggestionOrigin } from './model-suggestions.js';
 import { h } from './dom.js';
+import { labelHotkey } from './hotkeys.js';
 import { formatTime, withAlpha } from './util.js';
 
 export class SidePanel {
@@ -28,8 +29,7 @@ export class SidePanel {
 
   /** Label hotkeys: the label's own `hotkey`, else its position (1–9). */
   static hotkeyOf(label, index) {
-    if (label.hotkey !== null && label.hotkey !== undefined && String(label.hotkey) !== '') return String(label.hotkey);
-    return index < 9 ? String(index + 1) : '';
+    return labelHotkey(label, index);
   }
 
   _buildLabels() {

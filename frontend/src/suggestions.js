@@ -1,11 +1,11 @@
 // Suggested regions: the voiced segments found by processing, drawn as dashed boxes over the
 // waveform. They are not part of the annotation until accepted (Enter / ✓ / a label hotkey);
 // ✕ or Delete dismisses one. Only the suggestions in view get DOM elements, so an hour of speech
-// with thousands of segments stays cheap. The layer lives inside wavesurfer's scrolling wrapper
-// (shadow DOM), hence the inline styles.
+// with thousands of segments stays cheap (a SpanLayer, like the aligned words).
 
 import { h } from './dom.js';
 import { suggestionCaption } from './model-suggestions.js';
+import { SpanLayer } from './span-layer.js';
 import { formatTime } from './util.js';
 
 const OVERLAP_HIDES = 0.5; // a suggestion mostly covered by a real region is hidden
@@ -20,12 +20,17 @@ export class SuggestionsLayer {
     this.segments = [];
     this.dismissed = new Set(loadDismissed(dismissedKey));
     this.selectedId = null;
-    this.elements = new Map();
-    this.layer = h('div', {
-      part: 'earmark-suggestions',
-      style: { position: 'absolute', inset: '0', zIndex: '4', pointerEvents: 'none' },
+    this.spans = new SpanLayer({
+      waveform,
+      attrs: { part: 'earmark-suggestions', style: { position: 'absolute', inset: '0', zIndex: '4', pointerEvents: 'none' } },
+      create: (s) => this._element(s),
+      update: (el, s) => {
+        const selected = s.id === this.selectedId;
+        el.setAttribute('data-selected', selected ? 'true' : 'false');
+        el.style.border = selected ? '2px solid rgba(37, 99, 235, 0.9)' : '1.5px dashed rgba(37, 99, 235, 0.6)';
+        el.style.background = selected ? 'rgba(37, 99, 235, 0.14)' : 'rgba(37, 99, 235, 0.05)';
+      },
     });
-    waveform.ws.getWrapper().appendChild(this.layer);
     this._visible = [];
   }
 
@@ -89,33 +94,7 @@ export class SuggestionsLayer {
 
   /** Draw the suggestions intersecting the visible window (plus a margin). */
   render() {
-    const duration = this.waveform.duration;
-    if (!duration) return;
-    const [a, b] = this.waveform.visibleRange();
-    const margin = (b - a) * 0.25;
-    const keep = new Set();
-    for (const s of this._visible) {
-      if (s.end < a - margin || s.start > b + margin) continue;
-      keep.add(s.id);
-      let el = this.elements.get(s.id);
-      if (!el) {
-        el = this._element(s);
-        this.elements.set(s.id, el);
-        this.layer.appendChild(el);
-      }
-      el.style.left = `${(s.start / duration) * 100}%`;
-      el.style.width = `${((s.end - s.start) / duration) * 100}%`;
-      const selected = s.id === this.selectedId;
-      el.setAttribute('data-selected', selected ? 'true' : 'false');
-      el.style.border = selected ? '2px solid rgba(37, 99, 235, 0.9)' : '1.5px dashed rgba(37, 99, 235, 0.6)';
-      el.style.background = selected ? 'rgba(37, 99, 235, 0.14)' : 'rgba(37, 99, 235, 0.05)';
-    }
-    for (const [id, el] of this.elements) {
-      if (!keep.has(id)) {
-        el.remove();
-        this.elements.delete(id);
-      }
-    }
+    this.spans.draw(this._visible);
   }
 
   _element(s) {
@@ -189,8 +168,7 @@ export class SuggestionsLayer {
   }
 
   destroy() {
-    this.layer.remove();
-    this.elements.clear();
+    this.spans.destroy();
   }
 }
 

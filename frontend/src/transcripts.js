@@ -3,11 +3,11 @@
 // Drafts (GET recordings/{rid}/drafts/) join the suggestions layer: accepting one adds a region whose text is
 // the draft and whose attributes keep the draft (`draft_text`, `draft_engine`), so after the annotator edits the
 // text the annotation's history holds both. Word timings (GET annotations/{id}/words/, from forced alignment)
-// are drawn as boxes along the bottom of the waveform; clicking a word plays it. A region whose text was edited
-// since it was aligned shows no words until it is aligned again. Like the suggestions, the layer lives inside
-// wavesurfer's scrolling wrapper (shadow DOM), hence the inline styles, and only words in view get elements.
+// are drawn as boxes along the bottom of the waveform (a SpanLayer, like the suggestions); clicking a word plays
+// it. A region whose text was edited since it was aligned shows no words until it is aligned again.
 
 import { h } from './dom.js';
+import { SpanLayer } from './span-layer.js';
 import { formatTime } from './util.js';
 
 /** GET recordings/{rid}/drafts/ → suggestions-layer segments carrying the draft's text; null when none. */
@@ -57,13 +57,15 @@ export class WordsLayer {
     this.onPlay = onPlay;
     this.aligned = [];
     this.words = [];
-    this.elements = new Map();
-    this.layer = h('div', {
-      part: 'earmark-words',
-      'data-testid': 'words-layer',
-      style: { position: 'absolute', left: '0', right: '0', bottom: '0', height: '18px', zIndex: '5', pointerEvents: 'none' },
+    this.spans = new SpanLayer({
+      waveform,
+      attrs: {
+        part: 'earmark-words',
+        'data-testid': 'words-layer',
+        style: { position: 'absolute', left: '0', right: '0', bottom: '0', height: '18px', zIndex: '5', pointerEvents: 'none' },
+      },
+      create: (w) => this._element(w),
     });
-    waveform.ws.getWrapper().appendChild(this.layer);
   }
 
   /** The aligned regions from the server; ``regions`` (the store's) decide which still hold the aligned text. */
@@ -80,35 +82,12 @@ export class WordsLayer {
       if (!r || (r.text || '').trim() !== a.text.trim()) continue; // edited since it was aligned
       a.words.forEach((w, i) => this.words.push({ ...w, id: `${a.id}:${i}` }));
     }
-    for (const el of this.elements.values()) el.remove();
-    this.elements.clear();
+    this.spans.clear();
     this.render();
   }
 
   render() {
-    const duration = this.waveform.duration;
-    if (!duration) return;
-    const [a, b] = this.waveform.visibleRange();
-    const margin = (b - a) * 0.25;
-    const keep = new Set();
-    for (const w of this.words) {
-      if (w.end < a - margin || w.start > b + margin) continue;
-      keep.add(w.id);
-      let el = this.elements.get(w.id);
-      if (!el) {
-        el = this._element(w);
-        this.elements.set(w.id, el);
-        this.layer.appendChild(el);
-      }
-      el.style.left = `${(w.start / duration) * 100}%`;
-      el.style.width = `${((w.end - w.start) / duration) * 100}%`;
-    }
-    for (const [id, el] of this.elements) {
-      if (!keep.has(id)) {
-        el.remove();
-        this.elements.delete(id);
-      }
-    }
+    this.spans.draw(this.words);
   }
 
   _element(w) {
@@ -155,7 +134,6 @@ export class WordsLayer {
   }
 
   destroy() {
-    this.layer.remove();
-    this.elements.clear();
+    this.spans.destroy();
   }
 }

@@ -7,13 +7,9 @@
 // swapped in.
 
 import WaveSurfer from 'wavesurfer.js';
-import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
-import TimelinePlugin from 'wavesurfer.js/dist/plugins/timeline.esm.js';
-import MinimapPlugin from 'wavesurfer.js/dist/plugins/minimap.esm.js';
-import HoverPlugin from 'wavesurfer.js/dist/plugins/hover.esm.js';
-import ZoomPlugin from 'wavesurfer.js/dist/plugins/zoom.esm.js';
 
 import { Emitter } from './emitter.js';
+import { loadLater } from './load-later.js';
 import { peaksToChannels } from './peaks.js';
 import { clamp, debounce, formatTime, nextTask } from './util.js';
 
@@ -70,39 +66,8 @@ export class Waveform extends Emitter {
 
     const multi = channels.length > 1;
     const height = multi ? Math.max(56, Math.floor(176 / channels.length)) : 144;
-    this.regions = RegionsPlugin.create();
-    const timeline = TimelinePlugin.create({
-      height: 20,
-      style: { fontSize: '11px', color: '#64748b' },
-      secondaryLabelOpacity: 0.6,
-    });
-    adaptTimeline(timeline, () => (this.ws ? this.ws.getWrapper().scrollWidth / duration : 100), duration);
     // wavesurfer puts a <style> in its shadow root; the page's CSP nonce lets it apply without 'unsafe-inline'.
     const cspNonce = document.documentElement.dataset.cspNonce || undefined;
-    // Registered a task after the first paint (below): the waveform and the audio's canplay do not wait for them.
-    const later = [
-      timeline,
-      MinimapPlugin.create({
-        container: this.minimapContainer,
-        cspNonce,
-        height: 32,
-        waveColor: '#cbd5e1',
-        progressColor: '#94a3b8',
-        cursorColor: '#dc2626',
-        overlayColor: 'rgba(37, 99, 235, 0.14)',
-        normalize: true,
-        maxPeak,
-      }),
-      HoverPlugin.create({
-        lineColor: 'rgba(15, 23, 42, 0.45)',
-        lineWidth: 1,
-        labelBackground: '#0f172a',
-        labelColor: '#ffffff',
-        labelSize: 11,
-        formatTimeCallback: (s) => formatTime(s),
-      }),
-      ZoomPlugin.create({ scale: 0.5, maxZoom: MAX_PX_PER_SEC, deltaThreshold: 5 }),
-    ];
     this.ws = WaveSurfer.create({
       container: this.container,
       media: this.media,
@@ -129,7 +94,6 @@ export class Waveform extends Emitter {
             progressColor: CHANNEL_COLORS[i % CHANNEL_COLORS.length][1],
           }))
         : undefined,
-      plugins: [this.regions],
     });
 
     this.ws.on('zoom', () => {
@@ -158,13 +122,49 @@ export class Waveform extends Emitter {
       }
     });
     await nextFrame();
-    // The view's furniture (timeline, minimap, hover line, wheel zoom) a task after that frame: the first
-    // paint is the waveform alone, and a canplay arriving meanwhile is handled before this work.
-    for (const plugin of later) {
+    // The plugins come with the second bundle (later.js) and are registered a task each after that frame: the
+    // first paint is the waveform alone, and a canplay arriving meanwhile is handled before this work.
+    const later = await loadLater();
+    for (const plugin of this._plugins(later, { duration, maxPeak, cspNonce })) {
       await nextTask(); // one task each (the minimap draws a second waveform)
       if (this.destroyed || !this.ws) return;
       this.ws.registerPlugin(plugin);
     }
+  }
+
+  /** Regions (first: the page's layers need them), timeline, minimap, hover line and wheel zoom. */
+  _plugins(later, { duration, maxPeak, cspNonce }) {
+    this.regions = later.RegionsPlugin.create();
+    const timeline = later.TimelinePlugin.create({
+      height: 20,
+      style: { fontSize: '11px', color: '#64748b' },
+      secondaryLabelOpacity: 0.6,
+    });
+    adaptTimeline(timeline, () => (this.ws ? this.ws.getWrapper().scrollWidth / duration : 100), duration);
+    return [
+      this.regions,
+      timeline,
+      later.MinimapPlugin.create({
+        container: this.minimapContainer,
+        cspNonce,
+        height: 32,
+        waveColor: '#cbd5e1',
+        progressColor: '#94a3b8',
+        cursorColor: '#dc2626',
+        overlayColor: 'rgba(37, 99, 235, 0.14)',
+        normalize: true,
+        maxPeak,
+      }),
+      later.HoverPlugin.create({
+        lineColor: 'rgba(15, 23, 42, 0.45)',
+        lineWidth: 1,
+        labelBackground: '#0f172a',
+        labelColor: '#ffffff',
+        labelSize: 11,
+        formatTimeCallback: (s) => formatTime(s),
+      }),
+      later.ZoomPlugin.create({ scale: 0.5, maxZoom: MAX_PX_PER_SEC, deltaThreshold: 5 }),
+    ];
   }
 
   /** Resolves once the audio can play (canplay), fails to load, or `timeoutMs` has passed, whichever is first. */

@@ -212,3 +212,61 @@ def test_annotate_page_without_its_embed_when_building_it_fails(schema, recordin
     assert "annotator-first" not in html and 'id="annotator-config"' in html
     assert html.rstrip().endswith("</html>")
     assert "could not be embedded" in caplog.text
+
+
+def _ingest_clip(project, user, django_capture_on_commit_callbacks, seconds=2):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from apps.catalog.services import recording_ingest
+
+    t = np.arange(16000 * seconds) / 16000  # tone bursts with pauses: voice detection finds no speech
+    buf = io.BytesIO()
+    sf.write(buf, (0.5 * ((t % 1.0) < 0.5) * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000, format="WAV")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = recording_ingest(project=project, fileobj=io.BytesIO(buf.getvalue()), name="a.wav", created_by=user)
+    return result.recording_id
+
+
+def _audio_src(html: str, rid: int) -> str:
+    match = re.search(rf'<audio data-role="audio" data-recording="{rid}" preload="auto" src="([^"]+)"', html)
+    assert match, "the page must carry the first item's <audio> element"
+    return match.group(1)
+
+
+def test_annotate_page_embeds_a_short_clips_audio_and_audits_it(
+    project_with_roles, django_capture_on_commit_callbacks, api
+):
+    """A short clip's bytes come in the page's <audio> element (a data: URI): the same bytes the audio endpoint
+    serves, read through the same consent selector and audited like an audio request."""
+    import base64
+
+    from apps.consent.models import AuditEvent
+
+    project, users = project_with_roles
+    rid = _ingest_clip(project, users["manager"], django_capture_on_commit_callbacks)
+    html = _html(_client(users["annotator"]).get(f"/projects/{project.id}/annotate/"))
+    src = _audio_src(html, rid)
+    assert src.startswith("data:audio/wav;base64,")
+    audio = api(users["annotator"]).get(f"/api/v1/recordings/{rid}/audio")
+    assert base64.b64decode(src.split(",", 1)[1]) == b"".join(audio.streaming_content)
+    served = AuditEvent.objects.filter(action="recording.served", object_id=str(rid), actor_id=users["annotator"].id)
+    assert served.filter(data__route="annotator-page-audio").count() == 1
+
+
+def test_annotate_page_points_a_longer_recording_at_the_audio_endpoint(
+    project_with_roles, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Past the embedding limit the <audio> element streams from the audio endpoint, and nothing is audited as
+    served by the page."""
+    from apps.annotation import embed
+    from apps.consent.models import AuditEvent
+
+    project, users = project_with_roles
+    rid = _ingest_clip(project, users["manager"], django_capture_on_commit_callbacks)
+    monkeypatch.setattr(embed, "EMBED_AUDIO_MAX_BYTES", 1000)
+    html = _html(_client(users["annotator"]).get(f"/projects/{project.id}/annotate/"))
+    assert _audio_src(html, rid) == f"/api/v1/recordings/{rid}/audio"
+    assert not AuditEvent.objects.filter(data__route="annotator-page-audio").exists()
