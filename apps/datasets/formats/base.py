@@ -471,7 +471,11 @@ class FormatWriter(abc.ABC):
         self._to_hash: list[tuple[bytes, Callable[[str], None]]] = []
         self._to_hash_bytes = 0
 
-    def open(self, relpath: str, on_entry: Callable[[FileEntry], None] | None = None) -> HashedFile:
+    def open(
+        self, relpath: str, on_entry: Callable[[FileEntry], None] | None = None, *, on_lanes: bool = True
+    ) -> HashedFile:
+        """A release file; ``on_lanes=False``: written and hashed in the thread that writes it (a writer that
+        writes a file from a thread of its own: the lanes take work from one thread only)."""
         check_relpath(relpath)
 
         def done(entry: FileEntry) -> None:
@@ -480,7 +484,7 @@ class FormatWriter(abc.ABC):
             if on_entry is not None:
                 on_entry(entry)
 
-        f = HashedFile(lambda: self.sink.open(relpath), relpath, done, self.lanes)
+        f = HashedFile(lambda: self.sink.open(relpath), relpath, done, self.lanes if on_lanes else None)
         self._open_files.add(f)
         return f
 
