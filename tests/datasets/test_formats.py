@@ -337,7 +337,7 @@ def test_hf_parquet_row_groups_come_in_order_from_the_encoding_thread_with_the_a
 def test_hf_parquet_a_failure_on_the_encoding_thread_fails_the_release(tmp_path, monkeypatch):
     from apps.datasets.formats import hf_parquet
 
-    def broken(writer, tables):
+    def broken(writer, rows, schema):
         raise OSError("disk full")
 
     monkeypatch.setattr(hf_parquet, "_write_group", broken)
@@ -526,3 +526,28 @@ def test_a_file_that_cannot_be_created_fails_the_release_and_leaves_nothing(tmp_
     with pytest.raises(OSError, match="disk full"):
         write_release(make_examples(), targets, split_counts=split_counts())
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"key": "r1", "text": 'é "quoted" \\ \n\t\u2028', "n": 3, "x": 0.1, "big": 1e300, "neg": -0.0, "none": None},
+        {"labels": ["a", "b"], "extra": {"nested": [1, 2.5, True, False, {}]}, 1: "int key"},
+        "plain",
+        [],
+        2.5,
+    ],
+)
+def test_dumps_gives_the_text_json_dumps_gives(value):
+    from apps.datasets.formats.base import dumps
+
+    assert dumps(value) == json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def test_dumps_refuses_nan_and_unknown_types():
+    from apps.datasets.formats.base import dumps
+
+    with pytest.raises(ValueError, match="JSON compliant"):
+        dumps({"x": float("nan")})
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        dumps({"x": object()})

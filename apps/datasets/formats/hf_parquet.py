@@ -262,9 +262,10 @@ def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _write_group(writer, tables: list) -> None:
-    """On the encoding thread: write the row group (pyarrow encodes it without the interpreter lock), free it."""
-    table = tables.pop()
+def _write_group(writer, rows: list, schema) -> None:
+    """On the encoding thread: the rows as a table (pyarrow copies the audio into it) and written as one row
+    group (pyarrow encodes it without the interpreter lock); then freed."""
+    table = _table(rows.pop(), schema)
     writer.write_table(table, row_group_size=table.num_rows)
     del table
     _malloc_trim()
@@ -343,11 +344,9 @@ class _SplitState:
                 write_page_index=False,
                 store_schema=True,
             )
-        table = _table(self.rows, self.owner.schema)
+        writer, rows, schema = self.writer, [self.rows], self.owner.schema
         self.rows, self.pending_bytes = [], 0
-        writer, tables = self.writer, [table]
-        del table
-        self.owner._submit(lambda: _write_group(writer, tables))
+        self.owner._submit(lambda: _write_group(writer, rows, schema))
 
     def close_shard(self) -> None:
         if self.writer is not None:
