@@ -151,7 +151,7 @@ def _items_insert(release_id: int, items: list[FrozenItem]) -> None:
     field = ReleaseItem._meta.get_field("labels")
     prepped: dict[tuple, object] = {}  # labels -> their database value: releases repeat a few label sets
 
-    def labels(values: list):
+    def labels(values):
         key = tuple(values)
         if key not in prepped:
             prepped[key] = field.get_db_prep_save(values, connection)
@@ -377,7 +377,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     # The first chunk's recordings are read again here; each next chunk's on a database thread while this chunk
     # is written (still before any of its audio is opened): that query took the writing thread 10-70 ms a chunk,
     # waiting for the interpreter lock after every row it fetched.
-    again = _Inline().submit(_recordings_again, purpose, {i.recording_ref for i in chunks[0]}) if chunks else None
+    again = _Inline().submit(_recordings_again, purpose, {i.recording_ref for i in chunks[0]}) if chunks else Future()
     with ThreadPoolExecutor(1, thread_name_prefix="release-read") as reader, _DbLane("release-recheck") as recheck:
         for c, part in enumerate(chunks):
             first = c * RECHECK_CHUNK

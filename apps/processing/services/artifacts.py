@@ -7,11 +7,11 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, cast
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
@@ -142,7 +142,7 @@ def _rows_insert_new(rows: list[Artifact], batch: int = 500) -> list[str]:
     with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
         for start in range(0, len(rows), batch):
             query = InsertQuery(Artifact, on_conflict=OnConflict.IGNORE)
-            query.insert_values(fields, rows[start : start + batch])
+            query.insert_values(fields, cast("list[models.Model]", rows[start : start + batch]))
             compiler = query.get_compiler(using=alias)
             compiler.returning_fields = [opts.get_field("kind")]
             for sql, params in compiler.as_sql():
