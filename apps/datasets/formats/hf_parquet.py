@@ -24,10 +24,10 @@ All examples must share one sample rate (the `Audio` feature states one).
 Determinism: fixed writer settings below; pyarrow's `created_by` footer is
 "parquet-cpp-arrow version X", constant for a given pyarrow version.
 
-Speed: rows are kept as tuples in schema order and turned into a table column by column; the encoded audio
-(FLAC/WAV, which zstd cannot shrink: it only cost CPU) is stored uncompressed, every other column with zstd;
-each row group is encoded and written on a thread of its own (pyarrow releases the interpreter lock there) while
-the next rows are gathered, at most two row groups behind, so memory stays bounded.
+Speed: the encoded audio (FLAC/WAV, which zstd cannot shrink: it only cost CPU) is stored uncompressed, every
+other column with zstd. Rows are kept as tuples in schema order; each row group is turned into a table column by
+column, encoded and written on a thread of its own (pyarrow encodes without the interpreter lock) while the
+next rows are gathered, at most two row groups behind, so memory stays bounded.
 """
 
 from __future__ import annotations
