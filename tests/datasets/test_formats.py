@@ -318,6 +318,34 @@ def test_hf_parquet_shards_by_rows_with_the_count_in_the_name(tmp_path):
     assert len(read_hf(tmp_path / "out/hf-parquet", tmp_path)) == len(ROWS)
 
 
+def test_hf_parquet_row_groups_come_in_order_from_the_encoding_thread_with_the_audio_uncompressed(tmp_path):
+    import pyarrow.parquet as pq
+
+    build(tmp_path / "out", formats=["hf-parquet"], options={"hf-parquet": {"row_group_rows": 1}})
+    train = tmp_path / "out/hf-parquet/data/train-00000-of-00001.parquet"
+    meta = pq.ParquetFile(train).metadata
+    expected = sorted(r[0] for r in ROWS if r[1] == "train")
+    assert meta.num_row_groups == len(expected) > 2  # more row groups than the thread holds pending
+    assert pq.read_table(train, columns=["key"])["key"].to_pylist() == expected
+    codecs = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i).compression
+              for i in range(meta.num_columns)}  # fmt: skip
+    assert codecs.pop("audio.bytes") == "UNCOMPRESSED"
+    assert set(codecs.values()) == {"ZSTD"} and "words.list.element.word" in codecs
+    assert len(read_hf(tmp_path / "out/hf-parquet", tmp_path)) == len(ROWS)
+
+
+def test_hf_parquet_a_failure_on_the_encoding_thread_fails_the_release(tmp_path, monkeypatch):
+    from apps.datasets.formats import hf_parquet
+
+    def broken(writer, rows, schema):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(hf_parquet, "_write_group", broken)
+    with pytest.raises(OSError, match="disk full"):
+        build(tmp_path / "out", formats=["hf-parquet"], options={"hf-parquet": {"row_group_rows": 1}})
+    assert not any(p.is_file() for p in (tmp_path / "out" / "hf-parquet").rglob("*"))
+
+
 def test_webdataset_shards_roll_over_and_list_their_brace_range(tmp_path):
     build(tmp_path / "out", formats=["webdataset"], options={"webdataset": {"max_shard_samples": 2}})
     shards = tmp_path / "out/webdataset/shards"
@@ -498,3 +526,28 @@ def test_a_file_that_cannot_be_created_fails_the_release_and_leaves_nothing(tmp_
     with pytest.raises(OSError, match="disk full"):
         write_release(make_examples(), targets, split_counts=split_counts())
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"key": "r1", "text": 'é "quoted" \\ \n\t\u2028', "n": 3, "x": 0.1, "big": 1e300, "neg": -0.0, "none": None},
+        {"labels": ["a", "b"], "extra": {"nested": [1, 2.5, True, False, {}]}, 1: "int key"},
+        "plain",
+        [],
+        2.5,
+    ],
+)
+def test_dumps_gives_the_text_json_dumps_gives(value):
+    from apps.datasets.formats.base import dumps
+
+    assert dumps(value) == json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def test_dumps_refuses_nan_and_unknown_types():
+    from apps.datasets.formats.base import dumps
+
+    with pytest.raises(ValueError, match="JSON compliant"):
+        dumps({"x": float("nan")})
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        dumps({"x": object()})

@@ -379,3 +379,29 @@ def test_batched_artifacts_store_objects_first_rows_together_and_replace_leftove
         again.put_bytes("tile_0_2", b"two", "png")
         raise RuntimeError("killed")
     assert Artifact.objects.filter(recipe_hash="r" * 64, kind="tile_0_2").exists()
+
+
+def test_batched_artifacts_count_only_the_rows_they_inserted(project_with_roles):
+    """A row another run of the same job inserted first (same keys, same bytes) is skipped by the batch's insert,
+    and it is not counted as written by this one."""
+    from apps.processing.services.artifacts import ArtifactWriter
+
+    project, users = project_with_roles
+    recording, _ = _queued(project, users["manager"], seconds=0.5)
+    writer = ArtifactWriter(recording=recording, recipe_hash="q" * 64)
+    with writer.batched():
+        writer.put_bytes("tile_0_0", b"zero", "png")
+        writer.put_bytes("tile_0_1", b"one", "png")
+        other = ArtifactWriter(recording=recording, recipe_hash="q" * 64)  # the other run, unbatched, inserts first
+        assert other.put_bytes("tile_0_1", b"one", "png") is True
+    assert writer.written == ["tile_0_0"] and other.written == ["tile_0_1"]
+    assert sorted(Artifact.objects.filter(recipe_hash="q" * 64).values_list("kind", flat=True)) == [
+        "tile_0_0",
+        "tile_0_1",
+    ]
+    row = Artifact.objects.get(recipe_hash="q" * 64, kind="tile_0_0")
+    assert row.bytes == 4 and row.meta == {} and row.created_at is not None and row.recording_id == recording.id
+    # Nothing new: the insert itself reports 0 rows.
+    again = [Artifact(recording=recording, source_sha256=recording.sha256, recipe_hash="q" * 64, kind="tile_0_0",
+                      key=row.key, bytes=4)]  # fmt: skip
+    assert ArtifactWriter(recording=recording, recipe_hash="q" * 64)._insert(again) == 0

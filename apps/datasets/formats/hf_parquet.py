@@ -23,6 +23,11 @@ All examples must share one sample rate (the `Audio` feature states one).
 
 Determinism: fixed writer settings below; pyarrow's `created_by` footer is
 "parquet-cpp-arrow version X", constant for a given pyarrow version.
+
+Speed: the encoded audio (FLAC/WAV, which zstd cannot shrink: it only cost CPU) is stored uncompressed, every
+other column with zstd. Rows are kept as tuples in schema order; each row group is turned into a table column by
+column, encoded and written on a thread of its own (pyarrow encodes without the interpreter lock) while the
+next rows are gathered, at most two row groups behind, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from __future__ import annotations
 import ctypes
 import json
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,6 +96,8 @@ class HFParquetWriter(FormatWriter):
         self.sample_rate: int | None = None
         self.schema: pa.Schema | None = None
         self._state: dict[str, _SplitState] = {}
+        self._encoder: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()
 
     def _build_schema(self, ex: Example) -> pa.Schema:
         import pyarrow as pa
@@ -123,34 +132,38 @@ class HFParquetWriter(FormatWriter):
         meta = {"huggingface": json.dumps({"info": {"features": features}}, sort_keys=True)}
         return pa.schema([(n, t) for n, t, _ in fields], metadata=meta)
 
-    def _row(self, ex: Example) -> dict:
-        row = {
-            "key": ex.key,
-            "audio": {"bytes": ex.audio_bytes(), "path": ex.audio_name},
-            "text": ex.text,
-            "speaker": ex.speaker,
-            "language": ex.language,
-            "duration": ex.duration,
-            "num_samples": ex.num_samples,
-            "recording_id": ex.recording_id,
-            "source_offset": ex.source_offset,
-            "extra": dumps(sorted_extra(ex)) if ex.extra else None,
-            "words": words_json(ex.words),
-        }
+    def _row(self, ex: Example) -> tuple:
+        """The example's values in schema order (``audio`` as its (bytes, path) pair; see ``_SplitState.flush``)."""
         if self.class_names is not None:
             if len(ex.labels) != 1 or ex.labels[0] not in self._class_index:
                 raise ValueError(
                     f"Example {ex.key} has labels {list(ex.labels)}; the class-label column needs "
                     f"exactly one of {self.class_names}."
                 )
-            row["label"] = self._class_index[ex.labels[0]]
+            labels: int | list[str] = self._class_index[ex.labels[0]]
         else:
-            row["labels"] = list(ex.labels)
+            labels = list(ex.labels)
+        row = (
+            ex.key,
+            (ex.audio_bytes(), ex.audio_name),
+            ex.text,
+            labels,
+            ex.speaker,
+            ex.language,
+            ex.duration,
+            ex.num_samples,
+            ex.recording_id,
+            ex.source_offset,
+            dumps(sorted_extra(ex)) if ex.extra else None,
+            words_json(ex.words),
+        )
+        if not self.feature_names:
+            return row
+        features: list = []
         for name in self.feature_names:
             arr = ex.features[name]
-            row[name] = np.asarray(arr, dtype=np.float32).ravel()
-            row[f"{name}_shape"] = list(arr.shape)
-        return row
+            features += (np.asarray(arr, dtype=np.float32).ravel(), list(arr.shape))
+        return row + tuple(features)
 
     def _write(self, ex: Example) -> None:
         if self.schema is None:
@@ -166,18 +179,96 @@ class HFParquetWriter(FormatWriter):
         if state is None:
             state = self._state[ex.split] = _SplitState(self, ex.split)
         row = self._row(ex)
-        self.report_audio(ex.key, row["audio"]["bytes"])
+        self.report_audio(ex.key, row[1][0])
         state.add(row)
 
+    def _submit(self, fn) -> None:
+        """Run ``fn`` (a row group's encoding and writing, a shard's closing) on the encoding thread, in order;
+        wait while more than two are pending (each holds a row group), and raise the first failure here."""
+        if self._encoder is None:
+            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="release-parquet")
+        self._pending.append(self._encoder.submit(fn))
+        while self._pending and (self._pending[0].done() or len(self._pending) > 2):
+            self._pending.popleft().result()
+
+    def _wait(self, *, quiet: bool = False) -> None:
+        while self._pending:
+            try:
+                self._pending.popleft().result()
+            except BaseException:
+                if not quiet:
+                    self._wait(quiet=True)
+                    raise
+        if self._encoder is not None:
+            self._encoder.shutdown()
+            self._encoder = None
+
     def _finish(self) -> None:
-        for split in sorted(self._state):
-            self._state[split].close()
+        try:
+            for split in sorted(self._state):
+                self._state[split].close()
+        finally:
+            self._wait()
         seen = {s: st.total for s, st in self._state.items()}
         for split, expected in sorted(self.split_counts.items()):
             if seen.get(split, 0) != expected:
                 raise ValueError(
                     f"split_counts says {expected} examples in {split!r} but {seen.get(split, 0)} arrived."
                 )
+
+    def discard(self) -> None:
+        self._wait(quiet=True)
+        super().discard()
+
+    def compression_of(self) -> tuple[dict[str, str], dict[str, int]]:
+        """(codec, level) per Parquet column path: every column with the writer's codec but the audio bytes."""
+        codecs = {path: self.compression for path in _leaf_paths(self.schema)}
+        codecs["audio.bytes"] = "none"
+        levels = {path: 3 for path, codec in codecs.items() if codec == "zstd"}
+        return codecs, levels
+
+
+def _leaf_paths(schema) -> list[str]:
+    """The Parquet column paths of an Arrow schema, as pyarrow writes them (lists as ``name.list.element``)."""
+    import pyarrow as pa
+
+    def walk(prefix: str, t) -> list[str]:
+        if pa.types.is_struct(t):
+            return [p for f in t for p in walk(f"{prefix}.{f.name}", f.type)]
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            return walk(f"{prefix}.list.element", t.value_type)
+        return [prefix]
+
+    return [p for f in schema for p in walk(f.name, f.type)]
+
+
+def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    """Rows (``HFParquetWriter._row``) as a table, column by column (``Table.from_pylist`` looked up every
+    value of every row by name)."""
+    import pyarrow as pa
+
+    columns = list(zip(*rows, strict=True))
+    arrays = []
+    for i, field in enumerate(schema):
+        if field.name == "audio":
+            data, names = zip(*columns[i], strict=True)
+            arrays.append(
+                pa.StructArray.from_arrays(
+                    [pa.array(data, pa.binary()), pa.array(names, pa.string())], fields=list(field.type)
+                )
+            )
+        else:
+            arrays.append(pa.array(columns[i], type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _write_group(writer, rows: list, schema) -> None:
+    """On the encoding thread: the rows as a table (pyarrow copies the audio into it) and written as one row
+    group (pyarrow encodes it without the interpreter lock); then freed."""
+    table = _table(rows.pop(), schema)
+    writer.write_table(table, row_group_size=table.num_rows)
+    del table
+    _malloc_trim()
 
 
 def _load_malloc_trim():
@@ -210,15 +301,15 @@ class _SplitState:
         self.num_shards = max(1, math.ceil(count / owner.max_rows_per_shard))
         self.rows_per_shard = math.ceil(count / self.num_shards)
         self.shard_index, self.in_shard, self.total = 0, 0, 0
-        self.rows: list[dict] = []
+        self.rows: list[tuple] = []
         self.pending_bytes = 0
         self.file = self.writer = None
 
-    def add(self, row: dict) -> None:
+    def add(self, row: tuple) -> None:
         if self.total >= self.owner.split_counts[self.split]:
             raise ValueError(f"More examples arrived in {self.split!r} than split_counts says.")
         self.rows.append(row)
-        self.pending_bytes += len(row["audio"]["bytes"])
+        self.pending_bytes += len(row[1][0])
         self.total += 1
         self.in_shard += 1
         shard_full = self.in_shard >= self.rows_per_shard
@@ -232,19 +323,20 @@ class _SplitState:
             self.close_shard()
 
     def flush(self) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         if not self.rows:
             return
         if self.writer is None:
             name = f"data/{self.split}-{self.shard_index:05d}-of-{self.num_shards:05d}.parquet"
-            self.file = self.owner.open(name)
+            # Written and hashed on the encoding thread as pyarrow hands over its bytes, not on the lanes.
+            self.file = self.owner.open(name, on_lanes=False)
+            codecs, levels = self.owner.compression_of()
             self.writer = pq.ParquetWriter(
                 self.file,
                 self.owner.schema,
-                compression=self.owner.compression,
-                compression_level=3 if self.owner.compression == "zstd" else None,
+                compression=codecs,
+                compression_level=levels,
                 use_dictionary=["speaker", "language"],
                 write_statistics=["key", "duration", "num_samples"],
                 version="2.6",
@@ -252,16 +344,19 @@ class _SplitState:
                 write_page_index=False,
                 store_schema=True,
             )
-        table = pa.Table.from_pylist(self.rows, schema=self.owner.schema)
-        self.writer.write_table(table, row_group_size=len(self.rows))
+        writer, rows, schema = self.writer, [self.rows], self.owner.schema
         self.rows, self.pending_bytes = [], 0
-        del table
-        _malloc_trim()
+        self.owner._submit(lambda: _write_group(writer, rows, schema))
 
     def close_shard(self) -> None:
         if self.writer is not None:
-            self.writer.close()
-            self.file.close()
+            writer, file = self.writer, self.file
+
+            def close() -> None:
+                writer.close()
+                file.close()
+
+            self.owner._submit(close)
         self.writer = self.file = None
         self.shard_index += 1
         self.in_shard = 0

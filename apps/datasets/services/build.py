@@ -113,6 +113,8 @@ class FrozenItem(NamedTuple):
     audio_sha256: str
 
 
+_LABELS = FrozenItem._fields.index("labels")
+
 # json.dumps with an option builds a new encoder per call (10,000 per build); one encoder gives the same text.
 _ITEM_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -149,7 +151,7 @@ def _items_insert(release_id: int, items: list[FrozenItem]) -> None:
     field = ReleaseItem._meta.get_field("labels")
     prepped: dict[tuple, object] = {}  # labels -> their database value: releases repeat a few label sets
 
-    def labels(values: list):
+    def labels(values):
         key = tuple(values)
         if key not in prepped:
             prepped[key] = field.get_db_prep_save(values, connection)
@@ -159,8 +161,9 @@ def _items_insert(release_id: int, items: list[FrozenItem]) -> None:
         for start in range(0, len(items), CHUNK):
             cursor.executemany(
                 sql,
+                # The item's fields with its labels' database value (by position: _replace was a third of this)
                 [
-                    (release_id, i.recording_ref, *i._replace(labels=labels(i.labels)), "")
+                    (release_id, i.recording_ref, *i[:_LABELS], labels(i[_LABELS]), *i[_LABELS + 1 :], "")
                     for i in items[start : start + CHUNK]
                 ],
             )
@@ -369,10 +372,18 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
     sources = SourceKeys(project_id=release.project_id, spec=spec)
     words = release_words(items)  # word timings of the frozen transcripts (forced alignment), by example key
     root = storage_local_root()
-    with ThreadPoolExecutor(1, thread_name_prefix="release-read") as reader:
-        for first in range(0, len(items), RECHECK_CHUNK):
-            part = items[first : first + RECHECK_CHUNK]
-            recs = _recordings_again(spec["purpose"], {i.recording_ref for i in part})
+    chunks = [items[first : first + RECHECK_CHUNK] for first in range(0, len(items), RECHECK_CHUNK)]
+    purpose = spec["purpose"]
+    # The first chunk's recordings are read again here; each next chunk's on a database thread while this chunk
+    # is written (still before any of its audio is opened): that query took the writing thread 10-70 ms a chunk,
+    # waiting for the interpreter lock after every row it fetched.
+    again = _Inline().submit(_recordings_again, purpose, {i.recording_ref for i in chunks[0]}) if chunks else Future()
+    with ThreadPoolExecutor(1, thread_name_prefix="release-read") as reader, _DbLane("release-recheck") as recheck:
+        for c, part in enumerate(chunks):
+            first = c * RECHECK_CHUNK
+            recs = again.result()
+            if c + 1 < len(chunks):
+                again = recheck.submit(_recordings_again, purpose, {i.recording_ref for i in chunks[c + 1]})
             sources.prefetch(recs.values())
             features.prefetch(recs.values())
             if any(item.recording_ref not in recs for item in part):
@@ -764,8 +775,8 @@ class _DbLane:
     ``atomic`` block, or a test's): then the work runs inline, in the same order as before.
     """
 
-    def __init__(self) -> None:
-        self.pool = None if connection.in_atomic_block else ThreadPoolExecutor(1, thread_name_prefix="release-db")
+    def __init__(self, name: str = "release-db") -> None:
+        self.pool = None if connection.in_atomic_block else ThreadPoolExecutor(1, thread_name_prefix=name)
 
     def submit(self, fn, *args) -> Future:
         if self.pool is not None:

@@ -7,11 +7,13 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, cast
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recordings_usable
@@ -73,11 +75,14 @@ class ArtifactWriter:
         rows, self._rows, self._present = self._rows or [], None, None
         return rows
 
-    def _insert(self, rows: list[Artifact]) -> None:
-        if rows:
-            # ignore_conflicts: another run of the same job may have written some rows (same keys, same bytes).
-            Artifact.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
-            self.written.extend(row.kind for row in rows)
+    def _insert(self, rows: list[Artifact]) -> int:
+        """Insert ``rows``, skipping those another run of the same job inserted first (same keys, same bytes);
+        returns how many this call inserted, and adds only their kinds to ``written``."""
+        if not rows:
+            return 0
+        inserted = _rows_insert_new(rows)
+        self.written.extend(inserted)
+        return len(inserted)
 
     def has(self, kind: str) -> bool:
         return kind in self.existing
@@ -120,6 +125,30 @@ class ArtifactWriter:
             return False
         self.written.append(kind)
         return True
+
+
+def _rows_insert_new(rows: list[Artifact], batch: int = 500) -> list[str]:
+    """INSERT the artifact rows, ignoring those whose (source, recipe, kind) already has a row; the kinds of the
+    rows actually inserted.
+
+    ``bulk_create(ignore_conflicts=True)`` cannot say which rows the conflict clause dropped: this compiles the
+    same INSERT (``ON CONFLICT DO NOTHING``, or SQLite's ``INSERT OR IGNORE``) with ``RETURNING kind``, which
+    lists only the rows inserted.
+    """
+    alias = router.db_for_write(Artifact)
+    opts = Artifact._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]  # what bulk_create writes for new rows
+    kinds: list[str] = []
+    with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            query = InsertQuery(Artifact, on_conflict=OnConflict.IGNORE)
+            query.insert_values(fields, cast("list[models.Model]", rows[start : start + batch]))
+            compiler = query.get_compiler(using=alias)
+            compiler.returning_fields = [opts.get_field("kind")]
+            for sql, params in compiler.as_sql():
+                cursor.execute(sql, params)
+                kinds += [kind for (kind,) in cursor.fetchall()]
+    return kinds
 
 
 def _store(key: str, fh: IO[bytes], *, present: bool | None = None) -> None:
