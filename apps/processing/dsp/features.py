@@ -162,8 +162,7 @@ def compute_features(y: np.ndarray, params: FeatureParams, kinds: Iterable[str] 
     frames = _CentredFrames(flat.astype(dtype, copy=False), params, n_frames)
     # The AMIN floor of the dB kinds is left to _finish, which takes one maximum over each array anyway (top_db).
     raw = engine.process(frames, floor_db=False)
-    peaks = {"spectrogram": engine.spectrogram_peak}
-    return _finish(raw, params, kinds, engine.tuning, lead, floored=False, peaks=peaks)
+    return _finish(raw, params, kinds, engine.tuning, lead, floored=False)
 
 
 # --- internals shared with streaming.py --------------------------------------
@@ -231,7 +230,6 @@ class _CentredFrames:
 # and power stay cache-resident, which measured ~2x faster than one FFT call
 # over the whole signal, while still amortising per-call overhead.
 _CHUNK_SAMPLES = 1 << 18
-_MEL_GROUP = 16
 
 
 @functools.lru_cache(maxsize=32)
@@ -255,7 +253,7 @@ def _mel_basis(
     """
     fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, dtype=dtype)
     bands = []
-    for rows in np.array_split(np.arange(n_mels), max(1, n_mels // _MEL_GROUP)):
+    for rows in np.array_split(np.arange(n_mels), max(1, n_mels // 16)):
         a, b = int(rows[0]), int(rows[-1]) + 1
         used = np.flatnonzero(fb[a:b].any(axis=0))
         lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 1)
@@ -358,8 +356,6 @@ class _Engine:
             self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
         self.chunk = max(8, _CHUNK_SAMPLES // p.n_fft)
         self.tiny = np.finfo(self.dtype).tiny
-        self._peaks: list[Any] = []
-        self.spectrogram_peak = -np.inf
 
     def outputs(self) -> dict[str, int]:
         """Raw frame-major outputs this engine fills, with their widths."""
@@ -387,13 +383,10 @@ class _Engine:
         ``floor_db=False`` leaves out the AMIN floor of the dB kinds (a silent bin gives -inf), for a caller that
         takes a maximum over each whole array afterwards anyway and applies it there (``_finish(floored=False)``):
         one pass fewer over every chunk. ``tap(b, s, e, power)`` sees each chunk's power rows (frames ``s:e`` of
-        item ``b``) before anything else reads them; they are overwritten afterwards. ``self.spectrogram_peak``
-        is the spectrogram's maximum over this call (NaN if any value is), taken chunk by chunk while the rows
-        are in cache: one pass over the whole array fewer for ``_finish(peaks=...)``.
+        item ``b``) before anything else reads them; they are overwritten afterwards.
         """
         B, T, _ = frames.shape
         out = {k: np.empty((B, T, d), dtype=self.dtype) for k, d in self.outputs().items()}
-        self._peaks = []
         with np.errstate(divide="ignore"):  # log10(0) without the floor
             if self.want_chroma and self.chroma_basis is None:
                 # Tuning has to be known before any chroma row, so keep every
@@ -426,7 +419,6 @@ class _Engine:
             # The log-mel and chroma's normalisation read only the small mel and chroma rows: once per call, not per
             # chunk (~20 NumPy calls fewer per 128 frames; the same values).
             self._finish_rows(out, floor_db)
-        self.spectrogram_peak = float(np.max(self._peaks)) if self._peaks else -np.inf
         return out
 
     def _estimate_tuning(self, power: np.ndarray) -> None:
@@ -461,11 +453,12 @@ class _Engine:
             out = _scratch("power", t, self.chunk, spec.shape[-1], self.dtype)
         # The pairs' sums as (re**2, im**2) @ (1, 1): both products by 1 are exact, so each sum is rounded once,
         # to the same value as adding the two halves, but matmul reads the pairs contiguously where np.add's
-        # strided halves take NumPy's scalar loop (~2x faster, ~5 % of a clip's features).
+        # strided halves take NumPy's scalar loop (perf: the add was ~6 % of a fresh worker's features, the matmul
+        # ~3 %). Products with NaN or inf and overflowing sums come out as the add's; tests hold them equal.
         return np.matmul(parts.reshape(t, -1, 2), _ones(2, self.dtype.name), out=out)
 
     def _derive(self, power: np.ndarray, out: dict[str, np.ndarray]) -> None:
-        """Every requested row of one chunk from its power, final but for top_db (longform's per-chunk use)."""
+        """Every requested row of one chunk from its power, final but for top_db (longform's tiles' mel, per chunk)."""
         self._derive_rows(power, out, True)
         self._finish_rows(out, True)
 
@@ -499,9 +492,6 @@ class _Engine:
             else:
                 np.log10(power, out=tmp)
             np.multiply(tmp, 10.0, out=dst)
-            # The chunk's peak now, while its rows are in cache: one pass over the whole spectrogram fewer.
-            if dst.size:
-                self._peaks.append(dst.max())
 
     def _finish_rows(self, out: dict[str, np.ndarray], floor_db: bool) -> None:
         """The log-mel from the mel rows and chroma's per-frame normalisation, over any number of frames."""
@@ -574,18 +564,15 @@ def _finish(
     lead: tuple[int, ...],
     *,
     floored: bool = True,
-    peaks: Mapping[str, float] | None = None,
 ) -> Features:
     """Apply the whole-signal top_db clip, derive MFCC, and shape like librosa.
 
     ``floored=False``: the dB kinds came from ``process(floor_db=False)``; their AMIN floor is applied here, in the
     same maximum as the clip (the values are those of flooring first: both are maxima, and log10 is monotonic).
-    ``peaks``: the maxima of raw kinds if known already (``_Engine.spectrogram_peak``), saving a pass over each.
     """
     floor = None if floored else _amin_db(params.dtype)
-    peaks = peaks or {}
     if "spectrogram" in raw:
-        _clip_top_db(raw["spectrogram"], params.top_db, peaks.get("spectrogram"), floor=floor)
+        _clip_top_db(raw["spectrogram"], params.top_db, floor=floor)
     if "logmel" in raw:
         _clip_top_db(raw["logmel"], params.top_db, floor=floor)
 

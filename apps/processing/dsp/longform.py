@@ -141,8 +141,7 @@ def stream_artifacts(
         raw = engine.process(fr, tap=tile_tap if tile_mel is not None else None)
         for k, a in raw.items():
             if k in peaks and a.size:
-                # The spectrogram's peak was taken chunk by chunk while in cache (the same value as a.max()).
-                peaks[k] = max(peaks[k], engine.spectrogram_peak if k == "spectrogram" else float(a.max()))
+                peaks[k] = max(peaks[k], float(a.max()))
             if k == "logmel":
                 if logmel is None:
                     logmel = NpyFrameWriter(

@@ -183,20 +183,6 @@ def test_power_equals_the_sum_of_the_squared_parts_whatever_the_buffer_held(dtyp
     assert np.isnan(out[:2]).all() and np.isnan(out[99:]).all()  # nothing written outside the rows asked for
 
 
-def test_spectrogram_peak_is_the_maximum_of_the_rows():
-    """process() takes the spectrogram's maximum chunk by chunk; it is the whole array's (NaN included)."""
-    from apps.processing.dsp import features
-
-    p = FeatureParams(sr=SR)
-    y = np.stack([noise_and_tones(3.0), 0.01 * noise_and_tones(3.0, seed=2)])
-    engine = features._Engine(p, ("spectrogram", "mel"), tuning=0.0)
-    raw = engine.process(features._CentredFrames(y, p, p.n_frames(y.shape[-1])))
-    assert engine.spectrogram_peak == float(raw["spectrogram"].max())
-    y[1, 40_000] = np.nan
-    engine.process(features._CentredFrames(y, p, p.n_frames(y.shape[-1])))
-    assert np.isnan(engine.spectrogram_peak)
-
-
 def test_threads_do_not_share_the_engine_buffers():
     """The chunk buffers are per thread: features computed concurrently equal those computed one at a time."""
     from concurrent.futures import ThreadPoolExecutor
