@@ -128,19 +128,17 @@ def stream_artifacts(
     def consume(fr: np.ndarray) -> Iterator[tuple[int, int, bytes]]:
         nonlocal start, logmel
         B, T, _ = fr.shape
-        if engine.want_chroma and engine.chroma_basis is None:
-            raw = engine.process(fr)  # estimates the tuning on this first block, as stream_features does
-            tile_mel = _tile_mel(tile_engine, engine, fr) if tile_engine is not None else None
-        else:
-            raw = {k: np.empty((B, T, d), dtype=engine.dtype) for k, d in engine.outputs().items()}
-            tile_mel = np.empty((T, tile_engine.params.n_mels), engine.dtype) if tile_engine is not None else None
-            for b in range(B):
-                for s in range(0, T, engine.chunk):
-                    e = min(T, s + engine.chunk)
-                    power = engine._power(fr[b, s:e])
-                    engine._derive(power, {k: v[b, s:e] for k, v in raw.items()})
-                    if tile_mel is not None and b == 0:
-                        tile_engine._derive(power, {"mel": tile_mel[s:e]})
+        tile_mel = np.empty((T, tile_engine.params.n_mels), engine.dtype) if tile_engine is not None else None
+
+        def tile_tap(b: int, s: int, e: int, power: np.ndarray) -> None:
+            # The tiles' mel rows from the features' own power, before the engine turns it into dB in place.
+            assert tile_engine is not None and tile_mel is not None  # only passed with both
+            if b == 0:
+                tile_engine._derive(power, {"mel": tile_mel[s:e]})
+
+        # The same engine pass as compute_features (power into the spectrogram's rows, the log-mel and chroma
+        # once per block); on the first block it also estimates the tuning when asked, as stream_features does.
+        raw = engine.process(fr, tap=tile_tap if tile_mel is not None else None)
         for k, a in raw.items():
             if k in peaks and a.size:
                 peaks[k] = max(peaks[k], float(a.max()))
@@ -197,15 +195,6 @@ def stream_artifacts(
         if spec is not None and params.top_db is not None:
             np.maximum(spec, peaks["spectrogram"] - params.top_db, out=spec)
         res.preview_spectrogram = spec
-
-
-def _tile_mel(tile_engine: _Engine, engine: _Engine, fr: np.ndarray) -> np.ndarray:
-    T = fr.shape[1]
-    out = np.empty((T, tile_engine.params.n_mels), engine.dtype)
-    for s in range(0, T, engine.chunk):
-        e = min(T, s + engine.chunk)
-        tile_engine._derive(engine._power(fr[0, s:e]), {"mel": out[s:e]})
-    return out
 
 
 def _librosa_layout(raw: np.ndarray, mono: bool) -> np.ndarray:

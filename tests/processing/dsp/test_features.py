@@ -161,6 +161,28 @@ def test_chunks_framed_in_place_equal_framing_the_padded_signal():
                 np.testing.assert_array_equal(got[b, s : s + 128], want[b, s : s + 128])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_power_equals_the_sum_of_the_squared_parts_whatever_the_buffer_held(dtype):
+    """_power's pair sums (a matmul with ones) are re**2 + im**2 to the bit, into a buffer full of NaN too."""
+    import scipy.fft
+
+    from apps.processing.dsp import features
+
+    p = FeatureParams(sr=SR, dtype=dtype)
+    engine = features._Engine(p, ("spectrogram",), tuning=0.0)
+    frames = np.random.default_rng(4).standard_normal((97, p.n_fft)).astype(dtype)
+    frames[3] = 0.0  # a silent frame: exact zeros
+    frames[5, 7] = 1e30 if dtype == "float32" else 1e300  # squares that overflow to inf
+    spec = scipy.fft.rfft(frames * features._window(p.window, p.win_length, p.n_fft, dtype), axis=-1)
+    with np.errstate(over="ignore"):
+        want = spec.real**2 + spec.imag**2
+        out = np.full((100, p.n_bins), np.nan, dtype=dtype)
+        got = engine._power(frames, out=out[2:99])
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(out[:2]).all() and np.isnan(out[99:]).all()  # nothing written outside the rows asked for
+
+
 def test_threads_do_not_share_the_engine_buffers():
     """The chunk buffers are per thread: features computed concurrently equal those computed one at a time."""
     from concurrent.futures import ThreadPoolExecutor
