@@ -9,7 +9,9 @@ does (queue next, whose answer embeds the recording's first peaks, then the firs
 has finished), autosave edits every few seconds and submit; reviewers (2) take the next submitted annotation and
 accept it; a manager (1) lists and uploads small batches (5 clips) that queue processing on the nodes. Prints per
 endpoint: requests/s, p50/p95/p99, errors; and the RSS of gunicorn (all its processes) and of each worker node
-before and after every run. Never pass/fail: compare with README "Load (production shape)".
+before and after every run; the CPU seconds each piece used and the seconds it waited for a core during the run;
+how many PostgreSQL sessions were active and waiting on a lock (sampled); each piece's nice and autogroup
+(scripts/prod_local.sh's EARMARK_WORKER_NICE). Never pass/fail: compare with README "Load (production shape)".
 """
 
 from __future__ import annotations
