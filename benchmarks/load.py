@@ -9,7 +9,9 @@ does (queue next, whose answer embeds the recording's first peaks, then the firs
 has finished), autosave edits every few seconds and submit; reviewers (2) take the next submitted annotation and
 accept it; a manager (1) lists and uploads small batches (5 clips) that queue processing on the nodes. Prints per
 endpoint: requests/s, p50/p95/p99, errors; and the RSS of gunicorn (all its processes) and of each worker node
-before and after every run. Never pass/fail: compare with README "Load (production shape)".
+before and after every run; the CPU seconds each piece used and the seconds it waited for a core during the run;
+how many PostgreSQL sessions were active and waiting on a lock (sampled); each piece's nice and autogroup
+(scripts/prod_local.sh's EARMARK_WORKER_NICE). Never pass/fail: compare with README "Load (production shape)".
 """
 
 from __future__ import annotations
@@ -202,17 +204,55 @@ def _cpu_s(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu(folder: Path) -> dict[str, float]:
-    """CPU seconds so far per piece of the shape, and of this process (Locust's simulated users)."""
+def _waited_s(pgid: int) -> float:
+    """Seconds the threads of one process group's live processes have spent runnable but waiting for a core (the
+    scheduler's run-queue delay, /proc/<pid>/task/<tid>/schedstat's second field): CPU starvation, as opposed to
+    waiting on a lock, a socket or a disk, which is not counted there."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getpgid(int(pid)) != pgid:
+                continue
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                    total += int(fh.read().split()[1])
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+    return total / 1e9
+
+
+def _cpu(folder: Path, measure=_cpu_s) -> dict[str, float]:
+    """CPU seconds so far per piece of the shape, and of this process (Locust's simulated users); with
+    ``measure=_waited_s``, the seconds each piece waited for a core instead (no figure for Locust)."""
     pieces = {}
     for name in ("web", "node1", "node2", "s3", "beat"):
         try:
-            pieces[name] = _cpu_s(int((folder / "pids" / f"{name}.pid").read_text()))
+            pieces[name] = measure(int((folder / "pids" / f"{name}.pid").read_text()))
         except (FileNotFoundError, ValueError):
             continue
+    if measure is not _cpu_s:
+        return pieces
     usage = resource.getrusage(resource.RUSAGE_SELF)
     pieces["locust"] = usage.ru_utime + usage.ru_stime
     return pieces
+
+
+def _priorities(folder: Path) -> dict[str, str]:
+    """Each piece's nice value and its session's autogroup (scripts/prod_local.sh's EARMARK_WORKER_NICE)."""
+    found = {}
+    for name in ("web", "node1", "node2", "beat"):
+        try:
+            pid = int((folder / "pids" / f"{name}.pid").read_text())
+            nice = os.getpriority(os.PRIO_PROCESS, pid)
+            autogroup = (
+                Path(f"/proc/{pid}/autogroup").read_text().strip() if Path(f"/proc/{pid}/autogroup").exists() else "-"
+            )
+            found[name] = f"{nice}, {autogroup}"
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            continue
+    return found
 
 
 def _rss(folder: Path) -> dict[str, float]:
@@ -222,12 +262,53 @@ def _rss(folder: Path) -> dict[str, float]:
     }
 
 
-def _run(users: int, seconds: int, host: str) -> dict:
+class _DatabaseWaits:
+    """What the shape's PostgreSQL sessions were doing, sampled every ``every`` s during a run: how often a
+    session waited on a lock (row locks of concurrent claims, foreign-key checks), and on which statement. A
+    greenlet beside Locust's users; one short query per sample."""
+
+    def __init__(self, url: str, every: float = 0.2):
+        self.url, self.every, self.samples = url.replace("postgres://", "postgresql://"), every, 0
+        self.active = 0
+        self.locks: dict[str, int] = {}
+        self._stop = False
+
+    def run(self):
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop:
+                rows = conn.execute(
+                    "SELECT wait_event_type, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()"
+                ).fetchall()
+                self.samples += 1
+                self.active += len(rows)
+                for kind, query in rows:
+                    if kind == "Lock":
+                        self.locks[query] = self.locks.get(query, 0) + 1
+                gevent.sleep(self.every)
+
+    def summary(self) -> str:
+        waited = sum(self.locks.values())
+        top = sorted(self.locks.items(), key=lambda kv: -kv[1])[:3]
+        return (
+            f"PostgreSQL over {self.samples} samples: {self.active / max(self.samples, 1):.2f} active sessions on "
+            f"average, {waited / max(self.samples, 1):.3f} waiting on a lock"
+            + "".join(f"\n         lock wait x{n}: {query}" for query, n in top)
+        )
+
+
+def _run(users: int, seconds: int, host: str, db_waits: _DatabaseWaits | None = None) -> dict:
     env = Environment(user_classes=[Annotator, Reviewer, Manager], host=host)
     runner = env.create_local_runner()
+    sampler = gevent.spawn(db_waits.run) if db_waits else None
     runner.start(users, spawn_rate=max(users / 5, 1))
     gevent.sleep(seconds)
     runner.quit()
+    if sampler:
+        db_waits._stop = True
+        sampler.join(timeout=5)
     rows = {}
     for (name, _method), entry in sorted(env.stats.entries.items()):
         rows[name] = {
@@ -313,6 +394,7 @@ def main() -> None:
             if not active:
                 break
             time.sleep(5)
+        print(f"CPU priority (nice, autogroup): {_priorities(folder)}")
         print("users  run  endpoint                          req/s    p50    p95    p99  errors")
         for web in args.web or [None]:
             if web:
@@ -339,9 +421,10 @@ def _fresh_database(url: str) -> None:
 def _levels(args, folder: Path, host: str) -> None:
     for users in args.users:
         for run in range(1, args.runs + 1):
-            before, cpu_before = _rss(folder), _cpu(folder)
-            rows = _run(users, args.seconds, host)
-            after, cpu_after = _rss(folder), _cpu(folder)
+            before, cpu_before, waited_before = _rss(folder), _cpu(folder), _cpu(folder, _waited_s)
+            db_waits = _DatabaseWaits(os.environ["EARMARK_PROD_DATABASE_URL"])
+            rows = _run(users, args.seconds, host, db_waits)
+            after, cpu_after, waited_after = _rss(folder), _cpu(folder), _cpu(folder, _waited_s)
             for name, row in rows.items():
                 print(
                     f"{users:5d}  {run:3d}  {name:32s} {row['rps']:6.1f} {row['p50']:6.0f} {row['p95']:6.0f} "
@@ -351,6 +434,11 @@ def _levels(args, folder: Path, host: str) -> None:
             # Where the machine's CPU went during the run (the web's share is what the requests cost).
             spent = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after}
             print(f"       CPU s during the run {spent}  load average {os.getloadavg()[0]:.1f}", flush=True)
+            # Time runnable but without a core: how much the others on the machine (the nodes, or anything else)
+            # starved each piece. A web figure near or above its CPU figure means requests queued for a core.
+            waited = {name: round(waited_after[name] - waited_before.get(name, 0.0), 1) for name in waited_after}
+            print(f"       waited for a core, s {waited}")
+            print(f"       {db_waits.summary()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,15 @@
 #   GUNICORN_WORKERS (3), GUNICORN_THREADS (4), EARMARK_PROD_NODE_CONCURRENCY (2)
 #   EARMARK_PROD_NODE_QUEUES (default,dsp,exports,events), EARMARK_PROD_NUMBA_CACHE (per node)
 #   EARMARK_PROD_EXTRA_ENV ("" — extra NAME=value pairs for every process, e.g. EARMARK_LEASE_SECONDS=10)
+#   EARMARK_WORKER_NICE (10)               CPU priority of the nodes and beat below web's (0: the same as web)
+#
+# On one machine the nodes' processing and web's requests share the cores, and requests should not wait for a
+# core behind a recording's processing: the nodes and beat run at EARMARK_WORKER_NICE. Each piece is a session
+# of its own (setsid), and with the kernel's autogroup scheduling (the default on desktop and most cloud
+# kernels, /proc/sys/kernel/sched_autogroup_enabled) a process's nice value only orders it within its session:
+# between sessions each autogroup gets an equal share, whatever its processes' nice. So the niceness is given
+# to the node's autogroup too (/proc/<pid>/autogroup), which is what lowers it against web; `nice` alone
+# measured no difference. In real production the nodes are other machines and none of this applies.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,6 +52,7 @@ NODE_QUEUES="${EARMARK_PROD_NODE_QUEUES:-default,dsp,exports,events}"
 NODE_CONCURRENCY="${EARMARK_PROD_NODE_CONCURRENCY:-2}"
 GUNICORN_WORKERS="${GUNICORN_WORKERS:-3}"
 GUNICORN_THREADS="${GUNICORN_THREADS:-4}"
+WORKER_NICE="${EARMARK_WORKER_NICE:-10}"
 PIDS="$DIR/pids"
 S3_URL="http://127.0.0.1:$S3_PORT"
 
@@ -78,8 +88,12 @@ alive() { [ -s "$PIDS/$1.pid" ] && kill -0 -- "-$(cat "$PIDS/$1.pid")" 2>/dev/nu
 # Start "$@" as the leader of a new process group (setsid: without job control the child is no group leader,
 # so setsid makes it one in place and $! is the group id). Runs in a subshell so each piece's env stays its own.
 spawn() {
-  local name="$1"
+  local name="$1" nice=0
   shift
+  if [ "$1" = "--nice" ]; then
+    nice="$2"
+    shift 2
+  fi
   if alive "$name"; then
     echo "$name is already running (process group $(cat "$PIDS/$name.pid"))"
     return
@@ -88,8 +102,19 @@ spawn() {
     common_env
     piece_env "$name"
     cd "$DIR/$name"
-    setsid "$@" >>"$DIR/$name.log" 2>&1 </dev/null &
+    setsid nice -n "$nice" "$@" >>"$DIR/$name.log" 2>&1 </dev/null &
     echo $! >"$PIDS/$name.pid"
+    # The session's autogroup weight is what counts against the other pieces (see the header); children forked
+    # later (Celery's pool) are in the same session. Where the kernel has no autogroups the file is missing.
+    # Only once the child leads its own session: before that, its autogroup is this script's.
+    if [ "$nice" != 0 ] && [ -e "/proc/$!/autogroup" ]; then
+      local tries=0
+      until [ "$(sed 's/.*) //' "/proc/$!/stat" 2>/dev/null | cut -d' ' -f4)" = "$!" ] || [ "$tries" -ge 50 ]; do
+        sleep 0.02
+        tries=$((tries + 1))
+      done
+      if [ "$tries" -lt 50 ]; then echo "$nice" >"/proc/$!/autogroup" || true; fi
+    fi
   )
   echo "$name started (process group $(cat "$PIDS/$name.pid"), log $DIR/$name.log)"
 }
@@ -134,12 +159,12 @@ start_web() {
 
 start_node() {
   local n="$1"
-  EARMARK_METRICS_PORT=$((METRICS_PORT + n)) spawn "node$n" "$PY" -m celery -A config worker -Q "$NODE_QUEUES" \
+  EARMARK_METRICS_PORT=$((METRICS_PORT + n)) spawn "node$n" --nice "$WORKER_NICE" "$PY" -m celery -A config worker -Q "$NODE_QUEUES" \
     -c "$NODE_CONCURRENCY" --prefetch-multiplier 1 -n "node$n@%h" --without-gossip --without-mingle -l INFO
 }
 
 start_beat() {
-  spawn beat "$PY" -m celery -A config beat -l INFO --schedule "$DIR/beat/schedule"
+  spawn beat --nice "$WORKER_NICE" "$PY" -m celery -A config beat -l INFO --schedule "$DIR/beat/schedule"
 }
 
 wait_ready() {

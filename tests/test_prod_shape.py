@@ -78,6 +78,13 @@ def test_the_shape_serves_from_several_workers_and_nodes_share_no_folder(prod_sh
     assert None not in groups.values() and len(set(groups.values())) == 5
     folders = {name: os.readlink(f"/proc/{groups[name]}/cwd") for name in ("web", "node1", "node2")}
     assert len(set(folders.values())) == 3, folders
+    # The nodes and beat run below web's CPU priority (EARMARK_WORKER_NICE), as processes and, where the kernel
+    # schedules sessions as autogroups, as a session: nice alone would not order them against web.
+    for name in ("node1", "node2", "beat"):
+        assert os.getpriority(os.PRIO_PROCESS, groups[name]) == 1, name
+        if os.path.exists(f"/proc/{groups[name]}/autogroup"):
+            assert open(f"/proc/{groups[name]}/autogroup").read().split()[-1] == "1", name
+    assert os.getpriority(os.PRIO_PROCESS, groups["web"]) == 0
     # The database pool: gunicorn's workers hold connections open between requests (min_size each).
     data = shape.seed("--recordings", "2", "--seed", "500")
     ids, request_id = _upload(shape, data["project_id"], [501, 502])

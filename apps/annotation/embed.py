@@ -1,6 +1,6 @@
-"""An item's peaks at the first zoom level, embedded where the item is handed out: ``queue/next/``'s answer and the
-annotator page's first item. The annotator then draws the item without asking the peaks endpoint: one round trip
-for the item, one for its audio.
+"""The item as the queue hands it out (``queue_next_body``: ``queue/next/``'s answer and the annotator page's first
+item), with its peaks at the first zoom level embedded. The annotator then draws the item without asking the peaks
+endpoint: one round trip for the item, one for its audio.
 
 The peaks are read exactly as the peaks endpoint reads them (the recording through its consent selector with the
 streaming rule, then the artifact found by the recording's bytes) and audited like a peaks request, with the route
@@ -12,6 +12,9 @@ import base64
 from django.core.files.storage import default_storage
 from django.http import Http404
 
+from apps.annotation import services
+from apps.annotation.serializers import AnnotationOutput
+from apps.catalog.serializers import RecordingOutput
 from apps.catalog.streaming import CONTENT_TYPES, storage_is_remote
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
@@ -58,6 +61,27 @@ def item_peaks(*, user, recording_id, route: str) -> dict | None:
     if artifact is None:
         return None
     return peaks_embedded(user=user, recording=recording, artifact=artifact, route=route)
+
+
+def queue_next_body(*, user, project_id, progress: bool = True, peaks: bool = True) -> dict | None:
+    """The queue's answer (claims the item like ``queue/next/``); the annotator page embeds the same body.
+
+    ``progress=False`` (the page) leaves the counts out: they cost about as much CPU as the claim itself, and
+    the page asks ``queue/progress/`` for them once the item is drawn and playable. ``peaks`` adds the
+    recording's peaks at the first zoom level as the peaks endpoint answers them (``item_peaks``: its consent
+    selector, its audit), or null when there are none yet; the page (``peaks=False``) reads them
+    itself, after it has sent the item's audio element.
+    """
+    found = services.queue_next_item(project_id=project_id, user=user, progress=progress)
+    if found is None:
+        return None
+    annotation, recording, counts = found
+    body: dict = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
+    if progress:
+        body["progress"] = counts
+    if peaks:
+        body["peaks"] = item_peaks(user=user, recording_id=recording.pk, route="annotation-queue-next")
+    return body
 
 
 def audio_embedded(*, user, recording, route: str) -> str | None:

@@ -25,10 +25,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from apps.annotation.embed import audio_embedded, item_recording_and_peaks, peaks_embedded
+from apps.annotation.embed import audio_embedded, item_recording_and_peaks, peaks_embedded, queue_next_body
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_get, labels_schema
 from apps.annotation.serializers import AnnotationOutput
-from apps.annotation.views import queue_next_body
 from apps.catalog.selectors import recording_get_visible
 from apps.catalog.serializers import RecordingOutput
 from apps.core.permissions import project_role_get

@@ -145,7 +145,7 @@ class LabelSchemaOutput(serializers.Serializer):
 
 
 class QueueNextOutput(serializers.Serializer):
-    """``queue/next/``'s answer, for the schema (built by ``apps.annotation.views.queue_next_body``)."""
+    """``queue/next/``'s answer, for the schema (built by ``apps.annotation.embed.queue_next_body``)."""
 
     annotation = AnnotationOutput()
     recording = RecordingOutput()

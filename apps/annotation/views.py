@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.annotation import services
-from apps.annotation.embed import item_peaks
+from apps.annotation.embed import queue_next_body
 from apps.annotation.models import AnnotationStatus
 from apps.annotation.selectors import (
     ANNOTATE_ROLES,
@@ -34,7 +34,6 @@ from apps.annotation.serializers import (
 )
 from apps.annotation.services.drafts import annotation_draft_accept, drafts_of
 from apps.annotation.services.work import VersionConflict
-from apps.catalog.serializers import RecordingOutput
 from apps.consent.purposes import Purpose
 from apps.consent.selectors import recording_get_usable
 from apps.core.errors import Conflict, DomainError
@@ -99,27 +98,6 @@ class QueueProgressView(APIView):
     def get(self, request, project_id):
         project_role_require(request.user, project_id, ANNOTATE_ROLES)
         return Response(services.queue_progress(project_id=project_id, user=request.user))
-
-
-def queue_next_body(*, user, project_id, progress: bool = True, peaks: bool = True) -> dict | None:
-    """The queue's answer (claims the item like ``queue/next/``); the annotator page embeds the same body.
-
-    ``progress=False`` (the page) leaves the counts out: they cost about as much CPU as the claim itself, and
-    the page asks ``queue/progress/`` for them once the item is drawn and playable. ``peaks`` adds the
-    recording's peaks at the first zoom level as the peaks endpoint answers them (``apps.annotation.embed``:
-    its consent selector, its audit), or null when there are none yet; the page (``peaks=False``) reads them
-    itself, after it has sent the item's audio element.
-    """
-    found = services.queue_next_item(project_id=project_id, user=user, progress=progress)
-    if found is None:
-        return None
-    annotation, recording, counts = found
-    body: dict = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(recording).data}
-    if progress:
-        body["progress"] = counts
-    if peaks:
-        body["peaks"] = item_peaks(user=user, recording_id=recording.pk, route="annotation-queue-next")
-    return body
 
 
 class AnnotationListView(GenericAPIView):
