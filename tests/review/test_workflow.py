@@ -189,6 +189,36 @@ def test_concurrent_reviewers_get_different_items_and_a_reload_gets_the_same(api
     assert ReviewSample.objects.get(annotation=first).claimed_by is None
 
 
+def test_an_item_decided_between_the_queue_read_and_the_claim_is_not_handed_out(
+    api, review_project, recordings, monkeypatch
+):
+    """Two reviewers race: the queue reads its batch, another reviewer accepts the first item (which frees its
+    claim), then the claim is made. The item must be passed over, not handed out already accepted."""
+    from apps.review.services import workflow
+
+    project, users, _ = review_project
+    first = do_work(users["annotator"], project, [region("a", 0.0, 1.0)])
+    second = do_work(users["annotator2"], project, [region("b", 0.0, 1.0)])
+    url = f"/api/v1/projects/{project.id}/review/next/"
+    assert api(users["reviewer2"]).post(url).json()["annotation"]["id"] == first.id
+    claim = workflow._claim
+    raced = []
+
+    def accept_first_then_claim(annotation_id, user, now):
+        if not raced:  # the other reviewer decides just after this one's batch was read
+            raced.append(annotation_id)
+            assert _review(api, users["reviewer2"], first, decision="accept").status_code == 200
+        return claim(annotation_id, user, now)
+
+    monkeypatch.setattr(workflow, "_claim", accept_first_then_claim)
+    # reviewer2 holds no live claim, so reviewer's batch starts with `first`, still submitted when it is read
+    ReviewSample.objects.filter(annotation=first).update(claimed_by=None, claimed_until=None)
+    answer = api(users["reviewer"]).post(url)
+    assert raced == [first.id]
+    assert answer.status_code == 200 and answer.json()["annotation"]["id"] == second.id
+    assert Annotation.objects.get(pk=first.pk).status == "accepted"
+
+
 def test_an_expired_claim_frees_the_item(api, review_project, recordings):
     from datetime import timedelta
 

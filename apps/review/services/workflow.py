@@ -75,10 +75,14 @@ def _sample_decide(annotation, fraction: float) -> bool:
 
 
 def _claim(annotation_id: int, user, now) -> bool:
-    """Take (or renew) the reviewer's claim unless another reviewer holds a live one (conditional update)."""
+    """Take (or renew) the reviewer's claim unless another reviewer holds a live one or the annotation is no longer
+    submitted (conditional update). The status is part of the condition because the queue's batch is read before
+    the claim: another reviewer can decide the item in between, which frees its claim, and the item would then be
+    handed out already decided (its accept answering 409)."""
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by=user)
+    still_submitted = Q(annotation__status=AnnotationStatus.SUBMITTED)
     return bool(
-        ReviewSample.objects.filter(Q(annotation_id=annotation_id) & free).update(
+        ReviewSample.objects.filter(Q(annotation_id=annotation_id) & free & still_submitted).update(
             claimed_by=user, claimed_until=now + timedelta(minutes=REVIEW_LOCK_MINUTES)
         )
     )
