@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, Case, F, IntegerField, Q, Value, When
+from django.db.models import BigIntegerField, Case, Exists, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from apps.annotation.models import Annotation, AnnotationStatus
@@ -80,9 +80,12 @@ def _claim(annotation_id: int, user, now) -> bool:
     the claim: another reviewer can decide the item in between, which frees its claim, and the item would then be
     handed out already decided (its accept answering 409)."""
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by=user)
-    still_submitted = Q(annotation__status=AnnotationStatus.SUBMITTED)
+    # EXISTS, not a filter across the relation: that makes Django wrap the whole condition in "id IN (subquery)",
+    # and PostgreSQL would then not re-check `free` on the row a concurrent claim just updated (two reviewers
+    # could both take the item). Here `free` stays on the updated row itself.
+    still_submitted = Exists(Annotation.objects.filter(pk=annotation_id, status=AnnotationStatus.SUBMITTED))
     return bool(
-        ReviewSample.objects.filter(Q(annotation_id=annotation_id) & free & still_submitted).update(
+        ReviewSample.objects.filter(Q(annotation_id=annotation_id) & free, still_submitted).update(
             claimed_by=user, claimed_until=now + timedelta(minutes=REVIEW_LOCK_MINUTES)
         )
     )
