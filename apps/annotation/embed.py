@@ -44,14 +44,7 @@ def peaks_embedded(*, user, recording, artifact, route: str) -> dict:
     """The peaks endpoint's answer at ``EMBED_PEAKS_MAX_LENGTH`` (``recordings/{rid}/peaks?max_length=6000``), with
     the audit event a peaks request writes (apps.consent.middleware), ``route`` naming where they went."""
     peaks = peaks_for(artifact=artifact)
-    audit_record(
-        actor=user,
-        action="recording.served",
-        object_type="recording",
-        object_id=recording.pk,
-        project_id=recording.project_id,
-        data={"route": route, "status": 200},
-    )
+    _audit_served(user, recording, route)
     return {**peaks.best(EMBED_PEAKS_MAX_LENGTH).to_audiowaveform_json(), "duration": peaks.duration}
 
 
@@ -95,13 +88,19 @@ def audio_embedded(*, user, recording, route: str) -> str | None:
         data = fh.read(EMBED_AUDIO_MAX_BYTES + 1)
     if len(data) > EMBED_AUDIO_MAX_BYTES:
         return None
+    _audit_served(user, recording, route, bytes=len(data))
+    content_type = CONTENT_TYPES.get(recording.container, "application/octet-stream")
+    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _audit_served(user, recording, route: str, **data) -> None:
+    """The audit event a request for the recording's audio or peaks writes (apps.consent.middleware), ``route``
+    naming where the embedded bytes went."""
     audit_record(
         actor=user,
         action="recording.served",
         object_type="recording",
         object_id=recording.pk,
         project_id=recording.project_id,
-        data={"route": route, "status": 200, "bytes": len(data)},
+        data={"route": route, "status": 200, **data},
     )
-    content_type = CONTENT_TYPES.get(recording.container, "application/octet-stream")
-    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
