@@ -20,9 +20,7 @@ from tests.review.conftest import do_work, region
 pytestmark = [pytest.mark.services]
 
 
-def test_a_claim_waiting_on_another_claims_row_lock_finds_the_item_taken(
-    transactional_db, review_project, recordings
-):
+def test_a_claim_waiting_on_another_claims_row_lock_finds_the_item_taken(transactional_db, review_project, recordings):
     require_service("PostgreSQL", connection.vendor == "postgresql")
     project, users, _ = review_project
     annotation = do_work(users["annotator"], project, [region("a", 0.0, 1.0)])
