@@ -292,8 +292,8 @@ class IOLanes:
     thread at its next ``submit`` or at ``drain``.
     """
 
-    def __init__(self, lanes: int = 2, depth: int = 4) -> None:
-        self._lanes = [ThreadPoolExecutor(1, thread_name_prefix=f"release-io-{i}") for i in range(lanes)]
+    def __init__(self, lanes: int = 2, depth: int = 4, name: str = "release-io") -> None:
+        self._lanes = [ThreadPoolExecutor(1, thread_name_prefix=f"{name}-{i}") for i in range(lanes)]
         self._pending: deque[Future] = deque()
         self._limit, self._next = lanes * depth, 0
 

@@ -35,9 +35,7 @@ from __future__ import annotations
 import ctypes
 import json
 import math
-from collections import deque
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,7 +43,7 @@ import numpy as np
 if TYPE_CHECKING:  # pyarrow (~40 MB a process) loads when a Parquet release is written, not at start
     import pyarrow as pa
 
-from .base import Example, FormatWriter, dumps, sorted_extra
+from .base import Example, FormatWriter, IOLanes, dumps, sorted_extra
 from .words import words_json
 
 _STRING = {"dtype": "string", "_type": "Value"}
@@ -96,8 +94,7 @@ class HFParquetWriter(FormatWriter):
         self.sample_rate: int | None = None
         self.schema: pa.Schema | None = None
         self._state: dict[str, _SplitState] = {}
-        self._encoder: ThreadPoolExecutor | None = None
-        self._pending: deque[Future] = deque()
+        self._encoder: IOLanes | None = None
 
     def _build_schema(self, ex: Example) -> pa.Schema:
         import pyarrow as pa
@@ -183,25 +180,21 @@ class HFParquetWriter(FormatWriter):
         state.add(row)
 
     def _submit(self, fn) -> None:
-        """Run ``fn`` (a row group's encoding and writing, a shard's closing) on the encoding thread, in order;
-        wait while more than two are pending (each holds a row group), and raise the first failure here."""
+        """Run ``fn`` (a row group's encoding and writing, a shard's closing) on the encoding thread, in order; at
+        most two pending (each holds a row group); the first failure is raised here."""
         if self._encoder is None:
-            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="release-parquet")
-        self._pending.append(self._encoder.submit(fn))
-        while self._pending and (self._pending[0].done() or len(self._pending) > 2):
-            self._pending.popleft().result()
+            self._encoder = IOLanes(lanes=1, depth=2, name="release-parquet")
+        self._encoder.submit(0, fn)
 
     def _wait(self, *, quiet: bool = False) -> None:
-        while self._pending:
-            try:
-                self._pending.popleft().result()
-            except BaseException:
-                if not quiet:
-                    self._wait(quiet=True)
-                    raise
-        if self._encoder is not None:
-            self._encoder.shutdown()
-            self._encoder = None
+        encoder, self._encoder = self._encoder, None
+        if encoder is None:
+            return
+        try:
+            if not quiet:
+                encoder.drain()
+        finally:
+            encoder.shutdown()
 
     def _finish(self) -> None:
         try:
