@@ -114,3 +114,38 @@ def test_make_run_env_file_has_debug_off_unless_asked(tmp_path):
     assert "DEBUG=false" in bootstrap()
     assert "DEBUG=true" in bootstrap(DEBUG="true")
     assert "DEBUG=false" in bootstrap()  # an old file with DEBUG=true is switched off again
+
+
+def test_the_wsgi_module_loads_every_view_and_connects_to_nothing(tmp_path):
+    """gunicorn loads the app once in its master and forks the workers from it (config/gunicorn_conf.py
+    preload_app), so config/wsgi.py imports the whole URL table and every view up front, and must open no
+    connection doing so: a database or broker socket made before the fork would be shared by every worker."""
+    probe = (
+        "import sys; import config.wsgi; from django.db import connections; "
+        "print(sorted(m for m in ('config.urls', 'apps.annotation.api_urls', 'apps.datasets.views') "
+        "if m in sys.modules)); print(connections['default'].connection is None)"
+    )
+    nowhere = "127.0.0.1:9"  # the discard port: nothing listens, so any connection attempt fails at once
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=_production_env(
+            tmp_path,
+            DATABASE_URL=f"postgres://earmark@{nowhere}/earmark",
+            CELERY_BROKER_URL=f"redis://{nowhere}/0",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded, unconnected = result.stdout.splitlines()[-2:]
+    assert loaded == "['apps.annotation.api_urls', 'apps.datasets.views', 'config.urls']"
+    assert unconnected == "True"
+
+
+def test_gunicorn_loads_the_app_before_forking_its_workers():
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "config" / "gunicorn_conf.py"))
+    assert conf["preload_app"] is True
