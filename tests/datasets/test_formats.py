@@ -513,6 +513,26 @@ def test_each_example_audio_hash_is_reported_once(tmp_path, formats):
     assert sorted(heard) == want
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_audio_hash_the_caller_already_took_is_reported_not_taken_again(tmp_path, fmt):
+    """A build hashes a short clip where it reads it (Example.audio_sha256): the writers pass that digest on
+    (on_audio; a clip file's SHA256SUMS line) instead of hashing the bytes a second time."""
+    import dataclasses
+
+    given = {ex.key: f"{i:064x}" for i, ex in enumerate(make_examples())}
+    examples = [dataclasses.replace(ex, audio=ex.audio_bytes(), audio_sha256=given[ex.key]) for ex in make_examples()]
+    heard = []
+    write_release(
+        examples, {fmt: LocalDirSink(tmp_path)}, split_counts=split_counts(), on_audio=lambda k, h: heard.append((k, h))
+    )
+    assert sorted(heard) == sorted(given.items())
+    if fmt in ("jsonl", "csv", "lhotse"):  # a file per clip: its SHA256SUMS line is the digest given
+        sums = (tmp_path / "SHA256SUMS").read_text()
+        assert all(f"{digest}  audio/" in sums for digest in given.values())
+    with pytest.raises(ValueError, match="audio_sha256 is for audio held as bytes"):
+        dataclasses.replace(make_examples()[0], audio=lambda: b"", audio_sha256="0" * 64)
+
+
 def test_a_file_that_cannot_be_created_fails_the_release_and_leaves_nothing(tmp_path):
     """File creation runs on the background lanes; its failure still reaches the caller and aborts all."""
 

@@ -74,6 +74,9 @@ class Example:
     features: Mapping[str, np.ndarray] = field(default_factory=dict)
     # (word, start, end, score) in seconds of this example's audio, from forced alignment (see words.py)
     words: tuple[tuple[str, float, float, float | None], ...] = ()
+    # sha256 (hex) of ``audio`` when it is bytes and the caller hashed them already: the writers report it (on_audio,
+    # a clip file's entry) instead of hashing the bytes again.
+    audio_sha256: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(self.labels))
@@ -97,6 +100,8 @@ class Example:
             if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
                 raise ValueError(f"Feature {name!r} of {self.key} must be a numeric numpy array.")
         object.__setattr__(self, "words", words_check(self.key, self.words, self.duration) if self.words else ())
+        if self.audio_sha256 is not None and type(self.audio) is not bytes:
+            raise ValueError(f"Example {self.key}: audio_sha256 is for audio held as bytes.")
 
     @property
     def duration(self) -> float:
@@ -501,11 +506,15 @@ class FormatWriter(abc.ABC):
         self._open_files.add(f)
         return f
 
-    def report_audio(self, key: str, data: bytes) -> None:
-        """Tell ``on_audio`` the hash of an example's audio held in memory (see ``hash_later``)."""
+    def report_audio(self, key: str, data: bytes, known: str | None = None) -> None:
+        """Tell ``on_audio`` the hash of an example's audio held in memory: ``known`` (Example.audio_sha256) when
+        given, else hashed (see ``hash_later``)."""
         if self.on_audio is not None:
             on_audio = self.on_audio
-            self.hash_later(data, lambda digest: on_audio(key, digest))
+            if known is not None:
+                on_audio(key, known)
+            else:
+                self.hash_later(data, lambda digest: on_audio(key, digest))
 
     def hash_later(self, data: bytes, then: Callable[[str], None]) -> None:
         """Hash ``data`` and pass the hex digest to ``then``.
@@ -575,7 +584,12 @@ class FormatWriter(abc.ABC):
         relpath = f"audio/{ex.split}/{ex.audio_name}"
         on_audio, key = self.on_audio, ex.key
         if type(ex.audio) is bytes:  # held whole already (see audio_chunks)
-            self._write_whole(relpath, ex.audio, None if on_audio is None else lambda digest: on_audio(key, digest))
+            self._write_whole(
+                relpath,
+                ex.audio,
+                None if on_audio is None else lambda digest: on_audio(key, digest),
+                known=ex.audio_sha256,
+            )
             return relpath
         chunks = ex.audio_chunks()
         first = next(chunks, b"")
@@ -588,9 +602,12 @@ class FormatWriter(abc.ABC):
                 f.write(chunk)
         return relpath
 
-    def _write_whole(self, relpath: str, data: bytes, on_hash: Callable[[str], None] | None = None) -> None:
-        """Write a small file held in memory at once (see HashedFile._run); record it once hashed. A sink with
-        ``write_file`` takes the whole file (a storage sink may hand it to a process that creates files)."""
+    def _write_whole(
+        self, relpath: str, data: bytes, on_hash: Callable[[str], None] | None = None, known: str | None = None
+    ) -> None:
+        """Write a small file held in memory at once (see HashedFile._run); record it once hashed (``known``: its
+        sha256, already computed). A sink with ``write_file`` takes the whole file (a storage sink may hand it to
+        a process that creates files)."""
         write_file = getattr(self.sink, "write_file", None)
         if write_file is not None:
             write_file(check_relpath(relpath), data)
@@ -606,7 +623,10 @@ class FormatWriter(abc.ABC):
             if on_hash is not None:
                 on_hash(digest)
 
-        self.hash_later(data, done)
+        if known is not None:
+            done(known)
+        else:
+            self.hash_later(data, done)
 
     def write_feature_files(self, ex: Example) -> dict[str, str]:
         if not ex.features:

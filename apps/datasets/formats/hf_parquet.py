@@ -176,7 +176,7 @@ class HFParquetWriter(FormatWriter):
         if state is None:
             state = self._state[ex.split] = _SplitState(self, ex.split)
         row = self._row(ex)
-        self.report_audio(ex.key, row[1][0])
+        self.report_audio(ex.key, row[1][0], ex.audio_sha256)
         state.add(row)
 
     def _submit(self, fn) -> None:

@@ -116,7 +116,7 @@ class WebDatasetWriter(FormatWriter):
             "extra": sorted_extra(ex),
         }
         audio = ex.audio_bytes()
-        self.report_audio(ex.key, audio)
+        self.report_audio(ex.key, audio, ex.audio_sha256)
         meta["words"] = words_json(ex.words)
         members = [(ex.audio_name, audio), (f"{ex.key}.json", dumps(meta).encode())]
         if ex.features:

