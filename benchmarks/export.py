@@ -205,7 +205,9 @@ def build_e2e(fmt: str) -> None:
     django.setup()
     from apps.catalog.models import Project
     from apps.datasets.services import release_build, release_create
+    from apps.processing.dsp.allocator import allocator_tune
 
+    allocator_tune()  # as every worker child starts (config/celery.py, worker_process_init)
     project = Project.objects.get(name="bench")
     release = release_create(actor=None, project_id=project.id, spec={"formats": [fmt]}, enqueue=False)
     start, cpu = time.perf_counter(), time.process_time() + children_cpu()
