@@ -206,7 +206,7 @@ def s3_storage(settings, moto_server, monkeypatch, request):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "apps.core.storage.S3Storage",
             "OPTIONS": {
                 "bucket_name": bucket,
                 "endpoint_url": moto_server,

@@ -122,7 +122,7 @@ def test_the_wsgi_module_loads_every_view_and_connects_to_nothing(tmp_path):
     connection doing so: a database or broker socket made before the fork would be shared by every worker."""
     probe = (
         "import sys; import config.wsgi; from django.db import connections; "
-        "print(sorted(m for m in ('config.urls', 'apps.annotation.api_urls', 'apps.datasets.views') "
+        "print(sorted(m for m in ('config.urls', 'apps.annotation.api_urls', 'apps.datasets.views', 'boto3') "
         "if m in sys.modules)); print(connections['default'].connection is None)"
     )
     nowhere = "127.0.0.1:9"  # the discard port: nothing listens, so any connection attempt fails at once
@@ -133,6 +133,9 @@ def test_the_wsgi_module_loads_every_view_and_connects_to_nothing(tmp_path):
             tmp_path,
             DATABASE_URL=f"postgres://earmark@{nowhere}/earmark",
             CELERY_BROKER_URL=f"redis://{nowhere}/0",
+            EARMARK_STORAGE="s3",
+            AWS_STORAGE_BUCKET_NAME="earmark",
+            AWS_S3_ENDPOINT_URL=f"http://{nowhere}",
         ),
         capture_output=True,
         text=True,
@@ -140,7 +143,7 @@ def test_the_wsgi_module_loads_every_view_and_connects_to_nothing(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     loaded, unconnected = result.stdout.splitlines()[-2:]
-    assert loaded == "['apps.annotation.api_urls', 'apps.datasets.views', 'config.urls']"
+    assert loaded == "['apps.annotation.api_urls', 'apps.datasets.views', 'boto3', 'config.urls']"
     assert unconnected == "True"
 
 

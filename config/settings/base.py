@@ -230,7 +230,7 @@ if EARMARK_STORAGE == "local":
     }
 elif EARMARK_STORAGE == "s3":
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "apps.core.storage.S3Storage",
         "OPTIONS": {
             "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
