@@ -25,9 +25,10 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = max_requests // 10
 # The app (Django, every view and serializer: config/wsgi.py imports the URLconf) is loaded once in the master and
 # forked into the workers: a worker starts warm, including the ones max_requests replaces in the middle of a busy
-# hour (loading it in each worker made the first requests after a start or a replacement several times slower),
-# and the workers share the imported code's memory pages until they write to them. Nothing connects to the
-# database, Redis or S3 while loading (tests/test_production.py), so no connection is shared across the fork.
+# hour (loaded in each worker, the first requests after a start or a replacement paid for the imports; README
+# "Load (production shape)"), and the workers share the imported code's memory pages until they write to them.
+# Nothing connects to the database, Redis or S3 while loading (tests/test_production.py), so no connection is
+# shared across the fork.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 accesslog = None  # apps.core.logs writes one JSON line per request, with its request id
 control_socket_disable = True  # several servers may run on one machine (no socket in ~/.gunicorn)
