@@ -4,14 +4,15 @@
     .venv/bin/python benchmarks/load.py --users 50 --seconds 30 --runs 3   # the same level three times (RSS flat?)
 
 The mix (weights per simulated person): annotators (6) list and filter recordings, open an item as the annotator
-does (queue next, whose answer embeds the recording's first peaks, then the first audio range: one "item open
-(next+audio)" entry timed end to end; a peaks request only when the answer came without them, before processing
-has finished), autosave edits every few seconds and submit; reviewers (2) take the next submitted annotation and
-accept it; a manager (1) lists and uploads small batches (5 clips) that queue processing on the nodes. Prints per
-endpoint: requests/s, p50/p95/p99, errors; and the RSS of gunicorn (all its processes) and of each worker node
-before and after every run; the CPU seconds each piece used and the seconds it waited for a core during the run;
-how many PostgreSQL sessions were active and waiting on a lock (sampled); each piece's nice and autogroup
-(scripts/prod_local.sh's EARMARK_WORKER_NICE). Never pass/fail: compare with README "Load (production shape)".
+does (queue next without the queue counts, whose answer embeds the recording's first peaks, then the first audio
+range: one "item open (next+audio)" entry timed end to end; a peaks request only when the answer came without them,
+before processing has finished; then, as the page does once the item is drawn, the queue counts), autosave edits
+every few seconds and submit; reviewers (2) take the next submitted annotation and accept it; a manager (1) lists
+and uploads small batches (5 clips) that queue processing on the nodes. Prints per endpoint: requests/s,
+p50/p95/p99, errors; and the RSS of gunicorn (all its processes) and of each worker node before and after every run;
+the CPU seconds each piece used and the seconds it waited for a core during the run; how many PostgreSQL sessions
+were active and waiting on a lock (sampled); each piece's nice and autogroup (scripts/prod_local.sh's
+EARMARK_WORKER_NICE). Never pass/fail: compare with README "Load (production shape)".
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class Annotator(Person):
     def open_item(self):
         started = time.perf_counter()
         with self.client.post(
-            f"/api/v1/projects/{self.project}/queue/next/", name="queue next", catch_response=True
+            f"/api/v1/projects/{self.project}/queue/next/?progress=false", name="queue next", catch_response=True
         ) as res:
             if res.status_code == 204:
                 res.success()
@@ -101,6 +102,8 @@ class Annotator(Person):
             exception=None,
             context={},
         )
+        # What the page asks once the item is drawn and playable (frontend/src/main.js, _loadExtras).
+        self.client.get(f"/api/v1/projects/{self.project}/queue/progress/", name="queue progress")
         ann = body["annotation"]
         self.item = {"id": ann["id"], "version": ann.get("version", 0), "regions": []}
 

@@ -17,6 +17,11 @@ class AnnotationSubmitInput(serializers.Serializer):
     version = serializers.IntegerField(min_value=0)
 
 
+class QueueNextInput(serializers.Serializer):
+    # false: leave the queue counts out of the answer (the annotator asks queue/progress/ once the item is drawn)
+    progress = serializers.BooleanField(required=False, default=True)
+
+
 class AnnotationListInput(serializers.Serializer):
     project = serializers.IntegerField(required=False)
     status = serializers.CharField(required=False)
@@ -149,7 +154,9 @@ class QueueNextOutput(serializers.Serializer):
 
     annotation = AnnotationOutput()
     recording = RecordingOutput()
-    progress = serializers.DictField(help_text="{left, total}: the queue's counts after this claim.")
+    progress = serializers.DictField(
+        required=False, help_text="{left, total}: the queue's counts after this claim; absent with ?progress=false."
+    )
     peaks = serializers.DictField(
         allow_null=True,
         help_text="The recording's peaks at the first zoom level: what GET recordings/{rid}/peaks?max_length=6000 "

@@ -79,7 +79,8 @@ export class Api {
   // --- endpoints -----------------------------------------------------------
 
   queueNext(projectId) {
-    return this.post(`projects/${projectId}/queue/next/`);
+    // Without the counts: the page asks queue/progress/ for them once the item is drawn and playable.
+    return this.post(`projects/${projectId}/queue/next/?progress=false`);
   }
 
   queueProgress(projectId) {

@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 from apps.annotation.embed import EMBED_PEAKS_MAX_LENGTH
+from apps.annotation.models import Assignment
 from apps.catalog.models import Speaker
 from apps.catalog.services import recording_ingest
 from apps.consent.models import AuditEvent, ConsentRecord
@@ -89,3 +90,19 @@ def test_queue_next_peaks_follow_the_peaks_endpoints_stream_rule(processed, api,
     body = api(users["annotator"]).post(f"/api/v1/projects/{project.id}/queue/next/").json()
     assert body["recording"]["id"] == rid and body["peaks"] is None
     assert not _served(rid, "annotation-queue-next").exists()
+
+
+def test_queue_next_without_progress_leaves_the_counts_to_queue_progress(processed, api):
+    """?progress=false (what the annotator asks): the same item and peaks without the counts, which
+    queue/progress/ then gives as queue/next/ would have; anything but a boolean is a 400 that names the parameter
+    and claims nothing."""
+    project, users, rid = processed
+    client = api(users["annotator"])
+    bad = client.post(f"/api/v1/projects/{project.id}/queue/next/?progress=sometimes")
+    assert bad.status_code == 400 and "progress" in bad.content.decode()
+    assert not Assignment.objects.filter(recording_id=rid).exists()
+    body = client.post(f"/api/v1/projects/{project.id}/queue/next/?progress=false").json()
+    assert body["recording"]["id"] == rid and "progress" not in body and body["peaks"] is not None
+    assert client.get(f"/api/v1/projects/{project.id}/queue/progress/").json() == {"left": 1, "total": 1}
+    again = client.post(f"/api/v1/projects/{project.id}/queue/next/?progress=true").json()
+    assert again["annotation"]["id"] == body["annotation"]["id"] and again["progress"] == {"left": 1, "total": 1}
