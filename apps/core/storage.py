@@ -52,6 +52,29 @@ class S3Storage(s3.S3Storage):
                 connection = super().unsigned_connection
         return connection
 
+    def _save(self, name, content):
+        """django-storages' save, but an object up to the multipart threshold (8 MiB) goes up in one PutObject.
+
+        django-storages hands every object to s3transfer's ``upload_fileobj`` through a new ``Object`` resource:
+        a transfer manager with its futures and worker threads, and a resource class built for each call, to send
+        what is one request for a small object. Measured against moto, 40 KB objects: 7-8 ms of CPU a save that
+        way, 3 ms with PutObject; a recording's processing stores ~14 such artifacts. Larger, unseekable or
+        gzipped content takes django-storages' way (multipart above the threshold)."""
+        limit = self.transfer_config.multipart_threshold
+        if self.gzip or not s3.is_seekable(content):
+            return super()._save(name, content)
+        content.seek(0, os.SEEK_SET)
+        data = content.read(limit + 1)
+        if len(data) > limit:
+            return super()._save(name, content)  # it reads from the start again
+        if isinstance(data, str):  # a file opened in text mode: encoded as django-storages' wrapper does
+            data = data.encode(getattr(content, "encoding", None) or "utf-8")
+        cleaned = s3.clean_name(name)
+        key = self._normalize_name(cleaned)
+        params = self._get_write_parameters(key, content)
+        self.connection.meta.client.put_object(Bucket=self.bucket_name, Key=key, Body=data, **params)
+        return cleaned
+
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_session", None)

@@ -72,3 +72,79 @@ def test_a_pickled_storage_starts_without_a_session(s3_storage, settings):
     copy = pickle.loads(pickle.dumps(storage))
     assert copy._session is None
     assert copy.exists("nothing-here") is False
+
+
+def _etag(client, bucket, key) -> str:
+    return client.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+
+
+@pytest.fixture
+def transfers(monkeypatch):
+    """The s3transfer managers boto3's upload_fileobj makes (django-storages' way to upload)."""
+    from boto3.s3 import inject
+
+    made = []
+    real = inject.create_transfer_manager
+
+    def counting(*args, **kwargs):
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inject, "create_transfer_manager", counting)
+    return made
+
+
+def test_a_small_object_goes_up_in_one_put_with_django_storages_parameters(s3_storage, settings, transfers):
+    """Below the multipart threshold: one PutObject (a plain MD5 ETag), the content type and object parameters
+    django-storages would send, the bytes intact; text-mode files are encoded; the name comes back as given."""
+    import hashlib
+    import io
+
+    client, bucket = s3_storage
+    storage = S3Storage(
+        **{**settings.STORAGES["default"]["OPTIONS"], "object_parameters": {"CacheControl": "max-age=9"}}
+    )
+    data = b'{"peaks": [1, 2, 3]}' * 500
+    assert storage.save("small/peaks.json", ContentFile(data)) == "small/peaks.json"
+    head = client.head_object(Bucket=bucket, Key="small/peaks.json")
+    assert head["ContentType"] == "application/json" and head["CacheControl"] == "max-age=9"
+    assert _etag(client, bucket, "small/peaks.json") == hashlib.md5(data).hexdigest()  # noqa: S324 (S3's ETag)
+    assert client.get_object(Bucket=bucket, Key="small/peaks.json")["Body"].read() == data
+    text = io.StringIO("näme,läbel\n")
+    storage.save("small/labels.csv", text)
+    assert client.get_object(Bucket=bucket, Key="small/labels.csv")["Body"].read() == "näme,läbel\n".encode()
+    assert transfers == []  # django-storages' own backend makes a transfer manager for each save
+
+
+def test_larger_and_unseekable_content_keeps_django_storages_transfer(s3_storage, settings, transfers):
+    """Above the threshold the object goes up in parts (a multipart ETag, "<md5>-<parts>"), read from the start
+    even when the caller left the file part-read; content that cannot seek takes the same way."""
+    import io
+
+    from boto3.s3.transfer import TransferConfig
+
+    client, bucket = s3_storage
+    storage = _storage(settings)
+    storage.transfer_config = TransferConfig(multipart_threshold=256 * 1024, use_threads=False)
+    data = bytes(range(256)) * 4096  # 1 MiB
+    big = io.BytesIO(data)
+    big.seek(1000)
+    storage.save("big/audio.bin", big)
+    assert _etag(client, bucket, "big/audio.bin").endswith("-1")
+    assert client.get_object(Bucket=bucket, Key="big/audio.bin")["Body"].read() == data
+
+    class Stream(io.RawIOBase):  # a pipe-like stream: readable, not seekable
+        def __init__(self, payload: bytes) -> None:
+            self._left = payload
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buf) -> int:
+            n = min(len(buf), len(self._left))
+            buf[:n], self._left = self._left[:n], self._left[n:]
+            return n
+
+    storage.save("stream/small.bin", io.BufferedReader(Stream(b"x" * 1000)))
+    assert client.get_object(Bucket=bucket, Key="stream/small.bin")["Body"].read() == b"x" * 1000
+    assert len(transfers) == 2

@@ -197,10 +197,12 @@ def test_preview_png_is_labelled_and_of_the_asked_size():
 
     S = np.linspace(-80, 0, 80 * 500, dtype=np.float32).reshape(80, 500)
     img = Image.open(io.BytesIO(preview_png(S, PARAMS, mel=True, title="t", hop_length=160 * 50, size=(800, 300))))
-    assert img.size == (800, 300)
+    assert img.size == (800, 300) and img.mode == "P"  # an 8-bit palette PNG: a third of the bytes of RGB
     pixels = np.asarray(img.convert("RGB"))
     assert (pixels[:, :60] < 100).all(axis=2).any()  # dark tick labels left of the plot
-    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 100  # the colour map is there
+    colours = {tuple(c) for c in np.unique(pixels.reshape(-1, 3), axis=0)}
+    assert len(colours) > 100  # the colour map is there
+    assert {(0, 0, 0), (255, 255, 255), (90, 90, 90)} <= colours  # frame, background and the dB labels exactly
 
 
 def test_allocator_settings_apply_on_glibc():
