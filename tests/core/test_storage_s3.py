@@ -148,3 +148,26 @@ def test_larger_and_unseekable_content_keeps_django_storages_transfer(s3_storage
     storage.save("stream/small.bin", io.BufferedReader(Stream(b"x" * 1000)))
     assert client.get_object(Bucket=bucket, Key="stream/small.bin")["Body"].read() == b"x" * 1000
     assert len(transfers) == 2
+
+
+def test_s3_object_reads_whole_by_range_and_to_files(s3_storage, tmp_path):
+    """``s3_object``: the calls the workers and the peaks reader make, on the client, against the real server."""
+    import io
+
+    from django.core.files.storage import default_storage
+
+    client, bucket = s3_storage
+    data = bytes(range(256)) * 40
+    name = default_storage.save("artifacts/ab/peaks.bin", ContentFile(data))
+    obj = storage_module.s3_object(name)
+    assert (obj.bucket_name, obj.key) == (bucket, "artifacts/ab/peaks.bin")
+    assert obj.get()["Body"].read() == data
+    assert obj.get(Range="bytes=256-511")["Body"].read() == data[256:512]
+    buf = io.BytesIO()
+    obj.download_fileobj(buf)
+    obj.download_file(str(tmp_path / "copy.bin"))
+    assert buf.getvalue() == data == (tmp_path / "copy.bin").read_bytes()
+
+
+def test_s3_object_is_none_on_local_storage():
+    assert storage_module.s3_object("anything") is None
