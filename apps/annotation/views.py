@@ -83,8 +83,8 @@ class QueueNextView(APIView):
     """Hand this annotator their next item (own open or rejected work first); 204 when none is left. The answer
     embeds the recording's peaks at the first zoom level (null before processing is done), so the annotator
     draws the item with this one request and streams its audio with the next. ``?progress=false`` leaves the
-    queue counts out (about a fifth of the request's work): the annotator asks ``queue/progress/`` for them once
-    the item is drawn, off the path an annotator waits on."""
+    queue counts out (an aggregate over the project's recordings, about a fifth of the request's time): the
+    annotator asks ``queue/progress/`` for them once the item is drawn, off the path it waits on."""
 
     @extend_schema(parameters=[QueueNextInput], request=None, responses={200: QueueNextOutput, 204: None})
     def post(self, request, project_id):

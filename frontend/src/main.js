@@ -169,7 +169,7 @@ class AnnotatorPage {
           : await this.api.queueNext(this.config.project_id);
     this._showProgress(res && res.progress);
     // The page's embed and queueNext leave the progress counts out: _loadExtras asks for them once the item is
-    // drawn and playable (a fifth of queue/next/'s work, off the path the annotator waits on).
+    // drawn and playable (an aggregate over the project's recordings, off the path the annotator waits on).
     this._progressPending = this.mode === 'annotate' && !!res && !!res.annotation && !res.progress;
     this.annotatorName = (res && res.annotator_name) || null;
     if (!res || !res.annotation) {
