@@ -166,6 +166,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Persistent connections on both engines: opening a SQLite connection costs ~1.5 ms (Django registers
 # its functions and runs the PRAGMAs), a tenth of an autosave. runserver closes them with the HTTP connection.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection is checked before a request (or a Celery task) reuses it, persistent or taken from the pool below
+# (Django passes psycopg_pool's check_connection): after PostgreSQL restarts, fails over or ends the session, the
+# next query gets a fresh connection instead of failing the request with a 500 (tests/test_prod_shape.py).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 # PostgreSQL connection pool (psycopg_pool through Django 5.2's "pool" option), per process: each gunicorn worker
 # keeps DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE connections for its threads (size it to --threads). 0 leaves pooling
 # off (Celery workers: one connection per prefork child is what they need). A pool replaces CONN_MAX_AGE.
