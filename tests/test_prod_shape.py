@@ -275,17 +275,13 @@ def test_connections_the_database_ends_are_replaced_without_a_failed_request(pro
     listing = f"{shape.url}/api/v1/projects/{project_id}/recordings/"
     assert [api.get(listing, timeout=30).status_code for _ in range(8)] == [200] * 8  # both workers' pools open
 
-    def ended() -> int:
-        rows = shape.sql(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend') t"
-        )
-        return rows[0][0]
-
-    assert ended() >= 2, "web holds its pools' connections open"
+    (ended,) = shape.sql(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend') t"
+    )[0]
+    assert ended >= 2, "web holds its pools' connections open"
     # More requests than web has pooled connections (2 workers x min_size 2), on every worker: none may fail.
     assert [api.get(listing, timeout=30).status_code for _ in range(16)] == [200] * 16
-    ids, _ = _upload(shape, project_id, [8101])
+    _upload(shape, project_id, [8101])
     shape.wait_for(lambda: _jobs_settled(shape, project_id, 2), timeout=120, what="the upload to be processed")
     assert _job_counts(shape, project_id) == {"done": 2}, "the nodes processed it on fresh connections"
-    assert ids
