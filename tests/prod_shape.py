@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import time
@@ -35,31 +36,36 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "prod_local.sh"
 
 
+# Ports for the shape's servers come from below Linux's ephemeral range (32768-60999): a port found free there
+# and closed again could be handed to any outgoing connection (to PostgreSQL, Redis, the other test worker's)
+# before the server that was meant to have it binds it, which once left a node's metrics server without its port.
+_PORTS = range(20000, 32000)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    ports: list[int] = []
+    while len(ports) < n:
+        port = random.choice(_PORTS)
+        if port not in ports and _bindable(port):
+            ports.append(port)
+    return ports
 
 
 def _free_run(n: int) -> int:
     """A port p with p .. p + n - 1 all free now (prod_local.sh numbers the nodes' metrics ports from one base)."""
-    for _ in range(50):
-        (base,) = _free_ports(1)
-        socks = [socket.socket() for _ in range(n - 1)]
-        try:
-            for offset, s in enumerate(socks, start=1):
-                s.bind(("127.0.0.1", base + offset))
+    for _ in range(200):
+        base = random.choice(_PORTS[:-n])
+        if all(_bindable(base + offset) for offset in range(n)):
             return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
     raise RuntimeError(f"no run of {n} free ports on 127.0.0.1")
 
 
