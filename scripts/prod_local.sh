@@ -85,6 +85,36 @@ piece_env() {
 
 alive() { [ -s "$PIDS/$1.pid" ] && kill -0 -- "-$(cat "$PIDS/$1.pid")" 2>/dev/null; }
 
+# One shape per broker database: two shapes on one take each other's tasks (a node of one runs the other's jobs,
+# against a database and a bucket it does not know, and the other's jobs stay queued). A shape claims its broker
+# in a file named after the broker's URL, holding its folder; the claim of a shape with no piece left running
+# (stopped without `stop`, or its machine restarted) is taken over.
+CLAIM="${TMPDIR:-/tmp}/earmark-prod-broker-$(printf '%s' "$BROKER_URL" | cksum | cut -d' ' -f1)"
+
+shape_alive() {  # shape_alive FOLDER: is any piece of the shape kept in FOLDER running?
+  local pid
+  for pid in "$1"/pids/*.pid; do
+    if [ -s "$pid" ] && kill -0 -- "-$(cat "$pid")" 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+
+claim_broker() {
+  local other=""
+  [ -s "$CLAIM" ] && other="$(cat "$CLAIM")"
+  if [ -n "$other" ] && [ "$other" != "$DIR" ] && shape_alive "$other"; then
+    echo "Another production shape (EARMARK_PROD_DIR=$other) is running on the broker $BROKER_URL." >&2
+    echo "Stop it first (EARMARK_PROD_DIR=$other $0 stop), or give this one a broker of its own" \
+      "(EARMARK_PROD_BROKER_URL, e.g. another Redis database)." >&2
+    return 1
+  fi
+  echo "$DIR" >"$CLAIM"
+}
+
+release_broker() {
+  if [ -s "$CLAIM" ] && [ "$(cat "$CLAIM")" = "$DIR" ]; then rm -f "$CLAIM"; fi
+}
+
 # Start "$@" as the leader of a new process group (setsid: without job control the child is no group leader,
 # so setsid makes it one in place and $! is the group id). Runs in a subshell so each piece's env stays its own.
 spawn() {
@@ -190,6 +220,7 @@ stop_piece() {  # SIGTERM the group, SIGKILL what is left after 30 s
 }
 
 start() {
+  claim_broker
   start_s3
   prepare_database
   start_web
@@ -204,6 +235,7 @@ stop() {
   # Web first (no new work), then beat, then the nodes (they finish or hand back their task), then storage.
   local name
   for name in web beat node1 node2 s3; do stop_piece "$name"; done
+  release_broker
 }
 
 status() {
