@@ -152,3 +152,17 @@ def test_gunicorn_loads_the_app_before_forking_its_workers():
 
     conf = runpy.run_path(str(ROOT / "config" / "gunicorn_conf.py"))
     assert conf["preload_app"] is True
+
+
+def test_gunicorn_freezes_what_the_master_loaded_before_each_fork():
+    """A worker's garbage collections must not walk (and so copy) the pages it shares with the master."""
+    import gc
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "config" / "gunicorn_conf.py"))
+    gc.unfreeze()
+    try:
+        conf["pre_fork"](server=None, worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
