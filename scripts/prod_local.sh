@@ -220,7 +220,8 @@ stop_piece() {  # SIGTERM the group, SIGKILL what is left after 30 s
 }
 
 start() {
-  claim_broker
+  # Explicit: `run` calls start on the left of ||, where bash ignores set -e inside the function too.
+  claim_broker || return 1
   start_s3
   prepare_database
   start_web

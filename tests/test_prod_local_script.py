@@ -10,6 +10,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "prod_local.sh"
 BROKER = "redis://127.0.0.1:6379/13"
@@ -40,7 +42,8 @@ def _script(tmp: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
         raise AssertionError(f"prod_local.sh {' '.join(args)} did not stop at the claim: {exc.stdout!r}") from None
 
 
-def test_a_second_shape_on_a_running_shapes_broker_is_refused_before_it_starts_anything(tmp_path):
+@pytest.mark.parametrize("command", ["start", "run"])  # run (make prod-local) calls start where set -e is off
+def test_a_second_shape_on_a_running_shapes_broker_is_refused_before_it_starts_anything(tmp_path, command):
     other, mine = tmp_path / "other", tmp_path / "mine"
     (other / "pids").mkdir(parents=True)
     # The other shape's web: a process group of its own, not this process's child (so it is reaped when it dies).
@@ -53,7 +56,7 @@ def test_a_second_shape_on_a_running_shapes_broker_is_refused_before_it_starts_a
         claim = _claim_file(tmp_path, BROKER)
         claim.write_text(f"{other}\n")
 
-        refused = _script(tmp_path, mine, "start")
+        refused = _script(tmp_path, mine, command)
 
         assert refused.returncode != 0
         assert f"Another production shape (EARMARK_PROD_DIR={other}) is running on the broker {BROKER}" in (
