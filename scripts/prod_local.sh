@@ -83,7 +83,8 @@ piece_env() {
   export NUMBA_CACHE_DIR="${EARMARK_PROD_NUMBA_CACHE:-$home/numba-cache}"
 }
 
-alive() { [ -s "$PIDS/$1.pid" ] && kill -0 -- "-$(cat "$PIDS/$1.pid")" 2>/dev/null; }
+group_alive() { [ -s "$1" ] && kill -0 -- "-$(cat "$1")" 2>/dev/null; }  # group_alive PIDFILE
+alive() { group_alive "$PIDS/$1.pid"; }
 
 # One shape per broker database: two shapes on one take each other's tasks (a node of one runs the other's jobs,
 # against a database and a bucket it does not know, and the other's jobs stay queued). A shape claims its broker
@@ -94,7 +95,7 @@ CLAIM="${TMPDIR:-/tmp}/earmark-prod-broker-$(printf '%s' "$BROKER_URL" | cksum |
 shape_alive() {  # shape_alive FOLDER: is any piece of the shape kept in FOLDER running?
   local pid
   for pid in "$1"/pids/*.pid; do
-    if [ -s "$pid" ] && kill -0 -- "-$(cat "$pid")" 2>/dev/null; then return 0; fi
+    if group_alive "$pid"; then return 0; fi
   done
   return 1
 }
