@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts (never imported by Earmark itself)."""
 
+import argparse
 import os
 import statistics
 import sys
@@ -7,6 +8,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def positive(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def setup_django(settings_module="benchmarks.bench_settings", **env):

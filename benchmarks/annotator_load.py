@@ -25,11 +25,19 @@ between navigation and usable goes. BENCH_PROFILE=1 prints each Earmark load's J
 ``--against REF`` (repeatable) serves the Earmark page as a git ref had it from a second server on the same data
 and measures it interleaved with this tree's page and the baseline: a change measured against the old code in
 one run, under the same load.
+
+``--floor`` adds three pages to the same rounds, each served from memory as the baseline's page is, to show where
+Earmark's time goes: "served from memory" (the Earmark page's own bytes and headers, captured once: the page
+without the server's share), "floor: embedded item" (a bare page holding the same embedded <audio> and item
+that draws them with wavesurfer in a dozen lines, no controls: the fastest this design can be) and "floor + a
+line of text" (the same with one line of text, which makes a fresh renderer load its fonts; the baseline page
+draws no text at all).
 """
 
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -38,7 +46,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _common import free_port, web_command
+from _common import free_port, positive, web_command
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -87,6 +95,26 @@ ws.on('ready', () => window.__benchReady());
 ws.once('redrawcomplete', () => requestAnimationFrame(() => window.__benchPainted()));
 ws.on('error', (e) => { window.__bench.error = String(e); });
 </script></body></html>"""
+# --floor: the embedded item alone (the Earmark page's <audio> and json_script "annotator-first", drawn as
+# Waveform.init draws them), optionally under one line of text.
+FLOOR_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>floor</title></head>
+<body style="margin:24px;font:14px system-ui">%(text)s<div id="wf" style="width:1300px"></div>
+<script type="module">
+import { WaveSurfer } from '/static/annotation/annotator.js';
+const first = JSON.parse(document.getElementById('annotator-first').textContent);
+const peaks = first.peaks, scale = peaks.bits === 8 ? 127 : 32767;
+const data = Float32Array.from(peaks.data.slice(0, 2 * peaks.length), (v) => v / scale);
+const media = document.querySelector('audio[data-role="audio"]');
+media.addEventListener('canplay', () => window.__benchPlayable());
+const ws = WaveSurfer.create({ container: '#wf', media, peaks: [data], duration: first.item.recording.duration,
+  height: 144, normalize: true, waveColor: '#94a3b8', progressColor: '#475569' });
+ws.on('ready', () => window.__benchReady());
+ws.once('redrawcomplete', () => requestAnimationFrame(() => window.__benchPainted()));
+ws.on('error', (e) => { window.__bench.error = String(e); });
+</script>
+%(embedded)s
+</body></html>"""
+FLOOR_TEXT = "<p>Annotate 5s-16k.wav <button>Play</button> <kbd>Space</kbd> speech noise music</p>"
 DONE_JS = (
     "() => window.__bench && (window.__bench.error || (window.__bench.ready !== undefined && "
     "window.__bench.painted !== undefined && window.__bench.playable !== undefined))"
@@ -318,7 +346,9 @@ def rss_mb(pids) -> float:
 # --- one measured load -------------------------------------------------------------------------------------
 
 
-def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 120.0, keep=False):
+def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 120.0, keep=False, static=None):
+    """One cold load of the Earmark page (or, ``naive``, the baseline's; or ``static``, a page given as
+    (path, body, headers) and served from memory like the baseline's). Its marks, bytes and memory."""
     before = renderers()  # every renderer that appears from here on serves this context's page
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     ctx.add_cookies([{"name": "sessionid", "value": info["session"], "url": base}])
@@ -326,17 +356,17 @@ def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 12
     if os.environ.get("BENCH_DEBUG"):
         ctx.add_init_script(DEBUG_JS)
     if naive:
-        html = NAIVE_HTML % {"rid": info["recording"]}
-        ctx.route(
-            f"{base}/__bench__/naive", lambda route: route.fulfill(status=200, content_type="text/html", body=html)
-        )
-        url = f"{base}/__bench__/naive"
+        static = ("/__bench__/naive", NAIVE_HTML % {"rid": info["recording"]}, {"Content-Type": "text/html"})
+    if static is not None:
+        path, body, headers = static
+        ctx.route(f"{base}{path}", lambda route: route.fulfill(status=200, headers=headers, body=body))
+        url = f"{base}{path}"
     else:
         url = f"{base}/projects/{info['project']}/annotate/"
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     network = NetworkLog(cdp)
-    profiling = os.environ.get("BENCH_PROFILE") and not naive
+    profiling = os.environ.get("BENCH_PROFILE") and not naive and static is None
     if profiling:
         cdp.send("Profiler.enable")
         cdp.send("Profiler.setSamplingInterval", {"interval": 200})
@@ -482,7 +512,9 @@ def pct(values, p):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="cold loads per file, for Earmark and the baseline each")
+    parser.add_argument(
+        "--runs", type=positive, default=5, help="cold loads per file, for Earmark and the baseline each"
+    )
     parser.add_argument("--short-only", action="store_true", help="only the 5-second file (a quick check)")
     parser.add_argument("--screenshots", default=str(ROOT / "docs" / "screenshots"), help="'' to skip")
     parser.add_argument(
@@ -492,6 +524,15 @@ def main() -> None:
         default=[],
         help="also measure the Earmark page as a git ref had it (its tree served by a server of its own on the "
         "same data), interleaved with this tree's page and the baseline; may be given more than once",
+    )
+    parser.add_argument(
+        "--saves", type=positive, default=40, help="autosave round trips timed per kind after the loads (default 40)"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the Earmark page served from memory and two bare pages drawing its embedded item "
+        "(where the time goes; see the module docstring)",
     )
     parser.add_argument("--seed", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -554,23 +595,62 @@ def export_tree(ref: str, into: Path) -> Path:
     return into
 
 
+FLOOR_KINDS = ("served from memory", "floor: embedded item", "floor + a line of text")
+
+
+def floor_pages(base: str, info: dict) -> dict[str, tuple[str, str | bytes, dict]]:
+    """--floor: the Earmark page's bytes and headers, captured once (the item is already claimed, so every load
+    of the page embeds the same one), and the two bare pages built from the item it embeds."""
+    req = urllib.request.Request(
+        f"{base}/projects/{info['project']}/annotate/", headers={"Cookie": f"sessionid={info['session']}"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body = resp.read()
+        skip = ("transfer-encoding", "connection", "date", "server")
+        headers = {k: v for k, v in resp.headers.items() if k.lower() not in skip}
+    text = body.decode()
+    audio = re.search(r'<audio data-role="audio"[^>]*></audio>', text)
+    item = re.search(r'<script id="annotator-first" type="application/json">.*?</script>', text, re.S)
+    if not (audio and item):
+        raise SystemExit("--floor: the annotator page embedded no first item (is the recording processed?)")
+    embedded = audio.group(0) + "\n" + item.group(0)
+    bare = {"Content-Type": "text/html; charset=utf-8"}
+    return {
+        FLOOR_KINDS[0]: (f"/projects/{info['project']}/annotate/", body, headers),
+        FLOOR_KINDS[1]: ("/__bench__/floor", FLOOR_HTML % {"text": "", "embedded": embedded}, bare),
+        FLOOR_KINDS[2]: ("/__bench__/floor-text", FLOOR_HTML % {"text": FLOOR_TEXT, "embedded": embedded}, bare),
+    }
+
+
 def measure(browser, base, seeded, args, against=None) -> dict:
     results = {}
-    # The pages measured: this tree's, the baseline, and with --against the same page served by each old tree.
-    pages = [("ours", base, False), ("naive", base, True)]
-    pages += [(ref, url, False) for ref, url in (against or {}).items()]
+    # The pages measured: this tree's, the baseline, with --against the same page served by each old tree, and with
+    # --floor the pages served from memory (floor_pages, per file).
+    pages = [("ours", base), ("naive", base)]
+    pages += list((against or {}).items())
+    floors = FLOOR_KINDS if args.floor else ()
+
+    def one(kind, url, info, statics, keep=False):
+        return load_once(browser, url, info, naive=kind == "naive", static=statics.get(kind), timeout_s=300, keep=keep)
+
+    statics = {}
     for _name, seconds in FILES:  # warm the servers' imports and caches once per page kind
-        for _kind, url, is_naive in pages:
-            load_once(browser, url, seeded[str(seconds)], naive=is_naive, timeout_s=300)
+        info = seeded[str(seconds)]
+        for kind, url in pages:
+            one(kind, url, info, {})
+        statics[seconds] = floor_pages(base, info) if floors else {}
+        for kind in floors:
+            one(kind, base, info, statics[seconds])
+    pages += [(kind, base) for kind in floors]
     for name, seconds in FILES:
         info = seeded[str(seconds)]
-        rows = {kind: [] for kind, _, _ in pages}
+        rows = {kind: [] for kind, _ in pages}
         for run in range(args.runs):  # interleaved, rotating which page goes first: the same load for each
-            for kind, url, is_naive in pages[run % len(pages) :] + pages[: run % len(pages)]:
-                rows[kind].append(load_once(browser, url, info, naive=is_naive, timeout_s=300)[0])
+            for kind, url in pages[run % len(pages) :] + pages[: run % len(pages)]:
+                rows[kind].append(one(kind, url, info, statics[seconds])[0])
         ours, naive = rows["ours"], rows["naive"]
-        _, ctx, page = load_once(browser, base, info, naive=False, keep=True)
-        saves = autosave_round_trips(page)
+        _, ctx, page = one("ours", base, info, {}, keep=True)
+        saves = autosave_round_trips(page, args.saves)
         if args.screenshots:
             out = Path(args.screenshots)
             out.mkdir(parents=True, exist_ok=True)
@@ -578,6 +658,7 @@ def measure(browser, base, seeded, args, against=None) -> dict:
         ctx.close()
         results[name] = {"ours": ours, "naive": naive, "saves": saves}
         results[name]["against"] = {ref: rows[ref] for ref in against or {}}
+        results[name]["floor"] = {kind: rows[kind] for kind in floors}
     return results
 
 
@@ -605,6 +686,7 @@ def report(results: dict, args) -> None:
     for name, r in results.items():
         pages = [("Earmark (embedded item + peaks)", r["ours"])]
         pages += [(f"Earmark at {ref}"[:34], rows) for ref, rows in r["against"].items()]
+        pages += list(r["floor"].items())
         for label, rows in (*pages, ("baseline (wavesurfer given file)", r["naive"])):
             print(
                 f"{name:<7} {label:<34} {med(rows, 'ready_ms') / 1000:>9.3f} s {med(rows, 'painted_ms') / 1000:>6.3f} s"
@@ -617,6 +699,11 @@ def report(results: dict, args) -> None:
             f" {med(r['ours'], 'bytes_playable') / med(r['naive'], 'bytes_playable'):>12.3f}x"
             f" {med(r['ours'], 'rss_mb') / max(med(r['naive'], 'rss_mb'), 1e-9):>8.2f}x"
         )
+        for kind, rows in r["floor"].items():
+            print(
+                f"{'':<7} {(kind + ' / baseline')[:34]:<34} {'':>11} {'':>8} {'':>9}"
+                f" {med(rows, 'usable_ms') / med(r['naive'], 'usable_ms'):>7.2f}x"
+            )
         for ref, rows in r["against"].items():
             # Also the median of the rounds' own ratios (each round loads every page once, back to back): less
             # moved by the machine's load drifting between rounds than a ratio of medians.

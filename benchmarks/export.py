@@ -54,17 +54,12 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import positive  # noqa: E402
+
 from apps.datasets.formats import FORMATS, WRITERS, Example, LocalDirSink, write_release  # noqa: E402
 
 SR = 16000
 SPLIT_OF = ["train"] * 8 + ["validation", "test"]
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def make_clips(folder: Path, n: int) -> int:

@@ -69,6 +69,17 @@ def chromium_available() -> bool:
     return os.path.exists(CHROMIUM)
 
 
+def benchmark_run(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run benchmarks/<script> as its users do (a script in the repository's root), its output captured."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 def pytest_terminal_summary(terminalreporter):
     skipped = terminalreporter.stats.get("skipped", [])
     needs = [r for r in skipped if "needs " in str(r.longrepr)]

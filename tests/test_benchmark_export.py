@@ -1,22 +1,12 @@
 """benchmarks/export.py runs end to end at a tiny size, with its two sizes equal and in either order."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import benchmark_run
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "export.py"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def _run(*args: str):
+    return benchmark_run("export.py", *args)
 
 
 def test_export_benchmark_runs_when_both_sizes_are_equal():
