@@ -346,17 +346,20 @@ def rss_mb(pids) -> float:
 # --- one measured load -------------------------------------------------------------------------------------
 
 
-def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 120.0, keep=False, static=None):
-    """One cold load of the Earmark page (or, ``naive``, the baseline's; or ``static``, a page given as
-    (path, body, headers) and served from memory like the baseline's). Its marks, bytes and memory."""
+def naive_page(info: dict) -> tuple[str, str, dict]:
+    """The baseline's page, as load_once's ``static``."""
+    return "/__bench__/naive", NAIVE_HTML % {"rid": info["recording"]}, {"Content-Type": "text/html"}
+
+
+def load_once(browser, base: str, info: dict, static=None, timeout_s: float = 120.0, keep=False):
+    """One cold load of the Earmark page, or of ``static``, a page given as (path, body, headers) and served from
+    memory (the baseline's: naive_page). Its marks, bytes and memory."""
     before = renderers()  # every renderer that appears from here on serves this context's page
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     ctx.add_cookies([{"name": "sessionid", "value": info["session"], "url": base}])
     ctx.add_init_script(READY_JS)
     if os.environ.get("BENCH_DEBUG"):
         ctx.add_init_script(DEBUG_JS)
-    if naive:
-        static = ("/__bench__/naive", NAIVE_HTML % {"rid": info["recording"]}, {"Content-Type": "text/html"})
     if static is not None:
         path, body, headers = static
         ctx.route(f"{base}{path}", lambda route: route.fulfill(status=200, headers=headers, body=body))
@@ -366,7 +369,7 @@ def load_once(browser, base: str, info: dict, naive: bool, timeout_s: float = 12
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     network = NetworkLog(cdp)
-    profiling = os.environ.get("BENCH_PROFILE") and not naive and static is None
+    profiling = os.environ.get("BENCH_PROFILE") and static is None
     if profiling:
         cdp.send("Profiler.enable")
         cdp.send("Profiler.setSamplingInterval", {"interval": 200})
@@ -631,7 +634,8 @@ def measure(browser, base, seeded, args, against=None) -> dict:
     floors = FLOOR_KINDS if args.floor else ()
 
     def one(kind, url, info, statics, keep=False):
-        return load_once(browser, url, info, naive=kind == "naive", static=statics.get(kind), timeout_s=300, keep=keep)
+        static = naive_page(info) if kind == "naive" else statics.get(kind)
+        return load_once(browser, url, info, static=static, timeout_s=300, keep=keep)
 
     statics = {}
     for _name, seconds in FILES:  # warm the servers' imports and caches once per page kind
