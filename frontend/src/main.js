@@ -208,39 +208,30 @@ class AnnotatorPage {
     this.review?.show(true);
 
     const rid = typeof annotation.recording === 'object' ? annotation.recording.id : annotation.recording;
-    const width = this.el.waveform.clientWidth || 1000;
-    const maxLength = clamp(Math.round(width * 4), 2000, 16000);
+    // The peaks' length follows the waveform's width; reading it lays the page out, so only when they are asked for.
+    const maxLength = () => clamp(Math.round((this.el.waveform.clientWidth || 1000) * 4), 2000, 16000);
     // Everything the first paint needs, in parallel (usually embedded in the page: no request at all).
     // Suggestions, word timings and tiles are asked for once the item is drawn and playable (_loadExtras).
     const [schema, rec, peaks] = await Promise.all([
       this.labelsPromise,
       recording && recording.duration ? recording : this.api.recording(rid),
       embeddedPeaks ||
-        this.api.peaks(rid, maxLength).catch((err) => {
+        this.api.peaks(rid, maxLength()).catch((err) => {
           if (err.status === 404) return null;
           throw err;
         }),
     ]);
     this.schema = schema;
-    this.el.title.textContent = rec.original_name || `Recording ${rec.id}`;
-    this.el.recordingLink.href = `/recordings/${rec.id}/`;
-    this.el.recordingLink.hidden = false;
-    const who = this.mode === 'review' ? this.annotatorName || this.config.annotator_name : null;
-    this.el.annotatorName.hidden = !who;
-    this.el.annotatorName.textContent = who ? `· annotated by ${who}` : '';
-    // Submitted work opened with "Previous" is shown read-only: only a reviewer's rejection reopens it.
+    // The header's text (_showItemHeader) is set after the waveform is drawn (one layout of the page before the
+    // first paint, not two), or at once when there is nothing to draw yet.
     this.readOnly = this.mode === 'annotate' && ['submitted', 'accepted'].includes(annotation.status);
-    if (this.el.next) this.el.next.hidden = !this.readOnly;
-    document.title = `${rec.original_name || 'Recording'} · ${this.mode === 'review' ? 'Review' : 'Annotate'} · Earmark`;
-    this.el.badge.hidden = !annotation.status;
-    this.el.badge.textContent = (annotation.status || '').replace('_', ' ');
-    this.el.badge.dataset.status = annotation.status || '';
     if (annotation.status === 'rejected' && annotation.review_comment) {
+      // Above the waveform: shown before it is drawn, so the waveform does not move when it appears.
       this.el.rejection.hidden = false;
       this.el.rejection.textContent = `Returned by the reviewer: ${annotation.review_comment}`;
     }
-
     if (!peaks) {
+      this._showItemHeader(annotation, rec);
       this._waitForProcessing(annotation, rec);
       return;
     }
@@ -256,6 +247,7 @@ class AnnotatorPage {
     item.waveform = waveform;
     await waveform.init(peaks, duration);
     if (this.item !== item) return waveform.destroy(); // another item was opened meanwhile
+    this._showItemHeader(annotation, rec);
     // The waveform is on screen. The rest of the item's set-up runs in a few tasks, not one long one, so the
     // audio element's steps toward canplay (main-thread tasks too) are not held behind it.
     // The second bundle was requested as the waveform was drawn (Waveform.init); usually here already.
@@ -326,6 +318,22 @@ class AnnotatorPage {
     waveform.whenPlayable(EXTRAS_WAIT_MS).then(() => {
       if (this.item === item) this._loadExtras(item, schema, rec);
     });
+  }
+
+  /** The item's title, links and status badge, in the header. */
+  _showItemHeader(annotation, rec) {
+    this.el.title.textContent = rec.original_name || `Recording ${rec.id}`;
+    this.el.recordingLink.href = `/recordings/${rec.id}/`;
+    this.el.recordingLink.hidden = false;
+    const who = this.mode === 'review' ? this.annotatorName || this.config.annotator_name : null;
+    this.el.annotatorName.hidden = !who;
+    this.el.annotatorName.textContent = who ? `· annotated by ${who}` : '';
+    // Submitted work opened with "Previous" is shown read-only: only a reviewer's rejection reopens it.
+    if (this.el.next) this.el.next.hidden = !this.readOnly;
+    document.title = `${rec.original_name || 'Recording'} · ${this.mode === 'review' ? 'Review' : 'Annotate'} · Earmark`;
+    this.el.badge.hidden = !annotation.status;
+    this.el.badge.textContent = (annotation.status || '').replace('_', ' ');
+    this.el.badge.dataset.status = annotation.status || '';
   }
 
   /** What the first paint and playback do not need: suggestions (voiced segments, speech, project model,
