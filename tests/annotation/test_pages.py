@@ -43,6 +43,21 @@ def test_annotate_page_renders_config(schema):
     assert config["user_id"] == users["annotator"].id and len(config["csrf_token"]) >= 32
     assert config["next_url"] == f"/projects/{project.id}/"
     assert "annotation/annotator.js" in html
+    # Django's {# #} comments end at the line's end: one left open shows as text at the foot of the page.
+    assert "{#" not in html and "#}" not in html and "{%" not in html
+
+
+def test_no_template_comment_spans_lines():
+    """A {# comment #} over two lines is not a comment to Django: its text would be shown on the page."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    templates = [p for p in root.glob("**/templates/**/*.html") if ".venv" not in p.parts]
+    assert templates
+    for path in templates:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            opened = line.count("{#") - line.count("#}")
+            assert opened <= 0, f"{path.relative_to(root)}:{number}: a {{# comment must end on its line"
 
 
 def test_annotate_page_refusals(schema, make_user):
