@@ -158,6 +158,7 @@ def seed(folder: Path, n: int) -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    from apps.catalog.flac import flac_copy_sha256
     from apps.catalog.models import Language, Project, Recording, Speaker
     from apps.consent.services import consents_grant_bulk
 
@@ -179,6 +180,7 @@ def seed(folder: Path, n: int) -> None:
                 language=lang,
                 original_key=f"originals/{src.name}",
                 sha256=f"{i:064x}",
+                copy_sha256=flac_copy_sha256(src.read_bytes()),  # as ingest takes it (ingest.FileSource.copy_sha256)
                 container="flac",
                 codec="FLAC",
                 sample_rate=SR,

@@ -124,6 +124,13 @@ class Recording(models.Model):
     original_key = models.CharField(max_length=300, help_text="Content-addressed storage key of the original.")
     original_name = models.CharField(max_length=255, blank=True, help_text="The uploader's file name, sanitised.")
     sha256 = models.CharField(max_length=64)
+    copy_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="sha256 of a FLAC original as releases copy it (STREAMINFO and the audio frames), taken at ingest "
+        "for files up to 1 MiB; empty otherwise (a build then hashes the copy itself).",
+    )
     container = models.CharField(max_length=16, help_text="File format: wav, flac, ogg, aiff, mp3, mp4 or adts.")
     codec = models.CharField(
         max_length=32,

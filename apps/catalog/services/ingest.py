@@ -26,6 +26,7 @@ from apps.catalog.audio_probe import (
     probe,
     sniff,
 )
+from apps.catalog.flac import flac_copy_sha256
 from apps.catalog.models import Project, Recording
 from apps.catalog.services.projects import language_get_or_create, speaker_get_or_create
 from apps.core.errors import DomainError
@@ -37,6 +38,9 @@ from apps.core.hooks import (
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
+# A FLAC original up to this size gets its copy's digest at ingest (Recording.copy_sha256): a release build reads
+# such a file whole and reports that digest instead of hashing it again (apps/datasets/services/build.py).
+COPY_DIGEST_MAX_BYTES = 1 << 20
 
 
 @dataclass
@@ -123,6 +127,19 @@ class FileSource:
     def close(self):
         if self._named is not None:
             self._named.close()
+
+    def copy_sha256(self, container: str) -> str:
+        """Recording.copy_sha256: for a FLAC file up to COPY_DIGEST_MAX_BYTES, the digest of its copy in a release
+        (read from the bytes already held here); "" for anything else."""
+        if container != "flac" or self.size > COPY_DIGEST_MAX_BYTES:
+            return ""
+        self.file.seek(0)
+        try:
+            return flac_copy_sha256(self.file.read())
+        except ValueError:  # the probe read it as FLAC, but its metadata does not parse: builds hash the copy
+            return ""
+        finally:
+            self.file.seek(0)
 
 
 def _too_large(size: int, max_bytes: int) -> ProbeError | None:
@@ -369,6 +386,7 @@ def recording_build(
         original_key=original_key(source.sha256, info.container, info.codec),
         original_name=clean,
         sha256=source.sha256,
+        copy_sha256=source.copy_sha256(info.container),
         container=info.container,
         codec=info.codec,
         sample_rate=info.sample_rate,

@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from apps.catalog.flac import flac_header_in
 from apps.core.errors import DomainError
 from apps.datasets.formats.base import bytes_left
 from apps.datasets.services.storage import storage_open_read
@@ -118,26 +119,6 @@ def flac_header_without_metadata(src) -> tuple[bytes, bytes]:
     return b"fLaC" + bytes([0x80]) + (34).to_bytes(3, "big") + streaminfo, streaminfo
 
 
-def _flac_header_in(data: bytes) -> tuple[bytes, bytes, int]:
-    """`flac_header_without_metadata` of a whole FLAC file in memory: (the header to write, STREAMINFO, where
-    the first audio frame starts). Parsed in place: no file object and no read per metadata block."""
-    if data[:4] != b"fLaC":
-        raise ValueError("not a FLAC stream")
-    at, streaminfo, last = 4, None, False
-    while not last:
-        if at + 4 > len(data):
-            raise ValueError("truncated FLAC metadata")
-        last, kind, length = bool(data[at] & 0x80), data[at] & 0x7F, int.from_bytes(data[at + 1 : at + 4], "big")
-        at += 4 + length
-        if at > len(data):
-            raise ValueError("truncated FLAC metadata")
-        if kind == 0:
-            streaminfo = data[at - length : at]
-    if streaminfo is None or len(streaminfo) != 34:
-        raise ValueError("FLAC stream without STREAMINFO")
-    return b"fLaC" + bytes([0x80]) + (34).to_bytes(3, "big") + streaminfo, streaminfo, at
-
-
 def flac_streaminfo_fields(streaminfo: bytes) -> tuple[int, int, int, int]:
     """(sample rate, channels, bits per sample, total samples; 0 = unknown) from a STREAMINFO block."""
     x = int.from_bytes(streaminfo[10:18], "big")
@@ -212,7 +193,7 @@ def flac_open_copy(
     try:
         if isinstance(fh, io.BytesIO):  # read whole: the header parsed in place, header and frames joined once
             data = fh.getvalue()
-            header, info, first_frame = _flac_header_in(data)
+            header, info, first_frame = flac_header_in(data)
             fh.close()
             header += data[first_frame:]
         else:

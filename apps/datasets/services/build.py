@@ -300,6 +300,7 @@ class _Source(NamedTuple):
     project_id: int
     original_key: str
     sha256: str
+    copy_sha256: str
 
 
 # Read-ahead of source audio: opening and reading thousands of small files is system-call time that a thread
@@ -328,14 +329,15 @@ def _reader(local_root: str | None):
 
 
 def _open_ahead(
-    batch: list[tuple[str, float, float | None]], fmt: str, rate: int | None, root: str | None
+    batch: list[tuple[str, float, float | None, str]], fmt: str, rate: int | None, root: str | None
 ) -> list[CopiedFlac | None]:
-    """flac_open_copy of each (key, start, end), with the first READ_AHEAD_BYTES already read (a short clip:
-    all of it). None where the source must be transcoded (audio_encode, on the writing thread). ``root``: local
-    storage's folder (storage_local_root), or None."""
+    """flac_open_copy of each (key, start, end, digest), with the first READ_AHEAD_BYTES already read (a short
+    clip: all of it). None where the source must be transcoded (audio_encode, on the writing thread). ``root``:
+    local storage's folder (storage_local_root), or None. ``digest``: the copy's sha256 taken at ingest
+    (Recording.copy_sha256; "" when unknown or the key is not the original's)."""
     out: list[CopiedFlac | None] = []
     try:
-        for key, start, end in batch:
+        for key, start, end, digest in batch:
             src = flac_open_copy(
                 key=key,
                 start=start,
@@ -348,11 +350,13 @@ def _open_ahead(
             if src is not None:
                 out.append(src)  # before read_ahead: closed below if reading fails
                 src.read_ahead(READ_AHEAD_BYTES)
-                # A clip read whole is hashed here, once: the writers report this digest (Example.audio_sha256)
-                # instead of hashing it again on their lanes, one hand-off fewer per clip (webdataset build of
-                # 10,000 clips: ~10 % less time and CPU, measured in alternating runs).
+                # A clip read whole is the copy ingest hashed (Recording.copy_sha256: the same bytes, made by the
+                # same flac_header_in), else it is hashed here, once. The writers report this digest
+                # (Example.audio_sha256) instead of hashing it again on their lanes (webdataset build of 10,000
+                # clips: ~10 % less time and CPU each, the digest taken here against the lanes, then ingest's
+                # against taking it here; measured in alternating runs).
                 if (whole := src.whole) is not None:
-                    src.sha256 = hashlib.sha256(whole).hexdigest()
+                    src.sha256 = digest or hashlib.sha256(whole).hexdigest()
             else:
                 out.append(None)
     except BaseException:
@@ -361,6 +365,12 @@ def _open_ahead(
                 src.close()
         raise
     return out
+
+
+def _source_of(sources: SourceKeys, rec: _Source, item: FrozenItem) -> tuple[str, float, float | None, str]:
+    """An item's (storage key, start, end, the copy's digest from ingest when the key is the original's)."""
+    key = sources.key_for(rec)
+    return key, item.start, item.end, rec.copy_sha256 if key == rec.original_key else ""
 
 
 def _recordings_again(purpose: str, ids: set[int]) -> dict[int, _Source]:
@@ -409,7 +419,7 @@ def _examples(release: DatasetRelease, items: list[FrozenItem], on_progress):
             if any(item.recording_ref not in recs for item in part):
                 raise BuildAborted(WITHDRAWN_DURING_BUILD.format(n=1))
             batches = [
-                [(sources.key_for(recs[i.recording_ref]), i.start, i.end) for i in part[b : b + READ_AHEAD]]
+                [_source_of(sources, recs[i.recording_ref], i) for i in part[b : b + READ_AHEAD]]
                 for b in range(0, len(part), READ_AHEAD)
             ]
             ahead: deque[Future] = deque(reader.submit(_open_ahead, b, fmt, rate, root) for b in batches[:2])
