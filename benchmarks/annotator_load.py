@@ -11,7 +11,7 @@ peaks, tiles, voiced segments), then drives headless Debian Chromium through Pla
   served with the Cross-Origin-Opener-Policy header the site sends on every page (Django's default,
   ``same-origin``), as a plain page on the same site would be; the same page without it ("bare") is measured
   beside it. A fresh tab starts on about:blank, and a response with that header makes Chromium move the page
-  to a new renderer process (a new browsing context group), ~30-35 ms on this machine; a page without it reuses
+  to a new renderer process (a new browsing context group), 30-60 ms on this machine; a page without it reuses
   the blank tab's renderer. Outside automation nobody pays that difference: a tab opened by the user (new-tab
   page, bookmark, link from another site) starts a new renderer either way, and a navigation between the
   site's own pages (same origin, same policy) changes none.
@@ -359,6 +359,7 @@ def naive_page(info: dict, coop: str | None) -> tuple[str, str, dict]:
 
 
 def page_headers(coop: str | None) -> dict:
+    """A static page's response headers: its type, and ``coop`` as its Cross-Origin-Opener-Policy when given."""
     return {"Content-Type": "text/html; charset=utf-8", **({"Cross-Origin-Opener-Policy": coop} if coop else {})}
 
 
@@ -635,11 +636,11 @@ def floor_pages(base: str, info: dict, coop: str | None) -> dict[str, tuple[str,
     if not (audio and item):
         raise SystemExit("--floor: the annotator page embedded no first item (is the recording processed?)")
     embedded = audio.group(0) + "\n" + item.group(0)
-    bare = page_headers(coop)
+    plain = page_headers(coop)
     return {
         FLOOR_KINDS[0]: (f"/projects/{info['project']}/annotate/", body, headers),
-        FLOOR_KINDS[1]: ("/__bench__/floor", FLOOR_HTML % {"text": "", "embedded": embedded}, bare),
-        FLOOR_KINDS[2]: ("/__bench__/floor-text", FLOOR_HTML % {"text": FLOOR_TEXT, "embedded": embedded}, bare),
+        FLOOR_KINDS[1]: ("/__bench__/floor", FLOOR_HTML % {"text": "", "embedded": embedded}, plain),
+        FLOOR_KINDS[2]: ("/__bench__/floor-text", FLOOR_HTML % {"text": FLOOR_TEXT, "embedded": embedded}, plain),
     }
 
 
@@ -654,8 +655,12 @@ def measure(browser, base, seeded, args, against=None) -> dict:
     floors = FLOOR_KINDS if args.floor else ()
 
     def one(kind, url, info, statics, keep=False):
-        static = naive_page(info, None if kind == "naive-bare" else coop) if kind.startswith("naive") else None
-        static = static or statics.get(kind)
+        if kind == "naive":
+            static = naive_page(info, coop)
+        elif kind == "naive-bare":
+            static = naive_page(info, None)
+        else:
+            static = statics.get(kind)
         return load_once(browser, url, info, static=static, timeout_s=300, keep=keep)
 
     statics = {}
