@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from apps.catalog.flac import flac_header_in
+from apps.catalog.flac import flac_header_in, flac_header_without_metadata, flac_streaminfo_fields
 from apps.core.errors import DomainError
 from apps.datasets.formats.base import bytes_left
 from apps.datasets.services.storage import storage_open_read
@@ -92,37 +92,6 @@ class SourceKeys:
                 "match its processed audio; build region releases from the original audio."
             )
         return art.key
-
-
-def flac_header_without_metadata(src) -> tuple[bytes, bytes]:
-    """Read a FLAC stream's metadata; return (the header to write instead, STREAMINFO).
-
-    The new header keeps only STREAMINFO: tags, pictures, cue sheets and the like are dropped
-    (they may carry personal data and would make equal audio differ in bytes). ``src`` is left
-    at the first audio frame, so copying the rest untouched keeps the samples and STREAMINFO's MD5 valid.
-    """
-    if src.read(4) != b"fLaC":
-        raise ValueError("not a FLAC stream")
-    streaminfo, last = None, False
-    while not last:
-        header = src.read(4)
-        if len(header) != 4:
-            raise ValueError("truncated FLAC metadata")
-        last, kind, length = bool(header[0] & 0x80), header[0] & 0x7F, int.from_bytes(header[1:], "big")
-        block = src.read(length)
-        if len(block) != length:
-            raise ValueError("truncated FLAC metadata")
-        if kind == 0:
-            streaminfo = block
-    if streaminfo is None or len(streaminfo) != 34:
-        raise ValueError("FLAC stream without STREAMINFO")
-    return b"fLaC" + bytes([0x80]) + (34).to_bytes(3, "big") + streaminfo, streaminfo
-
-
-def flac_streaminfo_fields(streaminfo: bytes) -> tuple[int, int, int, int]:
-    """(sample rate, channels, bits per sample, total samples; 0 = unknown) from a STREAMINFO block."""
-    x = int.from_bytes(streaminfo[10:18], "big")
-    return x >> 44, ((x >> 41) & 0x7) + 1, ((x >> 36) & 0x1F) + 1, x & ((1 << 36) - 1)
 
 
 def flac_copy_without_metadata(src, out) -> None:
