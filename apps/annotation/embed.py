@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404
 
 from apps.annotation import services
+from apps.annotation.models import AnnotationSettings
 from apps.annotation.serializers import AnnotationOutput
 from apps.catalog.serializers import RecordingOutput
 from apps.catalog.streaming import CONTENT_TYPES, storage_is_remote
@@ -30,11 +31,12 @@ EMBED_PEAKS_MAX_LENGTH = 6000
 EMBED_AUDIO_MAX_BYTES = 1024 * 1024
 
 
-def item_recording_and_peaks(*, user, recording_id):
+def item_recording_and_peaks(*, user, recording_id, role: str | None = None):
     """(recording, peaks artifact) as the peaks endpoint finds them, or (None, None) while the recording has no
-    peaks or when ``user`` may not stream it (the endpoint's 404)."""
+    peaks or when ``user`` may not stream it (the endpoint's 404). ``role``: the user's role in the recording's
+    project, when the caller has just read it (``recording_get_usable``)."""
     try:
-        recording = recording_get_usable(user, Purpose.STORE, recording_id, stream=True)
+        recording = recording_get_usable(user, Purpose.STORE, recording_id, stream=True, role=role)
         return recording, artifact_get(recording=recording, kind="peaks")
     except Http404:
         return None, None
@@ -56,16 +58,25 @@ def item_peaks(*, user, recording_id, route: str) -> dict | None:
     return peaks_embedded(user=user, recording=recording, artifact=artifact, route=route)
 
 
-def queue_next_body(*, user, project_id, progress: bool = True, peaks: bool = True) -> dict | None:
+def queue_next_body(
+    *,
+    user,
+    project_id,
+    progress: bool = True,
+    peaks: bool = True,
+    settings: AnnotationSettings | None = None,
+    role: str | None = None,
+) -> dict | None:
     """The queue's answer (claims the item like ``queue/next/``); the annotator page embeds the same body.
 
     ``progress=False`` (the page) leaves the counts out: they cost about as much CPU as the claim itself, and
     the page asks ``queue/progress/`` for them once the item is drawn and playable. ``peaks`` adds the
     recording's peaks at the first zoom level as the peaks endpoint answers them (``item_peaks``: its consent
     selector, its audit), or null when there are none yet; the page (``peaks=False``) reads them
-    itself, after it has sent the item's audio element.
+    itself, after it has sent the item's audio element. ``settings`` and ``role``: what the page has read already
+    (``queue_next_item``).
     """
-    found = services.queue_next_item(project_id=project_id, user=user, progress=progress)
+    found = services.queue_next_item(project_id=project_id, user=user, progress=progress, settings=settings, role=role)
     if found is None:
         return None
     annotation, recording, counts = found

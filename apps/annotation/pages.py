@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from apps.annotation.embed import audio_embedded, item_recording_and_peaks, peaks_embedded, queue_next_body
-from apps.annotation.selectors import ANNOTATE_ROLES, annotation_get, labels_schema
+from apps.annotation.selectors import ANNOTATE_ROLES, annotation_get, annotation_settings_get, labels_schema
 from apps.annotation.serializers import AnnotationOutput
 from apps.catalog.selectors import recording_get_visible
 from apps.catalog.serializers import RecordingOutput
@@ -63,18 +63,21 @@ def _inline_styles() -> str:
     return _styles_cache[key]
 
 
-def _first_item(request, *, project_id, annotation=None, visible=None):
+def _first_item(request, *, project_id, settings, role, annotation=None, visible=None):
     """(item, recording, peaks artifact): the queue's body without its progress counts and peaks, or
     {annotation, recording} (None when the queue is empty); the recording through the peaks endpoint's consent
     selector and its peaks artifact (both None while there are no peaks, or when the caller may not stream the
-    recording). The bundle asks for the progress once the item is drawn and playable."""
+    recording). The bundle asks for the progress once the item is drawn and playable. ``role`` (the user's role
+    in the project, or None when the view did not read it) and ``settings`` are not read again."""
     if annotation is None:
-        item = queue_next_body(user=request.user, project_id=project_id, progress=False, peaks=False)
+        item = queue_next_body(
+            user=request.user, project_id=project_id, progress=False, peaks=False, settings=settings, role=role
+        )
     else:
         item = {"annotation": AnnotationOutput(annotation).data, "recording": RecordingOutput(visible).data}
     if not item:
         return None, None, None
-    return item, *item_recording_and_peaks(user=request.user, recording_id=item["recording"]["id"])
+    return item, *item_recording_and_peaks(user=request.user, recording_id=item["recording"]["id"], role=role)
 
 
 def _first_audio(request, item, recording) -> dict:
@@ -92,7 +95,7 @@ def _first_audio(request, item, recording) -> dict:
     }
 
 
-def _render(request, *, project_id, annotation=None, visible=None):
+def _render(request, *, project_id, role=None, annotation=None, visible=None):
     config = {
         "project_id": project_id,
         "annotation_id": annotation.id if annotation is not None else None,
@@ -110,27 +113,31 @@ def _render(request, *, project_id, annotation=None, visible=None):
 
     def parts():
         yield head
-        yield from _embed_html(request, project_id=project_id, annotation=annotation, visible=visible)
+        yield from _embed_html(request, project_id=project_id, role=role, annotation=annotation, visible=visible)
         yield tail
 
     return StreamingHttpResponse(parts(), content_type="text/html; charset=utf-8")
 
 
-def _embed_html(request, *, project_id, annotation, visible):
+def _embed_html(request, *, project_id, role, annotation, visible):
     """The page's second part, in two pieces: the first item's <audio> element as soon as the item is known (the
     parser inserts it and its request starts while the server reads the peaks), then the item's json_script.
     The headers and the first part are already sent, so a failure here cannot become an error page: it is
     logged and the rest of the embed left out, and the bundle asks the API for what is missing (the API
-    answers an error with a status the page shows)."""
+    answers an error with a status the page shows). The project's annotation settings are read once, for the
+    queue's claim and the label schema."""
     try:
-        item, recording, artifact = _first_item(request, project_id=project_id, annotation=annotation, visible=visible)
+        settings = annotation_settings_get(project_id)
+        item, recording, artifact = _first_item(
+            request, project_id=project_id, settings=settings, role=role, annotation=annotation, visible=visible
+        )
         if artifact is not None:
             audio = _first_audio(request, item, recording)
             yield render_to_string("annotation/annotator_first.html", {"first_audio": audio})
         peaks = None
         if artifact is not None:
             peaks = peaks_embedded(user=request.user, recording=recording, artifact=artifact, route=PAGE_PEAKS_ROUTE)
-        first = {"labels": labels_schema(project_id), "item": item, "peaks": peaks}
+        first = {"labels": labels_schema(project_id, settings=settings), "item": item, "peaks": peaks}
     except Exception:
         logger.exception("annotator page: the first item could not be embedded (project %s)", project_id)
         return
@@ -144,7 +151,7 @@ def annotate_page(request, project_id):
         raise Http404("No such project.")
     if role not in ANNOTATE_ROLES:
         raise PermissionDenied("Annotating needs the annotator or manager role in this project.")
-    return _render(request, project_id=project_id)
+    return _render(request, project_id=project_id, role=role)
 
 
 @login_required

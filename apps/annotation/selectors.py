@@ -52,9 +52,10 @@ def region_field_list(project_id) -> QuerySet:
     return RegionField.objects.filter(project_id=project_id).order_by("order", "id")
 
 
-def labels_schema(project_id) -> dict:
-    """The annotator's view of a project's schema (docs/annotator-api.md, `projects/{pid}/labels/`)."""
-    settings = annotation_settings_get(project_id)
+def labels_schema(project_id, *, settings: AnnotationSettings | None = None) -> dict:
+    """The annotator's view of a project's schema (docs/annotator-api.md, `projects/{pid}/labels/`); ``settings``
+    when the caller has read them already (the annotator page, for its queue claim too)."""
+    settings = settings or annotation_settings_get(project_id)
 
     def one(label):
         return {"id": label.id, "name": label.name, "color": label.color, "hotkey": label.hotkey}

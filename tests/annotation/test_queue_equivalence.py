@@ -2,7 +2,7 @@
 
 ``queue_progress`` became one query (each usable recording with this annotator's assignment status and its taken
 slots) instead of an own-work aggregate plus a count of open items; ``queue_next`` reads the annotator's own work
-without the consent query and asks consent once of just those recordings. The references below are the former
+without the consent query and asks consent of just those recordings. The references below are the former
 code, kept here as the oracle.
 """
 

@@ -7,7 +7,12 @@ from django.utils import timezone
 
 from apps.consent.models import ConsentRecord, ConsentStatus, ProjectConsentPolicy, RecordingWithdrawal
 from apps.consent.purposes import purposes_to_mask
-from apps.consent.selectors import recording_get_usable, recording_is_usable, recordings_usable
+from apps.consent.selectors import (
+    recording_get_usable,
+    recording_is_usable,
+    recordings_usable,
+    recordings_usable_among,
+)
 from tests.catalog.factories import ProjectFactory, RecordingFactory, SpeakerFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,8 +126,8 @@ def test_selector_is_one_query_however_many_rows(project_with_roles, django_asse
 
 
 def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(project_with_roles, make_user):
-    """recording_is_usable (the autosave form), recording_get_usable (the range-request form) and
-    recordings_usable are one rule.
+    """recording_is_usable (the autosave form), recording_get_usable (the range-request form),
+    recordings_usable_among (the queue's own-work form) and recordings_usable are one rule.
 
     A seeded random world: two projects (one requiring speakers), random policies, speakers with
     zero to two consent records of random masks, status and expiry, withdrawn and purged recordings,
@@ -184,5 +189,27 @@ def test_one_recording_check_agrees_with_the_set_wise_filter_over_random_states(
                 got = {r.id for r in recordings if recording_is_usable(actor, purpose, r.id, roles=roles)}
                 assert got == expected, (actor, purpose, roles)
                 assert {r.id for r in recordings if _gets(actor, purpose, r.id, roles)} == expected
+                among = recordings_usable_among(actor, purpose, [r.id for r in recordings], roles=roles)
+                assert set(among) == expected and all(r.pk == pk for pk, r in among.items())
                 usable_somewhere += len(got)
     assert 0 < usable_somewhere < len(actors) * len(PURPOSE_BITS) * 2 * len(recordings)  # both answers occur
+
+
+def test_usable_among_reads_the_rows_whole_and_leaves_out_the_rest(project_with_roles, django_assert_num_queries):
+    """The few recordings asked about come back with their related rows joined; withdrawn ones, ones without
+    consent and ids of no row are left out. One read, then per recording its row and flags, and its speaker's
+    grants unless it was withdrawn."""
+    project, users = project_with_roles
+    kept = RecordingFactory(project=project)
+    withdrawn = RecordingFactory(project=project)
+    RecordingWithdrawal.objects.create(recording=withdrawn, withdrawn_at=timezone.now(), withdrawn_via="manager")
+    refused = RecordingFactory(project=project, speaker=SpeakerFactory(project=project, consent=False))
+    with django_assert_num_queries(1 + 2 + 1 + 2):
+        found = recordings_usable_among(
+            users["annotator"], "annotate", [kept.id, withdrawn.id, refused.id, 999999], related=("speaker",)
+        )
+    assert list(found) == [kept.id]
+    with django_assert_num_queries(0):
+        assert found[kept.id].speaker.pk == kept.speaker_id
+    with django_assert_num_queries(0):
+        assert recordings_usable_among(users["annotator"], "annotate", []) == {}

@@ -17,7 +17,7 @@ from apps.annotation.models import (
 from apps.annotation.selectors import ANNOTATE_ROLES, annotation_content_load, annotation_settings_get
 from apps.catalog.models import RecordingStatus
 from apps.consent.purposes import Purpose
-from apps.consent.selectors import recording_lock_if_usable, recordings_usable
+from apps.consent.selectors import recording_lock_if_usable, recordings_usable, recordings_usable_among
 from apps.core.errors import DomainError
 from apps.core.hooks import QUEUE_EXCLUDED_IDS, QUEUE_GOLD_IDS, QUEUE_ORDER, hook_call
 from apps.core.permissions import project_role_require
@@ -32,11 +32,12 @@ def _active(now) -> Q:
     return Q(status=AssignmentStatus.DONE) | Q(status=AssignmentStatus.OPEN, locked_until__gt=now)
 
 
-def _own_work(user, project_id, usable, lock_until):
+def _own_work(user, project_id, lock_until):
     """This annotator's rejected or still-open work, oldest first, with its lock renewed: (annotation, recording).
 
-    Their own rows are a handful, read without the consent query; consent is then asked once, set-wise, of just
-    those recordings (the same ``usable`` queryset, which also hands back the rows the answer needs).
+    Their own rows are a handful, read without the consent query; QA's exclusion is then asked of just those
+    recordings, and consent of each one (``recordings_usable_among``: the set-wise query's rule, without the
+    cost of building it), which also reads the rows the answer needs.
     """
     rejected = list(
         Annotation.objects.filter(project_id=project_id, annotator=user, status=AnnotationStatus.REJECTED).order_by(
@@ -51,7 +52,11 @@ def _own_work(user, project_id, usable, lock_until):
     if not rejected and not open_work:
         return None
     ids = {a.recording_id for a in rejected} | {recording_id for _, recording_id in open_work}
-    allowed = {r.pk: r for r in usable.select_related("speaker", "language").filter(id__in=ids)}
+    for excluded_ids in hook_call(QUEUE_EXCLUDED_IDS, project_id=project_id):  # review: QA-flagged recordings
+        ids -= set(excluded_ids.filter(recording_id__in=ids))
+    allowed = recordings_usable_among(
+        user, Purpose.ANNOTATE, ids, roles=ANNOTATE_ROLES, related=("speaker", "language")
+    )
     for annotation in rejected:
         if annotation.recording_id not in allowed:
             continue
@@ -228,24 +233,30 @@ def queue_next(*, project_id, user, settings: AnnotationSettings | None = None):
     QA (flagged and not accepted, see apps.review.selectors) are ever handed out. Gold recordings go to
     every annotator once, whatever the overlap; they are otherwise ordinary items (same order by id).
     The number of queries does not depend on how many recordings are flagged or gold. The recording comes
-    with its speaker and language, read with consent: under the claim's row lock, or in the same set-wise query
-    as the own work's; the annotation with its regions and clip labels.
+    with its speaker and language, read with consent: under the claim's row lock, or with the own work's
+    per-recording consent check; the annotation with its regions and clip labels.
     """
     found = queue_next_item(project_id=project_id, user=user, settings=settings, progress=False)
     return None if found is None else found[:2]
 
 
-def queue_next_item(*, project_id, user, settings: AnnotationSettings | None = None, progress: bool = True):
+def queue_next_item(
+    *, project_id, user, settings: AnnotationSettings | None = None, progress: bool = True, role: str | None = None
+):
     """``queue_next`` plus, with ``progress``, ``queue_progress`` as it is after the claim: (annotation, recording,
-    progress or None), or None when nothing is left. Both use one build of the usable recordings' query."""
-    project_role_require(user, project_id, ANNOTATE_ROLES)
+    progress or None), or None when nothing is left. Both use one build of the usable recordings' query, when
+    the claim needs it at all. ``role``: the user's role in the project when the caller has just read it (the
+    annotator page's guard), so it is not read again; any other is checked here."""
+    if role not in ANNOTATE_ROLES:
+        project_role_require(user, project_id, ANNOTATE_ROLES)
     settings = settings or annotation_settings_get(project_id)
     now = timezone.now()
     lock_until = now + timedelta(minutes=settings.lock_minutes)
-    usable = _usable(user, project_id)
     with transaction.atomic():
-        found = _own_work(user, project_id, usable, lock_until)
+        found = _own_work(user, project_id, lock_until)
+    usable = None  # built only when needed: its query costs ~3 ms to build, and own work (the common case) needs none
     if found is None:
+        usable = _usable(user, project_id)
         candidates = _ordered(project_id, _open_items(user, project_id, usable, settings, now)).values_list(
             "id", "gold"
         )[:_CANDIDATES]

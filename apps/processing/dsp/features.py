@@ -356,6 +356,7 @@ class _Engine:
             self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
         self.chunk = max(8, _CHUNK_SAMPLES // p.n_fft)
         self.tiny = np.finfo(self.dtype).tiny
+        self.pair_ones = _ones(2, p.dtype)
 
     def outputs(self) -> dict[str, int]:
         """Raw frame-major outputs this engine fills, with their widths."""
@@ -455,7 +456,7 @@ class _Engine:
         # to the same value as adding the two halves, but matmul reads the pairs contiguously where np.add's
         # strided halves take NumPy's scalar loop (perf: the add was ~6 % of a fresh worker's features, the matmul
         # ~3 %). Products with NaN or inf and overflowing sums come out as the add's; tests hold them equal.
-        return np.matmul(parts.reshape(t, -1, 2), _ones(2, self.dtype.name), out=out)
+        return np.matmul(parts.reshape(t, -1, 2), self.pair_ones, out=out)
 
     def _derive(self, power: np.ndarray, out: dict[str, np.ndarray]) -> None:
         """Every requested row of one chunk from its power, final but for top_db (longform's tiles' mel, per chunk)."""
