@@ -545,6 +545,13 @@ def pct(values, p):
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
+def round_ratios(ours: list[dict], theirs: list[dict], key: str = "usable_ms") -> str:
+    """The spread of the rounds' own ratios (each round loads every page once, back to back): their median and the
+    middle half, how far one run's ratio of medians can be trusted."""
+    ratios = [a[key] / b[key] for a, b in zip(ours, theirs, strict=True)]
+    return f"rounds' ratios: median {median(ratios):.2f}x, middle half {pct(ratios, 25):.2f}-{pct(ratios, 75):.2f}x"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -745,6 +752,7 @@ def report(results: dict, args) -> None:
             f" {med(r['ours'], 'usable_ms') / med(r['naive'], 'usable_ms'):>7.2f}x"
             f" {med(r['ours'], 'bytes_playable') / med(r['naive'], 'bytes_playable'):>12.3f}x"
             f" {med(r['ours'], 'rss_mb') / max(med(r['naive'], 'rss_mb'), 1e-9):>8.2f}x"
+            f"   ({round_ratios(r['ours'], r['naive'])})"
         )
         if r["naive_bare"]:
             print(
@@ -757,14 +765,13 @@ def report(results: dict, args) -> None:
                 f" {med(rows, 'usable_ms') / med(r['naive'], 'usable_ms'):>7.2f}x"
             )
         for ref, rows in r["against"].items():
-            # Also the median of the rounds' own ratios (each round loads every page once, back to back): less
-            # moved by the machine's load drifting between rounds than a ratio of medians.
-            paired = median([a["usable_ms"] / b["usable_ms"] for a, b in zip(r["ours"], rows, strict=True)])
+            # Also the rounds' own ratios: less moved by the machine's load drifting between rounds than a ratio of
+            # medians.
             print(
                 f"{'':<7} {('Earmark / ' + ref)[:25] + ' (usable)':<34} {'':>11} {'':>8} {'':>9}"
                 f" {med(r['ours'], 'usable_ms') / med(rows, 'usable_ms'):>7.2f}x"
                 f"   (at {ref}: {med(rows, 'usable_ms') / med(r['naive'], 'usable_ms'):.2f}x of the baseline;"
-                f" median of the rounds' ratios {paired:.2f}x)"
+                f" {round_ratios(r['ours'], rows)})"
             )
     if "5 s" in results and "60 min" in results:
         long_ours, short_naive = results["60 min"]["ours"], results["5 s"]["naive"]
