@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -240,6 +241,29 @@ def _window(window: str | tuple, win_length: int | None, n_fft: int, dtype: str)
     return w
 
 
+# A band of mel filters is halved when that saves more multiply-adds per frame than this: about what one more small
+# matmul call costs at these sizes (measured at n_fft=2048, 128 mels: halving the top two bands of 16 filters, which
+# span 430 and 257 bins, took the mel from 57 to 50 us per 128-frame chunk; halving further was slower).
+_MEL_SPLIT_SAVING = 1500
+
+
+def _mel_span(fb: np.ndarray, a: int, b: int) -> tuple[int, int]:
+    """The bins [lo, hi) where filters a..b-1 are non-zero."""
+    used = np.flatnonzero(fb[a:b].any(axis=0))
+    return (int(used[0]), int(used[-1]) + 1) if used.size else (0, 1)
+
+
+def _mel_groups(fb: np.ndarray, a: int, b: int) -> list[tuple[int, int, int, int]]:
+    """Filters a..b-1 as (a, b, lo, hi) groups, halved while halving saves more than _MEL_SPLIT_SAVING."""
+    lo, hi = _mel_span(fb, a, b)
+    if b - a >= 4:
+        m = (a + b) // 2
+        (lo1, hi1), (lo2, hi2) = _mel_span(fb, a, m), _mel_span(fb, m, b)
+        if (b - a) * (hi - lo) - (m - a) * (hi1 - lo1) - (b - m) * (hi2 - lo2) > _MEL_SPLIT_SAVING:
+            return _mel_groups(fb, a, m) + _mel_groups(fb, m, b)
+    return [(a, b, lo, hi)]
+
+
 @functools.lru_cache(maxsize=32)
 def _mel_basis(
     sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None, htk: bool, dtype: str
@@ -249,17 +273,17 @@ def _mel_basis(
     Each mel filter is non-zero on a short run of FFT bins, so a group of
     ~16 neighbouring filters only needs the bins under its own span; the
     grouped matmuls do ~13 % of the dense multiply-adds (5x faster at
-    n_fft=2048, n_mels=128) and give the same sums, zeros aside.
+    n_fft=2048, n_mels=128) and give the same sums, zeros aside. The high
+    filters are wide, so their groups are halved where that saves enough
+    (_mel_groups): ~9 % of the dense multiply-adds at those settings.
     """
     fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, dtype=dtype)
     bands = []
     for rows in np.array_split(np.arange(n_mels), max(1, n_mels // 16)):
-        a, b = int(rows[0]), int(rows[-1]) + 1
-        used = np.flatnonzero(fb[a:b].any(axis=0))
-        lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 1)
-        weights = np.ascontiguousarray(fb[a:b, lo:hi].T)
-        weights.flags.writeable = False
-        bands.append((a, b, lo, hi, weights))
+        for a, b, lo, hi in _mel_groups(fb, int(rows[0]), int(rows[-1]) + 1):
+            weights = np.ascontiguousarray(fb[a:b, lo:hi].T)
+            weights.flags.writeable = False
+            bands.append((a, b, lo, hi, weights))
     return tuple(bands)
 
 
@@ -305,6 +329,42 @@ def _ones(n: int, dtype: str) -> np.ndarray:
     ones = np.ones(n, dtype=dtype)
     ones.flags.writeable = False
     return ones
+
+
+@functools.lru_cache(maxsize=4)
+def _pair_sums(dtype: str) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """Two ways to sum a (t, 2F) block of squared parts in pairs into (t, F): the pairs @ (1, 1), or the even columns
+    + the odd ones. Each sum is rounded once either way, to the same value (both products by 1 are exact; NaN, inf
+    and overflowing sums come out alike; tests hold them equal to the bit)."""
+    ones = _ones(2, dtype)
+
+    def by_matmul(parts: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.matmul(parts.reshape(parts.shape[0], -1, 2), ones, out=out)
+
+    def by_add(parts: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.add(parts[:, 0::2], parts[:, 1::2], out=out)
+
+    return {"matmul": by_matmul, "add": by_add}
+
+
+@functools.lru_cache(maxsize=8)
+def _pair_sum(dtype: str, width: int, rows: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The faster on this CPU of _pair_sums' two ways, timed once per process on a block the engine's chunk's size.
+
+    The values are the same either way, so the choice changes speed only. Which is faster depends on the CPU: the
+    matmul reads the pairs contiguously and the add walks two strided halves, and the add took about twice the
+    matmul's time on the VMs of earlier sessions, ~0.75x of it on a later one (docs/performance.md). A few ms, once;
+    the best of several tries each, taking turns.
+    """
+    parts = np.random.default_rng(0).random((rows, 2 * width)).astype(dtype)
+    out = np.empty((rows, width), dtype=dtype)
+    best = {fn: float("inf") for fn in _pair_sums(dtype).values()}
+    for _ in range(7):
+        for fn in best:
+            start = time.perf_counter()
+            fn(parts, out)
+            best[fn] = min(best[fn], time.perf_counter() - start)
+    return min(best, key=best.__getitem__)
 
 
 @functools.lru_cache(maxsize=64)
@@ -356,7 +416,7 @@ class _Engine:
             self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
         self.chunk = max(8, _CHUNK_SAMPLES // p.n_fft)
         self.tiny = np.finfo(self.dtype).tiny
-        self.pair_ones = _ones(2, p.dtype)
+        self.pair_sum = _pair_sum(p.dtype, p.n_bins, self.chunk)
 
     def outputs(self) -> dict[str, int]:
         """Raw frame-major outputs this engine fills, with their widths."""
@@ -452,11 +512,9 @@ class _Engine:
         # derive from it at once, or copy it).
         if out is None:
             out = _scratch("power", t, self.chunk, spec.shape[-1], self.dtype)
-        # The pairs' sums as (re**2, im**2) @ (1, 1): both products by 1 are exact, so each sum is rounded once,
-        # to the same value as adding the two halves, but matmul reads the pairs contiguously where np.add's
-        # strided halves take NumPy's scalar loop (perf: the add was ~6 % of a fresh worker's features, the matmul
-        # ~3 %). Products with NaN or inf and overflowing sums come out as the add's; tests hold them equal.
-        return np.matmul(parts.reshape(t, -1, 2), self.pair_ones, out=out)
+        # The pairs' sums by whichever of a matmul with ones or a strided add is faster here (_pair_sum): the same
+        # values either way.
+        return self.pair_sum(parts, out)
 
     def _derive(self, power: np.ndarray, out: dict[str, np.ndarray]) -> None:
         """Every requested row of one chunk from its power, final but for top_db (longform's tiles' mel, per chunk)."""
