@@ -403,9 +403,9 @@ def load_once(browser, base: str, info: dict, static=None, timeout_s: float = 12
         cdp.send("Profiler.setSamplingInterval", {"interval": 200})
         cdp.send("Profiler.start")
     # Waited for as a console message (READY_JS), not with wait_for_function: that injects Playwright's selector
-    # engine into the page and compiles it on the page's main thread during the load (10-15 ms, measured with
-    # Chromium's tracing), then evaluates a predicate every few ms, all in the time being measured, and costlier
-    # for a page whose main thread is busy than for one waiting on the network.
+    # engine into the page and compiles it on the page's main thread during the load (14-29 ms in traced loads),
+    # then evaluates a predicate every 20 ms, all in the time being measured, and costlier for a page whose main
+    # thread is busy than for one waiting on the network.
     with page.expect_console_message(lambda m: m.text == DONE_MESSAGE, timeout=timeout_s * 1000):
         page.goto(url, wait_until="commit")
     bench = page.evaluate("window.__bench")
