@@ -24,6 +24,7 @@ from typing import Any
 import librosa
 import numpy as np
 import scipy.fft
+import scipy.fftpack
 import scipy.signal
 from numpy.lib.stride_tricks import as_strided
 
@@ -163,7 +164,7 @@ def compute_features(y: np.ndarray, params: FeatureParams, kinds: Iterable[str] 
     frames = _CentredFrames(flat.astype(dtype, copy=False), params, n_frames)
     # The AMIN floor of the dB kinds is left to _finish, which takes one maximum over each array anyway (top_db).
     raw = engine.process(frames, floor_db=False)
-    return _finish(raw, params, kinds, engine.tuning, lead, floored=False)
+    return _finish(raw, params, kinds, engine.tuning, lead, floored=False, spec_peak=engine.spec_peak())
 
 
 # --- internals shared with streaming.py --------------------------------------
@@ -231,6 +232,10 @@ class _CentredFrames:
 # and power stay cache-resident, which measured ~2x faster than one FFT call
 # over the whole signal, while still amortising per-call overhead.
 _CHUNK_SAMPLES = 1 << 18
+# FFT chunks per span of mel, chroma and dB rows: the BLAS calls and the log over 256 frames at once measured ~4 %
+# faster per clip than per 128-frame chunk, with the power of two chunks (1 MB) still in L2; longer spans were no
+# faster (docs/performance.md).
+_SPAN_CHUNKS = 2
 
 
 @functools.lru_cache(maxsize=32)
@@ -348,16 +353,18 @@ def _pair_sums(dtype: str) -> dict[str, Callable[[np.ndarray, np.ndarray], np.nd
 
 
 @functools.lru_cache(maxsize=8)
-def _pair_sum(dtype: str, width: int, rows: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def _pair_sum(dtype: str, n_fft: int, rows: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The faster on this CPU of _pair_sums' two ways, timed once per process on a block the engine's chunk's size.
 
     The values are the same either way, so the choice changes speed only. Which is faster depends on the CPU: the
     matmul reads the pairs contiguously and the add walks two strided halves, and the add took about twice the
     matmul's time on the VMs of earlier sessions, ~0.75x of it on a later one (docs/performance.md). A few ms, once;
-    the best of several tries each, taking turns.
+    the best of several tries each, taking turns. Timed on the pairs as _power hands them over: the middle of rows of
+    a packed spectrum (see _packed_power), into the middle of the power's rows.
     """
-    parts = np.random.default_rng(0).random((rows, 2 * width)).astype(dtype)
-    out = np.empty((rows, width), dtype=dtype)
+    pairs = (n_fft - 1) // 2
+    parts = np.random.default_rng(0).random((rows, n_fft)).astype(dtype)[:, 1 : 1 + 2 * pairs]
+    out = np.empty((rows, n_fft // 2 + 1), dtype=dtype)[:, 1 : 1 + pairs]
     best = {fn: float("inf") for fn in _pair_sums(dtype).values()}
     for _ in range(7):
         for fn in best:
@@ -416,7 +423,10 @@ class _Engine:
             self.chroma_basis = _chroma_basis(p.sr, p.n_fft, p.n_chroma, self.tuning, p.dtype)
         self.chunk = max(8, _CHUNK_SAMPLES // p.n_fft)
         self.tiny = np.finfo(self.dtype).tiny
-        self.pair_sum = _pair_sum(p.dtype, p.n_bins, self.chunk)
+        # The mel, chroma and dB rows are taken over spans of _SPAN_CHUNKS FFT chunks (see process).
+        self.span = self.chunk * _SPAN_CHUNKS
+        self.pair_sum = _pair_sum(p.dtype, p.n_fft, self.chunk)
+        self.spec_peaks: list[float] = []  # each span's spectrogram peak, for spec_peak()
 
     def outputs(self) -> dict[str, int]:
         """Raw frame-major outputs this engine fills, with their widths."""
@@ -448,6 +458,7 @@ class _Engine:
         """
         B, T, _ = frames.shape
         out = {k: np.empty((B, T, d), dtype=self.dtype) for k, d in self.outputs().items()}
+        self.spec_peaks = []
         with np.errstate(divide="ignore"):  # log10(0) without the floor
             if self.want_chroma and self.chroma_basis is None:
                 # Tuning has to be known before any chroma row, so keep every
@@ -461,26 +472,35 @@ class _Engine:
                             tap(b, s, e, power[b, s:e])
                 self._estimate_tuning(power)
                 for b in range(B):
-                    for s in range(0, T, self.chunk):
-                        e = min(T, s + self.chunk)
+                    for s in range(0, T, self.span):
+                        e = min(T, s + self.span)
                         self._derive_rows(power[b, s:e], {k: v[b, s:e] for k, v in out.items()}, floor_db)
             else:
                 for b in range(B):
-                    for s in range(0, T, self.chunk):
-                        e = min(T, s + self.chunk)
-                        rows = {k: v[b, s:e] for k, v in out.items()}
+                    for s0 in range(0, T, self.span):
+                        e0 = min(T, s0 + self.span)
+                        rows = {k: v[b, s0:e0] for k, v in out.items()}
                         # The power goes straight into the spectrogram's rows, which become its dB in place once the
                         # mel and chroma rows are taken: no separate power or dB buffer, one block of memory less
                         # per chunk going through the cache (~4 % faster per clip than through scratch buffers).
                         spec_rows = rows.get("spectrogram")
-                        power = self._power(frames[b, s:e], out=spec_rows)
-                        if tap is not None:
-                            tap(b, s, e, power)
+                        power = spec_rows
+                        if power is None:
+                            power = _scratch("span_power", e0 - s0, self.span, self.params.n_bins, self.dtype)
+                        for s in range(s0, e0, self.chunk):
+                            e = min(e0, s + self.chunk)
+                            self._power(frames[b, s:e], out=power[s - s0 : e - s0])
+                            if tap is not None:
+                                tap(b, s, e, power[s - s0 : e - s0])
                         self._derive_rows(power, rows, floor_db, power_is_spectrogram=spec_rows is not None)
             # The log-mel and chroma's normalisation read only the small mel and chroma rows: once per call, not per
             # chunk (~20 NumPy calls fewer per 128 frames; the same values).
             self._finish_rows(out, floor_db)
         return out
+
+    def spec_peak(self) -> float | None:
+        """The largest spectrogram dB value of the last process() call (before any top_db clip), None if none."""
+        return float(np.max(self.spec_peaks)) if self.spec_peaks else None
 
     def _estimate_tuning(self, power: np.ndarray) -> None:
         p = self.params
@@ -496,28 +516,36 @@ class _Engine:
 
     def _power(self, frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """|rfft(window * frame)|**2 for a (t, n_fft) chunk, frame-major (t, F), into ``out`` if given."""
-        t = frames.shape[0]
-        # One buffer for every chunk (the FFT may overwrite it): no allocation and no fresh pages per chunk.
-        buf = _scratch("windowed", t, self.chunk, frames.shape[1], self.dtype)
+        t, n_fft = frames.shape
+        # One buffer for every chunk, which the FFT overwrites: no allocation and no fresh pages per chunk.
+        buf = _scratch("windowed", t, self.chunk, n_fft, self.dtype)
         windowed = np.multiply(frames, self.window, out=buf)
-        spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
-        # re**2 + im**2 on the interleaved float view: the squares in place in the spectrum (nothing else reads it;
-        # one contiguous SIMD pass), then one add of the pairs, the same values as squaring each half on its own
-        # (a strided pass each) and adding. (librosa.util.abs2 is a numba ufunc, but loading its JIT code costs a
-        # worker ~75 MB of RSS, more than the whole streaming pipeline needs.) np.abs then a square is as fast but
-        # rounds differently (|X| first), so the values stay as they were.
-        parts = spec.view(spec.real.dtype)
-        np.square(parts, out=parts)
+        # scipy.fftpack's rfft is the same pocketfft transform as scipy.fft.rfft, to the bit, but its packed real
+        # output (r0, r1, i1, r2, i2, ..., r[n/2]) lets it work in place in the windowed frames: no new 1 MB
+        # complex array per chunk, so the chunk's spectrum and power stay in L2 (~5 % faster per clip, the FFT
+        # itself ~7 %; docs/performance.md). The benchmarks' floor makes the same call.
+        packed = scipy.fftpack.rfft(windowed, axis=-1, overwrite_x=True)
+        # re**2 + im**2: the squares in place (nothing else reads the spectrum; one contiguous SIMD pass), then one
+        # sum of each pair, the same values as squaring each half on its own and adding. (librosa.util.abs2 is a
+        # numba ufunc, but loading its JIT code costs a worker ~75 MB of RSS, more than the whole streaming
+        # pipeline needs.) np.abs then a square rounds differently (|X| first), so the values stay as they were.
+        np.square(packed, out=packed)
         # Without ``out``, a reused buffer: the power lives until the next _power call in this thread (callers
         # derive from it at once, or copy it).
         if out is None:
-            out = _scratch("power", t, self.chunk, spec.shape[-1], self.dtype)
+            out = _scratch("power", t, self.chunk, n_fft // 2 + 1, self.dtype)
+        pairs = (n_fft - 1) // 2
+        out[:, 0] = packed[:, 0]  # DC: real only
         # The pairs' sums by whichever of a matmul with ones or a strided add is faster here (_pair_sum): the same
         # values either way.
-        return self.pair_sum(parts, out)
+        self.pair_sum(packed[:, 1 : 1 + 2 * pairs], out[:, 1 : 1 + pairs])
+        if n_fft % 2 == 0:
+            out[:, -1] = packed[:, -1]  # Nyquist: real only
+        return out
 
     def _derive(self, power: np.ndarray, out: dict[str, np.ndarray]) -> None:
         """Every requested row of one chunk from its power, final but for top_db (longform's tiles' mel, per chunk)."""
+        self.spec_peaks = []  # this chunk's alone
         self._derive_rows(power, out, True)
         self._finish_rows(out, True)
 
@@ -545,12 +573,15 @@ class _Engine:
                 tmp = dst = power
             else:
                 # Through a scratch buffer that stays in cache: the output is written once, not three times.
-                tmp, dst = _scratch("db", power.shape[0], self.chunk, power.shape[1], self.dtype), out["spectrogram"]
+                tmp, dst = _scratch("db", power.shape[0], self.span, power.shape[1], self.dtype), out["spectrogram"]
             if floor_db:
                 np.log10(np.maximum(power, _row(AMIN, power.shape[1], power.dtype.name), out=tmp), out=tmp)
             else:
                 np.log10(power, out=tmp)
             np.multiply(tmp, 10.0, out=dst)
+            # The rows' peak while they are in cache: _finish's top_db clip then needs no pass of its own over the
+            # whole spectrogram to find it (NaN propagates as in one maximum over the array).
+            self.spec_peaks.append(dst.max() if dst.size else -np.inf)
 
     def _finish_rows(self, out: dict[str, np.ndarray], floor_db: bool) -> None:
         """The log-mel from the mel rows and chroma's per-frame normalisation, over any number of frames."""
@@ -623,15 +654,17 @@ def _finish(
     lead: tuple[int, ...],
     *,
     floored: bool = True,
+    spec_peak: float | None = None,
 ) -> Features:
     """Apply the whole-signal top_db clip, derive MFCC, and shape like librosa.
 
     ``floored=False``: the dB kinds came from ``process(floor_db=False)``; their AMIN floor is applied here, in the
     same maximum as the clip (the values are those of flooring first: both are maxima, and log10 is monotonic).
+    ``spec_peak``: the spectrogram's maximum, if the caller already has it (``_Engine.spec_peak``).
     """
     floor = None if floored else _amin_db(params.dtype)
     if "spectrogram" in raw:
-        _clip_top_db(raw["spectrogram"], params.top_db, floor=floor)
+        _clip_top_db(raw["spectrogram"], params.top_db, spec_peak, floor=floor)
     if "logmel" in raw:
         _clip_top_db(raw["logmel"], params.top_db, floor=floor)
 

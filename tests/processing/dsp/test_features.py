@@ -161,16 +161,18 @@ def test_chunks_framed_in_place_equal_framing_the_padded_signal():
                 np.testing.assert_array_equal(got[b, s : s + 128], want[b, s : s + 128])
 
 
+@pytest.mark.parametrize("n_fft", [2048, 1023])
 @pytest.mark.parametrize("way", ["matmul", "add"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_power_equals_the_sum_of_the_squared_parts_whatever_the_buffer_held(dtype, way):
-    """_power's pair sums are re**2 + im**2 to the bit, into a buffer full of NaN too, whichever of the two ways
+def test_power_equals_the_sum_of_the_squared_parts_whatever_the_buffer_held(dtype, way, n_fft):
+    """_power's pair sums are re**2 + im**2 of scipy.fft.rfft to the bit (it takes them from scipy.fftpack's packed
+    spectrum, in place), into a buffer full of NaN too, with and without a Nyquist bin, whichever of the two ways
     (_pair_sums) this CPU's timing picked: the choice changes speed, never a value."""
     import scipy.fft
 
     from apps.processing.dsp import features
 
-    p = FeatureParams(sr=SR, dtype=dtype)
+    p = FeatureParams(sr=SR, dtype=dtype, n_fft=n_fft)
     engine = features._Engine(p, ("spectrogram",), tuning=0.0)
     assert engine.pair_sum in features._pair_sums(dtype).values()
     engine.pair_sum = features._pair_sums(dtype)[way]
@@ -185,6 +187,30 @@ def test_power_equals_the_sum_of_the_squared_parts_whatever_the_buffer_held(dtyp
     assert got.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(got, want)
     assert np.isnan(out[:2]).all() and np.isnan(out[99:]).all()  # nothing written outside the rows asked for
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_the_spectrogram_peak_taken_span_by_span_is_the_peak_of_the_whole(channels):
+    """The engine takes the spectrogram's peak in cache, span by span; it equals one maximum over the whole array
+    (NaN included), so the top_db clip is the same as clipping at the array's own maximum."""
+    from apps.processing.dsp import features
+
+    p = FeatureParams(sr=SR)
+    rng = np.random.default_rng(5)
+    for n in (3000, 700 * 512, 1100 * 512 + 77):
+        flat = (0.1 * rng.standard_normal((channels, n))).astype(np.float32)
+        flat[-1, n // 2 :] *= 40.0  # the loudest part in the last span(s) of the last channel
+        engine = features._Engine(p, features.DEFAULT_KINDS, tuning=0.0)
+        raw = engine.process(features._CentredFrames(flat, p, p.n_frames(n)), floor_db=False)
+        assert engine.spec_peak() == float(raw["spectrogram"].max())
+        assert len(engine.spec_peaks) == channels * -(-p.n_frames(n) // engine.span)
+        if channels == 1:
+            got = compute_features(flat[0], p)["spectrogram"]
+            assert float(got.min()) == pytest.approx(float(raw["spectrogram"].max()) - p.top_db)
+    flat[0, 5000] = np.nan
+    engine = features._Engine(p, features.DEFAULT_KINDS, tuning=0.0)
+    engine.process(features._CentredFrames(flat, p, p.n_frames(flat.shape[-1])), floor_db=False)
+    assert np.isnan(engine.spec_peak())
 
 
 def test_threads_do_not_share_the_engine_buffers():
