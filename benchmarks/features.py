@@ -16,8 +16,8 @@ measured in the same run:
       - the chunked floor: padding, framing, windowing and the rfft alone,
         done in chunks of the same number of frames as Earmark's engine
         (cache-sized; ~2x faster than one FFT call over the whole clip), with
-        the engine's own FFT call (``scipy.fftpack.rfft`` in place, ~5 %
-        faster than ``scipy.fft.rfft``, whose floor is printed for context);
+        the engine's own FFT call (``scipy.fftpack.rfft`` in place; the same
+        floor with ``scipy.fft.rfft`` is printed for context);
     and the ratios;
   * peak memory (VmHWM of a fresh process) for the 30-minute file: Earmark's
     block-wise ``stream_features`` to .npy files beside the typical script on
@@ -130,7 +130,7 @@ def floor(y: np.ndarray, in_place: bool = True) -> None:
 
     The rfft is the engine's own call, pocketfft's real transform in place in the windowed frames
     (``scipy.fftpack.rfft(overwrite_x=True)``); ``in_place=False`` makes the usual ``scipy.fft.rfft`` call instead,
-    which allocates each chunk's complex spectrum (the same values, ~5 % slower).
+    which allocates each chunk's complex spectrum (the same values; 0-5 % slower in the runs of docs/performance.md).
     """
     import scipy.fft
     import scipy.fftpack
@@ -353,7 +353,7 @@ def section_single(args) -> None:
         f"{ours:10.1f}",
         f"{tp['floor_fft']:10.1f}",
         f"{ours / tp['floor_fft']:7.2f}x",
-        "each chunk's complex spectrum allocated: a weaker floor",
+        "the usual call: each chunk's complex spectrum allocated",
     )
     row(
         "both with chroma's automatic tuning",

@@ -522,8 +522,8 @@ class _Engine:
         windowed = np.multiply(frames, self.window, out=buf)
         # scipy.fftpack's rfft is the same pocketfft transform as scipy.fft.rfft, to the bit, but its packed real
         # output (r0, r1, i1, r2, i2, ..., r[n/2]) lets it work in place in the windowed frames: no new 1 MB
-        # complex array per chunk, so the chunk's spectrum and power stay in L2 (~5 % faster per clip, the FFT
-        # itself ~7 %; docs/performance.md). The benchmarks' floor makes the same call.
+        # complex array per chunk, so less memory goes through the cache (~5 % faster per clip in process;
+        # docs/performance.md). The benchmarks' floor makes the same call.
         packed = scipy.fftpack.rfft(windowed, axis=-1, overwrite_x=True)
         # re**2 + im**2: the squares in place (nothing else reads the spectrum; one contiguous SIMD pass), then one
         # sum of each pair, the same values as squaring each half on its own and adding. (librosa.util.abs2 is a
