@@ -360,7 +360,7 @@ def _pair_sum(dtype: str, n_fft: int, rows: int) -> Callable[[np.ndarray, np.nda
     matmul reads the pairs contiguously and the add walks two strided halves, and the add took about twice the
     matmul's time on the VMs of earlier sessions, ~0.75x of it on a later one (docs/performance.md). A few ms, once;
     the best of several tries each, taking turns. Timed on the pairs as _power hands them over: the middle of rows of
-    a packed spectrum (see _packed_power), into the middle of the power's rows.
+    a packed spectrum (see _Engine._power), into the middle of the power's rows.
     """
     pairs = (n_fft - 1) // 2
     parts = np.random.default_rng(0).random((rows, n_fft)).astype(dtype)[:, 1 : 1 + 2 * pairs]
