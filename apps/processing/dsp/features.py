@@ -489,9 +489,9 @@ class _Engine:
                             power = _scratch("span_power", e0 - s0, self.span, self.params.n_bins, self.dtype)
                         for s in range(s0, e0, self.chunk):
                             e = min(e0, s + self.chunk)
-                            self._power(frames[b, s:e], out=power[s - s0 : e - s0])
+                            chunk_power = self._power(frames[b, s:e], out=power[s - s0 : e - s0])
                             if tap is not None:
-                                tap(b, s, e, power[s - s0 : e - s0])
+                                tap(b, s, e, chunk_power)
                         self._derive_rows(power, rows, floor_db, power_is_spectrogram=spec_rows is not None)
             # The log-mel and chroma's normalisation read only the small mel and chroma rows: once per call, not per
             # chunk (~20 NumPy calls fewer per 128 frames; the same values).
